@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Install the Debian packages obi-ts needs to build and run (and, with --test, the
+# servers and clients its tests use). Idempotent: only missing packages are installed.
+set -euo pipefail
+build=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc pkg-config)
+test=(nginx python3 curl wamerican)
+want=("${build[@]}")
+[ "${1:-}" = "--test" ] && want+=("${test[@]}")
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  echo "obi-ts: missing packages ${missing[*]}; run as root or install them" >&2; exit 1
+fi
+echo "obi-ts: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,69 @@
+/**
+ * The contract every protocol implements (house rule 5).
+ *
+ * Bytes arrive per connection and per direction as segments: the captured prefix of
+ * one syscall's payload plus the number of bytes that really crossed the socket
+ * (`wireLen`), which may be larger than the prefix. Bytes past the prefix are a
+ * *gap*: their length is known, their content is not.
+ *
+ * Parsers are pure: Buffers in, frames and records out; no I/O, no timers, no throws.
+ */
+import type { StreamBuffer } from './stream.ts';
+
+/** Which side of an exchange a byte stream carries. */
+export type MessageType = 'request' | 'response';
+
+/**
+ * What a parse step did with the buffer.
+ * - `success`: a whole frame was parsed and consumed from the buffer.
+ * - `needs-more-data`: nothing was consumed; call again when more bytes arrive.
+ * - `invalid`: nothing was consumed; the bytes at the head are not a frame. The
+ *   driver resynchronises with `findFrameBoundary` and counts an error.
+ * - `ignored`: a well-formed frame that yields nothing was consumed (e.g. an
+ *   interim 100 Continue, a keep-alive no-op).
+ * - `eos`: the stream can never carry another frame of this protocol (e.g. the
+ *   connection switched protocols with 101); the driver stops parsing it.
+ */
+export type ParseState = 'success' | 'needs-more-data' | 'invalid' | 'ignored' | 'eos';
+
+export interface ParseResult<F> {
+  readonly state: ParseState;
+  /** set when state is 'success' */
+  readonly frame?: F;
+}
+
+/** Common to every parsed frame: when its first and last bytes crossed the socket. */
+export interface FrameTiming {
+  /** monotonic ns (CLOCK_MONOTONIC, as bpf_ktime_get_ns) of the segment holding the first byte */
+  readonly startNs: number;
+  /** monotonic ns of the segment holding the last byte */
+  readonly endNs: number;
+}
+
+export interface StitchResult<R> {
+  readonly records: R[];
+  /** frames that could not be paired or were malformed */
+  readonly errorCount: number;
+}
+
+export interface ProtocolParser<Req extends FrameTiming, Resp extends FrameTiming, Rec, State> {
+  /** stable protocol name, as used in `otel_*_export.instrumentations` */
+  readonly name: string;
+  /** Does this buffer (the first bytes seen in one direction of a new connection) start a message of this protocol? Few false positives. */
+  detect(head: Buffer, type: MessageType): boolean;
+  /** Per-connection state (prepared statements, pending requests, ...). */
+  newState(): State;
+  /**
+   * Offset >= `from` (relative to the head of the buffer) where a frame of `type` may start,
+   * or -1 if none is in the captured bytes. Used to resynchronise after `invalid`.
+   */
+  findFrameBoundary(type: MessageType, buf: StreamBuffer, from: number): number;
+  /** Try to parse one frame at the head of `buf`; see ParseState for what is consumed. */
+  parseFrame(type: MessageType, buf: StreamBuffer, state: State): ParseResult<Req | Resp>;
+  /**
+   * Pair parsed requests with responses, removing what it pairs from both arrays.
+   * With `closing` set (connection closed or timed out), unanswered requests are
+   * flushed as records where the protocol has a meaning for that (e.g. HTTP status 0).
+   */
+  stitch(requests: Req[], responses: Resp[], state: State, closing: boolean): StitchResult<Rec>;
+}

@@ -1,0 +1,51 @@
+import type { FrameTiming } from '../common/contract.ts';
+
+export interface HttpRequestFrame extends FrameTiming {
+  readonly kind: 'request';
+  readonly method: string;
+  /** request target as sent, e.g. `/users/1?x=2` (absolute-form kept as sent) */
+  readonly target: string;
+  /** `1.0` or `1.1` */
+  readonly version: string;
+  /** Host header, as sent (may include `:port`) */
+  readonly host?: string;
+  /** raw `traceparent` header value when present */
+  readonly traceparent?: string;
+  readonly contentType?: string;
+  readonly userAgent?: string;
+  /** body bytes, from Content-Length, decoded chunk sizes, or observed bytes */
+  readonly bodySize: number;
+  /** headers did not fit in the captured prefix: header-derived fields may be missing */
+  readonly truncated: boolean;
+}
+
+export interface HttpResponseFrame extends FrameTiming {
+  readonly kind: 'response';
+  readonly status: number;
+  readonly version: string;
+  readonly contentType?: string;
+  readonly bodySize: number;
+  readonly truncated: boolean;
+}
+
+/** One request paired with its response: the unit that becomes a span. */
+export interface HttpExchange {
+  readonly protocol: 'http';
+  readonly method: string;
+  readonly target: string;
+  /** path part of the target, without query or fragment */
+  readonly path: string;
+  /** query string without the leading `?`, if any */
+  readonly query?: string;
+  readonly host?: string;
+  readonly traceparent?: string;
+  readonly userAgent?: string;
+  /** response status; 0 when the connection ended before a response */
+  readonly status: number;
+  readonly requestBodySize: number;
+  readonly responseBodySize: number;
+  /** first request byte, monotonic ns */
+  readonly startNs: number;
+  /** last response byte (or close), monotonic ns */
+  readonly endNs: number;
+}
