@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Forces every wire type into the object's BTF so scripts/gen-abi.ts can
+ * generate the TypeScript decoders from it (OBI bpf/common/common.c does the same).
+ */
+#ifndef OBI_ABI_BTF_ANCHOR_H
+#define OBI_ABI_BTF_ANCHOR_H
+const struct obi_event_header *obi_unused_event_header __attribute__((unused));
+const struct obi_data_event *obi_unused_data_event __attribute__((unused));
+const struct obi_conn_event *obi_unused_conn_event __attribute__((unused));
+const struct obi_proc_event *obi_unused_proc_event __attribute__((unused));
+const struct obi_conn_key *obi_unused_conn_key __attribute__((unused));
+const struct obi_pid_info *obi_unused_pid_info __attribute__((unused));
+const enum obi_event_type *obi_unused_event_type __attribute__((unused));
+const enum obi_direction *obi_unused_direction __attribute__((unused));
+const enum obi_role *obi_unused_role __attribute__((unused));
+const enum obi_data_flags *obi_unused_data_flags __attribute__((unused));
+const enum obi_stat *obi_unused_stat __attribute__((unused));
+#endif

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The kernel <-> user-space wire contract: every record that crosses the ring
+ * buffer, and the keys/values user space writes into maps.
+ *
+ * Rules (house rule 2): fixed-width types only, the event-type byte first,
+ * explicit padding (compiled with -Wpadded), no packed structs. The TypeScript
+ * decoder in src/abi/ is GENERATED from the BTF of these types
+ * (scripts/gen-abi.ts); never mirror them by hand.
+ */
+#ifndef OBI_ABI_EVENTS_H
+#define OBI_ABI_EVENTS_H
+
+/* -Wpadded for the wire structs only (vmlinux.h is full of implicit padding) */
+#pragma clang diagnostic push
+#pragma clang diagnostic error "-Wpadded"
+
+/*
+ * Upper bound of the payload prefix copied per syscall. The real size is the
+ * load-time tunable `capture_size` (<= this). A power of two so the verifier
+ * can bound copies; 8 KiB covers any sane HTTP header block, and twice it (the
+ * scratch room, see maps/scratch.h) stays under the 32 KiB per-CPU value limit.
+ */
+#define OBI_MAX_CAPTURE 8192
+/* executable path carried by exec events; longer paths are truncated (user space re-reads /proc/PID/exe) */
+#define OBI_MAX_PATH 256
+/* iovecs walked per readv/writev/sendmsg/recvmsg: bounded loop; data past the 8th is counted, not copied */
+#define OBI_MAX_IOV 8
+
+enum obi_event_type {
+	OBI_EV_DATA = 1,   /* payload prefix of one socket read or write */
+	OBI_EV_CONN = 2,   /* accept/connect: a connection with a known role */
+	OBI_EV_CLOSE = 3,  /* close() of a tracked socket */
+	OBI_EV_EXEC = 4,   /* any process exec'd (host-wide; rare) */
+	OBI_EV_EXIT = 5,   /* a tracked process exited (thread group dead) */
+	OBI_EV_FORK = 6,   /* a tracked process forked a child, now tracked too */
+	OBI_EV_LISTEN = 7, /* any process started listening on a TCP port (host-wide; rare) */
+};
+
+enum obi_direction {
+	OBI_DIR_EGRESS = 0,  /* the process wrote/sent */
+	OBI_DIR_INGRESS = 1, /* the process read/received */
+};
+
+enum obi_role {
+	OBI_ROLE_UNKNOWN = 0, /* connection predates the agent: user space infers the role */
+	OBI_ROLE_SERVER = 1,  /* accepted */
+	OBI_ROLE_CLIENT = 2,  /* connected */
+};
+
+enum obi_data_flags {
+	OBI_DATA_TLS = 1,      /* plaintext from a TLS library uprobe */
+	OBI_DATA_SENDFILE = 2, /* sendfile(2): bytes counted, none captured */
+};
+
+/* indexes of the per-CPU `stats` array; user space sums over CPUs */
+enum obi_stat {
+	OBI_STAT_EVENTS = 0,        /* records submitted to the ring buffer */
+	OBI_STAT_DROPPED = 1,       /* records lost: ring buffer full */
+	OBI_STAT_WAKEUPS = 2,       /* forced wake-ups past the watermark */
+	OBI_STAT_CONN_UNTRACKED = 3,/* conns map full: LRU evicted an entry */
+	OBI_STAT__COUNT = 4,
+};
+
+/* A TCP connection as seen from the traced process. IPv4 is stored IPv4-mapped (::ffff:a.b.c.d). */
+struct obi_conn_tuple {
+	__u8 local_addr[16];
+	__u8 remote_addr[16];
+	__u16 local_port;  /* host byte order */
+	__u16 remote_port; /* host byte order */
+	__u16 family;      /* AF_INET or AF_INET6 */
+	__u8 _pad[2];
+};
+
+struct obi_event_header {
+	__u8 type;     /* enum obi_event_type */
+	__u8 _pad[3];
+	__u32 pid;     /* thread-group id (user-visible PID) */
+	__u64 ts_ns;   /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+};
+
+/* OBI_EV_DATA: followed by `captured` payload bytes (the record is sizeof + captured long). */
+struct obi_data_event {
+	struct obi_event_header hdr;
+	__u64 sock_id;   /* kernel address of the struct sock: the connection's identity while open */
+	__u32 tid;
+	__u32 fd;
+	__u32 len;       /* bytes the syscall moved (>= captured) */
+	__u32 captured;  /* bytes of payload that follow */
+	__u8 direction;  /* enum obi_direction */
+	__u8 role;       /* enum obi_role */
+	__u8 flags;      /* enum obi_data_flags */
+	__u8 _pad[5];
+	struct obi_conn_tuple tuple;
+	/* __u8 data[captured] follows */
+};
+
+/* OBI_EV_CONN and OBI_EV_CLOSE */
+struct obi_conn_event {
+	struct obi_event_header hdr;
+	__u64 sock_id;
+	__u32 tid;
+	__u32 fd;
+	__u8 role;       /* enum obi_role */
+	__u8 _pad[7];
+	struct obi_conn_tuple tuple;
+};
+
+/* OBI_EV_EXEC, OBI_EV_EXIT, OBI_EV_FORK, OBI_EV_LISTEN */
+struct obi_proc_event {
+	struct obi_event_header hdr;
+	__u32 ppid;      /* parent tgid (EXEC, FORK) */
+	__u32 port;      /* listening port (LISTEN) */
+	char path[OBI_MAX_PATH]; /* executable path (EXEC), NUL-terminated */
+};
+
+/* value of the `pids` filter map: a process user space selected (or a child of one) */
+struct obi_pid_info {
+	__u32 flags;     /* reserved */
+	__u32 _pad;
+};
+
+/* key of the `conns` map: one entry per (process, fd) seen doing socket I/O */
+struct obi_conn_key {
+	__u32 pid;
+	__u32 fd;
+};
+
+#pragma clang diagnostic pop
+#endif /* OBI_ABI_EVENTS_H */

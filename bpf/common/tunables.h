@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Load-time constants: set by user space between open and load, never by recompiling. */
+#ifndef OBI_COMMON_TUNABLES_H
+#define OBI_COMMON_TUNABLES_H
+/* bytes of payload copied per syscall (<= OBI_MAX_CAPTURE) */
+const volatile __u32 capture_size = 1024;
+/* ring-buffer fill (bytes) past which a producer forces a wake-up of user space */
+const volatile __u64 wakeup_bytes = 1024 * 1024;
+/* the agent's own tgid: never traced, never reported */
+const volatile __u32 self_pid = 0;
+#endif

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+#ifndef OBI_MAPS_INFLIGHT_H
+#define OBI_MAPS_INFLIGHT_H
+#include "sizing.h"
+
+enum obi_io_kind {
+	OBI_IO_BUF = 0,  /* (buf, count): read, write, recvfrom, sendto */
+	OBI_IO_IOV = 1,  /* (iov, iovcnt): readv, writev */
+	OBI_IO_MSG = 2,  /* (msghdr): recvmsg, sendmsg */
+	OBI_IO_NONE = 3, /* no user buffer: sendfile, connect, listen */
+};
+
+/* syscall arguments saved at sys_enter for sys_exit, keyed by pid_tgid */
+struct obi_inflight {
+	__u64 ptr;       /* buf, iov or msghdr user pointer */
+	__u32 fd;
+	__u32 count;     /* iovcnt for IOV */
+	__u8 kind;       /* enum obi_io_kind */
+	__u8 direction;  /* enum obi_direction */
+	__u8 _pad[6];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, OBI_MAX_INFLIGHT);
+	__type(key, __u64);
+	__type(value, struct obi_inflight);
+} inflight SEC(".maps");
+#endif

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Every map size in one place, each with its rationale. */
+#ifndef OBI_MAPS_SIZING_H
+#define OBI_MAPS_SIZING_H
+
+/* processes that may be traced at once: selected services plus their children (nginx/gunicorn workers) */
+#define OBI_MAX_PIDS 8192
+/* (pid, fd) pairs remembered: open sockets of traced processes plus negative (not-a-socket) entries;
+ * OBI sizes for ~10k concurrent requests per process; LRU so a leak cannot fill it */
+#define OBI_MAX_CONNS 65536
+/* syscalls in flight between sys_enter and sys_exit: one per thread of a traced process */
+#define OBI_MAX_INFLIGHT 16384
+/* default ring buffer: 4 MiB held 10 ms at 156k events/s with 9x headroom (kernel-notes.md);
+ * user space resizes it before load (ebpf.ring_buffer_size) */
+#define OBI_RINGBUF_DEFAULT (4 * 1024 * 1024)
+
+#endif

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Process lifecycle for discovery without restarts: exec (host-wide), listen
+ * (host-wide), fork of a traced process (the child is traced at once, in the
+ * kernel), exit of a traced process (its kernel state is purged here).
+ */
+#ifndef OBI_PROBES_PROC_H
+#define OBI_PROBES_PROC_H
+#include "../common/pidfilter.h"
+#include "../common/ringbuf.h"
+#include "../common/sock.h"
+#include "../maps/inflight.h"
+
+SEC("tracepoint/sched/sched_process_exec")
+int obi_exec(struct trace_event_raw_sched_process_exec *ctx)
+{
+	struct obi_proc_event ev = {};
+	ev.hdr.type = OBI_EV_EXEC;
+	ev.hdr.pid = bpf_get_current_pid_tgid() >> 32;
+	ev.hdr.ts_ns = bpf_ktime_get_ns();
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	ev.ppid = BPF_CORE_READ(task, real_parent, tgid);
+	__u16 off = ctx->__data_loc_filename & 0xFFFF;
+	bpf_probe_read_kernel_str(ev.path, sizeof(ev.path), (void *)ctx + off);
+	rb_emit(&ev, sizeof(ev));
+	return 0;
+}
+
+SEC("raw_tracepoint/sched_process_fork")
+int obi_fork(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct task_struct *parent = (struct task_struct *)ctx->args[0];
+	struct task_struct *child = (struct task_struct *)ctx->args[1];
+	__u32 ptgid = BPF_CORE_READ(parent, tgid);
+	__u32 ctgid = BPF_CORE_READ(child, tgid);
+	if (ptgid == ctgid || !pid_traced(ptgid))
+		return 0; /* a new thread, or an untraced parent */
+	struct obi_pid_info info = {};
+	bpf_map_update_elem(&pids, &ctgid, &info, BPF_NOEXIST);
+	struct obi_proc_event ev = {};
+	ev.hdr.type = OBI_EV_FORK;
+	ev.hdr.pid = ctgid;
+	ev.hdr.ts_ns = bpf_ktime_get_ns();
+	ev.ppid = ptgid;
+	rb_emit(&ev, sizeof(ev));
+	return 0;
+}
+
+struct purge_ctx {
+	__u32 tgid;
+	__u32 purged;
+};
+
+static long purge_conn(struct bpf_map *map, struct obi_conn_key *key, struct obi_conn_info *val, struct purge_ctx *pc)
+{
+	if (key->pid == pc->tgid) {
+		bpf_map_delete_elem(map, key);
+		pc->purged++;
+	}
+	return 0;
+}
+
+SEC("tracepoint/sched/sched_process_exit")
+int obi_exit(void *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	bpf_map_delete_elem(&inflight, &id);
+	if (!pid_traced(tgid))
+		return 0;
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+		return 0; /* other threads of the group live on */
+	bpf_map_delete_elem(&pids, &tgid);
+	struct purge_ctx pc = { .tgid = tgid };
+	bpf_for_each_map_elem(&conns, purge_conn, &pc, 0);
+	struct obi_proc_event ev = {};
+	ev.hdr.type = OBI_EV_EXIT;
+	ev.hdr.pid = tgid;
+	ev.hdr.ts_ns = bpf_ktime_get_ns();
+	ev.port = pc.purged;
+	rb_emit(&ev, sizeof(ev));
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_listen")
+int obi_enter_listen(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	if ((id >> 32) == self_pid)
+		return 0;
+	struct obi_inflight in = { .fd = ctx->args[0], .kind = OBI_IO_NONE };
+	bpf_map_update_elem(&inflight, &id, &in, BPF_ANY);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_listen")
+int obi_exit_listen(struct trace_event_raw_sys_exit *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct obi_inflight *in = bpf_map_lookup_elem(&inflight, &id);
+	if (!in)
+		return 0;
+	__u32 fd = in->fd;
+	bpf_map_delete_elem(&inflight, &id);
+	if (ctx->ret != 0)
+		return 0;
+	struct sock *sk = fd_inet_stream_sock(fd);
+	if (!sk)
+		return 0;
+	struct obi_proc_event ev = {};
+	ev.hdr.type = OBI_EV_LISTEN;
+	ev.hdr.pid = id >> 32;
+	ev.hdr.ts_ns = bpf_ktime_get_ns();
+	ev.port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	rb_emit(&ev, sizeof(ev));
+	return 0;
+}
+#endif

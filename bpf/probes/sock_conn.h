@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Connection lifecycle: accept/accept4 (server role), connect (client role), close. */
+#ifndef OBI_PROBES_SOCK_CONN_H
+#define OBI_PROBES_SOCK_CONN_H
+#include "../common/pidfilter.h"
+#include "../common/ringbuf.h"
+#include "../common/sock.h"
+#include "../maps/inflight.h"
+
+#define OBI_EINPROGRESS 115
+
+static __always_inline void emit_conn(__u8 type, __u32 tgid, __u32 tid, __u32 fd, struct obi_conn_info *ci)
+{
+	struct obi_conn_event ev = {};
+	ev.hdr.type = type;
+	ev.hdr.pid = tgid;
+	ev.hdr.ts_ns = bpf_ktime_get_ns();
+	ev.sock_id = ci->sock_id;
+	ev.tid = tid;
+	ev.fd = fd;
+	ev.role = ci->role;
+	ev.tuple = ci->tuple;
+	rb_emit(&ev, sizeof(ev));
+}
+
+static __always_inline int on_accept(long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	if (ret < 0 || !pid_traced(tgid))
+		return 0;
+	struct obi_conn_info *ci = conn_register(tgid, ret, OBI_ROLE_SERVER);
+	if (ci)
+		emit_conn(OBI_EV_CONN, tgid, id, ret, ci);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int obi_exit_accept(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_accept(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int obi_exit_accept4(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_accept(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int obi_enter_connect(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	if (!pid_traced(id >> 32))
+		return 0;
+	struct obi_inflight in = { .fd = ctx->args[0], .kind = OBI_IO_NONE };
+	bpf_map_update_elem(&inflight, &id, &in, BPF_ANY);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_connect")
+int obi_exit_connect(struct trace_event_raw_sys_exit *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct obi_inflight *in = bpf_map_lookup_elem(&inflight, &id);
+	if (!in)
+		return 0;
+	__u32 fd = in->fd;
+	bpf_map_delete_elem(&inflight, &id);
+	if (ctx->ret != 0 && ctx->ret != -OBI_EINPROGRESS)
+		return 0;
+	__u32 tgid = id >> 32;
+	struct obi_conn_info *ci = conn_register(tgid, fd, OBI_ROLE_CLIENT);
+	if (ci)
+		emit_conn(OBI_EV_CONN, tgid, id, fd, ci);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_close")
+int obi_enter_close(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	if (!pid_traced(tgid))
+		return 0;
+	struct obi_conn_key key = { .pid = tgid, .fd = ctx->args[0] };
+	struct obi_conn_info *ci = bpf_map_lookup_elem(&conns, &key);
+	if (!ci)
+		return 0;
+	if (ci->sock_id)
+		emit_conn(OBI_EV_CLOSE, tgid, id, key.fd, ci);
+	bpf_map_delete_elem(&conns, &key);
+	return 0;
+}
+#endif

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Socket payload capture on syscall tracepoints: read, write, readv, writev,
+ * recvfrom, sendto, recvmsg, sendmsg, sendfile64. sys_enter filters by PID and
+ * socket-ness and saves the user pointers; sys_exit copies a bounded prefix of
+ * what really moved (the return value) and submits one record.
+ */
+#ifndef OBI_PROBES_SOCK_IO_H
+#define OBI_PROBES_SOCK_IO_H
+#include "../common/pidfilter.h"
+#include "../common/ringbuf.h"
+#include "../common/sock.h"
+#include "../maps/inflight.h"
+#include "../maps/scratch.h"
+
+static __always_inline int io_enter(__u32 fd, __u64 ptr, __u32 count, __u8 kind, __u8 dir)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	if (!pid_traced(tgid))
+		return 0;
+	if (!conn_lookup(tgid, fd))
+		return 0;
+	struct obi_inflight in = { .ptr = ptr, .fd = fd, .count = count, .kind = kind, .direction = dir };
+	bpf_map_update_elem(&inflight, &id, &in, BPF_ANY);
+	return 0;
+}
+
+/* copy n bytes of user memory to s->data[off]; returns bytes copied (0 on fault) */
+static __always_inline __u32 copy_user(struct obi_scratch *s, __u32 off, __u64 src, __u32 n)
+{
+	if (off >= OBI_MAX_CAPTURE || n == 0)
+		return 0;
+	if (n > OBI_MAX_CAPTURE)
+		n = OBI_MAX_CAPTURE;
+	/* a mask the compiler cannot drop (it knows off < MAX; the verifier may not) */
+	asm volatile("%[off] &= %[mask]" : [off] "+r"(off) : [mask] "i"(OBI_MAX_CAPTURE - 1));
+	__u64 len = n;
+	/* clamp the verifier can see: len <= MAX */
+	asm volatile("if %[len] <= %[max] goto +1\n\t%[len] = %[max]" : [len] "+r"(len) : [max] "i"(OBI_MAX_CAPTURE));
+	if (bpf_probe_read_user(&s->data[off], len, (void *)src) != 0)
+		return 0;
+	return len;
+}
+
+static __always_inline __u32 copy_iov(struct obi_scratch *s, __u64 iovp, __u32 cnt, __u32 want)
+{
+	__u32 got = 0;
+#pragma unroll
+	for (int i = 0; i < OBI_MAX_IOV; i++) {
+		if (i >= cnt || got >= want)
+			break;
+		struct iovec iov = {};
+		if (bpf_probe_read_user(&iov, sizeof(iov), (void *)(iovp + i * sizeof(struct iovec))) != 0)
+			break;
+		__u32 n = iov.iov_len;
+		if (n > want - got)
+			n = want - got;
+		__u32 c = copy_user(s, got, (__u64)iov.iov_base, n);
+		if (c != n)
+			break;
+		got += c;
+	}
+	return got;
+}
+
+static __always_inline int io_exit(long ret, __u8 flags)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct obi_inflight *pin = bpf_map_lookup_elem(&inflight, &id);
+	if (!pin)
+		return 0;
+	struct obi_inflight a = *pin;
+	bpf_map_delete_elem(&inflight, &id);
+	if (ret <= 0)
+		return 0;
+	__u32 tgid = id >> 32;
+	struct obi_conn_key key = { .pid = tgid, .fd = a.fd };
+	struct obi_conn_info *ci = bpf_map_lookup_elem(&conns, &key);
+	if (!ci || !ci->sock_id)
+		return 0;
+	__u32 zero = 0;
+	struct obi_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
+		return 0;
+	s->ev.hdr.type = OBI_EV_DATA;
+	s->ev.hdr.pid = tgid;
+	s->ev.hdr.ts_ns = bpf_ktime_get_ns();
+	s->ev.sock_id = ci->sock_id;
+	s->ev.tid = (__u32)id;
+	s->ev.fd = a.fd;
+	s->ev.len = ret;
+	s->ev.direction = a.direction;
+	s->ev.role = ci->role;
+	s->ev.flags = flags;
+	s->ev.tuple = ci->tuple;
+
+	__u32 want = (__u64)ret < capture_size ? (__u32)ret : capture_size;
+	__u32 got = 0;
+	if (a.kind == OBI_IO_BUF) {
+		got = copy_user(s, 0, a.ptr, want);
+	} else if (a.kind == OBI_IO_IOV) {
+		got = copy_iov(s, a.ptr, a.count, want);
+	} else if (a.kind == OBI_IO_MSG) {
+		struct user_msghdr mh = {};
+		if (bpf_probe_read_user(&mh, sizeof(mh), (void *)a.ptr) == 0)
+			got = copy_iov(s, (__u64)mh.msg_iov, mh.msg_iovlen, want);
+	}
+	if (got > OBI_MAX_CAPTURE)
+		got = OBI_MAX_CAPTURE;
+	asm volatile("%[got] &= %[mask]" : [got] "+r"(got) : [mask] "i"(2 * OBI_MAX_CAPTURE - 1));
+	s->ev.captured = got;
+	rb_emit(s, sizeof(s->ev) + got);
+	return 0;
+}
+
+#define OBI_IO_PAIR(name, fdarg, ptrarg, cntarg, kind, dir, flags)                           \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                                         \
+	int obi_enter_##name(struct trace_event_raw_sys_enter *ctx)                          \
+	{                                                                                    \
+		return io_enter(ctx->args[fdarg], ptrarg < 0 ? 0 : ctx->args[ptrarg < 0 ? 0 : ptrarg], \
+				cntarg < 0 ? 0 : ctx->args[cntarg < 0 ? 0 : cntarg], kind, dir); \
+	}                                                                                    \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                                          \
+	int obi_exit_##name(struct trace_event_raw_sys_exit *ctx)                            \
+	{                                                                                    \
+		return io_exit(ctx->ret, flags);                                             \
+	}
+
+OBI_IO_PAIR(read, 0, 1, 2, OBI_IO_BUF, OBI_DIR_INGRESS, 0)
+OBI_IO_PAIR(recvfrom, 0, 1, 2, OBI_IO_BUF, OBI_DIR_INGRESS, 0)
+OBI_IO_PAIR(readv, 0, 1, 2, OBI_IO_IOV, OBI_DIR_INGRESS, 0)
+OBI_IO_PAIR(recvmsg, 0, 1, -1, OBI_IO_MSG, OBI_DIR_INGRESS, 0)
+OBI_IO_PAIR(write, 0, 1, 2, OBI_IO_BUF, OBI_DIR_EGRESS, 0)
+OBI_IO_PAIR(sendto, 0, 1, 2, OBI_IO_BUF, OBI_DIR_EGRESS, 0)
+OBI_IO_PAIR(writev, 0, 1, 2, OBI_IO_IOV, OBI_DIR_EGRESS, 0)
+OBI_IO_PAIR(sendmsg, 0, 1, -1, OBI_IO_MSG, OBI_DIR_EGRESS, 0)
+/* sendfile(out_fd, in_fd, offset, count): bytes leave the socket with no user buffer to copy */
+OBI_IO_PAIR(sendfile64, 0, -1, -1, OBI_IO_NONE, OBI_DIR_EGRESS, OBI_DATA_SENDFILE)
+
+#endif

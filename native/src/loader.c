@@ -1,0 +1,298 @@
+/* Open, set load-time constants, load, attach/detach, close. Errors carry errno. */
+#include "common.h"
+#include <bpf/btf.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void object_finalize(napi_env env, void *data, void *hint)
+{
+	(void)env;
+	(void)hint;
+	struct obi_object *o = data;
+	obi_object_close(o);
+	free(o);
+}
+
+void obi_object_close(struct obi_object *o)
+{
+	if (o->closed)
+		return;
+	o->closed = 1;
+	if (o->rb) {
+		obi_ringbuf_free(o->rb);
+		o->rb = NULL;
+	}
+	for (int i = 0; i < OBI_MAX_LINKS; i++) {
+		if (o->links[i]) {
+			bpf_link__destroy(o->links[i]);
+			o->links[i] = NULL;
+		}
+	}
+	bpf_object__close(o->obj);
+	o->obj = NULL;
+}
+
+struct obi_object *obi_arg_object(napi_env env, napi_value v)
+{
+	void *data = NULL;
+	if (napi_get_value_external(env, v, &data) != napi_ok || !data) {
+		napi_throw_type_error(env, "OBI_ERR_NATIVE", "expected a BPF object handle");
+		return NULL;
+	}
+	struct obi_object *o = data;
+	if (o->closed) {
+		napi_throw_error(env, "OBI_ERR_NATIVE", "BPF object handle is closed");
+		return NULL;
+	}
+	return o;
+}
+
+#define ARGS(n)                                                                   \
+	size_t argc = n;                                                          \
+	napi_value argv[n];                                                       \
+	NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));    \
+	if (argc < n) {                                                           \
+		napi_throw_type_error(env, "OBI_ERR_NATIVE", "missing arguments"); \
+		return NULL;                                                      \
+	}
+
+/* open(path) -> handle */
+napi_value obi_open(napi_env env, napi_callback_info info)
+{
+	ARGS(1);
+	char path[4096];
+	if (obi_arg_string(env, argv[0], path, sizeof(path)))
+		return NULL;
+	obi_libbpf_log_reset();
+	struct bpf_object *obj = bpf_object__open_file(path, NULL);
+	int err = libbpf_get_error(obj);
+	if (err) {
+		obi_throw_errno(env, "OBI_ERR_BPF_LOAD", -err, "cannot open BPF object %s", path);
+		return NULL;
+	}
+	struct obi_object *o = calloc(1, sizeof(*o));
+	if (!o) {
+		bpf_object__close(obj);
+		napi_throw_error(env, "OBI_ERR_NATIVE", "out of memory");
+		return NULL;
+	}
+	o->obj = obj;
+	napi_value h;
+	NAPI_CALL(env, napi_create_external(env, o, object_finalize, NULL, &h));
+	return h;
+}
+
+/* setGlobal(h, name, Buffer): write a `const volatile` global's initial value (before load) */
+napi_value obi_set_global(napi_env env, napi_callback_info info)
+{
+	ARGS(3);
+	struct obi_object *o = obi_arg_object(env, argv[0]);
+	if (!o)
+		return NULL;
+	char name[256];
+	if (obi_arg_string(env, argv[1], name, sizeof(name)))
+		return NULL;
+	void *val;
+	size_t vlen;
+	NAPI_CALL(env, napi_get_buffer_info(env, argv[2], &val, &vlen));
+	if (o->loaded) {
+		napi_throw_error(env, "OBI_ERR_BPF_LOAD", "setGlobal after load");
+		return NULL;
+	}
+	struct btf *btf = bpf_object__btf(o->obj);
+	struct bpf_map *map;
+	bpf_object__for_each_map(map, o->obj) {
+		const char *mname = bpf_map__name(map);
+		const char *dot = strrchr(mname, '.');
+		if (!bpf_map__is_internal(map) || !dot)
+			continue;
+		int sec = btf__find_by_name_kind(btf, dot, BTF_KIND_DATASEC);
+		if (sec < 0)
+			continue;
+		const struct btf_type *t = btf__type_by_id(btf, sec);
+		const struct btf_var_secinfo *vs = btf_var_secinfos(t);
+		for (int i = 0; i < btf_vlen(t); i++, vs++) {
+			const struct btf_type *var = btf__type_by_id(btf, vs->type);
+			if (strcmp(btf__name_by_offset(btf, var->name_off), name) != 0)
+				continue;
+			if (vs->size != vlen) {
+				obi_throw_errno(env, "OBI_ERR_BPF_LOAD", 0, "global %s is %u bytes, got %zu", name,
+						vs->size, vlen);
+				return NULL;
+			}
+			size_t sz = 0;
+			char *data = (char *)bpf_map__initial_value(map, &sz);
+			if (!data || vs->offset + vs->size > sz) {
+				obi_throw_errno(env, "OBI_ERR_BPF_LOAD", 0, "global %s not writable", name);
+				return NULL;
+			}
+			memcpy(data + vs->offset, val, vlen);
+			return NULL;
+		}
+	}
+	obi_throw_errno(env, "OBI_ERR_BPF_LOAD", ENOENT, "no global variable %s", name);
+	return NULL;
+}
+
+/* setMapMaxEntries(h, map, n) (before load) */
+napi_value obi_set_map_max_entries(napi_env env, napi_callback_info info)
+{
+	ARGS(3);
+	struct obi_object *o = obi_arg_object(env, argv[0]);
+	if (!o)
+		return NULL;
+	char name[256];
+	if (obi_arg_string(env, argv[1], name, sizeof(name)))
+		return NULL;
+	uint32_t n;
+	NAPI_CALL(env, napi_get_value_uint32(env, argv[2], &n));
+	struct bpf_map *map = bpf_object__find_map_by_name(o->obj, name);
+	if (!map) {
+		obi_throw_errno(env, "OBI_ERR_BPF_MAP", ENOENT, "no map %s", name);
+		return NULL;
+	}
+	int err = bpf_map__set_max_entries(map, n);
+	if (err)
+		obi_throw_errno(env, "OBI_ERR_BPF_MAP", -err, "cannot size map %s to %u", name, n);
+	return NULL;
+}
+
+/* load(h): verify and load every program and map */
+napi_value obi_load(napi_env env, napi_callback_info info)
+{
+	ARGS(1);
+	struct obi_object *o = obi_arg_object(env, argv[0]);
+	if (!o)
+		return NULL;
+	obi_libbpf_log_reset();
+	int err = bpf_object__load(o->obj);
+	if (err) {
+		obi_throw_errno(env, "OBI_ERR_BPF_LOAD", -err, "cannot load BPF object");
+		return NULL;
+	}
+	o->loaded = 1;
+	return NULL;
+}
+
+/* programs(h) -> [{name, section}] */
+napi_value obi_programs(napi_env env, napi_callback_info info)
+{
+	ARGS(1);
+	struct obi_object *o = obi_arg_object(env, argv[0]);
+	if (!o)
+		return NULL;
+	napi_value arr;
+	NAPI_CALL(env, napi_create_array(env, &arr));
+	struct bpf_program *p;
+	uint32_t i = 0;
+	bpf_object__for_each_program(p, o->obj) {
+		napi_value e, n, s;
+		NAPI_CALL(env, napi_create_object(env, &e));
+		NAPI_CALL(env, napi_create_string_utf8(env, bpf_program__name(p), NAPI_AUTO_LENGTH, &n));
+		NAPI_CALL(env, napi_create_string_utf8(env, bpf_program__section_name(p), NAPI_AUTO_LENGTH, &s));
+		NAPI_CALL(env, napi_set_named_property(env, e, "name", n));
+		NAPI_CALL(env, napi_set_named_property(env, e, "section", s));
+		NAPI_CALL(env, napi_set_element(env, arr, i++, e));
+	}
+	return arr;
+}
+
+static napi_value store_link(napi_env env, struct obi_object *o, struct bpf_link *link, const char *what)
+{
+	int err = libbpf_get_error(link);
+	if (err) {
+		obi_throw_errno(env, "OBI_ERR_BPF_LOAD", -err, "cannot attach %s", what);
+		return NULL;
+	}
+	for (int i = 0; i < OBI_MAX_LINKS; i++) {
+		if (!o->links[i]) {
+			o->links[i] = link;
+			napi_value id;
+			napi_create_int32(env, i, &id);
+			return id;
+		}
+	}
+	bpf_link__destroy(link);
+	obi_throw_errno(env, "OBI_ERR_BPF_LOAD", ENOSPC, "too many links");
+	return NULL;
+}
+
+static struct bpf_program *find_prog(napi_env env, struct obi_object *o, napi_value v, char *name, size_t len)
+{
+	if (obi_arg_string(env, v, name, len))
+		return NULL;
+	struct bpf_program *p = bpf_object__find_program_by_name(o->obj, name);
+	if (!p)
+		obi_throw_errno(env, "OBI_ERR_BPF_LOAD", ENOENT, "no program %s", name);
+	return p;
+}
+
+/* attach(h, prog) -> link id: attach by the program's section (tracepoint, raw_tracepoint) */
+napi_value obi_attach(napi_env env, napi_callback_info info)
+{
+	ARGS(2);
+	struct obi_object *o = obi_arg_object(env, argv[0]);
+	if (!o)
+		return NULL;
+	char name[256];
+	struct bpf_program *p = find_prog(env, o, argv[1], name, sizeof(name));
+	if (!p)
+		return NULL;
+	return store_link(env, o, bpf_program__attach(p), name);
+}
+
+/* attachUprobe(h, prog, retprobe, pid, binaryPath, offset) -> link id */
+napi_value obi_attach_uprobe(napi_env env, napi_callback_info info)
+{
+	ARGS(6);
+	struct obi_object *o = obi_arg_object(env, argv[0]);
+	if (!o)
+		return NULL;
+	char name[256], path[4096];
+	struct bpf_program *p = find_prog(env, o, argv[1], name, sizeof(name));
+	if (!p)
+		return NULL;
+	bool ret;
+	int32_t pid;
+	int64_t off;
+	NAPI_CALL(env, napi_get_value_bool(env, argv[2], &ret));
+	NAPI_CALL(env, napi_get_value_int32(env, argv[3], &pid));
+	if (obi_arg_string(env, argv[4], path, sizeof(path)))
+		return NULL;
+	NAPI_CALL(env, napi_get_value_int64(env, argv[5], &off));
+	return store_link(env, o, bpf_program__attach_uprobe(p, ret, pid, path, (size_t)off), name);
+}
+
+/* detach(h, linkId) */
+napi_value obi_detach(napi_env env, napi_callback_info info)
+{
+	ARGS(2);
+	struct obi_object *o = obi_arg_object(env, argv[0]);
+	if (!o)
+		return NULL;
+	int32_t id;
+	NAPI_CALL(env, napi_get_value_int32(env, argv[1], &id));
+	if (id < 0 || id >= OBI_MAX_LINKS || !o->links[id]) {
+		napi_throw_range_error(env, "OBI_ERR_NATIVE", "no such link");
+		return NULL;
+	}
+	bpf_link__destroy(o->links[id]);
+	o->links[id] = NULL;
+	return NULL;
+}
+
+/* close(h): detach everything, free the object (idempotent) */
+napi_value obi_close(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value argv[1];
+	NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	void *data = NULL;
+	if (argc < 1 || napi_get_value_external(env, argv[0], &data) != napi_ok || !data) {
+		napi_throw_type_error(env, "OBI_ERR_NATIVE", "expected a BPF object handle");
+		return NULL;
+	}
+	obi_object_close(data);
+	return NULL;
+}

@@ -1,0 +1,229 @@
+/*
+ * Ring-buffer drains: a libuv timer (every `intervalMs`) plus a poll on the
+ * ring's epoll fd (the producers' forced wake-ups past the watermark) call
+ * ring_buffer__consume(); every record of one drain is appended to one batch
+ * ([u32 length][record][pad to 8]) and handed to JavaScript as ONE Buffer in
+ * ONE call. Never one JS call per event.
+ */
+#include "common.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OBI_BATCH_MAX (256u * 1024 * 1024)
+
+struct obi_ringbuf {
+	napi_env env;
+	struct ring_buffer *rb;
+	napi_ref callback;
+	napi_async_context async;
+	uv_timer_t timer;
+	uv_poll_t poll;
+	int poll_started;
+	int handles_open;
+	char *batch;
+	size_t len, cap;
+	uint64_t records;
+	int dead; /* freed by close; handles still closing */
+};
+
+static int on_sample(void *ctx, void *data, size_t size)
+{
+	struct obi_ringbuf *r = ctx;
+	size_t need = r->len + 4 + ((size + 7) & ~(size_t)7);
+	if (need > r->cap) {
+		size_t cap = r->cap ? r->cap : 1 << 20;
+		while (cap < need)
+			cap *= 2;
+		if (cap > OBI_BATCH_MAX)
+			return -E2BIG; /* stop this drain; the rest stays in the ring for the next */
+		char *nb = realloc(r->batch, cap);
+		if (!nb)
+			return -ENOMEM;
+		r->batch = nb;
+		r->cap = cap;
+	}
+	uint32_t l = (uint32_t)size;
+	memcpy(r->batch + r->len, &l, 4);
+	memcpy(r->batch + r->len + 4, data, size);
+	r->len += 4 + size;
+	size_t pad = (8 - (r->len & 7)) & 7;
+	memset(r->batch + r->len, 0, pad);
+	r->len += pad;
+	r->records++;
+	return 0;
+}
+
+/* consume the ring into the batch; returns a Buffer (possibly empty) or NULL on error */
+static napi_value drain_to_buffer(napi_env env, struct obi_ringbuf *r)
+{
+	r->len = 0;
+	int n = ring_buffer__consume(r->rb);
+	if (n < 0 && n != -E2BIG && r->len == 0) {
+		obi_throw_errno(env, "OBI_ERR_BPF_MAP", -n, "ring buffer consume failed");
+		return NULL;
+	}
+	napi_value buf;
+	void *out;
+	NAPI_CALL(env, napi_create_buffer_copy(env, r->len, r->batch ? r->batch : "", &out, &buf));
+	return buf;
+}
+
+static void deliver(struct obi_ringbuf *r)
+{
+	if (r->dead)
+		return;
+	napi_env env = r->env;
+	napi_handle_scope scope;
+	if (napi_open_handle_scope(env, &scope) != napi_ok)
+		return;
+	napi_value buf = drain_to_buffer(env, r);
+	if (buf && r->len > 0) {
+		napi_value cb, recv, result;
+		napi_get_reference_value(env, r->callback, &cb);
+		napi_get_global(env, &recv);
+		napi_status st = napi_make_callback(env, r->async, recv, cb, 1, &buf, &result);
+		if (st == napi_pending_exception) {
+			napi_value err;
+			napi_get_and_clear_last_exception(env, &err);
+			napi_fatal_exception(env, err);
+		}
+	} else if (!buf) {
+		napi_value err;
+		bool pending = false;
+		napi_is_exception_pending(env, &pending);
+		if (pending) {
+			napi_get_and_clear_last_exception(env, &err);
+			napi_fatal_exception(env, err);
+		}
+	}
+	napi_close_handle_scope(env, scope);
+}
+
+static void on_timer(uv_timer_t *t) { deliver(t->data); }
+
+static void on_poll(uv_poll_t *p, int status, int events)
+{
+	(void)events;
+	if (status == 0)
+		deliver(p->data);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+	struct obi_ringbuf *r = h->data;
+	if (--r->handles_open == 0) {
+		free(r->batch);
+		free(r);
+	}
+}
+
+void obi_ringbuf_free(struct obi_ringbuf *r)
+{
+	if (!r || r->dead)
+		return;
+	r->dead = 1;
+	ring_buffer__free(r->rb);
+	r->rb = NULL;
+	if (r->callback)
+		napi_delete_reference(r->env, r->callback);
+	if (r->async)
+		napi_async_destroy(r->env, r->async);
+	uv_timer_stop(&r->timer);
+	uv_close((uv_handle_t *)&r->timer, on_handle_closed);
+	if (r->poll_started) {
+		uv_poll_stop(&r->poll);
+		uv_close((uv_handle_t *)&r->poll, on_handle_closed);
+	}
+}
+
+#define ARGS(n)                                                                   \
+	size_t argc = n;                                                          \
+	napi_value argv[n];                                                       \
+	NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));    \
+	if (argc < n) {                                                           \
+		napi_throw_type_error(env, "OBI_ERR_NATIVE", "missing arguments"); \
+		return NULL;                                                      \
+	}
+
+/* ringbufStart(h, map, intervalMs, callback(batch: Buffer)) */
+napi_value obi_ringbuf_start(napi_env env, napi_callback_info info)
+{
+	ARGS(4);
+	struct obi_object *o = obi_arg_object(env, argv[0]);
+	if (!o)
+		return NULL;
+	if (o->rb) {
+		napi_throw_error(env, "OBI_ERR_NATIVE", "ring buffer already started");
+		return NULL;
+	}
+	char name[256];
+	if (obi_arg_string(env, argv[1], name, sizeof(name)))
+		return NULL;
+	uint32_t interval;
+	NAPI_CALL(env, napi_get_value_uint32(env, argv[2], &interval));
+	struct bpf_map *m = bpf_object__find_map_by_name(o->obj, name);
+	if (!m || !o->loaded) {
+		obi_throw_errno(env, "OBI_ERR_BPF_MAP", ENOENT, "no loaded ring buffer map %s", name);
+		return NULL;
+	}
+	struct obi_ringbuf *r = calloc(1, sizeof(*r));
+	if (!r) {
+		napi_throw_error(env, "OBI_ERR_NATIVE", "out of memory");
+		return NULL;
+	}
+	r->env = env;
+	r->rb = ring_buffer__new(bpf_map__fd(m), on_sample, r, NULL);
+	if (!r->rb) {
+		int err = errno;
+		free(r);
+		obi_throw_errno(env, "OBI_ERR_BPF_MAP", err, "cannot open ring buffer %s", name);
+		return NULL;
+	}
+	NAPI_CALL(env, napi_create_reference(env, argv[3], 1, &r->callback));
+	napi_value rname;
+	NAPI_CALL(env, napi_create_string_utf8(env, "obi-ts:ringbuf", NAPI_AUTO_LENGTH, &rname));
+	NAPI_CALL(env, napi_async_init(env, NULL, rname, &r->async));
+	uv_loop_t *loop;
+	NAPI_CALL(env, napi_get_uv_event_loop(env, &loop));
+	uv_timer_init(loop, &r->timer);
+	r->timer.data = r;
+	r->handles_open = 1;
+	uv_timer_start(&r->timer, on_timer, interval, interval ? interval : 10);
+	if (uv_poll_init(loop, &r->poll, ring_buffer__epoll_fd(r->rb)) == 0) {
+		r->poll.data = r;
+		r->poll_started = 1;
+		r->handles_open++;
+		uv_poll_start(&r->poll, UV_READABLE, on_poll);
+	}
+	o->rb = r;
+	return NULL;
+}
+
+/* ringbufDrain(h) -> Buffer: synchronous drain (shutdown: detach, then drain once more) */
+napi_value obi_ringbuf_drain(napi_env env, napi_callback_info info)
+{
+	ARGS(1);
+	struct obi_object *o = obi_arg_object(env, argv[0]);
+	if (!o)
+		return NULL;
+	if (!o->rb) {
+		napi_throw_error(env, "OBI_ERR_NATIVE", "ring buffer not started");
+		return NULL;
+	}
+	return drain_to_buffer(env, o->rb);
+}
+
+/* ringbufStop(h): stop timers and polling (idempotent) */
+napi_value obi_ringbuf_stop(napi_env env, napi_callback_info info)
+{
+	ARGS(1);
+	struct obi_object *o = obi_arg_object(env, argv[0]);
+	if (!o)
+		return NULL;
+	if (o->rb) {
+		obi_ringbuf_free(o->rb);
+		o->rb = NULL;
+	}
+	return NULL;
+}
