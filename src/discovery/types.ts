@@ -42,6 +42,11 @@ export interface ProcessInfo {
   readonly startTimeMs: number;
   /** go, java, nodejs, python, ruby, dotnet, php, rust, cpp, generic */
   readonly language: string;
+  /**
+   * inode of the process's network namespace (/proc/PID/ns/net); undefined if unreadable.
+   * Used by `containers_only` (a process outside the agent's netns is containerised).
+   */
+  readonly netNs?: number;
 }
 
 /** The identity a selected process exports under. */

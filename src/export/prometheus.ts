@@ -1,0 +1,128 @@
+/**
+ * Prometheus scrape endpoint (`prometheus_export.{port,path}`, and the internal-metrics
+ * endpoint). Serves one or more prom-client registries on `GET <path>` (query string
+ * ignored); `HEAD` answers the headers only; other paths 404, other methods 405.
+ * Each request to the path counts in `obi_prometheus_http_requests_total{port,path}`.
+ */
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import { AgentError } from '../errors.ts';
+import type { InternalMetrics } from '../telemetry/internal.ts';
+
+export interface PrometheusServerOptions {
+  /** TCP port; 0 picks a free one (see `port` after `start()`) */
+  readonly port: number;
+  /** default `/metrics` */
+  readonly path?: string;
+  /** bind address; default `0.0.0.0` */
+  readonly host?: string;
+  /** exposed in this order, concatenated */
+  readonly registries: Registry | readonly Registry[];
+  /** where `obi_prometheus_http_requests_total` is counted */
+  readonly internal?: InternalMetrics;
+}
+
+export class PrometheusServer {
+  readonly path: string;
+  readonly host: string;
+  private readonly _requestedPort: number;
+  private readonly _registries: readonly Registry[];
+  private readonly _internal: InternalMetrics | undefined;
+  private _server: Server | undefined;
+  private _port: number;
+
+  constructor(options: PrometheusServerOptions) {
+    const port = options.port;
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`invalid Prometheus port ${port}`);
+    const path = options.path ?? '/metrics';
+    if (!path.startsWith('/')) throw new RangeError(`Prometheus path must start with '/', got '${path}'`);
+    this.path = path;
+    this.host = options.host ?? '0.0.0.0';
+    this._requestedPort = port;
+    this._port = port;
+    this._registries = Array.isArray(options.registries) ? [...(options.registries as readonly Registry[])] : [options.registries as Registry];
+    if (this._registries.length === 0) throw new RangeError('PrometheusServer needs at least one registry');
+    this._internal = options.internal;
+  }
+
+  /** the bound port (the requested one, or the one picked for port 0 once started) */
+  get port(): number {
+    return this._port;
+  }
+
+  get listening(): boolean {
+    return this._server !== undefined;
+  }
+
+  /** Listen; rejects with `OBI_ERR_PORT_IN_USE` when the port is taken. */
+  start(): Promise<void> {
+    if (this._server !== undefined) return Promise.resolve();
+    const server = createServer((req, res) => {
+      this._handle(req, res);
+    });
+    return new Promise<void>((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException): void => {
+        server.off('listening', onListening);
+        if (err.code === 'EADDRINUSE') {
+          reject(
+            new AgentError(
+              'OBI_ERR_PORT_IN_USE',
+              `Prometheus endpoint: port ${this._requestedPort} on ${this.host} is already in use (set prometheus_export.port / OTEL_EBPF_PROMETHEUS_PORT to a free port)`,
+              { cause: err },
+            ),
+          );
+        } else {
+          reject(err);
+        }
+      };
+      const onListening = (): void => {
+        server.off('error', onError);
+        this._server = server;
+        this._port = (server.address() as AddressInfo).port;
+        resolve();
+      };
+      server.once('error', onError);
+      server.once('listening', onListening);
+      server.listen({ port: this._requestedPort, host: this.host });
+    });
+  }
+
+  /** Stop listening and close open connections. Idempotent. */
+  stop(): Promise<void> {
+    const server = this._server;
+    if (server === undefined) return Promise.resolve();
+    this._server = undefined;
+    return new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+
+  private _handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    if (path !== this.path) {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end('method not allowed\n');
+      return;
+    }
+    this._internal?.prometheusRequest(this._port, this.path);
+    const contentType = this._registries[0].contentType;
+    Promise.all(this._registries.map((r) => r.metrics())).then(
+      (bodies) => {
+        const body = bodies.length === 1 ? bodies[0] : bodies.join('\n');
+        res.writeHead(200, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
+        res.end(req.method === 'HEAD' ? undefined : body);
+      },
+      (err: unknown) => {
+        res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end(`error collecting metrics: ${String(err)}\n`);
+      },
+    );
+  }
+}

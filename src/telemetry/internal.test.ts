@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Registry } from 'prom-client';
+import { InternalMetrics } from './internal.ts';
+
+async function lines(reg: Registry, prefix: string): Promise<string[]> {
+  return (await reg.metrics()).split('\n').filter((l) => l.startsWith(prefix));
+}
+
+test('families, help texts and types', async () => {
+  const reg = new Registry();
+  new InternalMetrics(reg);
+  const text = await reg.metrics();
+  const meta = text.split('\n').filter((l) => l.startsWith('# '));
+  assert.deepEqual(meta, [
+    '# HELP obi_ebpf_events_read_total Events read from the eBPF ring buffers',
+    '# TYPE obi_ebpf_events_read_total counter',
+    '# HELP obi_ebpf_events_dropped_total Events the eBPF programs could not submit (ring buffer full), as counted in the kernel',
+    '# TYPE obi_ebpf_events_dropped_total counter',
+    '# HELP obi_ingest_bytes_lost_total Payload bytes that crossed a socket but were not captured (gaps past the captured prefix)',
+    '# TYPE obi_ingest_bytes_lost_total counter',
+    '# HELP obi_ebpf_tracer_flushes Length of the groups of traces flushed from the eBPF tracer to the next pipeline stage',
+    '# TYPE obi_ebpf_tracer_flushes histogram',
+    '# HELP obi_instrumented_processes Total number of instrumented processes by process name',
+    '# TYPE obi_instrumented_processes gauge',
+    '# HELP obi_instrumentation_errors_total Total number of instrumentation errors by process name and error type',
+    '# TYPE obi_instrumentation_errors_total counter',
+    '# HELP obi_spans_dropped_total Spans dropped before export, by reason',
+    '# TYPE obi_spans_dropped_total counter',
+    '# HELP obi_prometheus_http_requests_total Requests towards the Prometheus Scrape endpoint',
+    '# TYPE obi_prometheus_http_requests_total counter',
+  ]);
+});
+
+test('event counters and tracer flushes', async () => {
+  const reg = new Registry();
+  const im = new InternalMetrics(reg);
+  im.eventsRead(100);
+  im.eventsRead(0);
+  im.eventsRead(-3);
+  im.eventsRead(28);
+  im.bytesLost(4096);
+  for (const n of [0, 5, 10, 11, 200, 500]) im.tracerFlush(n);
+  assert.deepEqual(await lines(reg, 'obi_ebpf_events_read_total'), ['obi_ebpf_events_read_total 128']);
+  assert.deepEqual(await lines(reg, 'obi_ingest_bytes_lost_total'), ['obi_ingest_bytes_lost_total 4096']);
+  assert.deepEqual(await lines(reg, 'obi_ebpf_tracer_flushes'), [
+    'obi_ebpf_tracer_flushes_bucket{le="0"} 1',
+    'obi_ebpf_tracer_flushes_bucket{le="10"} 3',
+    'obi_ebpf_tracer_flushes_bucket{le="20"} 4',
+    'obi_ebpf_tracer_flushes_bucket{le="40"} 4',
+    'obi_ebpf_tracer_flushes_bucket{le="80"} 4',
+    'obi_ebpf_tracer_flushes_bucket{le="160"} 4',
+    'obi_ebpf_tracer_flushes_bucket{le="320"} 5',
+    'obi_ebpf_tracer_flushes_bucket{le="+Inf"} 6',
+    'obi_ebpf_tracer_flushes_sum 726',
+    'obi_ebpf_tracer_flushes_count 6',
+  ]);
+});
+
+test('kernel drops: setter counts deltas and survives a counter restart', async () => {
+  const reg = new Registry();
+  const im = new InternalMetrics(reg);
+  im.setKernelDropsTotal(10);
+  im.setKernelDropsTotal(15);
+  im.setKernelDropsTotal(15);
+  im.setKernelDropsTotal(3); // kernel counter restarted: 3 new drops
+  im.setKernelDropsTotal(Number.NaN);
+  assert.deepEqual(await lines(reg, 'obi_ebpf_events_dropped_total'), ['obi_ebpf_events_dropped_total 18']);
+});
+
+test('kernel drops: source read at scrape time', async () => {
+  const reg = new Registry();
+  const im = new InternalMetrics(reg);
+  let kernel = 7;
+  im.setKernelDropsSource(() => kernel);
+  assert.deepEqual(await lines(reg, 'obi_ebpf_events_dropped_total'), ['obi_ebpf_events_dropped_total 7']);
+  kernel = 9;
+  assert.deepEqual(await lines(reg, 'obi_ebpf_events_dropped_total'), ['obi_ebpf_events_dropped_total 9']);
+  im.setKernelDropsSource(undefined);
+  kernel = 100;
+  assert.deepEqual(await lines(reg, 'obi_ebpf_events_dropped_total'), ['obi_ebpf_events_dropped_total 9']);
+});
+
+test('labelled process, error, drop and scrape counters', async () => {
+  const reg = new Registry();
+  const im = new InternalMetrics(reg);
+  im.instrumentProcess('nginx');
+  im.instrumentProcess('nginx');
+  im.instrumentProcess('api');
+  im.uninstrumentProcess('nginx');
+  im.instrumentationError('java', 'attaching_uprobe');
+  im.instrumentationError('java', 'attaching_uprobe');
+  im.instrumentationError('node', 'symbol_not_found');
+  im.spansDropped('queue_full', 5);
+  im.spansDropped('queue_full');
+  im.spansDropped('export_failed', 0);
+  im.prometheusRequest(9090, '/metrics');
+  im.prometheusRequest(9090, '/metrics');
+  assert.deepEqual(await lines(reg, 'obi_instrumented_processes'), ['obi_instrumented_processes{process_name="nginx"} 1', 'obi_instrumented_processes{process_name="api"} 1']);
+  assert.deepEqual(await lines(reg, 'obi_instrumentation_errors_total'), [
+    'obi_instrumentation_errors_total{process_name="java",error_type="attaching_uprobe"} 2',
+    'obi_instrumentation_errors_total{process_name="node",error_type="symbol_not_found"} 1',
+  ]);
+  assert.deepEqual(await lines(reg, 'obi_spans_dropped_total'), ['obi_spans_dropped_total{reason="queue_full"} 6']);
+  assert.deepEqual(await lines(reg, 'obi_prometheus_http_requests_total'), ['obi_prometheus_http_requests_total{port="9090",path="/metrics"} 2']);
+});
+
+test('prefix option (Beyla naming)', async () => {
+  const reg = new Registry();
+  const im = new InternalMetrics(reg, { prefix: 'beyla' });
+  im.eventsRead(1);
+  assert.deepEqual(await lines(reg, 'beyla_ebpf_events_read_total'), ['beyla_ebpf_events_read_total 1']);
+});
