@@ -56,14 +56,26 @@ export interface ProtocolParser<Req extends FrameTiming, Resp extends FrameTimin
   /**
    * Offset >= `from` (relative to the head of the buffer) where a frame of `type` may start,
    * or -1 if none is in the captured bytes. Used to resynchronise after `invalid`.
+   * A proper prefix of a frame start at the very end of the buffer (e.g. `GE` when more bytes
+   * may still arrive) counts as a place where a frame may start, so that a frame split across
+   * segments right after garbage is not lost.
    */
   findFrameBoundary(type: MessageType, buf: StreamBuffer, from: number): number;
-  /** Try to parse one frame at the head of `buf`; see ParseState for what is consumed. */
+  /**
+   * Try to parse one frame at the head of `buf`; see ParseState for what is consumed.
+   * - When `buf.ended` is set (the connection closed), frames delimited by the end of the
+   *   stream (e.g. an HTTP response read until close) may complete.
+   * - While returning `needs-more-data`, a parser may cache its progress (keyed by
+   *   `buf.id` and `buf.position`) and may release captured bytes it will never read again
+   *   with `buf.forget()`; neither changes offsets or length.
+   */
   parseFrame(type: MessageType, buf: StreamBuffer, state: State): ParseResult<Req | Resp>;
   /**
    * Pair parsed requests with responses, removing what it pairs from both arrays.
    * With `closing` set (connection closed or timed out), unanswered requests are
    * flushed as records where the protocol has a meaning for that (e.g. HTTP status 0).
+   * `nowNs` is the monotonic time of the event that triggered this call (the segment just
+   * fed, or the close); flushed records use it as their end time.
    */
-  stitch(requests: Req[], responses: Resp[], state: State, closing: boolean): StitchResult<Rec>;
+  stitch(requests: Req[], responses: Resp[], state: State, closing: boolean, nowNs?: number): StitchResult<Rec>;
 }

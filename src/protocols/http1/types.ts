@@ -5,7 +5,7 @@ export interface HttpRequestFrame extends FrameTiming {
   readonly method: string;
   /** request target as sent, e.g. `/users/1?x=2` (absolute-form kept as sent) */
   readonly target: string;
-  /** `1.0` or `1.1` */
+  /** `1.0` or `1.1`; empty when the request line was cut by a gap before the version */
   readonly version: string;
   /** Host header, as sent (may include `:port`) */
   readonly host?: string;
@@ -13,6 +13,8 @@ export interface HttpRequestFrame extends FrameTiming {
   readonly traceparent?: string;
   readonly contentType?: string;
   readonly userAgent?: string;
+  /** Connection header, as sent */
+  readonly connection?: string;
   /** body bytes, from Content-Length, decoded chunk sizes, or observed bytes */
   readonly bodySize: number;
   /** headers did not fit in the captured prefix: header-derived fields may be missing */
@@ -24,7 +26,11 @@ export interface HttpResponseFrame extends FrameTiming {
   readonly status: number;
   readonly version: string;
   readonly contentType?: string;
+  /** Connection header, as sent */
+  readonly connection?: string;
+  /** body bytes: Content-Length, decoded chunk sizes, or observed bytes (read until close); 0 for HEAD/1xx/204/304 */
   readonly bodySize: number;
+  /** headers did not fit in the captured prefix, or the connection closed mid-message */
   readonly truncated: boolean;
 }
 
@@ -48,4 +54,6 @@ export interface HttpExchange {
   readonly startNs: number;
   /** last response byte (or close), monotonic ns */
   readonly endNs: number;
+  /** either side was truncated (header fields may be missing) */
+  readonly truncated?: boolean;
 }

@@ -1,0 +1,146 @@
+/**
+ * Process lifecycle without restarts (reference §6): a /proc scan at start and
+ * every poll interval, plus the kernel's exec / listen / fork / exit events, so a
+ * selected process that starts after the agent is picked up as soon as it
+ * execs (exe, pid, cmd selectors) or listens (port selectors). Children of a
+ * selected process are traced too (the kernel adds them to the PID filter at
+ * fork; here they get their identity). Exits clear the kernel filter.
+ */
+import { hostname } from 'node:os';
+import { Matcher } from './match.ts';
+import { readProcess, scanAll } from './procfs.ts';
+import { serviceIdentity } from './service.ts';
+import type { ProcessInfo, Selector, ServiceIdentity } from './types.ts';
+
+/** The in-kernel PID filter, as the lifecycle sees it. */
+export interface PidFilter {
+  allow(pid: number): void;
+  block(pid: number): void;
+}
+
+export interface TrackedProcess {
+  readonly pid: number;
+  readonly info: ProcessInfo;
+  readonly selector: Selector;
+  readonly service: ServiceIdentity;
+  /** how it was found */
+  readonly via: 'scan' | 'exec' | 'listen' | 'fork' | 'parent';
+}
+
+export interface LifecycleOptions {
+  readonly include: readonly Selector[];
+  readonly exclude?: readonly Selector[];
+  readonly defaultExclude?: readonly Selector[];
+  readonly selfPid: number;
+  readonly filter: PidFilter;
+  readonly hostName?: string;
+  /** processes younger than this are left to a later poll (event-driven selection bypasses it) */
+  readonly minProcessAgeMs?: number;
+  readonly procRoot?: string;
+  onSelected?(p: TrackedProcess): void;
+  onRemoved?(p: TrackedProcess): void;
+}
+
+export class ProcessLifecycle {
+  readonly tracked = new Map<number, TrackedProcess>();
+  private readonly _matcher: Matcher;
+  private readonly _opts: LifecycleOptions;
+  private readonly _host: string;
+  /** false when every selector needs a listening port: exec events then need no /proc read */
+  private readonly _execMatters: boolean;
+
+  constructor(opts: LifecycleOptions) {
+    this._opts = opts;
+    this._host = opts.hostName ?? hostname();
+    this._matcher = new Matcher({
+      include: opts.include,
+      exclude: opts.exclude,
+      defaultExclude: opts.defaultExclude,
+      selfPid: opts.selfPid,
+    });
+    this._execMatters = opts.include.some((s) => !s.openPorts || s.openPorts.length === 0);
+  }
+
+  private _select(info: ProcessInfo, selector: Selector, via: TrackedProcess['via']): TrackedProcess | undefined {
+    if (info.pid === this._opts.selfPid || this.tracked.has(info.pid)) return this.tracked.get(info.pid);
+    const service = serviceIdentity(info, selector, this._host, this._opts.procRoot);
+    const p: TrackedProcess = { pid: info.pid, info, selector, service, via };
+    this.tracked.set(info.pid, p);
+    this._opts.filter.allow(info.pid);
+    this._opts.onSelected?.(p);
+    return p;
+  }
+
+  private _remove(pid: number): void {
+    const p = this.tracked.get(pid);
+    if (!p) return;
+    this.tracked.delete(pid);
+    this._opts.filter.block(pid);
+    this._opts.onRemoved?.(p);
+  }
+
+  /** /proc scan: select matches (and children of tracked processes), forget vanished ones */
+  scan(initial = false): void {
+    const procs = scanAll({ procRoot: this._opts.procRoot });
+    const alive = new Set<number>();
+    const now = Date.now();
+    const minAge = initial ? 0 : (this._opts.minProcessAgeMs ?? 0);
+    const byPid = new Map(procs.map((p) => [p.pid, p]));
+    for (const info of procs) {
+      alive.add(info.pid);
+      if (this.tracked.has(info.pid) || now - info.startTimeMs < minAge) continue;
+      const sel = this._matcher.match(info);
+      if (sel) this._select(info, sel, 'scan');
+    }
+    // children (nginx/gunicorn workers) of selected processes, transitively
+    for (const info of procs) {
+      if (this.tracked.has(info.pid) || info.pid === this._opts.selfPid) continue;
+      let anc = byPid.get(info.ppid);
+      for (let depth = 0; anc && depth < 8; depth++) {
+        const t = this.tracked.get(anc.pid);
+        if (t) {
+          this._select(info, t.selector, 'parent');
+          break;
+        }
+        anc = byPid.get(anc.ppid);
+      }
+    }
+    for (const pid of [...this.tracked.keys()]) if (!alive.has(pid)) this._remove(pid);
+  }
+
+  onExec(pid: number): void {
+    const t = this.tracked.get(pid);
+    if (t) {
+      // a traced process (or child) replaced its image: keep tracing, refresh what we know
+      const info = readProcess(pid, this._opts.procRoot);
+      if (info) this.tracked.set(pid, { ...t, info });
+      return;
+    }
+    if (!this._execMatters) return;
+    const info = readProcess(pid, this._opts.procRoot);
+    if (!info) return;
+    const sel = this._matcher.match(info);
+    if (sel) this._select(info, sel, 'exec');
+  }
+
+  onListen(pid: number, port: number): void {
+    if (this.tracked.has(pid) || pid === this._opts.selfPid) return;
+    const info = readProcess(pid, this._opts.procRoot);
+    if (!info) return;
+    const withPort = info.listenPorts.includes(port) ? info : { ...info, listenPorts: [...info.listenPorts, port] };
+    const sel = this._matcher.match(withPort);
+    if (sel) this._select(withPort, sel, 'listen');
+  }
+
+  /** the kernel already traces the child; give it an identity */
+  onFork(pid: number, ppid: number): void {
+    const parent = this.tracked.get(ppid);
+    if (!parent || this.tracked.has(pid)) return;
+    const info = readProcess(pid, this._opts.procRoot) ?? { ...parent.info, pid, ppid };
+    this._select(info, parent.selector, 'fork');
+  }
+
+  onExit(pid: number): void {
+    this._remove(pid);
+  }
+}

@@ -1,0 +1,248 @@
+/**
+ * Per-connection byte streams: routes data events of one (pid, socket) to the
+ * protocol session that owns it, decides the role of connections that predate
+ * the agent, and flushes sessions on close, process exit and idle expiry.
+ * Bounded: a cap on tracked connections (oldest evicted, counted).
+ */
+import { ObiDataFlags, ObiDirection, ObiRole, type ObiConnEvent, type ObiDataEvent } from '../abi/events.ts';
+import type { MessageType } from '../protocols/common/contract.ts';
+import { ProtocolSession } from '../protocols/common/session.ts';
+import { http1Parser, type Http1State } from '../protocols/http1/index.ts';
+import type { HttpExchange, HttpRequestFrame, HttpResponseFrame } from '../protocols/http1/types.ts';
+import type { ConnInfo } from '../telemetry/types.ts';
+import { formatAddress } from './decode.ts';
+
+type Http1Session = ProtocolSession<HttpRequestFrame, HttpResponseFrame, HttpExchange, Http1State>;
+
+/** data segments inspected before a connection of no known protocol is ignored */
+const DETECT_SEGMENTS = 8;
+
+interface Conn {
+  readonly pid: number;
+  readonly sockId: bigint;
+  role: 'server' | 'client' | 'unknown';
+  state: 'detecting' | 'http' | 'ignored';
+  detectTries: number;
+  session?: Http1Session;
+  info?: ConnInfo;
+  tid: number;
+  lastNs: number;
+  tuple: { localAddr: Uint8Array; remoteAddr: Uint8Array; localPort: number; remotePort: number };
+  tls: boolean;
+}
+
+export interface ConnectionCounters {
+  connectionsOpened: number;
+  connectionsEvicted: number;
+  connectionsExpired: number;
+  ignoredConnections: number;
+  /** segments received for connections already marked ignored */
+  ignoredSegments: number;
+}
+
+export interface ConnectionTrackerOptions {
+  onExchange(exchange: HttpExchange, conn: ConnInfo): void;
+  maxConnections?: number;
+  /** a connection with no event for this long is flushed and forgotten */
+  idleTimeoutNs?: number;
+}
+
+export class ConnectionTracker {
+  readonly counters: ConnectionCounters = {
+    connectionsOpened: 0,
+    connectionsEvicted: 0,
+    connectionsExpired: 0,
+    ignoredConnections: 0,
+    ignoredSegments: 0,
+  };
+  private readonly _byPid = new Map<number, Map<bigint, Conn>>();
+  private _count = 0;
+  private readonly _onExchange: (e: HttpExchange, c: ConnInfo) => void;
+  private readonly _max: number;
+  private readonly _idleNs: number;
+
+  constructor(opts: ConnectionTrackerOptions) {
+    this._onExchange = opts.onExchange;
+    this._max = opts.maxConnections ?? 65536;
+    this._idleNs = opts.idleTimeoutNs ?? 5 * 60e9;
+  }
+
+  get size(): number {
+    return this._count;
+  }
+
+  private _get(pid: number, sockId: bigint, create: boolean, tuple?: Conn['tuple'], ts = 0): Conn | undefined {
+    let m = this._byPid.get(pid);
+    let c = m?.get(sockId);
+    if (c || !create) return c;
+    if (this._count >= this._max) this._evictOldest();
+    if (!m) {
+      m = new Map();
+      this._byPid.set(pid, m);
+    }
+    c = {
+      pid,
+      sockId,
+      role: 'unknown',
+      state: 'detecting',
+      detectTries: 0,
+      tid: 0,
+      lastNs: ts,
+      tuple: tuple!,
+      tls: false,
+    };
+    m.set(sockId, c);
+    this._count++;
+    this.counters.connectionsOpened++;
+    return c;
+  }
+
+  private _evictOldest(): void {
+    let oldest: Conn | undefined;
+    for (const m of this._byPid.values()) for (const c of m.values()) if (!oldest || c.lastNs < oldest.lastNs) oldest = c;
+    if (oldest) {
+      this._finish(oldest, oldest.lastNs);
+      this.counters.connectionsEvicted++;
+    }
+  }
+
+  /** accept/connect: the role is known from the syscall */
+  onConn(ev: ObiConnEvent): void {
+    const tuple = {
+      localAddr: Uint8Array.from(ev.tupleLocalAddr),
+      remoteAddr: Uint8Array.from(ev.tupleRemoteAddr),
+      localPort: ev.tupleLocalPort,
+      remotePort: ev.tupleRemotePort,
+    };
+    const prev = this._get(ev.hdrPid, ev.sockId, false);
+    if (prev) this._finish(prev, ev.hdrTsNs); // a socket address reused: the old connection is over
+    const c = this._get(ev.hdrPid, ev.sockId, true, tuple, ev.hdrTsNs)!;
+    c.role = ev.role === ObiRole.OBI_ROLE_SERVER ? 'server' : ev.role === ObiRole.OBI_ROLE_CLIENT ? 'client' : 'unknown';
+    c.tid = ev.tid;
+  }
+
+  onData(ev: ObiDataEvent, payload: Buffer): void {
+    let c = this._get(ev.hdrPid, ev.sockId, false);
+    if (!c) {
+      c = this._get(ev.hdrPid, ev.sockId, true, {
+        localAddr: Uint8Array.from(ev.tupleLocalAddr),
+        remoteAddr: Uint8Array.from(ev.tupleRemoteAddr),
+        localPort: ev.tupleLocalPort,
+        remotePort: ev.tupleRemotePort,
+      }, ev.hdrTsNs)!;
+      if (ev.role === ObiRole.OBI_ROLE_SERVER) c.role = 'server';
+      else if (ev.role === ObiRole.OBI_ROLE_CLIENT) c.role = 'client';
+    }
+    c.lastNs = ev.hdrTsNs;
+    c.tid = ev.tid;
+    if (c.state === 'ignored') {
+      this.counters.ignoredSegments++;
+      return;
+    }
+    const ingress = ev.direction === ObiDirection.OBI_DIR_INGRESS;
+    if (c.state === 'detecting') {
+      if (!this._detect(c, ingress, payload, ev.flags)) return;
+    }
+    const type: MessageType = (c.role === 'server') === ingress ? 'request' : 'response';
+    const records = c.session!.feed(type, payload, Math.max(ev.len, payload.length), ev.hdrTsNs);
+    this._emit(c, records);
+  }
+
+  private _detect(c: Conn, ingress: boolean, payload: Buffer, flags: number): boolean {
+    if ((flags & ObiDataFlags.OBI_DATA_SENDFILE) === 0 && payload.length > 0) {
+      const isReq = http1Parser.detect(payload, 'request');
+      const isResp = !isReq && http1Parser.detect(payload, 'response');
+      if (isReq || isResp) {
+        if (c.role === 'unknown') {
+          // a request read by us means we serve it; a request written means we are the client
+          c.role = (isReq === ingress) ? 'server' : 'client';
+        }
+        const expected = (c.role === 'server') === ingress ? 'request' : 'response';
+        if ((isReq && expected === 'request') || (isResp && expected === 'response')) {
+          c.state = 'http';
+          c.session = new ProtocolSession(http1Parser);
+          return true;
+        }
+      }
+    }
+    if (++c.detectTries >= DETECT_SEGMENTS) {
+      c.state = 'ignored';
+      this.counters.ignoredConnections++;
+    }
+    return false;
+  }
+
+  private _info(c: Conn): ConnInfo {
+    if (!c.info) {
+      c.info = {
+        pid: c.pid,
+        tid: c.tid,
+        role: c.role === 'client' ? 'client' : 'server',
+        localAddr: formatAddress(c.tuple.localAddr),
+        localPort: c.tuple.localPort,
+        remoteAddr: formatAddress(c.tuple.remoteAddr),
+        remotePort: c.tuple.remotePort,
+        tls: c.tls,
+      };
+    }
+    return c.info;
+  }
+
+  private _emit(c: Conn, records: readonly HttpExchange[]): void {
+    if (records.length === 0) return;
+    const info = this._info(c);
+    for (const r of records) this._onExchange(r, info);
+  }
+
+  private _finish(c: Conn, tsNs: number): void {
+    if (c.session) this._emit(c, c.session.close(tsNs));
+    const m = this._byPid.get(c.pid);
+    if (m?.delete(c.sockId)) this._count--;
+    if (m && m.size === 0) this._byPid.delete(c.pid);
+  }
+
+  onClose(ev: ObiConnEvent): void {
+    const c = this._get(ev.hdrPid, ev.sockId, false);
+    if (c) this._finish(c, ev.hdrTsNs);
+  }
+
+  /** the process is gone: flush and forget its connections */
+  dropPid(pid: number, tsNs: number): void {
+    const m = this._byPid.get(pid);
+    if (!m) return;
+    for (const c of [...m.values()]) this._finish(c, tsNs);
+  }
+
+  /** flush connections idle since before now - idleTimeout */
+  sweep(nowNs: number): void {
+    const limit = nowNs - this._idleNs;
+    for (const m of [...this._byPid.values()]) {
+      for (const c of [...m.values()]) {
+        if (c.lastNs < limit) {
+          this._finish(c, nowNs);
+          this.counters.connectionsExpired++;
+        }
+      }
+    }
+  }
+
+  /** flush everything (shutdown) */
+  closeAll(nowNs: number): void {
+    for (const m of [...this._byPid.values()]) for (const c of [...m.values()]) this._finish(c, nowNs);
+  }
+
+  /** per-session parser counters summed (invalid frames, dropped bytes, unpaired frames) */
+  parserCounters(): { invalidFrames: number; droppedBytes: number; unpairedFrames: number } {
+    const out = { invalidFrames: 0, droppedBytes: 0, unpairedFrames: 0 };
+    for (const m of this._byPid.values()) {
+      for (const c of m.values()) {
+        if (!c.session) continue;
+        const k = c.session.counters();
+        out.invalidFrames += k.invalidFrames;
+        out.droppedBytes += k.droppedBytes;
+        out.unpairedFrames += k.unpairedFrames;
+      }
+    }
+    return out;
+  }
+}

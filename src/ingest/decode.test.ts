@@ -1,0 +1,66 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decodeBatch, formatAddress, type EventHandlers } from './decode.ts';
+import { OBI_DATA_EVENT_SIZE, ObiDataEventOffsets, ObiEventType } from '../abi/events.ts';
+
+function frame(records: Buffer[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const r of records) {
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(r.length);
+    const pad = (8 - ((4 + r.length) % 8)) % 8;
+    parts.push(len, r, Buffer.alloc(pad));
+  }
+  return Buffer.concat(parts);
+}
+
+function dataRecord(pid: number, payload: string, wire: number): Buffer {
+  const p = Buffer.from(payload);
+  const r = Buffer.alloc(OBI_DATA_EVENT_SIZE + p.length);
+  r.writeUInt8(ObiEventType.OBI_EV_DATA, 0);
+  r.writeUInt32LE(pid, ObiDataEventOffsets.hdrPid);
+  r.writeBigUInt64LE(123456789n, ObiDataEventOffsets.hdrTsNs);
+  r.writeBigUInt64LE(0xffff888104439800n, ObiDataEventOffsets.sockId);
+  r.writeUInt32LE(wire, ObiDataEventOffsets.len);
+  r.writeUInt32LE(p.length, ObiDataEventOffsets.captured);
+  r.writeUInt16LE(8080, ObiDataEventOffsets.tupleLocalPort);
+  p.copy(r, OBI_DATA_EVENT_SIZE);
+  return r;
+}
+
+test('decodeBatch walks framed records and hands out payload views', () => {
+  const seen: string[] = [];
+  const h: EventHandlers = {
+    data(ev, payload) {
+      seen.push(`${ev.hdrPid}:${payload.toString()}:${ev.len}:${ev.tupleLocalPort}:${ev.sockId.toString(16)}:${ev.hdrTsNs}`);
+    },
+    conn() {},
+    close() {},
+    proc() {},
+  };
+  const stats = { records: 0, malformed: 0 };
+  decodeBatch(frame([dataRecord(7, 'GET / HTTP/1.1\r\n', 500), dataRecord(8, 'abc', 3)]), h, stats);
+  assert.equal(stats.records, 2);
+  assert.equal(stats.malformed, 0);
+  assert.equal(seen.length, 2);
+  assert.equal(seen[0], '7:GET / HTTP/1.1\r\n:500:8080:ffff888104439800:123456789');
+  assert.equal(seen[1], '8:abc:3:8080:ffff888104439800:123456789');
+  const bad = frame([Buffer.from([99, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])]);
+  decodeBatch(bad, h, stats);
+  assert.equal(stats.malformed, 1);
+  assert.equal(stats.records, 3);
+  decodeBatch(Buffer.alloc(0), h, stats);
+  assert.equal(stats.records, 3);
+});
+
+test('formatAddress renders IPv4-mapped, IPv6 and loopback', () => {
+  const v4 = new Uint8Array(16);
+  v4[10] = 0xff; v4[11] = 0xff; v4.set([127, 0, 0, 1], 12);
+  assert.equal(formatAddress(v4), '127.0.0.1');
+  const lo6 = new Uint8Array(16); lo6[15] = 1;
+  assert.equal(formatAddress(lo6), '::1');
+  const any = new Uint8Array(16);
+  assert.equal(formatAddress(any), '::');
+  const g = Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1]);
+  assert.equal(formatAddress(g), '2001:db8::1:0:0:1');
+});

@@ -1,0 +1,195 @@
+/**
+ * Typed facade over the N-API addon (build/native/obi_native.node). The addon
+ * only loads, attaches, drains and touches maps; argument validation and errno
+ * → AgentError translation live here.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AgentError, type ErrorCode } from '../errors.ts';
+
+type Handle = { readonly __brand: 'BpfObjectHandle' };
+
+interface NativeAddon {
+  open(path: string): Handle;
+  setGlobal(h: Handle, name: string, value: Buffer): void;
+  setMapMaxEntries(h: Handle, map: string, n: number): void;
+  load(h: Handle): void;
+  programs(h: Handle): { name: string; section: string }[];
+  attach(h: Handle, prog: string): number;
+  attachUprobe(h: Handle, prog: string, retprobe: boolean, pid: number, path: string, offset: number): number;
+  detach(h: Handle, link: number): void;
+  close(h: Handle): void;
+  mapUpdate(h: Handle, map: string, key: Buffer, value: Buffer, flags: number): void;
+  mapLookup(h: Handle, map: string, key: Buffer): Buffer | null;
+  mapDelete(h: Handle, map: string, key: Buffer): boolean;
+  mapKeys(h: Handle, map: string): Buffer[];
+  ringbufStart(h: Handle, map: string, intervalMs: number, cb: (batch: Buffer) => void): void;
+  ringbufDrain(h: Handle): Buffer;
+  ringbufStop(h: Handle): void;
+  libbpfLog(): string;
+}
+
+export const projectRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const defaultAddonPath = join(projectRoot, 'build', 'native', 'obi_native.node');
+export const defaultBpfObjectPath = join(projectRoot, 'build', 'bpf', 'obi.bpf.o');
+
+let cached: NativeAddon | undefined;
+
+export function loadBinding(path = defaultAddonPath): NativeAddon {
+  if (cached) return cached;
+  if (!existsSync(path)) {
+    throw new AgentError('OBI_ERR_NATIVE_LOAD', `native addon not built: ${path} is missing (run "make build")`);
+  }
+  try {
+    cached = createRequire(import.meta.url)(path) as NativeAddon;
+  } catch (cause) {
+    throw new AgentError('OBI_ERR_NATIVE_LOAD', `cannot load native addon ${path}: ${(cause as Error).message}`, { cause });
+  }
+  return cached;
+}
+
+/** map update flags (linux/bpf.h) */
+export const BPF_ANY = 0;
+export const BPF_NOEXIST = 1;
+export const BPF_EXIST = 2;
+
+function translate(err: unknown, fallback: ErrorCode, what: string, addon?: NativeAddon): AgentError {
+  if (AgentError.is(err)) return err;
+  const e = err as Error & { code?: string; errno?: number };
+  const code: ErrorCode = e.code === 'OBI_ERR_BPF_MAP' || e.code === 'OBI_ERR_BPF_LOAD' ? e.code : fallback;
+  let message = `${what}: ${e.message}`;
+  if (code === 'OBI_ERR_BPF_LOAD' && addon) {
+    const log = addon.libbpfLog().trim();
+    if (log) message += `\nlibbpf said (tail):\n${log.split('\n').slice(-12).join('\n')}`;
+  }
+  const out = new AgentError(code, message, { cause: err });
+  (out as AgentError & { errno?: number }).errno = e.errno;
+  return out;
+}
+
+/** One BPF object file: open → set tunables → load → attach → maps/ring buffer → close. */
+export class BpfObject {
+  readonly path: string;
+  private readonly _addon: NativeAddon;
+  private _h: Handle | undefined;
+  private _loaded = false;
+
+  constructor(path = defaultBpfObjectPath, addon = loadBinding()) {
+    this.path = path;
+    this._addon = addon;
+    if (!existsSync(path)) throw new AgentError('OBI_ERR_BPF_LOAD', `BPF object not built: ${path} is missing (run "make build")`);
+    this._h = this._call(() => addon.open(path), 'OBI_ERR_BPF_LOAD', `open ${path}`);
+  }
+
+  private get h(): Handle {
+    if (!this._h) throw new AgentError('OBI_ERR_BPF_LOAD', `BPF object ${this.path} is closed`);
+    return this._h;
+  }
+
+  private _call<T>(fn: () => T, code: ErrorCode, what: string): T {
+    try {
+      return fn();
+    } catch (err) {
+      throw translate(err, code, what, this._addon);
+    }
+  }
+
+  /** Set a `const volatile` global before load: u32/u64 numbers or raw bytes. */
+  setGlobal(name: string, value: number | bigint | Buffer, width: 4 | 8 = 4): void {
+    let buf: Buffer;
+    if (Buffer.isBuffer(value)) buf = value;
+    else {
+      buf = Buffer.alloc(width);
+      if (width === 4) {
+        if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0xffffffff) {
+          throw new AgentError('OBI_ERR_BPF_LOAD', `global ${name}: ${String(value)} is not a u32`);
+        }
+        buf.writeUInt32LE(value);
+      } else buf.writeBigUInt64LE(BigInt(value));
+    }
+    this._call(() => this._addon.setGlobal(this.h, name, buf), 'OBI_ERR_BPF_LOAD', `set global ${name}`);
+  }
+
+  setMapMaxEntries(map: string, n: number): void {
+    if (!Number.isInteger(n) || n <= 0) throw new AgentError('OBI_ERR_BPF_MAP', `map ${map}: max entries ${n} invalid`);
+    this._call(() => this._addon.setMapMaxEntries(this.h, map, n), 'OBI_ERR_BPF_MAP', `size map ${map}`);
+  }
+
+  load(): void {
+    this._call(() => this._addon.load(this.h), 'OBI_ERR_BPF_LOAD', `load ${this.path}`);
+    this._loaded = true;
+  }
+
+  get loaded(): boolean {
+    return this._loaded;
+  }
+
+  programs(): { name: string; section: string }[] {
+    return this._addon.programs(this.h);
+  }
+
+  /** attach by section (tracepoint/raw_tracepoint); returns a link id */
+  attach(prog: string): number {
+    return this._call(() => this._addon.attach(this.h, prog), 'OBI_ERR_BPF_LOAD', `attach ${prog}`);
+  }
+
+  attachUprobe(prog: string, opts: { retprobe: boolean; pid: number; path: string; offset: number }): number {
+    return this._call(
+      () => this._addon.attachUprobe(this.h, prog, opts.retprobe, opts.pid, opts.path, opts.offset),
+      'OBI_ERR_BPF_LOAD',
+      `attach uprobe ${prog} to ${opts.path}+0x${opts.offset.toString(16)}`,
+    );
+  }
+
+  detach(link: number): void {
+    this._call(() => this._addon.detach(this.h, link), 'OBI_ERR_BPF_LOAD', `detach link ${link}`);
+  }
+
+  mapUpdate(map: string, key: Buffer, value: Buffer, flags = BPF_ANY): void {
+    this._call(() => this._addon.mapUpdate(this.h, map, key, value, flags), 'OBI_ERR_BPF_MAP', `update ${map}`);
+  }
+
+  mapLookup(map: string, key: Buffer): Buffer | null {
+    return this._call(() => this._addon.mapLookup(this.h, map, key), 'OBI_ERR_BPF_MAP', `lookup ${map}`);
+  }
+
+  mapDelete(map: string, key: Buffer): boolean {
+    return this._call(() => this._addon.mapDelete(this.h, map, key), 'OBI_ERR_BPF_MAP', `delete ${map}`);
+  }
+
+  mapKeys(map: string): Buffer[] {
+    return this._call(() => this._addon.mapKeys(this.h, map), 'OBI_ERR_BPF_MAP', `keys of ${map}`);
+  }
+
+  /** Sum of a per-CPU u64 array slot over all CPUs. */
+  percpuSum(map: string, index: number): bigint {
+    const key = Buffer.alloc(4);
+    key.writeUInt32LE(index);
+    const v = this.mapLookup(map, key);
+    if (!v) return 0n;
+    let sum = 0n;
+    for (let o = 0; o + 8 <= v.length; o += 8) sum += v.readBigUInt64LE(o);
+    return sum;
+  }
+
+  /** Drain `map` every `intervalMs` (and on forced wake-ups); one callback per drain. */
+  ringbufStart(map: string, intervalMs: number, onBatch: (batch: Buffer) => void): void {
+    this._call(() => this._addon.ringbufStart(this.h, map, intervalMs, onBatch), 'OBI_ERR_BPF_MAP', `start ring buffer ${map}`);
+  }
+
+  ringbufDrain(): Buffer {
+    return this._call(() => this._addon.ringbufDrain(this.h), 'OBI_ERR_BPF_MAP', 'drain ring buffer');
+  }
+
+  ringbufStop(): void {
+    this._call(() => this._addon.ringbufStop(this.h), 'OBI_ERR_BPF_MAP', 'stop ring buffer');
+  }
+
+  /** Detach everything and free the object (idempotent). */
+  close(): void {
+    if (this._h) this._addon.close(this._h);
+    this._h = undefined;
+  }
+}

@@ -1,0 +1,311 @@
+/**
+ * Wires the stages: kernel (BPF object, ring buffer) → ingest (decode,
+ * connections, protocol sessions) → telemetry (spans, metrics) → export
+ * (printer, Prometheus), with discovery feeding the in-kernel PID filter.
+ * Hot path: one JS call per ring-buffer drain; spans recorded and printed per batch.
+ */
+import { hostname } from 'node:os';
+import { Registry } from 'prom-client';
+import { ObiEventType, ObiStat, type ObiProcEvent } from '../abi/events.ts';
+import type { EffectiveConfig } from '../config/index.ts';
+import { durationMs } from '../config/index.ts';
+import { ProcessLifecycle, type TrackedProcess } from '../discovery/lifecycle.ts';
+import { AgentError } from '../errors.ts';
+import { PrometheusServer } from '../export/prometheus.ts';
+import { TracePrinter } from '../export/printer.ts';
+import { decodeBatch, type DecodeStats } from '../ingest/decode.ts';
+import { ConnectionTracker } from '../ingest/connections.ts';
+import { BpfObject, BPF_ANY, defaultBpfObjectPath } from '../native/binding.ts';
+import type { HttpExchange } from '../protocols/http1/types.ts';
+import { MonoClock } from '../telemetry/clock.ts';
+import { RandomIdSource } from '../telemetry/ids.ts';
+import { InternalMetrics } from '../telemetry/internal.ts';
+import { RedMetrics } from '../telemetry/metrics.ts';
+import { createRouteResolver } from '../telemetry/routes/index.ts';
+import { httpSpan, type Span } from '../telemetry/span.ts';
+import type { ConnInfo, RouteResolver } from '../telemetry/types.ts';
+import type { Logger } from './log.ts';
+import { preflight, type KernelReport } from './preflight.ts';
+
+export interface AgentOptions {
+  readonly log: Logger;
+  /** where the trace printer writes; default stdout */
+  readonly out?: { write(s: string): unknown };
+  readonly bpfObjectPath?: string;
+  /** skip privilege/BTF/mount checks (tests that run the preflight themselves) */
+  readonly skipPreflight?: boolean;
+}
+
+export interface AgentStatus {
+  readonly eventsRead: number;
+  readonly kernelEvents: bigint;
+  readonly kernelDropped: bigint;
+  readonly spans: number;
+  readonly connections: number;
+  readonly tracked: readonly TrackedProcess[];
+}
+
+export class Agent {
+  readonly config: EffectiveConfig;
+  readonly registry = new Registry();
+  private readonly _log: Logger;
+  private readonly _opts: AgentOptions;
+  private _bpf?: BpfObject;
+  private _links: number[] = [];
+  private _lifecycle?: ProcessLifecycle;
+  private _tracker?: ConnectionTracker;
+  private _prom?: PrometheusServer;
+  private _printer?: TracePrinter;
+  private _metrics?: RedMetrics;
+  private _internal?: InternalMetrics;
+  private readonly _clock = new MonoClock();
+  private readonly _ids = new RandomIdSource();
+  private _route?: RouteResolver;
+  private _timers: NodeJS.Timeout[] = [];
+  private _batchSpans: Span[] = [];
+  private readonly _decodeStats: DecodeStats = { records: 0, malformed: 0 };
+  private _spanCount = 0;
+  private _droppedNoService = 0;
+  private _kernelReport?: KernelReport;
+
+  constructor(config: EffectiveConfig, opts: AgentOptions) {
+    this.config = config;
+    this._log = opts.log;
+    this._opts = opts;
+  }
+
+  get prometheusPort(): number | undefined {
+    return this._prom?.port;
+  }
+
+  status(): AgentStatus {
+    return {
+      eventsRead: this._decodeStats.records,
+      kernelEvents: this._bpf?.loaded ? this._bpf.percpuSum('stats', ObiStat.OBI_STAT_EVENTS) : 0n,
+      kernelDropped: this._bpf?.loaded ? this._bpf.percpuSum('stats', ObiStat.OBI_STAT_DROPPED) : 0n,
+      spans: this._spanCount,
+      connections: this._tracker?.size ?? 0,
+      tracked: [...(this._lifecycle?.tracked.values() ?? [])],
+    };
+  }
+
+  /** the kernel PID filter's keys (for tests: exited processes leave nothing behind) */
+  kernelPids(): number[] {
+    return this._bpf ? this._bpf.mapKeys('pids').map((k) => k.readUInt32LE(0)) : [];
+  }
+
+  /** pids present in the kernel `conns` map */
+  kernelConnPids(): number[] {
+    return this._bpf ? this._bpf.mapKeys('conns').map((k) => k.readUInt32LE(0)) : [];
+  }
+
+  async start(): Promise<void> {
+    const cfg = this.config;
+    const log = this._log;
+    if (!this._opts.skipPreflight) {
+      this._kernelReport = preflight();
+      log.info('kernel features', { ...this._kernelReport, capabilities: this._kernelReport.capabilities.join(',') });
+    }
+
+    // telemetry and exporters first: a taken port fails before anything is attached
+    this._internal = new InternalMetrics(this.registry);
+    this._metrics = new RedMetrics(this.registry, { resource: { hostName: hostname() } });
+    const routes = createRouteResolver({
+      patterns: cfg.routes.patterns ?? [],
+      unmatched: cfg.routes.unmatched,
+      wildcardChar: cfg.routes.wildcard_char,
+      maxPathSegmentCardinality: cfg.routes.max_path_segment_cardinality,
+      ignoredPatterns: cfg.routes.ignored_patterns,
+    });
+    this._route = (path, svc) => routes.resolve(path, svc.instanceId);
+    this._printer = new TracePrinter(cfg.trace_printer, { out: this._opts.out as never, clock: this._clock });
+    if (cfg.prometheus_export.port) {
+      this._prom = new PrometheusServer({
+        port: cfg.prometheus_export.port,
+        path: cfg.prometheus_export.path,
+        registries: [this.registry],
+        internal: this._internal,
+      });
+      await this._prom.start();
+    }
+
+    // kernel side
+    const t0 = performance.now();
+    const bpf = new BpfObject(this._opts.bpfObjectPath ?? defaultBpfObjectPath);
+    this._bpf = bpf;
+    const capture = cfg.ebpf.capture_size;
+    const ring = cfg.ebpf.ring_buffer_size;
+    const wakeupBytes = Math.min(Math.floor(ring / 2), cfg.ebpf.wakeup_len * (88 + capture));
+    bpf.setGlobal('capture_size', capture);
+    bpf.setGlobal('wakeup_bytes', BigInt(wakeupBytes), 8);
+    bpf.setGlobal('self_pid', process.pid);
+    bpf.setMapMaxEntries('events', ring);
+    bpf.load();
+    const tLoad = performance.now();
+    const attached: string[] = [];
+    for (const p of bpf.programs()) {
+      this._links.push(bpf.attach(p.name));
+      attached.push(p.section.replace(/^(raw_)?tracepoint\//, ''));
+    }
+    const tAttach = performance.now();
+    log.info('BPF programs attached', {
+      programs: attached.length,
+      load_ms: (tLoad - t0).toFixed(1),
+      attach_ms: (tAttach - tLoad).toFixed(1),
+      hooks: attached.join(','),
+      capture_size: capture,
+      ring_buffer_size: ring,
+      wakeup_bytes: wakeupBytes,
+    });
+    this._internal.setKernelDropsSource(() => Number(bpf.percpuSum('stats', ObiStat.OBI_STAT_DROPPED)));
+
+    this._tracker = new ConnectionTracker({
+      onExchange: (ex, conn) => this._onExchange(ex, conn),
+      idleTimeoutNs: durationMs(cfg.ebpf.max_transaction_time ?? '5m') * 1e6,
+    });
+
+    const pidKey = (pid: number): Buffer => {
+      const k = Buffer.alloc(4);
+      k.writeUInt32LE(pid);
+      return k;
+    };
+    const pidVal = Buffer.alloc(8);
+    this._lifecycle = new ProcessLifecycle({
+      include: cfg.selectors,
+      exclude: cfg.excludeSelectors,
+      defaultExclude: [],
+      selfPid: process.pid,
+      minProcessAgeMs: durationMs(cfg.discovery.min_process_age),
+      filter: {
+        allow: (pid) => bpf.mapUpdate('pids', pidKey(pid), pidVal, BPF_ANY),
+        block: (pid) => void bpf.mapDelete('pids', pidKey(pid)),
+      },
+      onSelected: (p) => {
+        this._metrics!.registerService(p.service);
+        this._internal!.instrumentProcess(p.service.name);
+        log.info('instrumenting process', {
+          pid: p.pid,
+          service: p.service.name,
+          namespace: p.service.namespace || undefined,
+          exe: p.info.exePath,
+          ports: p.info.listenPorts.join(',') || undefined,
+          language: p.info.language,
+          via: p.via,
+        });
+      },
+      onRemoved: (p) => {
+        this._internal!.uninstrumentProcess(p.service.name);
+        log.info('process gone', { pid: p.pid, service: p.service.name });
+      },
+    });
+
+    bpf.ringbufStart('events', Math.max(1, durationMs(cfg.ebpf.drain_interval)), (batch) => this._onBatch(batch));
+    this._lifecycle.scan(true);
+    log.info('selection', { selected: this._lifecycle.tracked.size, selectors: cfg.selectors.length });
+
+    const poll = Math.max(100, durationMs(cfg.discovery.poll_interval) || 5000);
+    this._timers.push(setInterval(() => this._safe(() => this._lifecycle!.scan(false)), poll));
+    this._timers.push(setInterval(() => this._safe(() => this._tracker!.sweep(this._nowNs())), 10_000));
+    for (const t of this._timers) t.unref();
+    if (this._prom) log.info('Prometheus metrics', { url: `http://localhost:${this._prom.port}${cfg.prometheus_export.path}` });
+  }
+
+  private _nowNs(): number {
+    return Number(process.hrtime.bigint());
+  }
+
+  private _safe(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this._log.error('internal error', { error: (err as Error).stack ?? String(err) });
+    }
+  }
+
+  private _onBatch(batch: Buffer): void {
+    const before = this._decodeStats.records;
+    const tracker = this._tracker!;
+    decodeBatch(
+      batch,
+      {
+        data: (ev, payload) => tracker.onData(ev, payload),
+        conn: (ev) => tracker.onConn(ev),
+        close: (ev) => tracker.onClose(ev),
+        proc: (ev) => this._onProc(ev),
+      },
+      this._decodeStats,
+    );
+    const n = this._decodeStats.records - before;
+    this._internal!.eventsRead(n);
+    this._internal!.tracerFlush(n);
+    this._flushSpans();
+  }
+
+  private _onProc(ev: ObiProcEvent): void {
+    const lc = this._lifecycle!;
+    switch (ev.hdrType) {
+      case ObiEventType.OBI_EV_EXEC:
+        lc.onExec(ev.hdrPid);
+        break;
+      case ObiEventType.OBI_EV_LISTEN:
+        lc.onListen(ev.hdrPid, ev.port);
+        break;
+      case ObiEventType.OBI_EV_FORK:
+        lc.onFork(ev.hdrPid, ev.ppid);
+        break;
+      case ObiEventType.OBI_EV_EXIT:
+        this._tracker!.dropPid(ev.hdrPid, ev.hdrTsNs);
+        lc.onExit(ev.hdrPid);
+        break;
+    }
+  }
+
+  private _onExchange(ex: HttpExchange, conn: ConnInfo): void {
+    const proc = this._lifecycle!.tracked.get(conn.pid);
+    if (!proc) {
+      this._droppedNoService++;
+      this._internal!.spansDropped('unknown_process');
+      return;
+    }
+    this._batchSpans.push(httpSpan(ex, conn, proc.service, this._route!, this._ids));
+  }
+
+  private _flushSpans(): void {
+    const spans = this._batchSpans;
+    if (spans.length === 0) return;
+    this._batchSpans = [];
+    this._spanCount += spans.length;
+    this._metrics!.recordAll(spans);
+    this._printer!.print(spans);
+  }
+
+  /** Ordered shutdown: detach, drain once more, flush, close. */
+  async stop(): Promise<void> {
+    for (const t of this._timers) clearInterval(t);
+    this._timers = [];
+    const bpf = this._bpf;
+    if (bpf) {
+      for (const l of this._links) {
+        try {
+          bpf.detach(l);
+        } catch {
+          /* already gone */
+        }
+      }
+      this._links = [];
+      try {
+        this._onBatch(bpf.ringbufDrain());
+        bpf.ringbufStop();
+      } catch (err) {
+        if (!AgentError.is(err)) throw err;
+      }
+      this._tracker?.closeAll(this._nowNs());
+      this._flushSpans();
+      bpf.close();
+      this._bpf = undefined;
+    }
+    this._printer?.flush();
+    this._printer?.close();
+    await this._prom?.stop();
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * Start-up checks: privileges, BTF, tracefs/bpffs (mounted when missing).
+ * Each failure is a clear AgentError with its own exit code.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { release } from 'node:os';
+import { AgentError } from '../errors.ts';
+
+/** capability bit numbers (linux/capability.h) */
+const CAPS = { CAP_SYS_ADMIN: 21, CAP_SYS_PTRACE: 19, CAP_DAC_READ_SEARCH: 2, CAP_NET_ADMIN: 12, CAP_PERFMON: 38, CAP_BPF: 39 } as const;
+
+export interface KernelReport {
+  kernel: string;
+  btf: boolean;
+  tracefs: string;
+  bpffs: string;
+  capabilities: string[];
+  lockdown: string;
+}
+
+export function effectiveCapabilities(status = readFileSync('/proc/self/status', 'utf8')): Set<string> {
+  const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(status);
+  const bits = m ? BigInt(`0x${m[1]}`) : 0n;
+  const out = new Set<string>();
+  for (const [name, bit] of Object.entries(CAPS)) if ((bits >> BigInt(bit)) & 1n) out.add(name);
+  return out;
+}
+
+function mounted(type: string, path: string): boolean {
+  const mounts = readFileSync('/proc/mounts', 'utf8');
+  return mounts.split('\n').some((l) => {
+    const f = l.split(' ');
+    return f[1] === path && f[2] === type;
+  });
+}
+
+function ensureMount(type: string, path: string, altPath?: string): string {
+  if (mounted(type, path)) return path;
+  if (altPath && mounted(type, altPath)) return altPath;
+  try {
+    execFileSync('mount', ['-t', type, type, path], { stdio: 'pipe' });
+  } catch (cause) {
+    throw new AgentError('OBI_ERR_MOUNT', `${type} is not mounted at ${path} and mounting it failed: ${(cause as Error).message.trim()}`, { cause, exitCode: 4 });
+  }
+  return path;
+}
+
+export function preflight(): KernelReport {
+  const caps = effectiveCapabilities();
+  const root = process.getuid?.() === 0;
+  const hasBpf = caps.has('CAP_BPF') || caps.has('CAP_SYS_ADMIN');
+  const hasPerf = caps.has('CAP_PERFMON') || caps.has('CAP_SYS_ADMIN');
+  if (!hasBpf || !hasPerf) {
+    throw new AgentError(
+      'OBI_ERR_NOT_ROOT',
+      `obi-ts needs root, or the capabilities CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN, CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH (running as uid ${process.getuid?.()}, effective: ${[...caps].join(',') || 'none'})`,
+      { exitCode: 2 },
+    );
+  }
+  if (!existsSync('/sys/kernel/btf/vmlinux')) {
+    throw new AgentError('OBI_ERR_NO_BTF', `the kernel ${release()} exposes no BTF at /sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF=y is required for CO-RE)`, { exitCode: 3 });
+  }
+  const tracefs = ensureMount('tracefs', '/sys/kernel/tracing', '/sys/kernel/debug/tracing');
+  const bpffs = ensureMount('bpf', '/sys/fs/bpf');
+  let lockdown = 'unknown';
+  try {
+    lockdown = /\[(\w+)\]/.exec(readFileSync('/sys/kernel/security/lockdown', 'utf8'))?.[1] ?? 'unknown';
+  } catch {
+    /* securityfs absent: lockdown unknown */
+  }
+  return { kernel: release(), btf: true, tracefs, bpffs, capabilities: root ? ['root'] : [...caps], lockdown };
+}

@@ -1,0 +1,26 @@
+/**
+ * HTTP/1.x protocol support: `http1Parser` implements the shared ProtocolParser contract.
+ */
+import type { ProtocolParser } from '../common/contract.ts';
+import { detectHttp1, findHttp1FrameBoundary } from './detect.ts';
+import { parseHttp1Frame } from './parse.ts';
+import { stitchHttp1 } from './stitch.ts';
+import { newHttp1State } from './state.ts';
+import type { Http1State } from './state.ts';
+import type { HttpExchange, HttpRequestFrame, HttpResponseFrame } from './types.ts';
+
+export const http1Parser: ProtocolParser<HttpRequestFrame, HttpResponseFrame, HttpExchange, Http1State> = Object.freeze({
+  name: 'http',
+  detect: detectHttp1,
+  newState: newHttp1State,
+  findFrameBoundary: findHttp1FrameBoundary,
+  parseFrame: parseHttp1Frame,
+  stitch: stitchHttp1,
+});
+
+export { detectHttp1, findHttp1FrameBoundary, HTTP_METHODS } from './detect.ts';
+export { parseHttp1Frame, MAX_START_LINE, MAX_HEADER_BLOCK, MAX_CHUNK_LINE, MAX_TRAILERS } from './parse.ts';
+export { stitchHttp1, toExchange } from './stitch.ts';
+export { newHttp1State } from './state.ts';
+export type { Http1State } from './state.ts';
+export type { HttpExchange, HttpRequestFrame, HttpResponseFrame } from './types.ts';
