@@ -24,8 +24,9 @@
 #define OBI_MAX_CAPTURE 8192
 /* executable path carried by exec events; longer paths are truncated (user space re-reads /proc/PID/exe) */
 #define OBI_MAX_PATH 256
-/* iovecs walked per readv/writev/sendmsg/recvmsg: bounded loop; data past the 8th is counted, not copied */
-#define OBI_MAX_IOV 8
+/* iovecs walked per readv/writev/sendmsg/recvmsg (bounded loop): Node writes a chunked
+ * response as 13+ iovecs; data past the 32nd is counted, not copied */
+#define OBI_MAX_IOV 32
 
 enum obi_event_type {
 	OBI_EV_DATA = 1,   /* payload prefix of one socket read or write */

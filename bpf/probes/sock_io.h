@@ -46,7 +46,7 @@ static __always_inline __u32 copy_user(struct obi_scratch *s, __u32 off, __u64 s
 static __always_inline __u32 copy_iov(struct obi_scratch *s, __u64 iovp, __u32 cnt, __u32 want)
 {
 	__u32 got = 0;
-#pragma unroll
+#pragma clang loop unroll(disable)
 	for (int i = 0; i < OBI_MAX_IOV; i++) {
 		if (i >= cnt || got >= want)
 			break;

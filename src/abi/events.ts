@@ -3,7 +3,7 @@
 
 export const OBI_MAX_CAPTURE = 8192;
 export const OBI_MAX_PATH = 256;
-export const OBI_MAX_IOV = 8;
+export const OBI_MAX_IOV = 32;
 
 export const ObiEventType = {
   OBI_EV_DATA: 1,

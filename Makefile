@@ -1,0 +1,54 @@
+# obi-ts: `make run` sets everything up and starts the agent; `make test` sets up and runs every test.
+SHELL := /bin/bash
+ROOT := $(abspath .)
+NODE = $(shell $(ROOT)/scripts/provision-node.sh)
+NODE_INCLUDE = $(abspath $(dir $(NODE))/../include/node)
+NPM := $(ROOT)/scripts/npm.sh
+FUZZ_MS ?= 2000
+
+.PHONY: all deps test-deps build bpf native typecheck abi-check run test test-unit test-integration bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+test-deps:
+	@scripts/install-deps.sh --test
+
+node_modules/.obi-stamp: package.json package-lock.json
+	@$(NPM) ci --no-audit --no-fund --loglevel=error
+	@touch node_modules/.obi-stamp
+
+bpf: deps
+	@$(MAKE) -s -C bpf
+
+native: deps bpf
+	@$(MAKE) -s -C native NODE_INCLUDE=$(NODE_INCLUDE)
+
+abi-check: bpf
+	@$(NODE) scripts/gen-abi.ts --check
+
+typecheck: node_modules/.obi-stamp
+	@$(NODE) node_modules/typescript/bin/tsc -p tsconfig.json
+
+build: deps node_modules/.obi-stamp bpf native abi-check typecheck
+
+run: build
+	@bin/obi-ts --config deploy/default.yaml
+
+test-unit: build
+	FUZZ_MS=$(FUZZ_MS) $(NODE) --test "src/**/*.test.ts" "scripts/**/*.test.ts" "test/unit/**/*.test.ts"
+
+test-integration: build test-deps
+	$(NODE) --test --test-concurrency=1 --test-timeout=180000 "test/integration/**/*.test.ts"
+
+test: build test-deps
+	FUZZ_MS=$(FUZZ_MS) $(NODE) --test --test-concurrency=1 --test-timeout=180000 \
+	  "src/**/*.test.ts" "scripts/**/*.test.ts" "test/unit/**/*.test.ts" "test/integration/**/*.test.ts"
+
+bench: build test-deps
+	$(NODE) bench/run.ts
+
+clean:
+	rm -rf build

@@ -1,0 +1,49 @@
+// A small Node http server for integration tests: PORT from argv[2].
+// Routes: /hello, /users/<id>, /sleep (50 ms), /status/<code>, /echo (POST: replies with the body size),
+// /chunked (chunked response), /big (200 000 B body), /proxy?port=N&path=P (an HTTP client call).
+import http from 'node:http';
+const port = Number(process.argv[2]);
+const server = http.createServer((req, res) => {
+  const url = new URL(req.url, 'http://x');
+  const p = url.pathname;
+  if (p === '/hello') return res.end('hello world\n');
+  if (p.startsWith('/users/')) return res.end(JSON.stringify({ id: p.slice(7) }));
+  if (p === '/sleep') return setTimeout(() => res.end('slept\n'), 50);
+  if (p.startsWith('/status/')) {
+    res.statusCode = Number(p.slice(8));
+    return res.end();
+  }
+  if (p === '/echo') {
+    let n = 0;
+    req.on('data', (d) => (n += d.length));
+    req.on('end', () => res.end(String(n)));
+    return;
+  }
+  if (p === '/chunked') {
+    res.write('a'.repeat(100));
+    res.write('b'.repeat(200));
+    return res.end('c'.repeat(300));
+  }
+  if (p === '/big') {
+    res.setHeader('content-length', 200000);
+    return res.end(Buffer.alloc(200000, 120));
+  }
+  if (p === '/proxy') {
+    const target = `http://127.0.0.1:${url.searchParams.get('port')}${url.searchParams.get('path')}`;
+    return fetch(target).then(
+      async (r) => {
+        await r.arrayBuffer();
+        res.end(`proxied ${r.status}\n`);
+      },
+      (e) => {
+        res.statusCode = 502;
+        res.end(String(e));
+      },
+    );
+  }
+  res.statusCode = 404;
+  res.end('not found\n');
+});
+server.keepAliveTimeout = 30000;
+server.listen(port, '127.0.0.1', () => console.log(`listening ${port}`));
+process.on('SIGTERM', () => process.exit(0));
