@@ -7,12 +7,13 @@
 import { ObiDataFlags, ObiDirection, ObiRole, type ObiConnEvent, type ObiDataEvent } from '../abi/events.ts';
 import type { MessageType } from '../protocols/common/contract.ts';
 import { ProtocolSession } from '../protocols/common/session.ts';
-import { http1Parser, type Http1State } from '../protocols/http1/index.ts';
-import type { HttpExchange, HttpRequestFrame, HttpResponseFrame } from '../protocols/http1/types.ts';
+import type { FrameTiming } from '../protocols/common/contract.ts';
 import type { ConnInfo } from '../telemetry/types.ts';
 import { formatAddress } from './decode.ts';
+import { DEFAULT_PROTOCOLS, type ProtocolBinding } from './protocols.ts';
 
-type Http1Session = ProtocolSession<HttpRequestFrame, HttpResponseFrame, HttpExchange, Http1State>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnySession = ProtocolSession<FrameTiming, FrameTiming, unknown, any>;
 
 /** data segments inspected before a connection of no known protocol is ignored */
 const DETECT_SEGMENTS = 8;
@@ -21,9 +22,10 @@ interface Conn {
   readonly pid: number;
   readonly sockId: bigint;
   role: 'server' | 'client' | 'unknown';
-  state: 'detecting' | 'http' | 'ignored';
+  state: 'detecting' | 'parsing' | 'ignored';
   detectTries: number;
-  session?: Http1Session;
+  session?: AnySession;
+  binding?: ProtocolBinding;
   info?: ConnInfo;
   tid: number;
   lastNs: number;
@@ -41,7 +43,10 @@ export interface ConnectionCounters {
 }
 
 export interface ConnectionTrackerOptions {
-  onExchange(exchange: HttpExchange, conn: ConnInfo): void;
+  /** a completed record (an exchange, an operation) of `binding`'s protocol */
+  onRecord(record: unknown, binding: ProtocolBinding, conn: ConnInfo): void;
+  /** protocols tried, in order; default DEFAULT_PROTOCOLS */
+  protocols?: readonly ProtocolBinding[];
   maxConnections?: number;
   /** a connection with no event for this long is flushed and forgotten */
   idleTimeoutNs?: number;
@@ -57,12 +62,14 @@ export class ConnectionTracker {
   };
   private readonly _byPid = new Map<number, Map<bigint, Conn>>();
   private _count = 0;
-  private readonly _onExchange: (e: HttpExchange, c: ConnInfo) => void;
+  private readonly _onRecord: ConnectionTrackerOptions['onRecord'];
+  private readonly _protocols: readonly ProtocolBinding[];
   private readonly _max: number;
   private readonly _idleNs: number;
 
   constructor(opts: ConnectionTrackerOptions) {
-    this._onExchange = opts.onExchange;
+    this._onRecord = opts.onRecord;
+    this._protocols = opts.protocols ?? DEFAULT_PROTOCOLS;
     this._max = opts.maxConnections ?? 65536;
     this._idleNs = opts.idleTimeoutNs ?? 5 * 60e9;
   }
@@ -150,17 +157,18 @@ export class ConnectionTracker {
 
   private _detect(c: Conn, ingress: boolean, payload: Buffer, flags: number): boolean {
     if ((flags & ObiDataFlags.OBI_DATA_SENDFILE) === 0 && payload.length > 0) {
-      const isReq = http1Parser.detect(payload, 'request');
-      const isResp = !isReq && http1Parser.detect(payload, 'response');
-      if (isReq || isResp) {
-        if (c.role === 'unknown') {
-          // a request read by us means we serve it; a request written means we are the client
-          c.role = (isReq === ingress) ? 'server' : 'client';
-        }
-        const expected = (c.role === 'server') === ingress ? 'request' : 'response';
+      for (const b of this._protocols) {
+        const isReq = b.parser.detect(payload, 'request');
+        const isResp = !isReq && b.parser.detect(payload, 'response');
+        if (!isReq && !isResp) continue;
+        // a request read by us means we serve it; a request written means we are the client
+        const role = c.role === 'unknown' ? (isReq === ingress ? 'server' : 'client') : c.role;
+        const expected = (role === 'server') === ingress ? 'request' : 'response';
         if ((isReq && expected === 'request') || (isResp && expected === 'response')) {
-          c.state = 'http';
-          c.session = new ProtocolSession(http1Parser);
+          c.role = role;
+          c.state = 'parsing';
+          c.binding = b;
+          c.session = new ProtocolSession(b.parser);
           return true;
         }
       }
@@ -188,10 +196,10 @@ export class ConnectionTracker {
     return c.info;
   }
 
-  private _emit(c: Conn, records: readonly HttpExchange[]): void {
+  private _emit(c: Conn, records: readonly unknown[]): void {
     if (records.length === 0) return;
     const info = this._info(c);
-    for (const r of records) this._onExchange(r, info);
+    for (const r of records) this._onRecord(r, c.binding!, info);
   }
 
   private _finish(c: Conn, tsNs: number): void {

@@ -16,14 +16,14 @@ import { TracePrinter } from '../export/printer.ts';
 import { decodeBatch, type DecodeStats } from '../ingest/decode.ts';
 import { ConnectionTracker } from '../ingest/connections.ts';
 import { BpfObject, BPF_ANY, defaultBpfObjectPath } from '../native/binding.ts';
-import type { HttpExchange } from '../protocols/http1/types.ts';
+import type { ProtocolBinding, SpanContext } from '../ingest/protocols.ts';
 import { MonoClock } from '../telemetry/clock.ts';
 import { RandomIdSource } from '../telemetry/ids.ts';
 import { InternalMetrics } from '../telemetry/internal.ts';
 import { RedMetrics } from '../telemetry/metrics.ts';
 import { createRouteResolver } from '../telemetry/routes/index.ts';
-import { httpSpan, type Span } from '../telemetry/span.ts';
-import type { ConnInfo, RouteResolver } from '../telemetry/types.ts';
+import type { Span } from '../telemetry/span.ts';
+import type { ConnInfo } from '../telemetry/types.ts';
 import type { Logger } from './log.ts';
 import { preflight, type KernelReport } from './preflight.ts';
 
@@ -60,7 +60,7 @@ export class Agent {
   private _internal?: InternalMetrics;
   private readonly _clock = new MonoClock();
   private readonly _ids = new RandomIdSource();
-  private _route?: RouteResolver;
+  private _spanCtx?: SpanContext;
   private _timers: NodeJS.Timeout[] = [];
   private _batchSpans: Span[] = [];
   private readonly _decodeStats: DecodeStats = { records: 0, malformed: 0 };
@@ -117,7 +117,7 @@ export class Agent {
       maxPathSegmentCardinality: cfg.routes.max_path_segment_cardinality,
       ignoredPatterns: cfg.routes.ignored_patterns,
     });
-    this._route = (path, svc) => routes.resolve(path, svc.instanceId);
+    this._spanCtx = { ids: this._ids, route: (path, svc) => routes.resolve(path, svc.instanceId) };
     this._printer = new TracePrinter(cfg.trace_printer, { out: this._opts.out as never, clock: this._clock });
     if (cfg.prometheus_export.port) {
       this._prom = new PrometheusServer({
@@ -160,7 +160,7 @@ export class Agent {
     this._internal.setKernelDropsSource(() => Number(bpf.percpuSum('stats', ObiStat.OBI_STAT_DROPPED)));
 
     this._tracker = new ConnectionTracker({
-      onExchange: (ex, conn) => this._onExchange(ex, conn),
+      onRecord: (rec, binding, conn) => this._onRecord(rec, binding, conn),
       idleTimeoutNs: durationMs(cfg.ebpf.max_transaction_time ?? '5m') * 1e6,
     });
 
@@ -260,14 +260,15 @@ export class Agent {
     }
   }
 
-  private _onExchange(ex: HttpExchange, conn: ConnInfo): void {
+  private _onRecord(rec: unknown, binding: ProtocolBinding, conn: ConnInfo): void {
     const proc = this._lifecycle!.tracked.get(conn.pid);
     if (!proc) {
       this._droppedNoService++;
       this._internal!.spansDropped('unknown_process');
       return;
     }
-    this._batchSpans.push(httpSpan(ex, conn, proc.service, this._route!, this._ids));
+    const span = binding.toSpan(rec, conn, proc.service, this._spanCtx!);
+    if (span) this._batchSpans.push(span);
   }
 
   private _flushSpans(): void {
