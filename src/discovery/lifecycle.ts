@@ -6,9 +6,10 @@
  * selected process are traced too (the kernel adds them to the PID filter at
  * fork; here they get their identity). Exits clear the kernel filter.
  */
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { Matcher } from './match.ts';
-import { readProcess, scanAll } from './procfs.ts';
+import { listPids, parseStat, readProcess, scanAll } from './procfs.ts';
 import { serviceIdentity } from './service.ts';
 import type { ProcessInfo, Selector, ServiceIdentity } from './types.ts';
 
@@ -108,6 +109,37 @@ export class ProcessLifecycle {
     for (const pid of [...this.tracked.keys()]) if (!alive.has(pid)) this._remove(pid);
   }
 
+  /**
+   * A process selected from an event may already have forked (nginx forks its
+   * workers right after listen(), before user space has allowed the master in
+   * the kernel filter): adopt its existing descendants now, not at the next poll.
+   */
+  private _adoptChildren(root: TrackedProcess): void {
+    const procRoot = this._opts.procRoot ?? '/proc';
+    const parents = new Set([root.pid]);
+    const stats: { pid: number; ppid: number }[] = [];
+    for (const pid of listPids(procRoot)) {
+      if (this.tracked.has(pid) || pid === this._opts.selfPid) continue;
+      try {
+        const st = parseStat(readFileSync(`${procRoot}/${pid}/stat`, 'utf8'));
+        if (st) stats.push({ pid, ppid: st.ppid });
+      } catch {
+        /* gone */
+      }
+    }
+    for (let changed = true; changed; ) {
+      changed = false;
+      for (const s of stats) {
+        if (parents.has(s.ppid) && !parents.has(s.pid)) {
+          const info = readProcess(s.pid, this._opts.procRoot);
+          if (info) this._select(info, root.selector, 'parent');
+          parents.add(s.pid);
+          changed = true;
+        }
+      }
+    }
+  }
+
   onExec(pid: number): void {
     const t = this.tracked.get(pid);
     if (t) {
@@ -120,7 +152,8 @@ export class ProcessLifecycle {
     const info = readProcess(pid, this._opts.procRoot);
     if (!info) return;
     const sel = this._matcher.match(info);
-    if (sel) this._select(info, sel, 'exec');
+    const p = sel && this._select(info, sel, 'exec');
+    if (p) this._adoptChildren(p);
   }
 
   onListen(pid: number, port: number): void {
@@ -129,7 +162,8 @@ export class ProcessLifecycle {
     if (!info) return;
     const withPort = info.listenPorts.includes(port) ? info : { ...info, listenPorts: [...info.listenPorts, port] };
     const sel = this._matcher.match(withPort);
-    if (sel) this._select(withPort, sel, 'listen');
+    const p = sel && this._select(withPort, sel, 'listen');
+    if (p) this._adoptChildren(p);
   }
 
   /** the kernel already traces the child; give it an identity */

@@ -1,0 +1,109 @@
+/**
+ * The entry point as a user runs it: bin/obi-ts as its own process, configured
+ * by environment and YAML; clear errors and exit codes for bad input and for
+ * missing privileges; one text line per request on stdout.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, run, startProcess, waitFor, waitForPort } from '../helpers/harness.ts';
+
+const bin = join(import.meta.dirname, '../../bin/obi-ts');
+
+function cli(args: string[], env: Record<string, string>, prefix: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const cmd = prefix.length ? prefix[0] : bin;
+    const argv = prefix.length ? [...prefix.slice(1), bin, ...args] : args;
+    const p = spawn(cmd, argv, { env: { PATH: process.env.PATH!, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('bin/obi-ts', () => {
+  test('a bad environment value stops start-up naming the variable', async () => {
+    const r = await cli([], { OTEL_EBPF_OPEN_PORT: '8080', OTEL_EBPF_TRACE_PRINTER: 'texts' });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /OBI_ERR_CONFIG_INVALID/);
+    assert.match(r.stderr, /trace_printer \(env OTEL_EBPF_TRACE_PRINTER\): must be one of disabled, counter, text, json, json_indent; got "texts"/);
+  });
+
+  test('an unknown YAML key stops start-up naming the key', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'obi-cli-'));
+    const f = join(dir, 'c.yaml');
+    writeFileSync(f, 'open_port: 8080\ntrace_printer: text\nprometheus_export:\n  prot: 9400\n');
+    const r = await cli(['--config', f], {});
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /prometheus_export\.prot/);
+    assert.match(r.stderr, /did you mean "port"\?/);
+  });
+
+  test('--print-config shows the effective configuration (env over file)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'obi-cli-'));
+    const f = join(dir, 'c.yaml');
+    writeFileSync(f, 'open_port: 8080\ntrace_printer: text\n');
+    const r = await cli(['--config', f, '--print-config=json'], { OTEL_EBPF_TRACE_PRINTER: 'json', OTEL_EBPF_PROMETHEUS_PORT: '9999' });
+    assert.equal(r.code, 0, r.stderr);
+    const c = JSON.parse(r.stdout) as { open_port: string | number; trace_printer: string; prometheus_export: { port: number } };
+    assert.equal(String(c.open_port), '8080');
+    assert.equal(c.trace_printer, 'json');
+    assert.equal(c.prometheus_export.port, 9999);
+  });
+
+  test('unknown arguments are usage errors', async () => {
+    const r = await cli(['--frobnicate'], {});
+    assert.equal(r.code, 64);
+    assert.match(r.stderr, /unknown argument "--frobnicate"/);
+  });
+
+  test('without BPF capabilities the agent says so and exits 2', async () => {
+    // root stays uid 0 but loses every capability (empty bounding set)
+    const r = await cli([], { OTEL_EBPF_OPEN_PORT: '8080', OTEL_EBPF_TRACE_PRINTER: 'text' }, ['setpriv', '--bounding-set=-all', '--inh-caps=-all']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /obi-ts needs root, or the capabilities CAP_BPF, CAP_PERFMON/);
+    assert.match(r.stderr, /code=OBI_ERR_NOT_ROOT/);
+  });
+
+  test('a real run: one text line per request on stdout, counts on /metrics, clean stop on SIGINT', async () => {
+    const port = await freePort();
+    const prom = await freePort();
+    const srv = startProcess('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1']);
+    try {
+      await waitForPort(port);
+      const agent = spawn(bin, [], {
+        env: { PATH: process.env.PATH!, OTEL_EBPF_OPEN_PORT: String(port), OTEL_EBPF_TRACE_PRINTER: 'text', OTEL_EBPF_PROMETHEUS_PORT: String(prom) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      let err = '';
+      agent.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      agent.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      const exited = new Promise<number | null>((r) => agent.on('exit', (c) => r(c)));
+      await waitFor('agent ready', () => err.includes('obi-ts running'), 15_000);
+      assert.match(err, /msg="kernel features" kernel=\S+ btf=true/);
+      assert.match(err, /msg="BPF programs attached" programs=28 /);
+      assert.match(err, new RegExp(`msg="instrumenting process" pid=${srv.pid} service=python3`));
+      for (let i = 0; i < 3; i++) await run('curl', ['-sf', '-o', '/dev/null', `http://127.0.0.1:${port}/`]);
+      await run('curl', ['-s', '-o', '/dev/null', `http://127.0.0.1:${port}/no/such/file`]);
+      await waitFor('4 span lines', () => out.trim().split('\n').filter(Boolean).length >= 4);
+      const lines = out.trim().split('\n');
+      assert.equal(lines.length, 4);
+      assert.equal(lines.filter((l) => / HTTP 200 GET \/ route=\/ /.test(l)).length, 3);
+      assert.equal(lines.filter((l) => / HTTP 404 GET \/no\/such\/file route=\/no\/such\/file /.test(l)).length, 1);
+      const metrics = await (await fetch(`http://127.0.0.1:${prom}/metrics`)).text();
+      assert.match(metrics, new RegExp(`http_server_request_duration_seconds_count\\{[^}]*http_response_status_code="200",http_route="/"[^}]*server_port="${port}"[^}]*\\} 3\\n`));
+      assert.match(metrics, /obi_ebpf_events_dropped_total 0\n/);
+      agent.kill('SIGINT');
+      assert.equal(await exited, 0);
+      assert.match(err, /msg=stopped events=\d+ spans=4 kernel_dropped=0/);
+    } finally {
+      await srv.kill();
+    }
+  });
+});
