@@ -26,4 +26,22 @@ struct {
 	__type(key, __u64);
 	__type(value, struct obi_inflight);
 } inflight SEC(".maps");
+
+/* remember the fd argument of a syscall with no user buffer (connect, listen) until its sys_exit */
+static __always_inline void inflight_save_fd(__u64 id, __u32 fd)
+{
+	struct obi_inflight in = { .fd = fd, .kind = OBI_IO_NONE };
+	bpf_map_update_elem(&inflight, &id, &in, BPF_ANY);
+}
+
+/* at sys_exit: take (and forget) the fd saved at sys_enter; 0 when there was one */
+static __always_inline int inflight_take_fd(__u64 id, __u32 *fd)
+{
+	struct obi_inflight *in = bpf_map_lookup_elem(&inflight, &id);
+	if (!in)
+		return -1;
+	*fd = in->fd;
+	bpf_map_delete_elem(&inflight, &id);
+	return 0;
+}
 #endif

@@ -87,10 +87,8 @@ SEC("tracepoint/syscalls/sys_enter_listen")
 int obi_enter_listen(struct trace_event_raw_sys_enter *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	if ((id >> 32) == self_pid)
-		return 0;
-	struct obi_inflight in = { .fd = ctx->args[0], .kind = OBI_IO_NONE };
-	bpf_map_update_elem(&inflight, &id, &in, BPF_ANY);
+	if ((id >> 32) != self_pid)
+		inflight_save_fd(id, ctx->args[0]);
 	return 0;
 }
 
@@ -98,12 +96,8 @@ SEC("tracepoint/syscalls/sys_exit_listen")
 int obi_exit_listen(struct trace_event_raw_sys_exit *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct obi_inflight *in = bpf_map_lookup_elem(&inflight, &id);
-	if (!in)
-		return 0;
-	__u32 fd = in->fd;
-	bpf_map_delete_elem(&inflight, &id);
-	if (ctx->ret != 0)
+	__u32 fd;
+	if (inflight_take_fd(id, &fd) || ctx->ret != 0)
 		return 0;
 	struct sock *sk = fd_inet_stream_sock(fd);
 	if (!sk)

@@ -51,10 +51,8 @@ SEC("tracepoint/syscalls/sys_enter_connect")
 int obi_enter_connect(struct trace_event_raw_sys_enter *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	if (!pid_traced(id >> 32))
-		return 0;
-	struct obi_inflight in = { .fd = ctx->args[0], .kind = OBI_IO_NONE };
-	bpf_map_update_elem(&inflight, &id, &in, BPF_ANY);
+	if (pid_traced(id >> 32))
+		inflight_save_fd(id, ctx->args[0]);
 	return 0;
 }
 
@@ -62,12 +60,8 @@ SEC("tracepoint/syscalls/sys_exit_connect")
 int obi_exit_connect(struct trace_event_raw_sys_exit *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct obi_inflight *in = bpf_map_lookup_elem(&inflight, &id);
-	if (!in)
-		return 0;
-	__u32 fd = in->fd;
-	bpf_map_delete_elem(&inflight, &id);
-	if (ctx->ret != 0 && ctx->ret != -OBI_EINPROGRESS)
+	__u32 fd;
+	if (inflight_take_fd(id, &fd) || (ctx->ret != 0 && ctx->ret != -OBI_EINPROGRESS))
 		return 0;
 	__u32 tgid = id >> 32;
 	struct obi_conn_info *ci = conn_register(tgid, fd, OBI_ROLE_CLIENT);

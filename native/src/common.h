@@ -38,6 +38,16 @@ struct obi_instance {
 		}                                                             \
 	} while (0)
 
+/* fetch exactly n arguments into argv[], throwing when fewer were passed */
+#define ARGS(n)                                                                   \
+	size_t argc = n;                                                          \
+	napi_value argv[n];                                                       \
+	NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));    \
+	if (argc < n) {                                                           \
+		napi_throw_type_error(env, "OBI_ERR_NATIVE", "missing arguments"); \
+		return NULL;                                                      \
+	}
+
 void obi_throw_status(napi_env env, napi_status status, const char *what);
 void obi_throw_errno(napi_env env, const char *code, int err, const char *fmt, ...);
 int obi_arg_string(napi_env env, napi_value v, char *buf, size_t len);

@@ -48,15 +48,6 @@ struct obi_object *obi_arg_object(napi_env env, napi_value v)
 	return o;
 }
 
-#define ARGS(n)                                                                   \
-	size_t argc = n;                                                          \
-	napi_value argv[n];                                                       \
-	NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));    \
-	if (argc < n) {                                                           \
-		napi_throw_type_error(env, "OBI_ERR_NATIVE", "missing arguments"); \
-		return NULL;                                                      \
-	}
-
 /* open(path) -> handle */
 napi_value obi_open(napi_env env, napi_callback_info info)
 {

@@ -4,15 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ARGS(n)                                                                   \
-	size_t argc = n;                                                          \
-	napi_value argv[n];                                                       \
-	NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));    \
-	if (argc < n) {                                                           \
-		napi_throw_type_error(env, "OBI_ERR_NATIVE", "missing arguments"); \
-		return NULL;                                                      \
-	}
-
 static struct bpf_map *arg_map(napi_env env, struct obi_object *o, napi_value v)
 {
 	char name[256];

@@ -137,15 +137,6 @@ void obi_ringbuf_free(struct obi_ringbuf *r)
 	}
 }
 
-#define ARGS(n)                                                                   \
-	size_t argc = n;                                                          \
-	napi_value argv[n];                                                       \
-	NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));    \
-	if (argc < n) {                                                           \
-		napi_throw_type_error(env, "OBI_ERR_NATIVE", "missing arguments"); \
-		return NULL;                                                      \
-	}
-
 /* ringbufStart(h, map, intervalMs, callback(batch: Buffer)) */
 napi_value obi_ringbuf_start(napi_env env, napi_callback_info info)
 {
