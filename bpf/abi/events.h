@@ -93,6 +93,10 @@ struct obi_data_event {
 	__u8 flags;      /* enum obi_data_flags */
 	__u8 _pad[5];
 	struct obi_conn_tuple tuple;
+	/* OBI_DATA_TLS: the library's session handle (SSL*, gnutls_session_t), 0 otherwise. A TLS
+	 * record whose socket is not known yet has sock_id 0 and fd ~0; user space pairs it with
+	 * the connection by (pid, ssl_id) when a later record of the same session names the socket */
+	__u64 ssl_id;
 	/* __u8 data[captured] follows */
 };
 

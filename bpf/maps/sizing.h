@@ -13,5 +13,9 @@
 /* default ring buffer: 4 MiB held 10 ms at 156k events/s with 9x headroom (kernel-notes.md);
  * user space resizes it before load (ebpf.ring_buffer_size) */
 #define OBI_RINGBUF_DEFAULT (4 * 1024 * 1024)
+/* (process, TLS session) -> socket fd: one per open TLS connection of traced processes (nginx's
+ * default worker_connections is 512 per worker); LRU because a session freed by a path we do not
+ * probe (SSL_free not called, the process killed) must not pin an entry forever */
+#define OBI_MAX_SSL 16384
 
 #endif

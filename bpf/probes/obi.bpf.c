@@ -10,5 +10,6 @@
 #include "sock_io.h"
 #include "sock_conn.h"
 #include "proc.h"
+#include "ssl.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

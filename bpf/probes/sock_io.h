@@ -10,6 +10,7 @@
 #include "../common/pidfilter.h"
 #include "../common/ringbuf.h"
 #include "../common/sock.h"
+#include "../common/ssl.h"
 #include "../maps/inflight.h"
 #include "../maps/scratch.h"
 
@@ -19,8 +20,9 @@ static __always_inline int io_enter(__u32 fd, __u64 ptr, __u32 count, __u8 kind,
 	__u32 tgid = id >> 32;
 	if (!pid_traced(tgid))
 		return 0;
-	if (!conn_lookup(tgid, fd))
-		return 0;
+	struct obi_conn_info *ci = conn_lookup(tgid, fd);
+	if (!ci || ssl_sock_io(tgid, fd, ci, dir))
+		return 0; /* not a socket, or a TLS one: its plaintext comes from the uprobes (probes/ssl.h) */
 	struct obi_inflight in = { .ptr = ptr, .fd = fd, .count = count, .kind = kind, .direction = dir };
 	bpf_map_update_elem(&inflight, &id, &in, BPF_ANY);
 	return 0;
@@ -94,6 +96,7 @@ static __always_inline int io_exit(long ret, __u8 flags)
 	s->ev.role = ci->role;
 	s->ev.flags = flags;
 	s->ev.tuple = ci->tuple;
+	s->ev.ssl_id = 0;
 
 	__u32 want = (__u64)ret < capture_size ? (__u32)ret : capture_size;
 	__u32 got = 0;

@@ -89,7 +89,7 @@ export function decodeObiEventHeader(v: DataView, o: number): ObiEventHeader {
   };
 }
 
-export const OBI_DATA_EVENT_SIZE = 88;
+export const OBI_DATA_EVENT_SIZE = 96;
 export const ObiDataEventOffsets = {
   hdrType: 0,
   hdrPid: 4,
@@ -107,6 +107,7 @@ export const ObiDataEventOffsets = {
   tupleLocalPort: 80,
   tupleRemotePort: 82,
   tupleFamily: 84,
+  sslId: 88,
 } as const;
 
 export interface ObiDataEvent {
@@ -126,6 +127,7 @@ export interface ObiDataEvent {
   tupleLocalPort: number;
   tupleRemotePort: number;
   tupleFamily: number;
+  sslId: bigint;
 }
 
 /** Decodes one obi_data_event at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies. */
@@ -147,6 +149,7 @@ export function decodeObiDataEvent(v: DataView, o: number): ObiDataEvent {
     tupleLocalPort: v.getUint16(o + 80, true),
     tupleRemotePort: v.getUint16(o + 82, true),
     tupleFamily: v.getUint16(o + 84, true),
+    sslId: v.getBigUint64(o + 88, true),
   };
 }
 

@@ -22,6 +22,8 @@ export interface ElfSection {
   readonly size: number;
   readonly link: number;
   readonly entsize: number;
+  /** virtual address when loaded (sh_addr); 0 for sections that are not loaded */
+  readonly addr: number;
 }
 
 export interface ElfInfo {
@@ -120,13 +122,13 @@ export function readElfInfo(fd: number): ElfInfo | undefined {
   const table = readAt(fd, shoff, shentsize * shnum);
   if (!table) return { is64, littleEndian: le, hasInterp, sections };
   const r = new Reader(table, le);
-  const raw: { nameOff: number; type: number; offset: number; size: number; link: number; entsize: number }[] = [];
+  const raw: { nameOff: number; type: number; offset: number; size: number; link: number; entsize: number; addr: number }[] = [];
   for (let i = 0; i < shnum; i++) {
     const o = i * shentsize;
     raw.push(
       is64
-        ? { nameOff: r.u32(o), type: r.u32(o + 4), offset: r.u64(o + 24), size: r.u64(o + 32), link: r.u32(o + 40), entsize: r.u64(o + 56) }
-        : { nameOff: r.u32(o), type: r.u32(o + 4), offset: r.u32(o + 16), size: r.u32(o + 20), link: r.u32(o + 24), entsize: r.u32(o + 36) },
+        ? { nameOff: r.u32(o), type: r.u32(o + 4), addr: r.u64(o + 16), offset: r.u64(o + 24), size: r.u64(o + 32), link: r.u32(o + 40), entsize: r.u64(o + 56) }
+        : { nameOff: r.u32(o), type: r.u32(o + 4), addr: r.u32(o + 12), offset: r.u32(o + 16), size: r.u32(o + 20), link: r.u32(o + 24), entsize: r.u32(o + 36) },
     );
   }
   let names: Buffer | undefined;
@@ -138,7 +140,7 @@ export function readElfInfo(fd: number): ElfInfo | undefined {
       const end = names.indexOf(0, s.nameOff);
       name = names.toString('latin1', s.nameOff, end < 0 ? names.length : end);
     }
-    sections.push({ name, type: s.type, offset: s.offset, size: s.size, link: s.link, entsize: s.entsize });
+    sections.push({ name, type: s.type, offset: s.offset, size: s.size, link: s.link, entsize: s.entsize, addr: s.addr });
   }
   return { is64, littleEndian: le, hasInterp, sections };
 }
@@ -209,6 +211,90 @@ export function scanSymbols(fd: number, info: ElfInfo): SymbolHint {
     }
   }
   return undefined;
+}
+
+const SHT_NOBITS = 8;
+
+/** A defined function symbol found by name. */
+export interface ElfSymbol {
+  readonly name: string;
+  /** st_value: the virtual address */
+  readonly value: number;
+  readonly size: number;
+  /** where the code is in the file (what a uprobe is attached at); undefined if no section holds it */
+  readonly fileOffset: number | undefined;
+  /** `.dynsym` or `.symtab` */
+  readonly table: string;
+}
+
+/** File offset of a virtual address, through the loaded section that holds it. */
+export function fileOffsetOf(info: ElfInfo, vaddr: number): number | undefined {
+  for (const s of info.sections) {
+    if (s.addr === 0 || s.type === SHT_NOBITS || s.size === 0) continue;
+    if (vaddr >= s.addr && vaddr < s.addr + s.size) return vaddr - s.addr + s.offset;
+  }
+  return undefined;
+}
+
+/**
+ * Finds defined function symbols (STT_FUNC, value ≠ 0; an IFUNC's value is its resolver, not code to probe) by exact name: `.dynsym` first,
+ * then `.symtab` for the names still missing (a stripped binary has no `.symtab`; a static
+ * copy of a library, like OpenSSL inside `node`, may export only some names). The string table
+ * is searched for each name first, so a table without any of them costs one `indexOf` per name
+ * and its symbols are never decoded. Tables above MAX_SYMBOL_SCAN_BYTES are skipped.
+ */
+export function findFunctionSymbols(fd: number, info: ElfInfo, names: readonly string[]): Map<string, ElfSymbol> {
+  const found = new Map<string, ElfSymbol>();
+  const order = [SHT_DYNSYM, SHT_SYMTAB];
+  for (const wanted of order) {
+    for (const sec of info.sections) {
+      if (sec.type !== wanted) continue;
+      const missing = names.filter((n) => !found.has(n));
+      if (missing.length === 0) return found;
+      const strSec = info.sections[sec.link];
+      if (!strSec || sec.size === 0 || strSec.size === 0) continue;
+      if (sec.size + strSec.size > MAX_SYMBOL_SCAN_BYTES) continue;
+      const strs = readAt(fd, strSec.offset, strSec.size);
+      if (!strs) continue;
+      // string-table offsets of each wanted name (a name may be stored more than once)
+      const byOff = new Map<number, string>();
+      for (const n of missing) {
+        const needle = Buffer.from(`\0${n}\0`, 'latin1');
+        for (let p = strs.indexOf(needle); p >= 0; p = strs.indexOf(needle, p + 1)) byOff.set(p + 1, n);
+      }
+      if (byOff.size === 0) continue;
+      const minEnt = info.is64 ? 24 : 16;
+      const entsize = sec.entsize || minEnt;
+      if (entsize < minEnt) continue;
+      const symBuf = readAt(fd, sec.offset, sec.size);
+      if (!symBuf) continue;
+      const r = new Reader(symBuf, info.littleEndian);
+      const count = Math.floor(sec.size / entsize);
+      for (let i = 1; i < count; i++) {
+        const o = i * entsize;
+        const name = byOff.get(r.u32(o));
+        if (name === undefined || found.has(name)) continue;
+        let type: number;
+        let value: number;
+        let size: number;
+        let shndx: number;
+        if (info.is64) {
+          type = symBuf[o + 4] & 0xf;
+          shndx = r.u16(o + 6);
+          value = r.u64(o + 8);
+          size = r.u64(o + 16);
+        } else {
+          value = r.u32(o + 4);
+          size = r.u32(o + 8);
+          type = symBuf[o + 12] & 0xf;
+          shndx = r.u16(o + 14);
+        }
+        if (type !== STT_FUNC || value === 0 || shndx === 0) continue;
+        found.set(name, { name, value, size, fileOffset: fileOffsetOf(info, value), table: sec.name });
+      }
+    }
+  }
+  return found;
 }
 
 /** Opens `path`, runs `fn` on the descriptor, closes it; undefined if it cannot be opened. */

@@ -1,0 +1,186 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, openSync, closeSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { findFunctionSymbols, readElfInfo } from './elf.ts';
+import { TLS_PROBES, TLS_RETURN_PROGRAM, findTlsMappings, libraryKind, parseTlsMappings, planProbes, resolveTlsProbes } from './tls.ts';
+
+test('library names: OpenSSL and GnuTLS builds, not their look-alikes', () => {
+  const cases: [string, string | undefined][] = [
+    ['/usr/lib/x86_64-linux-gnu/libssl.so.3', 'openssl'],
+    ['/usr/lib/libssl.so.1.1', 'openssl'],
+    ['/usr/lib/libssl.so', 'openssl'],
+    ['/venv/lib/python3.11/site-packages/cryptography.libs/libssl-8e7d2c2b.so.3', 'openssl'],
+    ['/usr/lib/x86_64-linux-gnu/libssl3.so', undefined], // Mozilla NSS
+    ['/usr/lib/x86_64-linux-gnu/libcrypto.so.3', undefined],
+    ['/usr/lib/x86_64-linux-gnu/libgnutls.so.30', 'gnutls'],
+    ['/usr/lib/x86_64-linux-gnu/libgnutls.so.30.34.3', 'gnutls'],
+    ['/usr/lib/x86_64-linux-gnu/libgnutls-dane.so.0', undefined],
+    ['/usr/lib/x86_64-linux-gnu/libgnutls-openssl.so.27', undefined],
+    ['/usr/lib/x86_64-linux-gnu/libcurl-gnutls.so.4', undefined],
+  ];
+  for (const [path, want] of cases) assert.equal(libraryKind(path), want, path);
+});
+
+test('maps parsing: one entry per file, the executable, map_files names without leading zeros', () => {
+  const maps = [
+    '00400000-00746000 r--p 00000000 fe:00 5308494                            /opt/node/bin/node',
+    '00746000-01c00000 r-xp 00346000 fe:00 5308494                            /opt/node/bin/node',
+    '7f1c2a000000-7f1c2a021000 rw-p 00000000 00:00 0 ',
+    '7f1c2b000000-7f1c2b01f000 r--p 00000000 fe:00 5595221                    /usr/lib/x86_64-linux-gnu/libssl.so.3',
+    '7f1c2b01f000-7f1c2b07a000 r-xp 0001f000 fe:00 5595221                    /usr/lib/x86_64-linux-gnu/libssl.so.3',
+    '7f1c2c000000-7f1c2c010000 r--p 00000000 fe:00 777                        /usr/lib/x86_64-linux-gnu/libssl3.so',
+    '7f1c2d000000-7f1c2d010000 r--p 00000000 08:01 4242                       /usr/lib/x86_64-linux-gnu/libgnutls.so.30.34.3 (deleted)',
+    '7ffd1e000000-7ffd1e021000 rw-p 00000000 00:00 0                          [stack]',
+    '',
+  ].join('\n');
+  const got = parseTlsMappings(maps, '/opt/node/bin/node', '/proc/7/map_files');
+  assert.deepEqual(got, [
+    { key: 'fe:00:5308494', path: '/opt/node/bin/node', openPath: '/proc/7/map_files/400000-746000', candidate: 'executable' },
+    { key: 'fe:00:5595221', path: '/usr/lib/x86_64-linux-gnu/libssl.so.3', openPath: '/proc/7/map_files/7f1c2b000000-7f1c2b01f000', candidate: 'openssl' },
+    { key: '08:01:4242', path: '/usr/lib/x86_64-linux-gnu/libgnutls.so.30.34.3', openPath: '/proc/7/map_files/7f1c2d000000-7f1c2d010000', candidate: 'gnutls' },
+  ]);
+  // no executable path: libraries only
+  assert.deepEqual(parseTlsMappings(maps, undefined, '/x').map((m) => m.candidate), ['openssl', 'gnutls']);
+  assert.deepEqual(parseTlsMappings('', '/a', '/x'), []);
+});
+
+test('probe plans: entry and shared return probes; a stripped library plans nothing', () => {
+  const all = new Map(TLS_PROBES.openssl.map((s, i) => [s.symbol, 0x1000 * (i + 1)]));
+  const full = planProbes('openssl', all);
+  assert.deepEqual(full.missing, []);
+  assert.equal(full.probes.length, 10);
+  assert.deepEqual(full.probes.slice(0, 2), [
+    { symbol: 'SSL_read', program: 'obi_ssl_read', retprobe: false, offset: 0x1000 },
+    { symbol: 'SSL_read', program: TLS_RETURN_PROGRAM, retprobe: true, offset: 0x1000 },
+  ]);
+  assert.ok(full.probes.filter((p) => p.symbol === 'SSL_free').every((p) => p.program === 'obi_tls_release' && !p.retprobe));
+  // OpenSSL 1.1.0: no _ex functions, still instrumentable
+  const old = planProbes('openssl', new Map([['SSL_read', 1], ['SSL_write', 2]]));
+  assert.deepEqual(old.probes.map((p) => p.program), ['obi_ssl_read', TLS_RETURN_PROGRAM, 'obi_ssl_write', TLS_RETURN_PROGRAM]);
+  const stripped = planProbes('gnutls', new Map([['gnutls_deinit', 5]]));
+  assert.deepEqual(stripped, { kind: 'gnutls', probes: [], missing: ['gnutls_record_recv', 'gnutls_record_send'] });
+});
+
+/** what binutils says: symbol address minus (.text address - .text file offset) */
+function nmOffsets(path: string, names: string[]): Map<string, number> | undefined {
+  try {
+    const sections = execFileSync('readelf', ['-SW', path], { encoding: 'utf8' });
+    const text = /\s\.text\s+PROGBITS\s+([0-9a-f]+)\s+([0-9a-f]+)/.exec(sections);
+    if (!text) return undefined;
+    const delta = parseInt(text[1], 16) - parseInt(text[2], 16);
+    const out = new Map<string, number>();
+    for (const line of execFileSync('nm', ['-D', '--defined-only', path], { encoding: 'utf8', maxBuffer: 64 << 20 }).split('\n')) {
+      const [addr, type, name] = line.split(' ');
+      const base = name?.split('@')[0];
+      if (base && names.includes(base) && (type === 'T' || type === 't')) out.set(base, parseInt(addr, 16) - delta);
+    }
+    return out;
+  } catch {
+    return undefined;
+  }
+}
+
+test('OpenSSL linked into the node executable: offsets agree with binutils', (t) => {
+  const m = { openPath: process.execPath, candidate: 'executable' as const };
+  const r = resolveTlsProbes(m);
+  if (!r?.kind) {
+    t.skip(`${process.execPath} has no linked-in OpenSSL (a Node built against a shared libssl)`);
+    return;
+  }
+  assert.equal(r.kind, 'openssl');
+  assert.deepEqual(r.missing, []);
+  const ref = nmOffsets(process.execPath, ['SSL_read', 'SSL_write']);
+  if (!ref) return t.skip('binutils (nm, readelf) not installed');
+  for (const sym of ['SSL_read', 'SSL_write']) {
+    assert.equal(r.probes.find((p) => p.symbol === sym)?.offset, ref.get(sym), sym);
+  }
+});
+
+test('system libssl.so.3 and libgnutls.so.30 resolve every probed symbol', (t) => {
+  const libs: [string, 'openssl' | 'gnutls'][] = [
+    ['/usr/lib/x86_64-linux-gnu/libssl.so.3', 'openssl'],
+    ['/usr/lib/x86_64-linux-gnu/libgnutls.so.30', 'gnutls'],
+  ];
+  for (const [path, kind] of libs) {
+    if (!existsSync(path)) {
+      t.diagnostic(`${path} not installed`);
+      continue;
+    }
+    const r = resolveTlsProbes({ openPath: path, candidate: kind })!;
+    assert.equal(r.kind, kind);
+    assert.equal(r.probes.length, kind === 'openssl' ? 10 : 6, path);
+    const ref = nmOffsets(path, TLS_PROBES[kind].map((s) => s.symbol));
+    if (ref) for (const p of r.probes) assert.equal(p.offset, ref.get(p.symbol), `${path} ${p.symbol}`);
+  }
+});
+
+test('a library named like libssl without the functions is reported as missing them; non-ELF files too', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'obi-tls-unit-'));
+  const lib = join(dir, 'libssl.so.99');
+  writeFileSync(join(dir, 'x.c'), 'int SSL_read_early_data(void) { return 1; }\n');
+  try {
+    execFileSync('gcc', ['-shared', '-fPIC', '-o', lib, join(dir, 'x.c')]);
+  } catch {
+    return t.skip('gcc not installed');
+  }
+  assert.deepEqual(resolveTlsProbes({ openPath: lib, candidate: 'openssl' }), { kind: 'openssl', probes: [], missing: ['SSL_read', 'SSL_write'] });
+  const fd = openSync(lib, 'r');
+  try {
+    const info = readElfInfo(fd)!;
+    assert.deepEqual([...findFunctionSymbols(fd, info, ['SSL_read', 'SSL_read_early_data']).keys()], ['SSL_read_early_data']);
+  } finally {
+    closeSync(fd);
+  }
+  const junk = join(dir, 'libgnutls.so.30');
+  writeFileSync(junk, 'not an ELF file');
+  assert.deepEqual(resolveTlsProbes({ openPath: junk, candidate: 'gnutls' }), { kind: 'gnutls', probes: [], missing: ['ELF'] });
+  assert.deepEqual(resolveTlsProbes({ openPath: junk, candidate: 'executable' }), { kind: undefined, probes: [], missing: [] });
+  assert.equal(resolveTlsProbes({ openPath: join(dir, 'absent'), candidate: 'openssl' }), undefined);
+});
+
+test('an executable with OpenSSL linked in but not exported: found in .symtab', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'obi-tls-static-'));
+  const exe = join(dir, 'app');
+  writeFileSync(join(dir, 'app.c'), [
+    'int SSL_read(void *s, void *b, int n) { return n; }',
+    'int SSL_write(void *s, const void *b, int n) { return n; }',
+    'int main(int argc, char **argv) { char b[4]; return SSL_read(0, b, argc) + SSL_write(0, b, argc); }',
+    '',
+  ].join('\n'));
+  try {
+    execFileSync('gcc', ['-O0', '-o', exe, join(dir, 'app.c')]);
+  } catch {
+    return t.skip('gcc not installed');
+  }
+  const fd = openSync(exe, 'r');
+  try {
+    const syms = findFunctionSymbols(fd, readElfInfo(fd)!, ['SSL_read', 'SSL_write']);
+    assert.deepEqual([...syms.values()].map((s) => s.table), ['.symtab', '.symtab'], 'not in .dynsym');
+  } finally {
+    closeSync(fd);
+  }
+  const r = resolveTlsProbes({ openPath: exe, candidate: 'executable' })!;
+  assert.equal(r.kind, 'openssl');
+  assert.deepEqual(r.probes.map((p) => p.symbol), ['SSL_read', 'SSL_read', 'SSL_write', 'SSL_write']);
+  const ref = nmOffsets(exe, []);
+  if (ref) {
+    const nm = execFileSync('nm', ['--defined-only', exe], { encoding: 'utf8' });
+    const sections = execFileSync('readelf', ['-SW', exe], { encoding: 'utf8' });
+    const text = /\s\.text\s+PROGBITS\s+([0-9a-f]+)\s+([0-9a-f]+)/.exec(sections)!;
+    const delta = parseInt(text[1], 16) - parseInt(text[2], 16);
+    const addr = parseInt(/^([0-9a-f]+) T SSL_write$/m.exec(nm)![1], 16);
+    assert.equal(r.probes.find((p) => p.symbol === 'SSL_write')!.offset, addr - delta);
+  }
+  // stripped: nothing left to find, and an executable is no error
+  execFileSync('strip', [exe]);
+  assert.deepEqual(resolveTlsProbes({ openPath: exe, candidate: 'executable' }), { kind: undefined, probes: [], missing: [] });
+});
+
+test('a live process: this one maps its own executable', () => {
+  const mine = findTlsMappings(process.pid);
+  assert.ok(mine.some((m) => m.candidate === 'executable' && m.path === process.execPath), JSON.stringify(mine));
+  assert.deepEqual(findTlsMappings(2 ** 22 + 1), []);
+});

@@ -1,0 +1,181 @@
+/**
+ * Where a process's TLS code is: the TLS libraries it has mapped (found in
+ * /proc/PID/maps) and an executable that carries its own copy (Node.js links
+ * OpenSSL into `node`), and at which file offsets the uprobes of
+ * bpf/probes/ssl.h go. Files are identified by (device, inode) as the maps file
+ * shows them, so one library is resolved and attached once however many
+ * processes map it; they are opened through /proc/PID/map_files, which reaches
+ * the mapped file itself (inside a container's mount namespace, or after the
+ * package was upgraded and the path now names another file).
+ */
+import { readFileSync, readlinkSync } from 'node:fs';
+import { findFunctionSymbols, readElfInfo, withFile } from './elf.ts';
+
+export type TlsLibraryKind = 'openssl' | 'gnutls';
+
+/** A file-backed mapping of a process that may hold TLS code. */
+export interface TlsMapping {
+  /** `major:minor:inode` (hex device as in /proc/PID/maps, decimal inode) */
+  readonly key: string;
+  /** the path the process sees */
+  readonly path: string;
+  /** where the agent opens and attaches it (/proc/PID/map_files/START-END) */
+  readonly openPath: string;
+  /** the library family its name says, or `executable` (a copy linked in, told by its symbols) */
+  readonly candidate: TlsLibraryKind | 'executable';
+}
+
+/** One uprobe: `program` of the BPF object on `symbol`, at `offset` in the file. */
+export interface TlsProbe {
+  readonly symbol: string;
+  readonly program: string;
+  readonly retprobe: boolean;
+  readonly offset: number;
+}
+
+export interface TlsResolution {
+  /** undefined: no TLS library code in the file (an executable without a linked-in copy) */
+  readonly kind: TlsLibraryKind | undefined;
+  readonly probes: readonly TlsProbe[];
+  /** required symbols that were not found (a stripped library): the file cannot be instrumented */
+  readonly missing: readonly string[];
+}
+
+interface ProbeSpec {
+  readonly symbol: string;
+  readonly entry: string;
+  /** also a return probe (the shared obi_tls_ret) */
+  readonly ret: boolean;
+  readonly required: boolean;
+}
+
+/** the shared return probe of every data function */
+export const TLS_RETURN_PROGRAM = 'obi_tls_ret';
+
+/** What is probed in each library family, and which program goes on each symbol. */
+export const TLS_PROBES: Readonly<Record<TlsLibraryKind, readonly ProbeSpec[]>> = {
+  openssl: [
+    { symbol: 'SSL_read', entry: 'obi_ssl_read', ret: true, required: true },
+    { symbol: 'SSL_write', entry: 'obi_ssl_write', ret: true, required: true },
+    // OpenSSL >= 1.1.1 (Python's ssl module uses these)
+    { symbol: 'SSL_read_ex', entry: 'obi_ssl_read_ex', ret: true, required: false },
+    { symbol: 'SSL_write_ex', entry: 'obi_ssl_write_ex', ret: true, required: false },
+    { symbol: 'SSL_shutdown', entry: 'obi_tls_release', ret: false, required: false },
+    { symbol: 'SSL_free', entry: 'obi_tls_release', ret: false, required: false },
+  ],
+  gnutls: [
+    { symbol: 'gnutls_record_recv', entry: 'obi_gnutls_recv', ret: true, required: true },
+    { symbol: 'gnutls_record_send', entry: 'obi_gnutls_send', ret: true, required: true },
+    { symbol: 'gnutls_bye', entry: 'obi_tls_release', ret: false, required: false },
+    { symbol: 'gnutls_deinit', entry: 'obi_tls_release', ret: false, required: false },
+  ],
+};
+
+// libssl.so, libssl.so.3, libssl.so.1.1, libssl-1a2b3c4d.so.3 (a copy bundled by a Python wheel);
+// not libssl3.so (Mozilla NSS). libgnutls.so.30; not libgnutls-dane / libgnutls-openssl.
+const LIB_PATTERNS: readonly (readonly [RegExp, TlsLibraryKind])[] = [
+  [/^libssl(?:-[0-9a-f]+)?\.so(?:\.\d+)*$/, 'openssl'],
+  [/^libgnutls(?:-[0-9a-f]+)?\.so(?:\.\d+)*$/, 'gnutls'],
+];
+
+/** The TLS library family a file name says, if any. */
+export function libraryKind(path: string): TlsLibraryKind | undefined {
+  const base = path.slice(path.lastIndexOf('/') + 1);
+  for (const [re, kind] of LIB_PATTERNS) if (re.test(base)) return kind;
+  return undefined;
+}
+
+const DELETED = ' (deleted)';
+
+/**
+ * TLS candidates of one /proc/PID/maps text: mappings of TLS libraries, and the executable's
+ * own mapping (`exePath`, as /proc/PID/exe reads) when given. One entry per file.
+ */
+export function parseTlsMappings(maps: string, exePath: string | undefined, mapFilesDir: string): TlsMapping[] {
+  const out: TlsMapping[] = [];
+  const seen = new Set<string>();
+  const exe = exePath?.endsWith(DELETED) ? exePath.slice(0, -DELETED.length) : exePath;
+  let lineStart = 0;
+  while (lineStart < maps.length) {
+    let lineEnd = maps.indexOf('\n', lineStart);
+    if (lineEnd < 0) lineEnd = maps.length;
+    const slash = maps.indexOf(' /', lineStart);
+    if (slash >= 0 && slash < lineEnd) {
+      let path = maps.slice(slash + 1, lineEnd);
+      if (path.endsWith(DELETED)) path = path.slice(0, -DELETED.length);
+      const kind = libraryKind(path);
+      const candidate = kind ?? (path === exe ? 'executable' : undefined);
+      if (candidate) {
+        // start-end perms offset dev inode
+        const cols = maps.slice(lineStart, slash).trim().split(/\s+/);
+        const key = cols.length >= 5 ? `${cols[3]}:${cols[4]}` : '';
+        if (key && cols[4] !== '0' && !seen.has(key)) {
+          seen.add(key);
+          // map_files names print the addresses without leading zeros
+          const range = cols[0].replace(/^0+(?=[0-9a-f])/, '').replace(/-0+(?=[0-9a-f])/, '-');
+          out.push({ key, path, openPath: `${mapFilesDir}/${range}`, candidate });
+        }
+      }
+    }
+    lineStart = lineEnd + 1;
+  }
+  return out;
+}
+
+/** The TLS candidates a live process has mapped; [] when it is gone or unreadable. */
+export function findTlsMappings(pid: number, procRoot = '/proc'): TlsMapping[] {
+  let maps: string;
+  try {
+    maps = readFileSync(`${procRoot}/${pid}/maps`, 'latin1');
+  } catch {
+    return [];
+  }
+  let exe: string | undefined;
+  try {
+    exe = readlinkSync(`${procRoot}/${pid}/exe`);
+  } catch {
+    exe = undefined;
+  }
+  return parseTlsMappings(maps, exe, `${procRoot}/${pid}/map_files`);
+}
+
+/** Which probes `spec` needs, given the symbols found. */
+export function planProbes(kind: TlsLibraryKind, offsets: ReadonlyMap<string, number>): TlsResolution {
+  const probes: TlsProbe[] = [];
+  const missing: string[] = [];
+  for (const s of TLS_PROBES[kind]) {
+    const offset = offsets.get(s.symbol);
+    if (offset === undefined) {
+      if (s.required) missing.push(s.symbol);
+      continue;
+    }
+    probes.push({ symbol: s.symbol, program: s.entry, retprobe: false, offset });
+    if (s.ret) probes.push({ symbol: s.symbol, program: TLS_RETURN_PROGRAM, retprobe: true, offset });
+  }
+  return missing.length > 0 ? { kind, probes: [], missing } : { kind, probes, missing };
+}
+
+/**
+ * Reads the symbol tables of `m` and plans its probes. A library whose name says TLS but
+ * whose required symbols are missing (stripped) comes back with `missing` set; an
+ * executable without a linked-in TLS library comes back with `kind` undefined.
+ */
+export function resolveTlsProbes(m: Pick<TlsMapping, 'openPath' | 'candidate'>): TlsResolution | undefined {
+  return withFile(m.openPath, (fd) => {
+    const info = readElfInfo(fd);
+    const kinds: TlsLibraryKind[] = m.candidate === 'executable' ? ['openssl', 'gnutls'] : [m.candidate];
+    if (!info) return m.candidate === 'executable' ? { kind: undefined, probes: [], missing: [] } : { kind: m.candidate, probes: [], missing: ['ELF'] };
+    const names = kinds.flatMap((k) => TLS_PROBES[k].map((s) => s.symbol));
+    const syms = findFunctionSymbols(fd, info, names);
+    for (const kind of kinds) {
+      const offsets = new Map<string, number>();
+      for (const s of TLS_PROBES[kind]) {
+        const sym = syms.get(s.symbol);
+        if (sym?.fileOffset !== undefined) offsets.set(s.symbol, sym.fileOffset);
+      }
+      const plan = planProbes(kind, offsets);
+      if (m.candidate !== 'executable' || plan.missing.length === 0) return plan;
+    }
+    return { kind: undefined, probes: [], missing: [] };
+  });
+}

@@ -1,0 +1,257 @@
+/**
+ * TLS library instrumentation: attaches the uprobes of bpf/probes/ssl.h to the
+ * TLS libraries (and executables with a linked-in copy) of selected processes.
+ *
+ * One attachment per file, identified by (device, inode): a uprobe fires in every
+ * process that maps the file, and the BPF programs drop untraced processes at
+ * once, so the first selected user attaches and later ones only count. A file is
+ * detached when its last selected user exits or unmaps it (exec, dlclose).
+ * Libraries loaded after start-up (dlopen, or a process selected at exec whose
+ * libraries the dynamic loader maps a moment later) are found by re-reading
+ * /proc/PID/maps of the selected processes only: a few times shortly after
+ * selection, then every `recheckMs`.
+ * A TLS library whose symbols cannot be found (stripped), or that cannot be read
+ * or attached, is reported once per process as an instrumentation error.
+ */
+import { findTlsMappings, resolveTlsProbes, type TlsLibraryKind, type TlsMapping, type TlsResolution } from '../discovery/tls.ts';
+import type { InstrumentationErrorType } from '../telemetry/internal.ts';
+import type { Logger } from './log.ts';
+
+/** The part of BpfObject this module uses. */
+export interface UprobeAttacher {
+  attachUprobe(prog: string, opts: { retprobe: boolean; pid: number; path: string; offset: number }): number;
+  detach(link: number): void;
+}
+
+export interface TlsInstrumenterOptions {
+  readonly bpf: UprobeAttacher;
+  readonly log: Logger;
+  /** an instrumentation error of a process (`obi_instrumentation_errors_total`) */
+  readonly onError?: (processName: string, errorType: InstrumentationErrorType) => void;
+  readonly procRoot?: string;
+  /** re-check of every instrumented process's mappings; 0 disables */
+  readonly recheckMs?: number;
+  /** re-checks of a newly instrumented process (its libraries are mapped after exec) */
+  readonly followUpMs?: readonly number[];
+  /** for tests */
+  readonly findMappings?: (pid: number) => TlsMapping[];
+  readonly resolve?: (m: TlsMapping) => TlsResolution | undefined;
+}
+
+export interface TlsLibraryStatus {
+  readonly key: string;
+  readonly path: string;
+  readonly kind: TlsLibraryKind;
+  /** uprobe links held */
+  readonly links: number;
+  /** selected processes that map it */
+  readonly users: readonly number[];
+}
+
+interface Lib {
+  readonly key: string;
+  readonly path: string;
+  readonly kind: TlsLibraryKind;
+  readonly links: number[];
+  readonly users: Set<number>;
+}
+
+interface Proc {
+  readonly name: string;
+  readonly keys: Set<string>;
+  /** files already reported as errors for this process */
+  readonly reported: Set<string>;
+  timers: NodeJS.Timeout[];
+}
+
+/** Why a file is not attached (kept so it is not resolved again). */
+interface Unusable {
+  readonly reason: 'no_tls' | InstrumentationErrorType;
+  readonly detail: string;
+}
+
+export const DEFAULT_TLS_RECHECK_MS = 1000;
+/** files remembered as not instrumentable (executables without TLS code, stripped libraries) */
+const MAX_UNUSABLE = 4096;
+export const DEFAULT_TLS_FOLLOW_UP_MS: readonly number[] = [10, 50, 200, 500];
+
+export class TlsInstrumenter {
+  private readonly _opts: TlsInstrumenterOptions;
+  private readonly _libs = new Map<string, Lib>();
+  private readonly _unusable = new Map<string, Unusable>();
+  private readonly _procs = new Map<number, Proc>();
+  private readonly _find: (pid: number) => TlsMapping[];
+  private readonly _resolve: (m: TlsMapping) => TlsResolution | undefined;
+  private _timer: NodeJS.Timeout | undefined;
+  private _closed = false;
+
+  constructor(opts: TlsInstrumenterOptions) {
+    this._opts = opts;
+    this._find = opts.findMappings ?? ((pid) => findTlsMappings(pid, opts.procRoot));
+    this._resolve = opts.resolve ?? resolveTlsProbes;
+    const every = opts.recheckMs ?? DEFAULT_TLS_RECHECK_MS;
+    if (every > 0) {
+      this._timer = setInterval(() => this.recheck(), every);
+      this._timer.unref();
+    }
+  }
+
+  /** A process was selected (or exec'd a new image): instrument what it maps now and shortly after. */
+  instrument(pid: number, processName: string): void {
+    if (this._closed) return;
+    let p = this._procs.get(pid);
+    if (!p) {
+      p = { name: processName, keys: new Set(), reported: new Set(), timers: [] };
+      this._procs.set(pid, p);
+    }
+    this._safeScan(pid, p);
+    for (const t of p.timers) clearTimeout(t);
+    p.timers = (this._opts.followUpMs ?? DEFAULT_TLS_FOLLOW_UP_MS).map((ms) => {
+      const t = setTimeout(() => {
+        const q = this._procs.get(pid);
+        if (q) this._safeScan(pid, q);
+      }, ms);
+      t.unref();
+      return t;
+    });
+  }
+
+  /** The process exited or is no longer selected. */
+  release(pid: number): void {
+    const p = this._procs.get(pid);
+    if (!p) return;
+    this._procs.delete(pid);
+    for (const t of p.timers) clearTimeout(t);
+    for (const key of p.keys) this._unuse(key, pid);
+  }
+
+  /** Re-reads the mappings of every instrumented process (dlopen, dlclose). */
+  recheck(): void {
+    for (const [pid, p] of this._procs) this._safeScan(pid, p);
+  }
+
+  libraries(): TlsLibraryStatus[] {
+    return [...this._libs.values()].map((l) => ({ key: l.key, path: l.path, kind: l.kind, links: l.links.length, users: [...l.users] }));
+  }
+
+  /** Files that were looked at and not attached, with the reason. */
+  unusable(): { key: string; reason: string; detail: string }[] {
+    return [...this._unusable].map(([key, u]) => ({ key, reason: u.reason, detail: u.detail }));
+  }
+
+  /** Detaches everything and stops the re-checks. */
+  close(): void {
+    this._closed = true;
+    if (this._timer) clearInterval(this._timer);
+    for (const pid of [...this._procs.keys()]) this.release(pid);
+  }
+
+  private _safeScan(pid: number, p: Proc): void {
+    try {
+      this._scan(pid, p);
+    } catch (err) {
+      this._opts.log.error('TLS re-check failed', { pid, error: (err as Error).message });
+    }
+  }
+
+  private _scan(pid: number, p: Proc): void {
+    const mappings = this._find(pid);
+    const now = new Set<string>();
+    for (const m of mappings) {
+      now.add(m.key);
+      if (p.keys.has(m.key)) continue;
+      const lib = this._libs.get(m.key) ?? this._attach(m);
+      if (lib) {
+        lib.users.add(pid);
+        p.keys.add(m.key);
+        continue;
+      }
+      let u = this._unusable.get(m.key);
+      // unreadable although the process is still there
+      if (!u && this._find(pid).length > 0) u = { reason: 'inspection_failed', detail: `cannot read ${m.openPath}` };
+      if (u && u.reason !== 'no_tls' && !p.reported.has(m.key)) {
+        p.reported.add(m.key);
+        this._opts.onError?.(p.name, u.reason);
+        this._opts.log.warn('TLS library not instrumented', { pid, process: p.name, path: m.path, reason: u.reason, detail: u.detail });
+      }
+    }
+    // unmapped since (dlclose) or replaced by exec; a process that is gone reads as no mappings and
+    // keeps its files until release()
+    if (mappings.length === 0) return;
+    for (const key of [...p.keys]) {
+      if (!now.has(key)) {
+        p.keys.delete(key);
+        this._unuse(key, pid);
+      }
+    }
+  }
+
+  private _markUnusable(key: string, u: Unusable): void {
+    if (this._unusable.size >= MAX_UNUSABLE) {
+      const oldest = this._unusable.keys().next().value;
+      if (oldest !== undefined) this._unusable.delete(oldest);
+    }
+    this._unusable.set(key, u);
+  }
+
+  /** Resolves and attaches a file seen for the first time; undefined if it is not (or cannot be) instrumented. */
+  private _attach(m: TlsMapping): Lib | undefined {
+    if (this._unusable.has(m.key)) return undefined;
+    const t0 = performance.now();
+    let res: TlsResolution | undefined;
+    try {
+      res = this._resolve(m);
+    } catch (err) {
+      res = undefined;
+      this._opts.log.debug('TLS symbol lookup failed', { path: m.path, error: (err as Error).message });
+    }
+    if (!res) return undefined; // unreadable now (the process may have just exited): not remembered, tried again
+    if (!res.kind) {
+      this._markUnusable(m.key, { reason: 'no_tls', detail: 'no TLS library symbols' });
+      return undefined;
+    }
+    if (res.missing.length > 0) {
+      this._markUnusable(m.key, { reason: 'symbol_not_found', detail: `${res.kind}: missing ${res.missing.join(', ')} (stripped?)` });
+      return undefined;
+    }
+    const links: number[] = [];
+    try {
+      for (const pr of res.probes) {
+        links.push(this._opts.bpf.attachUprobe(pr.program, { retprobe: pr.retprobe, pid: -1, path: m.openPath, offset: pr.offset }));
+      }
+    } catch (err) {
+      for (const l of links) this._detach(l);
+      this._markUnusable(m.key, { reason: 'attaching_uprobe', detail: (err as Error).message });
+      return undefined;
+    }
+    const lib: Lib = { key: m.key, path: m.path, kind: res.kind, links, users: new Set() };
+    this._libs.set(m.key, lib);
+    this._opts.log.info('TLS library instrumented', {
+      path: m.path,
+      kind: res.kind,
+      embedded: m.candidate === 'executable' || undefined,
+      symbols: [...new Set(res.probes.map((p) => p.symbol))].join(','),
+      uprobes: links.length,
+      ms: (performance.now() - t0).toFixed(1),
+    });
+    return lib;
+  }
+
+  private _unuse(key: string, pid: number): void {
+    const lib = this._libs.get(key);
+    if (!lib) return;
+    lib.users.delete(pid);
+    if (lib.users.size > 0) return;
+    for (const l of lib.links) this._detach(l);
+    this._libs.delete(key);
+    this._opts.log.info('TLS library released', { path: lib.path, kind: lib.kind });
+  }
+
+  private _detach(link: number): void {
+    try {
+      this._opts.bpf.detach(link);
+    } catch {
+      /* the object is closed already */
+    }
+  }
+}
