@@ -1,6 +1,8 @@
 // A small Node http server for integration tests: PORT from argv[2].
 // Routes: /hello, /users/<id>, /sleep (50 ms), /status/<code>, /echo (POST: replies with the body size),
-// /chunked (chunked response), /big (200 000 B body), /proxy?port=N&path=P (an HTTP client call).
+// /chunked (chunked response), /big (200 000 B body), /proxy?port=N&path=P[&host=H] (an HTTP client call to H, default 127.0.0.1),
+// /basic/<n>[?delay=30ms&status=404] (OBI's test route: answers after the delay with the status).
+// argv[3]: bind address (default 127.0.0.1).
 import http from 'node:http';
 const port = Number(process.argv[2]);
 const server = http.createServer((req, res) => {
@@ -9,6 +11,11 @@ const server = http.createServer((req, res) => {
   if (p === '/hello') return res.end('hello world\n');
   if (p.startsWith('/users/')) return res.end(JSON.stringify({ id: p.slice(7) }));
   if (p === '/sleep') return setTimeout(() => res.end('slept\n'), 50);
+  if (p.startsWith('/basic/')) {
+    const delay = /^(\d+)ms$/.exec(url.searchParams.get('delay') ?? '');
+    res.statusCode = Number(url.searchParams.get('status') ?? 200);
+    return setTimeout(() => res.end('basic\n'), delay ? Number(delay[1]) : 0);
+  }
   if (p.startsWith('/status/')) {
     res.statusCode = Number(p.slice(8));
     return res.end();
@@ -29,7 +36,7 @@ const server = http.createServer((req, res) => {
     return res.end(Buffer.alloc(200000, 120));
   }
   if (p === '/proxy') {
-    const target = `http://127.0.0.1:${url.searchParams.get('port')}${url.searchParams.get('path')}`;
+    const target = `http://${url.searchParams.get('host') ?? '127.0.0.1'}:${url.searchParams.get('port')}${url.searchParams.get('path')}`;
     return fetch(target).then(
       async (r) => {
         await r.arrayBuffer();
@@ -45,5 +52,5 @@ const server = http.createServer((req, res) => {
   res.end('not found\n');
 });
 server.keepAliveTimeout = 30000;
-server.listen(port, '127.0.0.1', () => console.log(`listening ${port}`));
+server.listen(port, process.argv[3] ?? '127.0.0.1', () => console.log(`listening ${port}`));
 process.on('SIGTERM', () => process.exit(0));

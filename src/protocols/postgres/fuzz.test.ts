@@ -1,0 +1,154 @@
+/**
+ * Fuzzing the PostgreSQL parser through ProtocolSession (house rule 6). Time budget: a quarter of
+ * FUZZ_MS (default 2000 ms; the four DB protocols share it), split over the properties below.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { ProtocolSession } from '../common/session.ts';
+import type { SessionOptions } from '../common/session.ts';
+import type { MessageType } from '../common/contract.ts';
+import { pgParser } from './index.ts';
+import type { PgOperation } from './types.ts';
+
+const BUDGET_MS = Number(process.env.FUZZ_MS ?? 2000) / 4;
+const PER_PROPERTY_MS = Math.max(50, Math.floor(BUDGET_MS / 3));
+const LIMITS: SessionOptions = { maxCapturedBytes: 512, maxSegments: 16, maxWireBytes: 1 << 20, maxPendingFrames: 8 };
+
+function params(): fc.Parameters<unknown> {
+  return { numRuns: 1_000_000, plugins: [fc.interruptAfterTimeLimit(PER_PROPERTY_MS)] } as fc.Parameters<unknown>;
+}
+
+interface Seg {
+  type: MessageType;
+  data: Uint8Array;
+  gap: number;
+}
+
+function play(segs: readonly Seg[], opts: SessionOptions = LIMITS): PgOperation[] {
+  const s = new ProtocolSession(pgParser, opts);
+  const out: PgOperation[] = [];
+  segs.forEach((g, i) => {
+    const data = Buffer.from(g.data);
+    out.push(...s.feed(g.type, data, data.length + g.gap, i + 1));
+    for (const b of [s.requestBuffer, s.responseBuffer]) {
+      assert.ok(b.capturedLength <= (opts.maxCapturedBytes ?? 65536));
+      assert.ok(b.segmentCount <= (opts.maxSegments ?? 4096));
+    }
+  });
+  out.push(...s.close(segs.length + 1));
+  assert.equal(s.parserErrors, 0);
+  assert.ok(s.state.statements.size <= 1024);
+  for (const r of out) assert.ok(r.startNs <= r.endNs);
+  return out;
+}
+
+const be32 = (n: number): Buffer => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n);
+  return b;
+};
+const cstr = (s: string): Buffer => Buffer.from(s + '\0');
+const msg = (t: string, ...parts: Buffer[]): Buffer => {
+  const body = Buffer.concat(parts);
+  return Buffer.concat([Buffer.from(t), be32(4 + body.length), body]);
+};
+
+test('fuzz: random bytes, segments and gaps never throw and stay bounded', () => {
+  const typed = fc
+    .record({ t: fc.constantFrom(...'QPBDESHCFXdcfpRZTIN12Kn'.split('')), body: fc.uint8Array({ maxLength: 24 }) })
+    .map(({ t, body }) => new Uint8Array(msg(t, Buffer.from(body))));
+  const segArb: fc.Arbitrary<Seg> = fc.record({
+    type: fc.constantFrom<MessageType>('request', 'response'),
+    data: fc.oneof(fc.uint8Array({ maxLength: 64 }), typed, fc.constant(new Uint8Array([0, 0, 0, 8, 4, 0xd2, 0x16, 0x2f])), fc.constant(new Uint8Array([0x4e]))),
+    gap: fc.oneof(fc.constant(0), fc.constant(0), fc.nat(2048)),
+  });
+  fc.assert(fc.property(fc.array(segArb, { maxLength: 40 }), (segs) => void play(segs)), params());
+});
+
+interface Exchange {
+  req: Buffer;
+  resp: Buffer;
+  expect: [string | undefined, string | undefined][];
+}
+
+const tableArb = fc.stringMatching(/^[a-z][a-z0-9_]{0,8}$/);
+const stmtArb = fc.oneof(
+  tableArb.map((t) => ({ sql: `SELECT * FROM ${t} WHERE id = 1`, op: 'SELECT', tag: 'SELECT 1' })),
+  tableArb.map((t) => ({ sql: `INSERT INTO ${t} VALUES ('x', 2)`, op: 'INSERT', tag: 'INSERT 0 1' })),
+  tableArb.map((t) => ({ sql: `UPDATE ${t} SET a = 3`, op: 'UPDATE', tag: 'UPDATE 2' })),
+  fc.constant({ sql: 'BEGIN', op: 'BEGIN', tag: 'BEGIN' }),
+);
+
+const exchangeArb: fc.Arbitrary<Exchange> = fc.oneof(
+  fc.record({ s: stmtArb, fail: fc.boolean() }).map(({ s, fail }) => ({
+    req: msg('Q', cstr(s.sql)),
+    resp: Buffer.concat([fail ? msg('E', Buffer.from('SERROR\0C42P01\0Mnope\0\0')) : msg('C', cstr(s.tag)), msg('Z', Buffer.from('I'))]),
+    expect: [[s.op, fail ? '42P01' : undefined]] as [string | undefined, string | undefined][],
+  })),
+  fc.array(stmtArb, { minLength: 1, maxLength: 3 }).map((ss) => ({
+    req: Buffer.concat([
+      ...ss.flatMap((s) => [msg('P', cstr(''), cstr(s.sql), Buffer.alloc(2)), msg('B', cstr(''), cstr(''), Buffer.alloc(6)), msg('E', cstr(''), be32(0))]),
+      msg('S'),
+    ]),
+    resp: Buffer.concat([...ss.flatMap((s) => [msg('1'), msg('2'), msg('C', cstr(s.tag))]), msg('Z', Buffer.from('I'))]),
+    expect: ss.map((s) => [s.op, undefined] as [string | undefined, string | undefined]),
+  })),
+);
+
+function cut(type: MessageType, bytes: Buffer, points: number[]): Seg[] {
+  const at = [...new Set(points.map((p) => Math.floor(p * bytes.length)))].filter((x) => x > 0 && x < bytes.length).sort((a, b) => a - b);
+  const out: Seg[] = [];
+  let prev = 0;
+  for (const x of [...at, bytes.length]) {
+    out.push({ type, data: bytes.subarray(prev, x), gap: 0 });
+    prev = x;
+  }
+  return out;
+}
+
+const pointsArb = fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 6 });
+
+test('fuzz: valid exchanges split anywhere (pipelined or not) give exactly the expected operations', () => {
+  fc.assert(
+    fc.property(fc.array(exchangeArb, { minLength: 1, maxLength: 5 }), pointsArb, pointsArb, fc.boolean(), (xs, qp, rp, pipelined) => {
+      const segs: Seg[] = [];
+      if (pipelined) segs.push(...cut('request', Buffer.concat(xs.map((x) => x.req)), qp), ...cut('response', Buffer.concat(xs.map((x) => x.resp)), rp));
+      else for (const x of xs) segs.push(...cut('request', x.req, qp), ...cut('response', x.resp, rp));
+      const out = play(segs, {});
+      assert.deepEqual(
+        out.map((r) => [r.operation, r.errorType]),
+        xs.flatMap((x) => x.expect),
+      );
+    }),
+    params(),
+  );
+});
+
+test('fuzz: mutated valid traffic with gaps never throws', () => {
+  fc.assert(
+    fc.property(
+      fc.array(exchangeArb, { minLength: 1, maxLength: 4 }),
+      fc.array(fc.record({ at: fc.double({ min: 0, max: 1, noNaN: true }), byte: fc.nat(255), gap: fc.nat(3000), op: fc.constantFrom('flip', 'gap', 'delete') }), { maxLength: 5 }),
+      pointsArb,
+      (xs, muts, points) => {
+        const segs: Seg[] = [];
+        for (const x of xs) segs.push(...cut('request', x.req, points), ...cut('response', x.resp, points));
+        for (const m of muts) {
+          const g = segs[Math.floor(m.at * segs.length) % segs.length];
+          const d = Array.from(g.data);
+          const i = Math.floor(m.at * d.length);
+          if (m.op === 'flip' && d.length > 0) d[Math.min(i, d.length - 1)] = m.byte;
+          else if (m.op === 'delete') d.splice(i, 1);
+          else {
+            g.gap += d.length - i + m.gap;
+            d.length = i;
+          }
+          g.data = Uint8Array.from(d);
+        }
+        play(segs);
+      },
+    ),
+    params(),
+  );
+});

@@ -1,0 +1,147 @@
+/**
+ * Fuzzing the Redis parser through ProtocolSession (house rule 6). Time budget: a quarter of
+ * FUZZ_MS (default 2000 ms; the four DB protocols share it), split over the properties below.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { ProtocolSession } from '../common/session.ts';
+import type { SessionOptions } from '../common/session.ts';
+import type { MessageType } from '../common/contract.ts';
+import { redisParser, redisQueryText } from './index.ts';
+import type { RedisOperation } from './types.ts';
+
+const BUDGET_MS = Number(process.env.FUZZ_MS ?? 2000) / 4;
+const PER_PROPERTY_MS = Math.max(50, Math.floor(BUDGET_MS / 3));
+const LIMITS: SessionOptions = { maxCapturedBytes: 512, maxSegments: 16, maxWireBytes: 1 << 20, maxPendingFrames: 8 };
+
+function params(): fc.Parameters<unknown> {
+  return { numRuns: 1_000_000, plugins: [fc.interruptAfterTimeLimit(PER_PROPERTY_MS)] } as fc.Parameters<unknown>;
+}
+
+interface Seg {
+  type: MessageType;
+  data: Uint8Array;
+  gap: number;
+}
+
+function play(segs: readonly Seg[], opts: SessionOptions = LIMITS): RedisOperation[] {
+  const s = new ProtocolSession(redisParser, opts);
+  const out: RedisOperation[] = [];
+  segs.forEach((g, i) => {
+    const data = Buffer.from(g.data);
+    out.push(...s.feed(g.type, data, data.length + g.gap, i + 1));
+    for (const b of [s.requestBuffer, s.responseBuffer]) {
+      assert.ok(b.capturedLength <= (opts.maxCapturedBytes ?? 65536));
+      assert.ok(b.segmentCount <= (opts.maxSegments ?? 4096));
+    }
+  });
+  out.push(...s.close(segs.length + 1));
+  assert.equal(s.parserErrors, 0);
+  for (const r of out) {
+    assert.ok(r.startNs <= r.endNs);
+    redisQueryText(r); // never throws
+  }
+  return out;
+}
+
+const segArb: fc.Arbitrary<Seg> = fc.record({
+  type: fc.constantFrom<MessageType>('request', 'response'),
+  data: fc.oneof(
+    fc.uint8Array({ maxLength: 64 }),
+    fc.stringMatching(/^[*$+\-:%>~_#,!=(|0-9\r\n a-z]{0,48}$/).map((s) => new Uint8Array(Buffer.from(s, 'latin1'))),
+  ),
+  gap: fc.oneof(fc.constant(0), fc.constant(0), fc.nat(2048)),
+});
+
+test('fuzz: random bytes, segments and gaps never throw and stay bounded', () => {
+  fc.assert(fc.property(fc.array(segArb, { maxLength: 40 }), (segs) => void play(segs)), params());
+});
+
+const bulk = (s: string): string => `$${Buffer.byteLength(s)}\r\n${s}\r\n`;
+const wordArb = fc.stringMatching(/^[a-z0-9:_]{1,10}$/);
+
+interface Cmd {
+  req: string;
+  resp: string;
+  name: string;
+  error?: string;
+}
+
+const replyArb: fc.Arbitrary<{ text: string; error?: string }> = fc.oneof(
+  fc.constant({ text: '+OK\r\n' }),
+  fc.nat(100000).map((n) => ({ text: `:${n}\r\n` })),
+  wordArb.map((w) => ({ text: bulk(w) })),
+  fc.constant({ text: '$-1\r\n' }),
+  fc.constant({ text: '_\r\n' }),
+  fc.array(wordArb, { maxLength: 4 }).map((ws) => ({ text: `*${ws.length}\r\n${ws.map(bulk).join('')}` })),
+  fc.array(wordArb, { maxLength: 3 }).map((ws) => ({ text: `%${ws.length}\r\n${ws.map((w) => bulk(w) + ':1\r\n').join('')}` })),
+  fc.constantFrom('ERR bad thing', 'WRONGTYPE Operation against a key', 'NOSCRIPT No matching script').map((e) => ({ text: `-${e}\r\n`, error: e.split(' ')[0] })),
+);
+
+const cmdArb: fc.Arbitrary<Cmd> = fc
+  .record({ name: fc.constantFrom('GET', 'SET', 'HSET', 'LPUSH', 'INCR', 'DEL', 'PING', 'EXPIRE'), args: fc.array(wordArb, { maxLength: 4 }), reply: replyArb })
+  .map((c) => ({
+    req: `*${c.args.length + 1}\r\n${bulk(c.name)}${c.args.map(bulk).join('')}`,
+    resp: c.reply.text,
+    name: c.name,
+    error: c.reply.error,
+  }));
+
+function cut(type: MessageType, s: string, points: number[]): Seg[] {
+  const bytes = Buffer.from(s, 'latin1');
+  const at = [...new Set(points.map((p) => Math.floor(p * bytes.length)))].filter((x) => x > 0 && x < bytes.length).sort((a, b) => a - b);
+  const out: Seg[] = [];
+  let prev = 0;
+  for (const x of [...at, bytes.length]) {
+    out.push({ type, data: bytes.subarray(prev, x), gap: 0 });
+    prev = x;
+  }
+  return out;
+}
+
+const pointsArb = fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 6 });
+
+test('fuzz: valid commands split anywhere (pipelined or not) give exactly the expected records', () => {
+  fc.assert(
+    fc.property(fc.array(cmdArb, { minLength: 1, maxLength: 6 }), pointsArb, pointsArb, fc.boolean(), (cmds, qp, rp, pipelined) => {
+      const segs: Seg[] = [];
+      if (pipelined) segs.push(...cut('request', cmds.map((c) => c.req).join(''), qp), ...cut('response', cmds.map((c) => c.resp).join(''), rp));
+      else for (const c of cmds) segs.push(...cut('request', c.req, qp), ...cut('response', c.resp, rp));
+      const out = play(segs, {});
+      assert.deepEqual(
+        out.map((r) => [r.operation, r.errorType, r.truncated]),
+        cmds.map((c) => [c.name, c.error, false]),
+      );
+    }),
+    params(),
+  );
+});
+
+test('fuzz: mutated valid traffic with gaps never throws', () => {
+  fc.assert(
+    fc.property(
+      fc.array(cmdArb, { minLength: 1, maxLength: 5 }),
+      fc.array(fc.record({ at: fc.double({ min: 0, max: 1, noNaN: true }), byte: fc.nat(255), gap: fc.nat(3000), op: fc.constantFrom('flip', 'gap', 'delete') }), { maxLength: 5 }),
+      pointsArb,
+      (cmds, muts, points) => {
+        const segs: Seg[] = [];
+        for (const c of cmds) segs.push(...cut('request', c.req, points), ...cut('response', c.resp, points));
+        for (const m of muts) {
+          const g = segs[Math.floor(m.at * segs.length) % segs.length];
+          const d = Array.from(g.data);
+          const i = Math.floor(m.at * d.length);
+          if (m.op === 'flip' && d.length > 0) d[Math.min(i, d.length - 1)] = m.byte;
+          else if (m.op === 'delete') d.splice(i, 1);
+          else {
+            g.gap += d.length - i + m.gap;
+            d.length = i;
+          }
+          g.data = Uint8Array.from(d);
+        }
+        play(segs);
+      },
+    ),
+    params(),
+  );
+});
