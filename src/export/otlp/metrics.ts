@@ -1,0 +1,349 @@
+/**
+ * OTLP export of the application (RED) metrics every `otel_metrics_export.interval`.
+ *
+ * The values are the ones {@link RedMetrics} already keeps for Prometheus: each export reads a
+ * snapshot of its histograms (no second recording) and sends, per service instance, one
+ * request with its own resource (OBI's per-service meter providers), OBI's scope, OTel names
+ * (`http.server.request.duration`, …), units `s` / `By` and cumulative temporality.
+ *
+ * Only when the OTLP histograms differ from the Prometheus ones is anything recorded again:
+ * with `histogram_aggregation: base2_exponential_bucket_histogram` (exponential histograms,
+ * max size 160, max scale 20), or with `otel_metrics_export.buckets` other than the
+ * Prometheus buckets. Those aggregate the same observations as sinks of the Prometheus
+ * histograms, keyed by the same series ids.
+ *
+ * Data-point attributes are the metric's selected attributes minus the Prometheus-only
+ * `job` and `instance` (OTLP carries the service identity in the resource, and, like OBI,
+ * `service.name` / `service.namespace` on the points too). Numeric attributes
+ * (`http.response.status_code`, `server.port`) go out as integers.
+ */
+import { ValueType } from '@opentelemetry/api';
+import type { Attributes, HrTime } from '@opentelemetry/api';
+import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
+import type { MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { ServiceIdentity } from '../../discovery/types.ts';
+import { HistogramVec } from '../../telemetry/histogram.ts';
+import { ATTR_INSTANCE, ATTR_JOB } from '../../telemetry/metrics.ts';
+import type { RedMetrics } from '../../telemetry/metrics.ts';
+import { OBI_SCOPE } from './convert.ts';
+import type { ResourceCache } from './convert.ts';
+import { ExponentialHistogramVec } from './exponential.ts';
+import { exportErrorType } from './self-metrics.ts';
+import type { OtlpExportMetrics } from './self-metrics.ts';
+import type { ExportLogger } from './traces.ts';
+import type { OtlpSender } from './transport.ts';
+
+export type HistogramAggregation = 'explicit_bucket_histogram' | 'base2_exponential_bucket_histogram';
+
+export interface OtlpBuckets {
+  readonly duration?: readonly number[];
+  readonly requestSize?: readonly number[];
+  readonly responseSize?: readonly number[];
+}
+
+export interface OtlpMetricsExporterOptions {
+  readonly sender: OtlpSender<ResourceMetrics>;
+  readonly metrics: RedMetrics;
+  readonly resources: ResourceCache;
+  /** export period; default 60000 */
+  readonly intervalMs?: number;
+  /** default explicit */
+  readonly aggregation?: HistogramAggregation;
+  /** explicit bucket bounds for OTLP; default: the Prometheus histograms' own */
+  readonly buckets?: OtlpBuckets;
+  /** exponential histograms: default 160 / 20 */
+  readonly exponentialMaxSize?: number;
+  readonly exponentialMaxScale?: number;
+  /** `otel_metrics_export.instrumentations`; the HTTP metrics need `http` or `*`; default `*` */
+  readonly instrumentations?: readonly string[];
+  readonly selfMetrics?: OtlpExportMetrics;
+  readonly log?: ExportLogger;
+  readonly endpoint?: string;
+  /** wall clock in ms; default `Date.now` */
+  readonly wallMs?: () => number;
+}
+
+export interface MetricExportStats {
+  /** export rounds (one per interval, plus the final one) */
+  readonly rounds: number;
+  /** requests sent / failed (one per service per round) */
+  readonly requests: number;
+  readonly errors: number;
+  /** rounds skipped because the previous one was still in flight */
+  readonly skipped: number;
+}
+
+/** Attributes sent as integers when their (string) label value is one. */
+const INT_ATTRIBUTES = new Set(['http.response.status_code', 'server.port', 'client.port', 'rpc.grpc.status_code']);
+const PROM_ONLY = new Set([ATTR_JOB, ATTR_INSTANCE]);
+
+type Source =
+  | { readonly kind: 'prom'; readonly vec: HistogramVec }
+  | { readonly kind: 'explicit'; readonly vec: HistogramVec }
+  | { readonly kind: 'exponential'; readonly vec: ExponentialHistogramVec };
+
+/** A histogram to export: the Prometheus one and how OTLP names it. */
+export interface OtlpHistogramSource {
+  /** OTel metric name (`db.client.operation.duration`) */
+  readonly name: string;
+  /** UCUM unit (`s`, `By`) */
+  readonly unit: string;
+  readonly description?: string;
+  /** attribute name (dot form) of each label of `vec`, in label order; `job` / `instance` are not sent */
+  readonly attributes: readonly string[];
+  readonly vec: HistogramVec;
+  /** explicit bounds wanted on OTLP; default the vec's own */
+  readonly buckets?: readonly number[];
+}
+
+interface Instrument {
+  readonly name: string;
+  readonly unit: string;
+  readonly description: string;
+  readonly source: Source;
+  /** label position → attribute name, or undefined for labels not sent (job, instance) */
+  readonly keys: readonly (string | undefined)[];
+  readonly instancePos: number;
+  readonly namePos: number;
+  readonly namespacePos: number;
+  /** start time of each series (cumulative points), shared by the instruments of one index */
+  readonly starts: Map<number, HrTime>;
+}
+
+function sameBuckets(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+function msToHrTime(ms: number): HrTime {
+  const s = Math.floor(ms / 1000);
+  return [s, Math.round((ms - s * 1000) * 1e6)];
+}
+
+export class OtlpMetricsExporter {
+  readonly intervalMs: number;
+  private readonly _o: OtlpMetricsExporterOptions;
+  private readonly _instruments: Instrument[] = [];
+  private readonly _startsByIndex = new Map<object, Map<number, HrTime>>();
+  private readonly _wallMs: () => number;
+  /** end of the previous collection (the exporter's start before the first) */
+  private _lastCollect: HrTime;
+  /** identities of the services with series in the last collection (some may be unregistered since) */
+  private _known = new Map<string, ServiceIdentity>();
+  private _seen = new Map<string, ServiceIdentity>();
+  private _timer: NodeJS.Timeout | undefined;
+  private _inFlight: Promise<void> | undefined;
+  private _closed = false;
+  private _failing = false;
+  private _rounds = 0;
+  private _requests = 0;
+  private _errors = 0;
+  private _skipped = 0;
+
+  constructor(options: OtlpMetricsExporterOptions) {
+    this._o = options;
+    this.intervalMs = Math.max(1, options.intervalMs ?? 60_000);
+    this._wallMs = options.wallMs ?? Date.now;
+    this._lastCollect = msToHrTime(this._wallMs());
+    const inst = options.instrumentations ?? ['*'];
+    if (!(inst.includes('*') || inst.includes('http'))) return;
+    for (const red of options.metrics.histograms()) {
+      const b = options.buckets;
+      this.addHistogram({
+        name: red.def.otel,
+        unit: red.unit,
+        attributes: red.attributes,
+        vec: red.vec,
+        buckets: red.def.measure === 'duration' ? b?.duration : red.def.measure === 'requestSize' ? b?.requestSize : b?.responseSize,
+      });
+    }
+  }
+
+  /**
+   * Export one more histogram (other metric families: DB client durations, span metrics…),
+   * with the same aggregation rules. Its series are grouped by their `instance` /
+   * `service.instance.id` label like the HTTP ones.
+   */
+  addHistogram(h: OtlpHistogramSource): void {
+    const o = this._o;
+    let starts = this._startsByIndex.get(h.vec.index);
+    if (starts === undefined) {
+      const created = new Map<number, HrTime>();
+      starts = created;
+      this._startsByIndex.set(h.vec.index, created);
+      // an expired series (TTL) that comes back is a new series: new start time
+      h.vec.index.onRemove((id) => created.delete(id));
+    }
+    let source: Source;
+    if (o.aggregation === 'base2_exponential_bucket_histogram') {
+      const vec = new ExponentialHistogramVec(h.vec.index, o.exponentialMaxSize, o.exponentialMaxScale);
+      h.vec.addSink(vec);
+      source = { kind: 'exponential', vec };
+    } else if (h.buckets === undefined || sameBuckets(h.buckets, h.vec.buckets)) {
+      source = { kind: 'prom', vec: h.vec };
+    } else {
+      const vec = new HistogramVec({ name: h.vec.name, help: h.vec.help, labelNames: h.vec.labelNames, buckets: h.buckets, index: h.vec.index });
+      h.vec.addSink(vec);
+      source = { kind: 'explicit', vec };
+    }
+    const a = h.attributes;
+    if (a.length !== h.vec.labelNames.length) throw new RangeError(`${h.name}: ${a.length} attribute names for ${h.vec.labelNames.length} labels`);
+    this._instruments.push({
+      name: h.name,
+      unit: h.unit,
+      description: h.description ?? '',
+      source,
+      keys: a.map((x) => (PROM_ONLY.has(x) ? undefined : x)),
+      instancePos: a.includes(ATTR_INSTANCE) ? a.indexOf(ATTR_INSTANCE) : a.indexOf('service.instance.id'),
+      namePos: a.indexOf('service.name'),
+      namespacePos: a.indexOf('service.namespace'),
+      starts,
+    });
+  }
+
+  stats(): MetricExportStats {
+    return { rounds: this._rounds, requests: this._requests, errors: this._errors, skipped: this._skipped };
+  }
+
+  /** Export every `intervalMs` until `shutdown()`. */
+  start(): void {
+    if (this._timer !== undefined || this._closed) return;
+    this._timer = setInterval(() => void this.exportOnce(), this.intervalMs);
+    this._timer.unref?.();
+  }
+
+  /** One snapshot, grouped by service: what one export round sends. */
+  collect(): ResourceMetrics[] {
+    const end = msToHrTime(this._wallMs());
+    const byService = new Map<string, { service: ServiceIdentity; metrics: MetricData[] }>();
+    const perService = new Map<string, { dataPoints: unknown[] }>();
+    for (const ins of this._instruments) {
+      perService.clear();
+      const add = (id: number, labelValues: readonly string[], value: unknown): void => {
+        const service = this._serviceOf(ins, labelValues);
+        // a series first seen now began after the previous collection
+        let startTime = ins.starts.get(id);
+        if (startTime === undefined) {
+          startTime = this._lastCollect;
+          ins.starts.set(id, startTime);
+        }
+        let entry = byService.get(service.instanceId);
+        if (entry === undefined) {
+          entry = { service, metrics: [] };
+          byService.set(service.instanceId, entry);
+        }
+        let md = perService.get(service.instanceId);
+        if (md === undefined) {
+          md = {
+            descriptor: { name: ins.name, description: ins.description, unit: ins.unit, valueType: ValueType.DOUBLE },
+            aggregationTemporality: AggregationTemporality.CUMULATIVE,
+            dataPointType: ins.source.kind === 'exponential' ? DataPointType.EXPONENTIAL_HISTOGRAM : DataPointType.HISTOGRAM,
+            dataPoints: [],
+          } as { dataPoints: unknown[] };
+          perService.set(service.instanceId, md);
+          entry.metrics.push(md as unknown as MetricData);
+        }
+        md.dataPoints.push({ startTime, endTime: end, attributes: pointAttributes(ins.keys, labelValues), value });
+      };
+      const src = ins.source;
+      if (src.kind === 'exponential') {
+        for (const s of src.vec.series()) add(s.id, s.labelValues, s.value);
+      } else {
+        const bounds = [...src.vec.buckets];
+        for (const s of src.vec.series()) add(s.id, s.labelValues, { buckets: { boundaries: bounds, counts: s.bucketCounts }, sum: s.sum, count: s.count });
+      }
+    }
+    this._lastCollect = end;
+    // keep only the identities still behind a series (bounded by the live series)
+    this._known = this._seen;
+    this._seen = new Map();
+    const out: ResourceMetrics[] = [];
+    for (const { service, metrics } of byService.values()) {
+      out.push({ resource: this._o.resources.get(service), scopeMetrics: [{ scope: OBI_SCOPE, metrics }] });
+    }
+    return out;
+  }
+
+  /** Collect and send one round (skipped while the previous round is still in flight). */
+  exportOnce(): Promise<void> {
+    if (this._inFlight !== undefined) {
+      this._skipped++;
+      return this._inFlight;
+    }
+    const round = this._round().finally(() => {
+      this._inFlight = undefined;
+    });
+    this._inFlight = round;
+    return round;
+  }
+
+  /** Stop the timer, send a last round, close the exporter's connections. */
+  async shutdown(): Promise<void> {
+    if (this._closed) return;
+    this._closed = true;
+    if (this._timer !== undefined) clearInterval(this._timer);
+    this._timer = undefined;
+    if (this._inFlight !== undefined) await this._inFlight;
+    await this.exportOnce();
+    await this._o.sender.shutdown();
+  }
+
+  private async _round(): Promise<void> {
+    this._rounds++;
+    const batches = this.collect();
+    const results = await Promise.all(batches.map((rm) => this._o.sender.send(rm)));
+    let failed: unknown;
+    results.forEach((r, i) => {
+      this._requests++;
+      const n = batches[i].scopeMetrics.reduce((acc, sm) => acc + sm.metrics.length, 0);
+      if (r.ok) {
+        this._o.selfMetrics?.metricExport(n);
+      } else {
+        this._errors++;
+        this._o.selfMetrics?.metricExportError(r.error);
+        failed ??= r.error ?? new Error('export failed');
+      }
+    });
+    if (failed !== undefined && !this._failing) {
+      this._failing = true;
+      this._o.log?.warn('OTLP metric export failing (cumulative values: the next successful export catches up)', {
+        endpoint: this._o.endpoint,
+        error: exportErrorType(failed),
+        detail: (failed as Error).message,
+      });
+    } else if (failed === undefined && this._failing && results.length > 0) {
+      this._failing = false;
+      this._o.log?.info('OTLP metric export resumed', { endpoint: this._o.endpoint });
+    }
+  }
+
+  private _serviceOf(ins: Instrument, labelValues: readonly string[]): ServiceIdentity {
+    const instanceId = ins.instancePos >= 0 ? labelValues[ins.instancePos] : undefined;
+    if (instanceId !== undefined) {
+      const live = this._o.metrics.service(instanceId) ?? this._known.get(instanceId) ?? this._seen.get(instanceId);
+      if (live !== undefined) {
+        this._seen.set(instanceId, live);
+        return live;
+      }
+    }
+    // no instance label (attribute selection removed it), or a service never registered:
+    // a resource from what the labels say
+    const name = ins.namePos >= 0 ? labelValues[ins.namePos] : 'unknown_service';
+    const namespace = ins.namespacePos >= 0 ? labelValues[ins.namespacePos] : '';
+    const id = instanceId ?? `${namespace}/${name}`;
+    let synthetic = this._seen.get(id) ?? this._known.get(id);
+    if (synthetic === undefined) synthetic = { name, namespace, instanceId: id, pid: 0, exePath: '', language: 'generic' };
+    this._seen.set(id, synthetic);
+    return synthetic;
+  }
+}
+
+function pointAttributes(keys: readonly (string | undefined)[], values: readonly string[]): Attributes {
+  const out: Attributes = {};
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i];
+    if (k === undefined) continue;
+    const v = values[i];
+    out[k] = INT_ATTRIBUTES.has(k) && /^-?\d{1,15}$/.test(v) ? Number(v) : v;
+  }
+  return out;
+}
