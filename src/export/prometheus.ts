@@ -22,6 +22,12 @@ export interface PrometheusServerOptions {
   readonly registries: Registry | readonly Registry[];
   /** where `obi_prometheus_http_requests_total` is counted */
   readonly internal?: InternalMetrics;
+  /**
+   * More paths on the same port, each with its own registries (OBI serves the internal metrics
+   * next to the application metrics when `internal_metrics.prometheus.port` equals
+   * `prometheus_export.port`).
+   */
+  readonly extraPaths?: readonly { readonly path: string; readonly registries: readonly Registry[] }[];
 }
 
 export class PrometheusServer {
@@ -30,6 +36,8 @@ export class PrometheusServer {
   private readonly _requestedPort: number;
   private readonly _registries: readonly Registry[];
   private readonly _internal: InternalMetrics | undefined;
+  /** path → registries, `path` included */
+  private readonly _routes = new Map<string, readonly Registry[]>();
   private _server: Server | undefined;
   private _port: number;
 
@@ -45,6 +53,13 @@ export class PrometheusServer {
     this._registries = Array.isArray(options.registries) ? [...(options.registries as readonly Registry[])] : [options.registries as Registry];
     if (this._registries.length === 0) throw new RangeError('PrometheusServer needs at least one registry');
     this._internal = options.internal;
+    this._routes.set(path, this._registries);
+    for (const extra of options.extraPaths ?? []) {
+      if (!extra.path.startsWith('/')) throw new RangeError(`Prometheus path must start with '/', got '${extra.path}'`);
+      if (this._routes.has(extra.path)) throw new RangeError(`Prometheus path ${extra.path} is served twice`);
+      if (extra.registries.length === 0) throw new RangeError(`Prometheus path ${extra.path} needs at least one registry`);
+      this._routes.set(extra.path, [...extra.registries]);
+    }
   }
 
   /** the bound port (the requested one, or the one picked for port 0 once started) */
@@ -104,7 +119,8 @@ export class PrometheusServer {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
-    if (path !== this.path) {
+    const registries = this._routes.get(path);
+    if (registries === undefined) {
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
       return;
     }
@@ -112,9 +128,9 @@ export class PrometheusServer {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end('method not allowed\n');
       return;
     }
-    this._internal?.prometheusRequest(this._port, this.path);
-    const contentType = this._registries[0].contentType;
-    Promise.all(this._registries.map((r) => r.metrics())).then(
+    this._internal?.prometheusRequest(this._port, path);
+    const contentType = registries[0].contentType;
+    Promise.all(registries.map((r) => r.metrics())).then(
       (bodies) => {
         const body = bodies.length === 1 ? bodies[0] : bodies.join('\n');
         res.writeHead(200, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });

@@ -17,6 +17,23 @@ type AnySession = ProtocolSession<FrameTiming, FrameTiming, unknown, any>;
 
 /** data segments inspected before a connection of no known protocol is ignored */
 const DETECT_SEGMENTS = 8;
+/** TLS sessions whose socket is not known yet, and what each may hold until it is (bytes, segments) */
+const MAX_UNPAIRED_SESSIONS = 1024;
+const MAX_UNPAIRED_BYTES = 64 * 1024;
+const MAX_UNPAIRED_SEGMENTS = 16;
+
+/** a TLS plaintext segment that arrived before its session's socket was known (copied out of the batch) */
+interface HeldSegment {
+  readonly ingress: boolean;
+  readonly payload: Buffer;
+  readonly len: number;
+  readonly tsNs: number;
+  readonly tid: number;
+}
+interface Held {
+  readonly segs: HeldSegment[];
+  bytes: number;
+}
 
 interface Conn {
   readonly pid: number;
@@ -40,6 +57,12 @@ export interface ConnectionCounters {
   ignoredConnections: number;
   /** segments received for connections already marked ignored */
   ignoredSegments: number;
+  /** encrypted socket segments of connections whose plaintext comes from a TLS library (ignored) */
+  tlsRawSegments: number;
+  /** TLS plaintext segments held until their session's socket was known, then replayed */
+  tlsPairedLate: number;
+  /** TLS plaintext segments whose socket never became known (limits, session or process gone) */
+  tlsUnpairedDropped: number;
 }
 
 export interface ConnectionTrackerOptions {
@@ -59,7 +82,13 @@ export class ConnectionTracker {
     connectionsExpired: 0,
     ignoredConnections: 0,
     ignoredSegments: 0,
+    tlsRawSegments: 0,
+    tlsPairedLate: 0,
+    tlsUnpairedDropped: 0,
   };
+  /** pid -> TLS session (SSL*) -> plaintext held until a record of the session names its socket */
+  private readonly _unpaired = new Map<number, Map<bigint, Held>>();
+  private _unpairedCount = 0;
   private readonly _byPid = new Map<number, Map<bigint, Conn>>();
   private _count = 0;
   private readonly _onRecord: ConnectionTrackerOptions['onRecord'];
@@ -129,6 +158,11 @@ export class ConnectionTracker {
   }
 
   onData(ev: ObiDataEvent, payload: Buffer): void {
+    const tls = (ev.flags & ObiDataFlags.OBI_DATA_TLS) !== 0;
+    if (tls && ev.sockId === 0n) {
+      this._hold(ev, payload);
+      return;
+    }
     let c = this._get(ev.hdrPid, ev.sockId, false);
     if (!c) {
       c = this._get(ev.hdrPid, ev.sockId, true, {
@@ -142,17 +176,86 @@ export class ConnectionTracker {
     }
     c.lastNs = ev.hdrTsNs;
     c.tid = ev.tid;
+    if (tls !== c.tls) {
+      // a TLS connection: its socket bytes are ciphertext, the plaintext comes from the library uprobes
+      if (!tls) {
+        this.counters.tlsRawSegments++;
+        return;
+      }
+      this._becomeTls(c);
+    }
+    if (tls && this._unpairedCount > 0) this._replay(c, ev.hdrPid, ev.sslId);
+    this._feed(c, ev.direction === ObiDirection.OBI_DIR_INGRESS, payload, ev.len, ev.flags, ev.hdrTsNs);
+  }
+
+  private _feed(c: Conn, ingress: boolean, payload: Buffer, len: number, flags: number, tsNs: number): void {
     if (c.state === 'ignored') {
       this.counters.ignoredSegments++;
       return;
     }
-    const ingress = ev.direction === ObiDirection.OBI_DIR_INGRESS;
     if (c.state === 'detecting') {
-      if (!this._detect(c, ingress, payload, ev.flags)) return;
+      if (!this._detect(c, ingress, payload, flags)) return;
     }
     const type: MessageType = (c.role === 'server') === ingress ? 'request' : 'response';
-    const records = c.session!.feed(type, payload, Math.max(ev.len, payload.length), ev.hdrTsNs);
+    const records = c.session!.feed(type, payload, Math.max(len, payload.length), tsNs);
     this._emit(c, records);
+  }
+
+  /** what was seen of the connection so far was the TLS handshake and ciphertext: start over on plaintext */
+  private _becomeTls(c: Conn): void {
+    c.tls = true;
+    c.state = 'detecting';
+    c.detectTries = 0;
+    c.session = undefined;
+    c.binding = undefined;
+    c.info = undefined;
+  }
+
+  private _hold(ev: ObiDataEvent, payload: Buffer): void {
+    let m = this._unpaired.get(ev.hdrPid);
+    let h = m?.get(ev.sslId);
+    if (!h) {
+      if (this._unpairedCount >= MAX_UNPAIRED_SESSIONS) this._dropOldestUnpaired();
+      if (!m) {
+        m = new Map();
+        this._unpaired.set(ev.hdrPid, m);
+      }
+      h = { segs: [], bytes: 0 };
+      m.set(ev.sslId, h);
+      this._unpairedCount++;
+    }
+    if (h.segs.length >= MAX_UNPAIRED_SEGMENTS || h.bytes + payload.length > MAX_UNPAIRED_BYTES) {
+      this.counters.tlsUnpairedDropped++;
+      return;
+    }
+    h.segs.push({ ingress: ev.direction === ObiDirection.OBI_DIR_INGRESS, payload: Buffer.from(payload), len: ev.len, tsNs: ev.hdrTsNs, tid: ev.tid });
+    h.bytes += payload.length;
+  }
+
+  /** a record of a session names its socket: feed what the session said before that first */
+  private _replay(c: Conn, pid: number, sslId: bigint): void {
+    const m = this._unpaired.get(pid);
+    const h = m?.get(sslId);
+    if (!m || !h) return;
+    m.delete(sslId);
+    if (m.size === 0) this._unpaired.delete(pid);
+    this._unpairedCount--;
+    for (const s of h.segs) {
+      this.counters.tlsPairedLate++;
+      this._feed(c, s.ingress, s.payload, s.len, ObiDataFlags.OBI_DATA_TLS, s.tsNs);
+    }
+  }
+
+  private _dropOldestUnpaired(): void {
+    for (const [pid, m] of this._unpaired) {
+      for (const [ssl, h] of m) {
+        m.delete(ssl);
+        if (m.size === 0) this._unpaired.delete(pid);
+        this._unpairedCount--;
+        this.counters.tlsUnpairedDropped += h.segs.length;
+        return;
+      }
+    }
   }
 
   private _detect(c: Conn, ingress: boolean, payload: Buffer, flags: number): boolean {
@@ -216,6 +319,12 @@ export class ConnectionTracker {
 
   /** the process is gone: flush and forget its connections */
   dropPid(pid: number, tsNs: number): void {
+    const held = this._unpaired.get(pid);
+    if (held) {
+      for (const h of held.values()) this.counters.tlsUnpairedDropped += h.segs.length;
+      this._unpairedCount -= held.size;
+      this._unpaired.delete(pid);
+    }
     const m = this._byPid.get(pid);
     if (!m) return;
     for (const c of [...m.values()]) this._finish(c, tsNs);

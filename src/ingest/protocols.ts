@@ -7,6 +7,16 @@ import type { ServiceIdentity } from '../discovery/types.ts';
 import type { FrameTiming, ProtocolParser } from '../protocols/common/contract.ts';
 import { http1Parser } from '../protocols/http1/index.ts';
 import type { HttpExchange } from '../protocols/http1/types.ts';
+import { maskSql } from '../protocols/common/sql.ts';
+import { memcachedParser, memcachedQueryText } from '../protocols/memcached/index.ts';
+import type { McOperation } from '../protocols/memcached/types.ts';
+import { mysqlParser } from '../protocols/mysql/index.ts';
+import type { MysqlOperation } from '../protocols/mysql/types.ts';
+import { pgParser } from '../protocols/postgres/index.ts';
+import type { PgOperation } from '../protocols/postgres/types.ts';
+import { redisParser, redisQueryText } from '../protocols/redis/index.ts';
+import type { RedisOperation } from '../protocols/redis/types.ts';
+import { dbSpan } from '../telemetry/db.ts';
 import type { IdSource } from '../telemetry/ids.ts';
 import { httpSpan, type Span } from '../telemetry/span.ts';
 import type { ConnInfo, RouteResolver } from '../telemetry/types.ts';
@@ -15,6 +25,8 @@ import type { ConnInfo, RouteResolver } from '../telemetry/types.ts';
 export interface SpanContext {
   readonly ids: IdSource;
   readonly route: RouteResolver;
+  /** `db.query.text` is selected (`attributes.select.traces`): DB spans carry it, literals masked */
+  readonly queryText?: boolean;
 }
 
 export interface ProtocolBinding<Rec = unknown> {
@@ -31,5 +43,37 @@ export const httpBinding: ProtocolBinding<HttpExchange> = {
   toSpan: (rec, conn, service, ctx) => httpSpan(rec, conn, service, ctx.route, ctx.ids),
 };
 
+export const postgresBinding: ProtocolBinding<PgOperation> = {
+  instrumentation: 'sql',
+  parser: pgParser,
+  toSpan: (rec, conn, service, ctx) =>
+    dbSpan(rec, conn, service, ctx.ids, ctx.queryText === true && rec.query !== undefined ? { queryText: maskSql(rec.query, 'postgresql') } : undefined),
+};
+
+export const mysqlBinding: ProtocolBinding<MysqlOperation> = {
+  instrumentation: 'sql',
+  parser: mysqlParser,
+  toSpan: (rec, conn, service, ctx) =>
+    dbSpan(rec, conn, service, ctx.ids, ctx.queryText === true && rec.query !== undefined ? { queryText: maskSql(rec.query, 'mysql') } : undefined),
+};
+
+export const redisBinding: ProtocolBinding<RedisOperation> = {
+  instrumentation: 'redis',
+  parser: redisParser,
+  toSpan: (rec, conn, service, ctx) => dbSpan(rec, conn, service, ctx.ids, ctx.queryText === true ? { queryText: redisQueryText(rec) } : undefined),
+};
+
+export const memcachedBinding: ProtocolBinding<McOperation> = {
+  instrumentation: 'memcached',
+  parser: memcachedParser,
+  toSpan: (rec, conn, service, ctx) => dbSpan(rec, conn, service, ctx.ids, ctx.queryText === true ? { queryText: memcachedQueryText(rec) } : undefined),
+};
+
 /** detection order: the first binding whose parser detects the first bytes owns the connection */
-export const DEFAULT_PROTOCOLS: readonly ProtocolBinding[] = [httpBinding as ProtocolBinding];
+export const DEFAULT_PROTOCOLS: readonly ProtocolBinding[] = [
+  httpBinding as ProtocolBinding,
+  postgresBinding as ProtocolBinding,
+  mysqlBinding as ProtocolBinding,
+  redisBinding as ProtocolBinding,
+  memcachedBinding as ProtocolBinding,
+];

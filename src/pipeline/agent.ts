@@ -4,14 +4,16 @@
  * (printer, Prometheus), with discovery feeding the in-kernel PID filter.
  * Hot path: one JS call per ring-buffer drain; spans recorded and printed per batch.
  */
-import { hostname } from 'node:os';
+import { hostname, networkInterfaces } from 'node:os';
 import { Registry } from 'prom-client';
-import { ObiEventType, ObiStat, type ObiProcEvent } from '../abi/events.ts';
+import { OBI_DATA_EVENT_SIZE, ObiEventType, ObiStat, type ObiProcEvent } from '../abi/events.ts';
 import type { EffectiveConfig } from '../config/index.ts';
 import { durationMs } from '../config/index.ts';
 import { ProcessLifecycle, type TrackedProcess } from '../discovery/lifecycle.ts';
+import { parseResourceAttributes, readEnviron } from '../discovery/index.ts';
 import { AgentError } from '../errors.ts';
 import { PrometheusServer } from '../export/prometheus.ts';
+import { createOtlpExport, readHostId, type OtlpExport } from '../export/otlp/index.ts';
 import { TracePrinter } from '../export/printer.ts';
 import { decodeBatch, type DecodeStats } from '../ingest/decode.ts';
 import { ConnectionTracker } from '../ingest/connections.ts';
@@ -21,10 +23,14 @@ import { MonoClock } from '../telemetry/clock.ts';
 import { RandomIdSource } from '../telemetry/ids.ts';
 import { InternalMetrics } from '../telemetry/internal.ts';
 import { RedMetrics } from '../telemetry/metrics.ts';
+import { DB_METRIC_ATTRIBUTES, DbMetrics } from '../telemetry/db.ts';
+import { SpanProcessor } from '../telemetry/processor.ts';
 import { createRouteResolver } from '../telemetry/routes/index.ts';
+import { AttributeSelector, selectHttpMetricAttributes, TRACE_ATTRIBUTES } from '../telemetry/select.ts';
 import type { Span } from '../telemetry/span.ts';
 import type { ConnInfo } from '../telemetry/types.ts';
 import type { Logger } from './log.ts';
+import { TlsInstrumenter, type TlsLibraryStatus } from './tls.ts';
 import { preflight, type KernelReport } from './preflight.ts';
 
 export interface AgentOptions {
@@ -53,11 +59,17 @@ export class Agent {
   private _bpf?: BpfObject;
   private _links: number[] = [];
   private _lifecycle?: ProcessLifecycle;
+  private _tls?: TlsInstrumenter;
   private _tracker?: ConnectionTracker;
   private _prom?: PrometheusServer;
   private _printer?: TracePrinter;
   private _metrics?: RedMetrics;
+  private _dbMetrics?: DbMetrics;
+  private _otlp?: OtlpExport;
   private _internal?: InternalMetrics;
+  private _internalRegistry?: Registry;
+  private _internalProm?: PrometheusServer;
+  private _processor?: SpanProcessor;
   private readonly _clock = new MonoClock();
   private readonly _ids = new RandomIdSource();
   private _spanCtx?: SpanContext;
@@ -76,6 +88,11 @@ export class Agent {
 
   get prometheusPort(): number | undefined {
     return this._prom?.port;
+  }
+
+  /** where the obi_* metrics are: their own registry with internal_metrics.prometheus, else `registry` */
+  get internalRegistry(): Registry {
+    return this._internalRegistry ?? this.registry;
   }
 
   status(): AgentStatus {
@@ -99,6 +116,11 @@ export class Agent {
     return this._bpf ? this._bpf.mapKeys('conns').map((k) => k.readUInt32LE(0)) : [];
   }
 
+  /** TLS library files with uprobes attached, and the selected processes using each */
+  tlsLibraries(): TlsLibraryStatus[] {
+    return this._tls?.libraries() ?? [];
+  }
+
   async start(): Promise<void> {
     const cfg = this.config;
     const log = this._log;
@@ -108,8 +130,34 @@ export class Agent {
     }
 
     // telemetry and exporters first: a taken port fails before anything is attached
-    this._internal = new InternalMetrics(this.registry);
-    this._metrics = new RedMetrics(this.registry, { resource: { hostName: hostname() } });
+    // obi_* metrics get their own endpoint with internal_metrics.prometheus, else sit next to the application metrics
+    const internalProm = cfg.internalMetricsExporter === 'prometheus' ? cfg.internal_metrics.prometheus : undefined;
+    this._internalRegistry = internalProm ? new Registry() : this.registry;
+    this._internal = new InternalMetrics(this._internalRegistry);
+    const hostId = readHostId(cfg.attributes.host_id.override);
+    const selector = new AttributeSelector(cfg.attributes.select);
+    const buckets = cfg.prometheus_export.port ? cfg.prometheus_export.buckets : cfg.otel_metrics_export.buckets;
+    this._metrics = new RedMetrics(this.registry, {
+      resource: { hostName: hostname(), hostId },
+      attributes: selectHttpMetricAttributes(selector),
+      buckets: { duration: buckets.duration_histogram, requestSize: buckets.request_size_histogram, responseSize: buckets.response_size_histogram },
+    });
+    // OTLP traces/metrics when an endpoint resolves; spans reach it per batch, sent off the capture path
+    this._otlp = createOtlpExport({
+      config: cfg,
+      metrics: this._metrics,
+      internal: this._internal,
+      registry: this._internalRegistry,
+      clock: this._clock,
+      log,
+      hostName: hostname(),
+      hostId,
+      processAttributes: (svc) => {
+        const attrs = readEnviron(svc.pid)?.get('OTEL_RESOURCE_ATTRIBUTES');
+        return attrs ? parseResourceAttributes(attrs) : undefined;
+      },
+    });
+    this._otlp?.start();
     const routes = createRouteResolver({
       patterns: cfg.routes.patterns ?? [],
       unmatched: cfg.routes.unmatched,
@@ -117,7 +165,33 @@ export class Agent {
       maxPathSegmentCardinality: cfg.routes.max_path_segment_cardinality,
       ignoredPatterns: cfg.routes.ignored_patterns,
     });
-    this._spanCtx = { ids: this._ids, route: (path, svc) => routes.resolve(path, svc.instanceId) };
+    // db_client_operation_duration_seconds (DB client spans), with the `application` feature
+    if (cfg.metricFeatures.includes('application')) {
+      this._dbMetrics = new DbMetrics(this.registry, {
+        buckets: buckets.duration_histogram,
+        attributes: selector.select('db.client.operation.duration', DB_METRIC_ATTRIBUTES),
+        instrumentations: cfg.prometheus_export.instrumentations,
+      });
+      this._otlp?.addDbMetrics(this._dbMetrics);
+    }
+    const queryText = selector.select('traces', TRACE_ATTRIBUTES).includes('db.query.text');
+    this._spanCtx = { ids: this._ids, route: (path, svc) => routes.resolve(path, svc.instanceId), queryText };
+    // filters, metric features, span-attribute selection and series TTL (telemetry/processor.ts)
+    this._processor = new SpanProcessor(this.registry, this._metrics, {
+      features: cfg.metricFeatures,
+      recorders: this._dbMetrics ? [this._dbMetrics] : undefined,
+      selector,
+      filter: cfg.filter.application,
+      isIgnoredPath: cfg.routes.ignored_patterns.length > 0 ? (path) => routes.isIgnored(path) : undefined,
+      ignoreMode: cfg.routes.ignore_mode,
+      ttlMs: durationMs(cfg.prometheus_export.port ? cfg.prometheus_export.ttl : cfg.otel_metrics_export.ttl),
+      durationBuckets: buckets.duration_histogram,
+      spanNamesLimit: cfg.attributes.metric_span_names_limit,
+      allowSelfReferences: cfg.prometheus_export.allow_service_graph_self_references || cfg.otel_metrics_export.allow_service_graph_self_references,
+      resource: { hostName: hostname(), hostId },
+      listeners: () => this._lifecycle?.tracked.values() ?? [],
+      localAddresses: new Set(Object.values(networkInterfaces()).flatMap((l) => (l ?? []).map((a) => a.address))),
+    });
     this._printer = new TracePrinter(cfg.trace_printer, { out: this._opts.out as never, clock: this._clock });
     if (cfg.prometheus_export.port) {
       this._prom = new PrometheusServer({
@@ -125,8 +199,13 @@ export class Agent {
         path: cfg.prometheus_export.path,
         registries: [this.registry],
         internal: this._internal,
+        extraPaths: internalProm?.port === cfg.prometheus_export.port ? [{ path: internalProm.path, registries: [this._internalRegistry] }] : undefined,
       });
       await this._prom.start();
+    }
+    if (internalProm && internalProm.port !== cfg.prometheus_export.port) {
+      this._internalProm = new PrometheusServer({ port: internalProm.port, path: internalProm.path, registries: [this._internalRegistry], internal: this._internal });
+      await this._internalProm.start();
     }
 
     // kernel side
@@ -135,7 +214,7 @@ export class Agent {
     this._bpf = bpf;
     const capture = cfg.ebpf.capture_size;
     const ring = cfg.ebpf.ring_buffer_size;
-    const wakeupBytes = Math.min(Math.floor(ring / 2), cfg.ebpf.wakeup_len * (88 + capture));
+    const wakeupBytes = Math.min(Math.floor(ring / 2), cfg.ebpf.wakeup_len * (OBI_DATA_EVENT_SIZE + capture));
     bpf.setGlobal('capture_size', capture);
     bpf.setGlobal('wakeup_bytes', BigInt(wakeupBytes), 8);
     bpf.setGlobal('self_pid', process.pid);
@@ -144,6 +223,7 @@ export class Agent {
     const tLoad = performance.now();
     const attached: string[] = [];
     for (const p of bpf.programs()) {
+      if (/^u(ret)?probe/.test(p.section)) continue; // attached per library file by TlsInstrumenter
       this._links.push(bpf.attach(p.name));
       attached.push(p.section.replace(/^(raw_)?tracepoint\//, ''));
     }
@@ -170,6 +250,9 @@ export class Agent {
       return k;
     };
     const pidVal = Buffer.alloc(8);
+    // TLS libraries of selected processes get uprobes (bpf/probes/ssl.h), per file, ref-counted
+    const tls = new TlsInstrumenter({ bpf, log, onError: (name, type) => this._internal!.instrumentationError(name, type) });
+    this._tls = tls;
     this._lifecycle = new ProcessLifecycle({
       include: cfg.selectors,
       exclude: cfg.excludeSelectors,
@@ -182,6 +265,7 @@ export class Agent {
       },
       onSelected: (p) => {
         this._metrics!.registerService(p.service);
+        this._processor!.registerService(p.service);
         this._internal!.instrumentProcess(p.service.name);
         log.info('instrumenting process', {
           pid: p.pid,
@@ -192,9 +276,12 @@ export class Agent {
           language: p.info.language,
           via: p.via,
         });
+        tls.instrument(p.pid, p.service.name);
       },
       onRemoved: (p) => {
+        tls.release(p.pid);
         this._internal!.uninstrumentProcess(p.service.name);
+        this._processor!.removeService(p.service);
         log.info('process gone', { pid: p.pid, service: p.service.name });
       },
     });
@@ -206,6 +293,8 @@ export class Agent {
     const poll = Math.max(100, durationMs(cfg.discovery.poll_interval) || 5000);
     this._timers.push(setInterval(() => this._safe(() => this._lifecycle!.scan(false)), poll));
     this._timers.push(setInterval(() => this._safe(() => this._tracker!.sweep(this._nowNs())), 10_000));
+    const ttlMs = this._processor.ttlMs;
+    if (ttlMs > 0) this._timers.push(setInterval(() => this._safe(() => this._processor!.expire(performance.now())), Math.max(100, Math.min(ttlMs / 2, 30_000))));
     for (const t of this._timers) t.unref();
     if (this._prom) log.info('Prometheus metrics', { url: `http://localhost:${this._prom.port}${cfg.prometheus_export.path}` });
   }
@@ -244,9 +333,12 @@ export class Agent {
   private _onProc(ev: ObiProcEvent): void {
     const lc = this._lifecycle!;
     switch (ev.hdrType) {
-      case ObiEventType.OBI_EV_EXEC:
+      case ObiEventType.OBI_EV_EXEC: {
         lc.onExec(ev.hdrPid);
+        const t = lc.tracked.get(ev.hdrPid);
+        if (t) this._tls?.instrument(t.pid, t.service.name); // its new image's TLS libraries (idempotent)
         break;
+      }
       case ObiEventType.OBI_EV_LISTEN:
         lc.onListen(ev.hdrPid, ev.port);
         break;
@@ -276,8 +368,10 @@ export class Agent {
     if (spans.length === 0) return;
     this._batchSpans = [];
     this._spanCount += spans.length;
-    this._metrics!.recordAll(spans);
-    this._printer!.print(spans);
+    const { traces, dropped } = this._processor!.process(spans, performance.now());
+    if (dropped > 0) this._internal!.spansDropped('filtered', dropped);
+    this._printer!.print(traces);
+    this._otlp?.offer(traces);
   }
 
   /** Ordered shutdown: detach, drain once more, flush, close. */
@@ -286,6 +380,7 @@ export class Agent {
     this._timers = [];
     const bpf = this._bpf;
     if (bpf) {
+      this._tls?.close();
       for (const l of this._links) {
         try {
           bpf.detach(l);
@@ -307,6 +402,8 @@ export class Agent {
     }
     this._printer?.flush();
     this._printer?.close();
+    await this._otlp?.shutdown();
     await this._prom?.stop();
+    await this._internalProm?.stop();
   }
 }

@@ -105,3 +105,31 @@ test('HistogramVec: two histograms share an index; storage grows past the initia
   assert.ok(text.includes('\na_bucket{le="10",k="s11"} 0\n'));
   assert.ok(text.includes('\na_bucket{le="10",k="s10"} 1\n'));
 });
+
+test('HistogramVec.series: per observed series, non-cumulative counts with the overflow bucket last', () => {
+  const idx = new SeriesIndex(1);
+  const h = new HistogramVec({ name: 'h', help: 'h', labelNames: ['a'], buckets: [1, 10], index: idx });
+  const x = idx.id(['x']);
+  idx.id(['unused']);
+  const y = idx.id(['y']);
+  for (const v of [0.5, 1, 5, 10, 11, 1000]) h.observe(x, v);
+  h.observe(y, 2);
+  assert.deepEqual(h.series(), [
+    { id: x, labelValues: ['x'], bucketCounts: [2, 2, 2], sum: 1027.5, count: 6 },
+    { id: y, labelValues: ['y'], bucketCounts: [0, 1, 0], sum: 2, count: 1 },
+  ]);
+});
+
+test('HistogramVec sinks see every accepted observation and resets', () => {
+  const idx = new SeriesIndex(0);
+  const h = new HistogramVec({ name: 'h', help: 'h', labelNames: [], buckets: [1], index: idx });
+  const seen: [number, number][] = [];
+  let resets = 0;
+  h.addSink({ observe: (id, v) => void seen.push([id, v]), reset: () => void resets++ });
+  h.observe(0, 3);
+  h.observe(0, Number.NaN);
+  h.observe(0, 0.5);
+  h.reset();
+  assert.deepEqual(seen, [[0, 3], [0, 0.5]]);
+  assert.equal(resets, 1);
+});

@@ -22,26 +22,57 @@ interface WellFormed {
   toWellFormed(): string;
 }
 
-/** Label-value tuples → dense series ids (0, 1, 2, …). */
+/**
+ * Label-value tuples → dense series ids (0, 1, 2, …).
+ *
+ * Expiry (`prometheus_export.ttl` / `otel_metrics_export.ttl`): every `id()` call stamps the
+ * series with {@link SeriesIndex.now} (set by the owner once per batch, so the hot path reads
+ * no clock); {@link SeriesIndex.expire} removes the series not stamped since a cutoff from the
+ * trie, tells the `onRemove` listeners (the histograms and counters sharing the index zero
+ * that series) and hands the id out again later. Memory stays bounded by the live series.
+ */
 export class SeriesIndex {
   /** number of labels in a tuple */
   readonly width: number;
+  /** time stamped on the series looked up by `id()` (ms; any monotonic unit the owner likes) */
+  now = 0;
   private _root: Trie = new Map();
   private _values: string[][] = [];
+  /** last `now` each id was looked up at */
+  private _seen: number[] = [];
+  /** false for ids removed by `expire` and not handed out again */
+  private _alive: boolean[] = [];
+  private _free: number[] = [];
+  private _removeListeners: ((id: number) => void)[] = [];
 
   constructor(width: number) {
     if (!Number.isInteger(width) || width < 0) throw new RangeError(`width must be a non-negative integer, got ${width}`);
     this.width = width;
   }
 
-  /** number of ids handed out */
+  /** one past the highest id handed out (ids below it may be free: see `live`) */
   get size(): number {
     return this._values.length;
+  }
+
+  /** number of series currently in the index */
+  get live(): number {
+    return this._values.length - this._free.length;
   }
 
   /** Label values (as exposed strings) of an id. */
   valuesOf(id: number): readonly string[] {
     return this._values[id];
+  }
+
+  /** true if `id` names a series (not expired) */
+  has(id: number): boolean {
+    return this._alive[id] === true;
+  }
+
+  /** Call `fn(id)` whenever a series is removed by `expire` (before its id can be reused). */
+  onRemove(fn: (id: number) => void): void {
+    this._removeListeners.push(fn);
   }
 
   /**
@@ -50,7 +81,12 @@ export class SeriesIndex {
    */
   id(vals: readonly LabelValue[]): number {
     const w = this.width;
-    if (w === 0) return this._values.length === 0 ? this._add(vals) : 0;
+    let id: number | undefined;
+    if (w === 0) {
+      id = this._alive[0] === true ? 0 : this._add(vals);
+      this._seen[id] = this.now;
+      return id;
+    }
     let node = this._root;
     for (let i = 0; i < w - 1; i++) {
       const v = vals[i];
@@ -64,12 +100,47 @@ export class SeriesIndex {
     }
     const v = vals[w - 1];
     const k = typeof v === 'string' ? v : String(v);
-    let id = node.get(k) as number | undefined;
+    id = node.get(k) as number | undefined;
     if (id === undefined) {
       id = this._add(vals);
       node.set(k, id);
     }
+    this._seen[id] = this.now;
     return id;
+  }
+
+  /**
+   * Remove every series last looked up before `cutoff` (compared with the stamps of
+   * {@link SeriesIndex.now}); returns how many were removed.
+   */
+  expire(cutoff: number): number {
+    let removed = 0;
+    const n = this._values.length;
+    for (let id = 0; id < n; id++) {
+      if (this._alive[id] !== true || this._seen[id] >= cutoff) continue;
+      this._remove(id);
+      removed++;
+    }
+    return removed;
+  }
+
+  private _remove(id: number): void {
+    const vals = this._values[id];
+    const w = this.width;
+    if (w > 0) {
+      // walk down keeping the path, delete the leaf, prune maps left empty
+      const path: Trie[] = [this._root];
+      let node = this._root;
+      for (let i = 0; i < w - 1; i++) {
+        node = node.get(vals[i]) as Trie;
+        path.push(node);
+      }
+      path[w - 1].delete(vals[w - 1]);
+      for (let i = w - 1; i > 0 && path[i].size === 0; i--) path[i - 1].delete(vals[i - 1]);
+    }
+    this._alive[id] = false;
+    for (const fn of this._removeListeners) fn(id);
+    this._free.push(id);
   }
 
   private _add(vals: readonly LabelValue[]): number {
@@ -79,7 +150,15 @@ export class SeriesIndex {
       const s = String(vals[i]) as unknown as WellFormed;
       strs[i] = s.isWellFormed() ? (s as unknown as string) : s.toWellFormed();
     }
+    const reused = this._free.pop();
+    if (reused !== undefined) {
+      this._values[reused] = strs;
+      this._alive[reused] = true;
+      return reused;
+    }
     this._values.push(strs);
+    this._alive.push(true);
+    this._seen.push(this.now);
     return this._values.length - 1;
   }
 }
@@ -99,6 +178,29 @@ interface ExportValue {
   labels: Record<string, string | number>;
   sharedLabels?: Record<string, string>;
   metricName: string;
+}
+
+/**
+ * Receives every accepted observation of a {@link HistogramVec} (after its own recording), for
+ * exporters that aggregate differently (OTLP exponential histograms, other bucket layouts).
+ */
+export interface HistogramSink {
+  observe(id: number, value: number): void;
+  reset?(): void;
+  /** the series `id` expired; the id may be reused for another label set */
+  forget?(id: number): void;
+}
+
+/** One series of a {@link HistogramVec}, copied out for exporters other than Prometheus (OTLP). */
+export interface HistogramSeriesSnapshot {
+  /** series id in the vec's {@link SeriesIndex} */
+  readonly id: number;
+  /** label values, in `labelNames` order */
+  readonly labelValues: readonly string[];
+  /** `buckets.length + 1` non-cumulative counts; the last one counts values above the last bound */
+  readonly bucketCounts: number[];
+  readonly sum: number;
+  readonly count: number;
 }
 
 export interface ExportedMetric {
@@ -126,6 +228,7 @@ export class HistogramVec {
   private _capacity: number;
   /** stable label objects per series: prom-client caches their formatting by identity */
   private _labelObjects: Record<string, string>[] = [];
+  private _sinks: HistogramSink[] | undefined;
 
   constructor(opts: HistogramVecOptions) {
     if (opts.labelNames.length !== opts.index.width) {
@@ -146,6 +249,19 @@ export class HistogramVec {
     this._counts = new Float64Array(this._capacity * this.buckets.length);
     this._sums = new Float64Array(this._capacity);
     this._totals = new Float64Array(this._capacity);
+    this.index.onRemove((id) => this._forget(id));
+  }
+
+  /** An expired series (see {@link SeriesIndex.expire}): zero it so a reused id starts empty. */
+  private _forget(id: number): void {
+    if (id < this._capacity) {
+      const nb = this.buckets.length;
+      this._counts.fill(0, id * nb, (id + 1) * nb);
+      this._sums[id] = 0;
+      this._totals[id] = 0;
+    }
+    this._labelObjects[id] = undefined as unknown as Record<string, string>;
+    if (this._sinks !== undefined) for (const sink of this._sinks) sink.forget?.(id);
   }
 
   /** Register in a prom-client registry (which serialises it like its own histograms). */
@@ -165,6 +281,34 @@ export class HistogramVec {
     if (i < nb) this._counts[id * nb + i] += 1;
     this._sums[id] += value;
     this._totals[id] += 1;
+    const sinks = this._sinks;
+    if (sinks !== undefined) for (let k = 0; k < sinks.length; k++) sinks[k].observe(id, value);
+  }
+
+  /** Forward every later observation to `sink` as well (one call per observation). */
+  addSink(sink: HistogramSink): void {
+    (this._sinks ??= []).push(sink);
+  }
+
+  /** Copies of the series observed at least once (the OTLP exporter's view of this histogram). */
+  series(): HistogramSeriesSnapshot[] {
+    const out: HistogramSeriesSnapshot[] = [];
+    const nb = this.buckets.length;
+    const n = Math.min(this.index.size, this._capacity);
+    for (let id = 0; id < n; id++) {
+      const count = this._totals[id];
+      if (count === 0) continue;
+      const bucketCounts: number[] = new Array(nb + 1);
+      let inBounds = 0;
+      for (let i = 0; i < nb; i++) {
+        const c = this._counts[id * nb + i];
+        bucketCounts[i] = c;
+        inBounds += c;
+      }
+      bucketCounts[nb] = count - inBounds;
+      out.push({ id, labelValues: this.index.valuesOf(id), bucketCounts, sum: this._sums[id], count });
+    }
+    return out;
   }
 
   /** count and sum of one series (tests, self-checks) */
@@ -178,6 +322,7 @@ export class HistogramVec {
     this._counts.fill(0);
     this._sums.fill(0);
     this._totals.fill(0);
+    if (this._sinks !== undefined) for (const sink of this._sinks) sink.reset?.();
   }
 
   /** prom-client contract: values with the series labels split off as `sharedLabels`. */

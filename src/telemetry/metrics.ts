@@ -161,7 +161,7 @@ export interface RedMetricsOptions {
 }
 
 /** OBI's `target_info` labels, in its order. */
-const TARGET_INFO_LABELS = [
+export const TARGET_INFO_LABELS = [
   promLabelName(ATTR_HOST_ID),
   promLabelName(ATTR_HOST_NAME),
   promLabelName(ATTR_SERVICE_NAME),
@@ -175,7 +175,24 @@ const TARGET_INFO_LABELS = [
   promLabelName(ATTR_OS_TYPE),
 ] as const;
 
-type TargetInfoLabel = (typeof TARGET_INFO_LABELS)[number];
+export type TargetInfoLabel = (typeof TARGET_INFO_LABELS)[number];
+
+/** `target_info` (and `traces_target_info`) label values of a service, as OBI sets them. */
+export function targetInfoLabels(service: ServiceIdentity, resource: ResourceInfo = {}): Record<TargetInfoLabel, string> {
+  return {
+    host_id: resource.hostId ?? '',
+    host_name: resource.hostName ?? '',
+    service_name: service.name,
+    service_namespace: service.namespace,
+    instance: service.instanceId,
+    job: serviceJob(service),
+    telemetry_sdk_language: service.language,
+    telemetry_sdk_name: 'opentelemetry',
+    telemetry_sdk_version: resource.sdkVersion ?? '',
+    source: 'obi',
+    os_type: 'linux',
+  };
+}
 
 /** `<namespace>/<name>`, or `<name>` without a namespace: OBI's Prometheus `job`. */
 export function serviceJob(service: ServiceIdentity): string {
@@ -214,6 +231,8 @@ function getterFor(attr: string): Getter {
 class LabelGroup {
   readonly key: string;
   readonly index: SeriesIndex;
+  /** attribute names (dot form), in label order */
+  readonly attrs: readonly string[];
   readonly labelNames: readonly string[];
   private readonly _getters: readonly Getter[];
   private readonly _scratch: LabelValue[];
@@ -221,6 +240,7 @@ class LabelGroup {
   constructor(attrs: readonly string[]) {
     this.key = attrs.join('\n');
     this.index = new SeriesIndex(attrs.length);
+    this.attrs = [...attrs];
     this.labelNames = attrs.map(promLabelName);
     this._getters = attrs.map(getterFor);
     this._scratch = new Array<LabelValue>(attrs.length).fill('');
@@ -234,6 +254,16 @@ class LabelGroup {
   }
 }
 
+/** One RED histogram as non-Prometheus exporters (OTLP) see it. */
+export interface RedHistogram {
+  readonly def: HttpMetricDef;
+  /** UCUM unit: `s` for durations, `By` for sizes */
+  readonly unit: 's' | 'By';
+  /** attribute name (dot form, incl. the Prometheus-only `job`/`instance`) of each label, in label order */
+  readonly attributes: readonly string[];
+  readonly vec: HistogramVec;
+}
+
 interface SideMetrics {
   readonly groups: readonly LabelGroup[];
   /** group position (in `groups`) for duration, request size, response size */
@@ -242,6 +272,8 @@ interface SideMetrics {
   readonly requestSize: HistogramVec;
   readonly responseSize: HistogramVec;
   readonly ids: Int32Array;
+  /** attribute names per measure, in label order */
+  readonly attrsOf: Readonly<Record<Measure, readonly string[]>>;
 }
 
 function num(v: unknown): number {
@@ -255,6 +287,8 @@ export class RedMetrics {
   private readonly _resource: Required<ResourceInfo>;
   /** services with a `target_info` series, by instance id */
   private readonly _targets = new Map<string, Record<TargetInfoLabel, string>>();
+  /** the identities behind `_targets` */
+  private readonly _services = new Map<string, ServiceIdentity>();
 
   constructor(registry: Registry, options: RedMetricsOptions = {}) {
     const buckets = {
@@ -271,6 +305,7 @@ export class RedMetrics {
       const groups: LabelGroup[] = [];
       const slot = new Int32Array(3);
       const hist: Partial<Record<Measure, HistogramVec>> = {};
+      const attrsOf: Partial<Record<Measure, readonly string[]>> = {};
       for (const def of HTTP_METRICS) {
         if (def.side !== side) continue;
         const requested = options.attributes?.[def.otel];
@@ -282,6 +317,7 @@ export class RedMetrics {
           pos = groups.length - 1;
         }
         const group = groups[pos];
+        attrsOf[def.measure] = group.attrs;
         slot[def.measure === 'duration' ? 0 : def.measure === 'requestSize' ? 1 : 2] = pos;
         hist[def.measure] = new HistogramVec({
           name: def.prom,
@@ -298,6 +334,7 @@ export class RedMetrics {
         requestSize: hist.requestSize!,
         responseSize: hist.responseSize!,
         ids: new Int32Array(groups.length),
+        attrsOf: attrsOf as Record<Measure, readonly string[]>,
       };
     };
     this._server = build('server');
@@ -329,6 +366,24 @@ export class RedMetrics {
     for (let i = 0; i < spans.length; i++) this.record(spans[i]);
   }
 
+  /**
+   * Time (ms, any monotonic origin) stamped on the series the next records update; call once
+   * per batch before `recordAll`. {@link RedMetrics.expire} compares against these stamps.
+   */
+  setNow(now: number): void {
+    for (const m of [this._server, this._client]) for (const g of m.groups) g.index.now = now;
+  }
+
+  /**
+   * TTL (`prometheus_export.ttl`, `otel_metrics_export.ttl`): remove every series last updated
+   * before `cutoff` (same clock as `setNow`); returns how many label sets were removed.
+   */
+  expire(cutoff: number): number {
+    let n = 0;
+    for (const m of [this._server, this._client]) for (const g of m.groups) n += g.index.expire(cutoff);
+    return n;
+  }
+
   /** Expose `target_info` for a service (done implicitly by its first recorded span). */
   registerService(service: ServiceIdentity): void {
     const prev = this._targets.get(service.instanceId);
@@ -348,6 +403,21 @@ export class RedMetrics {
     };
     this._targetInfo.set(labels, 1);
     this._targets.set(service.instanceId, labels);
+    this._services.set(service.instanceId, service);
+  }
+
+  /** Identity of a registered service, by `service.instance.id` (the `instance` label). */
+  service(instanceId: string): ServiceIdentity | undefined {
+    return this._services.get(instanceId);
+  }
+
+  /** The six HTTP histograms, in {@link HTTP_METRICS} order, for exporters other than Prometheus. */
+  histograms(): RedHistogram[] {
+    return HTTP_METRICS.map((def) => {
+      const m = def.side === 'server' ? this._server : this._client;
+      const vec = def.measure === 'duration' ? m.duration : def.measure === 'requestSize' ? m.requestSize : m.responseSize;
+      return { def, unit: def.measure === 'duration' ? 's' : 'By', attributes: m.attrsOf[def.measure], vec };
+    });
   }
 
   /** Drop the `target_info` series of a service that went away. */
@@ -356,5 +426,6 @@ export class RedMetrics {
     if (prev === undefined) return;
     this._targetInfo.remove(prev);
     this._targets.delete(service.instanceId);
+    this._services.delete(service.instanceId);
   }
 }

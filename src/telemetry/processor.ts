@@ -1,0 +1,196 @@
+/**
+ * What happens to a batch of finished spans before export, in OBI's order (obi-reference §1.7–1.9,
+ * §2): `filter.application` and `routes.ignored_patterns` drop spans; the metric features record
+ * what is left for metrics (`application` RED metrics, `application_span` / `application_span_otel`
+ * span metrics, `application_service_graph`); `attributes.select.traces` trims the spans left for
+ * traces. Also owns `traces_target_info` and the series TTL of every application metric.
+ *
+ * Pure (no timers, no I/O): the caller passes the time and calls `expire` periodically.
+ */
+import type { Registry } from 'prom-client';
+import type { ServiceIdentity } from '../discovery/types.ts';
+import type { HistogramVec } from './histogram.ts';
+import { SpanFilter } from './filter.ts';
+import type { IgnoreMode, MatchDefinition } from './filter.ts';
+import type { RedMetrics, ResourceInfo } from './metrics.ts';
+import { AttributeSelector, TraceAttributeFilter } from './select.ts';
+import { ServiceGraph } from './servicegraph.ts';
+import { SpanMetrics, TracesTargetInfo } from './spanmetrics.ts';
+import type { Span } from './span.ts';
+
+/** `metrics.features` values this stage acts on (others are ignored). */
+export type AppMetricFeature = 'application' | 'application_span' | 'application_span_otel' | 'application_service_graph' | (string & {});
+
+/**
+ * Another application metric fed from the same filtered spans, subject to the same TTL (e.g.
+ * `db_client_operation_duration_seconds`): its histogram's series index is stamped and expired.
+ */
+export interface SpanRecorder {
+  recordAll(spans: readonly Span[]): void;
+  readonly histogram: HistogramVec;
+}
+
+/** A selected process as the service-graph lookup needs it (structurally a TrackedProcess). */
+export interface ListeningService {
+  readonly service: ServiceIdentity;
+  readonly info: { readonly listenPorts: readonly number[] };
+}
+
+export interface SpanProcessorOptions {
+  /** `metrics.features` in effect */
+  readonly features: readonly AppMetricFeature[];
+  /** more `application` metrics (recorded with the RED metrics when `application` is on) */
+  readonly recorders?: readonly SpanRecorder[];
+  /** `attributes.select` (only the `traces` section is used here; metric sections go to RedMetrics) */
+  readonly selector?: AttributeSelector;
+  /** `filter.application` */
+  readonly filter?: Readonly<Record<string, MatchDefinition>>;
+  /** `routes.ignored_patterns` matcher (RouteResolver.isIgnored), when patterns are configured */
+  readonly isIgnoredPath?: (path: string) => boolean;
+  /** `routes.ignore_mode` */
+  readonly ignoreMode?: IgnoreMode;
+  /** series not updated for this long are removed (`prometheus_export.ttl`); 0 = never */
+  readonly ttlMs?: number;
+  /** duration histogram buckets of span metrics and service graph */
+  readonly durationBuckets?: readonly number[];
+  /** `attributes.metric_span_names_limit` */
+  readonly spanNamesLimit?: number;
+  /** `allow_service_graph_self_references` */
+  readonly allowSelfReferences?: boolean;
+  /** `target_info` resource labels */
+  readonly resource?: ResourceInfo;
+  /** the instrumented processes (service graph: is a called server instrumented here?) */
+  readonly listeners?: () => Iterable<ListeningService>;
+  /** addresses of this host besides loopback (a called server on one of them is local) */
+  readonly localAddresses?: ReadonlySet<string>;
+}
+
+/** how long a port → service answer of the service-graph lookup is reused (ms) */
+const LOOKUP_TTL_MS = 1000;
+
+/** 127.0.0.0/8, ::1, and IPv4-mapped loopback */
+export function isLoopback(addr: string): boolean {
+  return addr.startsWith('127.') || addr === '::1' || addr.startsWith('::ffff:127.');
+}
+
+export class SpanProcessor {
+  readonly filter: SpanFilter;
+  readonly traceAttributes: TraceAttributeFilter;
+  /** `application_span` / `application_span_otel`, if on */
+  readonly spanMetrics: SpanMetrics | undefined;
+  /** `application_service_graph`, if on */
+  readonly serviceGraph: ServiceGraph | undefined;
+  /** `traces_target_info`, if any span-metric feature is on */
+  readonly tracesTargetInfo: TracesTargetInfo | undefined;
+  readonly ttlMs: number;
+  private readonly _red: RedMetrics;
+  private readonly _redOn: boolean;
+  private readonly _recorders: readonly SpanRecorder[];
+  private readonly _listeners: (() => Iterable<ListeningService>) | undefined;
+  private readonly _localAddresses: ReadonlySet<string>;
+  private readonly _lookupCache = new Map<number, ServiceIdentity | null>();
+  private _lookupCacheAt = -Infinity;
+  private _now = 0;
+
+  constructor(registry: Registry, red: RedMetrics, options: SpanProcessorOptions) {
+    const f = new Set(options.features);
+    const selector = options.selector ?? new AttributeSelector();
+    this.filter = new SpanFilter({ application: options.filter, isIgnoredPath: options.isIgnoredPath, ignoreMode: options.ignoreMode });
+    this.traceAttributes = new TraceAttributeFilter(selector);
+    this.ttlMs = options.ttlMs ?? 0;
+    this._red = red;
+    this._redOn = f.has('application');
+    this._recorders = options.recorders ?? [];
+    this._listeners = options.listeners;
+    this._localAddresses = options.localAddresses ?? new Set();
+    const spanFormat = f.has('application_span') ? 'legacy' : f.has('application_span_otel') ? 'otel' : undefined;
+    this.spanMetrics =
+      spanFormat === undefined
+        ? undefined
+        : new SpanMetrics(registry, { format: spanFormat, buckets: options.durationBuckets, spanNamesLimit: options.spanNamesLimit });
+    this.serviceGraph = f.has('application_service_graph')
+      ? new ServiceGraph(registry, {
+          buckets: options.durationBuckets,
+          allowSelfReferences: options.allowSelfReferences,
+          lookupServer: (addr, port) => this._lookupServer(addr, port),
+        })
+      : undefined;
+    this.tracesTargetInfo = this.spanMetrics !== undefined || this.serviceGraph !== undefined ? new TracesTargetInfo(registry, options.resource) : undefined;
+  }
+
+  /**
+   * Filter a batch, record its metrics (stamped with `nowMs`, any monotonic ms clock also given
+   * to `expire`), trim span attributes; returns the spans to export as traces.
+   */
+  process(spans: readonly Span[], nowMs: number): { readonly metrics: readonly Span[]; readonly traces: readonly Span[]; readonly dropped: number } {
+    this._now = nowMs;
+    const { metrics, traces, dropped } = this.filter.split(spans);
+    if (metrics.length > 0) {
+      if (this._redOn) {
+        this._red.setNow(nowMs);
+        this._red.recordAll(metrics);
+        for (const r of this._recorders) {
+          r.histogram.index.now = nowMs;
+          r.recordAll(metrics);
+        }
+      }
+      const sm = this.spanMetrics;
+      if (sm !== undefined) {
+        sm.setNow(nowMs);
+        sm.recordAll(metrics);
+      }
+      const sg = this.serviceGraph;
+      if (sg !== undefined) {
+        sg.setNow(nowMs);
+        sg.recordAll(metrics);
+      }
+      const tti = this.tracesTargetInfo;
+      if (tti !== undefined) for (let i = 0; i < metrics.length; i++) if (!tti.has(metrics[i].service)) tti.registerService(metrics[i].service);
+    }
+    this.traceAttributes.applyAll(traces);
+    return { metrics, traces, dropped };
+  }
+
+  /** Remove the series not updated for `ttlMs` before `nowMs`; returns how many (0 without TTL). */
+  expire(nowMs: number): number {
+    if (!(this.ttlMs > 0)) return 0;
+    const cutoff = nowMs - this.ttlMs;
+    let n = this._red.expire(cutoff) + (this.spanMetrics?.expire(cutoff) ?? 0) + (this.serviceGraph?.expire(cutoff) ?? 0);
+    for (const r of this._recorders) n += r.histogram.index.expire(cutoff);
+    return n;
+  }
+
+  /** A service was selected: expose its `traces_target_info`. */
+  registerService(service: ServiceIdentity): void {
+    this.tracesTargetInfo?.registerService(service);
+    this._lookupCache.clear();
+  }
+
+  /** A service went away. */
+  removeService(service: ServiceIdentity): void {
+    this.tracesTargetInfo?.removeService(service);
+    this.spanMetrics?.removeService(service);
+    this._lookupCache.clear();
+  }
+
+  private _lookupServer(addr: string, port: number): ServiceIdentity | undefined {
+    if (this._listeners === undefined) return undefined;
+    if (!isLoopback(addr) && !this._localAddresses.has(addr)) return undefined;
+    if (this._now - this._lookupCacheAt > LOOKUP_TTL_MS) {
+      this._lookupCache.clear();
+      this._lookupCacheAt = this._now;
+    }
+    let hit = this._lookupCache.get(port);
+    if (hit === undefined) {
+      hit = null;
+      for (const p of this._listeners()) {
+        if (p.info.listenPorts.includes(port)) {
+          hit = p.service;
+          break;
+        }
+      }
+      this._lookupCache.set(port, hit);
+    }
+    return hit ?? undefined;
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * Service-graph metrics (`metrics.features: application_service_graph`, obi-reference §2.4):
+ *
+ * - `traces_service_graph_request_client_seconds` (histogram, client spans)
+ * - `traces_service_graph_request_server_seconds` (histogram, server spans)
+ * - `traces_service_graph_request_total` (counter): server spans; client spans only when the
+ *   server they call is not instrumented by this agent (then `connection_type="virtual_node"`),
+ *   so an edge between two instrumented services is counted once, on its server side
+ * - `traces_service_graph_request_failed_total` (counter): spans with status ERROR
+ *
+ * Labels: `client`, `client_service_namespace`, `server`, `server_service_namespace`, `source`
+ * (`obi`), `connection_type` (`database`, `messaging_system`, `virtual_node`, or empty = absent).
+ *
+ * Endpoints, as OBI names them without Kubernetes metadata:
+ * - server span: client = the peer address, server = the service's name (its namespace is
+ *   `server_service_namespace`; `client_service_namespace` is empty);
+ * - client span: client = the service's name (and namespace), server = the name of the local
+ *   instrumented service listening on the peer address and port if there is one (and its
+ *   namespace), else the peer address.
+ *
+ * Skipped: DNS spans, spans without a connection, and self references (same address on both
+ * ends, same or unknown namespace) unless `allow_service_graph_self_references`. With TTL as
+ * in {@link RedMetrics} (`setNow`, `expire`).
+ */
+import type { Registry } from 'prom-client';
+import type { ServiceIdentity } from '../discovery/types.ts';
+import { CounterVec } from './counter.ts';
+import { HistogramVec, SeriesIndex } from './histogram.ts';
+import type { LabelValue } from './histogram.ts';
+import { DEFAULT_DURATION_BUCKETS } from './metrics.ts';
+import { SOURCE } from './spanmetrics.ts';
+import type { Span } from './span.ts';
+
+export const SERVICE_GRAPH_NAMES = {
+  client: { prom: 'traces_service_graph_request_client_seconds', otel: 'traces_service_graph_request_client' },
+  server: { prom: 'traces_service_graph_request_server_seconds', otel: 'traces_service_graph_request_server' },
+  failed: { prom: 'traces_service_graph_request_failed_total', otel: 'traces_service_graph_request_failed_total' },
+  total: { prom: 'traces_service_graph_request_total', otel: 'traces_service_graph_request_total' },
+} as const;
+
+/** OBI's service-graph labels, in its order. */
+export const SERVICE_GRAPH_LABELS: readonly string[] = ['client', 'client_service_namespace', 'server', 'server_service_namespace', 'source', 'connection_type'];
+
+export type ConnectionType = 'database' | 'messaging_system' | 'virtual_node' | '';
+
+/** Span `protocol` values whose peer is a database / a message broker. */
+const DATABASE_PROTOCOLS: ReadonlySet<string> = new Set(['sql', 'postgres', 'mysql', 'redis', 'mongo', 'memcached', 'couchbase', 'aerospike', 'elasticsearch']);
+const MESSAGING_PROTOCOLS: ReadonlySet<string> = new Set(['kafka', 'mqtt', 'nats', 'amqp']);
+
+/** Finds the instrumented service listening on `addr:port` on this host, if any. */
+export type InstrumentedServerLookup = (addr: string, port: number) => ServiceIdentity | undefined;
+
+export interface ServiceGraphOptions {
+  /** duration buckets (s); default OBI's */
+  readonly buckets?: readonly number[];
+  /** `allow_service_graph_self_references` */
+  readonly allowSelfReferences?: boolean;
+  /** local instrumented servers; without it every called server counts as uninstrumented */
+  readonly lookupServer?: InstrumentedServerLookup;
+}
+
+export class ServiceGraph {
+  readonly index: SeriesIndex;
+  readonly client: HistogramVec;
+  readonly server: HistogramVec;
+  readonly failed: CounterVec;
+  readonly total: CounterVec;
+  private readonly _allowSelf: boolean;
+  private readonly _lookup: InstrumentedServerLookup | undefined;
+  private readonly _scratch: LabelValue[] = new Array<LabelValue>(SERVICE_GRAPH_LABELS.length).fill('');
+
+  constructor(registry: Registry, options: ServiceGraphOptions = {}) {
+    this._allowSelf = options.allowSelfReferences ?? false;
+    this._lookup = options.lookupServer;
+    const buckets = options.buckets ?? DEFAULT_DURATION_BUCKETS;
+    this.index = new SeriesIndex(SERVICE_GRAPH_LABELS.length);
+    const index = this.index;
+    const labelNames = SERVICE_GRAPH_LABELS;
+    this.client = new HistogramVec({
+      name: SERVICE_GRAPH_NAMES.client.prom,
+      help: 'duration of client service calls, in seconds, in trace service graph metrics format',
+      labelNames,
+      buckets,
+      index,
+    }).registerIn(registry);
+    this.server = new HistogramVec({
+      name: SERVICE_GRAPH_NAMES.server.prom,
+      help: 'duration of server service calls, in seconds, in trace service graph metrics format',
+      labelNames,
+      buckets,
+      index,
+    }).registerIn(registry);
+    this.failed = new CounterVec({ name: SERVICE_GRAPH_NAMES.failed.prom, help: 'number of failed service calls in trace service graph metrics format', labelNames, index }).registerIn(registry);
+    this.total = new CounterVec({ name: SERVICE_GRAPH_NAMES.total.prom, help: 'number of service calls in trace service graph metrics format', labelNames, index }).registerIn(registry);
+  }
+
+  record(span: Span): void {
+    const conn = span.conn;
+    if (conn === undefined || span.protocol === 'dns') return;
+    const isClient = span.kind === 'client' || span.kind === 'producer';
+    const isServer = span.kind === 'server' || span.kind === 'consumer';
+    if (!isClient && !isServer) return;
+    const svc = span.service;
+    // OBI's Peer (client side) and Host (server side) addresses
+    const peer = isClient ? conn.localAddr : conn.remoteAddr;
+    const host = isClient ? conn.remoteAddr : conn.localAddr;
+    const other = isClient && this._lookup !== undefined ? this._lookup(conn.remoteAddr, conn.remotePort) : undefined;
+    const otherNamespace = other?.namespace ?? '';
+    if (!this._allowSelf && peer === host && (otherNamespace === '' || otherNamespace === svc.namespace)) return;
+
+    let connectionType: ConnectionType = '';
+    if (DATABASE_PROTOCOLS.has(span.protocol)) connectionType = 'database';
+    else if (MESSAGING_PROTOCOLS.has(span.protocol)) connectionType = 'messaging_system';
+    else if (isClient && other === undefined) connectionType = 'virtual_node';
+
+    const v = this._scratch;
+    if (isClient) {
+      v[0] = svc.name;
+      v[1] = svc.namespace;
+      v[2] = other?.name ?? host;
+      v[3] = otherNamespace;
+    } else {
+      v[0] = peer;
+      v[1] = '';
+      v[2] = svc.name;
+      v[3] = svc.namespace;
+    }
+    v[4] = SOURCE;
+    v[5] = connectionType;
+    const id = this.index.id(v);
+    const ns = span.endNs - span.startNs;
+    const seconds = ns > 0 ? ns / 1e9 : 0;
+    if (isClient) {
+      this.client.observe(id, seconds);
+      if (other === undefined) this.total.inc(id, 1);
+    } else {
+      this.server.observe(id, seconds);
+      this.total.inc(id, 1);
+    }
+    if (span.status === 'error') this.failed.inc(id, 1);
+  }
+
+  recordAll(spans: readonly Span[]): void {
+    for (let i = 0; i < spans.length; i++) this.record(spans[i]);
+  }
+
+  setNow(now: number): void {
+    this.index.now = now;
+  }
+
+  expire(cutoff: number): number {
+    return this.index.expire(cutoff);
+  }
+}
