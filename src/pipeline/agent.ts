@@ -192,6 +192,8 @@ export class Agent {
       listeners: () => this._lifecycle?.tracked.values() ?? [],
       localAddresses: new Set(Object.values(networkInterfaces()).flatMap((l) => (l ?? []).map((a) => a.address))),
     });
+    // span metrics, service graph and traces_target_info over OTLP too
+    this._otlp?.addSpanMetrics(this._processor);
     this._printer = new TracePrinter(cfg.trace_printer, { out: this._opts.out as never, clock: this._clock });
     if (cfg.prometheus_export.port) {
       this._prom = new PrometheusServer({

@@ -89,6 +89,8 @@ export class SpanProcessor {
   private readonly _listeners: (() => Iterable<ListeningService>) | undefined;
   private readonly _localAddresses: ReadonlySet<string>;
   private readonly _lookupCache = new Map<number, ServiceIdentity | null>();
+  /** the services with a `traces_target_info` series, by instance id (what the OTLP exporter reads) */
+  private readonly _targets = new Map<string, ServiceIdentity>();
   private _lookupCacheAt = -Infinity;
   private _now = 0;
 
@@ -145,7 +147,15 @@ export class SpanProcessor {
         sg.recordAll(metrics);
       }
       const tti = this.tracesTargetInfo;
-      if (tti !== undefined) for (let i = 0; i < metrics.length; i++) if (!tti.has(metrics[i].service)) tti.registerService(metrics[i].service);
+      if (tti !== undefined) {
+        for (let i = 0; i < metrics.length; i++) {
+          const svc = metrics[i].service;
+          if (!tti.has(svc)) {
+            tti.registerService(svc);
+            this._targets.set(svc.instanceId, svc);
+          }
+        }
+      }
     }
     this.traceAttributes.applyAll(traces);
     return { metrics, traces, dropped };
@@ -162,13 +172,37 @@ export class SpanProcessor {
 
   /** A service was selected: expose its `traces_target_info`. */
   registerService(service: ServiceIdentity): void {
-    this.tracesTargetInfo?.registerService(service);
+    if (this.tracesTargetInfo !== undefined) {
+      this.tracesTargetInfo.registerService(service);
+      this._targets.set(service.instanceId, service);
+    }
     this._lookupCache.clear();
+  }
+
+  /** The services `traces_target_info` currently reports (empty without a span-metric feature). */
+  targetServices(): IterableIterator<ServiceIdentity> {
+    return this._targets.values();
+  }
+
+  /** A reported service by instance id. */
+  service(instanceId: string): ServiceIdentity | undefined {
+    return this._targets.get(instanceId);
+  }
+
+  /**
+   * A reported service by name and namespace (the service-graph labels name services, not
+   * instances): the last such instance in registration order, if any.
+   */
+  serviceNamed(name: string, namespace: string): ServiceIdentity | undefined {
+    let hit: ServiceIdentity | undefined;
+    for (const s of this._targets.values()) if (s.name === name && s.namespace === namespace) hit = s;
+    return hit;
   }
 
   /** A service went away. */
   removeService(service: ServiceIdentity): void {
     this.tracesTargetInfo?.removeService(service);
+    this._targets.delete(service.instanceId);
     this.spanMetrics?.removeService(service);
     this._lookupCache.clear();
   }

@@ -74,6 +74,8 @@ export interface ReceivedMetric {
   readonly type: 'histogram' | 'exponentialHistogram' | 'sum' | 'gauge' | 'summary' | 'none';
   /** 1 delta, 2 cumulative, 0 for gauges */
   readonly temporality: number;
+  /** sums: `isMonotonic` (false for gauges and histograms) */
+  readonly monotonic: boolean;
   readonly dataPoints: ReceivedDataPoint[];
 }
 
@@ -211,6 +213,7 @@ export function flattenMetrics(req: Json, protocol: ReceivedProtocol): ReceivedM
           unit: (m.unit as string | undefined) ?? '',
           type,
           temporality: toNum(data.aggregationTemporality),
+          monotonic: data.isMonotonic === true,
           dataPoints: ((data.dataPoints as Json[] | undefined) ?? []).map(dataPoint),
         });
       }

@@ -7,9 +7,10 @@
  * their own port). A real Prometheus scrapes the agent; every check is an exact value.
  *
  * Layout: one agent and one traffic run (`before`), then one `describe` per scenario whose
- * `test`s read what arrived at a backend. Prometheus checks are here; OTLP checks of the same
- * scenarios belong next to them, as more `test`s reading the OTLP receiver (start it in
- * `before` and point OTEL_EXPORTER_OTLP_ENDPOINT at it in `agentEnv`).
+ * `test`s read what arrived at a backend: the Prometheus server, and the OTLP receiver the same
+ * agent exports traces and metrics to (http/protobuf, 100 ms metric interval, 50 ms trace batch
+ * timeout). On OTLP the names are the OTel ones (`http.server.request.duration`, unit `s`),
+ * the service identity is the resource, and counters are cumulative monotonic Sums.
  *
  * Adaptations: clients use source address 127.0.0.2 (`curl --interface`), because OBI counts an
  * edge whose two ends have the same address as a self reference and a loopback test would have
@@ -19,9 +20,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestAgent, freePort, nodeBin, run, startProcess, waitForPort, type Proc, type SpanJSON } from '../helpers/harness.ts';
+import { OtlpReceiver, type Attrs, type ReceivedDataPoint, type ReceivedMetric, type ReceivedSpan } from '../helpers/otlp-receiver.ts';
 import { PrometheusServer, type PromSample } from '../helpers/prometheus.ts';
 
 const app = join(import.meta.dirname, '../helpers/apps/node-server.mjs');
@@ -33,6 +35,7 @@ const PY_ADDR = '127.0.0.4';
 
 interface Env {
   prom: PrometheusServer;
+  rx: OtlpReceiver;
   agent: TestAgent;
   ports: { test: number; py: number; unselected: number; app: number; internal: number };
   pids: { test: number; py: number; unselected: number };
@@ -60,6 +63,7 @@ async function startAll(): Promise<void> {
   await waitForPort(ports.py, PY_ADDR);
   await waitForPort(ports.unselected, UNSELECTED_ADDR);
   // Prometheus first: its target discovery takes ~5 s, which the agent start and the traffic overlap
+  env.rx = await OtlpReceiver.start({ grpcPort: false });
   env.prom = await PrometheusServer.start([
     { name: 'obi-app', port: ports.app },
     { name: 'obi-internal', port: ports.internal, path: '/internal/metrics' },
@@ -97,7 +101,14 @@ internal_metrics:
     port: ${ports.internal}
 `,
   );
-  const agentEnv = { OTEL_EBPF_CONFIG_PATH: config, OTEL_EBPF_PROMETHEUS_PORT: String(ports.app) };
+  const agentEnv = {
+    OTEL_EBPF_CONFIG_PATH: config,
+    OTEL_EBPF_PROMETHEUS_PORT: String(ports.app),
+    OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${env.rx.httpPort}`,
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+    OTEL_EBPF_METRICS_INTERVAL: '100ms',
+    OTEL_EBPF_OTLP_TRACES_BATCH_TIMEOUT: '50ms',
+  };
   env.agent = await TestAgent.start(agentEnv);
   await env.agent.waitTracked(test.pid);
   await env.agent.waitTracked(py.pid);
@@ -132,10 +143,41 @@ before(async () => {
 after(async () => {
   await env.prom?.stop();
   await env.agent?.stop();
+  await env.rx?.close();
   for (const p of procs) await p.kill();
 });
 
 const testSpans = (f: (s: SpanJSON) => boolean): SpanJSON[] => env.agent.spans((s) => s.service.pid === env.pids.test && f(s));
+
+// --- OTLP side ---
+const HOST = hostname();
+const instance = (pid: number): string => `${HOST}:${pid}`;
+/** OTLP spans received from the service with this pid */
+const otlpSpans = (pid: number, f: (s: ReceivedSpan) => boolean = () => true): ReceivedSpan[] =>
+  env.rx.spans.filter((s) => s.resource['service.instance.id'] === instance(pid) && f(s));
+/** latest point of every series of `name` matching `attrs` (a subset), from any service */
+const otlpPoints = (name: string, attrs: Attrs = {}): { metric: ReceivedMetric; point: ReceivedDataPoint }[] =>
+  env.rx.latestPoints(name, (p) => Object.entries(attrs).every(([k, v]) => p.attributes[k] === v));
+/** wait until exactly one series of `name` matches `attrs` and `done` holds for its latest point */
+async function otlpPoint(name: string, attrs: Attrs, done: (p: ReceivedDataPoint) => boolean): Promise<{ metric: ReceivedMetric; point: ReceivedDataPoint }> {
+  await env.rx.waitPoint(name, (p) => Object.entries(attrs).every(([k, v]) => p.attributes[k] === v) && done(p));
+  const all = otlpPoints(name, attrs);
+  assert.equal(all.length, 1, `${name} ${JSON.stringify(attrs)}: ${all.length} series`);
+  return all[0];
+}
+/** the resource OBI gives a service instrumented here */
+function assertResource(resource: Attrs, name: string, namespace: string, pid: number, language: string): void {
+  assert.equal(resource['service.name'], name);
+  assert.equal(resource['service.namespace'], namespace);
+  assert.equal(resource['service.instance.id'], instance(pid));
+  assert.equal(resource['telemetry.sdk.language'], language);
+  assert.equal(resource['telemetry.sdk.name'], 'opentelemetry');
+  assert.equal(resource['telemetry.distro.name'], 'obi-ts');
+  assert.equal(resource['host.name'], HOST);
+  assert.equal(resource['os.type'], 'linux');
+}
+const SPAN_KIND_SERVER = 2;
+const SPAN_KIND_CLIENT = 3;
 
 describe('scenario 1: HTTP server RED metrics (routes /basic/:rnd, namespace integration-test)', () => {
   const labels = (): string =>
@@ -174,6 +216,66 @@ describe('scenario 1: HTTP server RED metrics (routes /basic/:rnd, namespace int
       assert.ok(s.durationNs >= 29e6 && s.durationNs < 1e9, `duration ${s.durationNs}`);
     }
   });
+
+  const attrs = (): Attrs => ({
+    'http.request.method': 'GET',
+    'http.response.status_code': 404,
+    'service.name': 'testserver',
+    'service.namespace': 'integration-test',
+    'server.port': env.ports.test,
+    'http.route': '/basic/:rnd',
+    'url.path': '/basic/7',
+  });
+
+  test('OTLP: http.server.request.duration (s) count 4, sum 0.12–1 s, under the testserver resource', async () => {
+    const { metric, point } = await otlpPoint('http.server.request.duration', attrs(), (p) => p.count === 4);
+    assert.equal(metric.unit, 's');
+    assert.equal(metric.type, 'histogram');
+    assert.equal(metric.temporality, 2);
+    assert.equal(metric.scope.name, 'go.opentelemetry.io/obi');
+    assertResource(metric.resource, 'testserver', 'integration-test', env.pids.test, 'nodejs');
+    assert.equal(point.attributes['client.address'], CLIENT);
+    assert.equal(point.attributes['url.scheme'], 'http');
+    assert.equal('job' in point.attributes || 'instance' in point.attributes, false);
+    assert.ok(point.sum! > 0.12 && point.sum! < 1.0, `sum ${point.sum}`);
+    assert.deepEqual(point.explicitBounds, [0, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10]);
+    // ≤ 0.025 s: none; all 4 between 30 ms and 1 s
+    assert.equal(point.bucketCounts.slice(0, 4).reduce((a, b) => a + b, 0), 0);
+    assert.equal(point.bucketCounts.slice(4, 11).reduce((a, b) => a + b, 0), 4);
+  });
+
+  test('OTLP: request and response body size histograms (By) with the same attributes, count 4', async () => {
+    const req = await otlpPoint('http.server.request.body.size', attrs(), (p) => p.count === 4);
+    assert.equal(req.metric.unit, 'By');
+    const resp = await otlpPoint('http.server.response.body.size', attrs(), (p) => p.count === 4);
+    assert.equal(resp.metric.unit, 'By');
+    assert.equal(resp.point.sum, 4 * 'basic\n'.length);
+  });
+
+  test('OTLP: 4 server spans GET /basic/:rnd with OBI attributes and resource', async () => {
+    await env.rx.waitSpans(4, (s) => s.attributes['url.path'] === '/basic/7');
+    const spans = otlpSpans(env.pids.test, (s) => s.attributes['url.path'] === '/basic/7');
+    assert.equal(spans.length, 4);
+    assert.equal(new Set(spans.map((s) => s.traceId)).size, 4);
+    for (const s of spans) {
+      assert.equal(s.name, 'GET /basic/:rnd');
+      assert.equal(s.kind, SPAN_KIND_SERVER);
+      assert.equal(s.status.code, 0);
+      assert.equal(s.parentSpanId, '');
+      assert.match(s.traceId, /^[0-9a-f]{32}$/);
+      assert.match(s.spanId, /^[0-9a-f]{16}$/);
+      assert.equal(s.scope.name, 'go.opentelemetry.io/obi');
+      assertResource(s.resource, 'testserver', 'integration-test', env.pids.test, 'nodejs');
+      assert.equal(s.attributes['http.request.method'], 'GET');
+      assert.equal(s.attributes['http.response.status_code'], 404);
+      assert.equal(s.attributes['http.route'], '/basic/:rnd');
+      assert.equal(s.attributes['url.scheme'], 'http');
+      assert.equal(s.attributes['client.address'], CLIENT);
+      assert.equal(s.attributes['server.port'], env.ports.test);
+      const ns = s.endTimeUnixNano - s.startTimeUnixNano;
+      assert.ok(ns >= 29_000_000n && ns < 1_000_000_000n, `duration ${ns}`);
+    }
+  });
 });
 
 describe('scenario 3: filter.application.url_path.not_match /metrics', () => {
@@ -183,6 +285,15 @@ describe('scenario 3: filter.application.url_path.not_match /metrics', () => {
     assert.equal(dropped[0].metric.job, 'obi-internal');
     assert.deepEqual(await env.prom.query('{url_path="/metrics"}'), []);
     assert.deepEqual(await env.prom.query('traces_spanmetrics_calls_total{span_name="GET /metrics"}'), []);
+  });
+
+  test('OTLP: no span and no data point for /metrics', async () => {
+    // what arrived for the other requests of the same server proves the exports ran
+    await otlpPoint('http.server.request.duration', { 'url.path': '/basic/7' }, (p) => p.count === 4);
+    await env.rx.waitSpans(4, (s) => s.attributes['url.path'] === '/basic/7');
+    assert.deepEqual(env.rx.spans.filter((s) => s.attributes['url.path'] === '/metrics' || s.name === 'GET /metrics'), []);
+    const tagged = env.rx.metrics.flatMap((m) => m.dataPoints.filter((p) => p.attributes['url.path'] === '/metrics' || p.attributes['span.name'] === 'GET /metrics' || p.attributes['http.route'] === '/metrics'));
+    assert.deepEqual(tagged, []);
   });
 });
 
@@ -228,6 +339,80 @@ describe('scenario 5: span metrics and service graph', () => {
     // the Python side counts that call (from testserver's address) with its 2 direct ones
     assert.equal(one(await env.prom.query('traces_service_graph_request_total{client="127.0.0.1",server="pyserver",server_service_namespace="integration-test-py"}')), 3);
   });
+
+  const spanAttrs = { 'span.kind': 'SPAN_KIND_SERVER', 'span.name': 'GET /basic/:rnd', 'service.name': 'testserver', 'service.namespace': 'integration-test' };
+
+  test('OTLP: traces_spanmetrics_latency (s) count 7 and traces_spanmetrics_calls_total (monotonic Sum) 7 for GET /basic/:rnd', async () => {
+    const lat = await otlpPoint('traces_spanmetrics_latency', spanAttrs, (p) => p.count === 7);
+    assert.equal(lat.metric.unit, 's');
+    assert.equal(lat.metric.type, 'histogram');
+    assertResource(lat.metric.resource, 'testserver', 'integration-test', env.pids.test, 'nodejs');
+    assert.deepEqual(lat.point.attributes, {
+      ...spanAttrs,
+      'status.code': 'STATUS_CODE_UNSET',
+      'service.instance.id': instance(env.pids.test),
+      source: 'obi',
+      'host.id': lat.metric.resource['host.id'],
+    });
+    const calls = await otlpPoint('traces_spanmetrics_calls_total', spanAttrs, (p) => p.value === 7);
+    assert.equal(calls.metric.type, 'sum');
+    assert.equal(calls.metric.monotonic, true);
+    assert.equal(calls.metric.temporality, 2);
+    assert.equal(calls.metric.resource['service.instance.id'], instance(env.pids.test));
+    // the client spans of the proxies are counted too, under their own span kind and names
+    const clientNames = testSpans((s) => s.kind === 'client').map((s) => s.name);
+    assert.equal(clientNames.length, 2);
+    for (const name of new Set(clientNames)) {
+      const n = clientNames.filter((x) => x === name).length;
+      await otlpPoint('traces_spanmetrics_calls_total', { 'service.name': 'testserver', 'span.kind': 'SPAN_KIND_CLIENT', 'span.name': name }, (p) => p.value === n);
+    }
+  });
+
+  test('OTLP: traces_target_info gauge 1 per instrumented service with the SDK language', async () => {
+    const info = await otlpPoint('traces_target_info', { 'service.name': 'testserver' }, (p) => p.value === 1);
+    assert.equal(info.metric.type, 'gauge');
+    assertResource(info.metric.resource, 'testserver', 'integration-test', env.pids.test, 'nodejs');
+    assert.deepEqual(info.point.attributes, {
+      'service.name': 'testserver',
+      'service.instance.id': instance(env.pids.test),
+      'service.namespace': 'integration-test',
+      'telemetry.sdk.language': 'nodejs',
+      'telemetry.sdk.name': 'opentelemetry',
+      source: 'obi',
+      'os.type': 'linux',
+      'host.id': info.metric.resource['host.id'],
+    });
+    const py = await otlpPoint('traces_target_info', { 'service.name': 'pyserver' }, (p) => p.value === 1);
+    assert.equal(py.point.attributes['telemetry.sdk.language'], 'python');
+    assert.deepEqual(otlpPoints('traces_target_info').map((x) => x.point.attributes['service.name']).sort(), ['pyserver', 'testserver']);
+  });
+
+  test('OTLP: service-graph server histogram count 9 and request_total 9 on the server side; no failed, no self references', async () => {
+    const edge = { client: CLIENT, client_service_namespace: '', server: 'testserver', server_service_namespace: 'integration-test', source: 'obi' };
+    const srv = await otlpPoint('traces_service_graph_request_server', { server_service_namespace: 'integration-test' }, (p) => p.count === 9);
+    assert.equal(srv.metric.unit, 's');
+    assert.deepEqual(srv.point.attributes, edge);
+    assertResource(srv.metric.resource, 'testserver', 'integration-test', env.pids.test, 'nodejs');
+    const total = await otlpPoint('traces_service_graph_request_total', edge, (p) => p.value === 9);
+    assert.equal(total.metric.type, 'sum');
+    assert.equal(total.metric.monotonic, true);
+    assert.deepEqual(otlpPoints('traces_service_graph_request_failed_total', { server: 'testserver' }), []);
+    const selfRefs = env.rx.metrics.filter((m) => m.name.startsWith('traces_service_graph_')).flatMap((m) => m.dataPoints.filter((p) => p.attributes.client === '127.0.0.1' && p.attributes.server === 'testserver'));
+    assert.deepEqual(selfRefs, []);
+  });
+
+  test('OTLP: client edges — virtual_node counted on the client (testserver resource); to pyserver counted on the pyserver side', async () => {
+    const virtual = { client: 'testserver', client_service_namespace: 'integration-test', server: UNSELECTED_ADDR, connection_type: 'virtual_node' };
+    const c = await otlpPoint('traces_service_graph_request_client', virtual, (p) => p.count === 1);
+    assertResource(c.metric.resource, 'testserver', 'integration-test', env.pids.test, 'nodejs');
+    await otlpPoint('traces_service_graph_request_total', virtual, (p) => p.value === 1);
+    const toPy = { client: 'testserver', server: 'pyserver', server_service_namespace: 'integration-test-py' };
+    const cp = await otlpPoint('traces_service_graph_request_client', toPy, (p) => p.count === 1);
+    assert.equal('connection_type' in cp.point.attributes, false);
+    assert.deepEqual(otlpPoints('traces_service_graph_request_total', toPy), []);
+    const pyTotal = await otlpPoint('traces_service_graph_request_total', { client: '127.0.0.1', server: 'pyserver' }, (p) => p.value === 3);
+    assertResource(pyTotal.metric.resource, 'pyserver', 'integration-test-py', env.pids.py, 'python');
+  });
 });
 
 describe('scenario 13: several selected services, one unselected', () => {
@@ -248,6 +433,36 @@ describe('scenario 13: several selected services, one unselected', () => {
     assert.equal(env.agent.spans((s) => s.service.pid === env.pids.unselected).length, 0);
     const client = await env.prom.waitQuery(`http_client_request_duration_seconds_count{service_name="testserver",server_port="${env.ports.unselected}"}`, (s) => one(s) === 1);
     assert.equal(client[0].metric.server_address, UNSELECTED_ADDR);
+  });
+
+  test('OTLP: each service under its own resource with the configured name and namespace; no double counts', async () => {
+    const py = await otlpPoint('http.server.request.duration', { 'server.port': env.ports.py }, (p) => p.count === 3);
+    assertResource(py.metric.resource, 'pyserver', 'integration-test-py', env.pids.py, 'python');
+    assert.equal(py.point.attributes['service.name'], 'pyserver');
+    assert.equal(py.point.attributes['service.namespace'], 'integration-test-py');
+    await env.rx.waitSpans(3, (s) => s.resource['service.name'] === 'pyserver');
+    const spans = otlpSpans(env.pids.py);
+    assert.equal(spans.length, 3);
+    assert.ok(spans.every((s) => s.name === 'GET /index.html' && s.kind === SPAN_KIND_SERVER && s.resource['service.name'] === 'pyserver'));
+    const names = new Set([...env.rx.spans.map((s) => s.resource['service.name']), ...env.rx.metrics.map((m) => m.resource['service.name'])]);
+    assert.deepEqual([...names].sort(), ['pyserver', 'testserver']);
+  });
+
+  test('OTLP: nothing from the unselected process; the proxy client spans carry the ids the agent gave them', async () => {
+    assert.deepEqual(otlpSpans(env.pids.unselected), []);
+    assert.deepEqual(env.rx.spans.filter((s) => s.attributes['url.path'] === '/dont-instrument'), []);
+    const client = await otlpPoint('http.client.request.duration', { 'service.name': 'testserver', 'server.port': env.ports.unselected }, (p) => p.count === 1);
+    assert.equal(client.point.attributes['server.address'], UNSELECTED_ADDR);
+    assertResource(client.metric.resource, 'testserver', 'integration-test', env.pids.test, 'nodejs');
+    await env.rx.waitSpans(2, (s) => s.kind === SPAN_KIND_CLIENT);
+    const clients = otlpSpans(env.pids.test, (s) => s.kind === SPAN_KIND_CLIENT);
+    // the same spans the printer showed: ids, trace ids, parents and names
+    const key = (id: string, trace: string, parent: string | undefined, name: string, port: unknown): string => `${id} ${trace} ${parent ?? ''} ${name} ${String(port)}`;
+    assert.deepEqual(
+      clients.map((c) => key(c.spanId, c.traceId, c.parentSpanId, c.name, c.attributes['server.port'])).sort(),
+      testSpans((s) => s.kind === 'client').map((s) => key(s.spanId, s.traceId, s.parentSpanId, s.name, s.attributes['server.port'])).sort(),
+    );
+    assert.deepEqual(clients.map((c) => c.attributes['server.port']).sort(), [env.ports.py, env.ports.unselected].sort());
   });
 
   test('obi_instrumented_processes reflects the selection', async () => {
@@ -276,6 +491,17 @@ describe('scenario 15: routes unmatched: heuristic', () => {
       assert.equal(more.length, 0, path);
       assert.equal(s.attributes['http.route'], route);
       assert.equal(s.name, `GET ${route}`);
+    }
+  });
+  test('OTLP: http.route on spans (and their names) and on metric points', async () => {
+    for (const [path, route] of routes) {
+      const [s, ...more] = await env.rx.waitSpans(1, (x) => x.attributes['url.path'] === path);
+      assert.equal(more.length, 0, path);
+      assert.equal(s.attributes['http.route'], route);
+      assert.equal(s.name, `GET ${route}`);
+      const { point } = await otlpPoint('http.server.request.duration', { 'service.name': 'testserver', 'url.path': path }, (p) => p.count === 1);
+      assert.equal(point.attributes['http.route'], route);
+      await otlpPoint('traces_spanmetrics_calls_total', { 'service.name': 'testserver', 'span.name': `GET ${route}` }, (p) => p.value === 1);
     }
   });
 });

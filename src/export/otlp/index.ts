@@ -5,14 +5,14 @@ export { DEFAULT_MAX_SCALE, DEFAULT_MAX_SIZE, ExponentialHistogram, ExponentialH
 export type { ExponentialHistogramValue } from './exponential.ts';
 export { MACHINE_ID_FILES, readHostId } from './host.ts';
 export { OtlpMetricsExporter } from './metrics.ts';
-export type { HistogramAggregation, MetricExportStats, OtlpBuckets, OtlpHistogramSource, OtlpMetricsExporterOptions } from './metrics.ts';
+export type { HistogramAggregation, MetricExportStats, OtlpBuckets, OtlpCounterSource, OtlpGaugePoint, OtlpGaugeSource, OtlpHistogramSource, OtlpMetricsExporterOptions, SeriesOwner } from './metrics.ts';
 export { backoffDelay, isRetryable } from './retry.ts';
 export type { BackoffPolicy } from './retry.ts';
 export { createSampler, traceIdRatioSampled } from './sampler.ts';
 export type { SpanSampler } from './sampler.ts';
 export { OtlpExportMetrics, exportErrorType } from './self-metrics.ts';
 export type { OtlpExportMetricsOptions } from './self-metrics.ts';
-export { OBI_TS_VERSION, createOtlpExport, dbClientHistogram } from './setup.ts';
+export { OBI_TS_VERSION, createOtlpExport, dbClientHistogram, serviceGraphSources, spanMetricsSources, tracesTargetInfoSource } from './setup.ts';
 export type { OtlpExport, OtlpSetupOptions } from './setup.ts';
 export { OtlpTraceExporter } from './traces.ts';
 export type { ExportLogger, OtlpTraceExporterOptions, TraceExportStats } from './traces.ts';

@@ -16,12 +16,18 @@
  * `job` and `instance` (OTLP carries the service identity in the resource, and, like OBI,
  * `service.name` / `service.namespace` on the points too). Numeric attributes
  * (`http.response.status_code`, `server.port`) go out as integers.
+ *
+ * Other families (span metrics, service graph, `traces_target_info`) are added with
+ * `addHistogram` / `addCounter` / `addGauge`: counters go out as cumulative monotonic integer
+ * Sums read from their {@link CounterVec}, gauges as integer Gauges. A family whose labels do
+ * not carry the service instance (the service graph) says which service owns each series.
  */
 import { ValueType } from '@opentelemetry/api';
 import type { Attributes, HrTime } from '@opentelemetry/api';
 import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
 import type { MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { ServiceIdentity } from '../../discovery/types.ts';
+import type { CounterVec } from '../../telemetry/counter.ts';
 import { HistogramVec } from '../../telemetry/histogram.ts';
 import { ATTR_INSTANCE, ATTR_JOB } from '../../telemetry/metrics.ts';
 import type { RedMetrics } from '../../telemetry/metrics.ts';
@@ -56,6 +62,8 @@ export interface OtlpMetricsExporterOptions {
   readonly exponentialMaxScale?: number;
   /** `otel_metrics_export.instrumentations`; the HTTP metrics need `http` or `*`; default `*` */
   readonly instrumentations?: readonly string[];
+  /** export the HTTP (RED) histograms of `metrics` (the `application` feature); default true */
+  readonly application?: boolean;
   readonly selfMetrics?: OtlpExportMetrics;
   readonly log?: ExportLogger;
   readonly endpoint?: string;
@@ -80,17 +88,56 @@ const PROM_ONLY = new Set([ATTR_JOB, ATTR_INSTANCE]);
 type Source =
   | { readonly kind: 'prom'; readonly vec: HistogramVec }
   | { readonly kind: 'explicit'; readonly vec: HistogramVec }
-  | { readonly kind: 'exponential'; readonly vec: ExponentialHistogramVec };
+  | { readonly kind: 'exponential'; readonly vec: ExponentialHistogramVec }
+  | { readonly kind: 'counter'; readonly vec: CounterVec };
 
-/** A histogram to export: the Prometheus one and how OTLP names it. */
-export interface OtlpHistogramSource {
-  /** OTel metric name (`db.client.operation.duration`) */
+/**
+ * The service a series belongs to (its resource), for families whose labels carry no
+ * `instance` / `service.instance.id`; undefined = decide from the labels as usual.
+ */
+export type SeriesOwner = (id: number, labelValues: readonly string[]) => ServiceIdentity | undefined;
+
+/** What every exported family may add to the label → attribute mapping. */
+interface FamilyOptions {
+  /** OTel metric name */
   readonly name: string;
-  /** UCUM unit (`s`, `By`) */
+  /** UCUM unit; '' = none */
   readonly unit: string;
   readonly description?: string;
-  /** attribute name (dot form) of each label of `vec`, in label order; `job` / `instance` are not sent */
-  readonly attributes: readonly string[];
+  /**
+   * attribute name (dot form) of each label of the vec, in label order; `job` / `instance`
+   * and undefined entries are not sent
+   */
+  readonly attributes: readonly (string | undefined)[];
+  /** attributes added to every point (OBI's `host.id` on span metrics) */
+  readonly constAttributes?: Attributes;
+  /** attributes left out of a point when their value is '' (`connection_type`) */
+  readonly omitEmpty?: readonly string[];
+  readonly owner?: SeriesOwner;
+}
+
+/** A counter to export as a cumulative monotonic Sum. */
+export interface OtlpCounterSource extends FamilyOptions {
+  readonly vec: CounterVec;
+}
+
+/** One point of an exported gauge. */
+export interface OtlpGaugePoint {
+  readonly service: ServiceIdentity;
+  readonly attributes: Attributes;
+  readonly value: number;
+}
+
+/** A gauge read at each collection (`traces_target_info`): integer points, one resource per service. */
+export interface OtlpGaugeSource {
+  readonly name: string;
+  readonly unit?: string;
+  readonly description?: string;
+  readonly points: () => Iterable<OtlpGaugePoint>;
+}
+
+/** A histogram to export: the Prometheus one and how OTLP names it (`db.client.operation.duration`, unit `s`). */
+export interface OtlpHistogramSource extends FamilyOptions {
   readonly vec: HistogramVec;
   /** explicit bounds wanted on OTLP; default the vec's own */
   readonly buckets?: readonly number[];
@@ -108,6 +155,9 @@ interface Instrument {
   readonly namespacePos: number;
   /** start time of each series (cumulative points), shared by the instruments of one index */
   readonly starts: Map<number, HrTime>;
+  readonly constAttributes: Attributes | undefined;
+  readonly omitEmpty: ReadonlySet<string> | undefined;
+  readonly owner: SeriesOwner | undefined;
 }
 
 function sameBuckets(a: readonly number[], b: readonly number[]): boolean {
@@ -123,6 +173,7 @@ export class OtlpMetricsExporter {
   readonly intervalMs: number;
   private readonly _o: OtlpMetricsExporterOptions;
   private readonly _instruments: Instrument[] = [];
+  private readonly _gauges: OtlpGaugeSource[] = [];
   private readonly _startsByIndex = new Map<object, Map<number, HrTime>>();
   private readonly _wallMs: () => number;
   /** end of the previous collection (the exporter's start before the first) */
@@ -145,7 +196,7 @@ export class OtlpMetricsExporter {
     this._wallMs = options.wallMs ?? Date.now;
     this._lastCollect = msToHrTime(this._wallMs());
     const inst = options.instrumentations ?? ['*'];
-    if (!(inst.includes('*') || inst.includes('http'))) return;
+    if (options.application === false || !(inst.includes('*') || inst.includes('http'))) return;
     for (const red of options.metrics.histograms()) {
       const b = options.buckets;
       this.addHistogram({
@@ -165,14 +216,6 @@ export class OtlpMetricsExporter {
    */
   addHistogram(h: OtlpHistogramSource): void {
     const o = this._o;
-    let starts = this._startsByIndex.get(h.vec.index);
-    if (starts === undefined) {
-      const created = new Map<number, HrTime>();
-      starts = created;
-      this._startsByIndex.set(h.vec.index, created);
-      // an expired series (TTL) that comes back is a new series: new start time
-      h.vec.index.onRemove((id) => created.delete(id));
-    }
     let source: Source;
     if (o.aggregation === 'base2_exponential_bucket_histogram') {
       const vec = new ExponentialHistogramVec(h.vec.index, o.exponentialMaxSize, o.exponentialMaxScale);
@@ -185,19 +228,17 @@ export class OtlpMetricsExporter {
       h.vec.addSink(vec);
       source = { kind: 'explicit', vec };
     }
-    const a = h.attributes;
-    if (a.length !== h.vec.labelNames.length) throw new RangeError(`${h.name}: ${a.length} attribute names for ${h.vec.labelNames.length} labels`);
-    this._instruments.push({
-      name: h.name,
-      unit: h.unit,
-      description: h.description ?? '',
-      source,
-      keys: a.map((x) => (PROM_ONLY.has(x) ? undefined : x)),
-      instancePos: a.includes(ATTR_INSTANCE) ? a.indexOf(ATTR_INSTANCE) : a.indexOf('service.instance.id'),
-      namePos: a.indexOf('service.name'),
-      namespacePos: a.indexOf('service.namespace'),
-      starts,
-    });
+    this._add(h, h.vec, source);
+  }
+
+  /** Export a counter as a cumulative monotonic Sum (span-metric calls, service-graph totals). */
+  addCounter(c: OtlpCounterSource): void {
+    this._add(c, c.vec, { kind: 'counter', vec: c.vec });
+  }
+
+  /** Export a gauge whose points are read at each collection (`traces_target_info`). */
+  addGauge(g: OtlpGaugeSource): void {
+    this._gauges.push(g);
   }
 
   stats(): MetricExportStats {
@@ -219,7 +260,7 @@ export class OtlpMetricsExporter {
     for (const ins of this._instruments) {
       perService.clear();
       const add = (id: number, labelValues: readonly string[], value: unknown): void => {
-        const service = this._serviceOf(ins, labelValues);
+        const service = this._serviceOf(ins, id, labelValues);
         // a series first seen now began after the previous collection
         let startTime = ins.starts.get(id);
         if (startTime === undefined) {
@@ -233,23 +274,49 @@ export class OtlpMetricsExporter {
         }
         let md = perService.get(service.instanceId);
         if (md === undefined) {
+          const kind = ins.source.kind;
           md = {
-            descriptor: { name: ins.name, description: ins.description, unit: ins.unit, valueType: ValueType.DOUBLE },
+            descriptor: { name: ins.name, description: ins.description, unit: ins.unit, valueType: kind === 'counter' ? ValueType.INT : ValueType.DOUBLE },
             aggregationTemporality: AggregationTemporality.CUMULATIVE,
-            dataPointType: ins.source.kind === 'exponential' ? DataPointType.EXPONENTIAL_HISTOGRAM : DataPointType.HISTOGRAM,
+            dataPointType: kind === 'counter' ? DataPointType.SUM : kind === 'exponential' ? DataPointType.EXPONENTIAL_HISTOGRAM : DataPointType.HISTOGRAM,
+            ...(kind === 'counter' ? { isMonotonic: true } : {}),
             dataPoints: [],
           } as { dataPoints: unknown[] };
           perService.set(service.instanceId, md);
           entry.metrics.push(md as unknown as MetricData);
         }
-        md.dataPoints.push({ startTime, endTime: end, attributes: pointAttributes(ins.keys, labelValues), value });
+        md.dataPoints.push({ startTime, endTime: end, attributes: pointAttributes(ins, labelValues), value });
       };
       const src = ins.source;
-      if (src.kind === 'exponential') {
+      if (src.kind === 'exponential' || src.kind === 'counter') {
         for (const s of src.vec.series()) add(s.id, s.labelValues, s.value);
       } else {
         const bounds = [...src.vec.buckets];
         for (const s of src.vec.series()) add(s.id, s.labelValues, { buckets: { boundaries: bounds, counts: s.bucketCounts }, sum: s.sum, count: s.count });
+      }
+    }
+    for (const g of this._gauges) {
+      const perGaugeService = new Map<string, { dataPoints: unknown[] }>();
+      for (const p of g.points()) {
+        const service = p.service;
+        this._seen.set(service.instanceId, service);
+        let entry = byService.get(service.instanceId);
+        if (entry === undefined) {
+          entry = { service, metrics: [] };
+          byService.set(service.instanceId, entry);
+        }
+        let md = perGaugeService.get(service.instanceId);
+        if (md === undefined) {
+          md = {
+            descriptor: { name: g.name, description: g.description ?? '', unit: g.unit ?? '', valueType: ValueType.INT },
+            aggregationTemporality: AggregationTemporality.CUMULATIVE,
+            dataPointType: DataPointType.GAUGE,
+            dataPoints: [],
+          } as { dataPoints: unknown[] };
+          perGaugeService.set(service.instanceId, md);
+          entry.metrics.push(md as unknown as MetricData);
+        }
+        md.dataPoints.push({ startTime: this._lastCollect, endTime: end, attributes: p.attributes, value: p.value });
       }
     }
     this._lastCollect = end;
@@ -316,7 +383,41 @@ export class OtlpMetricsExporter {
     }
   }
 
-  private _serviceOf(ins: Instrument, labelValues: readonly string[]): ServiceIdentity {
+  private _add(f: FamilyOptions, vec: HistogramVec | CounterVec, source: Source): void {
+    let starts = this._startsByIndex.get(vec.index);
+    if (starts === undefined) {
+      const created = new Map<number, HrTime>();
+      starts = created;
+      this._startsByIndex.set(vec.index, created);
+      // an expired series (TTL) that comes back is a new series: new start time
+      vec.index.onRemove((id) => created.delete(id));
+    }
+    const a = f.attributes;
+    if (a.length !== vec.labelNames.length) throw new RangeError(`${f.name}: ${a.length} attribute names for ${vec.labelNames.length} labels`);
+    this._instruments.push({
+      name: f.name,
+      unit: f.unit,
+      description: f.description ?? '',
+      source,
+      keys: a.map((x) => (x === undefined || PROM_ONLY.has(x) ? undefined : x)),
+      instancePos: a.includes(ATTR_INSTANCE) ? a.indexOf(ATTR_INSTANCE) : a.indexOf('service.instance.id'),
+      namePos: a.indexOf('service.name'),
+      namespacePos: a.indexOf('service.namespace'),
+      starts,
+      constAttributes: f.constAttributes,
+      omitEmpty: f.omitEmpty === undefined || f.omitEmpty.length === 0 ? undefined : new Set(f.omitEmpty),
+      owner: f.owner,
+    });
+  }
+
+  private _serviceOf(ins: Instrument, seriesId: number, labelValues: readonly string[]): ServiceIdentity {
+    if (ins.owner !== undefined) {
+      const owner = ins.owner(seriesId, labelValues);
+      if (owner !== undefined) {
+        this._seen.set(owner.instanceId, owner);
+        return owner;
+      }
+    }
     const instanceId = ins.instancePos >= 0 ? labelValues[ins.instancePos] : undefined;
     if (instanceId !== undefined) {
       const live = this._o.metrics.service(instanceId) ?? this._known.get(instanceId) ?? this._seen.get(instanceId);
@@ -337,13 +438,17 @@ export class OtlpMetricsExporter {
   }
 }
 
-function pointAttributes(keys: readonly (string | undefined)[], values: readonly string[]): Attributes {
+function pointAttributes(ins: Instrument, values: readonly string[]): Attributes {
+  const keys = ins.keys;
+  const omit = ins.omitEmpty;
   const out: Attributes = {};
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i];
     if (k === undefined) continue;
     const v = values[i];
+    if (omit !== undefined && v === '' && omit.has(k)) continue;
     out[k] = INT_ATTRIBUTES.has(k) && /^-?\d{1,15}$/.test(v) ? Number(v) : v;
   }
+  if (ins.constAttributes !== undefined) Object.assign(out, ins.constAttributes);
   return out;
 }

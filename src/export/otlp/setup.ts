@@ -14,10 +14,15 @@ import type { DbMetrics } from '../../telemetry/db.ts';
 import type { InternalMetrics } from '../../telemetry/internal.ts';
 import { promLabelName } from '../../telemetry/metrics.ts';
 import type { RedMetrics } from '../../telemetry/metrics.ts';
+import type { SpanProcessor } from '../../telemetry/processor.ts';
+import { SERVICE_GRAPH_LABELS, SERVICE_GRAPH_NAMES } from '../../telemetry/servicegraph.ts';
+import type { ServiceGraph } from '../../telemetry/servicegraph.ts';
+import { SOURCE, SPAN_METRICS_LABELS } from '../../telemetry/spanmetrics.ts';
+import type { SpanMetrics } from '../../telemetry/spanmetrics.ts';
 import type { Span } from '../../telemetry/span.ts';
 import { ResourceCache } from './convert.ts';
 import { OtlpMetricsExporter } from './metrics.ts';
-import type { OtlpHistogramSource } from './metrics.ts';
+import type { OtlpCounterSource, OtlpGaugeSource, OtlpHistogramSource, SeriesOwner } from './metrics.ts';
 import { createSampler } from './sampler.ts';
 import { OtlpExportMetrics } from './self-metrics.ts';
 import { OtlpTraceExporter } from './traces.ts';
@@ -51,6 +56,8 @@ export interface OtlpExport {
   offer(spans: readonly Span[]): void;
   /** export `db.client.operation.duration` too (when OTLP metrics are on and a DB instrumentation is selected) */
   addDbMetrics(db: DbMetrics): void;
+  /** export the span metrics, service graph and `traces_target_info` the processor keeps (those its features turned on) */
+  addSpanMetrics(processor: SpanProcessor): void;
   /** last flush of both signals, bounded by `shutdown_timeout` */
   shutdown(): Promise<void>;
 }
@@ -89,7 +96,9 @@ export function createOtlpExport(o: OtlpSetupOptions): OtlpExport | undefined {
   }
 
   let metrics: OtlpMetricsExporter | undefined;
-  if (metricsAt !== undefined && cfg.metricFeatures.includes('application')) {
+  const features = cfg.metricFeatures;
+  const spanFeatures = features.includes('application_span') || features.includes('application_span_otel') || features.includes('application_service_graph');
+  if (metricsAt !== undefined && (features.includes('application') || spanFeatures)) {
     const m = cfg.otel_metrics_export;
     metrics = new OtlpMetricsExporter({
       sender: createMetricSender({ ...metricsAt, insecureSkipVerify: m.insecure_skip_verify, timeoutMillis: o.timeoutMillis }),
@@ -103,6 +112,7 @@ export function createOtlpExport(o: OtlpSetupOptions): OtlpExport | undefined {
         responseSize: m.buckets.response_size_histogram,
       },
       instrumentations: m.instrumentations,
+      application: features.includes('application'),
       selfMetrics,
       log: o.log,
       endpoint: metricsAt.endpoint,
@@ -118,6 +128,21 @@ export function createOtlpExport(o: OtlpSetupOptions): OtlpExport | undefined {
       const inst = cfg.otel_metrics_export.instrumentations;
       if (metrics === undefined || !(inst.includes('*') || DB_INSTRUMENTATIONS.some((i) => inst.includes(i as never)))) return;
       metrics.addHistogram(dbClientHistogram(db, cfg.otel_metrics_export.buckets.duration_histogram));
+    },
+    addSpanMetrics: (processor) => {
+      if (metrics === undefined) return;
+      const buckets = cfg.otel_metrics_export.buckets.duration_histogram;
+      if (processor.spanMetrics !== undefined) {
+        const [duration, calls] = spanMetricsSources(processor.spanMetrics, o.hostId, buckets, (id) => processor.service(id));
+        metrics.addHistogram(duration);
+        metrics.addCounter(calls);
+      }
+      if (processor.serviceGraph !== undefined) {
+        const sg = serviceGraphSources(processor.serviceGraph, (name, namespace) => processor.serviceNamed(name, namespace), buckets);
+        for (const h of sg.histograms) metrics.addHistogram(h);
+        for (const c of sg.counters) metrics.addCounter(c);
+      }
+      if (processor.tracesTargetInfo !== undefined) metrics.addGauge(tracesTargetInfoSource(() => processor.targetServices(), o.hostId));
     },
     shutdown: async () => {
       // a final flush to a collector that does not answer may not hold the agent past shutdown_timeout
@@ -144,5 +169,111 @@ export function dbClientHistogram(db: DbMetrics, buckets?: readonly number[]): O
     attributes: vec.labelNames.map((l) => DB_LABEL_TO_ATTRIBUTE.get(l) ?? l),
     vec,
     buckets,
+  };
+}
+
+/** Span-metric label → OTLP attribute (OBI's OTLP span metrics carry no `job` nor SDK language). */
+const SPAN_METRICS_ATTRIBUTES: Readonly<Record<string, string | undefined>> = {
+  service_name: 'service.name',
+  service_namespace: 'service.namespace',
+  span_name: 'span.name',
+  status_code: 'status.code',
+  span_kind: 'span.kind',
+  instance: 'service.instance.id',
+  job: undefined,
+  source: 'source',
+  telemetry_sdk_language: undefined,
+};
+
+/**
+ * Span metrics as OBI sends them over OTLP: the duration histogram (`traces.span.metrics.duration`
+ * or legacy `traces_spanmetrics_latency`, unit `s`) and the calls counter
+ * (`traces.span.metrics.calls` / `traces_spanmetrics_calls_total`), with `service.name`,
+ * `service.namespace`, `service.instance.id`, `span.name`, `span.kind`, `status.code`, `source`
+ * and `host.id` on every point.
+ */
+export function spanMetricsSources(
+  sm: SpanMetrics,
+  hostId: string,
+  buckets?: readonly number[],
+  serviceOf?: (instanceId: string) => ServiceIdentity | undefined,
+): [OtlpHistogramSource, OtlpCounterSource] {
+  const attributes = SPAN_METRICS_LABELS.map((l) => SPAN_METRICS_ATTRIBUTES[l]);
+  const constAttributes = { 'host.id': hostId };
+  const instanceAt = SPAN_METRICS_LABELS.indexOf('instance');
+  const owner: SeriesOwner | undefined = serviceOf === undefined ? undefined : (_id, v) => serviceOf(v[instanceAt]);
+  return [
+    { name: sm.names.duration.otel, unit: 's', attributes, constAttributes, vec: sm.duration, buckets, owner },
+    { name: sm.names.calls.otel, unit: '', attributes, constAttributes, vec: sm.calls, owner },
+  ];
+}
+
+/** A service known by name only: the resource of a series whose service is gone. */
+function namedService(name: string, namespace: string): ServiceIdentity {
+  return { name, namespace, instanceId: namespace === '' ? name : `${namespace}/${name}`, pid: 0, exePath: '', language: 'generic' };
+}
+
+/**
+ * The service-graph families over OTLP: `traces_service_graph_request_client` /
+ * `_server` (histograms, `s`), `traces_service_graph_request_total` / `_failed_total`
+ * (monotonic Sums), attributes `client`, `client_service_namespace`, `server`,
+ * `server_service_namespace`, `source`, `connection_type` (only when set). Like OBI's
+ * per-service reporters, each series goes under the resource of the service whose span made
+ * it: the client of a client-side series, the server of a server-side one.
+ */
+export function serviceGraphSources(
+  sg: ServiceGraph,
+  serviceNamed: (name: string, namespace: string) => ServiceIdentity | undefined,
+  buckets?: readonly number[],
+): { histograms: OtlpHistogramSource[]; counters: OtlpCounterSource[] } {
+  const attributes = [...SERVICE_GRAPH_LABELS];
+  const omitEmpty = ['connection_type'];
+  const side = (nameAt: number): SeriesOwner => (_id, v) => serviceNamed(v[nameAt], v[nameAt + 1]) ?? namedService(v[nameAt], v[nameAt + 1]);
+  const clientSide = side(0);
+  const serverSide = side(2);
+  // a counter series was made by server spans if the server histogram has it, else by client spans
+  const either: SeriesOwner = (id, v) => (sg.server.snapshot(id).count > 0 ? serverSide(id, v) : clientSide(id, v));
+  const family = { attributes, omitEmpty };
+  return {
+    histograms: [
+      { ...family, name: SERVICE_GRAPH_NAMES.client.otel, unit: 's', vec: sg.client, buckets, owner: clientSide },
+      { ...family, name: SERVICE_GRAPH_NAMES.server.otel, unit: 's', vec: sg.server, buckets, owner: serverSide },
+    ],
+    counters: [
+      { ...family, name: SERVICE_GRAPH_NAMES.total.otel, unit: '', vec: sg.total, owner: either },
+      { ...family, name: SERVICE_GRAPH_NAMES.failed.otel, unit: '', vec: sg.failed, owner: either },
+    ],
+  };
+}
+
+/**
+ * `traces_target_info` over OTLP: value 1 per service reported by the span-metric features, with
+ * OBI's attributes (`service.name`, `service.instance.id`, `service.namespace`,
+ * `telemetry.sdk.language`, `telemetry.sdk.name`, `source`, `os.type`, `host.id`).
+ */
+export function tracesTargetInfoSource(services: () => Iterable<ServiceIdentity>, hostId: string): OtlpGaugeSource {
+  const attrs = new WeakMap<ServiceIdentity, Record<string, string>>();
+  return {
+    name: 'traces_target_info',
+    description: 'target service information in trace span metric format',
+    points: function* () {
+      for (const service of services()) {
+        let a = attrs.get(service);
+        if (a === undefined) {
+          a = {
+            'service.name': service.name,
+            'service.instance.id': service.instanceId,
+            'service.namespace': service.namespace,
+            'telemetry.sdk.language': service.language,
+            'telemetry.sdk.name': 'opentelemetry',
+            source: SOURCE,
+            'os.type': 'linux',
+            'host.id': hostId,
+          };
+          attrs.set(service, a);
+        }
+        yield { service, attributes: a, value: 1 };
+      }
+    },
   };
 }
