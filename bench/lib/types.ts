@@ -1,0 +1,180 @@
+/** The benchmark's result model (what bench/results/<date>.json holds). */
+import type { Spread } from './stats.ts';
+
+/** `none`: no instrumentation; `idle`: agent attached, selecting nothing; `obi`: agent instrumenting the app; `sdk`: OpenTelemetry Node SDK */
+export type ConfigId = 'none' | 'idle' | 'obi' | 'sdk';
+
+export const CONFIG_LABEL: Readonly<Record<ConfigId, string>> = {
+  none: 'no instrumentation',
+  idle: 'obi-ts attached, selecting nothing',
+  obi: 'obi-ts instrumenting',
+  sdk: 'OTel Node SDK (auto-instrumentations-node, OTLP)',
+};
+
+/** groups of runs sharing one application: `redis` yields the `redis-set` and `redis-get` scenarios */
+export type GroupId = 'nginx-http' | 'nginx-https' | 'node' | 'redis';
+
+export interface AgentMeasure {
+  /** agent CPU over the load window plus the drain of its tail, seconds */
+  readonly cpuS: number;
+  /** agent CPU in millicores per 10k requests/s of application throughput */
+  readonly mcPer10k: number;
+  /** median VmRSS over the second half of the load phases (steady state), MB (10^6 B) */
+  readonly rssSteadyMB: number;
+  /** largest VmRSS sampled during the load phases, MB */
+  readonly rssMaxMB: number;
+  /** VmHWM at the end of the run (peak including start-up), MB */
+  readonly hwmMB: number;
+  /** spawn → selection done, ms */
+  readonly startMs: number;
+  readonly eventsRead: number;
+  readonly eventsPerRequest: number;
+  /** kernel ring-buffer reserve failures during the load window (`obi_ebpf_events_dropped_total` delta) */
+  readonly dropped: number;
+  /** whether `obi_ebpf_events_dropped_total` is on /metrics at all */
+  readonly droppedExported: boolean;
+  /** spans produced during the window (the `counter` trace printer's count, every protocol) */
+  readonly spans: number;
+  /** spans recorded in the RED duration histograms during the window (protocols with RED metrics only: HTTP) */
+  readonly spansMetrics: number;
+  /** spans − requests completed */
+  readonly spanDiff: number;
+  /** the printer's count before shutdown (all phases, warm-up included) */
+  readonly spansTotalSettled: number;
+  /** the printer's last `Processed N requests` after shutdown (same, plus anything flushed at shutdown) */
+  readonly spansTotalPrinted: number;
+}
+
+export interface SdkMeasure {
+  /** spans received by the harness's OTLP receiver over the whole run (warm-up included, after the SDK's shutdown flush) */
+  readonly spansReceived: number;
+  /** requests completed over the whole run (warm-up included) */
+  readonly requestsTotal: number;
+  readonly traceRequests: number;
+  readonly metricRequests: number;
+}
+
+export interface Sample {
+  readonly scenario: string;
+  readonly group: GroupId;
+  readonly config: ConfigId;
+  readonly rep: number;
+  /** position in the whole run's sequence (for drift analysis) */
+  readonly seq: number;
+  readonly startedAt: string;
+  /** load window, seconds */
+  readonly durationS: number;
+  readonly requests: number;
+  readonly rps: number;
+  readonly p50Us: number;
+  readonly p99Us: number;
+  /** socket errors + non-2xx responses */
+  readonly errors: number;
+  /** requests that may be in flight at the cut-off (connections) */
+  readonly inFlightBound: number;
+  readonly appCpuS: number;
+  readonly appCpuUsPerRequest: number;
+  /** CPU of the load generator (wrk / redis-benchmark) over the window, in cores */
+  readonly loadGenCores: number;
+  /** whole machine over the window: busy CPU in cores (of `cpus`) */
+  readonly machineBusyCores: number;
+  /** busy cores not accounted to the application, the agent or the load generator: other work on the machine, softirq */
+  readonly otherCores: number;
+  readonly agent?: AgentMeasure;
+  readonly sdk?: SdkMeasure;
+}
+
+export interface RunError {
+  readonly group: GroupId;
+  readonly config: ConfigId;
+  readonly rep: number;
+  readonly message: string;
+}
+
+export interface Row {
+  readonly scenario: string;
+  readonly config: ConfigId;
+  readonly label: string;
+  readonly rps: Spread;
+  /** this config's req/s over the same repetition's `none`, per repetition */
+  readonly ratio?: Spread;
+  readonly ratioOfMedians?: number;
+  readonly p50Us: Spread;
+  readonly p99Us: Spread;
+  readonly appCpuUsPerRequest: Spread;
+  readonly machineBusyCores: Spread;
+  readonly otherCores: Spread;
+  readonly agentMcPer10k?: Spread;
+  readonly agentRssSteadyMB?: Spread;
+  readonly agentHwmMB?: Spread;
+  readonly eventsPerRequest?: Spread;
+  readonly dropped?: number;
+  /** spans − requests, per repetition */
+  readonly spanDiffs?: readonly number[];
+  readonly inFlightBound?: number;
+  readonly sdkSpansVsRequests?: readonly string[];
+}
+
+export type TargetStatus = 'PASS' | 'FAIL' | 'UNTESTED' | 'PENDING';
+
+export interface TargetResult {
+  readonly measure: string;
+  readonly target: string;
+  readonly measured: string;
+  readonly status: TargetStatus;
+  readonly note: string;
+}
+
+export interface MicroResult {
+  readonly file: string;
+  readonly seconds: number;
+  readonly output: string;
+  readonly ok: boolean;
+}
+
+export interface MachineInfo {
+  readonly kernel: string;
+  readonly cpu: string;
+  readonly cpus: number;
+  readonly memMB: number;
+  readonly node: string;
+  readonly nginx?: string;
+  readonly wrk?: string;
+  readonly redis?: string;
+  readonly sdk?: string;
+  readonly commit?: string;
+  readonly loadAvgStart: readonly number[];
+  readonly loadAvgEnd: readonly number[];
+}
+
+export interface BenchOptions {
+  readonly smoke: boolean;
+  readonly reps: number;
+  readonly durationS: number;
+  readonly warmupS: number;
+  readonly connections: number;
+  readonly wrkThreads: number;
+  readonly redisRequests: number;
+  readonly redisClients: number;
+  readonly groups: readonly GroupId[];
+  readonly configs: readonly ConfigId[];
+  readonly https: 'auto' | 'on' | 'off';
+  readonly micro: boolean;
+  readonly outDir: string;
+}
+
+export interface BenchResult {
+  readonly schema: 1;
+  readonly date: string;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly machine: MachineInfo;
+  readonly options: BenchOptions;
+  readonly samples: readonly Sample[];
+  readonly errors: readonly RunError[];
+  readonly rows: readonly Row[];
+  readonly targets: readonly TargetResult[];
+  readonly pending: readonly string[];
+  readonly notes: readonly string[];
+  readonly micro: readonly MicroResult[];
+}
