@@ -6,7 +6,7 @@ NODE_INCLUDE = $(abspath $(dir $(NODE))/../include/node)
 NPM := $(ROOT)/scripts/npm.sh
 FUZZ_MS ?= 2000
 
-.PHONY: all deps test-deps build bpf native typecheck abi-check run test test-unit test-integration bench clean
+.PHONY: all deps test-deps build bpf native typecheck js abi-check run test test-unit test-integration bench clean
 
 all: build
 
@@ -32,7 +32,11 @@ abi-check: bpf
 typecheck: node_modules/.obi-stamp
 	@$(NODE) node_modules/typescript/bin/tsc -p tsconfig.json
 
-build: deps node_modules/.obi-stamp bpf native abi-check typecheck
+# the runtime's JavaScript (bin/obi-ts prefers it while it is newer than src/)
+js: node_modules/.obi-stamp
+	@rm -rf build/js && $(NODE) node_modules/typescript/bin/tsc -p tsconfig.build.json && touch build/js/.stamp
+
+build: deps node_modules/.obi-stamp bpf native abi-check typecheck js
 
 run: build
 	@bin/obi-ts --config deploy/default.yaml

@@ -31,7 +31,12 @@ interface NativeAddon {
   libbpfLog(): string;
 }
 
-export const projectRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** the checkout: the nearest folder above this module holding the Makefile (from src/ when run from source, from build/js/src/ when compiled) */
+export const projectRoot = ((): string => {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'Makefile')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+})();
 export const defaultAddonPath = join(projectRoot, 'build', 'native', 'obi_native.node');
 export const defaultBpfObjectPath = join(projectRoot, 'build', 'bpf', 'obi.bpf.o');
 

@@ -8,12 +8,13 @@ import { hostname, networkInterfaces } from 'node:os';
 import { Registry } from 'prom-client';
 import { OBI_DATA_EVENT_SIZE, ObiEventType, ObiStat, type ObiProcEvent } from '../abi/events.ts';
 import type { EffectiveConfig } from '../config/index.ts';
-import { durationMs } from '../config/index.ts';
+import { durationMs, resolveOtlp } from '../config/index.ts';
 import { ProcessLifecycle, type TrackedProcess } from '../discovery/lifecycle.ts';
 import { parseResourceAttributes, readEnviron } from '../discovery/index.ts';
 import { AgentError } from '../errors.ts';
 import { PrometheusServer } from '../export/prometheus.ts';
-import { createOtlpExport, readHostId, type OtlpExport } from '../export/otlp/index.ts';
+import { readHostId } from '../export/otlp/host.ts';
+import type { OtlpExport } from '../export/otlp/index.ts';
 import { TracePrinter } from '../export/printer.ts';
 import { decodeBatch, type DecodeStats } from '../ingest/decode.ts';
 import { ConnectionTracker } from '../ingest/connections.ts';
@@ -142,7 +143,10 @@ export class Agent {
       attributes: selectHttpMetricAttributes(selector),
       buckets: { duration: buckets.duration_histogram, requestSize: buckets.request_size_histogram, responseSize: buckets.response_size_histogram },
     });
-    // OTLP traces/metrics when an endpoint resolves; spans reach it per batch, sent off the capture path
+    // OTLP traces/metrics when an endpoint resolves; spans reach it per batch, sent off the capture path.
+    // Loaded only then: the exporter packages (protobuf, gRPC) cost ~70 MB of RSS.
+    const createOtlpExport =
+      resolveOtlp(cfg, 'traces') || resolveOtlp(cfg, 'metrics') ? (await import('../export/otlp/setup.ts')).createOtlpExport : () => undefined;
     this._otlp = createOtlpExport({
       config: cfg,
       metrics: this._metrics,
@@ -212,16 +216,28 @@ export class Agent {
 
     // kernel side
     const t0 = performance.now();
-    const bpf = new BpfObject(this._opts.bpfObjectPath ?? defaultBpfObjectPath);
-    this._bpf = bpf;
     const capture = cfg.ebpf.capture_size;
     const ring = cfg.ebpf.ring_buffer_size;
     const wakeupBytes = Math.min(Math.floor(ring / 2), cfg.ebpf.wakeup_len * (OBI_DATA_EVENT_SIZE + capture));
-    bpf.setGlobal('capture_size', capture);
-    bpf.setGlobal('wakeup_bytes', BigInt(wakeupBytes), 8);
-    bpf.setGlobal('self_pid', process.pid);
-    bpf.setMapMaxEntries('events', ring);
-    bpf.load();
+    // the verifier gives up with EAGAIN when a signal arrives mid-verification (a profiler's
+    // SIGPROF, a terminal resize): a fresh object is loaded again, a few times
+    let bpf: BpfObject;
+    for (let attempt = 1; ; attempt++) {
+      bpf = new BpfObject(this._opts.bpfObjectPath ?? defaultBpfObjectPath);
+      bpf.setGlobal('capture_size', capture);
+      bpf.setGlobal('wakeup_bytes', BigInt(wakeupBytes), 8);
+      bpf.setGlobal('self_pid', process.pid);
+      bpf.setMapMaxEntries('events', ring);
+      try {
+        bpf.load();
+        break;
+      } catch (err) {
+        bpf.close();
+        if ((err as { errno?: number }).errno !== 11 || attempt >= 5) throw err;
+        log.warn('BPF load interrupted (EAGAIN); retrying', { attempt });
+      }
+    }
+    this._bpf = bpf;
     const tLoad = performance.now();
     const attached: string[] = [];
     for (const p of bpf.programs()) {
