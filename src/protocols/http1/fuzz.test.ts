@@ -5,51 +5,30 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { ProtocolSession } from '../common/session.ts';
-import type { SessionOptions } from '../common/session.ts';
 import type { MessageType } from '../common/contract.ts';
+import { FUZZ_LIMITS, fuzzParams, fuzzPropertyMs, playSegments, type FuzzSegment } from '../common/fuzz.ts';
+import type { SessionOptions } from '../common/session.ts';
 import { http1Parser } from './index.ts';
 import type { HttpExchange } from './types.ts';
 
-const BUDGET_MS = Number(process.env.FUZZ_MS ?? 2000);
-const PER_PROPERTY_MS = Math.max(100, Math.floor(BUDGET_MS / 3));
-const LIMITS: SessionOptions = { maxCapturedBytes: 512, maxSegments: 16, maxWireBytes: 1 << 20, maxPendingFrames: 8 };
+const PER_PROPERTY_MS = fuzzPropertyMs(1, 3, 100);
+const LIMITS: SessionOptions = FUZZ_LIMITS;
 
 function params(): fc.Parameters<unknown> {
-  return { numRuns: 1_000_000, plugins: [fc.interruptAfterTimeLimit(PER_PROPERTY_MS)] } as fc.Parameters<unknown>;
+  return fuzzParams(PER_PROPERTY_MS);
 }
 
-interface Seg {
-  type: MessageType;
-  data: Uint8Array;
-  gap: number;
-}
+type Seg = FuzzSegment;
 
-/** feed segments in order (ts = index + 1), close, and check the invariants; returns the records */
+/** feed segments in order, close, check the common invariants (common/fuzz.ts) and this protocol's */
 function play(segs: readonly Seg[], opts: SessionOptions = LIMITS): HttpExchange[] {
-  const s = new ProtocolSession(http1Parser, opts);
-  const out: HttpExchange[] = [];
-  const maxCap = opts.maxCapturedBytes ?? 64 * 1024;
-  const maxSeg = opts.maxSegments ?? 4096;
-  segs.forEach((g, i) => {
-    const data = Buffer.from(g.data);
-    out.push(...s.feed(g.type, data, data.length + g.gap, i + 1));
-    for (const b of [s.requestBuffer, s.responseBuffer]) {
-      assert.ok(b.capturedLength <= maxCap, `captured ${b.capturedLength} > ${maxCap}`);
-      assert.ok(b.segmentCount <= maxSeg, `segments ${b.segmentCount} > ${maxSeg}`);
-      assert.ok(b.length <= (opts.maxWireBytes ?? Infinity), 'wire cap');
+  return playSegments(http1Parser, segs, opts, (s, records) => {
+    assert.equal(s.requestBuffer.length + s.responseBuffer.length, 0);
+    for (const e of records) {
+      assert.ok(Number.isInteger(e.status) && e.status >= 0 && e.status <= 999);
+      assert.ok(e.requestBodySize >= 0 && e.responseBodySize >= 0);
     }
-    assert.ok(s.pendingRequests <= (opts.maxPendingFrames ?? 1024));
   });
-  out.push(...s.close(segs.length + 1));
-  assert.equal(s.parserErrors, 0);
-  assert.equal(s.requestBuffer.length + s.responseBuffer.length, 0);
-  for (const e of out) {
-    assert.ok(e.startNs <= e.endNs, 'start after end');
-    assert.ok(Number.isInteger(e.status) && e.status >= 0 && e.status <= 999);
-    assert.ok(e.requestBodySize >= 0 && e.responseBodySize >= 0);
-  }
-  return out;
 }
 
 const segArb: fc.Arbitrary<Seg> = fc.record({

@@ -5,42 +5,26 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { ProtocolSession } from '../common/session.ts';
-import type { SessionOptions } from '../common/session.ts';
 import type { MessageType } from '../common/contract.ts';
+import { FUZZ_LIMITS, fuzzParams, fuzzPropertyMs, playSegments, type FuzzSegment } from '../common/fuzz.ts';
+import type { SessionOptions } from '../common/session.ts';
 import { pgParser } from './index.ts';
 import type { PgOperation } from './types.ts';
 
-const BUDGET_MS = Number(process.env.FUZZ_MS ?? 2000) / 4;
-const PER_PROPERTY_MS = Math.max(50, Math.floor(BUDGET_MS / 3));
-const LIMITS: SessionOptions = { maxCapturedBytes: 512, maxSegments: 16, maxWireBytes: 1 << 20, maxPendingFrames: 8 };
+const PER_PROPERTY_MS = fuzzPropertyMs(1 / 4, 3, 50);
+const LIMITS: SessionOptions = FUZZ_LIMITS;
 
 function params(): fc.Parameters<unknown> {
-  return { numRuns: 1_000_000, plugins: [fc.interruptAfterTimeLimit(PER_PROPERTY_MS)] } as fc.Parameters<unknown>;
+  return fuzzParams(PER_PROPERTY_MS);
 }
 
-interface Seg {
-  type: MessageType;
-  data: Uint8Array;
-  gap: number;
-}
+type Seg = FuzzSegment;
 
+/** feed segments in order, close, check the common invariants (common/fuzz.ts) and this protocol's */
 function play(segs: readonly Seg[], opts: SessionOptions = LIMITS): PgOperation[] {
-  const s = new ProtocolSession(pgParser, opts);
-  const out: PgOperation[] = [];
-  segs.forEach((g, i) => {
-    const data = Buffer.from(g.data);
-    out.push(...s.feed(g.type, data, data.length + g.gap, i + 1));
-    for (const b of [s.requestBuffer, s.responseBuffer]) {
-      assert.ok(b.capturedLength <= (opts.maxCapturedBytes ?? 65536));
-      assert.ok(b.segmentCount <= (opts.maxSegments ?? 4096));
-    }
+  return playSegments(pgParser, segs, opts, (s) => {
+    assert.ok(s.state.statements.size <= 1024);
   });
-  out.push(...s.close(segs.length + 1));
-  assert.equal(s.parserErrors, 0);
-  assert.ok(s.state.statements.size <= 1024);
-  for (const r of out) assert.ok(r.startNs <= r.endNs);
-  return out;
 }
 
 const be32 = (n: number): Buffer => {
