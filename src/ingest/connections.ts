@@ -21,6 +21,15 @@ const DETECT_SEGMENTS = 8;
 const MAX_UNPAIRED_SESSIONS = 1024;
 const MAX_UNPAIRED_BYTES = 64 * 1024;
 const MAX_UNPAIRED_SEGMENTS = 16;
+/**
+ * A TLS library may decrypt records it read before its session was shut down or its socket
+ * closed (Node.js decrypts the last ReadyForQuery of a failed query after node-postgres has
+ * written Terminate and shut the session down); the kernel no longer names the socket of that
+ * plaintext, which then goes to the connection of its session (pid, SSL*). A TLS connection
+ * closed with requests unanswered lingers this long for it (and at most this many).
+ */
+const TLS_LINGER_NS = 1e9;
+const MAX_LINGERING = 1024;
 
 /** a TLS plaintext segment that arrived before its session's socket was known (copied out of the batch) */
 interface HeldSegment {
@@ -48,6 +57,14 @@ interface Conn {
   lastNs: number;
   tuple: { localAddr: Uint8Array; remoteAddr: Uint8Array; localPort: number; remotePort: number };
   tls: boolean;
+  /** the TLS session (SSL*) whose plaintext this connection carries */
+  sslId?: bigint;
+}
+
+/** a closed TLS connection waiting for the plaintext of records read before its close */
+interface Lingering {
+  readonly conn: Conn;
+  readonly untilNs: number;
 }
 
 export interface ConnectionCounters {
@@ -63,6 +80,8 @@ export interface ConnectionCounters {
   tlsPairedLate: number;
   /** TLS plaintext segments whose socket never became known (limits, session or process gone) */
   tlsUnpairedDropped: number;
+  /** TLS plaintext read after its session's shutdown or socket close, fed to the session's connection */
+  tlsLate: number;
 }
 
 export interface ConnectionTrackerOptions {
@@ -85,7 +104,10 @@ export class ConnectionTracker {
     tlsRawSegments: 0,
     tlsPairedLate: 0,
     tlsUnpairedDropped: 0,
+    tlsLate: 0,
   };
+  /** `${pid}:${sslId}` -> closed TLS connection with requests unanswered, oldest first */
+  private readonly _lingering = new Map<string, Lingering>();
   /** pid -> TLS session (SSL*) -> plaintext held until a record of the session names its socket */
   private readonly _unpaired = new Map<number, Map<bigint, Held>>();
   private _unpairedCount = 0;
@@ -158,8 +180,10 @@ export class ConnectionTracker {
   }
 
   onData(ev: ObiDataEvent, payload: Buffer): void {
+    if (this._lingering.size > 0) this._expireLingering(ev.hdrTsNs);
     const tls = (ev.flags & ObiDataFlags.OBI_DATA_TLS) !== 0;
     if (tls && ev.sockId === 0n) {
+      if (ev.direction === ObiDirection.OBI_DIR_INGRESS && this._late(ev, payload)) return;
       this._hold(ev, payload);
       return;
     }
@@ -184,6 +208,7 @@ export class ConnectionTracker {
       }
       this._becomeTls(c);
     }
+    if (tls) c.sslId = ev.sslId;
     if (tls && this._unpairedCount > 0) this._replay(c, ev.hdrPid, ev.sslId);
     this._feed(c, ev.direction === ObiDirection.OBI_DIR_INGRESS, payload, ev.len, ev.flags, ev.hdrTsNs);
   }
@@ -314,11 +339,72 @@ export class ConnectionTracker {
 
   onClose(ev: ObiConnEvent): void {
     const c = this._get(ev.hdrPid, ev.sockId, false);
-    if (c) this._finish(c, ev.hdrTsNs);
+    if (!c) return;
+    if (c.tls && c.sslId !== undefined && c.session !== undefined && c.session.pendingRequests > 0) this._linger(c, ev.hdrTsNs);
+    else this._finish(c, ev.hdrTsNs);
+  }
+
+  /** a TLS connection closed with requests unanswered: forget its socket, keep its session a moment */
+  private _linger(c: Conn, tsNs: number): void {
+    const m = this._byPid.get(c.pid);
+    if (m?.delete(c.sockId)) this._count--;
+    if (m && m.size === 0) this._byPid.delete(c.pid);
+    if (this._lingering.size >= MAX_LINGERING) this._finishLingering(this._lingering.keys().next().value as string, tsNs);
+    const key = `${c.pid}:${c.sslId}`;
+    const prev = this._lingering.get(key);
+    if (prev) this._finishLingering(key, tsNs);
+    this._lingering.set(key, { conn: c, untilNs: tsNs + TLS_LINGER_NS });
+  }
+
+  /**
+   * Plaintext read whose socket the kernel no longer names (after SSL_shutdown, or after close):
+   * feed it to the connection of its session, open or lingering; true when there is one.
+   * Only reads: a session's first writes (memory BIO) have no socket yet either, and the
+   * address of a freed SSL* may be a new session's.
+   */
+  private _late(ev: ObiDataEvent, payload: Buffer): boolean {
+    const m = this._byPid.get(ev.hdrPid);
+    if (m !== undefined) {
+      for (const c of m.values()) {
+        if (c.sslId !== ev.sslId || !c.tls) continue;
+        this.counters.tlsLate++;
+        c.lastNs = ev.hdrTsNs;
+        this._feed(c, true, payload, ev.len, ev.flags, ev.hdrTsNs);
+        return true;
+      }
+    }
+    if (this._lingering.size === 0) return false;
+    const key = `${ev.hdrPid}:${ev.sslId}`;
+    const l = this._lingering.get(key);
+    if (!l) return false;
+    this.counters.tlsLate++;
+    this._feed(l.conn, true, payload, ev.len, ev.flags, ev.hdrTsNs);
+    if (l.conn.session === undefined || l.conn.session.pendingRequests === 0) this._finishLingering(key, ev.hdrTsNs);
+    return true;
+  }
+
+  private _finishLingering(key: string, tsNs: number): void {
+    const l = this._lingering.get(key);
+    if (!l) return;
+    this._lingering.delete(key);
+    if (l.conn.session) this._emit(l.conn, l.conn.session.close(tsNs));
+  }
+
+  private _expireLingering(nowNs: number): void {
+    for (const [key, l] of this._lingering) {
+      if (l.untilNs >= nowNs) return;
+      this._finishLingering(key, nowNs);
+    }
+  }
+
+  private _finishLingeringOf(pid: number | undefined, tsNs: number): void {
+    if (this._lingering.size === 0) return;
+    for (const [key, l] of [...this._lingering]) if (pid === undefined || l.conn.pid === pid) this._finishLingering(key, tsNs);
   }
 
   /** the process is gone: flush and forget its connections */
   dropPid(pid: number, tsNs: number): void {
+    this._finishLingeringOf(pid, tsNs);
     const held = this._unpaired.get(pid);
     if (held) {
       for (const h of held.values()) this.counters.tlsUnpairedDropped += h.segs.length;
@@ -332,6 +418,7 @@ export class ConnectionTracker {
 
   /** flush connections idle since before now - idleTimeout */
   sweep(nowNs: number): void {
+    this._expireLingering(nowNs);
     const limit = nowNs - this._idleNs;
     for (const m of [...this._byPid.values()]) {
       for (const c of [...m.values()]) {
@@ -345,6 +432,7 @@ export class ConnectionTracker {
 
   /** flush everything (shutdown) */
   closeAll(nowNs: number): void {
+    this._finishLingeringOf(undefined, nowNs);
     for (const m of [...this._byPid.values()]) for (const c of [...m.values()]) this._finish(c, nowNs);
   }
 

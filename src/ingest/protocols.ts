@@ -10,11 +10,11 @@ import type { HttpExchange } from '../protocols/http1/types.ts';
 import { maskSql } from '../protocols/common/sql.ts';
 import { memcachedParser, memcachedQueryText } from '../protocols/memcached/index.ts';
 import type { McOperation } from '../protocols/memcached/types.ts';
-import { mysqlParser } from '../protocols/mysql/index.ts';
+import { createMysqlParser, mysqlParser } from '../protocols/mysql/index.ts';
 import type { MysqlOperation } from '../protocols/mysql/types.ts';
-import { pgParser } from '../protocols/postgres/index.ts';
+import { createPgParser, pgParser } from '../protocols/postgres/index.ts';
 import type { PgOperation } from '../protocols/postgres/types.ts';
-import { redisParser, redisQueryText } from '../protocols/redis/index.ts';
+import { createRedisParser, redisParser, redisQueryText } from '../protocols/redis/index.ts';
 import type { RedisOperation } from '../protocols/redis/types.ts';
 import { dbSpan } from '../telemetry/db.ts';
 import type { IdSource } from '../telemetry/ids.ts';
@@ -77,3 +77,36 @@ export const DEFAULT_PROTOCOLS: readonly ProtocolBinding[] = [
   redisBinding as ProtocolBinding,
   memcachedBinding as ProtocolBinding,
 ];
+
+/** The parser settings of `ebpf.*` (OBI's DB caches); each omitted one keeps its default. */
+export interface ProtocolOptions {
+  /** `ebpf.postgres_prepared_statements_cache_size` (default 1024) */
+  readonly postgresPreparedStatementsCacheSize?: number;
+  /** `ebpf.mysql_prepared_statements_cache_size` (default 1024) */
+  readonly mysqlPreparedStatementsCacheSize?: number;
+  /** `ebpf.redis_db_cache` (default disabled: no `db.namespace` for Redis; max_size 1000) */
+  readonly redisDbCache?: { readonly enabled: boolean; readonly maxSize?: number };
+}
+
+/** ProtocolOptions from the `ebpf` section of the configuration. */
+export function protocolOptionsFromConfig(ebpf: {
+  readonly postgres_prepared_statements_cache_size: number;
+  readonly mysql_prepared_statements_cache_size: number;
+  readonly redis_db_cache: { readonly enabled: boolean; readonly max_size: number };
+}): ProtocolOptions {
+  return {
+    postgresPreparedStatementsCacheSize: ebpf.postgres_prepared_statements_cache_size,
+    mysqlPreparedStatementsCacheSize: ebpf.mysql_prepared_statements_cache_size,
+    redisDbCache: { enabled: ebpf.redis_db_cache.enabled, maxSize: ebpf.redis_db_cache.max_size },
+  };
+}
+
+/** DEFAULT_PROTOCOLS, in the same order, with parsers built from `opts`. */
+export function createProtocols(opts: ProtocolOptions = {}): readonly ProtocolBinding[] {
+  return DEFAULT_PROTOCOLS.map((b) => {
+    if (b === postgresBinding) return { ...postgresBinding, parser: createPgParser({ preparedStatementsCacheSize: opts.postgresPreparedStatementsCacheSize }) } as ProtocolBinding;
+    if (b === mysqlBinding) return { ...mysqlBinding, parser: createMysqlParser({ preparedStatementsCacheSize: opts.mysqlPreparedStatementsCacheSize }) } as ProtocolBinding;
+    if (b === redisBinding) return { ...redisBinding, parser: createRedisParser({ dbCache: opts.redisDbCache }) } as ProtocolBinding;
+    return b;
+  });
+}

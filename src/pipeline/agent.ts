@@ -19,7 +19,7 @@ import { TracePrinter } from '../export/printer.ts';
 import { decodeBatch, type DecodeStats } from '../ingest/decode.ts';
 import { ConnectionTracker } from '../ingest/connections.ts';
 import { BpfObject, BPF_ANY, defaultBpfObjectPath } from '../native/binding.ts';
-import type { ProtocolBinding, SpanContext } from '../ingest/protocols.ts';
+import { createProtocols, protocolOptionsFromConfig, type ProtocolBinding, type SpanContext } from '../ingest/protocols.ts';
 import { MonoClock } from '../telemetry/clock.ts';
 import { RandomIdSource } from '../telemetry/ids.ts';
 import { InternalMetrics } from '../telemetry/internal.ts';
@@ -260,6 +260,7 @@ export class Agent {
     this._tracker = new ConnectionTracker({
       onRecord: (rec, binding, conn) => this._onRecord(rec, binding, conn),
       idleTimeoutNs: durationMs(cfg.ebpf.max_transaction_time ?? '5m') * 1e6,
+      protocols: createProtocols(protocolOptionsFromConfig(cfg.ebpf)),
     });
 
     const pidKey = (pid: number): Buffer => {

@@ -10,7 +10,7 @@
  * very first bytes (startup messages, handshakes) are captured.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chownSync, copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, run, startProcess, waitForPort, type Proc, type TestAgent } from './harness.ts';
@@ -31,12 +31,22 @@ function uidOf(user: string): { uid: number; gid: number } {
 export interface PostgresServer {
   readonly port: number;
   readonly dir: string;
+  /** the server log (with `ssl`, one `connection authorized: ...` line per connection, naming SSL) */
+  readonly logFile: string;
   /** run SQL as the superuser (not through the gate: not traced) */
   sql(db: string, text: string): Promise<string>;
   stop(): Promise<void>;
 }
 
-export async function startPostgres(): Promise<PostgresServer> {
+export interface PostgresOptions {
+  /**
+   * `ssl=on` with a self-signed certificate made here with the openssl CLI (key mode 0600, owned
+   * by postgres): clients may then connect with `sslmode=require`.
+   */
+  readonly ssl?: boolean;
+}
+
+export async function startPostgres(options: PostgresOptions = {}): Promise<PostgresServer> {
   const dir = mkdtempSync(join(tmpdir(), 'obi-pg-'));
   const { uid, gid } = uidOf('postgres');
   chownSync(dir, uid, gid);
@@ -44,7 +54,16 @@ export async function startPostgres(): Promise<PostgresServer> {
   const asPg = (cmd: string, args: string[]): Promise<string> => run('runuser', ['-u', 'postgres', '--', cmd, ...args]);
   await asPg(`${PG_BIN}/initdb`, ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale=C']);
   const port = await freePort();
-  const opts = `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=20 -c shared_buffers=16MB`;
+  let opts = `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=20 -c shared_buffers=16MB`;
+  if (options.ssl === true) {
+    const cert = join(dir, 'server.crt');
+    const key = join(dir, 'server.key');
+    await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1']);
+    chmodSync(key, 0o600);
+    chownSync(key, uid, gid);
+    chownSync(cert, uid, gid);
+    opts += ` -c ssl=on -c ssl_cert_file=${cert} -c ssl_key_file=${key} -c log_connections=on`;
+  }
   await asPg(`${PG_BIN}/pg_ctl`, ['-D', data, '-o', opts, '-l', join(dir, 'log'), '-w', '-s', 'start']);
   await waitForPort(port);
   const sql = (db: string, text: string): Promise<string> =>
@@ -52,6 +71,7 @@ export async function startPostgres(): Promise<PostgresServer> {
   return {
     port,
     dir,
+    logFile: join(dir, 'log'),
     sql,
     stop: async () => {
       try {

@@ -25,7 +25,8 @@ describe('Redis: redis-cli and ioredis against redis-server', () => {
     gate = createGate();
     cfgDir = mkdtempSync(join(tmpdir(), 'obi-redis-cfg-'));
     const cfg = join(cfgDir, 'obi.yaml');
-    writeFileSync(cfg, 'attributes:\n  select:\n    traces:\n      include: [db.query.text]\n');
+    // SELECT n → db.namespace needs OBI's Redis DB cache, disabled by default
+    writeFileSync(cfg, 'attributes:\n  select:\n    traces:\n      include: [db.query.text]\nebpf:\n  redis_db_cache:\n    enabled: true\n');
     agent = await TestAgent.start({ OTEL_EBPF_AUTO_TARGET_EXE: gate.exe, OTEL_EBPF_CONFIG_PATH: cfg });
   });
 

@@ -3,19 +3,31 @@
  */
 import type { ProtocolParser } from '../common/contract.ts';
 import { detectMysql, findMysqlFrameBoundary } from './detect.ts';
-import { newMysqlState, parseMysqlFrame } from './parse.ts';
+import { MAX_STATEMENTS, newMysqlState, parseMysqlFrame } from './parse.ts';
 import type { MysqlState } from './parse.ts';
 import { stitchMysql } from './stitch.ts';
 import type { MysqlOperation, MysqlRequestFrame, MysqlResponseFrame } from './types.ts';
 
-export const mysqlParser: ProtocolParser<MysqlRequestFrame, MysqlResponseFrame, MysqlOperation, MysqlState> = Object.freeze({
-  name: 'mysql',
-  detect: detectMysql,
-  newState: newMysqlState,
-  findFrameBoundary: findMysqlFrameBoundary,
-  parseFrame: parseMysqlFrame,
-  stitch: stitchMysql,
-});
+export interface MysqlParserOptions {
+  /** prepared statements remembered per connection (`ebpf.mysql_prepared_statements_cache_size`); default 1024 */
+  readonly preparedStatementsCacheSize?: number;
+}
+
+/** A MySQL parser whose connections remember `preparedStatementsCacheSize` statements. */
+export function createMysqlParser(opts: MysqlParserOptions = {}): ProtocolParser<MysqlRequestFrame, MysqlResponseFrame, MysqlOperation, MysqlState> {
+  const size = opts.preparedStatementsCacheSize ?? MAX_STATEMENTS;
+  if (!Number.isInteger(size) || size < 1) throw new RangeError(`preparedStatementsCacheSize must be a positive integer, got ${size}`);
+  return Object.freeze({
+    name: 'mysql',
+    detect: detectMysql,
+    newState: () => newMysqlState(size),
+    findFrameBoundary: findMysqlFrameBoundary,
+    parseFrame: parseMysqlFrame,
+    stitch: stitchMysql,
+  });
+}
+
+export const mysqlParser: ProtocolParser<MysqlRequestFrame, MysqlResponseFrame, MysqlOperation, MysqlState> = createMysqlParser();
 
 export { detectMysql, findMysqlFrameBoundary } from './detect.ts';
 export {

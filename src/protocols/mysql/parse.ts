@@ -85,6 +85,8 @@ export interface MysqlState {
   loginExpected: boolean;
   /** statement id → text (LRU) */
   readonly statements: Map<number, string>;
+  /** statements remembered (`ebpf.mysql_prepared_statements_cache_size`) */
+  readonly maxStatements: number;
   /** responses awaited, in command order */
   readonly expect: Expectation[];
   resp?: Progress;
@@ -94,8 +96,9 @@ export interface MysqlState {
   lastResponseNs: number;
 }
 
-export function newMysqlState(): MysqlState {
-  return { serverCaps: 0, clientCaps: 0, loginExpected: false, statements: new Map(), expect: [], tls: false, desync: false, desyncNs: 0, lastResponseNs: 0 };
+/** Parser state of one connection; `maxStatements` is the LRU size of its prepared statements. */
+export function newMysqlState(maxStatements = MAX_STATEMENTS): MysqlState {
+  return { serverCaps: 0, clientCaps: 0, loginExpected: false, statements: new Map(), maxStatements, expect: [], tls: false, desync: false, desyncNs: 0, lastResponseNs: 0 };
 }
 
 /** CLIENT_DEPRECATE_EOF negotiated; undefined when the handshake was not seen */
@@ -112,10 +115,10 @@ function pushExpect(st: MysqlState, e: Expectation): void {
   st.expect.push(e);
 }
 
-function lruSet(m: Map<number, string>, k: number, v: string): void {
+function lruSet(m: Map<number, string>, k: number, v: string, max: number): void {
   m.delete(k);
   m.set(k, v);
-  if (m.size > MAX_STATEMENTS) m.delete(m.keys().next().value as number);
+  if (m.size > max) m.delete(m.keys().next().value as number);
 }
 
 function u16le(buf: StreamBuffer, off: number): number {
@@ -267,7 +270,7 @@ function parseRequest(buf: StreamBuffer, st: MysqlState): ParseResult<MysqlFrame
     case COM_STMT_EXECUTE: {
       const id = u32le(buf, 5);
       const query = id >= 0 ? st.statements.get(id) : undefined;
-      if (query !== undefined) lruSet(st.statements, id, query);
+      if (query !== undefined) lruSet(st.statements, id, query, st.maxStatements);
       frame = requestFrame(buf, end, 'execute', cmd, { statementId: id >= 0 ? id : undefined, query });
       expect = { expect: 'generic' };
       break;
@@ -458,7 +461,7 @@ function parseResponse(buf: StreamBuffer, st: MysqlState): ParseResult<MysqlFram
             const nparams = u16le(buf, 11);
             if (id >= 0) {
               p.statementId = id;
-              if (want?.query !== undefined) lruSet(st.statements, id, want.query);
+              if (want?.query !== undefined) lruSet(st.statements, id, want.query, st.maxStatements);
             }
             if (ncols <= 0 && nparams <= 0) return done(buf, st, p, end);
             p.stage = 'pdefs';

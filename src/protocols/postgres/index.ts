@@ -4,19 +4,31 @@
  */
 import type { ProtocolParser } from '../common/contract.ts';
 import { detectPg, findPgFrameBoundary } from './detect.ts';
-import { newPgState, parsePgFrame } from './parse.ts';
+import { MAX_STATEMENTS, newPgState, parsePgFrame } from './parse.ts';
 import type { PgState } from './parse.ts';
 import { stitchPg } from './stitch.ts';
 import type { PgOperation, PgRequestFrame, PgResponseFrame } from './types.ts';
 
-export const pgParser: ProtocolParser<PgRequestFrame, PgResponseFrame, PgOperation, PgState> = Object.freeze({
-  name: 'postgresql',
-  detect: detectPg,
-  newState: newPgState,
-  findFrameBoundary: findPgFrameBoundary,
-  parseFrame: parsePgFrame,
-  stitch: stitchPg,
-});
+export interface PgParserOptions {
+  /** prepared statements remembered per connection (`ebpf.postgres_prepared_statements_cache_size`); default 1024 */
+  readonly preparedStatementsCacheSize?: number;
+}
+
+/** A PostgreSQL parser whose connections remember `preparedStatementsCacheSize` statements. */
+export function createPgParser(opts: PgParserOptions = {}): ProtocolParser<PgRequestFrame, PgResponseFrame, PgOperation, PgState> {
+  const size = opts.preparedStatementsCacheSize ?? MAX_STATEMENTS;
+  if (!Number.isInteger(size) || size < 1) throw new RangeError(`preparedStatementsCacheSize must be a positive integer, got ${size}`);
+  return Object.freeze({
+    name: 'postgresql',
+    detect: detectPg,
+    newState: () => newPgState(size),
+    findFrameBoundary: findPgFrameBoundary,
+    parseFrame: parsePgFrame,
+    stitch: stitchPg,
+  });
+}
+
+export const pgParser: ProtocolParser<PgRequestFrame, PgResponseFrame, PgOperation, PgState> = createPgParser();
 
 export { detectPg, findPgFrameBoundary } from './detect.ts';
 export { parsePgFrame, newPgState, MAX_QUERY, MAX_STATEMENTS, PG_PROTOCOL_3, PG_SSL_REQUEST, PG_GSSENC_REQUEST, PG_CANCEL_REQUEST } from './parse.ts';

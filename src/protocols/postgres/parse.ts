@@ -6,7 +6,7 @@
  * `F`, `X`, copy and password messages). Messages are consumed one by one; a *unit* frame is
  * returned at a simple Query, a Sync (closing an extended batch), a FunctionCall and the
  * StartupMessage. Parse / Bind / Close update the connection's prepared statements (an LRU of
- * {@link MAX_STATEMENTS}) so that an Execute is named after its statement even when the
+ * {@link MAX_STATEMENTS} by default, `ebpf.postgres_prepared_statements_cache_size`) so that an Execute is named after its statement even when the
  * statement was prepared long before.
  *
  * Backend (response direction): typed messages accumulate into a *cycle* (command tags, first
@@ -74,6 +74,8 @@ interface PendingCycle {
 }
 
 export interface PgState {
+  /** prepared statements (and portals) remembered (`ebpf.postgres_prepared_statements_cache_size`) */
+  readonly maxStatements: number;
   database?: string;
   user?: string;
   /** prepared statement name → text (LRU: most recently used last) */
@@ -94,14 +96,15 @@ export interface PgState {
   lastResponseNs: number;
 }
 
-export function newPgState(): PgState {
-  return { statements: new Map(), portals: new Map(), sslPending: 0, tls: false, desync: false, desyncNs: 0, lastResponseNs: 0 };
+/** Parser state of one connection; `maxStatements` is the LRU size of its prepared statements. */
+export function newPgState(maxStatements = MAX_STATEMENTS): PgState {
+  return { maxStatements, statements: new Map(), portals: new Map(), sslPending: 0, tls: false, desync: false, desyncNs: 0, lastResponseNs: 0 };
 }
 
-function lruSet(m: Map<string, string>, k: string, v: string): void {
+function lruSet(m: Map<string, string>, k: string, v: string, max: number): void {
   m.delete(k);
   m.set(k, v);
-  if (m.size > MAX_STATEMENTS) m.delete(m.keys().next().value as string);
+  if (m.size > max) m.delete(m.keys().next().value as string);
 }
 
 function lruGet(m: Map<string, string>, k: string): string | undefined {
@@ -229,7 +232,7 @@ function parseRequest(buf: StreamBuffer, st: PgState): ParseResult<PgFrame> {
       const u = pendingUnit(buf, st);
       const name = cstring(buf, 5, end);
       const q = name.next < 0 ? { text: '', next: -1 } : cstring(buf, name.next, end);
-      if (name.next >= 0) lruSet(st.statements, name.text, q.text);
+      if (name.next >= 0) lruSet(st.statements, name.text, q.text, st.maxStatements);
       if (u.parses.length < MAX_UNIT_MESSAGES) u.parses.push(q.text);
       else u.truncated = true;
       if (q.next < 0) u.truncated = true;
@@ -239,7 +242,7 @@ function parseRequest(buf: StreamBuffer, st: PgState): ParseResult<PgFrame> {
       pendingUnit(buf, st);
       const portal = cstring(buf, 5, end);
       const stmt = portal.next < 0 ? undefined : cstring(buf, portal.next, end);
-      if (stmt !== undefined && stmt.next >= 0) lruSet(st.portals, portal.text, stmt.text);
+      if (stmt !== undefined && stmt.next >= 0) lruSet(st.portals, portal.text, stmt.text, st.maxStatements);
       break;
     }
     case E: {

@@ -2,8 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { checkFixture, loadFixtures } from '../common/fixtures.ts';
-import { redisParser } from './index.ts';
+import { createRedisParser } from './index.ts';
 
+// the fixtures expect `SELECT n` → db.namespace: OBI's DB cache, off by default, enabled here
+const redisParser = createRedisParser({ dbCache: { enabled: true } });
 const cases = loadFixtures(fileURLToPath(new URL('./fixtures/', import.meta.url)));
 
 test('redis fixtures are present', () => {

@@ -7,16 +7,29 @@ import { detectRedis, findRedisFrameBoundary } from './detect.ts';
 import { newRedisState, parseRedisFrame } from './parse.ts';
 import type { RedisState } from './parse.ts';
 import { stitchRedis } from './stitch.ts';
+import { DEFAULT_REDIS_DB_CACHE_SIZE, RedisDbCache } from './dbcache.ts';
 import type { RedisCommandFrame, RedisFrame, RedisOperation, RedisReplyFrame } from './types.ts';
 
-export const redisParser: ProtocolParser<RedisCommandFrame, RedisReplyFrame, RedisOperation, RedisState> = Object.freeze({
-  name: 'redis',
-  detect: detectRedis,
-  newState: newRedisState,
-  findFrameBoundary: findRedisFrameBoundary,
-  parseFrame: parseRedisFrame as ProtocolParser<RedisCommandFrame, RedisReplyFrame, RedisOperation, RedisState>['parseFrame'],
-  stitch: stitchRedis,
-});
+export interface RedisParserOptions {
+  /** `ebpf.redis_db_cache`: `SELECT n` → `db.namespace` only when enabled (default: disabled, as in OBI) */
+  readonly dbCache?: { readonly enabled: boolean; readonly maxSize?: number };
+}
+
+/** A Redis parser; with the DB cache enabled its connections share one cache of `maxSize` (default 1000). */
+export function createRedisParser(opts: RedisParserOptions = {}): ProtocolParser<RedisCommandFrame, RedisReplyFrame, RedisOperation, RedisState> {
+  const cache = opts.dbCache?.enabled === true ? new RedisDbCache(opts.dbCache.maxSize ?? DEFAULT_REDIS_DB_CACHE_SIZE) : undefined;
+  return Object.freeze({
+    name: 'redis',
+    detect: detectRedis,
+    newState: () => newRedisState(cache),
+    findFrameBoundary: findRedisFrameBoundary,
+    parseFrame: parseRedisFrame as ProtocolParser<RedisCommandFrame, RedisReplyFrame, RedisOperation, RedisState>['parseFrame'],
+    stitch: stitchRedis,
+  });
+}
+
+/** Redis with OBI's defaults (no DB cache: no `db.namespace`). */
+export const redisParser: ProtocolParser<RedisCommandFrame, RedisReplyFrame, RedisOperation, RedisState> = createRedisParser();
 
 /** commands whose arguments are all secret */
 const ALL_SECRET = new Set(['AUTH', 'HELLO', 'MIGRATE']);
@@ -50,4 +63,6 @@ export { detectRedis, findRedisFrameBoundary, isRedisCommand, isRedisReply } fro
 export { parseRedisFrame, newRedisState, MAX_ARG, MAX_DEPTH, MAX_LINE } from './parse.ts';
 export type { RedisState } from './parse.ts';
 export { stitchRedis } from './stitch.ts';
+export { DEFAULT_REDIS_DB_CACHE_SIZE, RedisDbCache } from './dbcache.ts';
+export type { RedisDbHolder } from './dbcache.ts';
 export type { RedisCommandFrame, RedisFrame, RedisOperation, RedisReplyFrame } from './types.ts';

@@ -15,6 +15,7 @@
  */
 import type { MessageType, ParseResult } from '../common/contract.ts';
 import type { StreamBuffer } from '../common/stream.ts';
+import type { RedisDbCache } from './dbcache.ts';
 import type { RedisCommandFrame, RedisFrame, RedisReplyFrame } from './types.ts';
 
 /** longest header / simple line read (type byte to CRLF) */
@@ -53,8 +54,10 @@ interface Scan {
 }
 
 export interface RedisState {
-  /** DB index selected with `SELECT n` (known once its reply said OK) */
+  /** DB index selected with `SELECT n` (known once its reply said OK), kept only with a DB cache */
   db?: string;
+  /** `ebpf.redis_db_cache` when enabled (shared by the connections of one parser); undefined: no namespaces */
+  readonly dbCache?: RedisDbCache;
   /** in (RESP2) subscribed mode: arrays starting with `message` are pushes */
   subscribed: boolean;
   /** confirmations still expected for the last (P|S)SUBSCRIBE / UNSUBSCRIBE */
@@ -69,8 +72,9 @@ export interface RedisState {
   respScan?: Scan;
 }
 
-export function newRedisState(): RedisState {
-  return { subscribed: false, extraConfirmations: 0, desync: false, desyncNs: 0, lastReplyNs: 0 };
+/** Parser state of one connection; with `dbCache`, `SELECT n` sets `db.namespace` of later commands. */
+export function newRedisState(dbCache?: RedisDbCache): RedisState {
+  return { dbCache, subscribed: false, extraConfirmations: 0, desync: false, desyncNs: 0, lastReplyNs: 0 };
 }
 
 /** offset of the CR of the line starting at `off`, or NEED / BAD / GAP */

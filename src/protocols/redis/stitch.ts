@@ -4,7 +4,8 @@
  *   with `message` / `pmessage` / `smessage`;
  * - a (P|S)SUBSCRIBE / UNSUBSCRIBE of k channels is answered by k confirmations: the first
  *   one answers the command, the others are dropped;
- * - `SELECT n` answered without error sets the DB index (`db.namespace`) of later commands;
+ * - `SELECT n` answered without error sets the DB index (`db.namespace`) of later commands, when
+ *   the DB cache is enabled (`ebpf.redis_db_cache`, see dbcache.ts);
  * - when the reply direction went out of step (a reply header in an uncaptured gap), the
  *   commands waiting at that moment are closed when the client sends its next command (it has
  *   read their replies by then), or when the connection closes, with the time of the last
@@ -48,9 +49,9 @@ function operation(q: RedisCommandFrame, state: RedisState, endNs: number, trunc
 function answered(q: RedisCommandFrame, r: RedisReplyFrame, state: RedisState): RedisOperation {
   const rec = operation(q, state, r.endNs, false, r.error);
   if (r.error === undefined) {
-    if (q.command === 'SELECT' && q.firstArg !== undefined && /^\d{1,5}$/.test(q.firstArg)) state.db = q.firstArg;
+    if (q.command === 'SELECT' && q.firstArg !== undefined && /^\d{1,5}$/.test(q.firstArg)) state.dbCache?.select(state, q.firstArg);
     else if (q.command === 'RESET') {
-      state.db = undefined;
+      state.dbCache?.forget(state);
       state.subscribed = false;
       state.extraConfirmations = 0;
     }
@@ -120,5 +121,6 @@ export function stitchRedis(
     errorCount += requests.length;
     requests.length = 0;
   }
+  if (closing && state.db !== undefined) state.dbCache?.forget(state);
   return { records, errorCount };
 }
