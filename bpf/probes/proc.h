@@ -35,8 +35,7 @@ int obi_fork(struct bpf_raw_tracepoint_args *ctx)
 	__u32 ctgid = BPF_CORE_READ(child, tgid);
 	if (ptgid == ctgid || !pid_traced(ptgid))
 		return 0; /* a new thread, or an untraced parent */
-	struct obi_pid_info info = {};
-	bpf_map_update_elem(&pids, &ctgid, &info, BPF_NOEXIST);
+	pid_trace(ctgid);
 	struct obi_proc_event ev = {};
 	ev.hdr.type = OBI_EV_FORK;
 	ev.hdr.pid = ctgid;
@@ -71,7 +70,7 @@ int obi_exit(void *ctx)
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0; /* other threads of the group live on */
-	bpf_map_delete_elem(&pids, &tgid);
+	pid_untrace(tgid);
 	struct purge_ctx pc = { .tgid = tgid };
 	bpf_for_each_map_elem(&conns, purge_conn, &pc, 0);
 	struct obi_proc_event ev = {};

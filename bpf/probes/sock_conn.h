@@ -61,7 +61,7 @@ int obi_exit_connect(struct trace_event_raw_sys_exit *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 fd;
-	if (inflight_take_fd(id, &fd) || (ctx->ret != 0 && ctx->ret != -OBI_EINPROGRESS))
+	if (!pid_traced(id >> 32) || inflight_take_fd(id, &fd) || (ctx->ret != 0 && ctx->ret != -OBI_EINPROGRESS))
 		return 0;
 	__u32 tgid = id >> 32;
 	struct obi_conn_info *ci = conn_register(tgid, fd, OBI_ROLE_CLIENT);

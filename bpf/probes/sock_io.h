@@ -69,6 +69,8 @@ static __always_inline __u32 copy_iov(struct obi_scratch *s, __u64 iovp, __u32 c
 static __always_inline int io_exit(long ret, __u8 flags)
 {
 	__u64 id = bpf_get_current_pid_tgid();
+	if (!pid_traced(id >> 32))
+		return 0; /* the cheap test first: foreign processes pay no hash lookup on exit */
 	struct obi_inflight *pin = bpf_map_lookup_elem(&inflight, &id);
 	if (!pin)
 		return 0;

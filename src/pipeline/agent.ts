@@ -269,6 +269,17 @@ export class Agent {
       return k;
     };
     const pidVal = Buffer.alloc(8);
+    // the kernel's fast filter: one bit per tgid in `pidmask` (bpf/maps/pidmask.h); a fork the
+    // kernel handles between this read and write may lose its bit, and is set again by onFork
+    const setPidBit = (pid: number, on: boolean): void => {
+      const word = pidKey(pid >>> 6);
+      const v = bpf.mapLookup('pidmask', word);
+      if (!v) return;
+      const bit = 1n << BigInt(pid & 63);
+      const w = v.readBigUInt64LE(0);
+      v.writeBigUInt64LE(on ? w | bit : w & ~bit);
+      bpf.mapUpdate('pidmask', word, v, BPF_ANY);
+    };
     // TLS libraries of selected processes get uprobes (bpf/probes/ssl.h), per file, ref-counted
     const tls = new TlsInstrumenter({ bpf, log, onError: (name, type) => this._internal!.instrumentationError(name, type) });
     this._tls = tls;
@@ -279,8 +290,14 @@ export class Agent {
       selfPid: process.pid,
       minProcessAgeMs: durationMs(cfg.discovery.min_process_age),
       filter: {
-        allow: (pid) => bpf.mapUpdate('pids', pidKey(pid), pidVal, BPF_ANY),
-        block: (pid) => void bpf.mapDelete('pids', pidKey(pid)),
+        allow: (pid) => {
+          bpf.mapUpdate('pids', pidKey(pid), pidVal, BPF_ANY);
+          setPidBit(pid, true);
+        },
+        block: (pid) => {
+          bpf.mapDelete('pids', pidKey(pid));
+          setPidBit(pid, false);
+        },
       },
       onSelected: (p) => {
         this._metrics!.registerService(p.service);
