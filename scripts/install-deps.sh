@@ -2,7 +2,7 @@
 # Install the Debian packages obi-ts needs to build and run (and, with --test, the
 # servers and clients its tests use). Idempotent: only missing packages are installed.
 set -euo pipefail
-build=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc pkg-config)
+build=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc binutils pkg-config)
 test=(nginx python3 curl wamerican wrk redis-server redis-tools postgresql mariadb-server mariadb-client memcached prometheus gnutls-bin openssl)
 want=("${build[@]}")
 [ "${1:-}" = "--test" ] && want+=("${test[@]}")
