@@ -112,7 +112,8 @@ export class ConnectionTracker {
   private readonly _unpaired = new Map<number, Map<bigint, Held>>();
   private _unpairedCount = 0;
   private readonly _byPid = new Map<number, Map<bigint, Conn>>();
-  private _count = 0;
+  /** every tracked connection, in creation order: the eviction order when the cap is reached */
+  private readonly _all = new Set<Conn>();
   private readonly _onRecord: ConnectionTrackerOptions['onRecord'];
   private readonly _protocols: readonly ProtocolBinding[];
   private readonly _max: number;
@@ -126,14 +127,17 @@ export class ConnectionTracker {
   }
 
   get size(): number {
-    return this._count;
+    return this._all.size;
   }
 
   private _get(pid: number, sockId: bigint, create: boolean, tuple?: Conn['tuple'], ts = 0): Conn | undefined {
     let m = this._byPid.get(pid);
     let c = m?.get(sockId);
     if (c || !create) return c;
-    if (this._count >= this._max) this._evictOldest();
+    if (this._all.size >= this._max) {
+      this._evictOldest();
+      m = this._byPid.get(pid); // the eviction may have emptied and dropped this pid's map
+    }
     if (!m) {
       m = new Map();
       this._byPid.set(pid, m);
@@ -150,19 +154,20 @@ export class ConnectionTracker {
       tls: false,
     };
     m.set(sockId, c);
-    this._count++;
+    this._all.add(c);
     this.counters.connectionsOpened++;
     return c;
   }
 
+  /** O(1): the connection created first goes (counted) */
   private _evictOldest(): void {
-    let oldest: Conn | undefined;
-    for (const m of this._byPid.values()) for (const c of m.values()) if (!oldest || c.lastNs < oldest.lastNs) oldest = c;
+    const oldest = this._all.values().next().value;
     if (oldest) {
       this._finish(oldest, oldest.lastNs);
       this.counters.connectionsEvicted++;
     }
   }
+
 
   /** accept/connect: the role is known from the syscall */
   onConn(ev: ObiConnEvent): void {
@@ -330,11 +335,17 @@ export class ConnectionTracker {
     for (const r of records) this._onRecord(r, c.binding!, info);
   }
 
+  /** drop c from the indexes (its session, if any, is the caller's business) */
+  private _forget(c: Conn): void {
+    const m = this._byPid.get(c.pid);
+    m?.delete(c.sockId);
+    if (m && m.size === 0) this._byPid.delete(c.pid);
+    this._all.delete(c);
+  }
+
   private _finish(c: Conn, tsNs: number): void {
     if (c.session) this._emit(c, c.session.close(tsNs));
-    const m = this._byPid.get(c.pid);
-    if (m?.delete(c.sockId)) this._count--;
-    if (m && m.size === 0) this._byPid.delete(c.pid);
+    this._forget(c);
   }
 
   onClose(ev: ObiConnEvent): void {
@@ -346,9 +357,7 @@ export class ConnectionTracker {
 
   /** a TLS connection closed with requests unanswered: forget its socket, keep its session a moment */
   private _linger(c: Conn, tsNs: number): void {
-    const m = this._byPid.get(c.pid);
-    if (m?.delete(c.sockId)) this._count--;
-    if (m && m.size === 0) this._byPid.delete(c.pid);
+    this._forget(c);
     if (this._lingering.size >= MAX_LINGERING) this._finishLingering(this._lingering.keys().next().value as string, tsNs);
     const key = `${c.pid}:${c.sslId}`;
     const prev = this._lingering.get(key);
