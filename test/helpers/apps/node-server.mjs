@@ -10,7 +10,13 @@ const server = http.createServer((req, res) => {
   const p = url.pathname;
   if (p === '/hello') return res.end('hello world\n');
   if (p.startsWith('/users/')) return res.end(JSON.stringify({ id: p.slice(7) }));
-  if (p === '/sleep') return setTimeout(() => res.end('slept\n'), 50);
+  if (p === '/sleep') {
+    // at least 50 ms of real time from here: libuv timers count from the loop's cached time, so
+    // a bare setTimeout(50) can end up to a millisecond early as measured from this point
+    const t0 = performance.now();
+    const done = () => (performance.now() - t0 >= 50 ? res.end('slept\n') : setTimeout(done, 1));
+    return setTimeout(done, 50);
+  }
   if (p.startsWith('/basic/')) {
     const delay = /^(\d+)ms$/.exec(url.searchParams.get('delay') ?? '');
     res.statusCode = Number(url.searchParams.get('status') ?? 200);
