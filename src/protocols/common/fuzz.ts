@@ -60,3 +60,47 @@ export function playSegments<Req extends FrameTiming, Resp extends FrameTiming, 
   extra?.(s, out);
   return out;
 }
+
+/** split `bytes` (a latin1 string or Buffer) at the fractions `points` (0..1) into segments of `type` */
+export function cutAt(type: MessageType, bytes: Buffer | string, points: readonly number[]): FuzzSegment[] {
+  const b = typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes;
+  if (b.length === 0) return [];
+  const at = [...new Set(points.map((p) => Math.floor(p * b.length)))].filter((x) => x > 0 && x < b.length).sort((x, y) => x - y);
+  const out: FuzzSegment[] = [];
+  let prev = 0;
+  for (const x of [...at, b.length]) {
+    out.push({ type, data: b.subarray(prev, x), gap: 0 });
+    prev = x;
+  }
+  return out;
+}
+
+export interface Mutation {
+  at: number;
+  byte: number;
+  gap: number;
+  op: 'flip' | 'gap' | 'delete';
+}
+
+/** up to five mutations: flip a byte, delete a byte, or turn a segment's tail into a gap */
+export const mutationsArb: fc.Arbitrary<Mutation[]> = fc.array(
+  fc.record({ at: fc.double({ min: 0, max: 1, noNaN: true }), byte: fc.nat(255), gap: fc.nat(3000), op: fc.constantFrom('flip' as const, 'gap' as const, 'delete' as const) }),
+  { maxLength: 5 },
+);
+
+/** apply `muts` to `segs` in place */
+export function mutate(segs: FuzzSegment[], muts: readonly Mutation[]): void {
+  if (segs.length === 0) return;
+  for (const m of muts) {
+    const g = segs[Math.floor(m.at * segs.length) % segs.length];
+    const d = Array.from(g.data);
+    const i = Math.floor(m.at * d.length);
+    if (m.op === 'flip' && d.length > 0) d[Math.min(i, d.length - 1)] = m.byte;
+    else if (m.op === 'delete') d.splice(i, 1);
+    else {
+      g.gap += d.length - i + m.gap;
+      d.length = i;
+    }
+    g.data = Uint8Array.from(d);
+  }
+}

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { MessageType } from '../common/contract.ts';
-import { FUZZ_LIMITS, fuzzParams, fuzzPropertyMs, playSegments, type FuzzSegment } from '../common/fuzz.ts';
+import { FUZZ_LIMITS, cutAt, fuzzParams, fuzzPropertyMs, playSegments, type FuzzSegment } from '../common/fuzz.ts';
 import type { SessionOptions } from '../common/session.ts';
 import { http1Parser } from './index.ts';
 import type { HttpExchange } from './types.ts';
@@ -102,17 +102,6 @@ const msgArb: fc.Arbitrary<Msg> = fc
   });
 
 /** cut `s` into segments at the given fractional points */
-function cut(type: MessageType, s: string, points: number[]): Seg[] {
-  const bytes = Buffer.from(s, 'latin1');
-  const at = [...new Set(points.map((p) => Math.floor(p * bytes.length)))].filter((x) => x > 0 && x < bytes.length).sort((a, b) => a - b);
-  const out: Seg[] = [];
-  let prev = 0;
-  for (const x of [...at, bytes.length]) {
-    out.push({ type, data: bytes.subarray(prev, x), gap: 0 });
-    prev = x;
-  }
-  return out;
-}
 
 const pointsArb = fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 6 });
 
@@ -121,9 +110,9 @@ test('fuzz: valid exchanges split anywhere (pipelined or not) give exactly the e
     fc.property(fc.array(msgArb, { minLength: 1, maxLength: 5 }), pointsArb, pointsArb, fc.boolean(), (msgs, rqPoints, rsPoints, pipelined) => {
       let segs: Seg[] = [];
       if (pipelined) {
-        segs = [...cut('request', msgs.map((m) => m.req).join(''), rqPoints), ...cut('response', msgs.map((m) => m.resp).join(''), rsPoints)];
+        segs = [...cutAt('request', msgs.map((m) => m.req).join(''), rqPoints), ...cutAt('response', msgs.map((m) => m.resp).join(''), rsPoints)];
       } else {
-        for (const m of msgs) segs.push(...cut('request', m.req, rqPoints), ...cut('response', m.resp, rsPoints));
+        for (const m of msgs) segs.push(...cutAt('request', m.req, rqPoints), ...cutAt('response', m.resp, rsPoints));
       }
       const out = play(segs, {});
       assert.deepEqual(
@@ -148,7 +137,7 @@ test('fuzz: mutated valid traffic with random splits and gaps never throws and s
   fc.assert(
     fc.property(fc.array(msgArb, { minLength: 1, maxLength: 4 }), fc.array(mutationArb, { maxLength: 6 }), pointsArb, (msgs, muts, points) => {
       const segs: Seg[] = [];
-      for (const m of msgs) segs.push(...cut('request', m.req, points), ...cut('response', m.resp, points));
+      for (const m of msgs) segs.push(...cutAt('request', m.req, points), ...cutAt('response', m.resp, points));
       for (const mu of muts) {
         const g = segs[Math.floor(mu.at * segs.length) % segs.length];
         const d = Array.from(g.data);

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { MessageType } from '../common/contract.ts';
-import { FUZZ_LIMITS, fuzzParams, fuzzPropertyMs, playSegments, type FuzzSegment } from '../common/fuzz.ts';
+import { FUZZ_LIMITS, cutAt, fuzzParams, fuzzPropertyMs, mutate, mutationsArb, playSegments, type FuzzSegment } from '../common/fuzz.ts';
 import type { SessionOptions } from '../common/session.ts';
 import { mysqlParser } from './index.ts';
 import type { MysqlOperation } from './types.ts';
@@ -79,16 +79,6 @@ const exchangeArb: fc.Arbitrary<Exchange> = fc.oneof(
   fc.constant({ req: pkt(0, Buffer.from([0x0e])), resp: ok(1), expect: [] as [string | undefined, string | undefined][] }),
 );
 
-function cut(type: MessageType, bytes: Buffer, points: number[]): Seg[] {
-  const at = [...new Set(points.map((p) => Math.floor(p * bytes.length)))].filter((x) => x > 0 && x < bytes.length).sort((a, b) => a - b);
-  const out: Seg[] = [];
-  let prev = 0;
-  for (const x of [...at, bytes.length]) {
-    out.push({ type, data: bytes.subarray(prev, x), gap: 0 });
-    prev = x;
-  }
-  return out;
-}
 
 const pointsArb = fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 6 });
 
@@ -96,7 +86,7 @@ test('fuzz: valid exchanges split anywhere give exactly the expected operations'
   fc.assert(
     fc.property(fc.array(exchangeArb, { minLength: 1, maxLength: 5 }), pointsArb, pointsArb, (xs, qp, rp) => {
       const segs: Seg[] = [];
-      for (const x of xs) segs.push(...cut('request', x.req, qp), ...cut('response', x.resp, rp));
+      for (const x of xs) segs.push(...cutAt('request', x.req, qp), ...cutAt('response', x.resp, rp));
       const out = play(segs, {});
       assert.deepEqual(
         out.map((r) => [r.operation, r.errorType]),
@@ -111,23 +101,12 @@ test('fuzz: mutated valid traffic with gaps never throws', () => {
   fc.assert(
     fc.property(
       fc.array(exchangeArb, { minLength: 1, maxLength: 4 }),
-      fc.array(fc.record({ at: fc.double({ min: 0, max: 1, noNaN: true }), byte: fc.nat(255), gap: fc.nat(3000), op: fc.constantFrom('flip', 'gap', 'delete') }), { maxLength: 5 }),
+      mutationsArb,
       pointsArb,
       (xs, muts, points) => {
         const segs: Seg[] = [];
-        for (const x of xs) segs.push(...cut('request', x.req, points), ...cut('response', x.resp, points));
-        for (const m of muts) {
-          const g = segs[Math.floor(m.at * segs.length) % segs.length];
-          const d = Array.from(g.data);
-          const i = Math.floor(m.at * d.length);
-          if (m.op === 'flip' && d.length > 0) d[Math.min(i, d.length - 1)] = m.byte;
-          else if (m.op === 'delete') d.splice(i, 1);
-          else {
-            g.gap += d.length - i + m.gap;
-            d.length = i;
-          }
-          g.data = Uint8Array.from(d);
-        }
+        for (const x of xs) segs.push(...cutAt('request', x.req, points), ...cutAt('response', x.resp, points));
+        mutate(segs, muts);
         play(segs);
       },
     ),

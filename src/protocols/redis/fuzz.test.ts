@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { MessageType } from '../common/contract.ts';
-import { FUZZ_LIMITS, fuzzParams, fuzzPropertyMs, playSegments, type FuzzSegment } from '../common/fuzz.ts';
+import { FUZZ_LIMITS, cutAt, fuzzParams, fuzzPropertyMs, mutate, mutationsArb, playSegments, type FuzzSegment } from '../common/fuzz.ts';
 import type { SessionOptions } from '../common/session.ts';
 import { redisParser, redisQueryText } from './index.ts';
 import type { RedisOperation } from './types.ts';
@@ -72,17 +72,6 @@ const cmdArb: fc.Arbitrary<Cmd> = fc
     error: c.reply.error,
   }));
 
-function cut(type: MessageType, s: string, points: number[]): Seg[] {
-  const bytes = Buffer.from(s, 'latin1');
-  const at = [...new Set(points.map((p) => Math.floor(p * bytes.length)))].filter((x) => x > 0 && x < bytes.length).sort((a, b) => a - b);
-  const out: Seg[] = [];
-  let prev = 0;
-  for (const x of [...at, bytes.length]) {
-    out.push({ type, data: bytes.subarray(prev, x), gap: 0 });
-    prev = x;
-  }
-  return out;
-}
 
 const pointsArb = fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 6 });
 
@@ -90,8 +79,8 @@ test('fuzz: valid commands split anywhere (pipelined or not) give exactly the ex
   fc.assert(
     fc.property(fc.array(cmdArb, { minLength: 1, maxLength: 6 }), pointsArb, pointsArb, fc.boolean(), (cmds, qp, rp, pipelined) => {
       const segs: Seg[] = [];
-      if (pipelined) segs.push(...cut('request', cmds.map((c) => c.req).join(''), qp), ...cut('response', cmds.map((c) => c.resp).join(''), rp));
-      else for (const c of cmds) segs.push(...cut('request', c.req, qp), ...cut('response', c.resp, rp));
+      if (pipelined) segs.push(...cutAt('request', cmds.map((c) => c.req).join(''), qp), ...cutAt('response', cmds.map((c) => c.resp).join(''), rp));
+      else for (const c of cmds) segs.push(...cutAt('request', c.req, qp), ...cutAt('response', c.resp, rp));
       const out = play(segs, {});
       assert.deepEqual(
         out.map((r) => [r.operation, r.errorType, r.truncated]),
@@ -106,23 +95,12 @@ test('fuzz: mutated valid traffic with gaps never throws', () => {
   fc.assert(
     fc.property(
       fc.array(cmdArb, { minLength: 1, maxLength: 5 }),
-      fc.array(fc.record({ at: fc.double({ min: 0, max: 1, noNaN: true }), byte: fc.nat(255), gap: fc.nat(3000), op: fc.constantFrom('flip', 'gap', 'delete') }), { maxLength: 5 }),
+      mutationsArb,
       pointsArb,
       (cmds, muts, points) => {
         const segs: Seg[] = [];
-        for (const c of cmds) segs.push(...cut('request', c.req, points), ...cut('response', c.resp, points));
-        for (const m of muts) {
-          const g = segs[Math.floor(m.at * segs.length) % segs.length];
-          const d = Array.from(g.data);
-          const i = Math.floor(m.at * d.length);
-          if (m.op === 'flip' && d.length > 0) d[Math.min(i, d.length - 1)] = m.byte;
-          else if (m.op === 'delete') d.splice(i, 1);
-          else {
-            g.gap += d.length - i + m.gap;
-            d.length = i;
-          }
-          g.data = Uint8Array.from(d);
-        }
+        for (const c of cmds) segs.push(...cutAt('request', c.req, points), ...cutAt('response', c.resp, points));
+        mutate(segs, muts);
         play(segs);
       },
     ),
