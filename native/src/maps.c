@@ -48,19 +48,26 @@ static int arg_key(napi_env env, struct bpf_map *m, napi_value v, void **key)
 	return 0;
 }
 
-/* mapUpdate(h, map, key, value, flags) */
-napi_value obi_map_update(napi_env env, napi_callback_info info)
+/* argv[0] handle, argv[1] map name, argv[2] key Buffer: the map (NULL with an exception pending) */
+static struct bpf_map *arg_map_key(napi_env env, napi_value *argv, void **key)
 {
-	ARGS(5);
 	struct obi_object *o = obi_arg_object(env, argv[0]);
 	if (!o)
 		return NULL;
 	struct bpf_map *m = arg_map(env, o, argv[1]);
-	if (!m)
+	if (!m || arg_key(env, m, argv[2], key))
 		return NULL;
+	return m;
+}
+
+/* mapUpdate(h, map, key, value, flags) */
+napi_value obi_map_update(napi_env env, napi_callback_info info)
+{
+	ARGS(5);
 	void *key, *val;
 	size_t vlen;
-	if (arg_key(env, m, argv[2], &key))
+	struct bpf_map *m = arg_map_key(env, argv, &key);
+	if (!m)
 		return NULL;
 	NAPI_CALL(env, napi_get_buffer_info(env, argv[3], &val, &vlen));
 	uint32_t flags;
@@ -80,14 +87,9 @@ napi_value obi_map_update(napi_env env, napi_callback_info info)
 napi_value obi_map_lookup(napi_env env, napi_callback_info info)
 {
 	ARGS(3);
-	struct obi_object *o = obi_arg_object(env, argv[0]);
-	if (!o)
-		return NULL;
-	struct bpf_map *m = arg_map(env, o, argv[1]);
-	if (!m)
-		return NULL;
 	void *key;
-	if (arg_key(env, m, argv[2], &key))
+	struct bpf_map *m = arg_map_key(env, argv, &key);
+	if (!m)
 		return NULL;
 	size_t vlen = value_size(m);
 	void *out;
@@ -110,14 +112,9 @@ napi_value obi_map_lookup(napi_env env, napi_callback_info info)
 napi_value obi_map_delete(napi_env env, napi_callback_info info)
 {
 	ARGS(3);
-	struct obi_object *o = obi_arg_object(env, argv[0]);
-	if (!o)
-		return NULL;
-	struct bpf_map *m = arg_map(env, o, argv[1]);
-	if (!m)
-		return NULL;
 	void *key;
-	if (arg_key(env, m, argv[2], &key))
+	struct bpf_map *m = arg_map_key(env, argv, &key);
+	if (!m)
 		return NULL;
 	int err = bpf_map__delete_elem(m, key, bpf_map__key_size(m), 0);
 	if (err && err != -ENOENT) {
