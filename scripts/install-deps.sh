@@ -16,5 +16,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "obi-ts: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# wait for another apt/dpkg run (a parallel build, unattended upgrades) instead of failing on its lock
+lock=(-o DPkg::Lock::Timeout=900)
+apt-get "${lock[@]}" update -qq
+apt-get "${lock[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
