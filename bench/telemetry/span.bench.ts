@@ -5,13 +5,14 @@
  *   .tools/node/bin/node bench/telemetry/span.bench.ts [iterations]
  */
 import { Histogram, Registry } from 'prom-client';
-import type { ServiceIdentity } from '../../src/discovery/types.ts';
+import type { ServiceIdentity } from '../../src/common/service.ts';
 import type { HttpExchange } from '../../src/protocols/http1/types.ts';
 import { RandomIdSource } from '../../src/telemetry/ids.ts';
 import { DEFAULT_DURATION_BUCKETS, DEFAULT_SIZE_BUCKETS, RedMetrics } from '../../src/telemetry/metrics.ts';
 import { httpSpan } from '../../src/telemetry/span.ts';
 import type { Span } from '../../src/telemetry/span.ts';
-import type { ConnInfo, RouteResolver } from '../../src/telemetry/types.ts';
+import type { ConnInfo } from '../../src/common/conn.ts';
+import type { RouteResolver } from '../../src/telemetry/types.ts';
 
 const N = Number(process.argv[2] ?? 1_000_000);
 

@@ -18,7 +18,7 @@ import { readFileSync } from 'node:fs';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
 import type { ErrorObject } from 'ajv';
 import { AgentError } from '../errors.ts';
-import type { Selector } from '../discovery/types.ts';
+import type { Selector } from '../common/selector.ts';
 import type { MetricsConfig, ObiConfig, SamplerConfig } from './generated/types.ts';
 import { validate } from './generated/validator.js';
 import schemaJson from './schema.json' with { type: 'json' };

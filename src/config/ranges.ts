@@ -3,7 +3,7 @@
  * comma-separated string of numbers and inclusive ranges (`80,443,8000-8999`), spaces allowed.
  */
 import { AgentError } from '../errors.ts';
-import type { PortRange } from '../discovery/types.ts';
+import type { PortRange } from '../common/selector.ts';
 
 /** Most PIDs a PID list may expand to (ranges included). */
 export const MAX_PIDS = 4096;

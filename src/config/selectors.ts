@@ -1,5 +1,5 @@
 /**
- * Normalised discovery selectors (`Selector`, src/discovery/types.ts) from the validated config.
+ * Normalised discovery selectors (`Selector`, src/common/selector.ts) from the validated config.
  *
  * Include selectors, in order:
  *   1. `discovery.instrument[]` (glob) — or, only when it is empty, the deprecated
@@ -14,7 +14,7 @@
  * without that metadata, which obi-ts does not collect yet: they are dropped (include entries
  * with a warning). So are entries without any process criterion (OBI ignores those too).
  */
-import type { Selector } from '../discovery/types.ts';
+import type { Selector } from '../common/selector.ts';
 import type { ObiConfig, GlobSelectorConfig, RegexSelectorConfig } from './generated/types.ts';
 import { parsePidList, parsePortRanges } from './ranges.ts';
 

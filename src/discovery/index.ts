@@ -1,6 +1,4 @@
 /** Discovery: /proc inspection, language detection, selectors and service identity. */
-export { compileGlob, globLiteralPrefix } from './glob.ts';
-export type { GlobMatcher } from './glob.ts';
 export { LanguageDetector, classify, defaultLanguageDetector, languageFromExeName, languageFromLibrary, mappedFiles } from './language.ts';
 export type { Language } from './language.ts';
 export { DEFAULT_EXCLUDED_SYSTEM_PATHS, DEFAULT_EXCLUDE_INSTRUMENT, Matcher } from './match.ts';
@@ -24,4 +22,4 @@ export {
 } from './procfs.ts';
 export type { ProcStat, ScanOptions } from './procfs.ts';
 export { identityFromEnv, parseResourceAttributes, serviceIdentity } from './service.ts';
-export type { PortRange, ProcessInfo, Selector, ServiceIdentity } from './types.ts';
+export type { ProcessInfo } from './types.ts';

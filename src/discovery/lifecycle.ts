@@ -11,7 +11,9 @@ import { hostname } from 'node:os';
 import { Matcher } from './match.ts';
 import { listPids, parseStat, readProcess, scanAll } from './procfs.ts';
 import { serviceIdentity } from './service.ts';
-import type { ProcessInfo, Selector, ServiceIdentity } from './types.ts';
+import type { ProcessInfo } from './types.ts';
+import type { Selector } from '../common/selector.ts';
+import type { ServiceIdentity } from '../common/service.ts';
 
 /** The in-kernel PID filter, as the lifecycle sees it. */
 export interface PidFilter {

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AgentError } from '../errors.ts';
 import { DEFAULT_EXCLUDED_SYSTEM_PATHS, DEFAULT_EXCLUDE_INSTRUMENT, Matcher } from './match.ts';
-import type { ProcessInfo, Selector } from './types.ts';
+import type { ProcessInfo } from './types.ts';
+import type { Selector } from '../common/selector.ts';
 
 function proc(p: Partial<ProcessInfo> & { pid: number }): ProcessInfo {
   return {

@@ -23,8 +23,9 @@
  * reach it. Debian's /usr/sbin/nginx is thus instrumentable by `open_port: 80`.
  */
 import { AgentError } from '../errors.ts';
-import { compileGlob, globLiteralPrefix, type GlobMatcher } from './glob.ts';
-import type { PortRange, ProcessInfo, Selector } from './types.ts';
+import { compileGlob, globLiteralPrefix, type GlobMatcher } from '../common/glob.ts';
+import type { PortRange, Selector } from '../common/selector.ts';
+import type { ProcessInfo } from './types.ts';
 
 export const DEFAULT_EXCLUDED_SYSTEM_PATHS: readonly string[] = Object.freeze([
   '/lib/systemd/',

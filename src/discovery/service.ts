@@ -13,7 +13,9 @@
  * environment steps are skipped.
  */
 import { readEnviron } from './procfs.ts';
-import type { ProcessInfo, Selector, ServiceIdentity } from './types.ts';
+import type { ProcessInfo } from './types.ts';
+import type { Selector } from '../common/selector.ts';
+import type { ServiceIdentity } from '../common/service.ts';
 
 function decodePercent(s: string): string {
   if (!s.includes('%')) return s;

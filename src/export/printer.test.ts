@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ServiceIdentity } from '../discovery/types.ts';
+import type { ServiceIdentity } from '../common/service.ts';
 import { MonoClock } from '../telemetry/clock.ts';
 import type { Span } from '../telemetry/span.ts';
 import { formatDuration, formatSpanText, spanToJSON, TracePrinter } from './printer.ts';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ObiDataFlags, ObiDirection, ObiEventType, ObiRole, type ObiDataEvent } from '../abi/events.ts';
 import type { HttpExchange } from '../protocols/http1/types.ts';
-import type { ConnInfo } from '../telemetry/types.ts';
+import type { ConnInfo } from '../common/conn.ts';
 import { ConnectionTracker } from './connections.ts';
 
 const SOCK = 0xffff888104439800n;

@@ -8,7 +8,7 @@ import { ObiDataFlags, ObiDirection, ObiRole, type ObiConnEvent, type ObiDataEve
 import type { MessageType } from '../protocols/common/contract.ts';
 import { ProtocolSession } from '../protocols/common/session.ts';
 import type { FrameTiming } from '../protocols/common/contract.ts';
-import type { ConnInfo } from '../telemetry/types.ts';
+import type { ConnInfo } from '../common/conn.ts';
 import { formatAddress } from './decode.ts';
 import { DEFAULT_PROTOCOLS, type ProtocolBinding } from './protocols.ts';
 

@@ -3,7 +3,7 @@
  * §4.6), each bound to the function that turns its records into spans.
  * Adding a protocol = one entry here plus its folder under src/protocols/.
  */
-import type { ServiceIdentity } from '../discovery/types.ts';
+import type { ServiceIdentity } from '../common/service.ts';
 import type { FrameTiming, ProtocolParser } from '../protocols/common/contract.ts';
 import { http1Parser } from '../protocols/http1/index.ts';
 import type { HttpExchange } from '../protocols/http1/types.ts';
@@ -19,7 +19,8 @@ import type { RedisOperation } from '../protocols/redis/types.ts';
 import { dbSpan } from '../telemetry/db.ts';
 import type { IdSource } from '../telemetry/ids.ts';
 import { httpSpan, type Span } from '../telemetry/span.ts';
-import type { ConnInfo, RouteResolver } from '../telemetry/types.ts';
+import type { ConnInfo } from '../common/conn.ts';
+import type { RouteResolver } from '../telemetry/types.ts';
 
 /** What a span builder may use besides the record. */
 export interface SpanContext {

@@ -29,7 +29,7 @@ import { SpanProcessor } from '../telemetry/processor.ts';
 import { createRouteResolver } from '../telemetry/routes/index.ts';
 import { AttributeSelector, selectHttpMetricAttributes, TRACE_ATTRIBUTES } from '../telemetry/select.ts';
 import type { Span } from '../telemetry/span.ts';
-import type { ConnInfo } from '../telemetry/types.ts';
+import type { ConnInfo } from '../common/conn.ts';
 import type { Logger } from './log.ts';
 import { TlsInstrumenter, type TlsLibraryStatus } from './tls.ts';
 import { preflight, type KernelReport } from './preflight.ts';

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
-import type { ServiceIdentity } from '../discovery/types.ts';
+import type { ServiceIdentity } from '../common/service.ts';
 import { DbMetrics, dbInstrumentation, dbSpan, dbSpanName, defaultDbMetricAttributes } from './db.ts';
 import type { DbRecord } from './db.ts';
 import type { IdSource } from './ids.ts';
-import type { ConnInfo } from './types.ts';
+import type { ConnInfo } from '../common/conn.ts';
 
 const ids: IdSource = { traceId: () => '0af7651916cd43dd8448eb211c80319c', spanId: () => 'b7ad6b7169203331' };
 const service = { name: 'app', namespace: 'ns', instanceId: 'host:42', pid: 42, exePath: '/usr/bin/app', language: 'nodejs' } as unknown as ServiceIdentity;

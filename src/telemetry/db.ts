@@ -33,14 +33,14 @@ import {
   ATTR_SERVICE_NAMESPACE,
 } from '@opentelemetry/semantic-conventions';
 import type { Registry } from 'prom-client';
-import type { ServiceIdentity } from '../discovery/types.ts';
+import type { ServiceIdentity } from '../common/service.ts';
 import { HistogramVec, SeriesIndex } from './histogram.ts';
 import type { LabelValue } from './histogram.ts';
 import type { IdSource } from './ids.ts';
 import { ATTR_INSTANCE, ATTR_JOB, DEFAULT_DURATION_BUCKETS, promLabelName, serviceJob } from './metrics.ts';
 import { TRACE_FLAG_SAMPLED } from './span.ts';
 import type { Attributes, Span } from './span.ts';
-import type { ConnInfo } from './types.ts';
+import type { ConnInfo } from '../common/conn.ts';
 
 /** `db.system.name` values produced by obi-ts's wire parsers. */
 export type DbSystem = 'postgresql' | 'mysql' | 'other_sql' | 'redis' | 'memcached';

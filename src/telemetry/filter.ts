@@ -17,8 +17,8 @@
  *
  * Pure: no I/O. Conditions are compiled once; a span costs one getter and one test per condition.
  */
-import { compileGlob } from '../discovery/glob.ts';
-import type { GlobMatcher } from '../discovery/glob.ts';
+import { compileGlob } from '../common/glob.ts';
+import type { GlobMatcher } from '../common/glob.ts';
 import { AgentError } from '../errors.ts';
 import { promLabelName, serviceJob } from './metrics.ts';
 import type { AttributeValue, Span } from './span.ts';

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Registry } from 'prom-client';
-import type { ServiceIdentity } from '../discovery/types.ts';
+import type { ServiceIdentity } from '../common/service.ts';
 import type { HttpExchange } from '../protocols/http1/types.ts';
 import type { IdSource } from './ids.ts';
 import { defaultHttpMetricAttributes, normalizeAttributeName, RedMetrics, serviceJob } from './metrics.ts';
 import { httpSpan } from './span.ts';
 import type { Span } from './span.ts';
-import type { ConnInfo } from './types.ts';
+import type { ConnInfo } from '../common/conn.ts';
 
 const ids: IdSource = { traceId: () => 'a'.repeat(32), spanId: () => 'b'.repeat(16) };
 const api: ServiceIdentity = { name: 'api', namespace: 'shop', instanceId: 'host1:42', pid: 42, exePath: '/usr/bin/api', language: 'go' };

@@ -37,7 +37,7 @@ import {
 } from '@opentelemetry/semantic-conventions/incubating';
 import { Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
-import type { ServiceIdentity } from '../discovery/types.ts';
+import type { ServiceIdentity } from '../common/service.ts';
 import { HistogramVec, SeriesIndex } from './histogram.ts';
 import type { LabelValue } from './histogram.ts';
 import type { Span } from './span.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Registry } from 'prom-client';
-import type { ServiceIdentity } from '../discovery/types.ts';
+import type { ServiceIdentity } from '../common/service.ts';
 import { HistogramVec, SeriesIndex } from './histogram.ts';
 import { RedMetrics } from './metrics.ts';
 import { isLoopback, SpanProcessor } from './processor.ts';

@@ -8,7 +8,7 @@
  * Pure (no timers, no I/O): the caller passes the time and calls `expire` periodically.
  */
 import type { Registry } from 'prom-client';
-import type { ServiceIdentity } from '../discovery/types.ts';
+import type { ServiceIdentity } from '../common/service.ts';
 import type { HistogramVec } from './histogram.ts';
 import { SpanFilter } from './filter.ts';
 import type { IgnoreMode, MatchDefinition } from './filter.ts';

@@ -21,7 +21,7 @@ import {
 } from '@opentelemetry/semantic-conventions';
 // not yet stable in semantic conventions: the incubating entry point
 import { ATTR_HOST_ID, ATTR_HOST_NAME, ATTR_OS_TYPE, ATTR_TELEMETRY_DISTRO_NAME, ATTR_TELEMETRY_DISTRO_VERSION } from '@opentelemetry/semantic-conventions/incubating';
-import type { ServiceIdentity } from '../discovery/types.ts';
+import type { ServiceIdentity } from '../common/service.ts';
 
 /** OTLP instrumentation scope of every span and metric, as OBI names it. */
 export const OBI_SCOPE_NAME = 'go.opentelemetry.io/obi';

@@ -14,12 +14,12 @@
  *   so `url.path`, `url_path` and `url_*` all select `url.path`.
  * - with no matching key a metric reports its default-visible attributes.
  *
- * Globs follow the project's glob syntax (gobwas-style, see discovery/glob.ts); Go's `[^…]`
+ * Globs follow the project's glob syntax (gobwas-style, see common/glob.ts); Go's `[^…]`
  * negation is accepted as well. An invalid glob throws `AgentError(OBI_ERR_CONFIG_INVALID)` naming
  * the `attributes.select` key.
  */
-import { compileGlob } from '../discovery/glob.ts';
-import type { GlobMatcher } from '../discovery/glob.ts';
+import { compileGlob } from '../common/glob.ts';
+import type { GlobMatcher } from '../common/glob.ts';
 import { AgentError } from '../errors.ts';
 import { ATTR_INSTANCE, ATTR_JOB, HTTP_METRICS, HTTP_METRIC_ATTRIBUTES, promLabelName } from './metrics.ts';
 import type { HttpMetricName, MetricAttributeDef } from './metrics.ts';

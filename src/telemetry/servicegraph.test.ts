@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Registry } from 'prom-client';
-import type { ServiceIdentity } from '../discovery/types.ts';
+import type { ServiceIdentity } from '../common/service.ts';
 import { ServiceGraph } from './servicegraph.ts';
 import { api, mkSpan, sampleLines, sampleValue, worker } from './testdata/spans.ts';
 

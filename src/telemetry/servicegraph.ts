@@ -23,7 +23,7 @@
  * in {@link RedMetrics} (`setNow`, `expire`).
  */
 import type { Registry } from 'prom-client';
-import type { ServiceIdentity } from '../discovery/types.ts';
+import type { ServiceIdentity } from '../common/service.ts';
 import { CounterVec } from './counter.ts';
 import { HistogramVec, SeriesIndex } from './histogram.ts';
 import type { LabelValue } from './histogram.ts';

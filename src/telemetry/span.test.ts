@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ServiceIdentity } from '../discovery/types.ts';
+import type { ServiceIdentity } from '../common/service.ts';
 import type { HttpExchange } from '../protocols/http1/types.ts';
 import type { IdSource } from './ids.ts';
 import { createQueryRedactor } from './redact.ts';
 import { hostHeaderName, httpSpan } from './span.ts';
-import type { ConnInfo, RouteResolver } from './types.ts';
+import type { ConnInfo } from '../common/conn.ts';
+import type { RouteResolver } from './types.ts';
 
 const T = '0af7651916cd43dd8448eb211c80319c';
 const P = 'b7ad6b7169203331';

@@ -17,13 +17,14 @@ import {
 } from '@opentelemetry/semantic-conventions';
 // not yet stable in semantic conventions: the incubating entry point
 import { ATTR_HTTP_REQUEST_BODY_SIZE, ATTR_HTTP_RESPONSE_BODY_SIZE } from '@opentelemetry/semantic-conventions/incubating';
-import type { ServiceIdentity } from '../discovery/types.ts';
+import type { ServiceIdentity } from '../common/service.ts';
 import type { HttpExchange } from '../protocols/http1/types.ts';
 import type { IdSource } from './ids.ts';
 import { createQueryRedactor } from './redact.ts';
 import type { QueryRedactor } from './redact.ts';
 import { parseTraceparent } from './tracecontext.ts';
-import type { ConnInfo, RouteResolver } from './types.ts';
+import type { ConnInfo } from '../common/conn.ts';
+import type { RouteResolver } from './types.ts';
 
 export type SpanKind = 'server' | 'client' | 'internal' | 'producer' | 'consumer';
 export type SpanStatus = 'unset' | 'ok' | 'error';

@@ -21,7 +21,7 @@
  */
 import { Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
-import type { ServiceIdentity } from '../discovery/types.ts';
+import type { ServiceIdentity } from '../common/service.ts';
 import { CounterVec } from './counter.ts';
 import { statusCodeName, spanKindName } from './filter.ts';
 import { HistogramVec, SeriesIndex } from './histogram.ts';

@@ -14,7 +14,8 @@ import { LanguageDetector } from '../../src/discovery/language.ts';
 import { Matcher } from '../../src/discovery/match.ts';
 import { readNetNs, readProcess, scanAll } from '../../src/discovery/procfs.ts';
 import { serviceIdentity } from '../../src/discovery/service.ts';
-import type { ProcessInfo, Selector } from '../../src/discovery/types.ts';
+import type { Selector } from '../../src/common/selector.ts';
+import type { ProcessInfo } from '../../src/discovery/types.ts';
 
 const PY_SERVICE = 'obi-ts-discovery-py';
 

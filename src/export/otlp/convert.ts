@@ -11,7 +11,7 @@ import type { InstrumentationScope } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
-import type { ServiceIdentity } from '../../discovery/types.ts';
+import type { ServiceIdentity } from '../../common/service.ts';
 import type { MonoClock } from '../../telemetry/clock.ts';
 import { OBI_SCOPE_NAME, serviceResourceAttributes } from '../../telemetry/resource.ts';
 import type { HostInfo } from '../../telemetry/resource.ts';

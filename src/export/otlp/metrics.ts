@@ -26,7 +26,7 @@ import { ValueType } from '@opentelemetry/api';
 import type { Attributes, HrTime } from '@opentelemetry/api';
 import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
 import type { MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import type { ServiceIdentity } from '../../discovery/types.ts';
+import type { ServiceIdentity } from '../../common/service.ts';
 import type { CounterVec } from '../../telemetry/counter.ts';
 import { HistogramVec } from '../../telemetry/histogram.ts';
 import { ATTR_INSTANCE, ATTR_JOB } from '../../telemetry/metrics.ts';

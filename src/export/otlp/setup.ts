@@ -7,7 +7,7 @@ import type { Registry } from 'prom-client';
 import packageJson from '../../../package.json' with { type: 'json' };
 import { durationMs, resolveOtlp } from '../../config/index.ts';
 import type { EffectiveConfig } from '../../config/index.ts';
-import type { ServiceIdentity } from '../../discovery/types.ts';
+import type { ServiceIdentity } from '../../common/service.ts';
 import type { MonoClock } from '../../telemetry/clock.ts';
 import { DB_CLIENT_DURATION_NAME, DB_INSTRUMENTATIONS, DB_METRIC_ATTRIBUTES } from '../../telemetry/db.ts';
 import type { DbMetrics } from '../../telemetry/db.ts';

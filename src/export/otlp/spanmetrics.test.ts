@@ -11,7 +11,7 @@ import { Registry } from 'prom-client';
 import { OtlpReceiver } from '../../../test/helpers/otlp-receiver.ts';
 import type { ReceivedMetric } from '../../../test/helpers/otlp-receiver.ts';
 import { loadConfig } from '../../config/index.ts';
-import type { ServiceIdentity } from '../../discovery/types.ts';
+import type { ServiceIdentity } from '../../common/service.ts';
 import { MonoClock } from '../../telemetry/clock.ts';
 import { InternalMetrics } from '../../telemetry/internal.ts';
 import { RedMetrics } from '../../telemetry/metrics.ts';

@@ -2,7 +2,7 @@
  * Test doubles shared by the OTLP unit tests (not used by the agent): a scripted sender and
  * span factories.
  */
-import type { ServiceIdentity } from '../../discovery/types.ts';
+import type { ServiceIdentity } from '../../common/service.ts';
 import type { Span } from '../../telemetry/span.ts';
 import type { ExportOutcome, OtlpSender } from './transport.ts';
 

@@ -1,7 +1,7 @@
 /** Span fixtures for the telemetry unit tests (select, filter, span metrics, service graph, TTL). */
-import type { ServiceIdentity } from '../../discovery/types.ts';
+import type { ServiceIdentity } from '../../common/service.ts';
 import type { Attributes, Span, SpanKind, SpanStatus } from '../span.ts';
-import type { ConnInfo } from '../types.ts';
+import type { ConnInfo } from '../../common/conn.ts';
 
 export const api: ServiceIdentity = { name: 'api', namespace: 'shop', instanceId: 'host1:42', pid: 42, exePath: '/usr/bin/api', language: 'go' };
 export const worker: ServiceIdentity = { name: 'worker', namespace: '', instanceId: 'host1:77', pid: 77, exePath: '/usr/bin/worker', language: 'python' };

@@ -1,0 +1,12 @@
+/** The identity signals are exported under (shared vocabulary: imports nothing). */
+
+/** The identity a selected process exports under. */
+export interface ServiceIdentity {
+  readonly name: string;
+  readonly namespace: string;
+  /** `<host>:<pid>` */
+  readonly instanceId: string;
+  readonly pid: number;
+  readonly exePath: string;
+  readonly language: string;
+}
