@@ -24,7 +24,7 @@ const statuses = [200, 200, 200, 404, 500, 201];
 const exchanges: HttpExchange[] = [];
 for (let i = 0; i < 64; i++) {
   exchanges.push({
-    protocol: 'http',
+    category: 'http',
     method: i % 5 === 0 ? 'POST' : 'GET',
     target: `/users/${i}?page=${i}`,
     path: `/users/${i}`,

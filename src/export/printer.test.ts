@@ -13,6 +13,7 @@ const api: ServiceIdentity = { name: 'api', namespace: 'shop', instanceId: 'host
 
 const serverSpan: Span = {
   protocol: 'http',
+  category: 'http',
   traceId: '0af7651916cd43dd8448eb211c80319c',
   spanId: 'b7ad6b7169203331',
   parentSpanId: '00f067aa0ba902b7',
@@ -40,6 +41,7 @@ const serverSpan: Span = {
 
 const clientSpan: Span = {
   protocol: 'http',
+  category: 'http',
   traceId: '11111111111111111111111111111111',
   spanId: '2222222222222222',
   traceFlags: 0,

@@ -8,8 +8,11 @@ import { ObiDataFlags, ObiDirection, ObiEventType, ObiRole, type ObiConnEvent, t
 import { loadConfig } from '../config/index.ts';
 import type { PgOperation, PgState } from '../protocols/postgres/index.ts';
 import type { RedisState } from '../protocols/redis/index.ts';
-import { ConnectionTracker } from './connections.ts';
-import { createProtocols, protocolOptionsFromConfig } from './protocols.ts';
+import type { ServiceIdentity } from '../common/service.ts';
+import { bindProtocols, ConnectionTracker } from './connections.ts';
+import { PROTOCOLS } from '../protocols/registry.ts';
+
+const SERVICE: ServiceIdentity = Object.freeze({ name: 'app', namespace: '', instanceId: 'host:42', pid: 42, exePath: '/usr/bin/app', language: 'generic' });
 
 const SOCK = 0xffff888104439800n;
 const SSL = 0x5581a2b3c4d0n;
@@ -65,7 +68,7 @@ const APPDATA = Buffer.from([0x17, 0x03, 0x03, 0x00, 0x40, 0x51, 0, 0, 0, 9, 0x4
 
 function tracker() {
   const out: PgOperation[] = [];
-  const t = new ConnectionTracker({ onRecord: (rec) => void out.push(rec as PgOperation) });
+  const t = new ConnectionTracker({ sink: (rec) => void out.push(rec as PgOperation), identify: () => SERVICE });
   return { t, out };
 }
 
@@ -131,17 +134,17 @@ test('plaintext read after the close: the connection lingers while a query is un
 });
 
 test('the ebpf DB cache settings reach the parsers; defaults are OBI\'s', () => {
-  const pg = (ps: ReturnType<typeof createProtocols>) => ps.find((b) => b.parser.name === 'postgresql')!.parser.newState() as PgState;
-  const mysql = (ps: ReturnType<typeof createProtocols>) => ps.find((b) => b.parser.name === 'mysql')!.parser.newState() as { maxStatements: number };
-  const redis = (ps: ReturnType<typeof createProtocols>) => ps.find((b) => b.parser.name === 'redis')!.parser.newState() as RedisState;
-  const defaults = createProtocols(protocolOptionsFromConfig(loadConfig({ env: { OTEL_EBPF_OPEN_PORT: '80', OTEL_EBPF_TRACE_PRINTER: 'text' } }).ebpf));
-  assert.deepEqual(defaults.map((b) => b.parser.name), ['http', 'postgresql', 'mysql', 'redis', 'memcached']);
+  const pg = (ps: ReturnType<typeof bindProtocols>) => ps.find((b) => b.descriptor.wire === 'postgresql')!.parser.newState() as PgState;
+  const mysql = (ps: ReturnType<typeof bindProtocols>) => ps.find((b) => b.descriptor.wire === 'mysql')!.parser.newState() as { maxStatements: number };
+  const redis = (ps: ReturnType<typeof bindProtocols>) => ps.find((b) => b.descriptor.wire === 'redis')!.parser.newState() as RedisState;
+  const defaults = bindProtocols(PROTOCOLS, loadConfig({ env: { OTEL_EBPF_OPEN_PORT: '80', OTEL_EBPF_TRACE_PRINTER: 'text' } }).ebpf);
+  assert.deepEqual(defaults.map((b) => b.descriptor.wire), ['http1', 'postgresql', 'mysql', 'redis', 'memcached']);
   assert.equal(pg(defaults).maxStatements, 1024);
   assert.equal(mysql(defaults).maxStatements, 1024);
   assert.equal(redis(defaults).dbCache, undefined);
-  const set = createProtocols(
-    protocolOptionsFromConfig(
-      loadConfig({
+  const set = bindProtocols(
+    PROTOCOLS,
+    loadConfig({
         env: {
           OTEL_EBPF_OPEN_PORT: '80',
           OTEL_EBPF_TRACE_PRINTER: 'text',
@@ -151,7 +154,6 @@ test('the ebpf DB cache settings reach the parsers; defaults are OBI\'s', () => 
           OTEL_EBPF_BPF_REDIS_DB_CACHE_MAX_SIZE: '5',
         },
       }).ebpf,
-    ),
   );
   assert.equal(pg(set).maxStatements, 16);
   assert.equal(mysql(set).maxStatements, 32);

@@ -3,7 +3,10 @@ import assert from 'node:assert/strict';
 import { ObiDataFlags, ObiDirection, ObiEventType, ObiRole, type ObiDataEvent } from '../abi/events.ts';
 import type { HttpExchange } from '../protocols/http1/types.ts';
 import type { ConnInfo } from '../common/conn.ts';
+import type { ServiceIdentity } from '../common/service.ts';
 import { ConnectionTracker } from './connections.ts';
+
+const SERVICE: ServiceIdentity = Object.freeze({ name: 'app', namespace: '', instanceId: 'host:42', pid: 42, exePath: '/usr/bin/app', language: 'generic' });
 
 const SOCK = 0xffff888104439800n;
 const SSL = 0x5581a2b3c4d0n;
@@ -43,7 +46,7 @@ const APPDATA = Buffer.from([0x17, 0x03, 0x03, 0x00, 0x40, 1, 2, 3, 4, 5, 6, 7])
 
 function tracker() {
   const out: { rec: HttpExchange; conn: ConnInfo }[] = [];
-  const t = new ConnectionTracker({ onRecord: (rec, _b, conn) => void out.push({ rec: rec as HttpExchange, conn }) });
+  const t = new ConnectionTracker({ sink: (rec, pc) => void out.push({ rec: rec as HttpExchange, conn: pc.info }), identify: () => SERVICE });
   return { t, out };
 }
 

@@ -21,7 +21,7 @@ function connEvent(pid: number, sockId: bigint, ts: number): ObiConnEvent {
 }
 
 test('at the connection cap the connection created first is evicted, and counted', () => {
-  const t = new ConnectionTracker({ onRecord: () => {}, maxConnections: 2 });
+  const t = new ConnectionTracker({ sink: () => {}, identify: () => undefined, maxConnections: 2 });
   t.onConn(connEvent(1, 10n, 1));
   t.onConn(connEvent(2, 20n, 2));
   assert.equal(t.size, 2);

@@ -5,15 +5,28 @@
  * Bounded: a cap on tracked connections (oldest evicted, counted).
  */
 import { ObiDataFlags, ObiDirection, ObiRole, type ObiConnEvent, type ObiDataEvent } from '../abi/events.ts';
-import type { MessageType } from '../protocols/common/contract.ts';
-import { ProtocolSession } from '../protocols/common/session.ts';
-import type { FrameTiming } from '../protocols/common/contract.ts';
 import type { ConnInfo } from '../common/conn.ts';
+import type { ServiceIdentity } from '../common/service.ts';
+import type { FrameTiming, MessageType } from '../protocols/common/contract.ts';
+import type { ProtocolConn, ProtocolDescriptor, ProtocolSettings, RecordParser } from '../protocols/common/descriptor.ts';
+import type { ProtocolRecord } from '../protocols/common/records.ts';
+import { ProtocolSession } from '../protocols/common/session.ts';
+import { PROTOCOLS } from '../protocols/registry.ts';
 import { formatAddress } from './decode.ts';
-import { DEFAULT_PROTOCOLS, type ProtocolBinding } from './protocols.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnySession = ProtocolSession<FrameTiming, FrameTiming, unknown, any>;
+type AnySession = ProtocolSession<FrameTiming, FrameTiming, ProtocolRecord, any>;
+
+/** A registered protocol with its parser, configured once and shared by its connections. */
+export interface BoundProtocol {
+  readonly descriptor: ProtocolDescriptor;
+  readonly parser: RecordParser;
+}
+
+/** The descriptors' parsers configured from `settings` (each protocol's own defaults where absent), in order. */
+export function bindProtocols(descriptors: readonly ProtocolDescriptor[] = PROTOCOLS, settings?: ProtocolSettings): readonly BoundProtocol[] {
+  return descriptors.map((descriptor) => ({ descriptor, parser: descriptor.createParser(settings) }));
+}
 
 /** data segments inspected before a connection of no known protocol is ignored */
 const DETECT_SEGMENTS = 8;
@@ -51,8 +64,9 @@ interface Conn {
   state: 'detecting' | 'parsing' | 'ignored';
   detectTries: number;
   session?: AnySession;
-  binding?: ProtocolBinding;
-  info?: ConnInfo;
+  bound?: BoundProtocol;
+  /** the connection as records are handed on: set at its first record whose process is known */
+  pc?: ProtocolConn;
   tid: number;
   lastNs: number;
   tuple: { localAddr: Uint8Array; remoteAddr: Uint8Array; localPort: number; remotePort: number };
@@ -82,13 +96,17 @@ export interface ConnectionCounters {
   tlsUnpairedDropped: number;
   /** TLS plaintext read after its session's shutdown or socket close, fed to the session's connection */
   tlsLate: number;
+  /** records dropped because their process had no service identity (no longer selected) */
+  unidentifiedRecords: number;
 }
 
 export interface ConnectionTrackerOptions {
-  /** a completed record (an exchange, an operation) of `binding`'s protocol */
-  onRecord(record: unknown, binding: ProtocolBinding, conn: ConnInfo): void;
-  /** protocols tried, in order; default DEFAULT_PROTOCOLS */
-  protocols?: readonly ProtocolBinding[];
+  /** where each completed record (an exchange, an operation) goes, with its connection */
+  sink(record: ProtocolRecord, conn: ProtocolConn): void;
+  /** the service identity of a process (asked once per connection); undefined drops the records, counted */
+  identify(pid: number): ServiceIdentity | undefined;
+  /** protocols tried, in order; default the registry's with their default settings */
+  protocols?: readonly BoundProtocol[];
   maxConnections?: number;
   /** a connection with no event for this long is flushed and forgotten */
   idleTimeoutNs?: number;
@@ -105,6 +123,7 @@ export class ConnectionTracker {
     tlsPairedLate: 0,
     tlsUnpairedDropped: 0,
     tlsLate: 0,
+    unidentifiedRecords: 0,
   };
   /** `${pid}:${sslId}` -> closed TLS connection with requests unanswered, oldest first */
   private readonly _lingering = new Map<string, Lingering>();
@@ -114,14 +133,16 @@ export class ConnectionTracker {
   private readonly _byPid = new Map<number, Map<bigint, Conn>>();
   /** every tracked connection, in creation order: the eviction order when the cap is reached */
   private readonly _all = new Set<Conn>();
-  private readonly _onRecord: ConnectionTrackerOptions['onRecord'];
-  private readonly _protocols: readonly ProtocolBinding[];
+  private readonly _sink: ConnectionTrackerOptions['sink'];
+  private readonly _identify: ConnectionTrackerOptions['identify'];
+  private readonly _protocols: readonly BoundProtocol[];
   private readonly _max: number;
   private readonly _idleNs: number;
 
   constructor(opts: ConnectionTrackerOptions) {
-    this._onRecord = opts.onRecord;
-    this._protocols = opts.protocols ?? DEFAULT_PROTOCOLS;
+    this._sink = opts.sink;
+    this._identify = opts.identify;
+    this._protocols = opts.protocols ?? bindProtocols();
     this._max = opts.maxConnections ?? 65536;
     this._idleNs = opts.idleTimeoutNs ?? 5 * 60e9;
   }
@@ -237,8 +258,8 @@ export class ConnectionTracker {
     c.state = 'detecting';
     c.detectTries = 0;
     c.session = undefined;
-    c.binding = undefined;
-    c.info = undefined;
+    c.bound = undefined;
+    c.pc = undefined;
   }
 
   private _hold(ev: ObiDataEvent, payload: Buffer): void {
@@ -291,8 +312,8 @@ export class ConnectionTracker {
   private _detect(c: Conn, ingress: boolean, payload: Buffer, flags: number): boolean {
     if ((flags & ObiDataFlags.OBI_DATA_SENDFILE) === 0 && payload.length > 0) {
       for (const b of this._protocols) {
-        const isReq = b.parser.detect(payload, 'request');
-        const isResp = !isReq && b.parser.detect(payload, 'response');
+        const isReq = b.descriptor.detect(payload, 'request');
+        const isResp = !isReq && b.descriptor.detect(payload, 'response');
         if (!isReq && !isResp) continue;
         // a request read by us means we serve it; a request written means we are the client
         const role = c.role === 'unknown' ? (isReq === ingress ? 'server' : 'client') : c.role;
@@ -300,7 +321,7 @@ export class ConnectionTracker {
         if ((isReq && expected === 'request') || (isResp && expected === 'response')) {
           c.role = role;
           c.state = 'parsing';
-          c.binding = b;
+          c.bound = b;
           c.session = new ProtocolSession(b.parser);
           return true;
         }
@@ -313,26 +334,33 @@ export class ConnectionTracker {
     return false;
   }
 
-  private _info(c: Conn): ConnInfo {
-    if (!c.info) {
-      c.info = {
-        pid: c.pid,
-        tid: c.tid,
-        role: c.role === 'client' ? 'client' : 'server',
-        localAddr: formatAddress(c.tuple.localAddr),
-        localPort: c.tuple.localPort,
-        remoteAddr: formatAddress(c.tuple.remoteAddr),
-        remotePort: c.tuple.remotePort,
-        tls: c.tls,
-      };
-    }
-    return c.info;
+  /** the connection as its records are handed on; identity resolved once, at its first record */
+  private _protocolConn(c: Conn): ProtocolConn | undefined {
+    if (c.pc !== undefined) return c.pc;
+    const service = this._identify(c.pid);
+    if (service === undefined) return undefined;
+    const info: ConnInfo = {
+      pid: c.pid,
+      tid: c.tid,
+      role: c.role === 'client' ? 'client' : 'server',
+      localAddr: formatAddress(c.tuple.localAddr),
+      localPort: c.tuple.localPort,
+      remoteAddr: formatAddress(c.tuple.remoteAddr),
+      remotePort: c.tuple.remotePort,
+      tls: c.tls,
+    };
+    c.pc = { info, service, descriptor: c.bound!.descriptor };
+    return c.pc;
   }
 
-  private _emit(c: Conn, records: readonly unknown[]): void {
+  private _emit(c: Conn, records: readonly ProtocolRecord[]): void {
     if (records.length === 0) return;
-    const info = this._info(c);
-    for (const r of records) this._onRecord(r, c.binding!, info);
+    const pc = this._protocolConn(c);
+    if (pc === undefined) {
+      this.counters.unidentifiedRecords += records.length;
+      return;
+    }
+    for (let i = 0; i < records.length; i++) this._sink(records[i], pc);
   }
 
   /** drop c from the indexes (its session, if any, is the caller's business) */

@@ -17,9 +17,12 @@ import { readHostId } from '../export/otlp/host.ts';
 import type { OtlpExport } from '../export/otlp/index.ts';
 import { TracePrinter } from '../export/printer.ts';
 import { decodeBatch, type DecodeStats } from '../ingest/decode.ts';
-import { ConnectionTracker } from '../ingest/connections.ts';
 import { BpfObject, BPF_ANY, defaultBpfObjectPath } from '../native/binding.ts';
-import { createProtocols, protocolOptionsFromConfig, type ProtocolBinding, type SpanContext } from '../ingest/protocols.ts';
+import { bindProtocols, ConnectionTracker } from '../ingest/connections.ts';
+import type { ProtocolConn } from '../protocols/common/descriptor.ts';
+import type { ProtocolRecord } from '../protocols/common/records.ts';
+import { instrumentationNames, PROTOCOLS } from '../protocols/registry.ts';
+import { recordToSpan, type SpanContext } from '../telemetry/record.ts';
 import { MonoClock } from '../telemetry/clock.ts';
 import { RandomIdSource } from '../telemetry/ids.ts';
 import { InternalMetrics } from '../telemetry/internal.ts';
@@ -29,7 +32,6 @@ import { SpanProcessor } from '../telemetry/processor.ts';
 import { createRouteResolver } from '../telemetry/routes/index.ts';
 import { AttributeSelector, selectHttpMetricAttributes, TRACE_ATTRIBUTES } from '../telemetry/select.ts';
 import type { Span } from '../telemetry/span.ts';
-import type { ConnInfo } from '../common/conn.ts';
 import type { Logger } from './log.ts';
 import { TlsInstrumenter, type TlsLibraryStatus } from './tls.ts';
 import { preflight, type KernelReport } from './preflight.ts';
@@ -78,7 +80,6 @@ export class Agent {
   private _batchSpans: Span[] = [];
   private readonly _decodeStats: DecodeStats = { records: 0, malformed: 0 };
   private _spanCount = 0;
-  private _droppedNoService = 0;
   private _kernelReport?: KernelReport;
 
   constructor(config: EffectiveConfig, opts: AgentOptions) {
@@ -156,6 +157,7 @@ export class Agent {
       log,
       hostName: hostname(),
       hostId,
+      dbInstrumentations: instrumentationNames(PROTOCOLS.filter((p) => p.category === 'db')),
       processAttributes: (svc) => {
         const attrs = readEnviron(svc.pid)?.get('OTEL_RESOURCE_ATTRIBUTES');
         return attrs ? parseResourceAttributes(attrs) : undefined;
@@ -258,9 +260,10 @@ export class Agent {
     this._internal.setKernelDropsSource(() => Number(bpf.percpuSum('stats', ObiStat.OBI_STAT_DROPPED)));
 
     this._tracker = new ConnectionTracker({
-      onRecord: (rec, binding, conn) => this._onRecord(rec, binding, conn),
+      sink: (rec, conn) => this._onRecord(rec, conn),
+      identify: (pid) => this._lifecycle?.tracked.get(pid)?.service,
       idleTimeoutNs: durationMs(cfg.ebpf.max_transaction_time ?? '5m') * 1e6,
-      protocols: createProtocols(protocolOptionsFromConfig(cfg.ebpf)),
+      protocols: bindProtocols(PROTOCOLS, cfg.ebpf),
     });
 
     const pidKey = (pid: number): Buffer => {
@@ -350,6 +353,7 @@ export class Agent {
   private _onBatch(batch: Buffer): void {
     const before = this._decodeStats.records;
     const tracker = this._tracker!;
+    const unidentified = tracker.counters.unidentifiedRecords;
     decodeBatch(
       batch,
       {
@@ -363,6 +367,7 @@ export class Agent {
     const n = this._decodeStats.records - before;
     this._internal!.eventsRead(n);
     this._internal!.tracerFlush(n);
+    this._internal!.spansDropped('unknown_process', tracker.counters.unidentifiedRecords - unidentified);
     this._flushSpans();
   }
 
@@ -388,14 +393,8 @@ export class Agent {
     }
   }
 
-  private _onRecord(rec: unknown, binding: ProtocolBinding, conn: ConnInfo): void {
-    const proc = this._lifecycle!.tracked.get(conn.pid);
-    if (!proc) {
-      this._droppedNoService++;
-      this._internal!.spansDropped('unknown_process');
-      return;
-    }
-    const span = binding.toSpan(rec, conn, proc.service, this._spanCtx!);
+  private _onRecord(rec: ProtocolRecord, conn: ProtocolConn): void {
+    const span = recordToSpan(rec, conn, this._spanCtx!);
     if (span) this._batchSpans.push(span);
   }
 

@@ -41,52 +41,12 @@ import { ATTR_INSTANCE, ATTR_JOB, DEFAULT_DURATION_BUCKETS, promLabelName, servi
 import { TRACE_FLAG_SAMPLED } from './span.ts';
 import type { Attributes, Span } from './span.ts';
 import type { ConnInfo } from '../common/conn.ts';
+import type { DbRecord } from '../protocols/common/records.ts';
 
-/** `db.system.name` values produced by obi-ts's wire parsers. */
-export type DbSystem = 'postgresql' | 'mysql' | 'other_sql' | 'redis' | 'memcached';
-
-/** Instrumentation names (`otel_*_export.instrumentations`) whose spans are database operations. */
-export const DB_INSTRUMENTATIONS: readonly string[] = ['sql', 'redis', 'memcached'];
-
-/**
- * One database operation as a protocol parser reports it (each DB protocol's record type
- * has at least these fields).
- */
-export interface DbRecord {
-  readonly system: DbSystem;
-  /** `db.operation.name` (SQL keyword, Redis/Memcached command), upper case */
-  readonly operation?: string;
-  /** `db.collection.name` (table) */
-  readonly collection?: string;
-  /** `db.namespace` (database name, Redis DB index) */
-  readonly namespace?: string;
-  /** `db.response.status_code`: vendor code (MySQL error number, SQLSTATE, Redis error prefix) */
-  readonly errorCode?: string;
-  /** `error.type` (SQLSTATE, Redis error prefix, Memcached error line kind); set iff the operation failed */
-  readonly errorType?: string;
-  /** server's error text, used as the span status message */
-  readonly errorMessage?: string;
-  /** monotonic ns of the first request byte / the last response byte */
-  readonly startNs: number;
-  readonly endNs: number;
-}
 
 export interface DbSpanOptions {
   /** `db.query.text`, already masked; omitted when undefined or empty */
   readonly queryText?: string;
-}
-
-const INSTRUMENTATION: Readonly<Record<DbSystem, string>> = {
-  postgresql: 'sql',
-  mysql: 'sql',
-  other_sql: 'sql',
-  redis: 'redis',
-  memcached: 'memcached',
-};
-
-/** The instrumentation name (`sql`, `redis`, `memcached`) of a DB system. */
-export function dbInstrumentation(system: DbSystem): string {
-  return INSTRUMENTATION[system];
 }
 
 /** OBI's span name for a DB operation (§3.1). */
@@ -109,7 +69,7 @@ export function dbSpanName(rec: DbRecord): string {
  * Build the span of one DB operation. Kind CLIENT when the instrumented process connected
  * out (the usual case), SERVER when it is the database.
  */
-export function dbSpan(rec: DbRecord, conn: ConnInfo, service: ServiceIdentity, ids: IdSource, options?: DbSpanOptions): Span {
+export function dbSpan(rec: DbRecord, conn: ConnInfo, service: ServiceIdentity, ids: IdSource, instrumentation: string, options?: DbSpanOptions): Span {
   const isServer = conn.role === 'server';
   const attributes: Attributes = {
     [ATTR_DB_SYSTEM_NAME]: rec.system,
@@ -127,7 +87,8 @@ export function dbSpan(rec: DbRecord, conn: ConnInfo, service: ServiceIdentity, 
     attributes[ATTR_DB_RESPONSE_STATUS_CODE] = rec.errorCode !== undefined && rec.errorCode.length > 0 ? rec.errorCode : (rec.errorType as string);
   }
   const span: Span = {
-    protocol: INSTRUMENTATION[rec.system],
+    protocol: instrumentation,
+    category: 'db',
     traceId: ids.traceId(),
     spanId: ids.spanId(),
     traceFlags: TRACE_FLAG_SAMPLED,
@@ -212,11 +173,12 @@ export class DbMetrics {
   private readonly _index: SeriesIndex;
   private readonly _getters: readonly Getter[];
   private readonly _scratch: LabelValue[];
-  private readonly _enabled: ReadonlySet<string>;
+  /** undefined: every instrumentation */
+  private readonly _enabled: ReadonlySet<string> | undefined;
 
   constructor(registry: Registry, options: DbMetricsOptions = {}) {
     const inst = options.instrumentations ?? ['*'];
-    this._enabled = new Set(inst.includes('*') ? DB_INSTRUMENTATIONS : DB_INSTRUMENTATIONS.filter((i) => inst.includes(i)));
+    this._enabled = inst.includes('*') ? undefined : new Set(inst);
     const attrs =
       options.attributes === undefined ? defaultDbMetricAttributes() : [...new Set(options.attributes.map((a) => UNDERSCORE_TO_DOT.get(a) ?? a))].sort();
     this._index = new SeriesIndex(attrs.length);
@@ -232,9 +194,9 @@ export class DbMetrics {
     }).registerIn(registry);
   }
 
-  /** Observe one span: client spans of the DB instrumentations; others are ignored. */
+  /** Observe one span: client spans of category `db` of the enabled instrumentations; others are ignored. */
   record(span: Span): void {
-    if (span.kind !== 'client' || !this._enabled.has(span.protocol)) return;
+    if (span.kind !== 'client' || span.category !== 'db' || (this._enabled !== undefined && !this._enabled.has(span.protocol))) return;
     const g = this._getters;
     const v = this._scratch;
     for (let i = 0; i < g.length; i++) v[i] = g[i](span);

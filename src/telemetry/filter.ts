@@ -135,7 +135,7 @@ function getterFor(name: string): Getter {
     case 'source':
       return () => 'obi';
     case 'url_path':
-      return (s) => (s.protocol === 'http' ? httpSpanPath(s) : s.attributes['url.path']);
+      return (s) => (s.category === 'http' ? httpSpanPath(s) : s.attributes['url.path']);
   }
   // a dotted name is looked up as written first; underscores need the key scan
   const direct = name.includes('.') ? name : undefined;
@@ -241,7 +241,7 @@ export class SpanFilter {
   }
 
   private _isIgnored(span: Span): boolean {
-    if (this._ignored === undefined || span.protocol !== 'http') return false;
+    if (this._ignored === undefined || span.category !== 'http') return false;
     const path = httpSpanPath(span);
     return path !== undefined && this._ignored(path);
   }

@@ -17,7 +17,7 @@ const clientConn: ConnInfo = { pid: 42, tid: 42, role: 'client', localAddr: '10.
 
 function span(opts: { conn?: ConnInfo; service?: ServiceIdentity; seconds: number; status?: number; path?: string; req?: number; resp?: number; host?: string; method?: string }): Span {
   const ex: HttpExchange = {
-    protocol: 'http',
+    category: 'http',
     method: opts.method ?? 'GET',
     target: opts.path ?? '/users/1',
     path: opts.path ?? '/users/1',
@@ -150,7 +150,7 @@ test('spans that are not HTTP server/client spans are ignored', async () => {
   const reg = new Registry();
   const m = new RedMetrics(reg);
   const base = span({ seconds: 1 });
-  m.record({ ...base, protocol: 'grpc' });
+  m.record({ ...base, protocol: 'grpc', category: 'rpc' });
   m.record({ ...base, kind: 'internal' });
   m.recordAll([]);
   const text = await reg.metrics();

@@ -349,7 +349,7 @@ export class RedMetrics {
 
   /** Observe one finished span (HTTP server and client spans; others are ignored). */
   record(span: Span): void {
-    if (span.protocol !== 'http') return;
+    if (span.category !== 'http') return;
     const m = span.kind === 'server' ? this._server : span.kind === 'client' ? this._client : undefined;
     if (m === undefined) return;
     if (!this._targets.has(span.service.instanceId)) this.registerService(span.service);

@@ -23,6 +23,7 @@
  * in {@link RedMetrics} (`setNow`, `expire`).
  */
 import type { Registry } from 'prom-client';
+import type { ProtocolCategory } from '../protocols/common/records.ts';
 import type { ServiceIdentity } from '../common/service.ts';
 import { CounterVec } from './counter.ts';
 import { HistogramVec, SeriesIndex } from './histogram.ts';
@@ -43,9 +44,8 @@ export const SERVICE_GRAPH_LABELS: readonly string[] = ['client', 'client_servic
 
 export type ConnectionType = 'database' | 'messaging_system' | 'virtual_node' | '';
 
-/** Span `protocol` values whose peer is a database / a message broker. */
-const DATABASE_PROTOCOLS: ReadonlySet<string> = new Set(['sql', 'postgres', 'mysql', 'redis', 'mongo', 'memcached', 'couchbase', 'aerospike', 'elasticsearch']);
-const MESSAGING_PROTOCOLS: ReadonlySet<string> = new Set(['kafka', 'mqtt', 'nats', 'amqp']);
+/** Categories whose peer is not a service but a database or a message broker: their edge type. */
+const PEER_CONNECTION_TYPE: Partial<Record<ProtocolCategory, ConnectionType>> = { db: 'database', messaging: 'messaging_system' };
 
 /** Finds the instrumented service listening on `addr:port` on this host, if any. */
 export type InstrumentedServerLookup = (addr: string, port: number) => ServiceIdentity | undefined;
@@ -96,7 +96,7 @@ export class ServiceGraph {
 
   record(span: Span): void {
     const conn = span.conn;
-    if (conn === undefined || span.protocol === 'dns') return;
+    if (conn === undefined || span.category === 'dns') return;
     const isClient = span.kind === 'client' || span.kind === 'producer';
     const isServer = span.kind === 'server' || span.kind === 'consumer';
     if (!isClient && !isServer) return;
@@ -108,10 +108,8 @@ export class ServiceGraph {
     const otherNamespace = other?.namespace ?? '';
     if (!this._allowSelf && peer === host && (otherNamespace === '' || otherNamespace === svc.namespace)) return;
 
-    let connectionType: ConnectionType = '';
-    if (DATABASE_PROTOCOLS.has(span.protocol)) connectionType = 'database';
-    else if (MESSAGING_PROTOCOLS.has(span.protocol)) connectionType = 'messaging_system';
-    else if (isClient && other === undefined) connectionType = 'virtual_node';
+    let connectionType: ConnectionType = PEER_CONNECTION_TYPE[span.category] ?? '';
+    if (connectionType === '' && isClient && other === undefined) connectionType = 'virtual_node';
 
     const v = this._scratch;
     if (isClient) {

@@ -28,7 +28,7 @@ const clientConn: ConnInfo = { pid: 42, tid: 43, role: 'client', localAddr: '10.
 
 function exchange(over: Partial<HttpExchange> = {}): HttpExchange {
   return {
-    protocol: 'http',
+    category: 'http',
     method: 'GET',
     target: '/users/42',
     path: '/users/42',

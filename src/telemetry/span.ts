@@ -18,7 +18,7 @@ import {
 // not yet stable in semantic conventions: the incubating entry point
 import { ATTR_HTTP_REQUEST_BODY_SIZE, ATTR_HTTP_RESPONSE_BODY_SIZE } from '@opentelemetry/semantic-conventions/incubating';
 import type { ServiceIdentity } from '../common/service.ts';
-import type { HttpExchange } from '../protocols/http1/types.ts';
+import type { HttpRecord, ProtocolCategory } from '../protocols/common/records.ts';
 import type { IdSource } from './ids.ts';
 import { createQueryRedactor } from './redact.ts';
 import type { QueryRedactor } from './redact.ts';
@@ -33,8 +33,10 @@ export type AttributeValue = string | number | boolean;
 export type Attributes = Record<string, AttributeValue>;
 
 export interface Span {
-  /** instrumentation that produced it, as named in `otel_*_export.instrumentations` (`http`, …) */
+  /** instrumentation that produced it, as named in `otel_*_export.instrumentations` (`http`, …): its descriptor's name */
   readonly protocol: string;
+  /** what kind of operation it is: selects its metrics and its service-graph edge type */
+  readonly category: ProtocolCategory;
   /** 32 lowercase hex */
   readonly traceId: string;
   /** 16 lowercase hex */
@@ -91,7 +93,7 @@ function isAbsoluteForm(target: string): boolean {
   return lower.startsWith('http://') || lower.startsWith('https://');
 }
 
-function urlFull(exchange: HttpExchange, conn: ConnInfo, scheme: string, redact: QueryRedactor): string {
+function urlFull(exchange: HttpRecord, conn: ConnInfo, scheme: string, redact: QueryRedactor): string {
   const target = exchange.target;
   if (isAbsoluteForm(target)) {
     // a request to a proxy carries the full URL: only its query needs redacting
@@ -121,7 +123,7 @@ function urlFull(exchange: HttpExchange, conn: ConnInfo, scheme: string, redact:
  *   span id and the flags; otherwise a new trace starts (sampled).
  */
 export function httpSpan(
-  exchange: HttpExchange,
+  exchange: HttpRecord,
   conn: ConnInfo,
   service: ServiceIdentity,
   route: RouteResolver,
@@ -170,6 +172,7 @@ export function httpSpan(
 
   return {
     protocol: 'http',
+    category: 'http',
     traceId: incoming === undefined ? ids.traceId() : incoming.traceId,
     spanId: ids.spanId(),
     parentSpanId: incoming?.parentId,

@@ -22,7 +22,7 @@ function build(env: Record<string, string>) {
   const registry = new Registry();
   const metrics = new RedMetrics(registry);
   const internal = new InternalMetrics(registry);
-  const otlp = createOtlpExport({ config, metrics, internal, registry, clock: new MonoClock(), log: quiet, hostName: 'testhost', hostId: 'machine-1' });
+  const otlp = createOtlpExport({ config, metrics, internal, registry, clock: new MonoClock(), log: quiet, hostName: 'testhost', hostId: 'machine-1', dbInstrumentations: ['sql', 'redis', 'memcached'] });
   return { otlp, metrics, registry, config };
 }
 

@@ -9,7 +9,7 @@ import { durationMs, resolveOtlp } from '../../config/index.ts';
 import type { EffectiveConfig } from '../../config/index.ts';
 import type { ServiceIdentity } from '../../common/service.ts';
 import type { MonoClock } from '../../telemetry/clock.ts';
-import { DB_CLIENT_DURATION_NAME, DB_INSTRUMENTATIONS, DB_METRIC_ATTRIBUTES } from '../../telemetry/db.ts';
+import { DB_CLIENT_DURATION_NAME, DB_METRIC_ATTRIBUTES } from '../../telemetry/db.ts';
 import type { DbMetrics } from '../../telemetry/db.ts';
 import type { InternalMetrics } from '../../telemetry/internal.ts';
 import { promLabelName } from '../../telemetry/metrics.ts';
@@ -42,6 +42,8 @@ export interface OtlpSetupOptions {
   readonly log: ExportLogger;
   readonly hostName: string;
   readonly hostId: string;
+  /** instrumentation names whose spans are database operations (the registry's `db` protocols) */
+  readonly dbInstrumentations: readonly string[];
   /** the target process's OTEL_RESOURCE_ATTRIBUTES */
   readonly processAttributes?: (service: ServiceIdentity) => ReadonlyMap<string, string> | undefined;
   /** per request; default: env OTEL_EXPORTER_OTLP_*TIMEOUT, else 10 s */
@@ -126,7 +128,7 @@ export function createOtlpExport(o: OtlpSetupOptions): OtlpExport | undefined {
     offer: (spans) => traces?.offer(spans),
     addDbMetrics: (db) => {
       const inst = cfg.otel_metrics_export.instrumentations;
-      if (metrics === undefined || !(inst.includes('*') || DB_INSTRUMENTATIONS.some((i) => inst.includes(i as never)))) return;
+      if (metrics === undefined || !(inst.includes('*') || o.dbInstrumentations.some((i) => inst.includes(i as never)))) return;
       metrics.addHistogram(dbClientHistogram(db, cfg.otel_metrics_export.buckets.duration_histogram));
     },
     addSpanMetrics: (processor) => {

@@ -251,7 +251,7 @@ describe('span metrics over OTLP from configuration to a real receiver', () => {
       });
       const registry = new Registry();
       const red = new RedMetrics(registry);
-      const otlp = createOtlpExport({ config, metrics: red, internal: new InternalMetrics(registry), registry, clock: new MonoClock(), log: { info: () => {}, warn: () => {} }, hostName: 'host1', hostId: 'mid' });
+      const otlp = createOtlpExport({ config, metrics: red, internal: new InternalMetrics(registry), registry, clock: new MonoClock(), log: { info: () => {}, warn: () => {} }, hostName: 'host1', hostId: 'mid', dbInstrumentations: ['sql', 'redis', 'memcached'] });
       assert.ok(otlp?.metrics);
       const processor = new SpanProcessor(registry, red, { features: config.metricFeatures });
       otlp.addSpanMetrics(processor);

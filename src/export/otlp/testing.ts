@@ -4,6 +4,7 @@
  */
 import type { ServiceIdentity } from '../../common/service.ts';
 import type { Span } from '../../telemetry/span.ts';
+import { categoryOf } from '../../telemetry/testdata/spans.ts';
 import type { ExportOutcome, OtlpSender } from './transport.ts';
 
 export const TEST_SERVICE: ServiceIdentity = Object.freeze({ name: 'svc', namespace: 'ns', instanceId: 'host:42', pid: 42, exePath: '/usr/bin/svc', language: 'go' });
@@ -16,6 +17,7 @@ export function testSpan(over: Partial<Span> = {}): Span {
   const hex = seq.toString(16).padStart(16, '0');
   return {
     protocol: 'http',
+    category: categoryOf(over.protocol ?? 'http'),
     traceId: `${'ab'.repeat(8)}${hex}`,
     spanId: hex,
     traceFlags: 1,

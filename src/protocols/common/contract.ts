@@ -46,11 +46,8 @@ export interface StitchResult<R> {
   readonly errorCount: number;
 }
 
+/** How a protocol's bytes become records; detection and naming are its descriptor's (descriptor.ts). */
 export interface ProtocolParser<Req extends FrameTiming, Resp extends FrameTiming, Rec, State> {
-  /** stable protocol name, as used in `otel_*_export.instrumentations` */
-  readonly name: string;
-  /** Does this buffer (the first bytes seen in one direction of a new connection) start a message of this protocol? Few false positives. */
-  detect(head: Buffer, type: MessageType): boolean;
   /** Per-connection state (prepared statements, pending requests, ...). */
   newState(): State;
   /**

@@ -25,8 +25,6 @@ interface ToyState {
 const B = (s: string): Buffer => Buffer.from(s, 'latin1');
 
 const toy: ProtocolParser<Line, Line, Pair, ToyState> = {
-  name: 'toy',
-  detect: (head, type) => head[0] === (type === 'request' ? 0x51 : 0x41),
   newState: () => ({ closes: 0, lastNow: undefined }),
   findFrameBoundary(type: MessageType, buf: StreamBuffer, from: number): number {
     const lead = type === 'request' ? 0x51 : 0x41;

@@ -2,6 +2,7 @@
  * HTTP/1.x protocol support: `http1Parser` implements the shared ProtocolParser contract.
  */
 import type { ProtocolParser } from '../common/contract.ts';
+import type { ProtocolDescriptor } from '../common/descriptor.ts';
 import { detectHttp1, findHttp1FrameBoundary } from './detect.ts';
 import { parseHttp1Frame } from './parse.ts';
 import { stitchHttp1 } from './stitch.ts';
@@ -10,12 +11,20 @@ import type { Http1State } from './state.ts';
 import type { HttpExchange, HttpRequestFrame, HttpResponseFrame } from './types.ts';
 
 export const http1Parser: ProtocolParser<HttpRequestFrame, HttpResponseFrame, HttpExchange, Http1State> = Object.freeze({
-  name: 'http',
-  detect: detectHttp1,
   newState: newHttp1State,
   findFrameBoundary: findHttp1FrameBoundary,
   parseFrame: parseHttp1Frame,
   stitch: stitchHttp1,
+});
+
+
+/** HTTP/1.x, servers and clients (category `http`). */
+export const http1: ProtocolDescriptor<HttpExchange> = Object.freeze({
+  name: 'http',
+  wire: 'http1',
+  category: 'http',
+  detect: detectHttp1,
+  createParser: () => http1Parser,
 });
 
 export { detectHttp1, findHttp1FrameBoundary, HTTP_METHODS } from './detect.ts';

@@ -47,7 +47,7 @@ test('closing flushes waiting requests as status 0 ending at the close time', ()
   const r = stitchHttp1(rq, [], newHttp1State(), true, 50);
   assert.deepEqual(r.records, [
     {
-      protocol: 'http', method: 'GET', target: '/a', path: '/a', query: undefined, host: 'h', traceparent: undefined,
+      category: 'http', method: 'GET', target: '/a', path: '/a', query: undefined, host: 'h', traceparent: undefined,
       userAgent: undefined, status: 0, requestBodySize: 3, responseBodySize: 0, startNs: 5, endNs: 50, truncated: false,
     },
   ]);

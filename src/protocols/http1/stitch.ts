@@ -99,7 +99,7 @@ export function toExchange(q: HttpRequestFrame, s: HttpResponseFrame | undefined
     }
   }
   return {
-    protocol: 'http',
+    category: 'http',
     method: q.method,
     target: t,
     path,

@@ -1,4 +1,5 @@
 import type { FrameTiming } from '../common/contract.ts';
+import type { HttpRecord } from '../common/records.ts';
 
 export interface HttpRequestFrame extends FrameTiming {
   readonly kind: 'request';
@@ -35,25 +36,4 @@ export interface HttpResponseFrame extends FrameTiming {
 }
 
 /** One request paired with its response: the unit that becomes a span. */
-export interface HttpExchange {
-  readonly protocol: 'http';
-  readonly method: string;
-  readonly target: string;
-  /** path part of the target, without query or fragment */
-  readonly path: string;
-  /** query string without the leading `?`, if any */
-  readonly query?: string;
-  readonly host?: string;
-  readonly traceparent?: string;
-  readonly userAgent?: string;
-  /** response status; 0 when the connection ended before a response */
-  readonly status: number;
-  readonly requestBodySize: number;
-  readonly responseBodySize: number;
-  /** first request byte, monotonic ns */
-  readonly startNs: number;
-  /** last response byte (or close), monotonic ns */
-  readonly endNs: number;
-  /** either side was truncated (header fields may be missing) */
-  readonly truncated?: boolean;
-}
+export type HttpExchange = HttpRecord;

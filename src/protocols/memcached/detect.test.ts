@@ -37,7 +37,7 @@ test('answers are detected from distinctive lines; binary from its header', () =
 
 test('db.query.text: the command and its keys', () => {
   const op = (operation: string, keys: string[], keyCount = keys.length): McOperation => ({
-    system: 'memcached', operation, keys, keyCount, noreply: false, binary: false, truncated: false, startNs: 0, endNs: 0,
+    category: 'db', system: 'memcached', operation, keys, keyCount, noreply: false, binary: false, truncated: false, startNs: 0, endNs: 0,
   });
   assert.equal(memcachedQueryText(op('GET', ['a', 'b'])), 'GET a b');
   assert.equal(memcachedQueryText(op('GET', ['a'], 20)), 'GET a ...');

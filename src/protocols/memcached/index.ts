@@ -3,6 +3,7 @@
  * ProtocolParser contract; `memcachedQueryText` builds `db.query.text` (command and keys).
  */
 import type { ProtocolParser } from '../common/contract.ts';
+import type { ProtocolDescriptor } from '../common/descriptor.ts';
 import { detectMemcached, findMcFrameBoundary } from './detect.ts';
 import { newMcState, parseMcFrame } from './parse.ts';
 import type { McState } from './parse.ts';
@@ -10,8 +11,6 @@ import { stitchMc } from './stitch.ts';
 import type { McOperation, McRequestFrame, McResponseFrame } from './types.ts';
 
 export const memcachedParser: ProtocolParser<McRequestFrame, McResponseFrame, McOperation, McState> = Object.freeze({
-  name: 'memcached',
-  detect: detectMemcached,
   newState: newMcState,
   findFrameBoundary: findMcFrameBoundary,
   parseFrame: parseMcFrame,
@@ -25,6 +24,17 @@ export function memcachedQueryText(op: McOperation): string | undefined {
   const more = op.keyCount > op.keys.length ? ' ...' : '';
   return `${op.operation} ${op.keys.join(' ')}${more}`;
 }
+
+
+/** Memcached, text and binary protocols (category `db`). */
+export const memcached: ProtocolDescriptor<McOperation> = Object.freeze({
+  name: 'memcached',
+  wire: 'memcached',
+  category: 'db',
+  detect: detectMemcached,
+  createParser: () => memcachedParser,
+  queryText: memcachedQueryText,
+});
 
 export { detectMemcached, findMcFrameBoundary } from './detect.ts';
 export { parseMcFrame, newMcState, binaryErrorType, BINARY_OPCODES, TEXT_COMMANDS, MAX_LINE } from './parse.ts';

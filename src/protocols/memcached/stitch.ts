@@ -16,6 +16,7 @@ import type { McOperation, McRequestFrame, McResponseFrame } from './types.ts';
 function op(q: McRequestFrame, endNs: number, r?: McResponseFrame, truncated = false): McOperation {
   const retrieval = q.command === 'GET' || q.command === 'GAT';
   return {
+    category: 'db',
     system: 'memcached',
     operation: q.command,
     keys: q.keys,

@@ -2,6 +2,7 @@
  * Memcached text and binary protocol: frames and records.
  */
 import type { FrameTiming } from '../common/contract.ts';
+import type { DbRecord } from '../common/records.ts';
 
 export interface McRequestFrame extends FrameTiming {
   readonly binary: boolean;
@@ -33,10 +34,8 @@ export interface McResponseFrame extends FrameTiming {
 
 export type McFrame = McRequestFrame | McResponseFrame;
 
-export interface McOperation {
+export interface McOperation extends DbRecord {
   readonly system: 'memcached';
-  /** `db.operation.name` */
-  readonly operation?: string;
   readonly keys: readonly string[];
   readonly keyCount: number;
   /** sent with noreply / a quiet opcode: no answer, the span has no duration */
@@ -44,12 +43,7 @@ export interface McOperation {
   readonly binary: boolean;
   /** retrievals: values found */
   readonly hits?: number;
-  readonly errorType?: string;
-  readonly errorCode?: string;
-  readonly errorMessage?: string;
   readonly truncated: boolean;
-  readonly startNs: number;
-  readonly endNs: number;
 }
 
 /** keys kept per command */

@@ -2,6 +2,8 @@
  * MySQL / MariaDB protocol support: `mysqlParser` implements the shared ProtocolParser contract.
  */
 import type { ProtocolParser } from '../common/contract.ts';
+import type { ProtocolDescriptor, ProtocolSettings } from '../common/descriptor.ts';
+import { maskSql } from '../common/sql.ts';
 import { detectMysql, findMysqlFrameBoundary } from './detect.ts';
 import { MAX_STATEMENTS, newMysqlState, parseMysqlFrame } from './parse.ts';
 import type { MysqlState } from './parse.ts';
@@ -18,8 +20,6 @@ export function createMysqlParser(opts: MysqlParserOptions = {}): ProtocolParser
   const size = opts.preparedStatementsCacheSize ?? MAX_STATEMENTS;
   if (!Number.isInteger(size) || size < 1) throw new RangeError(`preparedStatementsCacheSize must be a positive integer, got ${size}`);
   return Object.freeze({
-    name: 'mysql',
-    detect: detectMysql,
     newState: () => newMysqlState(size),
     findFrameBoundary: findMysqlFrameBoundary,
     parseFrame: parseMysqlFrame,
@@ -28,6 +28,17 @@ export function createMysqlParser(opts: MysqlParserOptions = {}): ProtocolParser
 }
 
 export const mysqlParser: ProtocolParser<MysqlRequestFrame, MysqlResponseFrame, MysqlOperation, MysqlState> = createMysqlParser();
+
+
+/** MySQL / MariaDB client/server protocol (category `db`, instrumentation `sql`). */
+export const mysql: ProtocolDescriptor<MysqlOperation> = Object.freeze({
+  name: 'sql',
+  wire: 'mysql',
+  category: 'db',
+  detect: detectMysql,
+  createParser: (s?: ProtocolSettings) => createMysqlParser({ preparedStatementsCacheSize: s?.mysql_prepared_statements_cache_size }),
+  queryText: (rec: MysqlOperation) => (rec.query === undefined ? undefined : maskSql(rec.query, 'mysql')),
+});
 
 export { detectMysql, findMysqlFrameBoundary } from './detect.ts';
 export {

@@ -18,6 +18,7 @@ import type { MysqlError, MysqlOperation, MysqlRequestFrame, MysqlResponseFrame 
 function op(st: MysqlState, q: MysqlRequestFrame, endNs: number, truncated: boolean, error?: MysqlError): MysqlOperation {
   const s = q.query === undefined ? undefined : sqlSummary(q.query, 'mysql');
   return {
+    category: 'db',
     system: 'mysql',
     operation: s?.operation,
     collection: s?.collection,

@@ -8,6 +8,7 @@
  * authentication exchange.
  */
 import type { FrameTiming } from '../common/contract.ts';
+import type { DbRecord } from '../common/records.ts';
 
 export type MysqlCommandKind = 'login' | 'query' | 'prepare' | 'execute' | 'init_db' | 'other';
 
@@ -45,22 +46,11 @@ export interface MysqlResponseFrame extends FrameTiming {
 export type MysqlFrame = MysqlRequestFrame | MysqlResponseFrame;
 
 /** One statement execution. */
-export interface MysqlOperation {
+export interface MysqlOperation extends DbRecord {
   readonly system: 'mysql';
-  readonly operation?: string;
-  readonly collection?: string;
-  /** `db.namespace`: the handshake's database, then COM_INIT_DB / USE */
-  readonly namespace?: string;
   /** statement text as captured (mask it before export) */
   readonly query?: string;
   /** COM_STMT_EXECUTE: the prepared statement's id */
   readonly statementId?: number;
-  /** SQLSTATE → `error.type` (the error number when no SQLSTATE was sent) */
-  readonly errorType?: string;
-  /** vendor error number → `db.response.status_code` */
-  readonly errorCode?: string;
-  readonly errorMessage?: string;
   readonly truncated: boolean;
-  readonly startNs: number;
-  readonly endNs: number;
 }

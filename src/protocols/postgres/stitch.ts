@@ -21,6 +21,7 @@ import type { PgError, PgOperation, PgRequestFrame, PgResponseFrame } from './ty
 function op(st: PgState, query: string | undefined, statement: string | undefined, startNs: number, endNs: number, truncated: boolean, error?: PgError): PgOperation {
   const s = query === undefined ? undefined : sqlSummary(query, 'postgresql');
   return {
+    category: 'db',
     system: 'postgresql',
     operation: s?.operation,
     collection: s?.collection,

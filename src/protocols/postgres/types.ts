@@ -7,6 +7,7 @@
  * everything the server sent up to and including that ReadyForQuery (a *cycle*).
  */
 import type { FrameTiming } from '../common/contract.ts';
+import type { DbRecord } from '../common/records.ts';
 
 /** One Execute of an extended-protocol batch. */
 export interface PgExecute {
@@ -50,23 +51,11 @@ export interface PgResponseFrame extends FrameTiming {
 export type PgFrame = PgRequestFrame | PgResponseFrame;
 
 /** One statement execution. */
-export interface PgOperation {
+export interface PgOperation extends DbRecord {
   readonly system: 'postgresql';
-  /** `db.operation.name` */
-  readonly operation?: string;
-  /** `db.collection.name` */
-  readonly collection?: string;
-  /** `db.namespace`: the database of the startup message */
-  readonly namespace?: string;
   /** statement text as captured (mask it before export) */
   readonly query?: string;
   /** prepared statement name, for executes of named statements */
   readonly statement?: string;
-  /** SQLSTATE → `error.type` and `db.response.status_code` */
-  readonly errorType?: string;
-  readonly errorCode?: string;
-  readonly errorMessage?: string;
   readonly truncated: boolean;
-  readonly startNs: number;
-  readonly endNs: number;
 }

@@ -28,7 +28,7 @@ test('replies are detected from a well-formed first RESP line', () => {
 });
 
 const op = (operation: string | undefined, argc: number, firstArg?: string, secondArg?: string): RedisOperation => ({
-  system: 'redis', operation, argc, firstArg, secondArg, truncated: false, startNs: 0, endNs: 0,
+  category: 'db', system: 'redis', operation, argc, firstArg, secondArg, truncated: false, startNs: 0, endNs: 0,
 });
 
 test('db.query.text keeps the command and its key, masks values and secrets', () => {

@@ -3,6 +3,7 @@
  * contract; `redisQueryText` builds `db.query.text` with argument values masked.
  */
 import type { ProtocolParser } from '../common/contract.ts';
+import type { ProtocolDescriptor, ProtocolSettings } from '../common/descriptor.ts';
 import { detectRedis, findRedisFrameBoundary } from './detect.ts';
 import { newRedisState, parseRedisFrame } from './parse.ts';
 import type { RedisState } from './parse.ts';
@@ -19,8 +20,6 @@ export interface RedisParserOptions {
 export function createRedisParser(opts: RedisParserOptions = {}): ProtocolParser<RedisCommandFrame, RedisReplyFrame, RedisOperation, RedisState> {
   const cache = opts.dbCache?.enabled === true ? new RedisDbCache(opts.dbCache.maxSize ?? DEFAULT_REDIS_DB_CACHE_SIZE) : undefined;
   return Object.freeze({
-    name: 'redis',
-    detect: detectRedis,
     newState: () => newRedisState(cache),
     findFrameBoundary: findRedisFrameBoundary,
     parseFrame: parseRedisFrame as ProtocolParser<RedisCommandFrame, RedisReplyFrame, RedisOperation, RedisState>['parseFrame'],
@@ -58,6 +57,17 @@ export function redisQueryText(op: RedisOperation): string | undefined {
   }
   return text;
 }
+
+
+/** Redis RESP2/RESP3 (category `db`). */
+export const redis: ProtocolDescriptor<RedisOperation> = Object.freeze({
+  name: 'redis',
+  wire: 'redis',
+  category: 'db',
+  detect: detectRedis,
+  createParser: (s?: ProtocolSettings) => createRedisParser(s === undefined ? {} : { dbCache: { enabled: s.redis_db_cache.enabled, maxSize: s.redis_db_cache.max_size } }),
+  queryText: redisQueryText,
+});
 
 export { detectRedis, findRedisFrameBoundary, isRedisCommand, isRedisReply } from './detect.ts';
 export { parseRedisFrame, newRedisState, MAX_ARG, MAX_DEPTH, MAX_LINE } from './parse.ts';

@@ -31,6 +31,7 @@ function operation(q: RedisCommandFrame, state: RedisState, endNs: number, trunc
     errorType = sp > 0 ? error.slice(0, sp) : error.length > 0 ? error : 'ERR';
   }
   return {
+    category: 'db',
     system: 'redis',
     operation: q.command,
     namespace: state.db,

@@ -2,6 +2,7 @@
  * Redis (RESP2 / RESP3) frames and records.
  */
 import type { FrameTiming } from '../common/contract.ts';
+import type { DbRecord } from '../common/records.ts';
 
 /** One command sent to the server (a RESP array of bulk strings, or an inline command line). */
 export interface RedisCommandFrame extends FrameTiming {
@@ -36,22 +37,11 @@ export interface RedisReplyFrame extends FrameTiming {
 export type RedisFrame = RedisCommandFrame | RedisReplyFrame;
 
 /** One command and its outcome. */
-export interface RedisOperation {
+export interface RedisOperation extends DbRecord {
   readonly system: 'redis';
-  /** `db.operation.name`: the command, upper case */
-  readonly operation?: string;
-  /** `db.namespace`: the DB index chosen with `SELECT n` earlier on this connection */
-  readonly namespace?: string;
   readonly firstArg?: string;
   readonly secondArg?: string;
   readonly argc: number;
-  /** error prefix (`ERR`, `WRONGTYPE`, `NOSCRIPT`, ...) → `error.type` and `db.response.status_code` */
-  readonly errorType?: string;
-  readonly errorCode?: string;
-  /** full error text → span status message */
-  readonly errorMessage?: string;
   /** the reply was not fully seen (captured bytes lost); timings are the last bytes seen */
   readonly truncated: boolean;
-  readonly startNs: number;
-  readonly endNs: number;
 }

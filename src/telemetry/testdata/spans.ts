@@ -2,11 +2,23 @@
 import type { ServiceIdentity } from '../../common/service.ts';
 import type { Attributes, Span, SpanKind, SpanStatus } from '../span.ts';
 import type { ConnInfo } from '../../common/conn.ts';
+import type { ProtocolCategory } from '../../protocols/common/records.ts';
+
+/** the category of the instrumentations the tests name */
+export function categoryOf(protocol: string): ProtocolCategory {
+  if (['sql', 'redis', 'memcached', 'mongo'].includes(protocol)) return 'db';
+  if (['kafka', 'mqtt', 'nats', 'amqp'].includes(protocol)) return 'messaging';
+  if (protocol === 'grpc') return 'rpc';
+  if (protocol === 'dns') return 'dns';
+  return 'http';
+}
 
 export const api: ServiceIdentity = { name: 'api', namespace: 'shop', instanceId: 'host1:42', pid: 42, exePath: '/usr/bin/api', language: 'go' };
 export const worker: ServiceIdentity = { name: 'worker', namespace: '', instanceId: 'host1:77', pid: 77, exePath: '/usr/bin/worker', language: 'python' };
 
 export interface SpanFixture {
+  /** default: the category of `protocol` */
+  readonly category?: ProtocolCategory;
   readonly service?: ServiceIdentity;
   readonly kind?: SpanKind;
   readonly name?: string;
@@ -34,6 +46,7 @@ export function mkSpan(f: SpanFixture = {}): Span {
   const start = 1_000_000_000;
   return {
     protocol: f.protocol ?? 'http',
+    category: f.category ?? categoryOf(f.protocol ?? 'http'),
     traceId: 'a'.repeat(32),
     spanId: 'b'.repeat(16),
     traceFlags: 1,

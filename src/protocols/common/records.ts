@@ -1,0 +1,66 @@
+/**
+ * What parsers produce: one record per completed operation, typed by category.
+ *
+ * A record carries its `category`; telemetry turns (record, connection) into a span with one
+ * function that dispatches on it (src/telemetry/record.ts). A protocol of an existing category
+ * produces that category's record (extending it with fields of its own where it needs them);
+ * a new category adds its record here, to `ProtocolRecord`, and one span builder in telemetry.
+ */
+
+/**
+ * The kinds of operation obi-ts reports; each has one span builder and its metrics. A category
+ * without a record type below has no protocol yet.
+ */
+export type ProtocolCategory = 'http' | 'rpc' | 'db' | 'messaging' | 'dns';
+
+/** When an operation's first request byte and last response byte crossed the socket (monotonic ns). */
+export interface RecordTiming {
+  readonly startNs: number;
+  readonly endNs: number;
+}
+
+/** One HTTP request paired with its response. */
+export interface HttpRecord extends RecordTiming {
+  readonly category: 'http';
+  readonly method: string;
+  /** request target as sent (absolute-form kept as sent) */
+  readonly target: string;
+  /** path part of the target, without query or fragment */
+  readonly path: string;
+  /** query string without the leading `?`, if any */
+  readonly query?: string;
+  readonly host?: string;
+  /** raw `traceparent` header value when present */
+  readonly traceparent?: string;
+  readonly userAgent?: string;
+  /** response status; 0 when the connection ended before a response */
+  readonly status: number;
+  readonly requestBodySize: number;
+  readonly responseBodySize: number;
+  /** either side was truncated (header fields may be missing) */
+  readonly truncated?: boolean;
+}
+
+/** `db.system.name` values of the database protocols. */
+export type DbSystem = 'postgresql' | 'mysql' | 'other_sql' | 'redis' | 'memcached';
+
+/** One database or cache operation. */
+export interface DbRecord extends RecordTiming {
+  readonly category: 'db';
+  readonly system: DbSystem;
+  /** `db.operation.name` (SQL keyword, Redis/Memcached command), upper case */
+  readonly operation?: string;
+  /** `db.collection.name` (table) */
+  readonly collection?: string;
+  /** `db.namespace` (database name, Redis DB index) */
+  readonly namespace?: string;
+  /** `db.response.status_code`: vendor code (MySQL error number, SQLSTATE, Redis error prefix) */
+  readonly errorCode?: string;
+  /** `error.type` (SQLSTATE, Redis error prefix, Memcached error line kind); set iff the operation failed */
+  readonly errorType?: string;
+  /** server's error text, used as the span status message */
+  readonly errorMessage?: string;
+}
+
+/** Every record a parser may produce. */
+export type ProtocolRecord = HttpRecord | DbRecord;

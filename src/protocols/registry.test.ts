@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import type { MessageType } from './common/contract.ts';
+import { instrumentationNames, PROTOCOLS } from './registry.ts';
+
+const schema = JSON.parse(readFileSync(new URL('../config/schema.json', import.meta.url), 'utf8')) as {
+  $defs: { instrumentations: { items: { enum: string[] } } };
+};
+
+test('the registry: detection order, unique wire names, OBI instrumentation names', () => {
+  assert.deepEqual(
+    PROTOCOLS.map((p) => [p.wire, p.name, p.category]),
+    [
+      ['http1', 'http', 'http'],
+      ['postgresql', 'sql', 'db'],
+      ['mysql', 'sql', 'db'],
+      ['redis', 'redis', 'db'],
+      ['memcached', 'memcached', 'db'],
+    ],
+  );
+  assert.equal(new Set(PROTOCOLS.map((p) => p.wire)).size, PROTOCOLS.length);
+  assert.deepEqual(instrumentationNames(), ['http', 'sql', 'redis', 'memcached']);
+  assert.deepEqual(instrumentationNames(PROTOCOLS.filter((p) => p.category === 'db')), ['sql', 'redis', 'memcached']);
+});
+
+test('every instrumentation name is one the configuration accepts (config `instrumentations`)', () => {
+  const accepted = new Set(schema.$defs.instrumentations.items.enum);
+  for (const name of instrumentationNames()) assert.ok(accepted.has(name), `${name} is not in the schema's instrumentation enum`);
+});
+
+test('each descriptor detects its own first bytes and the first descriptor to say yes wins', () => {
+  const first = (head: string, type: MessageType): string | undefined => PROTOCOLS.find((p) => p.detect(Buffer.from(head, 'latin1'), type))?.wire;
+  assert.equal(first('GET / HTTP/1.1\r\nHost: x\r\n\r\n', 'request'), 'http1');
+  assert.equal(first('HTTP/1.1 200 OK\r\n', 'response'), 'http1');
+  assert.equal(first('*1\r\n$4\r\nPING\r\n', 'request'), 'redis');
+  assert.equal(first('get k\r\n', 'request'), 'memcached');
+  assert.equal(first('\u0000\u0000\u0000\u0008\u0004\u00d2\u0016\u002f', 'request'), 'postgresql'); // SSLRequest
+  assert.equal(first('hello', 'request'), undefined);
+});
+
+test('a parser per descriptor, configured from the settings; query text only where the protocol has one', () => {
+  for (const p of PROTOCOLS) assert.equal(typeof p.createParser().stitch, 'function');
+  assert.equal(PROTOCOLS.find((p) => p.wire === 'http1')!.queryText, undefined);
+  const pg = PROTOCOLS.find((p) => p.wire === 'postgresql')!;
+  assert.equal(pg.queryText!({ category: 'db', system: 'postgresql', query: "SELECT * FROM t WHERE a = 'x'", truncated: false, startNs: 0, endNs: 0 } as never), 'SELECT * FROM t WHERE a = ?');
+});

@@ -1,0 +1,24 @@
+/**
+ * Every protocol obi-ts decodes, in detection order (obi-reference §4.6): the first descriptor
+ * whose detector accepts a new connection's first bytes owns the connection. Adding a protocol
+ * is its folder under src/protocols/ plus one line here (docs/devdocs/adding-a-protocol.md).
+ */
+import type { ProtocolDescriptor } from './common/descriptor.ts';
+import { http1 } from './http1/index.ts';
+import { memcached } from './memcached/index.ts';
+import { mysql } from './mysql/index.ts';
+import { postgres } from './postgres/index.ts';
+import { redis } from './redis/index.ts';
+
+export const PROTOCOLS: readonly ProtocolDescriptor[] = Object.freeze([
+  http1,
+  postgres,
+  mysql,
+  redis,
+  memcached,
+]);
+
+/** Instrumentation names (config `instrumentations`) of the registered protocols, each once. */
+export function instrumentationNames(protocols: readonly ProtocolDescriptor[] = PROTOCOLS): string[] {
+  return [...new Set(protocols.map((p) => p.name))];
+}

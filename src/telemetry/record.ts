@@ -1,0 +1,30 @@
+/**
+ * The one step from a protocol record to a span: `recordToSpan` dispatches on the record's
+ * category to that category's builder. A new category adds its builder here (one case).
+ */
+import type { ProtocolConn } from '../protocols/common/descriptor.ts';
+import type { ProtocolRecord } from '../protocols/common/records.ts';
+import { dbSpan } from './db.ts';
+import type { IdSource } from './ids.ts';
+import { httpSpan, type Span } from './span.ts';
+import type { RouteResolver } from './types.ts';
+
+/** What a span builder may use besides the record and its connection. */
+export interface SpanContext {
+  readonly ids: IdSource;
+  readonly route: RouteResolver;
+  /** `db.query.text` is selected (`attributes.select.traces`): spans carry the descriptor's masked query text */
+  readonly queryText?: boolean;
+}
+
+/** The span of one record observed on `conn`; undefined when the record makes none. */
+export function recordToSpan(rec: ProtocolRecord, conn: ProtocolConn, ctx: SpanContext): Span | undefined {
+  switch (rec.category) {
+    case 'http':
+      return httpSpan(rec, conn.info, conn.service, ctx.route, ctx.ids);
+    case 'db': {
+      const text = ctx.queryText === true ? conn.descriptor.queryText?.(rec) : undefined;
+      return dbSpan(rec, conn.info, conn.service, ctx.ids, conn.descriptor.name, text === undefined ? undefined : { queryText: text });
+    }
+  }
+}
