@@ -26,5 +26,7 @@ export function recordToSpan(rec: ProtocolRecord, conn: ProtocolConn, ctx: SpanC
       const text = ctx.queryText === true ? conn.descriptor.queryText?.(rec) : undefined;
       return dbSpan(rec, conn.info, conn.service, ctx.ids, conn.descriptor.name, text === undefined ? undefined : { queryText: text });
     }
+    case 'messaging':
+      return undefined; // no messaging protocol is registered yet: its span builder lands with the first one
   }
 }

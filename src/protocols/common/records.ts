@@ -62,5 +62,39 @@ export interface DbRecord extends RecordTiming {
   readonly errorMessage?: string;
 }
 
+/** `messaging.system` values of the messaging protocols. */
+export type MessagingSystem = 'kafka' | 'rabbitmq' | 'nats' | 'mqtt';
+
+/**
+ * One messaging operation (obi-reference §3.1/§3.2): a producer's `publish` (span kind
+ * PRODUCER), a consumer's `process` of a delivered message (CONSUMER); other operation types
+ * (`receive` for a poll, `settle` for an ack, `create`) where a protocol reports them.
+ */
+export interface MessagingRecord extends RecordTiming {
+  readonly category: 'messaging';
+  readonly system: MessagingSystem;
+  /** `messaging.operation.type` */
+  readonly operation: 'publish' | 'process' | 'receive' | 'settle' | 'create';
+  /** `messaging.destination.name` (topic, exchange/routing key, subject); undefined when not captured (span name `<op> *`) */
+  readonly destination?: string;
+  /** `messaging.client.id` */
+  readonly clientId?: string;
+  /** `messaging.destination.partition.id` */
+  readonly partition?: string;
+  /** `messaging.kafka.offset` and the like */
+  readonly offset?: number;
+  /** `messaging.batch.message_count` when one operation carried several messages */
+  readonly messageCount?: number;
+  /** `messaging.message.id` */
+  readonly messageId?: string;
+  /** `messaging.message.envelope.size` / body size in bytes */
+  readonly bodySize?: number;
+  /** a W3C `traceparent` carried in the message (Kafka record headers, AMQP headers, NATS HPUB, MQTT 5 user properties) */
+  readonly traceparent?: string;
+  /** `error.type` when the broker refused the operation (e.g. a nack, an error frame); set iff it failed */
+  readonly errorType?: string;
+  readonly errorMessage?: string;
+}
+
 /** Every record a parser may produce. */
-export type ProtocolRecord = HttpRecord | DbRecord;
+export type ProtocolRecord = HttpRecord | DbRecord | MessagingRecord;
