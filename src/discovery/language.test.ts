@@ -4,7 +4,7 @@ import { after, test } from 'node:test';
 import fc from 'fast-check';
 import { readElfInfo, scanSymbols, withFile } from './elf.ts';
 import { LanguageDetector, classify, isCppRuntime, languageFromExeName, languageFromLibrary, mappedFiles } from './language.ts';
-import { FakeProc, buildElf } from './testdata/fakeproc.ts';
+import { FakeProc, buildElf } from '../../test/helpers/fakeproc.ts';
 
 const fp = new FakeProc();
 after(() => fp.cleanup());

@@ -18,7 +18,7 @@ import {
   scanAll,
   socketPorts,
 } from './procfs.ts';
-import { FakeProc, TCP6_HEADER, TCP_HEADER, buildElf, tcpRow } from './testdata/fakeproc.ts';
+import { FakeProc, TCP6_HEADER, TCP_HEADER, buildElf, tcpRow } from '../../test/helpers/fakeproc.ts';
 
 const BTIME = 1_700_000_000;
 const fp = new FakeProc(BTIME);

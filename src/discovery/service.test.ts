@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { identityFromEnv, parseResourceAttributes, serviceIdentity } from './service.ts';
-import { FakeProc } from './testdata/fakeproc.ts';
+import { FakeProc } from '../../test/helpers/fakeproc.ts';
 import type { ProcessInfo } from './types.ts';
 
 const p: ProcessInfo = {

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { AgentError } from '../errors.ts';
 import { httpSpanPath, SpanFilter, urlPath } from './filter.ts';
 import { compilePatterns } from './routes/index.ts';
-import { api, mkSpan, worker } from './testdata/spans.ts';
+import { api, mkSpan, worker } from '../../test/helpers/spans.ts';
 import type { Span } from './span.ts';
 
 const byPath = (...paths: string[]): Span[] => paths.map((p) => mkSpan({ attributes: { 'url.path': p, 'http.response.status_code': 200 } }));

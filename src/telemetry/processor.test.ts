@@ -8,7 +8,7 @@ import { isLoopback, SpanProcessor } from './processor.ts';
 import type { ListeningService } from './processor.ts';
 import { AttributeSelector } from './select.ts';
 import type { Span } from './span.ts';
-import { api, mkSpan, sampleLines, sampleValue, worker } from './testdata/spans.ts';
+import { api, mkSpan, sampleLines, sampleValue, worker } from '../../test/helpers/spans.ts';
 
 const families = (text: string): string[] => [...new Set(text.split('\n').filter((l) => l.startsWith('# TYPE ')).map((l) => l.split(' ')[2]))];
 

@@ -4,7 +4,7 @@ import { Registry } from 'prom-client';
 import { AgentError } from '../errors.ts';
 import { HTTP_METRIC_ATTRIBUTES, RedMetrics } from './metrics.ts';
 import { AttributeSelector, metricSection, selectHttpMetricAttributes, TraceAttributeFilter, TRACE_ATTRIBUTES } from './select.ts';
-import { mkSpan, sampleLines } from './testdata/spans.ts';
+import { mkSpan, sampleLines } from '../../test/helpers/spans.ts';
 
 const SERVER = HTTP_METRIC_ATTRIBUTES.server;
 const DEFAULT_SERVER = [

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { Registry } from 'prom-client';
 import type { ServiceIdentity } from '../common/service.ts';
 import { ServiceGraph } from './servicegraph.ts';
-import { api, mkSpan, sampleLines, sampleValue, worker } from './testdata/spans.ts';
+import { api, mkSpan, sampleLines, sampleValue, worker } from '../../test/helpers/spans.ts';
 
 const backend: ServiceIdentity = { name: 'backend', namespace: 'shop', instanceId: 'host1:99', pid: 99, exePath: '/usr/bin/backend', language: 'java' };
 const lookup = (addr: string, port: number): ServiceIdentity | undefined => (addr === '10.0.0.9' && port === 9090 ? backend : undefined);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Registry } from 'prom-client';
 import { AGGREGATED_SPAN_NAME, SpanMetrics, TracesTargetInfo } from './spanmetrics.ts';
-import { api, mkSpan, sampleLines, sampleValue, worker } from './testdata/spans.ts';
+import { api, mkSpan, sampleLines, sampleValue, worker } from '../../test/helpers/spans.ts';
 
 const API_SERVER = {
   service_name: 'api',

@@ -6,7 +6,7 @@ import { CounterVec } from './counter.ts';
 import { HistogramVec, SeriesIndex } from './histogram.ts';
 import { RedMetrics } from './metrics.ts';
 import { SpanProcessor } from './processor.ts';
-import { api, mkSpan, sampleLines, worker } from './testdata/spans.ts';
+import { api, mkSpan, sampleLines, worker } from '../../test/helpers/spans.ts';
 
 /** how many maps a trie holds (root included) */
 function trieMaps(idx: SeriesIndex): number {

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { MonoClock } from '../../telemetry/clock.ts';
 import { EpochConverter, ResourceCache, toHrTime } from './convert.ts';
-import { TEST_SERVICE } from './testing.ts';
+import { TEST_SERVICE } from '../../../test/helpers/otlp-testing.ts';
 
 test('EpochConverter gives exactly MonoClock.toEpochNs, without BigInt per call', () => {
   for (const wall of [1_700_000_000_123, 1_700_000_000_999, 946_684_800_000]) {

@@ -8,7 +8,7 @@ import { ResourceCache } from './convert.ts';
 import { OtlpMetricsExporter } from './metrics.ts';
 import type { OtlpMetricsExporterOptions } from './metrics.ts';
 import { OtlpExportMetrics } from './self-metrics.ts';
-import { ScriptedSender, TEST_SERVICE, testSpan } from './testing.ts';
+import { ScriptedSender, TEST_SERVICE, testSpan } from '../../../test/helpers/otlp-testing.ts';
 
 const OTHER = { name: 'other', namespace: '', instanceId: 'host:7', pid: 7, exePath: '/bin/other', language: 'python' };
 

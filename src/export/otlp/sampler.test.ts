@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createSampler, traceIdRatioSampled } from './sampler.ts';
-import { testSpan } from './testing.ts';
+import { testSpan } from '../../../test/helpers/otlp-testing.ts';
 
 test('traceidratio: decided on the low 8 bytes of the trace id, as the Go SDK does', () => {
   assert.equal(traceIdRatioSampled(`${'f'.repeat(16)}0000000000000000`, 0.0001), true);

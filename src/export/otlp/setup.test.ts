@@ -13,7 +13,7 @@ import { InternalMetrics } from '../../telemetry/internal.ts';
 import { DbMetrics } from '../../telemetry/db.ts';
 import { RedMetrics } from '../../telemetry/metrics.ts';
 import { createOtlpExport, OBI_TS_VERSION } from './setup.ts';
-import { TEST_SERVICE, testSpan } from './testing.ts';
+import { TEST_SERVICE, testSpan } from '../../../test/helpers/otlp-testing.ts';
 
 const quiet = { info: () => {}, warn: () => {} };
 

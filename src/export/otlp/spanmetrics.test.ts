@@ -17,11 +17,11 @@ import { InternalMetrics } from '../../telemetry/internal.ts';
 import { RedMetrics } from '../../telemetry/metrics.ts';
 import { SpanProcessor } from '../../telemetry/processor.ts';
 import type { AppMetricFeature } from '../../telemetry/processor.ts';
-import { api, mkSpan, worker } from '../../telemetry/testdata/spans.ts';
+import { api, mkSpan, worker } from '../../../test/helpers/spans.ts';
 import { ResourceCache } from './convert.ts';
 import { OtlpMetricsExporter } from './metrics.ts';
 import { createOtlpExport, serviceGraphSources, spanMetricsSources, tracesTargetInfoSource } from './setup.ts';
-import { ScriptedSender } from './testing.ts';
+import { ScriptedSender } from '../../../test/helpers/otlp-testing.ts';
 
 /** the instrumented server a client span of `mkSpan` calls (10.0.0.9:9090) */
 const backend: ServiceIdentity = { name: 'backend', namespace: 'shop', instanceId: 'host1:99', pid: 99, exePath: '/usr/bin/backend', language: 'java' };

@@ -9,7 +9,7 @@ import { InternalMetrics } from '../../telemetry/internal.ts';
 import { ResourceCache } from './convert.ts';
 import { createSampler } from './sampler.ts';
 import { OtlpExportMetrics } from './self-metrics.ts';
-import { ScriptedSender, testSpan } from './testing.ts';
+import { ScriptedSender, testSpan } from '../../../test/helpers/otlp-testing.ts';
 import { OtlpTraceExporter } from './traces.ts';
 import type { OtlpTraceExporterOptions } from './traces.ts';
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { checkFixture, loadFixtures, matchRecords, parseFixtures, replayFixture } from '../common/fixtures.ts';
+import { checkFixture, loadFixtures, matchRecords, parseFixtures, replayFixture } from '../../../test/helpers/protocol-fixtures.ts';
 import { http1Parser } from './index.ts';
 
 const FENCE = '```';

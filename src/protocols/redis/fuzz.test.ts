@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { MessageType } from '../common/contract.ts';
-import { FUZZ_LIMITS, cutAt, fuzzParams, fuzzPropertyMs, mutate, mutationsArb, playSegments, type FuzzSegment } from '../common/fuzz.ts';
+import { FUZZ_LIMITS, cutAt, fuzzParams, fuzzPropertyMs, mutate, mutationsArb, playSegments, type FuzzSegment } from '../../../test/helpers/protocol-fuzz.ts';
 import type { SessionOptions } from '../common/session.ts';
 import { redisParser, redisQueryText } from './index.ts';
 import type { RedisOperation } from './types.ts';
@@ -20,7 +20,7 @@ function params(): fc.Parameters<unknown> {
 
 type Seg = FuzzSegment;
 
-/** feed segments in order, close, check the common invariants (common/fuzz.ts) and this protocol's */
+/** feed segments in order, close, check the common invariants (test/helpers/protocol-fuzz.ts) and this protocol's */
 function play(segs: readonly Seg[], opts: SessionOptions = LIMITS): RedisOperation[] {
   return playSegments(redisParser, segs, opts, (_s, records) => {
     for (const r of records) {

@@ -1,8 +1,8 @@
 /** Span fixtures for the telemetry unit tests (select, filter, span metrics, service graph, TTL). */
-import type { ServiceIdentity } from '../../common/service.ts';
-import type { Attributes, Span, SpanKind, SpanStatus } from '../span.ts';
-import type { ConnInfo } from '../../common/conn.ts';
-import type { ProtocolCategory } from '../../protocols/common/records.ts';
+import type { ServiceIdentity } from '../../src/common/service.ts';
+import type { Attributes, Span, SpanKind, SpanStatus } from '../../src/telemetry/span.ts';
+import type { ConnInfo } from '../../src/common/conn.ts';
+import type { ProtocolCategory } from '../../src/protocols/common/records.ts';
 
 /** the category of the instrumentations the tests name */
 export function categoryOf(protocol: string): ProtocolCategory {

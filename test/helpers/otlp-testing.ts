@@ -2,10 +2,10 @@
  * Test doubles shared by the OTLP unit tests (not used by the agent): a scripted sender and
  * span factories.
  */
-import type { ServiceIdentity } from '../../common/service.ts';
-import type { Span } from '../../telemetry/span.ts';
-import { categoryOf } from '../../telemetry/testdata/spans.ts';
-import type { ExportOutcome, OtlpSender } from './transport.ts';
+import type { ServiceIdentity } from '../../src/common/service.ts';
+import type { Span } from '../../src/telemetry/span.ts';
+import { categoryOf } from './spans.ts';
+import type { ExportOutcome, OtlpSender } from '../../src/export/otlp/transport.ts';
 
 export const TEST_SERVICE: ServiceIdentity = Object.freeze({ name: 'svc', namespace: 'ns', instanceId: 'host:42', pid: 42, exePath: '/usr/bin/svc', language: 'go' });
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeEscapes, matchRecords, parseFixtures } from './fixtures.ts';
+import { decodeEscapes, matchRecords, parseFixtures } from '../helpers/protocol-fixtures.ts';
 
 const FENCE = '```';
 const doc = [

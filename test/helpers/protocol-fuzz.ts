@@ -7,8 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import type { FrameTiming, MessageType, ProtocolParser } from './contract.ts';
-import { ProtocolSession, type SessionOptions } from './session.ts';
+import type { FrameTiming, MessageType, ProtocolParser } from '../../src/protocols/common/contract.ts';
+import { ProtocolSession, type SessionOptions } from '../../src/protocols/common/session.ts';
 
 export interface FuzzSegment {
   type: MessageType;

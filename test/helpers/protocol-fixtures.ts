@@ -54,9 +54,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import type { FrameTiming, MessageType, ProtocolParser } from './contract.ts';
-import { ProtocolSession } from './session.ts';
-import type { SessionCounters, SessionOptions } from './session.ts';
+import type { FrameTiming, MessageType, ProtocolParser } from '../../src/protocols/common/contract.ts';
+import { ProtocolSession } from '../../src/protocols/common/session.ts';
+import type { SessionCounters, SessionOptions } from '../../src/protocols/common/session.ts';
 
 export interface FixtureSegment {
   readonly kind: 'data';
