@@ -6,6 +6,8 @@
  *
  * Structs named in bpf/abi/events.h become decode functions over a DataView;
  * enums become `as const` objects; `#define OBI_*` numbers become constants.
+ * The object's maps (`.maps`) and load-time globals (`.rodata`) become `ObiMap` / `ObiGlobal`, so user
+ * space names them from one source too.
  * u64 fields ending in `_ns` decode to number (ns of uptime fit in 2^53 for
  * 104 days; sub-µs rounding after that), other u64 to bigint (kernel pointers).
  */
@@ -73,6 +75,16 @@ export function generate(btfJson: string, headerText: string): string {
     if (!t) throw new Error(`enum ${en} missing from BTF (add it to bpf/abi/btf_anchor.h)`);
     lines.push(`export const ${pascal(en)} = {`);
     for (const v of t.values!) lines.push(`  ${v.name}: ${v.val},`);
+    lines.push('} as const;', '');
+  }
+  for (const [sec, constName, what] of [['.maps', 'ObiMap', 'maps'], ['.rodata', 'ObiGlobal', 'load-time globals']] as const) {
+    const ds = btf.types.find((x) => x.kind === 'DATASEC' && x.name === sec) as (BtfType & { vars?: { type_id: number }[] }) | undefined;
+    if (!ds) throw new Error(`no ${sec} section in the object`);
+    lines.push(`/** The BPF object's ${what}, by name. */`, `export const ${constName} = {`);
+    for (const v of ds.vars ?? []) {
+      const name = types.get(v.type_id)!.name!;
+      lines.push(`  ${name}: '${name}',`);
+    }
     lines.push('} as const;', '');
   }
   for (const sn of structNames) {

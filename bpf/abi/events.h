@@ -12,8 +12,10 @@
 #define OBI_ABI_EVENTS_H
 
 /* -Wpadded for the wire structs only (vmlinux.h is full of implicit padding) */
+#ifdef __clang__
 #pragma clang diagnostic push
 #pragma clang diagnostic error "-Wpadded"
+#endif
 
 /*
  * Upper bound of the payload prefix copied per syscall. The real size is the
@@ -27,6 +29,15 @@
 /* iovecs walked per readv/writev/sendmsg/recvmsg (bounded loop): Node writes a chunked
  * response as 13+ iovecs; data past the 32nd is counted, not copied */
 #define OBI_MAX_IOV 32
+/* A ring-buffer drain reaches user space as ONE batch (native/src/ringbuf.c, read by
+ * src/ingest/decode.ts): each record as [u32 length][record][zero pad to OBI_BATCH_ALIGN] */
+#define OBI_BATCH_LEN_BYTES 4
+#define OBI_BATCH_ALIGN 8
+/* The PID filter bitmap (maps/pidmask.h): tgid t is bit t % OBI_PID_MASK_BITS of word
+ * t / OBI_PID_MASK_BITS; words cover PID_MAX_LIMIT (4194304 on 64-bit): 512 KiB. The kernel and
+ * user space (native mapBits, mmapped) change bits with atomic instructions only. */
+#define OBI_PID_MASK_BITS 64
+#define OBI_PID_MASK_WORDS 65536
 
 enum obi_event_type {
 	OBI_EV_DATA = 1,   /* payload prefix of one socket read or write */
@@ -131,5 +142,7 @@ struct obi_conn_key {
 	__u32 fd;
 };
 
+#ifdef __clang__
 #pragma clang diagnostic pop
+#endif
 #endif /* OBI_ABI_EVENTS_H */

@@ -8,29 +8,29 @@
 /* the first thing every data-path program does: a bit test in an inlined array lookup */
 static __always_inline int pid_traced(__u32 tgid)
 {
-	__u32 word = tgid >> 6;
+	__u32 word = tgid / OBI_PID_MASK_BITS;
 	__u64 *w = bpf_map_lookup_elem(&pidmask, &word);
-	return w && (*w & (1ULL << (tgid & 63))) && tgid != self_pid;
+	return w && (*w & (1ULL << (tgid % OBI_PID_MASK_BITS))) && tgid != self_pid;
 }
 
 /* trace tgid (fork of a traced parent); user space does the same on selection */
 static __always_inline void pid_trace(__u32 tgid)
 {
 	struct obi_pid_info info = {};
-	__u32 word = tgid >> 6;
+	__u32 word = tgid / OBI_PID_MASK_BITS;
 	__u64 *w = bpf_map_lookup_elem(&pidmask, &word);
 	bpf_map_update_elem(&pids, &tgid, &info, BPF_NOEXIST);
 	if (w)
-		__sync_fetch_and_or(w, 1ULL << (tgid & 63));
+		__sync_fetch_and_or(w, 1ULL << (tgid % OBI_PID_MASK_BITS));
 }
 
 /* stop tracing tgid (its thread group is dead) */
 static __always_inline void pid_untrace(__u32 tgid)
 {
-	__u32 word = tgid >> 6;
+	__u32 word = tgid / OBI_PID_MASK_BITS;
 	__u64 *w = bpf_map_lookup_elem(&pidmask, &word);
 	bpf_map_delete_elem(&pids, &tgid);
 	if (w)
-		__sync_fetch_and_and(w, ~(1ULL << (tgid & 63)));
+		__sync_fetch_and_and(w, ~(1ULL << (tgid % OBI_PID_MASK_BITS)));
 }
 #endif

@@ -5,8 +5,6 @@
 
 /* processes that may be traced at once: selected services plus their children (nginx/gunicorn workers) */
 #define OBI_MAX_PIDS 8192
-/* words of the PID bitmap: PID_MAX_LIMIT (4194304 on 64-bit) / 64 = 512 KiB */
-#define OBI_PID_MASK_WORDS 65536
 /* (pid, fd) pairs remembered: open sockets of traced processes plus negative (not-a-socket) entries;
  * OBI sizes for ~10k concurrent requests per process; LRU so a leak cannot fill it */
 #define OBI_MAX_CONNS 65536

@@ -133,6 +133,7 @@ static napi_value init(napi_env env, napi_value exports)
 		EXPORT_FN("mapLookup", obi_map_lookup),
 		EXPORT_FN("mapDelete", obi_map_delete),
 		EXPORT_FN("mapKeys", obi_map_keys),
+		EXPORT_FN("mapBits", obi_map_bits),
 		EXPORT_FN("ringbufStart", obi_ringbuf_start),
 		EXPORT_FN("ringbufDrain", obi_ringbuf_drain),
 		EXPORT_FN("ringbufStop", obi_ringbuf_stop),

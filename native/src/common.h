@@ -64,6 +64,7 @@ napi_value obi_map_update(napi_env env, napi_callback_info info);
 napi_value obi_map_lookup(napi_env env, napi_callback_info info);
 napi_value obi_map_delete(napi_env env, napi_callback_info info);
 napi_value obi_map_keys(napi_env env, napi_callback_info info);
+napi_value obi_map_bits(napi_env env, napi_callback_info info);
 
 napi_value obi_open(napi_env env, napi_callback_info info);
 napi_value obi_set_global(napi_env env, napi_callback_info info);

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 static struct bpf_map *arg_map(napi_env env, struct obi_object *o, napi_value v)
 {
@@ -163,4 +165,50 @@ napi_value obi_map_keys(napi_env env, napi_callback_info info)
 	}
 	free(cur);
 	return arr;
+}
+
+/*
+ * mapBits(h, map, index, mask: bigint, set: bool): atomically OR `mask` into (set) or clear it from
+ * (!set) the u64 at `index` of an ARRAY map created with BPF_F_MMAPABLE. The kernel changes the
+ * same words with atomic instructions; a lookup-modify-update from user space would lose its
+ * concurrent changes.
+ */
+napi_value obi_map_bits(napi_env env, napi_callback_info info)
+{
+	ARGS(5);
+	struct obi_object *o = obi_arg_object(env, argv[0]);
+	if (!o)
+		return NULL;
+	struct bpf_map *m = arg_map(env, o, argv[1]);
+	if (!m)
+		return NULL;
+	uint32_t index;
+	NAPI_CALL(env, napi_get_value_uint32(env, argv[2], &index));
+	uint64_t mask;
+	bool lossless;
+	NAPI_CALL(env, napi_get_value_bigint_uint64(env, argv[3], &mask, &lossless));
+	bool set;
+	NAPI_CALL(env, napi_get_value_bool(env, argv[4], &set));
+	if (bpf_map__type(m) != BPF_MAP_TYPE_ARRAY || bpf_map__value_size(m) != 8 || !(bpf_map__map_flags(m) & BPF_F_MMAPABLE)) {
+		obi_throw_errno(env, "OBI_ERR_BPF_MAP", EINVAL, "map %s is not an mmapable array of u64", bpf_map__name(m));
+		return NULL;
+	}
+	if (index >= bpf_map__max_entries(m)) {
+		obi_throw_errno(env, "OBI_ERR_BPF_MAP", ERANGE, "index %u past map %s", index, bpf_map__name(m));
+		return NULL;
+	}
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t off = ((size_t)index * 8) & ~(page - 1);
+	void *p = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(m), (off_t)off);
+	if (p == MAP_FAILED) {
+		obi_throw_errno(env, "OBI_ERR_BPF_MAP", errno, "mmap of map %s failed", bpf_map__name(m));
+		return NULL;
+	}
+	uint64_t *w = (uint64_t *)((char *)p + ((size_t)index * 8 - off));
+	if (set)
+		__atomic_fetch_or(w, mask, __ATOMIC_SEQ_CST);
+	else
+		__atomic_fetch_and(w, ~mask, __ATOMIC_SEQ_CST);
+	munmap(p, page);
+	return NULL;
 }

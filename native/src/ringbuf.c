@@ -6,6 +6,8 @@
  * ONE call. Never one JS call per event.
  */
 #include "common.h"
+#include <linux/types.h>
+#include "../../bpf/abi/events.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +32,9 @@ struct obi_ringbuf {
 static int on_sample(void *ctx, void *data, size_t size)
 {
 	struct obi_ringbuf *r = ctx;
-	size_t need = r->len + 4 + ((size + 7) & ~(size_t)7);
+	/* [u32 length][record][zero pad]: the frame as bpf/abi/events.h defines it */
+	size_t frame = (OBI_BATCH_LEN_BYTES + size + OBI_BATCH_ALIGN - 1) & ~(size_t)(OBI_BATCH_ALIGN - 1);
+	size_t need = r->len + frame;
 	if (need > r->cap) {
 		size_t cap = r->cap ? r->cap : 1 << 20;
 		while (cap < need)
@@ -44,12 +48,10 @@ static int on_sample(void *ctx, void *data, size_t size)
 		r->cap = cap;
 	}
 	uint32_t l = (uint32_t)size;
-	memcpy(r->batch + r->len, &l, 4);
-	memcpy(r->batch + r->len + 4, data, size);
-	r->len += 4 + size;
-	size_t pad = (8 - (r->len & 7)) & 7;
-	memset(r->batch + r->len, 0, pad);
-	r->len += pad;
+	memcpy(r->batch + r->len, &l, OBI_BATCH_LEN_BYTES);
+	memcpy(r->batch + r->len + OBI_BATCH_LEN_BYTES, data, size);
+	memset(r->batch + r->len + OBI_BATCH_LEN_BYTES + size, 0, frame - OBI_BATCH_LEN_BYTES - size);
+	r->len += frame;
 	r->records++;
 	return 0;
 }

@@ -4,6 +4,10 @@
 export const OBI_MAX_CAPTURE = 8192;
 export const OBI_MAX_PATH = 256;
 export const OBI_MAX_IOV = 32;
+export const OBI_BATCH_LEN_BYTES = 4;
+export const OBI_BATCH_ALIGN = 8;
+export const OBI_PID_MASK_BITS = 64;
+export const OBI_PID_MASK_WORDS = 65536;
 
 export const ObiEventType = {
   OBI_EV_DATA: 1,
@@ -37,6 +41,26 @@ export const ObiStat = {
   OBI_STAT_WAKEUPS: 2,
   OBI_STAT_CONN_UNTRACKED: 3,
   OBI_STAT__COUNT: 4,
+} as const;
+
+/** The BPF object's maps, by name. */
+export const ObiMap = {
+  conns: 'conns',
+  inflight: 'inflight',
+  pids: 'pids',
+  pidmask: 'pidmask',
+  events: 'events',
+  stats: 'stats',
+  ssl_fds: 'ssl_fds',
+  ssl_threads: 'ssl_threads',
+  scratch: 'scratch',
+} as const;
+
+/** The BPF object's load-time globals, by name. */
+export const ObiGlobal = {
+  capture_size: 'capture_size',
+  wakeup_bytes: 'wakeup_bytes',
+  self_pid: 'self_pid',
 } as const;
 
 export const OBI_CONN_TUPLE_SIZE = 40;

@@ -1,10 +1,13 @@
 /**
  * Walks one ring-buffer drain: the addon frames records as
- * [u32 length][record][pad to 8]. One call per drain; handlers per record type.
+ * [u32 length][record][pad to 8] (OBI_BATCH_* in bpf/abi/events.h). One call per drain; handlers per record type.
  * Decoders come from src/abi (generated from bpf/abi/events.h).
  */
 import {
+  OBI_BATCH_ALIGN,
+  OBI_BATCH_LEN_BYTES,
   OBI_DATA_EVENT_SIZE,
+  OBI_EVENT_HEADER_SIZE,
   ObiEventType,
   decodeObiConnEvent,
   decodeObiDataEvent,
@@ -32,11 +35,11 @@ export function decodeBatch(batch: Buffer, h: EventHandlers, stats: DecodeStats)
   const v = new DataView(batch.buffer, batch.byteOffset, batch.byteLength);
   let off = 0;
   const end = batch.byteLength;
-  while (off + 4 <= end) {
+  while (off + OBI_BATCH_LEN_BYTES <= end) {
     const len = v.getUint32(off, true);
-    const rec = off + 4;
-    off = (rec + len + 7) & ~7;
-    if (len < 16 || rec + len > end) {
+    const rec = off + OBI_BATCH_LEN_BYTES;
+    off = (rec + len + OBI_BATCH_ALIGN - 1) & ~(OBI_BATCH_ALIGN - 1);
+    if (len < OBI_EVENT_HEADER_SIZE || rec + len > end) {
       stats.malformed++;
       if (rec + len > end) break;
       continue;

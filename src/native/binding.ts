@@ -25,6 +25,7 @@ interface NativeAddon {
   mapLookup(h: Handle, map: string, key: Buffer): Buffer | null;
   mapDelete(h: Handle, map: string, key: Buffer): boolean;
   mapKeys(h: Handle, map: string): Buffer[];
+  mapBits(h: Handle, map: string, index: number, mask: bigint, set: boolean): void;
   ringbufStart(h: Handle, map: string, intervalMs: number, cb: (batch: Buffer) => void): void;
   ringbufDrain(h: Handle): Buffer;
   ringbufStop(h: Handle): void;
@@ -166,6 +167,16 @@ export class BpfObject {
 
   mapKeys(map: string): Buffer[] {
     return this._call(() => this._addon.mapKeys(this.h, map), 'OBI_ERR_BPF_MAP', `keys of ${map}`);
+  }
+
+  /**
+   * Atomically set (or clear) the bits of `mask` in u64 slot `index` of an mmapable ARRAY map, as
+   * the kernel changes the same words concurrently.
+   */
+  mapBits(map: string, index: number, mask: bigint, set: boolean): void {
+    if (!Number.isInteger(index) || index < 0 || index > 0xffffffff) throw new RangeError(`index must be a u32, got ${index}`);
+    if (mask < 0n || mask > 0xffffffffffffffffn) throw new RangeError(`mask must be a u64, got ${mask}`);
+    this._call(() => this._addon.mapBits(this.h, map, index, mask, set), 'OBI_ERR_BPF_MAP', `bits of ${map}`);
   }
 
   /** Sum of a per-CPU u64 array slot over all CPUs. */

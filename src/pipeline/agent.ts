@@ -6,7 +6,7 @@
  */
 import { hostname, networkInterfaces } from 'node:os';
 import { Registry } from 'prom-client';
-import { OBI_DATA_EVENT_SIZE, ObiEventType, ObiStat, type ObiProcEvent } from '../abi/events.ts';
+import { ObiEventType, ObiMap, type ObiProcEvent } from '../abi/events.ts';
 import type { EffectiveConfig } from '../config/index.ts';
 import { durationMs, resolveOtlp } from '../config/index.ts';
 import { ProcessLifecycle, type TrackedProcess } from '../discovery/lifecycle.ts';
@@ -17,7 +17,6 @@ import { readHostId } from '../export/otlp/host.ts';
 import type { OtlpExport } from '../export/otlp/index.ts';
 import { TracePrinter } from '../export/printer.ts';
 import { decodeBatch, type DecodeStats } from '../ingest/decode.ts';
-import { BpfObject, BPF_ANY, defaultBpfObjectPath } from '../native/binding.ts';
 import { bindProtocols, ConnectionTracker } from '../ingest/connections.ts';
 import type { ProtocolConn } from '../protocols/common/descriptor.ts';
 import type { ProtocolRecord } from '../protocols/common/records.ts';
@@ -33,6 +32,7 @@ import { createRouteResolver } from '../telemetry/routes/index.ts';
 import { AttributeSelector, selectHttpMetricAttributes, TRACE_ATTRIBUTES } from '../telemetry/select.ts';
 import type { Span } from '../telemetry/span.ts';
 import type { Logger } from './log.ts';
+import { Kernel } from './kernel.ts';
 import { TlsInstrumenter, type TlsLibraryStatus } from './tls.ts';
 import { preflight, type KernelReport } from './preflight.ts';
 
@@ -59,8 +59,7 @@ export class Agent {
   readonly registry = new Registry();
   private readonly _log: Logger;
   private readonly _opts: AgentOptions;
-  private _bpf?: BpfObject;
-  private _links: number[] = [];
+  private _kernel?: Kernel;
   private _lifecycle?: ProcessLifecycle;
   private _tls?: TlsInstrumenter;
   private _tracker?: ConnectionTracker;
@@ -100,8 +99,8 @@ export class Agent {
   status(): AgentStatus {
     return {
       eventsRead: this._decodeStats.records,
-      kernelEvents: this._bpf?.loaded ? this._bpf.percpuSum('stats', ObiStat.OBI_STAT_EVENTS) : 0n,
-      kernelDropped: this._bpf?.loaded ? this._bpf.percpuSum('stats', ObiStat.OBI_STAT_DROPPED) : 0n,
+      kernelEvents: this._kernel?.eventsSubmitted ?? 0n,
+      kernelDropped: this._kernel?.eventsDropped ?? 0n,
       spans: this._spanCount,
       connections: this._tracker?.size ?? 0,
       tracked: [...(this._lifecycle?.tracked.values() ?? [])],
@@ -110,12 +109,17 @@ export class Agent {
 
   /** the kernel PID filter's keys (for tests: exited processes leave nothing behind) */
   kernelPids(): number[] {
-    return this._bpf ? this._bpf.mapKeys('pids').map((k) => k.readUInt32LE(0)) : [];
+    return this._kernel?.pids() ?? [];
+  }
+
+  /** whether the kernel's fast PID filter (the bitmap) traces `pid` */
+  kernelPidBit(pid: number): boolean {
+    return this._kernel?.pidBit(pid) ?? false;
   }
 
   /** pids present in the kernel `conns` map */
   kernelConnPids(): number[] {
-    return this._bpf ? this._bpf.mapKeys('conns').map((k) => k.readUInt32LE(0)) : [];
+    return this._kernel?.connPids() ?? [];
   }
 
   /** TLS library files with uprobes attached, and the selected processes using each */
@@ -217,47 +221,16 @@ export class Agent {
     }
 
     // kernel side
-    const t0 = performance.now();
-    const capture = cfg.ebpf.capture_size;
-    const ring = cfg.ebpf.ring_buffer_size;
-    const wakeupBytes = Math.min(Math.floor(ring / 2), cfg.ebpf.wakeup_len * (OBI_DATA_EVENT_SIZE + capture));
-    // the verifier gives up with EAGAIN when a signal arrives mid-verification (a profiler's
-    // SIGPROF, a terminal resize): a fresh object is loaded again, a few times
-    let bpf: BpfObject;
-    for (let attempt = 1; ; attempt++) {
-      bpf = new BpfObject(this._opts.bpfObjectPath ?? defaultBpfObjectPath);
-      bpf.setGlobal('capture_size', capture);
-      bpf.setGlobal('wakeup_bytes', BigInt(wakeupBytes), 8);
-      bpf.setGlobal('self_pid', process.pid);
-      bpf.setMapMaxEntries('events', ring);
-      try {
-        bpf.load();
-        break;
-      } catch (err) {
-        bpf.close();
-        if ((err as { errno?: number }).errno !== 11 || attempt >= 5) throw err;
-        log.warn('BPF load interrupted (EAGAIN); retrying', { attempt });
-      }
-    }
-    this._bpf = bpf;
-    const tLoad = performance.now();
-    const attached: string[] = [];
-    for (const p of bpf.programs()) {
-      if (/^u(ret)?probe/.test(p.section)) continue; // attached per library file by TlsInstrumenter
-      this._links.push(bpf.attach(p.name));
-      attached.push(p.section.replace(/^(raw_)?tracepoint\//, ''));
-    }
-    const tAttach = performance.now();
-    log.info('BPF programs attached', {
-      programs: attached.length,
-      load_ms: (tLoad - t0).toFixed(1),
-      attach_ms: (tAttach - tLoad).toFixed(1),
-      hooks: attached.join(','),
-      capture_size: capture,
-      ring_buffer_size: ring,
-      wakeup_bytes: wakeupBytes,
+    const kernel = Kernel.load({
+      captureSize: cfg.ebpf.capture_size,
+      ringBufferSize: cfg.ebpf.ring_buffer_size,
+      wakeupLen: cfg.ebpf.wakeup_len,
+      objectPath: this._opts.bpfObjectPath,
+      log,
     });
-    this._internal.setKernelDropsSource(() => Number(bpf.percpuSum('stats', ObiStat.OBI_STAT_DROPPED)));
+    this._kernel = kernel;
+    const bpf = kernel.bpf;
+    this._internal.setKernelDropsSource(() => Number(kernel.eventsDropped));
 
     this._tracker = new ConnectionTracker({
       sink: (rec, conn) => this._onRecord(rec, conn),
@@ -266,23 +239,6 @@ export class Agent {
       protocols: bindProtocols(PROTOCOLS, cfg.ebpf),
     });
 
-    const pidKey = (pid: number): Buffer => {
-      const k = Buffer.alloc(4);
-      k.writeUInt32LE(pid);
-      return k;
-    };
-    const pidVal = Buffer.alloc(8);
-    // the kernel's fast filter: one bit per tgid in `pidmask` (bpf/maps/pidmask.h); a fork the
-    // kernel handles between this read and write may lose its bit, and is set again by onFork
-    const setPidBit = (pid: number, on: boolean): void => {
-      const word = pidKey(pid >>> 6);
-      const v = bpf.mapLookup('pidmask', word);
-      if (!v) return;
-      const bit = 1n << BigInt(pid & 63);
-      const w = v.readBigUInt64LE(0);
-      v.writeBigUInt64LE(on ? w | bit : w & ~bit);
-      bpf.mapUpdate('pidmask', word, v, BPF_ANY);
-    };
     // TLS libraries of selected processes get uprobes (bpf/probes/ssl.h), per file, ref-counted
     const tls = new TlsInstrumenter({ bpf, log, onError: (name, type) => this._internal!.instrumentationError(name, type) });
     this._tls = tls;
@@ -293,14 +249,8 @@ export class Agent {
       selfPid: process.pid,
       minProcessAgeMs: durationMs(cfg.discovery.min_process_age),
       filter: {
-        allow: (pid) => {
-          bpf.mapUpdate('pids', pidKey(pid), pidVal, BPF_ANY);
-          setPidBit(pid, true);
-        },
-        block: (pid) => {
-          bpf.mapDelete('pids', pidKey(pid));
-          setPidBit(pid, false);
-        },
+        allow: (pid) => kernel.tracePid(pid, true),
+        block: (pid) => kernel.tracePid(pid, false),
       },
       onSelected: (p) => {
         this._metrics!.registerService(p.service);
@@ -325,7 +275,7 @@ export class Agent {
       },
     });
 
-    bpf.ringbufStart('events', Math.max(1, durationMs(cfg.ebpf.drain_interval)), (batch) => this._onBatch(batch));
+    bpf.ringbufStart(ObiMap.events, Math.max(1, durationMs(cfg.ebpf.drain_interval)), (batch) => this._onBatch(batch));
     this._lifecycle.scan(true);
     log.info('selection', { selected: this._lifecycle.tracked.size, selectors: cfg.selectors.length });
 
@@ -413,17 +363,11 @@ export class Agent {
   async stop(): Promise<void> {
     for (const t of this._timers) clearInterval(t);
     this._timers = [];
-    const bpf = this._bpf;
-    if (bpf) {
+    const kernel = this._kernel;
+    if (kernel) {
+      const bpf = kernel.bpf;
       this._tls?.close();
-      for (const l of this._links) {
-        try {
-          bpf.detach(l);
-        } catch {
-          /* already gone */
-        }
-      }
-      this._links = [];
+      kernel.detach();
       try {
         this._onBatch(bpf.ringbufDrain());
         bpf.ringbufStop();
@@ -432,8 +376,8 @@ export class Agent {
       }
       this._tracker?.closeAll(this._nowNs());
       this._flushSpans();
-      bpf.close();
-      this._bpf = undefined;
+      kernel.close();
+      this._kernel = undefined;
     }
     this._printer?.flush();
     this._printer?.close();

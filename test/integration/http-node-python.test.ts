@@ -157,8 +157,10 @@ describe('HTTP/1.x: Node.js and Python servers, curl and fetch clients', () => {
   test('an exited process leaves no kernel map entries behind', async () => {
     const pid = pySrv.pid;
     assert.ok(agent.agent.kernelPids().includes(pid));
+    assert.equal(agent.agent.kernelPidBit(pid), true, 'its bit is set in the fast filter');
     await pySrv.kill();
     await (await import('../helpers/harness.ts')).waitFor('python gone from the kernel maps', () =>
       !agent.agent.kernelPids().includes(pid) && !agent.agent.kernelConnPids().includes(pid) && !agent.agent.status().tracked.some((p) => p.pid === pid));
+    assert.equal(agent.agent.kernelPidBit(pid), false, 'its bit is cleared');
   });
 });

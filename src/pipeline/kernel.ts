@@ -1,0 +1,138 @@
+/**
+ * The kernel side of the agent: the BPF object loaded with its load-time globals, its tracepoint
+ * programs attached, the PID filter user space keeps, and the kernel counters. Names of maps and
+ * globals come from the object itself (src/abi/events.ts, generated), and so does the layout of
+ * the PID bitmap.
+ */
+import {
+  OBI_DATA_EVENT_SIZE,
+  OBI_PID_MASK_BITS,
+  OBI_PID_MASK_WORDS,
+  ObiGlobal,
+  ObiMap,
+  ObiStat,
+} from '../abi/events.ts';
+import { BPF_ANY, BpfObject, defaultBpfObjectPath } from '../native/binding.ts';
+import type { Logger } from './log.ts';
+
+export interface KernelOptions {
+  /** bytes of payload copied per syscall (`ebpf.capture_size`) */
+  readonly captureSize: number;
+  /** ring buffer bytes (`ebpf.ring_buffer_size`) */
+  readonly ringBufferSize: number;
+  /** records submitted before a forced wake-up (`ebpf.wakeup_len`) */
+  readonly wakeupLen: number;
+  readonly objectPath?: string;
+  readonly log: Logger;
+}
+
+/** EAGAIN: the verifier gave up because a signal arrived mid-verification */
+const EAGAIN = 11;
+const LOAD_ATTEMPTS = 5;
+
+export class Kernel {
+  readonly bpf: BpfObject;
+  private _links: number[] = [];
+  private readonly _pidKey = Buffer.alloc(4);
+  private readonly _pidVal = Buffer.alloc(8);
+
+  private constructor(bpf: BpfObject) {
+    this.bpf = bpf;
+  }
+
+  /**
+   * Load the object with its globals set, retrying a load interrupted by a signal (a profiler's
+   * SIGPROF, a terminal resize) on a fresh object, then attach every tracepoint program (uprobes
+   * are attached per library file by the TLS instrumenter).
+   */
+  static load(o: KernelOptions): Kernel {
+    const t0 = performance.now();
+    const wakeupBytes = Math.min(Math.floor(o.ringBufferSize / 2), o.wakeupLen * (OBI_DATA_EVENT_SIZE + o.captureSize));
+    let bpf: BpfObject;
+    for (let attempt = 1; ; attempt++) {
+      bpf = new BpfObject(o.objectPath ?? defaultBpfObjectPath);
+      bpf.setGlobal(ObiGlobal.capture_size, o.captureSize);
+      bpf.setGlobal(ObiGlobal.wakeup_bytes, BigInt(wakeupBytes), 8);
+      bpf.setGlobal(ObiGlobal.self_pid, process.pid);
+      bpf.setMapMaxEntries(ObiMap.events, o.ringBufferSize);
+      try {
+        bpf.load();
+        break;
+      } catch (err) {
+        bpf.close();
+        if ((err as { errno?: number }).errno !== EAGAIN || attempt >= LOAD_ATTEMPTS) throw err;
+        o.log.warn('BPF load interrupted (EAGAIN); retrying', { attempt });
+      }
+    }
+    const k = new Kernel(bpf);
+    const tLoad = performance.now();
+    const attached: string[] = [];
+    for (const p of bpf.programs()) {
+      if (/^u(ret)?probe/.test(p.section)) continue;
+      k._links.push(bpf.attach(p.name));
+      attached.push(p.section.replace(/^(raw_)?tracepoint\//, ''));
+    }
+    o.log.info('BPF programs attached', {
+      programs: attached.length,
+      load_ms: (tLoad - t0).toFixed(1),
+      attach_ms: (performance.now() - tLoad).toFixed(1),
+      hooks: attached.join(','),
+      capture_size: o.captureSize,
+      ring_buffer_size: o.ringBufferSize,
+      wakeup_bytes: wakeupBytes,
+    });
+    return k;
+  }
+
+  /** Trace `pid` (or stop): its entry in `pids` (the list) and its bit in `pidmask` (the fast filter), set atomically. */
+  tracePid(pid: number, on: boolean): void {
+    if (!Number.isInteger(pid) || pid <= 0 || pid >= OBI_PID_MASK_WORDS * OBI_PID_MASK_BITS) throw new RangeError(`pid out of range: ${pid}`);
+    this._pidKey.writeUInt32LE(pid);
+    if (on) this.bpf.mapUpdate(ObiMap.pids, this._pidKey, this._pidVal, BPF_ANY);
+    else this.bpf.mapDelete(ObiMap.pids, this._pidKey);
+    this.bpf.mapBits(ObiMap.pidmask, Math.floor(pid / OBI_PID_MASK_BITS), 1n << BigInt(pid % OBI_PID_MASK_BITS), on);
+  }
+
+  /** whether `pid`'s bit is set in the fast filter */
+  pidBit(pid: number): boolean {
+    const key = Buffer.alloc(4);
+    key.writeUInt32LE(Math.floor(pid / OBI_PID_MASK_BITS));
+    const w = this.bpf.mapLookup(ObiMap.pidmask, key);
+    return w !== null && (w.readBigUInt64LE(0) & (1n << BigInt(pid % OBI_PID_MASK_BITS))) !== 0n;
+  }
+
+  /** the PID list's keys (tests: exited processes leave nothing behind) */
+  pids(): number[] {
+    return this.bpf.mapKeys(ObiMap.pids).map((k) => k.readUInt32LE(0));
+  }
+
+  /** pids present in the kernel `conns` map */
+  connPids(): number[] {
+    return this.bpf.mapKeys(ObiMap.conns).map((k) => k.readUInt32LE(0));
+  }
+
+  get eventsSubmitted(): bigint {
+    return this.bpf.percpuSum(ObiMap.stats, ObiStat.OBI_STAT_EVENTS);
+  }
+
+  get eventsDropped(): bigint {
+    return this.bpf.percpuSum(ObiMap.stats, ObiStat.OBI_STAT_DROPPED);
+  }
+
+  /** Detach the tracepoints (each costs an RCU grace period), leaving maps readable for a last drain. */
+  detach(): void {
+    for (const l of this._links) {
+      try {
+        this.bpf.detach(l);
+      } catch {
+        /* already gone */
+      }
+    }
+    this._links = [];
+  }
+
+  close(): void {
+    this.detach();
+    this.bpf.close();
+  }
+}
