@@ -42,8 +42,8 @@ export class AgentError extends Error {
 export class NotSupportedError extends AgentError {
   readonly feature: string;
   readonly minKernel?: string;
-  constructor(feature: string, minKernel?: string, cause?: unknown) {
-    super('OBI_ERR_KERNEL_FEATURE', `kernel feature not supported: ${feature}${minKernel ? ` (needs Linux >= ${minKernel})` : ''}`, { cause, exitCode: 3 });
+  constructor(feature: string, minKernel?: string, cause?: unknown, code: ErrorCode = 'OBI_ERR_KERNEL_FEATURE') {
+    super(code, `kernel feature not supported: ${feature}${minKernel ? ` (needs Linux >= ${minKernel})` : ''}`, { cause, exitCode: 3 });
     this.name = 'NotSupportedError';
     this.feature = feature;
     this.minKernel = minKernel;

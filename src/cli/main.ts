@@ -6,6 +6,7 @@ import { loadConfig, formatConfig } from '../config/index.ts';
 import { AgentError } from '../errors.ts';
 import { Agent } from '../pipeline/agent.ts';
 import { createLogger } from '../pipeline/log.ts';
+import { OBI_TS_VERSION } from '../version.ts';
 
 const USAGE = `Usage: obi-ts [--config FILE] [--print-config[=yaml|json]]
 
@@ -62,7 +63,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     return 0;
   }
   if (args.version) {
-    process.stdout.write('obi-ts 0.1.0\n');
+    process.stdout.write(`obi-ts ${OBI_TS_VERSION}\n`);
     return 0;
   }
   let config;
@@ -81,7 +82,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   }
   const log = createLogger(config.log_level, config.log_format);
   for (const w of config.loadWarnings) log.warn(w);
-  log.info('obi-ts starting', { version: '0.1.0', node: process.version, pid: process.pid, config: config.configPath ?? '(env only)' });
+  log.info('obi-ts starting', { version: OBI_TS_VERSION, node: process.version, pid: process.pid, config: config.configPath ?? '(env only)' });
   const agent = new Agent(config, { log });
   try {
     await agent.start();

@@ -10,7 +10,7 @@ import type { ServiceIdentity } from '../common/service.ts';
 import type { FrameTiming, MessageType } from '../protocols/common/contract.ts';
 import type { ProtocolConn, ProtocolDescriptor, ProtocolSettings, RecordParser } from '../protocols/common/descriptor.ts';
 import type { ProtocolRecord } from '../protocols/common/records.ts';
-import { ProtocolSession } from '../protocols/common/session.ts';
+import { ProtocolSession, type SessionCounters } from '../protocols/common/session.ts';
 import { PROTOCOLS } from '../protocols/registry.ts';
 import { formatAddress } from './decode.ts';
 
@@ -130,6 +130,8 @@ export class ConnectionTracker {
   /** pid -> TLS session (SSL*) -> plaintext held until a record of the session names its socket */
   private readonly _unpaired = new Map<number, Map<bigint, Held>>();
   private _unpairedCount = 0;
+  /** parser counters of closed sessions, per wire protocol */
+  private readonly _closedParserTotals = new Map<string, SessionCounters>();
   private readonly _byPid = new Map<number, Map<bigint, Conn>>();
   /** every tracked connection, in creation order: the eviction order when the cap is reached */
   private readonly _all = new Set<Conn>();
@@ -254,6 +256,7 @@ export class ConnectionTracker {
 
   /** what was seen of the connection so far was the TLS handshake and ciphertext: start over on plaintext */
   private _becomeTls(c: Conn): void {
+    if (c.session !== undefined) addCounters(this._closedParserTotals, c.bound!.descriptor.wire, c.session.counters());
     c.tls = true;
     c.state = 'detecting';
     c.detectTries = 0;
@@ -372,8 +375,15 @@ export class ConnectionTracker {
   }
 
   private _finish(c: Conn, tsNs: number): void {
-    if (c.session) this._emit(c, c.session.close(tsNs));
+    if (c.session) this._closeSession(c, tsNs);
     this._forget(c);
+  }
+
+  /** close c's session: its last records go out, its counters into the totals */
+  private _closeSession(c: Conn, tsNs: number): void {
+    const session = c.session!;
+    this._emit(c, session.close(tsNs));
+    addCounters(this._closedParserTotals, c.bound!.descriptor.wire, session.counters());
   }
 
   onClose(ev: ObiConnEvent): void {
@@ -424,7 +434,7 @@ export class ConnectionTracker {
     const l = this._lingering.get(key);
     if (!l) return;
     this._lingering.delete(key);
-    if (l.conn.session) this._emit(l.conn, l.conn.session.close(tsNs));
+    if (l.conn.session) this._closeSession(l.conn, tsNs);
   }
 
   private _expireLingering(nowNs: number): void {
@@ -473,18 +483,31 @@ export class ConnectionTracker {
     for (const m of [...this._byPid.values()]) for (const c of [...m.values()]) this._finish(c, nowNs);
   }
 
-  /** per-session parser counters summed (invalid frames, dropped bytes, unpaired frames) */
-  parserCounters(): { invalidFrames: number; droppedBytes: number; unpairedFrames: number } {
-    const out = { invalidFrames: 0, droppedBytes: 0, unpairedFrames: 0 };
-    for (const m of this._byPid.values()) {
-      for (const c of m.values()) {
-        if (!c.session) continue;
-        const k = c.session.counters();
-        out.invalidFrames += k.invalidFrames;
-        out.droppedBytes += k.droppedBytes;
-        out.unpairedFrames += k.unpairedFrames;
-      }
-    }
+  /**
+   * Parser counters per wire protocol (`wire` of its descriptor): sessions already closed plus the
+   * live ones. Cost: one pass over the live connections; call it at scrape time, not per event.
+   */
+  parserCounters(): Map<string, SessionCounters> {
+    const out = new Map<string, SessionCounters>();
+    for (const [wire, k] of this._closedParserTotals) out.set(wire, { ...k });
+    for (const c of this._all) if (c.session !== undefined) addCounters(out, c.bound!.descriptor.wire, c.session.counters());
+    for (const l of this._lingering.values()) if (l.conn.session !== undefined) addCounters(out, l.conn.bound!.descriptor.wire, l.conn.session.counters());
     return out;
   }
+}
+
+type MutableCounters = { -readonly [K in keyof SessionCounters]: number };
+
+function addCounters(into: Map<string, SessionCounters>, wire: string, k: SessionCounters): void {
+  const t = into.get(wire) as MutableCounters | undefined;
+  if (t === undefined) {
+    into.set(wire, { ...k });
+    return;
+  }
+  t.invalidFrames += k.invalidFrames;
+  t.droppedBytes += k.droppedBytes;
+  t.unpairedFrames += k.unpairedFrames;
+  t.droppedFrames += k.droppedFrames;
+  t.partialFrames += k.partialFrames;
+  t.parserErrors += k.parserErrors;
 }

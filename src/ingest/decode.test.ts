@@ -38,7 +38,7 @@ test('decodeBatch walks framed records and hands out payload views', () => {
     close() {},
     proc() {},
   };
-  const stats = { records: 0, malformed: 0 };
+  const stats = { records: 0, malformed: 0, bytesLost: 0 };
   decodeBatch(frame([dataRecord(7, 'GET / HTTP/1.1\r\n', 500), dataRecord(8, 'abc', 3)]), h, stats);
   assert.equal(stats.records, 2);
   assert.equal(stats.malformed, 0);

@@ -29,6 +29,8 @@ export interface DecodeStats {
   records: number;
   /** records whose type or length made no sense (counted, skipped) */
   malformed: number;
+  /** payload bytes that crossed a socket past the captured prefix (gaps) */
+  bytesLost: number;
 }
 
 export function decodeBatch(batch: Buffer, h: EventHandlers, stats: DecodeStats): void {
@@ -55,6 +57,7 @@ export function decodeBatch(batch: Buffer, h: EventHandlers, stats: DecodeStats)
         const ev = decodeObiDataEvent(v, rec);
         const start = rec + OBI_DATA_EVENT_SIZE;
         const cap = Math.min(ev.captured, len - OBI_DATA_EVENT_SIZE);
+        if (ev.len > cap) stats.bytesLost += ev.len - cap;
         h.data(ev, batch.subarray(start, start + cap));
         break;
       }

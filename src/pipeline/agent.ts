@@ -32,6 +32,7 @@ import { createRouteResolver } from '../telemetry/routes/index.ts';
 import { AttributeSelector, selectHttpMetricAttributes, TRACE_ATTRIBUTES } from '../telemetry/select.ts';
 import type { Span } from '../telemetry/span.ts';
 import type { Logger } from './log.ts';
+import { ingestSnapshot } from './ingest-stats.ts';
 import { Kernel } from './kernel.ts';
 import { TlsInstrumenter, type TlsLibraryStatus } from './tls.ts';
 import { preflight, type KernelReport } from './preflight.ts';
@@ -77,7 +78,7 @@ export class Agent {
   private _spanCtx?: SpanContext;
   private _timers: NodeJS.Timeout[] = [];
   private _batchSpans: Span[] = [];
-  private readonly _decodeStats: DecodeStats = { records: 0, malformed: 0 };
+  private readonly _decodeStats: DecodeStats = { records: 0, malformed: 0, bytesLost: 0 };
   private _spanCount = 0;
   private _kernelReport?: KernelReport;
 
@@ -238,6 +239,8 @@ export class Agent {
       idleTimeoutNs: durationMs(cfg.ebpf.max_transaction_time ?? '5m') * 1e6,
       protocols: bindProtocols(PROTOCOLS, cfg.ebpf),
     });
+    const tracker = this._tracker;
+    this._internal.setIngestSource(() => ingestSnapshot(tracker, this._decodeStats));
 
     // TLS libraries of selected processes get uprobes (bpf/probes/ssl.h), per file, ref-counted
     const tls = new TlsInstrumenter({ bpf, log, onError: (name, type) => this._internal!.instrumentationError(name, type) });
@@ -302,6 +305,7 @@ export class Agent {
 
   private _onBatch(batch: Buffer): void {
     const before = this._decodeStats.records;
+    const lostBefore = this._decodeStats.bytesLost;
     const tracker = this._tracker!;
     const unidentified = tracker.counters.unidentifiedRecords;
     decodeBatch(
@@ -317,6 +321,7 @@ export class Agent {
     const n = this._decodeStats.records - before;
     this._internal!.eventsRead(n);
     this._internal!.tracerFlush(n);
+    this._internal!.bytesLost(this._decodeStats.bytesLost - lostBefore);
     this._internal!.spansDropped('unknown_process', tracker.counters.unidentifiedRecords - unidentified);
     this._flushSpans();
   }

@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
-import { AgentError } from '../errors.ts';
+import { AgentError, NotSupportedError } from '../errors.ts';
 
 /** capability bit numbers (linux/capability.h) */
 const CAPS = { CAP_SYS_ADMIN: 21, CAP_SYS_PTRACE: 19, CAP_DAC_READ_SEARCH: 2, CAP_NET_ADMIN: 12, CAP_PERFMON: 38, CAP_BPF: 39 } as const;
@@ -59,7 +59,7 @@ export function preflight(): KernelReport {
     );
   }
   if (!existsSync('/sys/kernel/btf/vmlinux')) {
-    throw new AgentError('OBI_ERR_NO_BTF', `the kernel ${release()} exposes no BTF at /sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF=y is required for CO-RE)`, { exitCode: 3 });
+    throw new NotSupportedError(`BTF at /sys/kernel/btf/vmlinux in ${release()} (CONFIG_DEBUG_INFO_BTF=y, required for CO-RE)`, '5.4', undefined, 'OBI_ERR_NO_BTF');
   }
   const tracefs = ensureMount('tracefs', '/sys/kernel/tracing', '/sys/kernel/debug/tracing');
   const bpffs = ensureMount('bpf', '/sys/fs/bpf');

@@ -9,6 +9,7 @@
  */
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Registry } from 'prom-client';
+import type { SessionCounters } from '../protocols/common/session.ts';
 
 /** OBI `pipelineBufferLengths`: buckets of `obi_ebpf_tracer_flushes`. */
 export const TRACER_FLUSH_BUCKETS: readonly number[] = [0, 10, 20, 40, 80, 160, 320];
@@ -29,6 +30,39 @@ export type InstrumentationErrorType =
 /** Why spans were dropped before export (`obi_spans_dropped_total{reason}`). */
 export type SpanDropReason = 'queue_full' | 'export_failed' | 'filtered' | 'sampled_out' | (string & {});
 
+/** Parser counters of one wire protocol (protocols/common/session.ts SessionCounters). */
+export type ParserCounts = SessionCounters;
+
+/** What ingest has counted since start (absolute values), read at scrape time. */
+export interface IngestSnapshot {
+  /** ring-buffer records whose type or length made no sense */
+  readonly malformedRecords: number;
+  readonly connectionsOpened: number;
+  /** dropped, oldest first, when the connection cap was reached */
+  readonly connectionsEvicted: number;
+  /** flushed after `ebpf.max_transaction_time` without an event */
+  readonly connectionsExpired: number;
+  /** no registered protocol recognised their first segments */
+  readonly connectionsUnrecognized: number;
+  /** tracked now */
+  readonly connectionsActive: number;
+  /** TLS segments by what became of them */
+  readonly tlsSegments: Readonly<Record<TlsSegmentOutcome, number>>;
+  /** per wire protocol (`http1`, `postgresql`, ...) */
+  readonly parsers: ReadonlyMap<string, ParserCounts>;
+}
+
+export type TlsSegmentOutcome = 'ciphertext_ignored' | 'paired_late' | 'unpaired_dropped' | 'late';
+
+/** `obi_parser_errors_total{kind}` values and the parser counter each reports */
+const PARSER_ERROR_KINDS: readonly (readonly [string, keyof ParserCounts])[] = [
+  ['invalid_frame', 'invalidFrames'],
+  ['unpaired_frame', 'unpairedFrames'],
+  ['dropped_frame', 'droppedFrames'],
+  ['partial_frame', 'partialFrames'],
+  ['exception', 'parserErrors'],
+];
+
 export interface InternalMetricsOptions {
   /** metric name prefix; OBI's is `obi` (Beyla's `beyla`) */
   readonly prefix?: string;
@@ -46,6 +80,9 @@ export class InternalMetrics {
   /** last absolute kernel drop count seen (the kernel counter is monotonic) */
   private _kernelDropsSeen = 0;
   private _kernelDropsSource: (() => number) | undefined;
+  private _ingestSource: (() => IngestSnapshot) | undefined;
+  /** one snapshot serves every ingest metric of a scrape */
+  private _ingestSnap: { at: number; snap: IngestSnapshot } | undefined;
 
   constructor(registry: Registry, options: InternalMetricsOptions = {}) {
     const p = options.prefix ?? 'obi';
@@ -69,6 +106,72 @@ export class InternalMetrics {
       name: `${p}_ingest_bytes_lost_total`,
       help: 'Payload bytes that crossed a socket but were not captured (gaps past the captured prefix)',
       registers,
+    });
+    const ingest = (fn: (s: IngestSnapshot) => void): void => {
+      const s = self._ingestSnapshot();
+      if (s !== undefined) fn(s);
+    };
+    const absolute = (name: string, help: string, read: (s: IngestSnapshot) => number): void => {
+      new Counter({
+        name: `${p}_ingest_${name}`,
+        help,
+        registers,
+        collect() {
+          ingest((s) => {
+            this.reset();
+            this.inc(read(s));
+          });
+        },
+      });
+    };
+    absolute('malformed_records_total', 'Ring-buffer records whose type or length made no sense (skipped)', (s) => s.malformedRecords);
+    absolute('connections_opened_total', 'Connections of traced processes seen', (s) => s.connectionsOpened);
+    absolute('connections_evicted_total', 'Connections forgotten, oldest first, because the tracked-connection cap was reached', (s) => s.connectionsEvicted);
+    absolute('connections_expired_total', 'Connections flushed after ebpf.max_transaction_time without an event', (s) => s.connectionsExpired);
+    absolute('connections_unrecognized_total', 'Connections whose first segments no registered protocol recognised (ignored)', (s) => s.connectionsUnrecognized);
+    new Gauge({
+      name: `${p}_ingest_connections`,
+      help: 'Connections tracked now',
+      registers,
+      collect() {
+        ingest((s) => this.set(s.connectionsActive));
+      },
+    });
+    new Counter({
+      name: `${p}_ingest_tls_segments_total`,
+      help: 'TLS segments by outcome: ciphertext ignored (plaintext comes from the library), held and paired late, dropped unpaired, read after close',
+      labelNames: ['outcome'],
+      registers,
+      collect() {
+        ingest((s) => {
+          this.reset();
+          for (const [outcome, n] of Object.entries(s.tlsSegments)) this.inc({ outcome }, n);
+        });
+      },
+    });
+    new Counter({
+      name: `${p}_parser_errors_total`,
+      help: 'Protocol parser errors by wire protocol and kind; each invalid_frame resynchronises the stream',
+      labelNames: ['protocol', 'kind'],
+      registers,
+      collect() {
+        ingest((s) => {
+          this.reset();
+          for (const [protocol, k] of s.parsers) for (const [kind, field] of PARSER_ERROR_KINDS) this.inc({ protocol, kind }, k[field]);
+        });
+      },
+    });
+    new Counter({
+      name: `${p}_parser_bytes_dropped_total`,
+      help: 'Wire bytes a protocol parser discarded: buffer caps, resynchronisation skips, partial frames at close',
+      labelNames: ['protocol'],
+      registers,
+      collect() {
+        ingest((s) => {
+          this.reset();
+          for (const [protocol, k] of s.parsers) this.inc({ protocol }, k.droppedBytes);
+        });
+      },
     });
     this._tracerFlushes = new Histogram({
       name: `${p}_ebpf_tracer_flushes`,
@@ -127,6 +230,19 @@ export class InternalMetrics {
   /** Read the kernel drop count at every scrape instead of pushing it. */
   setKernelDropsSource(source: (() => number) | undefined): void {
     this._kernelDropsSource = source;
+  }
+
+  /** Read the ingest counters at every scrape. */
+  setIngestSource(source: (() => IngestSnapshot) | undefined): void {
+    this._ingestSource = source;
+    this._ingestSnap = undefined;
+  }
+
+  private _ingestSnapshot(): IngestSnapshot | undefined {
+    if (this._ingestSource === undefined) return undefined;
+    const now = performance.now();
+    if (this._ingestSnap === undefined || now - this._ingestSnap.at > 100) this._ingestSnap = { at: now, snap: this._ingestSource() };
+    return this._ingestSnap.snap;
   }
 
   /** Bytes known to have crossed a socket but not captured. */

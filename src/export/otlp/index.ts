@@ -12,7 +12,7 @@ export { createSampler, traceIdRatioSampled } from './sampler.ts';
 export type { SpanSampler } from './sampler.ts';
 export { OtlpExportMetrics, exportErrorType } from './self-metrics.ts';
 export type { OtlpExportMetricsOptions } from './self-metrics.ts';
-export { OBI_TS_VERSION, createOtlpExport, dbClientHistogram, serviceGraphSources, spanMetricsSources, tracesTargetInfoSource } from './setup.ts';
+export { createOtlpExport, dbClientHistogram, serviceGraphSources, spanMetricsSources, tracesTargetInfoSource } from './setup.ts';
 export type { OtlpExport, OtlpSetupOptions } from './setup.ts';
 export { OtlpTraceExporter } from './traces.ts';
 export type { ExportLogger, OtlpTraceExporterOptions, TraceExportStats } from './traces.ts';

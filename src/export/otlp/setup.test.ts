@@ -12,7 +12,8 @@ import { MonoClock } from '../../telemetry/clock.ts';
 import { InternalMetrics } from '../../telemetry/internal.ts';
 import { DbMetrics } from '../../telemetry/db.ts';
 import { RedMetrics } from '../../telemetry/metrics.ts';
-import { createOtlpExport, OBI_TS_VERSION } from './setup.ts';
+import { OBI_TS_VERSION } from '../../version.ts';
+import { createOtlpExport } from './setup.ts';
 import { TEST_SERVICE, testSpan } from '../../../test/helpers/otlp-testing.ts';
 
 const quiet = { info: () => {}, warn: () => {} };

@@ -4,7 +4,6 @@
  * The pipeline only calls `start()`, `offer(spans)` per batch and `shutdown()`.
  */
 import type { Registry } from 'prom-client';
-import packageJson from '../../../package.json' with { type: 'json' };
 import { durationMs, resolveOtlp } from '../../config/index.ts';
 import type { EffectiveConfig } from '../../config/index.ts';
 import type { ServiceIdentity } from '../../common/service.ts';
@@ -22,6 +21,7 @@ import type { SpanMetrics } from '../../telemetry/spanmetrics.ts';
 import type { Span } from '../../telemetry/span.ts';
 import { ResourceCache } from './convert.ts';
 import { OtlpMetricsExporter } from './metrics.ts';
+import { OBI_TS_VERSION } from '../../version.ts';
 import type { OtlpCounterSource, OtlpGaugeSource, OtlpHistogramSource, SeriesOwner } from './metrics.ts';
 import { createSampler } from './sampler.ts';
 import { OtlpExportMetrics } from './self-metrics.ts';
@@ -29,8 +29,6 @@ import { OtlpTraceExporter } from './traces.ts';
 import type { ExportLogger } from './traces.ts';
 import { createMetricSender, createTraceSender } from './transport.ts';
 
-/** `telemetry.sdk.version` / `telemetry.distro.version` */
-export const OBI_TS_VERSION: string = (packageJson as { version: string }).version;
 
 export interface OtlpSetupOptions {
   readonly config: EffectiveConfig;

@@ -1,0 +1,18 @@
+/** The ingest counters as the obi_ingest_* and obi_parser_* self-metrics read them at scrape time. */
+import type { ConnectionTracker } from '../ingest/connections.ts';
+import type { DecodeStats } from '../ingest/decode.ts';
+import type { IngestSnapshot } from '../telemetry/internal.ts';
+
+export function ingestSnapshot(tracker: ConnectionTracker, decode: DecodeStats): IngestSnapshot {
+  const k = tracker.counters;
+  return {
+    malformedRecords: decode.malformed,
+    connectionsOpened: k.connectionsOpened,
+    connectionsEvicted: k.connectionsEvicted,
+    connectionsExpired: k.connectionsExpired,
+    connectionsUnrecognized: k.ignoredConnections,
+    connectionsActive: tracker.size,
+    tlsSegments: { ciphertext_ignored: k.tlsRawSegments, paired_late: k.tlsPairedLate, unpaired_dropped: k.tlsUnpairedDropped, late: k.tlsLate },
+    parsers: tracker.parserCounters(),
+  };
+}
