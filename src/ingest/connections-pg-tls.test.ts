@@ -9,8 +9,8 @@ import { loadConfig } from '../config/index.ts';
 import type { PgOperation, PgState } from '../protocols/postgres/index.ts';
 import type { RedisState } from '../protocols/redis/index.ts';
 import type { ServiceIdentity } from '../common/service.ts';
-import { bindProtocols, ConnectionTracker } from './connections.ts';
-import { PROTOCOLS } from '../protocols/registry.ts';
+import { ConnectionTracker } from './connections.ts';
+import { bindProtocols, PROTOCOLS } from '../protocols/registry.ts';
 
 const SERVICE: ServiceIdentity = Object.freeze({ name: 'app', namespace: '', instanceId: 'host:42', pid: 42, exePath: '/usr/bin/app', language: 'generic' });
 

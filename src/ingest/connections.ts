@@ -8,54 +8,19 @@ import { ObiDataFlags, ObiDirection, ObiRole, type ObiConnEvent, type ObiDataEve
 import type { ConnInfo } from '../common/conn.ts';
 import type { ServiceIdentity } from '../common/service.ts';
 import type { FrameTiming, MessageType } from '../protocols/common/contract.ts';
-import type { ProtocolConn, ProtocolDescriptor, ProtocolSettings, RecordParser } from '../protocols/common/descriptor.ts';
+import type { ProtocolConn } from '../protocols/common/descriptor.ts';
 import type { ProtocolRecord } from '../protocols/common/records.ts';
-import { ProtocolSession, type SessionCounters } from '../protocols/common/session.ts';
-import { PROTOCOLS } from '../protocols/registry.ts';
+import { addSessionCounters as addCounters, ProtocolSession, type SessionCounters } from '../protocols/common/session.ts';
+import { bindProtocols, type BoundProtocol } from '../protocols/registry.ts';
 import { formatAddress } from './decode.ts';
+import { HeldPlaintext, Lingering } from './tls-pairing.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnySession = ProtocolSession<FrameTiming, FrameTiming, ProtocolRecord, any>;
 
-/** A registered protocol with its parser, configured once and shared by its connections. */
-export interface BoundProtocol {
-  readonly descriptor: ProtocolDescriptor;
-  readonly parser: RecordParser;
-}
-
-/** The descriptors' parsers configured from `settings` (each protocol's own defaults where absent), in order. */
-export function bindProtocols(descriptors: readonly ProtocolDescriptor[] = PROTOCOLS, settings?: ProtocolSettings): readonly BoundProtocol[] {
-  return descriptors.map((descriptor) => ({ descriptor, parser: descriptor.createParser(settings) }));
-}
 
 /** data segments inspected before a connection of no known protocol is ignored */
 const DETECT_SEGMENTS = 8;
-/** TLS sessions whose socket is not known yet, and what each may hold until it is (bytes, segments) */
-const MAX_UNPAIRED_SESSIONS = 1024;
-const MAX_UNPAIRED_BYTES = 64 * 1024;
-const MAX_UNPAIRED_SEGMENTS = 16;
-/**
- * A TLS library may decrypt records it read before its session was shut down or its socket
- * closed (Node.js decrypts the last ReadyForQuery of a failed query after node-postgres has
- * written Terminate and shut the session down); the kernel no longer names the socket of that
- * plaintext, which then goes to the connection of its session (pid, SSL*). A TLS connection
- * closed with requests unanswered lingers this long for it (and at most this many).
- */
-const TLS_LINGER_NS = 1e9;
-const MAX_LINGERING = 1024;
-
-/** a TLS plaintext segment that arrived before its session's socket was known (copied out of the batch) */
-interface HeldSegment {
-  readonly ingress: boolean;
-  readonly payload: Buffer;
-  readonly len: number;
-  readonly tsNs: number;
-  readonly tid: number;
-}
-interface Held {
-  readonly segs: HeldSegment[];
-  bytes: number;
-}
 
 interface Conn {
   readonly pid: number;
@@ -73,12 +38,6 @@ interface Conn {
   tls: boolean;
   /** the TLS session (SSL*) whose plaintext this connection carries */
   sslId?: bigint;
-}
-
-/** a closed TLS connection waiting for the plaintext of records read before its close */
-interface Lingering {
-  readonly conn: Conn;
-  readonly untilNs: number;
 }
 
 export interface ConnectionCounters {
@@ -125,11 +84,12 @@ export class ConnectionTracker {
     tlsLate: 0,
     unidentifiedRecords: 0,
   };
-  /** `${pid}:${sslId}` -> closed TLS connection with requests unanswered, oldest first */
-  private readonly _lingering = new Map<string, Lingering>();
-  /** pid -> TLS session (SSL*) -> plaintext held until a record of the session names its socket */
-  private readonly _unpaired = new Map<number, Map<bigint, Held>>();
-  private _unpairedCount = 0;
+  /** closed TLS connections with requests unanswered, waiting for plaintext decrypted after the close */
+  private readonly _lingering = new Lingering<Conn>((c, ts) => {
+    if (c.session) this._closeSession(c, ts);
+  });
+  /** plaintext held until a record of its session names its socket */
+  private readonly _held = new HeldPlaintext();
   /** parser counters of closed sessions, per wire protocol */
   private readonly _closedParserTotals = new Map<string, SessionCounters>();
   private readonly _byPid = new Map<number, Map<bigint, Conn>>();
@@ -208,11 +168,12 @@ export class ConnectionTracker {
   }
 
   onData(ev: ObiDataEvent, payload: Buffer): void {
-    if (this._lingering.size > 0) this._expireLingering(ev.hdrTsNs);
+    if (this._lingering.size > 0) this._lingering.expire(ev.hdrTsNs);
     const tls = (ev.flags & ObiDataFlags.OBI_DATA_TLS) !== 0;
     if (tls && ev.sockId === 0n) {
       if (ev.direction === ObiDirection.OBI_DIR_INGRESS && this._late(ev, payload)) return;
-      this._hold(ev, payload);
+      this._held.hold(ev.hdrPid, ev.sslId, { ingress: ev.direction === ObiDirection.OBI_DIR_INGRESS, payload, len: ev.len, tsNs: ev.hdrTsNs });
+      this.counters.tlsUnpairedDropped = this._held.dropped;
       return;
     }
     let c = this._get(ev.hdrPid, ev.sockId, false);
@@ -237,7 +198,7 @@ export class ConnectionTracker {
       this._becomeTls(c);
     }
     if (tls) c.sslId = ev.sslId;
-    if (tls && this._unpairedCount > 0) this._replay(c, ev.hdrPid, ev.sslId);
+    if (tls && this._held.sessions > 0) this._replay(c, ev.hdrPid, ev.sslId);
     this._feed(c, ev.direction === ObiDirection.OBI_DIR_INGRESS, payload, ev.len, ev.flags, ev.hdrTsNs);
   }
 
@@ -265,50 +226,13 @@ export class ConnectionTracker {
     c.pc = undefined;
   }
 
-  private _hold(ev: ObiDataEvent, payload: Buffer): void {
-    let m = this._unpaired.get(ev.hdrPid);
-    let h = m?.get(ev.sslId);
-    if (!h) {
-      if (this._unpairedCount >= MAX_UNPAIRED_SESSIONS) this._dropOldestUnpaired();
-      if (!m) {
-        m = new Map();
-        this._unpaired.set(ev.hdrPid, m);
-      }
-      h = { segs: [], bytes: 0 };
-      m.set(ev.sslId, h);
-      this._unpairedCount++;
-    }
-    if (h.segs.length >= MAX_UNPAIRED_SEGMENTS || h.bytes + payload.length > MAX_UNPAIRED_BYTES) {
-      this.counters.tlsUnpairedDropped++;
-      return;
-    }
-    h.segs.push({ ingress: ev.direction === ObiDirection.OBI_DIR_INGRESS, payload: Buffer.from(payload), len: ev.len, tsNs: ev.hdrTsNs, tid: ev.tid });
-    h.bytes += payload.length;
-  }
-
   /** a record of a session names its socket: feed what the session said before that first */
   private _replay(c: Conn, pid: number, sslId: bigint): void {
-    const m = this._unpaired.get(pid);
-    const h = m?.get(sslId);
-    if (!m || !h) return;
-    m.delete(sslId);
-    if (m.size === 0) this._unpaired.delete(pid);
-    this._unpairedCount--;
-    for (const s of h.segs) {
+    const segs = this._held.take(pid, sslId);
+    if (segs === undefined) return;
+    for (const s of segs) {
       this.counters.tlsPairedLate++;
       this._feed(c, s.ingress, s.payload, s.len, ObiDataFlags.OBI_DATA_TLS, s.tsNs);
-    }
-  }
-
-  private _dropOldestUnpaired(): void {
-    for (const [pid, m] of this._unpaired) {
-      for (const [ssl, h] of m) {
-        m.delete(ssl);
-        if (m.size === 0) this._unpaired.delete(pid);
-        this._unpairedCount--;
-        this.counters.tlsUnpairedDropped += h.segs.length;
-        return;
-      }
     }
   }
 
@@ -389,18 +313,11 @@ export class ConnectionTracker {
   onClose(ev: ObiConnEvent): void {
     const c = this._get(ev.hdrPid, ev.sockId, false);
     if (!c) return;
-    if (c.tls && c.sslId !== undefined && c.session !== undefined && c.session.pendingRequests > 0) this._linger(c, ev.hdrTsNs);
-    else this._finish(c, ev.hdrTsNs);
-  }
-
-  /** a TLS connection closed with requests unanswered: forget its socket, keep its session a moment */
-  private _linger(c: Conn, tsNs: number): void {
-    this._forget(c);
-    if (this._lingering.size >= MAX_LINGERING) this._finishLingering(this._lingering.keys().next().value as string, tsNs);
-    const key = `${c.pid}:${c.sslId}`;
-    const prev = this._lingering.get(key);
-    if (prev) this._finishLingering(key, tsNs);
-    this._lingering.set(key, { conn: c, untilNs: tsNs + TLS_LINGER_NS });
+    if (c.tls && c.sslId !== undefined && c.session !== undefined && c.session.pendingRequests > 0) {
+      // a TLS connection closed with requests unanswered: forget its socket, keep its session a moment
+      this._forget(c);
+      this._lingering.add(c.pid, c.sslId, c, ev.hdrTsNs);
+    } else this._finish(c, ev.hdrTsNs);
   }
 
   /**
@@ -421,43 +338,19 @@ export class ConnectionTracker {
       }
     }
     if (this._lingering.size === 0) return false;
-    const key = `${ev.hdrPid}:${ev.sslId}`;
-    const l = this._lingering.get(key);
+    const l = this._lingering.get(ev.hdrPid, ev.sslId);
     if (!l) return false;
     this.counters.tlsLate++;
-    this._feed(l.conn, true, payload, ev.len, ev.flags, ev.hdrTsNs);
-    if (l.conn.session === undefined || l.conn.session.pendingRequests === 0) this._finishLingering(key, ev.hdrTsNs);
+    this._feed(l, true, payload, ev.len, ev.flags, ev.hdrTsNs);
+    if (l.session === undefined || l.session.pendingRequests === 0) this._lingering.end(ev.hdrPid, ev.sslId, ev.hdrTsNs);
     return true;
-  }
-
-  private _finishLingering(key: string, tsNs: number): void {
-    const l = this._lingering.get(key);
-    if (!l) return;
-    this._lingering.delete(key);
-    if (l.conn.session) this._closeSession(l.conn, tsNs);
-  }
-
-  private _expireLingering(nowNs: number): void {
-    for (const [key, l] of this._lingering) {
-      if (l.untilNs >= nowNs) return;
-      this._finishLingering(key, nowNs);
-    }
-  }
-
-  private _finishLingeringOf(pid: number | undefined, tsNs: number): void {
-    if (this._lingering.size === 0) return;
-    for (const [key, l] of [...this._lingering]) if (pid === undefined || l.conn.pid === pid) this._finishLingering(key, tsNs);
   }
 
   /** the process is gone: flush and forget its connections */
   dropPid(pid: number, tsNs: number): void {
-    this._finishLingeringOf(pid, tsNs);
-    const held = this._unpaired.get(pid);
-    if (held) {
-      for (const h of held.values()) this.counters.tlsUnpairedDropped += h.segs.length;
-      this._unpairedCount -= held.size;
-      this._unpaired.delete(pid);
-    }
+    this._lingering.endAll(pid, tsNs);
+    this._held.dropPid(pid);
+    this.counters.tlsUnpairedDropped = this._held.dropped;
     const m = this._byPid.get(pid);
     if (!m) return;
     for (const c of [...m.values()]) this._finish(c, tsNs);
@@ -465,7 +358,7 @@ export class ConnectionTracker {
 
   /** flush connections idle since before now - idleTimeout */
   sweep(nowNs: number): void {
-    this._expireLingering(nowNs);
+    this._lingering.expire(nowNs);
     const limit = nowNs - this._idleNs;
     for (const m of [...this._byPid.values()]) {
       for (const c of [...m.values()]) {
@@ -479,7 +372,7 @@ export class ConnectionTracker {
 
   /** flush everything (shutdown) */
   closeAll(nowNs: number): void {
-    this._finishLingeringOf(undefined, nowNs);
+    this._lingering.endAll(undefined, nowNs);
     for (const m of [...this._byPid.values()]) for (const c of [...m.values()]) this._finish(c, nowNs);
   }
 
@@ -491,23 +384,8 @@ export class ConnectionTracker {
     const out = new Map<string, SessionCounters>();
     for (const [wire, k] of this._closedParserTotals) out.set(wire, { ...k });
     for (const c of this._all) if (c.session !== undefined) addCounters(out, c.bound!.descriptor.wire, c.session.counters());
-    for (const l of this._lingering.values()) if (l.conn.session !== undefined) addCounters(out, l.conn.bound!.descriptor.wire, l.conn.session.counters());
+    for (const c of this._lingering.conns()) if (c.session !== undefined) addCounters(out, c.bound!.descriptor.wire, c.session.counters());
     return out;
   }
 }
 
-type MutableCounters = { -readonly [K in keyof SessionCounters]: number };
-
-function addCounters(into: Map<string, SessionCounters>, wire: string, k: SessionCounters): void {
-  const t = into.get(wire) as MutableCounters | undefined;
-  if (t === undefined) {
-    into.set(wire, { ...k });
-    return;
-  }
-  t.invalidFrames += k.invalidFrames;
-  t.droppedBytes += k.droppedBytes;
-  t.unpairedFrames += k.unpairedFrames;
-  t.droppedFrames += k.droppedFrames;
-  t.partialFrames += k.partialFrames;
-  t.parserErrors += k.parserErrors;
-}

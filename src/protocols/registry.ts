@@ -3,7 +3,7 @@
  * whose detector accepts a new connection's first bytes owns the connection. Adding a protocol
  * is its folder under src/protocols/ plus one line here (docs/devdocs/adding-a-protocol.md).
  */
-import type { ProtocolDescriptor } from './common/descriptor.ts';
+import type { ProtocolDescriptor, ProtocolSettings, RecordParser } from './common/descriptor.ts';
 import { http1 } from './http1/index.ts';
 import { memcached } from './memcached/index.ts';
 import { mysql } from './mysql/index.ts';
@@ -21,4 +21,15 @@ export const PROTOCOLS: readonly ProtocolDescriptor[] = Object.freeze([
 /** Instrumentation names (config `instrumentations`) of the registered protocols, each once. */
 export function instrumentationNames(protocols: readonly ProtocolDescriptor[] = PROTOCOLS): string[] {
   return [...new Set(protocols.map((p) => p.name))];
+}
+
+/** A registered protocol with its parser, configured once and shared by its connections. */
+export interface BoundProtocol {
+  readonly descriptor: ProtocolDescriptor;
+  readonly parser: RecordParser;
+}
+
+/** The descriptors' parsers configured from `settings` (each protocol's own defaults where absent), in order. */
+export function bindProtocols(descriptors: readonly ProtocolDescriptor[] = PROTOCOLS, settings?: ProtocolSettings): readonly BoundProtocol[] {
+  return descriptors.map((descriptor) => ({ descriptor, parser: descriptor.createParser(settings) }));
 }

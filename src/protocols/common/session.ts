@@ -37,6 +37,23 @@ export interface SessionCounters {
   readonly parserErrors: number;
 }
 
+type MutableCounters = { -readonly [K in keyof SessionCounters]: number };
+
+/** Add `k` to the totals of `key` in `into` (a copy of `k` when `key` has none yet). */
+export function addSessionCounters(into: Map<string, SessionCounters>, key: string, k: SessionCounters): void {
+  const t = into.get(key) as MutableCounters | undefined;
+  if (t === undefined) {
+    into.set(key, { ...k });
+    return;
+  }
+  t.invalidFrames += k.invalidFrames;
+  t.droppedBytes += k.droppedBytes;
+  t.unpairedFrames += k.unpairedFrames;
+  t.droppedFrames += k.droppedFrames;
+  t.partialFrames += k.partialFrames;
+  t.parserErrors += k.parserErrors;
+}
+
 const NO_RECORDS: readonly never[] = Object.freeze([]);
 
 export class ProtocolSession<Req extends FrameTiming, Resp extends FrameTiming, Rec, State> {
