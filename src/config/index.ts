@@ -1,5 +1,6 @@
 export { loadConfig, DERIVED_KEYS } from './load.ts';
-export type { EffectiveConfig, LoadOptions, MetricFeature } from './load.ts';
+export type { EffectiveConfig, LoadOptions } from './load.ts';
+export type { MetricFeature } from './rules.ts';
 export { parseDuration, durationMs, tryParseDuration } from './duration.ts';
 export { parsePortRanges, parsePidList, MAX_PIDS } from './ranges.ts';
 export { resolveOtlp, parseHeaders, guessProtocol } from './otlp.ts';
