@@ -10,23 +10,20 @@
  * --smoke: one 2 s repetition of nginx instrumented by obi-ts, written to a temp dir
  * (CI runs this through test/integration/bench-smoke.test.ts). Needs root (BPF).
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { AgentProcess, REPO_ROOT, type AgentCounters } from './lib/agent.ts';
-import { redisBenchmark, wrk } from './lib/load.ts';
+import { REPO_ROOT } from './lib/agent.ts';
 import { OtlpReceiver } from './lib/otlp.ts';
-import { cleanEnv, commandVersion, cpuSeconds, freePort, loadAvg, machineCpu, reapedChildrenCpuSeconds, runCommand, sleep, startChild } from './lib/proc.ts';
+import { commandVersion, loadAvg, sleep, startChild } from './lib/proc.ts';
 import { buildRows, buildTargets, renderMarkdown, renderSvg } from './lib/report.ts';
-import { makeCert, startNginx, startNodeApp, startRedis, type App, type TlsFiles } from './lib/servers.ts';
-import { median, rotate } from './lib/stats.ts';
-import type { AgentMeasure, BenchOptions, BenchResult, ConfigId, GroupId, MachineInfo, MicroResult, RunError, Sample } from './lib/types.ts';
+import { makeCert, type TlsFiles } from './lib/servers.ts';
+import { rotate } from './lib/stats.ts';
+import type { BenchOptions, BenchResult, ConfigId, GroupId, MachineInfo, MicroResult, RunError, Sample } from './lib/types.ts';
+import { ensureSdk, runOne, type Ctx } from './lib/scenarios.ts';
 
 const BENCH_DIR = import.meta.dirname;
-const SDK_DIR = join(BENCH_DIR, 'sdk');
-const NODE_APP = join(BENCH_DIR, 'apps', 'node-server.cjs');
 const ALL_GROUPS: readonly GroupId[] = ['nginx-http', 'nginx-https', 'node', 'redis'];
 const GROUP_CONFIGS: Readonly<Record<GroupId, readonly ConfigId[]>> = {
   'nginx-http': ['none', 'idle', 'obi'],
@@ -35,7 +32,6 @@ const GROUP_CONFIGS: Readonly<Record<GroupId, readonly ConfigId[]>> = {
   redis: ['none', 'obi'],
 };
 /** processes the agent must select for each group (nginx: master + worker) */
-const EXPECTED_INSTRUMENTED: Readonly<Record<GroupId, number>> = { 'nginx-http': 2, 'nginx-https': 2, node: 1, redis: 1 };
 
 const log = (msg: string): void => void process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 
@@ -93,231 +89,6 @@ function tlsCaptureBuilt(): boolean {
   } catch {
     return false;
   }
-}
-
-/** installs bench/sdk from its lock file when missing or stale; returns the register hook's path, or why not */
-async function ensureSdk(): Promise<{ register?: string; version?: string; why?: string }> {
-  const lock = join(SDK_DIR, 'package-lock.json');
-  const installed = join(SDK_DIR, 'node_modules', '.package-lock.json');
-  try {
-    if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(lock).mtimeMs) {
-      log('installing the OpenTelemetry Node SDK into bench/sdk (npm ci)');
-      await runCommand(join(REPO_ROOT, 'scripts', 'npm.sh'), ['ci', '--prefix', SDK_DIR, '--no-audit', '--no-fund', '--loglevel=error']);
-    }
-    const req = createRequire(join(SDK_DIR, 'package.json'));
-    const register = req.resolve('@opentelemetry/auto-instrumentations-node/register');
-    const pkg = (name: string): string => (JSON.parse(readFileSync(join(SDK_DIR, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
-    return { register, version: `@opentelemetry/auto-instrumentations-node ${pkg('@opentelemetry/auto-instrumentations-node')}, sdk-node ${pkg('@opentelemetry/sdk-node')}` };
-  } catch (err) {
-    return { why: `could not install the OpenTelemetry Node SDK in bench/sdk: ${(err as Error).message.split('\n')[0]}` };
-  }
-}
-
-interface Ctx {
-  readonly opts: BenchOptions;
-  readonly receiver?: OtlpReceiver;
-  readonly sdkRegister?: string;
-  readonly tls?: TlsFiles;
-  readonly cpus: number;
-  seq: number;
-}
-
-interface PhaseResult {
-  readonly scenario: string;
-  readonly durationS: number;
-  readonly requests: number;
-  readonly rps: number;
-  readonly p50Us: number;
-  readonly p99Us: number;
-  readonly errors: number;
-  readonly inFlightBound: number;
-}
-
-interface GroupSpec {
-  start(config: ConfigId, port: number, ctx: Ctx): Promise<App>;
-  /** warm-up load; returns requests completed */
-  warm(port: number, ctx: Ctx): Promise<number>;
-  phases: readonly { scenario: string; run(port: number, ctx: Ctx): Promise<PhaseResult> }[];
-}
-
-const wrkPhase = (scenario: string, scheme: 'http' | 'https', path: string) => ({
-  scenario,
-  async run(port: number, ctx: Ctx): Promise<PhaseResult> {
-    const o = ctx.opts;
-    const r = await wrk({ url: `${scheme}://127.0.0.1:${port}${path}`, durationS: o.durationS, threads: o.wrkThreads, connections: o.connections });
-    return { scenario, durationS: r.durationS, requests: r.requests, rps: r.rps, p50Us: r.latencyUs['50'], p99Us: r.latencyUs['99'], errors: r.socketErrors + r.non2xx, inFlightBound: r.connections };
-  },
-});
-
-const wrkWarm = (scheme: 'http' | 'https', path: string) => async (port: number, ctx: Ctx): Promise<number> => {
-  const r = await wrk({ url: `${scheme}://127.0.0.1:${port}${path}`, durationS: ctx.opts.warmupS, threads: ctx.opts.wrkThreads, connections: ctx.opts.connections });
-  return r.requests;
-};
-
-const redisPhase = (op: 'set' | 'get') => ({
-  scenario: `redis-${op}`,
-  async run(port: number, ctx: Ctx): Promise<PhaseResult> {
-    const o = ctx.opts;
-    const r = await redisBenchmark({ port, test: op, requests: o.redisRequests, clients: o.redisClients, keyspace: 100_000 });
-    return { scenario: `redis-${op}`, durationS: r.wallS, requests: o.redisRequests, rps: r.rps, p50Us: r.p50Us, p99Us: r.p99Us, errors: 0, inFlightBound: o.redisClients };
-  },
-});
-
-const GROUPS: Readonly<Record<GroupId, GroupSpec>> = {
-  'nginx-http': { start: (_c, port) => startNginx(port), warm: wrkWarm('http', '/index.html'), phases: [wrkPhase('nginx-http', 'http', '/index.html')] },
-  'nginx-https': { start: (_c, port, ctx) => startNginx(port, ctx.tls), warm: wrkWarm('https', '/index.html'), phases: [wrkPhase('nginx-https', 'https', '/index.html')] },
-  node: {
-    start: (config, port, ctx) => {
-      if (config !== 'sdk') return startNodeApp(port, NODE_APP, { env: cleanEnv({}) });
-      return startNodeApp(port, NODE_APP, {
-        require: ctx.sdkRegister,
-        env: cleanEnv({
-          OTEL_SERVICE_NAME: 'bench-node',
-          OTEL_EXPORTER_OTLP_ENDPOINT: ctx.receiver!.endpoint,
-          OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
-          OTEL_TRACES_EXPORTER: 'otlp',
-          OTEL_METRICS_EXPORTER: 'otlp',
-          OTEL_LOGS_EXPORTER: 'none',
-          // no cloud metadata probes from a loopback benchmark
-          OTEL_NODE_RESOURCE_DETECTORS: 'env,host,os,process',
-        }),
-      });
-    },
-    warm: wrkWarm('http', '/api/users/12345'),
-    phases: [wrkPhase('node', 'http', '/api/users/12345')],
-  },
-  redis: {
-    start: (_c, port) => startRedis(port),
-    warm: async (port, ctx) => {
-      const n = Math.max(1000, Math.round(ctx.opts.redisRequests / 10));
-      await redisBenchmark({ port, test: 'set', requests: n, clients: ctx.opts.redisClients, keyspace: 100_000 });
-      return n;
-    },
-    phases: [redisPhase('set'), redisPhase('get')],
-  },
-};
-
-const MB = (kib: number): number => (kib * 1024) / 1e6;
-
-async function runOne(group: GroupId, config: ConfigId, rep: number, ctx: Ctx): Promise<Sample[]> {
-  const spec = GROUPS[group];
-  const port = await freePort();
-  ctx.receiver?.reset();
-  const app = await spec.start(config, port, ctx);
-  let agent: AgentProcess | undefined;
-  const samples: Sample[] = [];
-  let rssSamples: number[] = [];
-  let sampler: NodeJS.Timeout | undefined;
-  try {
-    if (config === 'idle' || config === 'obi') {
-      const unused = await freePort();
-      agent = await AgentProcess.start({ openPort: String(config === 'obi' ? port : unused), expectInstrumented: config === 'obi' ? EXPECTED_INSTRUMENTED[group] : 0 });
-    }
-    let requestsTotal = await spec.warm(port, ctx);
-    const pids = app.pids();
-    const measured: {
-      phase: PhaseResult;
-      appCpuS: number;
-      agentCpuS: number;
-      before?: AgentCounters;
-      after?: AgentCounters;
-      rss: number[];
-      startedAt: string;
-      loadGenCores: number;
-      busyCores: number;
-      otherCores: number;
-    }[] = [];
-    for (const phase of spec.phases) {
-      const before = agent ? await agent.settle() : undefined;
-      rssSamples = [];
-      if (agent) {
-        const a = agent;
-        sampler = setInterval(() => {
-          const m = a.mem();
-          if (m) rssSamples.push(m.rssKiB);
-        }, 250);
-      }
-      const startedAt = new Date().toISOString();
-      const mc0 = machineCpu();
-      const gen0 = reapedChildrenCpuSeconds();
-      const t0 = performance.now();
-      const app0 = cpuSeconds(pids);
-      const ag0 = agent?.cpuSeconds() ?? 0;
-      const r = await phase.run(port, ctx);
-      const app1 = cpuSeconds(pids);
-      const agWindow = agent?.cpuSeconds() ?? 0;
-      const gen1 = reapedChildrenCpuSeconds();
-      const mc1 = machineCpu();
-      const wallS = (performance.now() - t0) / 1000;
-      clearInterval(sampler);
-      const after = agent ? await agent.settle() : undefined;
-      const ag1 = agent?.cpuSeconds() ?? 0;
-      requestsTotal += r.requests;
-      const cpus = ctx.cpus;
-      const busyCores = ((mc1.busy - mc0.busy) / (mc1.total - mc0.total)) * cpus;
-      const loadGenCores = (gen1 - gen0) / wallS;
-      const ownCores = (app1 - app0 + (agWindow - ag0)) / wallS + loadGenCores;
-      measured.push({ phase: r, appCpuS: app1 - app0, agentCpuS: ag1 - ag0, before, after, rss: rssSamples, startedAt, loadGenCores, busyCores, otherCores: Math.max(0, busyCores - ownCores) });
-    }
-    const hwmKiB = agent?.mem()?.hwmKiB ?? 0;
-    const droppedExported = agent ? (await agent.metrics()).some((s) => s.name === 'obi_ebpf_events_dropped_total') : false;
-    const stopped = agent ? await agent.stop() : undefined;
-    await app.stop();
-    const sdkCounts = config === 'sdk' && ctx.receiver ? { ...ctx.receiver.counts } : undefined;
-    for (const m of measured) {
-      const r = m.phase;
-      let agentM: AgentMeasure | undefined;
-      if (agent && m.before && m.after) {
-        const steady = m.rss.slice(Math.floor(m.rss.length / 2));
-        const events = m.after.eventsRead - m.before.eventsRead;
-        const spans = m.after.spansPrinted - m.before.spansPrinted;
-        agentM = {
-          cpuS: m.agentCpuS,
-          mcPer10k: ((m.agentCpuS / r.durationS) * 1000) / (r.rps / 10_000),
-          rssSteadyMB: MB(steady.length ? median(steady) : (agent.mem()?.rssKiB ?? 0)),
-          rssMaxMB: MB(m.rss.length ? Math.max(...m.rss) : 0),
-          hwmMB: MB(hwmKiB),
-          startMs: Math.round(agent.startMs),
-          eventsRead: events,
-          eventsPerRequest: events / r.requests,
-          dropped: m.after.dropped - m.before.dropped,
-          droppedExported,
-          spans,
-          spansMetrics: m.after.spansMetrics - m.before.spansMetrics,
-          spanDiff: spans - r.requests,
-          spansTotalSettled: measured[measured.length - 1].after!.spansPrinted,
-          spansTotalPrinted: stopped?.printed ?? 0,
-        };
-      }
-      samples.push({
-        scenario: r.scenario,
-        group,
-        config,
-        rep,
-        seq: ctx.seq++,
-        startedAt: m.startedAt,
-        durationS: r.durationS,
-        requests: r.requests,
-        rps: r.rps,
-        p50Us: r.p50Us,
-        p99Us: r.p99Us,
-        errors: r.errors,
-        inFlightBound: r.inFlightBound,
-        appCpuS: m.appCpuS,
-        appCpuUsPerRequest: (m.appCpuS * 1e6) / r.requests,
-        loadGenCores: m.loadGenCores,
-        machineBusyCores: m.busyCores,
-        otherCores: m.otherCores,
-        agent: agentM,
-        sdk: sdkCounts ? { spansReceived: sdkCounts.spans, requestsTotal, traceRequests: sdkCounts.traceRequests, metricRequests: sdkCounts.metricRequests } : undefined,
-      });
-    }
-  } finally {
-    clearInterval(sampler);
-    await agent?.stop();
-    await app.stop();
-  }
-  return samples;
 }
 
 async function runMicro(): Promise<MicroResult[]> {

@@ -1,3 +1,4 @@
+// Over 400 lines: one case per configuration rule and message, kept beside each other.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';

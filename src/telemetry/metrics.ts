@@ -1,3 +1,4 @@
+// Over 400 lines: the RED metric families, their attribute tables and target_info share one label-group machinery.
 /**
  * Application RED metrics for HTTP spans, with OBI's Prometheus names, help texts,
  * default buckets and default-visible labels (obi-reference §2.1–2.3), plus `target_info`.

@@ -1,3 +1,4 @@
+// Over 400 lines: one receiver decoding OTLP protobuf, JSON and gRPC for traces and metrics.
 /**
  * A test OTLP collector: HTTP (`POST /v1/traces`, `POST /v1/metrics`, protobuf or JSON bodies)
  * and gRPC (the real `TraceService/Export` and `MetricsService/Export` methods, served with

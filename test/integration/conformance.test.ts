@@ -1,3 +1,4 @@
+// Over 400 lines: one block per obi-reference §8.2 scenario, all sharing one agent set-up.
 /**
  * Conformance with OBI's documented behaviour: scenarios 1, 3, 5, 13 and 15 of obi-reference.md
  * §8.2, adapted to the servers available here (a Node.js HTTP server for OBI's Go "testserver",

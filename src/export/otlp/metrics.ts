@@ -1,3 +1,4 @@
+// Over 400 lines: one exporter: collection of every family, temporality, resources, and its send loop.
 /**
  * OTLP export of the application (RED) metrics every `otel_metrics_export.interval`.
  *

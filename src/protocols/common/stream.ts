@@ -1,3 +1,4 @@
+// Over 400 lines: StreamBuffer's captured segments, wire gaps and offsets are one data structure with shared invariants.
 /**
  * StreamBuffer: the bytes of one direction of one connection, as a queue of segments.
  *

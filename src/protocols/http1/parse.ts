@@ -1,3 +1,4 @@
+// Over 400 lines: one state machine (start line, headers, chunked and length bodies, gaps) whose states read best together.
 /**
  * HTTP/1.x message parser: a resumable state machine over a StreamBuffer.
  *

@@ -1,3 +1,4 @@
+// Over 400 lines: the text and binary protocols share one per-connection state machine and expectation queue.
 /**
  * Memcached framing over a StreamBuffer: the text protocol and the binary protocol (a frame
  * starting with magic 0x80 / 0x81 is binary).

@@ -1,3 +1,4 @@
+// Over 400 lines: one state machine over the command phases and result-set packets of the client/server protocol.
 /**
  * MySQL / MariaDB packet framing over a StreamBuffer.
  *
