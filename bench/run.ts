@@ -1,5 +1,5 @@
 /**
- * obi-ts overhead benchmark (issue 6): application throughput, latency and CPU with
+ * obi-ts overhead benchmark: application throughput, latency and CPU with
  * and without instrumentation, and the agent's own CPU, memory, losses and span
  * counts, measured side by side on loopback, each configuration alternated and
  * repeated. Writes bench/results/<date>.{json,md,svg} and bench/results/latest.md.

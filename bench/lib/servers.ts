@@ -19,7 +19,7 @@ export interface App {
   output(): string;
 }
 
-/** size of the static file nginx serves (the kernel-notes measurements used ~600 B) */
+/** size of the static file nginx serves (the measurements in docs/devdocs/kernel.md used ~600 B) */
 export const STATIC_FILE_BYTES = 612;
 
 export interface TlsFiles {

@@ -10,7 +10,7 @@
 #define OBI_MAX_CONNS 65536
 /* syscalls in flight between sys_enter and sys_exit: one per thread of a traced process */
 #define OBI_MAX_INFLIGHT 16384
-/* default ring buffer: 4 MiB held 10 ms at 156k events/s with 9x headroom (kernel-notes.md);
+/* default ring buffer: 4 MiB held 10 ms at 156k events/s with 9x headroom (docs/devdocs/kernel.md);
  * user space resizes it before load (ebpf.ring_buffer_size) */
 #define OBI_RINGBUF_DEFAULT (4 * 1024 * 1024)
 /* (process, TLS session) -> socket fd: one per open TLS connection of traced processes (nginx's

@@ -1,5 +1,5 @@
 /**
- * OTLP endpoint resolution, as OBI does it (reference §1.6):
+ * OTLP endpoint resolution, as OBI does it (obi-compat §1.6):
  * - the per-signal endpoint (`endpoint`, env OTEL_EXPORTER_OTLP_{TRACES,METRICS}_ENDPOINT) is used as is;
  * - otherwise the common endpoint (env OTEL_EXPORTER_OTLP_ENDPOINT) gets `/v1/traces` or
  *   `/v1/metrics` appended when the protocol is HTTP;

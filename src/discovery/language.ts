@@ -1,5 +1,5 @@
 /**
- * `telemetry.sdk.language` detection, following OBI's language decorator (reference §6 step 3)
+ * `telemetry.sdk.language` detection, following OBI's language decorator (obi-compat §6 step 3)
  * as far as /proc allows:
  *
  * 1. runtime libraries in /proc/PID/maps: libcoreclr.so → dotnet, libjvm.so → java,

@@ -1,5 +1,5 @@
 /**
- * Process lifecycle without restarts (reference §6): a /proc scan at start and
+ * Process lifecycle without restarts (obi-compat §6): a /proc scan at start and
  * every poll interval, plus the kernel's exec / listen / fork / exit events, so a
  * selected process that starts after the agent is picked up as soon as it
  * execs (exe, pid, cmd selectors) or listens (port selectors). Children of a

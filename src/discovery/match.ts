@@ -1,5 +1,5 @@
 /**
- * Selector matching (OBI's CriteriaMatcher, reference §1.4 and §6 step 4).
+ * Selector matching (OBI's CriteriaMatcher, obi-compat §1.4 and §6 step 4).
  *
  * - Inside a selector every set field must match (AND); the first matching include selector wins.
  * - A selector that sets none of open_ports, exe_path, exe_path_regexp, cmd_args, languages,

@@ -1,5 +1,5 @@
 /**
- * Service identity of a selected process (reference §2.7, standalone host; k8s/docker sources
+ * Service identity of a selected process (obi-compat §2.7, standalone host; k8s/docker sources
  * are not handled here):
  *
  * - name: selector `name` → the process's own `OTEL_SERVICE_NAME` → `service.name` in its

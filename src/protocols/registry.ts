@@ -1,5 +1,5 @@
 /**
- * Every protocol obi-ts decodes, in detection order (obi-reference §4.6): the first descriptor
+ * Every protocol obi-ts decodes, in detection order (obi-compat §4.6): the first descriptor
  * whose detector accepts a new connection's first bytes owns the connection. Adding a protocol
  * is its folder under src/protocols/ plus one line here (docs/devdocs/adding-a-protocol.md).
  */

@@ -1,6 +1,6 @@
 /**
  * Database and cache client spans and the `db.client.operation.duration` metric, following
- * OBI (obi-reference §2.1–2.3, §3.1–3.2).
+ * OBI (obi-compat §2.1–2.3, §3.1–3.2).
  *
  * Span names:
  * - SQL (`postgresql`, `mysql`, `other_sql`): `<OP> <table>`, else `<OP> <db.namespace>`, else
@@ -49,7 +49,7 @@ export interface DbSpanOptions {
   readonly queryText?: string;
 }
 
-/** OBI's span name for a DB operation (§3.1). */
+/** OBI's span name for a DB operation (obi-compat §3.1). */
 export function dbSpanName(rec: DbRecord): string {
   const op = rec.operation;
   switch (rec.system) {
@@ -117,7 +117,7 @@ export interface DbMetricAttributeDef {
   readonly byDefault: boolean;
 }
 
-/** Attributes `db.client.operation.duration` knows, with OBI's defaults (§2.3). */
+/** Attributes `db.client.operation.duration` knows, with OBI's defaults (obi-compat §2.3). */
 export const DB_METRIC_ATTRIBUTES: readonly DbMetricAttributeDef[] = [
   { name: ATTR_SERVICE_NAME, byDefault: true },
   { name: ATTR_SERVICE_NAMESPACE, byDefault: true },

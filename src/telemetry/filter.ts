@@ -1,5 +1,5 @@
 /**
- * Span filters applied before metrics and traces (obi-reference §1.8–1.9):
+ * Span filters applied before metrics and traces (obi-compat §1.8–1.9):
  *
  * - `filter.application.<attribute>`: every condition must hold for a span to be kept, in both
  *   metrics and traces. A condition is any of `match` / `not_match` (a glob over the value as text;

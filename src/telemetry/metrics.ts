@@ -1,7 +1,7 @@
 // Over 400 lines: the RED metric families, their attribute tables and target_info share one label-group machinery.
 /**
  * Application RED metrics for HTTP spans, with OBI's Prometheus names, help texts,
- * default buckets and default-visible labels (obi-reference §2.1–2.3), plus `target_info`.
+ * default buckets and default-visible labels (obi-compat §2.1–2.3), plus `target_info`.
  *
  * Label sets are computed from a list of attribute names per metric (dot form; the
  * Prometheus label is the name with `.` → `_`), so `attributes.select` include/exclude
@@ -73,7 +73,7 @@ export const HTTP_METRICS: readonly HttpMetricDef[] = [
   { otel: 'http.client.response.body.size', prom: 'http_client_response_body_size_bytes', help: 'size, in bytes, of the HTTP response body as sent from the client side', side: 'client', measure: 'responseSize' },
 ];
 
-/** OBI default buckets (§2.2). */
+/** OBI default buckets (obi-compat §2.2). */
 export const DEFAULT_DURATION_BUCKETS: readonly number[] = [0, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
 export const DEFAULT_SIZE_BUCKETS: readonly number[] = [0, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192];
 
@@ -88,7 +88,7 @@ export interface MetricAttributeDef {
   readonly byDefault: boolean;
 }
 
-/** Attributes the HTTP metrics know, with OBI's defaults (§2.3); `http.route` assumes routes are configured (the default). */
+/** Attributes the HTTP metrics know, with OBI's defaults (obi-compat §2.3); `http.route` assumes routes are configured (the default). */
 export const HTTP_METRIC_ATTRIBUTES: { readonly [S in Side]: readonly MetricAttributeDef[] } = {
   server: [
     { name: ATTR_SERVICE_NAME, byDefault: true },

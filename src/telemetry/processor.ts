@@ -1,5 +1,5 @@
 /**
- * What happens to a batch of finished spans before export, in OBI's order (obi-reference §1.7–1.9,
+ * What happens to a batch of finished spans before export, in OBI's order (obi-compat §1.7–1.9,
  * §2): `filter.application` and `routes.ignored_patterns` drop spans; the metric features record
  * what is left for metrics (`application` RED metrics, `application_span` / `application_span_otel`
  * span metrics, `application_service_graph`); `attributes.select.traces` trims the spans left for

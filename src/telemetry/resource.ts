@@ -1,5 +1,5 @@
 /**
- * Resource attributes of an instrumented service (obi-reference §2.7): every service exports
+ * Resource attributes of an instrumented service (obi-compat §2.7): every service exports
  * under its own resource, as OBI does (one resource per service instance).
  *
  * OBI's attributes, in its order: `service.name`, `telemetry.sdk.language` (the detected

@@ -1,6 +1,6 @@
 /**
  * `attributes.select`: which attributes each metric reports, and which opt-in attributes spans
- * carry (obi-reference §1.7, §2.3), with OBI's rules:
+ * carry (obi-compat §1.7, §2.3), with OBI's rules:
  *
  * - keys are metric names in OTel (`http.server.request.duration`) or Prometheus
  *   (`http_server_request_duration_seconds`) form, or globs over them (`http_*`, `*`). A key is

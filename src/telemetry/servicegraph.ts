@@ -1,5 +1,5 @@
 /**
- * Service-graph metrics (`metrics.features: application_service_graph`, obi-reference §2.4):
+ * Service-graph metrics (`metrics.features: application_service_graph`, obi-compat §2.4):
  *
  * - `traces_service_graph_request_client_seconds` (histogram, client spans)
  * - `traces_service_graph_request_server_seconds` (histogram, server spans)

@@ -1,6 +1,6 @@
 /**
  * The internal span model (one finished operation, ready for OTLP and the printers)
- * and the HTTP/1 span builder, following OBI's HTTP spans (obi-reference §3.1–3.3, §3.6).
+ * and the HTTP/1 span builder, following OBI's HTTP spans (obi-compat §3.1–3.3, §3.6).
  */
 import {
   ATTR_CLIENT_ADDRESS,

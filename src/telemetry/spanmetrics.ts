@@ -1,6 +1,6 @@
 /**
  * Span metrics (`metrics.features`: `application_span`, `application_span_otel`) and
- * `traces_target_info` (obi-reference §2.4), with OBI's names, help texts and labels:
+ * `traces_target_info` (obi-compat §2.4), with OBI's names, help texts and labels:
  *
  * | format   | duration histogram (s)                   | calls counter                       |
  * |----------|------------------------------------------|-------------------------------------|

@@ -1,7 +1,7 @@
-// Over 400 lines: one block per obi-reference §8.2 scenario, all sharing one agent set-up.
+// Over 400 lines: one block per obi-compat §8 scenario, all sharing one agent set-up.
 /**
- * Conformance with OBI's documented behaviour: scenarios 1, 3, 5, 13 and 15 of obi-reference.md
- * §8.2, adapted to the servers available here (a Node.js HTTP server for OBI's Go "testserver",
+ * Conformance with OBI's documented behaviour: scenarios 1, 3, 5, 13 and 15 of docs/devdocs/obi-compat.md
+ * §8, adapted to the servers available here (a Node.js HTTP server for OBI's Go "testserver",
  * Python http.server, an unselected Node.js server), with OBI's integration-test configuration
  * (`routes.patterns: [/basic/:rnd]`, `filter.application.url_path.not_match: /metrics`,
  * `attributes.select."*".include: ["*"]`, span metrics and service graph on, internal metrics on

@@ -74,7 +74,7 @@ describe('PostgreSQL: psql and node-postgres against PostgreSQL 15', () => {
       'SELECT missing_table',
       'COPY accounting.contacts',
       'COPY accounting.contacts',
-      'BEGIN obi', // no table: `<OP> <db.namespace>` (obi-reference §3.1)
+      'BEGIN obi', // no table: `<OP> <db.namespace>` (obi-compat §3.1)
       'UPDATE accounting.contacts',
       'COMMIT obi',
     ];

@@ -1,5 +1,5 @@
 /**
- * `host.id` for resources (obi-reference §2.7): `attributes.host_id.override`
+ * `host.id` for resources (obi-compat §2.7): `attributes.host_id.override`
  * (OTEL_EBPF_HOST_ID) when set, else the machine id (/etc/machine-id, then
  * /var/lib/dbus/machine-id), else '' (then omitted). Cloud-metadata host ids are not read.
  */

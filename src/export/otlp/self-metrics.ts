@@ -1,5 +1,5 @@
 /**
- * OBI's internal metrics about OTLP export (obi-reference §2.6), same names and help texts:
+ * OBI's internal metrics about OTLP export (obi-compat §2.6), same names and help texts:
  * `obi_otel_trace_exports_total` / `obi_otel_metric_exports_total` count what was delivered
  * (spans, and metrics per request), the `*_errors_total{error}` counters count failed export
  * requests by a low-cardinality error type (gRPC status name, socket error code, `http_<status>`,

@@ -66,7 +66,7 @@ export interface DbRecord extends RecordTiming {
 export type MessagingSystem = 'kafka' | 'rabbitmq' | 'nats' | 'mqtt';
 
 /**
- * One messaging operation (obi-reference §3.1/§3.2): a producer's `publish` (span kind
+ * One messaging operation (obi-compat §3.1/§3.2): a producer's `publish` (span kind
  * PRODUCER), a consumer's `process` of a delivered message (CONSUMER); other operation types
  * (`receive` for a poll, `settle` for an ack, `create`) where a protocol reports them.
  */
