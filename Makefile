@@ -6,7 +6,8 @@ NODE_INCLUDE = $(abspath $(dir $(NODE))/../include/node)
 NPM := $(ROOT)/scripts/npm.sh
 FUZZ_MS ?= 2000
 
-.PHONY: all deps test-deps build bpf native typecheck js abi-check run test test-unit test-integration bench clean
+.PHONY: all deps test-deps lint-deps build bpf native typecheck js abi-check run test test-unit test-integration bench clean \
+  lint eslint deps-check format-check format
 
 all: build
 
@@ -15,6 +16,9 @@ deps:
 
 test-deps:
 	@scripts/install-deps.sh --test
+
+lint-deps:
+	@scripts/install-deps.sh --lint
 
 node_modules/.obi-stamp: package.json package-lock.json
 	@$(NPM) ci --no-audit --no-fund --loglevel=error
@@ -38,6 +42,25 @@ js: node_modules/.obi-stamp
 
 build: deps node_modules/.obi-stamp bpf native abi-check typecheck js
 
+# C sources we own (bpf/include is vendored: not formatted)
+C_SOURCES = $(shell find bpf native -path bpf/include -prune -o -type f \( -name '*.c' -o -name '*.h' \) -print | sort)
+
+# typescript-eslint (type-aware, eslint.config.js), clang-format (.clang-format), dependency-cruiser
+lint: eslint format-check deps-check
+
+eslint: node_modules/.obi-stamp
+	@$(NODE) node_modules/eslint/bin/eslint.js --max-warnings=0 .
+
+format-check: lint-deps
+	@clang-format --dry-run -Werror $(C_SOURCES)
+
+format: lint-deps
+	@clang-format -i $(C_SOURCES)
+
+# the dependency direction (house-style "Dependency direction"): .dependency-cruiser.cjs
+deps-check: node_modules/.obi-stamp
+	@$(NODE) scripts/deps-check.ts
+
 run: build
 	@bin/obi-ts --config deploy/default.yaml
 
@@ -47,7 +70,7 @@ test-unit: build
 test-integration: build test-deps
 	$(NODE) --test --test-concurrency=1 --test-timeout=180000 "test/integration/**/*.test.ts"
 
-test: build test-deps
+test: lint build test-deps
 	FUZZ_MS=$(FUZZ_MS) $(NODE) --test --test-concurrency=1 --test-timeout=180000 \
 	  "src/**/*.test.ts" "scripts/**/*.test.ts" "test/unit/**/*.test.ts" "test/integration/**/*.test.ts"
 

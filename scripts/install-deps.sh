@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Install the Debian packages obi-ts needs to build and run (and, with --test, the
-# servers and clients its tests use). Idempotent: only missing packages are installed.
+# servers and clients its tests use; with --lint, the linters `make lint` runs; --test includes
+# --lint). Idempotent: only missing packages are installed.
 set -euo pipefail
 build=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc binutils pkg-config)
 test=(nginx python3 curl wamerican wrk redis-server redis-tools postgresql mariadb-server mariadb-client memcached prometheus gnutls-bin openssl)
+lint=(clang-format)
 want=("${build[@]}")
-[ "${1:-}" = "--test" ] && want+=("${test[@]}")
+[ "${1:-}" = "--test" ] && want+=("${test[@]}" "${lint[@]}")
+[ "${1:-}" = "--lint" ] && want+=("${lint[@]}")
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
