@@ -67,10 +67,10 @@ enum obi_data_flags {
 
 /* indexes of the per-CPU `stats` array; user space sums over CPUs */
 enum obi_stat {
-	OBI_STAT_EVENTS = 0,        /* records submitted to the ring buffer */
-	OBI_STAT_DROPPED = 1,       /* records lost: ring buffer full */
-	OBI_STAT_WAKEUPS = 2,       /* forced wake-ups past the watermark */
-	OBI_STAT_CONN_UNTRACKED = 3,/* conns map full: LRU evicted an entry */
+	OBI_STAT_EVENTS = 0,         /* records submitted to the ring buffer */
+	OBI_STAT_DROPPED = 1,        /* records lost: ring buffer full */
+	OBI_STAT_WAKEUPS = 2,        /* forced wake-ups past the watermark */
+	OBI_STAT_CONN_UNTRACKED = 3, /* conns map full: LRU evicted an entry */
 	OBI_STAT__COUNT = 4,
 };
 
@@ -85,23 +85,23 @@ struct obi_conn_tuple {
 };
 
 struct obi_event_header {
-	__u8 type;     /* enum obi_event_type */
+	__u8 type; /* enum obi_event_type */
 	__u8 _pad[3];
-	__u32 pid;     /* thread-group id (user-visible PID) */
-	__u64 ts_ns;   /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u32 pid;   /* thread-group id (user-visible PID) */
+	__u64 ts_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
 };
 
 /* OBI_EV_DATA: followed by `captured` payload bytes (the record is sizeof + captured long). */
 struct obi_data_event {
 	struct obi_event_header hdr;
-	__u64 sock_id;   /* kernel address of the struct sock: the connection's identity while open */
+	__u64 sock_id; /* kernel address of the struct sock: the connection's identity while open */
 	__u32 tid;
 	__u32 fd;
-	__u32 len;       /* bytes the syscall moved (>= captured) */
-	__u32 captured;  /* bytes of payload that follow */
-	__u8 direction;  /* enum obi_direction */
-	__u8 role;       /* enum obi_role */
-	__u8 flags;      /* enum obi_data_flags */
+	__u32 len;      /* bytes the syscall moved (>= captured) */
+	__u32 captured; /* bytes of payload that follow */
+	__u8 direction; /* enum obi_direction */
+	__u8 role;      /* enum obi_role */
+	__u8 flags;     /* enum obi_data_flags */
 	__u8 _pad[5];
 	struct obi_conn_tuple tuple;
 	/* OBI_DATA_TLS: the library's session handle (SSL*, gnutls_session_t), 0 otherwise. A TLS
@@ -117,7 +117,7 @@ struct obi_conn_event {
 	__u64 sock_id;
 	__u32 tid;
 	__u32 fd;
-	__u8 role;       /* enum obi_role */
+	__u8 role; /* enum obi_role */
 	__u8 _pad[7];
 	struct obi_conn_tuple tuple;
 };
@@ -125,14 +125,14 @@ struct obi_conn_event {
 /* OBI_EV_EXEC, OBI_EV_EXIT, OBI_EV_FORK, OBI_EV_LISTEN */
 struct obi_proc_event {
 	struct obi_event_header hdr;
-	__u32 ppid;      /* parent tgid (EXEC, FORK) */
-	__u32 port;      /* listening port (LISTEN) */
+	__u32 ppid;              /* parent tgid (EXEC, FORK) */
+	__u32 port;              /* listening port (LISTEN) */
 	char path[OBI_MAX_PATH]; /* executable path (EXEC), NUL-terminated */
 };
 
 /* value of the `pids` filter map: a process user space selected (or a child of one) */
 struct obi_pid_info {
-	__u32 flags;     /* reserved */
+	__u32 flags; /* reserved */
 	__u32 _pad;
 };
 

@@ -31,8 +31,8 @@ static __always_inline void ssl_bind(__u32 tgid, __u64 ssl, __u32 fd, struct obi
  */
 static __always_inline int ssl_sock_io(__u32 tgid, __u32 fd, struct obi_conn_info *ci, __u8 dir)
 {
-	struct obi_ssl_thread *st = bpf_task_storage_get(&ssl_threads, bpf_get_current_task_btf(), 0,
-							 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	struct obi_ssl_thread *st =
+		bpf_task_storage_get(&ssl_threads, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (st) {
 		if (st->ssl) {
 			ssl_bind(tgid, st->ssl, fd, ci);

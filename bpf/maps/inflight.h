@@ -12,11 +12,11 @@ enum obi_io_kind {
 
 /* syscall arguments saved at sys_enter for sys_exit, keyed by pid_tgid */
 struct obi_inflight {
-	__u64 ptr;       /* buf, iov or msghdr user pointer */
+	__u64 ptr; /* buf, iov or msghdr user pointer */
 	__u32 fd;
-	__u32 count;     /* iovcnt for IOV */
-	__u8 kind;       /* enum obi_io_kind */
-	__u8 direction;  /* enum obi_direction */
+	__u32 count;    /* iovcnt for IOV */
+	__u8 kind;      /* enum obi_io_kind */
+	__u8 direction; /* enum obi_direction */
 	__u8 _pad[6];
 };
 

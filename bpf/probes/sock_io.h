@@ -119,17 +119,17 @@ static __always_inline int io_exit(long ret, __u8 flags)
 	return 0;
 }
 
-#define OBI_IO_PAIR(name, fdarg, ptrarg, cntarg, kind, dir, flags)                           \
-	SEC("tracepoint/syscalls/sys_enter_" #name)                                         \
-	int obi_enter_##name(struct trace_event_raw_sys_enter *ctx)                          \
-	{                                                                                    \
+#define OBI_IO_PAIR(name, fdarg, ptrarg, cntarg, kind, dir, flags)                                     \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                                                    \
+	int obi_enter_##name(struct trace_event_raw_sys_enter *ctx)                                    \
+	{                                                                                              \
 		return io_enter(ctx->args[fdarg], ptrarg < 0 ? 0 : ctx->args[ptrarg < 0 ? 0 : ptrarg], \
-				cntarg < 0 ? 0 : ctx->args[cntarg < 0 ? 0 : cntarg], kind, dir); \
-	}                                                                                    \
-	SEC("tracepoint/syscalls/sys_exit_" #name)                                          \
-	int obi_exit_##name(struct trace_event_raw_sys_exit *ctx)                            \
-	{                                                                                    \
-		return io_exit(ctx->ret, flags);                                             \
+		                cntarg < 0 ? 0 : ctx->args[cntarg < 0 ? 0 : cntarg], kind, dir);       \
+	}                                                                                              \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                                                     \
+	int obi_exit_##name(struct trace_event_raw_sys_exit *ctx)                                      \
+	{                                                                                              \
+		return io_exit(ctx->ret, flags);                                                       \
 	}
 
 OBI_IO_PAIR(read, 0, 1, 2, OBI_IO_BUF, OBI_DIR_INGRESS, 0)

@@ -23,8 +23,8 @@ static __always_inline int ssl_enter(__u64 ssl, __u64 buf, __u64 size_out, __u8 
 {
 	if (!pid_traced(bpf_get_current_pid_tgid() >> 32))
 		return 0;
-	struct obi_ssl_thread *st = bpf_task_storage_get(&ssl_threads, bpf_get_current_task_btf(), 0,
-							 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	struct obi_ssl_thread *st =
+		bpf_task_storage_get(&ssl_threads, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!st)
 		return 0;
 	st->ssl = ssl;

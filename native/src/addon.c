@@ -43,8 +43,15 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return 0;
 }
 
-const char *obi_libbpf_log(void) { return g_log; }
-void obi_libbpf_log_reset(void) { g_log_len = 0; g_log[0] = 0; }
+const char *obi_libbpf_log(void)
+{
+	return g_log;
+}
+void obi_libbpf_log_reset(void)
+{
+	g_log_len = 0;
+	g_log[0] = 0;
+}
 
 void obi_throw_status(napi_env env, napi_status status, const char *what)
 {
@@ -52,7 +59,7 @@ void obi_throw_status(napi_env env, napi_status status, const char *what)
 	napi_get_last_error_info(env, &info);
 	char msg[512];
 	snprintf(msg, sizeof(msg), "N-API call failed (%d): %s: %s", (int)status, what,
-		 info && info->error_message ? info->error_message : "");
+	         info && info->error_message ? info->error_message : "");
 	bool pending = false;
 	napi_is_exception_pending(env, &pending);
 	if (!pending)
@@ -99,7 +106,9 @@ static void instance_finalize(napi_env env, void *data, void *hint)
 	free(data);
 }
 
+/* clang-format off */
 #define EXPORT_FN(name, fn) { name, NULL, fn, NULL, NULL, NULL, napi_enumerable, NULL }
+/* clang-format on */
 
 static napi_value libbpf_log(napi_env env, napi_callback_info info)
 {

@@ -29,23 +29,23 @@ struct obi_instance {
 };
 
 /* call a libbpf-style function and throw on error */
-#define NAPI_CALL(env, call)                                                  \
-	do {                                                                  \
-		napi_status status_ = (call);                                 \
-		if (status_ != napi_ok) {                                     \
-			obi_throw_status(env, status_, #call);                \
-			return NULL;                                          \
-		}                                                             \
+#define NAPI_CALL(env, call)                                   \
+	do {                                                   \
+		napi_status status_ = (call);                  \
+		if (status_ != napi_ok) {                      \
+			obi_throw_status(env, status_, #call); \
+			return NULL;                           \
+		}                                              \
 	} while (0)
 
 /* fetch exactly n arguments into argv[], throwing when fewer were passed */
-#define ARGS(n)                                                                   \
-	size_t argc = n;                                                          \
-	napi_value argv[n];                                                       \
-	NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));    \
-	if (argc < n) {                                                           \
+#define ARGS(n)                                                                    \
+	size_t argc = n;                                                           \
+	napi_value argv[n];                                                        \
+	NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));      \
+	if (argc < n) {                                                            \
 		napi_throw_type_error(env, "OBI_ERR_NATIVE", "missing arguments"); \
-		return NULL;                                                      \
+		return NULL;                                                       \
 	}
 
 void obi_throw_status(napi_env env, napi_status status, const char *what);

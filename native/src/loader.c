@@ -93,7 +93,7 @@ napi_value obi_set_global(napi_env env, napi_callback_info info)
 	}
 	struct btf *btf = bpf_object__btf(o->obj);
 	struct bpf_map *map;
-	bpf_object__for_each_map(map, o->obj) {
+	bpf_object__for_each_map (map, o->obj) {
 		const char *mname = bpf_map__name(map);
 		const char *dot = strrchr(mname, '.');
 		if (!bpf_map__is_internal(map) || !dot)
@@ -109,7 +109,7 @@ napi_value obi_set_global(napi_env env, napi_callback_info info)
 				continue;
 			if (vs->size != vlen) {
 				obi_throw_errno(env, "OBI_ERR_BPF_LOAD", 0, "global %s is %u bytes, got %zu", name,
-						vs->size, vlen);
+				                vs->size, vlen);
 				return NULL;
 			}
 			size_t sz = 0;
@@ -177,7 +177,7 @@ napi_value obi_programs(napi_env env, napi_callback_info info)
 	NAPI_CALL(env, napi_create_array(env, &arr));
 	struct bpf_program *p;
 	uint32_t i = 0;
-	bpf_object__for_each_program(p, o->obj) {
+	bpf_object__for_each_program (p, o->obj) {
 		napi_value e, n, s;
 		NAPI_CALL(env, napi_create_object(env, &e));
 		NAPI_CALL(env, napi_create_string_utf8(env, bpf_program__name(p), NAPI_AUTO_LENGTH, &n));

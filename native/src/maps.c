@@ -44,7 +44,7 @@ static int arg_key(napi_env env, struct bpf_map *m, napi_value v, void **key)
 	}
 	if (len != bpf_map__key_size(m)) {
 		obi_throw_errno(env, "OBI_ERR_BPF_MAP", EINVAL, "key of map %s is %u bytes, got %zu", bpf_map__name(m),
-				bpf_map__key_size(m), len);
+		                bpf_map__key_size(m), len);
 		return -1;
 	}
 	return 0;
@@ -75,8 +75,8 @@ napi_value obi_map_update(napi_env env, napi_callback_info info)
 	uint32_t flags;
 	NAPI_CALL(env, napi_get_value_uint32(env, argv[4], &flags));
 	if (vlen != value_size(m)) {
-		obi_throw_errno(env, "OBI_ERR_BPF_MAP", EINVAL, "value of map %s is %zu bytes, got %zu", bpf_map__name(m),
-				value_size(m), vlen);
+		obi_throw_errno(env, "OBI_ERR_BPF_MAP", EINVAL, "value of map %s is %zu bytes, got %zu",
+		                bpf_map__name(m), value_size(m), vlen);
 		return NULL;
 	}
 	int err = bpf_map__update_elem(m, key, bpf_map__key_size(m), val, vlen, flags);
@@ -189,8 +189,10 @@ napi_value obi_map_bits(napi_env env, napi_callback_info info)
 	NAPI_CALL(env, napi_get_value_bigint_uint64(env, argv[3], &mask, &lossless));
 	bool set;
 	NAPI_CALL(env, napi_get_value_bool(env, argv[4], &set));
-	if (bpf_map__type(m) != BPF_MAP_TYPE_ARRAY || bpf_map__value_size(m) != 8 || !(bpf_map__map_flags(m) & BPF_F_MMAPABLE)) {
-		obi_throw_errno(env, "OBI_ERR_BPF_MAP", EINVAL, "map %s is not an mmapable array of u64", bpf_map__name(m));
+	if (bpf_map__type(m) != BPF_MAP_TYPE_ARRAY || bpf_map__value_size(m) != 8 ||
+	    !(bpf_map__map_flags(m) & BPF_F_MMAPABLE)) {
+		obi_throw_errno(env, "OBI_ERR_BPF_MAP", EINVAL, "map %s is not an mmapable array of u64",
+		                bpf_map__name(m));
 		return NULL;
 	}
 	if (index >= bpf_map__max_entries(m)) {

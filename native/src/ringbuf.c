@@ -102,7 +102,10 @@ static void deliver(struct obi_ringbuf *r)
 	napi_close_handle_scope(env, scope);
 }
 
-static void on_timer(uv_timer_t *t) { deliver(t->data); }
+static void on_timer(uv_timer_t *t)
+{
+	deliver(t->data);
+}
 
 static void on_poll(uv_poll_t *p, int status, int events)
 {
