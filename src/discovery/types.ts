@@ -1,6 +1,3 @@
-import type { PortRange, Selector } from '../common/selector.ts';
-import type { ServiceIdentity } from '../common/service.ts';
-
 /** What discovery knows of one process. */
 export interface ProcessInfo {
   readonly pid: number;
