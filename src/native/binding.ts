@@ -89,7 +89,7 @@ export class BpfObject {
     this._h = this._call(() => addon.open(path), 'OBI_ERR_BPF_LOAD', `open ${path}`);
   }
 
-  private get h(): Handle {
+  private get _handle(): Handle {
     if (!this._h) throw new AgentError('OBI_ERR_BPF_LOAD', `BPF object ${this.path} is closed`);
     return this._h;
   }
@@ -115,16 +115,16 @@ export class BpfObject {
         buf.writeUInt32LE(value);
       } else buf.writeBigUInt64LE(BigInt(value));
     }
-    this._call(() => this._addon.setGlobal(this.h, name, buf), 'OBI_ERR_BPF_LOAD', `set global ${name}`);
+    this._call(() => this._addon.setGlobal(this._handle, name, buf), 'OBI_ERR_BPF_LOAD', `set global ${name}`);
   }
 
   setMapMaxEntries(map: string, n: number): void {
     if (!Number.isInteger(n) || n <= 0) throw new AgentError('OBI_ERR_BPF_MAP', `map ${map}: max entries ${n} invalid`);
-    this._call(() => this._addon.setMapMaxEntries(this.h, map, n), 'OBI_ERR_BPF_MAP', `size map ${map}`);
+    this._call(() => this._addon.setMapMaxEntries(this._handle, map, n), 'OBI_ERR_BPF_MAP', `size map ${map}`);
   }
 
   load(): void {
-    this._call(() => this._addon.load(this.h), 'OBI_ERR_BPF_LOAD', `load ${this.path}`);
+    this._call(() => this._addon.load(this._handle), 'OBI_ERR_BPF_LOAD', `load ${this.path}`);
     this._loaded = true;
   }
 
@@ -133,40 +133,40 @@ export class BpfObject {
   }
 
   programs(): { name: string; section: string }[] {
-    return this._addon.programs(this.h);
+    return this._addon.programs(this._handle);
   }
 
   /** attach by section (tracepoint/raw_tracepoint); returns a link id */
   attach(prog: string): number {
-    return this._call(() => this._addon.attach(this.h, prog), 'OBI_ERR_BPF_LOAD', `attach ${prog}`);
+    return this._call(() => this._addon.attach(this._handle, prog), 'OBI_ERR_BPF_LOAD', `attach ${prog}`);
   }
 
   attachUprobe(prog: string, opts: { retprobe: boolean; pid: number; path: string; offset: number }): number {
     return this._call(
-      () => this._addon.attachUprobe(this.h, prog, opts.retprobe, opts.pid, opts.path, opts.offset),
+      () => this._addon.attachUprobe(this._handle, prog, opts.retprobe, opts.pid, opts.path, opts.offset),
       'OBI_ERR_BPF_LOAD',
       `attach uprobe ${prog} to ${opts.path}+0x${opts.offset.toString(16)}`,
     );
   }
 
   detach(link: number): void {
-    this._call(() => this._addon.detach(this.h, link), 'OBI_ERR_BPF_LOAD', `detach link ${link}`);
+    this._call(() => this._addon.detach(this._handle, link), 'OBI_ERR_BPF_LOAD', `detach link ${link}`);
   }
 
   mapUpdate(map: string, key: Buffer, value: Buffer, flags = BPF_ANY): void {
-    this._call(() => this._addon.mapUpdate(this.h, map, key, value, flags), 'OBI_ERR_BPF_MAP', `update ${map}`);
+    this._call(() => this._addon.mapUpdate(this._handle, map, key, value, flags), 'OBI_ERR_BPF_MAP', `update ${map}`);
   }
 
   mapLookup(map: string, key: Buffer): Buffer | null {
-    return this._call(() => this._addon.mapLookup(this.h, map, key), 'OBI_ERR_BPF_MAP', `lookup ${map}`);
+    return this._call(() => this._addon.mapLookup(this._handle, map, key), 'OBI_ERR_BPF_MAP', `lookup ${map}`);
   }
 
   mapDelete(map: string, key: Buffer): boolean {
-    return this._call(() => this._addon.mapDelete(this.h, map, key), 'OBI_ERR_BPF_MAP', `delete ${map}`);
+    return this._call(() => this._addon.mapDelete(this._handle, map, key), 'OBI_ERR_BPF_MAP', `delete ${map}`);
   }
 
   mapKeys(map: string): Buffer[] {
-    return this._call(() => this._addon.mapKeys(this.h, map), 'OBI_ERR_BPF_MAP', `keys of ${map}`);
+    return this._call(() => this._addon.mapKeys(this._handle, map), 'OBI_ERR_BPF_MAP', `keys of ${map}`);
   }
 
   /**
@@ -176,7 +176,7 @@ export class BpfObject {
   mapBits(map: string, index: number, mask: bigint, set: boolean): void {
     if (!Number.isInteger(index) || index < 0 || index > 0xffffffff) throw new RangeError(`index must be a u32, got ${index}`);
     if (mask < 0n || mask > 0xffffffffffffffffn) throw new RangeError(`mask must be a u64, got ${mask}`);
-    this._call(() => this._addon.mapBits(this.h, map, index, mask, set), 'OBI_ERR_BPF_MAP', `bits of ${map}`);
+    this._call(() => this._addon.mapBits(this._handle, map, index, mask, set), 'OBI_ERR_BPF_MAP', `bits of ${map}`);
   }
 
   /** Sum of a per-CPU u64 array slot over all CPUs. */
@@ -192,15 +192,15 @@ export class BpfObject {
 
   /** Drain `map` every `intervalMs` (and on forced wake-ups); one callback per drain. */
   ringbufStart(map: string, intervalMs: number, onBatch: (batch: Buffer) => void): void {
-    this._call(() => this._addon.ringbufStart(this.h, map, intervalMs, onBatch), 'OBI_ERR_BPF_MAP', `start ring buffer ${map}`);
+    this._call(() => this._addon.ringbufStart(this._handle, map, intervalMs, onBatch), 'OBI_ERR_BPF_MAP', `start ring buffer ${map}`);
   }
 
   ringbufDrain(): Buffer {
-    return this._call(() => this._addon.ringbufDrain(this.h), 'OBI_ERR_BPF_MAP', 'drain ring buffer');
+    return this._call(() => this._addon.ringbufDrain(this._handle), 'OBI_ERR_BPF_MAP', 'drain ring buffer');
   }
 
   ringbufStop(): void {
-    this._call(() => this._addon.ringbufStop(this.h), 'OBI_ERR_BPF_MAP', 'stop ring buffer');
+    this._call(() => this._addon.ringbufStop(this._handle), 'OBI_ERR_BPF_MAP', 'stop ring buffer');
   }
 
   /** Detach everything and free the object (idempotent). */
