@@ -6,7 +6,7 @@
 import type { ConnInfo } from '../../common/conn.ts';
 import type { ServiceIdentity } from '../../common/service.ts';
 import type { FrameTiming, MessageType, ProtocolParser } from './contract.ts';
-import type { ProtocolCategory, ProtocolRecord } from './records.ts';
+import type { ProtocolRecord } from './records.ts';
 
 /**
  * The configuration protocols read: the `ebpf` keys of the validated configuration

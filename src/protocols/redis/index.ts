@@ -9,7 +9,7 @@ import { newRedisState, parseRedisFrame } from './parse.ts';
 import type { RedisState } from './parse.ts';
 import { stitchRedis } from './stitch.ts';
 import { DEFAULT_REDIS_DB_CACHE_SIZE, RedisDbCache } from './dbcache.ts';
-import type { RedisCommandFrame, RedisFrame, RedisOperation, RedisReplyFrame } from './types.ts';
+import type { RedisCommandFrame, RedisOperation, RedisReplyFrame } from './types.ts';
 
 export interface RedisParserOptions {
   /** `ebpf.redis_db_cache`: `SELECT n` → `db.namespace` only when enabled (default: disabled, as in OBI) */
