@@ -8,7 +8,7 @@
  *   protocols/<x> → protocols/common → common
  *   telemetry → protocols (types only), common
  *   export → telemetry, common, config (types only)
- *   config → common                 common → (nothing)         everyone → errors.ts
+ *   config → common                 common → (nothing)         everyone → errors.ts, version.ts
  *
  * "Test code" (TEST below) is exempt from the purity rules (it may read fixtures, use
  * fast-check, node:test) but not from the layer rules between src/ folders. Production code
@@ -22,7 +22,8 @@
 /** test code: unit tests (test support lives in test/helpers, benches in bench/) */
 const TEST = ['\\.test\\.ts$', '/testdata/'];
 
-const ERRORS = '^src/errors\\.ts$';
+/** the root leaves every layer may import: the error table and the version constant */
+const ERRORS = '^src/(errors|version)\\.ts$';
 const COMMON = '^src/common/';
 
 /**
@@ -180,6 +181,14 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/telemetry/' },
       to: { path: '^node_modules/prom-client/' },
+    },
+
+    {
+      name: 'leaves-import-nothing',
+      comment: 'errors.ts and version.ts (which everyone may import) import nothing from src/.',
+      severity: 'error',
+      from: { path: ERRORS },
+      to: { path: '^src/' },
     },
 
     // ---- common, config, export, ingest, discovery, native, abi, cli --------------------------
