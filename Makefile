@@ -46,7 +46,9 @@ build: deps node_modules/.obi-stamp bpf native abi-check typecheck js
 C_SOURCES = $(shell find bpf native -path bpf/include -prune -o -type f \( -name '*.c' -o -name '*.h' \) -print | sort)
 
 # typescript-eslint (type-aware, eslint.config.js), clang-format (.clang-format), dependency-cruiser
-lint: eslint format-check deps-check
+# (the three run side by side: eslint is the long one)
+lint: node_modules/.obi-stamp lint-deps
+	@$(MAKE) -s --no-print-directory -j3 eslint format-check deps-check
 
 eslint: node_modules/.obi-stamp
 	@$(NODE) node_modules/eslint/bin/eslint.js --max-warnings=0 .
