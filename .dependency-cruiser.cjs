@@ -1,5 +1,5 @@
 /**
- * The dependency direction of docs/devdocs (house-style "Dependency direction", house rule 12),
+ * The dependency direction of docs/devdocs/architecture.md ("What each layer may import"),
  * as dependency-cruiser `forbidden` rules. Run by `make deps-check` (part of `make lint`, which
  * `make test` runs first): a new import that breaks a layer fails CI.
  *
@@ -74,7 +74,7 @@ module.exports = {
   forbidden: [
     {
       name: 'no-circular',
-      comment: 'No import cycles: the layers form a DAG (house-style "Dependency direction").',
+      comment: 'No import cycles: the layers form a DAG (docs/devdocs/architecture.md).',
       severity: 'error',
       from: {},
       to: { circular: true },
@@ -118,7 +118,7 @@ module.exports = {
     // ---- protocols ----------------------------------------------------------------------------
     {
       name: 'protocol-imports-common-only',
-      comment: 'protocols/<x> imports only itself, protocols/common, src/common and errors.ts (house rule 11).',
+      comment: 'protocols/<x> imports only itself, protocols/common, src/common and errors.ts (docs/devdocs/adding-a-protocol.md).',
       severity: 'error',
       from: { path: '^src/protocols/([^/]+)/', pathNot: '^src/protocols/common/' },
       to: { path: '^src/', pathNot: ['^src/protocols/$1/', '^src/protocols/common/', COMMON, ERRORS] },
@@ -133,7 +133,7 @@ module.exports = {
       name: 'protocol-internals-via-registry',
       comment:
         'Outside protocols/, a protocol is reached through protocols/registry.ts or the contract in ' +
-        'protocols/common, never by importing protocols/<x>/ (one descriptor, one registry: house rule 11).',
+        'protocols/common, never by importing protocols/<x>/ (one descriptor, one registry).',
       severity: 'error',
       from: { path: '^src/', pathNot: ['^src/protocols/', ...TEST] },
       to: { path: '^src/protocols/', pathNot: ['^src/protocols/common/', '^src/protocols/registry\\.ts$'] },

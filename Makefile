@@ -59,7 +59,7 @@ format-check: lint-deps
 format: lint-deps
 	@clang-format -i $(C_SOURCES)
 
-# the dependency direction (house-style "Dependency direction"): .dependency-cruiser.cjs
+# the dependency direction (docs/devdocs/architecture.md): .dependency-cruiser.cjs
 deps-check: node_modules/.obi-stamp
 	@$(NODE) scripts/deps-check.ts
 

@@ -1,8 +1,9 @@
-// ESLint (flat config) for obi-ts: the opentelemetry-js style set of house rule 10, type-aware.
+// ESLint (flat config) for obi-ts: the opentelemetry-js style set (no export *, import type, _private,
+// no floating promises), type-aware.
 // Run by `make eslint` (part of `make lint`, which `make test` runs first).
 import tseslint from 'typescript-eslint';
 
-/** the pure layers: no timers (house-style: protocols/ and telemetry/ are pure) */
+/** the pure layers: no timers (docs/devdocs/architecture.md: protocols/ and telemetry/ are pure) */
 const PURE = ['src/protocols/**/*.ts', 'src/telemetry/**/*.ts', 'src/common/**/*.ts'];
 /** test code (as in .dependency-cruiser.cjs) */
 const TEST = ['**/*.test.ts', '**/testdata/**'];
@@ -59,7 +60,7 @@ export default tseslint.config(
         'error',
         ...['setTimeout', 'setInterval', 'setImmediate', 'queueMicrotask', 'fetch', 'require'].map((name) => ({
           name,
-          message: 'protocols/, telemetry/ and common/ are pure: no timers or I/O (house-style).',
+          message: 'protocols/, telemetry/ and common/ are pure: no timers or I/O (docs/devdocs/architecture.md).',
         })),
       ],
     },
