@@ -284,10 +284,6 @@ function KNOWN_VIOLATIONS() {
     // export/ builds exporters from the config values (durationMs, resolveOtlp): the pipeline should
     // resolve them and hand export/ a typed settings object.
     v('export-to-config-types-only', 'src/export/otlp/setup.ts', 'src/config/index.ts', 'setup.ts:7 imports durationMs, resolveOtlp (values)'),
-    // telemetry tests name the HTTP record by its old alias in protocols/http1: use HttpRecord from
-    // protocols/common/records.ts instead.
-    v('telemetry-imports-tests', 'src/telemetry/span.test.ts', 'src/protocols/http1/types.ts', 'span.test.ts:4 HttpExchange'),
-    v('telemetry-imports-tests', 'src/telemetry/metrics.test.ts', 'src/protocols/http1/types.ts', 'metrics.test.ts:5 HttpExchange'),
     // prom-client in telemetry: being replaced by a metric store of plain values (another branch);
     // these entries go with it. Production files first, then their tests.
     ...[

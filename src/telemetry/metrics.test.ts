@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Registry } from 'prom-client';
 import type { ServiceIdentity } from '../common/service.ts';
-import type { HttpExchange } from '../protocols/http1/types.ts';
+import type { HttpRecord } from '../protocols/common/records.ts';
 import type { IdSource } from './ids.ts';
 import { defaultHttpMetricAttributes, normalizeAttributeName, RedMetrics, serviceJob } from './metrics.ts';
 import { httpSpan } from './span.ts';
@@ -16,7 +16,7 @@ const serverConn: ConnInfo = { pid: 42, tid: 42, role: 'server', localAddr: '10.
 const clientConn: ConnInfo = { pid: 42, tid: 42, role: 'client', localAddr: '10.0.0.2', localPort: 40000, remoteAddr: '10.0.0.9', remotePort: 9090, tls: true };
 
 function span(opts: { conn?: ConnInfo; service?: ServiceIdentity; seconds: number; status?: number; path?: string; req?: number; resp?: number; host?: string; method?: string }): Span {
-  const ex: HttpExchange = {
+  const ex: HttpRecord = {
     category: 'http',
     method: opts.method ?? 'GET',
     target: opts.path ?? '/users/1',

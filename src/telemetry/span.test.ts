@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ServiceIdentity } from '../common/service.ts';
-import type { HttpExchange } from '../protocols/http1/types.ts';
+import type { HttpRecord } from '../protocols/common/records.ts';
 import type { IdSource } from './ids.ts';
 import { createQueryRedactor } from './redact.ts';
 import { hostHeaderName, httpSpan } from './span.ts';
@@ -26,7 +26,7 @@ const service: ServiceIdentity = { name: 'api', namespace: 'shop', instanceId: '
 const serverConn: ConnInfo = { pid: 42, tid: 43, role: 'server', localAddr: '10.0.0.2', localPort: 8080, remoteAddr: '10.0.0.1', remotePort: 51000, tls: false };
 const clientConn: ConnInfo = { pid: 42, tid: 43, role: 'client', localAddr: '10.0.0.2', localPort: 40000, remoteAddr: '10.0.0.9', remotePort: 9090, tls: false };
 
-function exchange(over: Partial<HttpExchange> = {}): HttpExchange {
+function exchange(over: Partial<HttpRecord> = {}): HttpRecord {
   return {
     category: 'http',
     method: 'GET',
