@@ -15,13 +15,14 @@ test('the registry: detection order, unique wire names, OBI instrumentation name
       ['http1', 'http', 'http'],
       ['postgresql', 'sql', 'db'],
       ['mysql', 'sql', 'db'],
+      ['mongodb', 'mongo', 'db'],
       ['redis', 'redis', 'db'],
       ['memcached', 'memcached', 'db'],
     ],
   );
   assert.equal(new Set(PROTOCOLS.map((p) => p.wire)).size, PROTOCOLS.length);
-  assert.deepEqual(instrumentationNames(), ['http', 'sql', 'redis', 'memcached']);
-  assert.deepEqual(instrumentationNames(PROTOCOLS.filter((p) => p.category === 'db')), ['sql', 'redis', 'memcached']);
+  assert.deepEqual(instrumentationNames(), ['http', 'sql', 'mongo', 'redis', 'memcached']);
+  assert.deepEqual(instrumentationNames(PROTOCOLS.filter((p) => p.category === 'db')), ['sql', 'mongo', 'redis', 'memcached']);
 });
 
 test('every instrumentation name is one the configuration accepts (config `instrumentations`)', () => {

@@ -6,6 +6,7 @@
 import type { ProtocolDescriptor, ProtocolSettings, RecordParser } from './common/descriptor.ts';
 import { http1 } from './http1/index.ts';
 import { memcached } from './memcached/index.ts';
+import { mongo } from './mongo/index.ts';
 import { mysql } from './mysql/index.ts';
 import { postgres } from './postgres/index.ts';
 import { redis } from './redis/index.ts';
@@ -14,6 +15,7 @@ export const PROTOCOLS: readonly ProtocolDescriptor[] = Object.freeze([
   http1,
   postgres,
   mysql,
+  mongo,
   redis,
   memcached,
 ]);

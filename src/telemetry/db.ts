@@ -6,7 +6,9 @@
  * - SQL (`postgresql`, `mysql`, `other_sql`): `<OP> <table>`, else `<OP> <db.namespace>`, else
  *   `<OP>`, else `SQL`;
  * - Redis: the command (`GET`, `HSET`), else `REDIS`;
- * - Memcached: the command (`GET`, `SET`), else `MEMCACHED`.
+ * - Memcached: the command (`GET`, `SET`), else `MEMCACHED`;
+ * - MongoDB: `<command> <collection>` (`find users`), else the command, else the collection,
+ *   else `mongodb`.
  *
  * Attributes: `db.system.name`, `db.operation.name`, `db.collection.name`, `db.namespace`,
  * `server.address`, `server.port`; on errors `db.response.status_code`, `error.type` and span
@@ -57,6 +59,11 @@ export function dbSpanName(rec: DbRecord): string {
       return op !== undefined && op.length > 0 ? op : 'REDIS';
     case 'memcached':
       return op !== undefined && op.length > 0 ? op : 'MEMCACHED';
+    case 'mongodb': {
+      const coll = rec.collection !== undefined && rec.collection.length > 0 ? rec.collection : undefined;
+      if (op !== undefined && op.length > 0) return coll !== undefined ? `${op} ${coll}` : op;
+      return coll ?? 'mongodb';
+    }
     default:
       if (op === undefined || op.length === 0) return 'SQL';
       if (rec.collection !== undefined && rec.collection.length > 0) return `${op} ${rec.collection}`;

@@ -20,6 +20,8 @@ export interface ProtocolSettings {
   readonly mysql_prepared_statements_cache_size: number;
   /** `ebpf.redis_db_cache` */
   readonly redis_db_cache: { readonly enabled: boolean; readonly max_size: number };
+  /** `ebpf.mongo_requests_cache_size` */
+  readonly mongo_requests_cache_size: number;
 }
 
 /** A parser of any frame and state types producing records of type R. */

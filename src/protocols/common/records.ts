@@ -42,13 +42,13 @@ export interface HttpRecord extends RecordTiming {
 }
 
 /** `db.system.name` values of the database protocols. */
-export type DbSystem = 'postgresql' | 'mysql' | 'other_sql' | 'redis' | 'memcached';
+export type DbSystem = 'postgresql' | 'mysql' | 'other_sql' | 'redis' | 'memcached' | 'mongodb';
 
 /** One database or cache operation. */
 export interface DbRecord extends RecordTiming {
   readonly category: 'db';
   readonly system: DbSystem;
-  /** `db.operation.name` (SQL keyword, Redis/Memcached command), upper case */
+  /** `db.operation.name` (SQL keyword, Redis/Memcached command: upper case; MongoDB command as sent: `find`, `getMore`) */
   readonly operation?: string;
   /** `db.collection.name` (table) */
   readonly collection?: string;
