@@ -19,6 +19,9 @@ export interface SpanJSON {
   end: string;
   durationNs: number;
   status: string;
+  statusMessage?: string;
+  /** the instrumentation (`http`, `sql`, `mongo`) */
+  protocol?: string;
   attributes: Record<string, string | number | boolean>;
   service: { name: string; namespace: string; instanceId: string; pid: number; language: string };
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { checkFixture, loadFixtures } from '../common/fixtures.ts';
+import { checkFixture, loadFixtures } from '../../../test/helpers/protocol-fixtures.ts';
 import { mongoParser } from './index.ts';
 
 // byte captures of real client sessions (test/helpers/mongo-capture.ts) and hand-written cases

@@ -6,11 +6,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { MessageType } from '../common/contract.ts';
-import { FUZZ_LIMITS, cutAt, fuzzParams, fuzzPropertyMs, mutate, mutationsArb, playSegments, type FuzzSegment } from '../common/fuzz.ts';
+import { FUZZ_LIMITS, cutAt, fuzzParams, fuzzPropertyMs, mutate, mutationsArb, playSegments, type FuzzSegment } from '../../../test/helpers/protocol-fuzz.ts';
 import type { SessionOptions } from '../common/session.ts';
 import { mongoParser, mongoQueryText } from './index.ts';
 import type { MongoOperation } from './types.ts';
-import { compressed, opMsg } from './testing.ts';
+import { compressed, opMsg } from '../../../test/helpers/mongo-messages.ts';
 
 const PER_PROPERTY_MS = fuzzPropertyMs(1 / 4, 3, 50);
 const params = (): fc.Parameters<unknown> => fuzzParams(PER_PROPERTY_MS);

@@ -6,7 +6,7 @@ import { Long } from 'bson';
 import { ProtocolSession } from '../common/session.ts';
 import { createMongoParser, detectMongo, mongoParser, readDocument } from './index.ts';
 import type { MongoOperation } from './types.ts';
-import { compressed, opMsg } from './testing.ts';
+import { compressed, opMsg } from '../../../test/helpers/mongo-messages.ts';
 
 type Session = ProtocolSession<never, never, MongoOperation, unknown>;
 const session = (parser = mongoParser): Session => new ProtocolSession(parser) as unknown as Session;

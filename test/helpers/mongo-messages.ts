@@ -1,5 +1,5 @@
 /**
- * Building MongoDB messages for the parser's tests (test support: imported by *.test.ts only).
+ * Building MongoDB messages for the parser's tests (src/protocols/mongo/*.test.ts).
  * Documents are serialised with the `bson` package.
  */
 import { deflateSync, zstdCompressSync } from 'node:zlib';
