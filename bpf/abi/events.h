@@ -63,6 +63,7 @@ enum obi_role {
 enum obi_data_flags {
 	OBI_DATA_TLS = 1,      /* plaintext from a TLS library uprobe */
 	OBI_DATA_SENDFILE = 2, /* sendfile(2): bytes counted, none captured */
+	OBI_DATA_UDP = 4,      /* one UDP datagram (capture_udp; DNS-looking datagrams only) */
 };
 
 /* indexes of the per-CPU `stats` array; user space sums over CPUs */
@@ -74,7 +75,7 @@ enum obi_stat {
 	OBI_STAT__COUNT = 4,
 };
 
-/* A TCP connection as seen from the traced process. IPv4 is stored IPv4-mapped (::ffff:a.b.c.d). */
+/* A TCP connection (or a connected UDP socket) as seen from the traced process. IPv4 is stored IPv4-mapped (::ffff:a.b.c.d). */
 struct obi_conn_tuple {
 	__u8 local_addr[16];
 	__u8 remote_addr[16];

@@ -11,9 +11,13 @@
 #define OBI_AF_INET 2
 #define OBI_AF_INET6 10
 #define OBI_SOCK_STREAM 1
+#define OBI_SOCK_DGRAM 2
+#define OBI_IPPROTO_UDP 17
+#include "tunables.h"
 
-/* the struct sock behind fd if it is an inet stream socket, else NULL */
-static __always_inline struct sock *fd_inet_stream_sock(__u32 fd)
+/* the struct sock behind fd if it is an inet stream socket (or, with capture_udp, an inet UDP
+ * socket: *udp set), else NULL */
+static __always_inline struct sock *fd_inet_stream_sock(__u32 fd, __u8 *udp)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
@@ -28,11 +32,20 @@ static __always_inline struct sock *fd_inet_stream_sock(__u32 fd)
 	if ((mode & OBI_S_IFMT) != OBI_S_IFSOCK)
 		return 0;
 	struct socket *sock = (struct socket *)BPF_CORE_READ(file, private_data);
-	if (!sock || BPF_CORE_READ(sock, type) != OBI_SOCK_STREAM)
+	if (!sock)
+		return 0;
+	short type = BPF_CORE_READ(sock, type);
+	*udp = 0;
+	if (type != OBI_SOCK_STREAM && !(capture_udp && type == OBI_SOCK_DGRAM))
 		return 0;
 	struct sock *sk = BPF_CORE_READ(sock, sk);
 	if (!sk)
 		return 0;
+	if (type == OBI_SOCK_DGRAM) {
+		if (BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) != OBI_IPPROTO_UDP)
+			return 0;
+		*udp = 1;
+	}
 	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	if (family != OBI_AF_INET && family != OBI_AF_INET6)
 		return 0;
@@ -73,11 +86,13 @@ static __always_inline struct obi_conn_info *conn_lookup(__u32 tgid, __u32 fd)
 	if (ci)
 		return ci->sock_id ? ci : 0;
 	struct obi_conn_info fresh = {};
-	struct sock *sk = fd_inet_stream_sock(fd);
+	__u8 udp = 0;
+	struct sock *sk = fd_inet_stream_sock(fd, &udp);
 	if (sk) {
 		fresh.sock_id = (__u64)sk;
 		sock_tuple(sk, &fresh.tuple);
 		fresh.role = OBI_ROLE_UNKNOWN;
+		fresh.udp = udp;
 	}
 	bpf_map_update_elem(&conns, &key, &fresh, BPF_ANY);
 	if (!sk)
@@ -88,7 +103,8 @@ static __always_inline struct obi_conn_info *conn_lookup(__u32 tgid, __u32 fd)
 /* (re)register fd as a socket with a known role (accept/connect); NULL if not an inet stream socket */
 static __always_inline struct obi_conn_info *conn_register(__u32 tgid, __u32 fd, __u8 role)
 {
-	struct sock *sk = fd_inet_stream_sock(fd);
+	__u8 udp = 0;
+	struct sock *sk = fd_inet_stream_sock(fd, &udp);
 	struct obi_conn_key key = { .pid = tgid, .fd = fd };
 	struct obi_conn_info fresh = {};
 	if (!sk) {
@@ -97,6 +113,7 @@ static __always_inline struct obi_conn_info *conn_register(__u32 tgid, __u32 fd,
 	}
 	fresh.sock_id = (__u64)sk;
 	fresh.role = role;
+	fresh.udp = udp;
 	sock_tuple(sk, &fresh.tuple);
 	bpf_map_update_elem(&conns, &key, &fresh, BPF_ANY);
 	return bpf_map_lookup_elem(&conns, &key);

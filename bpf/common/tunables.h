@@ -6,6 +6,8 @@
 const volatile __u32 capture_size = 1024;
 /* ring-buffer fill (bytes) past which a producer forces a wake-up of user space */
 const volatile __u64 wakeup_bytes = 1024 * 1024;
+/* capture UDP datagrams that look like DNS messages (instrumentation `dns`); 0: TCP only */
+const volatile __u8 capture_udp = 0;
 /* the agent's own tgid: never traced, never reported */
 const volatile __u32 self_pid = 0;
 #endif

@@ -8,6 +8,7 @@ enum obi_io_kind {
 	OBI_IO_IOV = 1,  /* (iov, iovcnt): readv, writev */
 	OBI_IO_MSG = 2,  /* (msghdr): recvmsg, sendmsg */
 	OBI_IO_NONE = 3, /* no user buffer: sendfile, connect, listen */
+	OBI_IO_MMSG = 4, /* (mmsghdr[], vlen): sendmmsg, recvmmsg; one record per message */
 };
 
 /* syscall arguments saved at sys_enter for sys_exit, keyed by pid_tgid */

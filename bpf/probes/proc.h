@@ -98,7 +98,8 @@ int obi_exit_listen(struct trace_event_raw_sys_exit *ctx)
 	__u32 fd;
 	if (inflight_take_fd(id, &fd) || ctx->ret != 0)
 		return 0;
-	struct sock *sk = fd_inet_stream_sock(fd);
+	__u8 udp = 0;
+	struct sock *sk = fd_inet_stream_sock(fd, &udp);
 	if (!sk)
 		return 0;
 	struct obi_proc_event ev = {};

@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * Socket payload capture on syscall tracepoints: read, write, readv, writev,
- * recvfrom, sendto, recvmsg, sendmsg, sendfile64. sys_enter filters by PID and
- * socket-ness and saves the user pointers; sys_exit copies a bounded prefix of
- * what really moved (the return value) and submits one record.
+ * recvfrom, sendto, recvmsg, sendmsg, sendmmsg, recvmmsg, sendfile64. sys_enter
+ * filters by PID and socket-ness and saves the user pointers; sys_exit copies a
+ * bounded prefix of what really moved (the return value) and submits one record
+ * (one per message for sendmmsg/recvmmsg, at most OBI_MAX_MMSG).
+ *
+ * UDP sockets (only with `capture_udp`, set when the `dns` instrumentation is on):
+ * a datagram is submitted only when its first 12 bytes look like a DNS header
+ * (one question, standard query opcode), so other UDP traffic costs no ring space.
  */
 #ifndef OBI_PROBES_SOCK_IO_H
 #define OBI_PROBES_SOCK_IO_H
@@ -66,6 +71,47 @@ static __always_inline __u32 copy_iov(struct obi_scratch *s, __u64 iovp, __u32 c
 	return got;
 }
 
+/* messages of one sendmmsg/recvmmsg reported (the glibc resolver sends A and AAAA in one call) */
+#define OBI_MAX_MMSG 4
+
+/* does the datagram in s->data (got bytes) start like a DNS message: QDCOUNT 1, opcode QUERY? */
+static __always_inline int dns_like(struct obi_scratch *s, __u32 got)
+{
+	if (got < 12)
+		return 0;
+	return s->data[4] == 0 && s->data[5] == 1 && (s->data[2] & 0x78) == 0;
+}
+
+/* fill in the payload size of the record in scratch and submit it (UDP: DNS-looking only) */
+static __always_inline void data_submit(struct obi_scratch *s, __u32 got, __u8 udp)
+{
+	if (got > OBI_MAX_CAPTURE)
+		got = OBI_MAX_CAPTURE;
+	asm volatile("%[got] &= %[mask]" : [got] "+r"(got) : [mask] "i"(2 * OBI_MAX_CAPTURE - 1));
+	if (udp && !dns_like(s, got))
+		return;
+	s->ev.captured = got;
+	rb_emit(s, sizeof(s->ev) + got);
+}
+
+/* sendmmsg/recvmmsg: `n` messages moved; one record each (a datagram per message) */
+static __always_inline void mmsg_submit(struct obi_scratch *s, __u64 vec, __u32 n, __u8 udp)
+{
+#pragma clang loop unroll(disable)
+	for (int i = 0; i < OBI_MAX_MMSG; i++) {
+		if (i >= n)
+			break;
+		struct mmsghdr mm = {};
+		if (bpf_probe_read_user(&mm, sizeof(mm), (void *)(vec + i * sizeof(struct mmsghdr))) != 0)
+			break;
+		__u32 want = mm.msg_len < capture_size ? mm.msg_len : capture_size;
+		__u32 got = copy_iov(s, (__u64)mm.msg_hdr.msg_iov, mm.msg_hdr.msg_iovlen, want);
+		s->ev.len = mm.msg_len;
+		s->ev.hdr.ts_ns = bpf_ktime_get_ns();
+		data_submit(s, got, udp);
+	}
+}
+
 static __always_inline int io_exit(long ret, __u8 flags)
 {
 	__u64 id = bpf_get_current_pid_tgid();
@@ -96,9 +142,13 @@ static __always_inline int io_exit(long ret, __u8 flags)
 	s->ev.len = ret;
 	s->ev.direction = a.direction;
 	s->ev.role = ci->role;
-	s->ev.flags = flags;
+	s->ev.flags = flags | (ci->udp ? OBI_DATA_UDP : 0);
 	s->ev.tuple = ci->tuple;
 	s->ev.ssl_id = 0;
+	if (a.kind == OBI_IO_MMSG) {
+		mmsg_submit(s, a.ptr, ret, ci->udp);
+		return 0;
+	}
 
 	__u32 want = (__u64)ret < capture_size ? (__u32)ret : capture_size;
 	__u32 got = 0;
@@ -111,11 +161,7 @@ static __always_inline int io_exit(long ret, __u8 flags)
 		if (bpf_probe_read_user(&mh, sizeof(mh), (void *)a.ptr) == 0)
 			got = copy_iov(s, (__u64)mh.msg_iov, mh.msg_iovlen, want);
 	}
-	if (got > OBI_MAX_CAPTURE)
-		got = OBI_MAX_CAPTURE;
-	asm volatile("%[got] &= %[mask]" : [got] "+r"(got) : [mask] "i"(2 * OBI_MAX_CAPTURE - 1));
-	s->ev.captured = got;
-	rb_emit(s, sizeof(s->ev) + got);
+	data_submit(s, got, ci->udp);
 	return 0;
 }
 
@@ -140,6 +186,8 @@ OBI_IO_PAIR(write, 0, 1, 2, OBI_IO_BUF, OBI_DIR_EGRESS, 0)
 OBI_IO_PAIR(sendto, 0, 1, 2, OBI_IO_BUF, OBI_DIR_EGRESS, 0)
 OBI_IO_PAIR(writev, 0, 1, 2, OBI_IO_IOV, OBI_DIR_EGRESS, 0)
 OBI_IO_PAIR(sendmsg, 0, 1, -1, OBI_IO_MSG, OBI_DIR_EGRESS, 0)
+OBI_IO_PAIR(recvmmsg, 0, 1, 2, OBI_IO_MMSG, OBI_DIR_INGRESS, 0)
+OBI_IO_PAIR(sendmmsg, 0, 1, 2, OBI_IO_MMSG, OBI_DIR_EGRESS, 0)
 /* sendfile(out_fd, in_fd, offset, count): bytes leave the socket with no user buffer to copy */
 OBI_IO_PAIR(sendfile64, 0, -1, -1, OBI_IO_NONE, OBI_DIR_EGRESS, OBI_DATA_SENDFILE)
 

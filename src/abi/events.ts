@@ -33,6 +33,7 @@ export const ObiRole = {
 export const ObiDataFlags = {
   OBI_DATA_TLS: 1,
   OBI_DATA_SENDFILE: 2,
+  OBI_DATA_UDP: 4,
 } as const;
 
 export const ObiStat = {
@@ -60,6 +61,7 @@ export const ObiMap = {
 export const ObiGlobal = {
   capture_size: 'capture_size',
   wakeup_bytes: 'wakeup_bytes',
+  capture_udp: 'capture_udp',
   self_pid: 'self_pid',
 } as const;
 

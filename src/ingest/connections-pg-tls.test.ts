@@ -138,7 +138,7 @@ test('the ebpf DB cache settings reach the parsers; defaults are OBI\'s', () => 
   const mysql = (ps: ReturnType<typeof bindProtocols>) => ps.find((b) => b.descriptor.wire === 'mysql')!.parser.newState() as { maxStatements: number };
   const redis = (ps: ReturnType<typeof bindProtocols>) => ps.find((b) => b.descriptor.wire === 'redis')!.parser.newState() as RedisState;
   const defaults = bindProtocols(PROTOCOLS, loadConfig({ env: { OTEL_EBPF_OPEN_PORT: '80', OTEL_EBPF_TRACE_PRINTER: 'text' } }).ebpf);
-  assert.deepEqual(defaults.map((b) => b.descriptor.wire), ['http1', 'postgresql', 'mysql', 'redis', 'memcached']);
+  assert.deepEqual(defaults.map((b) => b.descriptor.wire), ['http1', 'postgresql', 'mysql', 'mongodb', 'redis', 'memcached', 'dns-tcp', 'dns-udp']);
   assert.equal(pg(defaults).maxStatements, 1024);
   assert.equal(mysql(defaults).maxStatements, 1024);
   assert.equal(redis(defaults).dbCache, undefined);
@@ -152,11 +152,15 @@ test('the ebpf DB cache settings reach the parsers; defaults are OBI\'s', () => 
           OTEL_EBPF_BPF_MYSQL_PREPARED_STATEMENTS_CACHE_SIZE: '32',
           OTEL_EBPF_BPF_REDIS_DB_CACHE_ENABLED: 'true',
           OTEL_EBPF_BPF_REDIS_DB_CACHE_MAX_SIZE: '5',
+          OTEL_EBPF_BPF_MONGO_REQUESTS_CACHE_SIZE: '7',
         },
       }).ebpf,
   );
   assert.equal(pg(set).maxStatements, 16);
   assert.equal(mysql(set).maxStatements, 32);
   assert.equal(redis(set).dbCache?.maxSize, 5);
+  const mongo = (ps: ReturnType<typeof bindProtocols>) => ps.find((b) => b.descriptor.wire === 'mongodb')!.parser.newState() as { maxPending: number };
+  assert.equal(mongo(defaults).maxPending, 1024);
+  assert.equal(mongo(set).maxPending, 7);
   assert.equal(redis(set).dbCache, redis(set).dbCache, 'one cache shared by the connections');
 });

@@ -238,7 +238,9 @@ export class ConnectionTracker {
 
   private _detect(c: Conn, ingress: boolean, payload: Buffer, flags: number): boolean {
     if ((flags & ObiDataFlags.OBI_DATA_SENDFILE) === 0 && payload.length > 0) {
+      const datagram = (flags & ObiDataFlags.OBI_DATA_UDP) !== 0;
       for (const b of this._protocols) {
+        if ((b.descriptor.datagram === true) !== datagram) continue;
         const isReq = b.descriptor.detect(payload, 'request');
         const isResp = !isReq && b.descriptor.detect(payload, 'response');
         if (!isReq && !isResp) continue;

@@ -27,6 +27,7 @@ import { RandomIdSource } from '../telemetry/ids.ts';
 import { InternalMetrics } from '../telemetry/internal.ts';
 import { RedMetrics } from '../telemetry/metrics.ts';
 import { DB_METRIC_ATTRIBUTES, DbMetrics } from '../telemetry/db.ts';
+import { DNS_METRIC_ATTRIBUTES, DnsMetrics } from '../telemetry/dns.ts';
 import { SpanProcessor } from '../telemetry/processor.ts';
 import { createRouteResolver } from '../telemetry/routes/index.ts';
 import { AttributeSelector, selectHttpMetricAttributes, TRACE_ATTRIBUTES } from '../telemetry/select.ts';
@@ -68,6 +69,7 @@ export class Agent {
   private _printer?: TracePrinter;
   private _metrics?: RedMetrics;
   private _dbMetrics?: DbMetrics;
+  private _dnsMetrics?: DnsMetrics;
   private _otlp?: OtlpExport;
   private _internal?: InternalMetrics;
   private _internalRegistry?: Registry;
@@ -143,6 +145,8 @@ export class Agent {
     this._internal = new InternalMetrics(this._internalRegistry);
     const hostId = readHostId(cfg.attributes.host_id.override);
     const selector = new AttributeSelector(cfg.attributes.select);
+    // `dns` is off by default, as in OBI: on only when an `instrumentations` key lists it
+    const dnsEnabled = [cfg.otel_traces_export.instrumentations, cfg.otel_metrics_export.instrumentations, cfg.prometheus_export.instrumentations].some((l) => l.includes('dns'));
     const buckets = cfg.prometheus_export.port ? cfg.prometheus_export.buckets : cfg.otel_metrics_export.buckets;
     this._metrics = new RedMetrics(this.registry, {
       resource: { hostName: hostname(), hostId },
@@ -177,6 +181,13 @@ export class Agent {
       ignoredPatterns: cfg.routes.ignored_patterns,
     });
     // db_client_operation_duration_seconds (DB client spans), with the `application` feature
+    // dns_lookup_duration_seconds, when the `dns` instrumentation is on
+    if (dnsEnabled && cfg.metricFeatures.includes('application')) {
+      this._dnsMetrics = new DnsMetrics(this.registry, {
+        buckets: buckets.duration_histogram,
+        attributes: selector.select('dns.lookup.duration', DNS_METRIC_ATTRIBUTES),
+      });
+    }
     if (cfg.metricFeatures.includes('application')) {
       this._dbMetrics = new DbMetrics(this.registry, {
         buckets: buckets.duration_histogram,
@@ -190,7 +201,7 @@ export class Agent {
     // filters, metric features, span-attribute selection and series TTL (telemetry/processor.ts)
     this._processor = new SpanProcessor(this.registry, this._metrics, {
       features: cfg.metricFeatures,
-      recorders: this._dbMetrics ? [this._dbMetrics] : undefined,
+      recorders: [this._dbMetrics, this._dnsMetrics].filter((r) => r !== undefined),
       selector,
       filter: cfg.filter.application,
       isIgnoredPath: cfg.routes.ignored_patterns.length > 0 ? (path) => routes.isIgnored(path) : undefined,
@@ -224,6 +235,7 @@ export class Agent {
     // kernel side
     const kernel = Kernel.load({
       captureSize: cfg.ebpf.capture_size,
+      captureUdp: dnsEnabled,
       ringBufferSize: cfg.ebpf.ring_buffer_size,
       wakeupLen: cfg.ebpf.wakeup_len,
       objectPath: this._opts.bpfObjectPath,
@@ -237,7 +249,7 @@ export class Agent {
       sink: (rec, conn) => this._onRecord(rec, conn),
       identify: (pid) => this._lifecycle?.tracked.get(pid)?.service,
       idleTimeoutNs: durationMs(cfg.ebpf.max_transaction_time ?? '5m') * 1e6,
-      protocols: bindProtocols(PROTOCOLS, cfg.ebpf),
+      protocols: bindProtocols(dnsEnabled ? PROTOCOLS : PROTOCOLS.filter((p) => p.name !== 'dns'), cfg.ebpf),
     });
     const tracker = this._tracker;
     this._internal.setIngestSource(() => ingestSnapshot(tracker, this._decodeStats));

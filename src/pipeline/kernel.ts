@@ -18,6 +18,8 @@ import type { Logger } from './log.ts';
 export interface KernelOptions {
   /** bytes of payload copied per syscall (`ebpf.capture_size`) */
   readonly captureSize: number;
+  /** capture UDP datagrams that look like DNS (the `dns` instrumentation is on) */
+  readonly captureUdp?: boolean;
   /** ring buffer bytes (`ebpf.ring_buffer_size`) */
   readonly ringBufferSize: number;
   /** records submitted before a forced wake-up (`ebpf.wakeup_len`) */
@@ -54,6 +56,7 @@ export class Kernel {
       bpf.setGlobal(ObiGlobal.capture_size, o.captureSize);
       bpf.setGlobal(ObiGlobal.wakeup_bytes, BigInt(wakeupBytes), 8);
       bpf.setGlobal(ObiGlobal.self_pid, process.pid);
+      bpf.setGlobal(ObiGlobal.capture_udp, Buffer.from([o.captureUdp === true ? 1 : 0]));
       bpf.setMapMaxEntries(ObiMap.events, o.ringBufferSize);
       try {
         bpf.load();

@@ -18,10 +18,12 @@ test('the registry: detection order, unique wire names, OBI instrumentation name
       ['mongodb', 'mongo', 'db'],
       ['redis', 'redis', 'db'],
       ['memcached', 'memcached', 'db'],
+      ['dns-tcp', 'dns', 'dns'],
+      ['dns-udp', 'dns', 'dns'],
     ],
   );
   assert.equal(new Set(PROTOCOLS.map((p) => p.wire)).size, PROTOCOLS.length);
-  assert.deepEqual(instrumentationNames(), ['http', 'sql', 'mongo', 'redis', 'memcached']);
+  assert.deepEqual(instrumentationNames(), ['http', 'sql', 'mongo', 'redis', 'memcached', 'dns']);
   assert.deepEqual(instrumentationNames(PROTOCOLS.filter((p) => p.category === 'db')), ['sql', 'mongo', 'redis', 'memcached']);
 });
 

@@ -5,6 +5,7 @@
  */
 import type { ProtocolDescriptor, ProtocolSettings, RecordParser } from './common/descriptor.ts';
 import { http1 } from './http1/index.ts';
+import { dnsTcp, dnsUdp } from './dns/index.ts';
 import { memcached } from './memcached/index.ts';
 import { mongo } from './mongo/index.ts';
 import { mysql } from './mysql/index.ts';
@@ -18,6 +19,8 @@ export const PROTOCOLS: readonly ProtocolDescriptor[] = Object.freeze([
   mongo,
   redis,
   memcached,
+  dnsTcp,
+  dnsUdp,
 ]);
 
 /** Instrumentation names (config `instrumentations`) of the registered protocols, each once. */

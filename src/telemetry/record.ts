@@ -5,6 +5,7 @@
 import type { ProtocolConn } from '../protocols/common/descriptor.ts';
 import type { ProtocolRecord } from '../protocols/common/records.ts';
 import { dbSpan } from './db.ts';
+import { dnsSpan } from './dns.ts';
 import type { IdSource } from './ids.ts';
 import { httpSpan, type Span } from './span.ts';
 import type { RouteResolver } from './types.ts';
@@ -26,6 +27,8 @@ export function recordToSpan(rec: ProtocolRecord, conn: ProtocolConn, ctx: SpanC
       const text = ctx.queryText === true ? conn.descriptor.queryText?.(rec) : undefined;
       return dbSpan(rec, conn.info, conn.service, ctx.ids, conn.descriptor.name, text === undefined ? undefined : { queryText: text });
     }
+    case 'dns':
+      return dnsSpan(rec, conn.info, conn.service, ctx.ids, conn.descriptor.name);
     case 'messaging':
       return undefined; // no messaging protocol is registered yet: its span builder lands with the first one
   }

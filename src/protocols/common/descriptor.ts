@@ -43,6 +43,8 @@ export interface ProtocolDescriptor<R extends ProtocolRecord = ProtocolRecord> {
    * protocol? Few false positives: the registry tries descriptors in order and the first yes wins.
    */
   readonly detect: (head: Buffer, type: MessageType) => boolean;
+  /** the protocol runs over datagrams (UDP): tried only on UDP sockets, which only datagram protocols are tried on */
+  readonly datagram?: boolean;
   /**
    * The protocol's parser, configured from the settings, or with the protocol's own defaults
    * (which equal the schema's) when there are none. Called once at start-up; its connections share it.

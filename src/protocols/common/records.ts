@@ -96,5 +96,25 @@ export interface MessagingRecord extends RecordTiming {
   readonly errorMessage?: string;
 }
 
+/**
+ * One DNS lookup (obi-reference §3.1): a query and its response, over UDP or TCP.
+ */
+export interface DnsRecord extends RecordTiming {
+  readonly category: 'dns';
+  readonly transport: 'udp' | 'tcp';
+  /** `dns.question.name`, without the root dot; undefined when not captured */
+  readonly name?: string;
+  /** the query type's mnemonic (`A`, `AAAA`, `TYPE65534`) */
+  readonly type?: string;
+  /** the response code's mnemonic (`NOERROR`, `NXDOMAIN`) */
+  readonly rcode: string;
+  /** `dns.answers`: resource records in the answer section */
+  readonly answers: number;
+  /** TC: the answer did not fit in the datagram (the client retries over TCP) */
+  readonly tc: boolean;
+  /** `error.type`: the response code when it is not NOERROR */
+  readonly errorType?: string;
+}
+
 /** Every record a parser may produce. */
-export type ProtocolRecord = HttpRecord | DbRecord | MessagingRecord;
+export type ProtocolRecord = HttpRecord | DbRecord | MessagingRecord | DnsRecord;
