@@ -187,6 +187,7 @@ export class Agent {
         buckets: buckets.duration_histogram,
         attributes: selector.select('dns.lookup.duration', DNS_METRIC_ATTRIBUTES),
       });
+      this._otlp?.addDnsMetrics(this._dnsMetrics);
     }
     if (cfg.metricFeatures.includes('application')) {
       this._dbMetrics = new DbMetrics(this.registry, {

@@ -120,3 +120,23 @@ describe('DNS: dig, Node dns and glibc getaddrinfo against dnsmasq', () => {
     ]);
   });
 });
+
+describe('DNS is off by default (as in OBI)', () => {
+  test('with no `instrumentations` key listing dns, dig makes no span and no DNS metric', async () => {
+    const server = await startDnsmasq();
+    const gate = createGate();
+    const agent = await TestAgent.start({ OTEL_EBPF_AUTO_TARGET_EXE: gate.exe });
+    try {
+      const r = await runGated(agent, gate, 'dig', [`@${server.address}`, 'web.obi.test', 'A', '+tries=1', '+time=5', '+short'], { env: { OTEL_SERVICE_NAME: 'dig-off' } });
+      assert.equal(r.code, 0, r.output);
+      assert.match(r.output, /10\.1\.2\.3/);
+      await sleep(500);
+      assert.deepEqual(agent.spans((s) => s.service.pid === r.pid), []);
+      assert.equal(await agent.metricValue('dns_lookup_duration_seconds_count', {}), undefined);
+    } finally {
+      await agent.stop();
+      await server.stop();
+      gate.cleanup();
+    }
+  });
+});

@@ -10,6 +10,7 @@ import type { ServiceIdentity } from '../../common/service.ts';
 import type { MonoClock } from '../../telemetry/clock.ts';
 import { DB_CLIENT_DURATION_NAME, DB_METRIC_ATTRIBUTES } from '../../telemetry/db.ts';
 import type { DbMetrics } from '../../telemetry/db.ts';
+import { DNS_LOOKUP_DURATION_NAME, DNS_METRIC_ATTRIBUTES, type DnsMetrics } from '../../telemetry/dns.ts';
 import type { InternalMetrics } from '../../telemetry/internal.ts';
 import { promLabelName } from '../../telemetry/metrics.ts';
 import type { RedMetrics } from '../../telemetry/metrics.ts';
@@ -56,6 +57,8 @@ export interface OtlpExport {
   offer(spans: readonly Span[]): void;
   /** export `db.client.operation.duration` too (when OTLP metrics are on and a DB instrumentation is selected) */
   addDbMetrics(db: DbMetrics): void;
+  /** export `dns.lookup.duration` too (when OTLP metrics are on; the caller creates it only with `dns` enabled) */
+  addDnsMetrics(dns: DnsMetrics): void;
   /** export the span metrics, service graph and `traces_target_info` the processor keeps (those its features turned on) */
   addSpanMetrics(processor: SpanProcessor): void;
   /** last flush of both signals, bounded by `shutdown_timeout` */
@@ -128,6 +131,18 @@ export function createOtlpExport(o: OtlpSetupOptions): OtlpExport | undefined {
       const inst = cfg.otel_metrics_export.instrumentations;
       if (metrics === undefined || !(inst.includes('*') || o.dbInstrumentations.some((i) => inst.includes(i as never)))) return;
       metrics.addHistogram(dbClientHistogram(db, cfg.otel_metrics_export.buckets.duration_histogram));
+    },
+    addDnsMetrics: (dns) => {
+      if (metrics === undefined) return;
+      const vec = dns.histogram;
+      const toAttr = new Map<string, string>(DNS_METRIC_ATTRIBUTES.map((a) => [promLabelName(a.name), a.name]));
+      metrics.addHistogram({
+        name: DNS_LOOKUP_DURATION_NAME,
+        unit: 's',
+        attributes: vec.labelNames.map((l) => toAttr.get(l) ?? l),
+        vec,
+        buckets: cfg.otel_metrics_export.buckets.duration_histogram,
+      });
     },
     addSpanMetrics: (processor) => {
       if (metrics === undefined) return;

@@ -51,12 +51,14 @@ export function parseDnsUdpFrame(type: MessageType, buf: StreamBuffer, _state: D
       buf.consume(buf.gapEnd(0) || buf.length);
       return { state: 'ignored' };
     }
-    return { state: 'invalid' };
+    return run >= buf.length && !buf.ended ? { state: 'needs-more-data' } : { state: 'invalid' };
   }
   const b = buf.slice(0, Math.min(run, MAX_KEEP));
   if (b === null) return { state: 'invalid' };
   const m = parseMessage(b, 0);
-  // the datagram ends with its last record, or with the uncaptured tail that follows the capture
+  // the datagram ends with its last record, or with the uncaptured tail that follows the capture;
+  // a message cut short with no gap after it is still arriving (a datagram split by a replay)
+  if ((m === undefined || m.end < 0) && run >= buf.length && !buf.ended && run < MAX_KEEP) return { state: 'needs-more-data' };
   const end = m !== undefined && m.end > 0 ? m.end : run < buf.length ? buf.gapEnd(run) : run;
   const f = frame(type, buf, b, 0, m?.end ?? -1, end);
   if (f === undefined) return { state: 'invalid' };
