@@ -27,7 +27,7 @@ import { RandomIdSource } from '../telemetry/ids.ts';
 import { InternalMetrics } from '../telemetry/internal.ts';
 import { RedMetrics } from '../telemetry/metrics.ts';
 import { DB_METRIC_ATTRIBUTES, DbMetrics } from '../telemetry/db.ts';
-import { DNS_METRIC_ATTRIBUTES, DnsMetrics } from '../telemetry/dns.ts';
+import { DNS_METRIC_ATTRIBUTES, DnsMetrics, dnsListed } from '../telemetry/dns.ts';
 import { SpanProcessor } from '../telemetry/processor.ts';
 import { createRouteResolver } from '../telemetry/routes/index.ts';
 import { AttributeSelector, selectHttpMetricAttributes, TRACE_ATTRIBUTES } from '../telemetry/select.ts';
@@ -145,8 +145,7 @@ export class Agent {
     this._internal = new InternalMetrics(this._internalRegistry);
     const hostId = readHostId(cfg.attributes.host_id.override);
     const selector = new AttributeSelector(cfg.attributes.select);
-    // `dns` is off by default, as in OBI: on only when an `instrumentations` key lists it
-    const dnsEnabled = [cfg.otel_traces_export.instrumentations, cfg.otel_metrics_export.instrumentations, cfg.prometheus_export.instrumentations].some((l) => l.includes('dns'));
+    const dnsEnabled = dnsListed([cfg.otel_traces_export.instrumentations, cfg.otel_metrics_export.instrumentations, cfg.prometheus_export.instrumentations]);
     const buckets = cfg.prometheus_export.port ? cfg.prometheus_export.buckets : cfg.otel_metrics_export.buckets;
     this._metrics = new RedMetrics(this.registry, {
       resource: { hostName: hostname(), hostId },
@@ -182,13 +181,7 @@ export class Agent {
     });
     // db_client_operation_duration_seconds (DB client spans), with the `application` feature
     // dns_lookup_duration_seconds, when the `dns` instrumentation is on
-    if (dnsEnabled && cfg.metricFeatures.includes('application')) {
-      this._dnsMetrics = new DnsMetrics(this.registry, {
-        buckets: buckets.duration_histogram,
-        attributes: selector.select('dns.lookup.duration', DNS_METRIC_ATTRIBUTES),
-      });
-      this._otlp?.addDnsMetrics(this._dnsMetrics);
-    }
+    if (dnsEnabled && cfg.metricFeatures.includes('application')) this._otlp?.addDnsMetrics((this._dnsMetrics = new DnsMetrics(this.registry, { buckets: buckets.duration_histogram, attributes: selector.select('dns.lookup.duration', DNS_METRIC_ATTRIBUTES) })));
     if (cfg.metricFeatures.includes('application')) {
       this._dbMetrics = new DbMetrics(this.registry, {
         buckets: buckets.duration_histogram,

@@ -1,5 +1,5 @@
 /**
- * DNS client spans and the `dns.lookup.duration` metric (obi-reference §2, §3.1, §3.2).
+ * DNS client spans and the `dns.lookup.duration` metric (obi-compat §2, §3).
  *
  * Span name: `<type> <question>` (`A example.com`), else `DNS`. Attributes: `dns.question.name`,
  * `dns.answers`, `server.address`, `server.port`, `network.transport`; a response code other than
@@ -28,6 +28,11 @@ import { TRACE_FLAG_SAMPLED, type Attributes, type Span } from './span.ts';
 
 export const ATTR_DNS_QUESTION_NAME = 'dns.question.name';
 export const ATTR_DNS_ANSWERS = 'dns.answers';
+
+/** `dns` is off by default, as in OBI: on only when one of the `instrumentations` lists names it (`*` does not) */
+export function dnsListed(lists: ReadonlyArray<readonly string[]>): boolean {
+  return lists.some((l) => l.includes('dns'));
+}
 
 /** OBI's span name for a DNS lookup. */
 export function dnsSpanName(rec: DnsRecord): string {

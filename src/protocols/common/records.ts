@@ -97,7 +97,7 @@ export interface MessagingRecord extends RecordTiming {
 }
 
 /**
- * One DNS lookup (obi-reference §3.1): a query and its response, over UDP or TCP.
+ * One DNS lookup (obi-compat §3): a query and its response, over UDP or TCP.
  */
 export interface DnsRecord extends RecordTiming {
   readonly category: 'dns';
