@@ -181,7 +181,8 @@ export class Agent {
     });
     // db_client_operation_duration_seconds (DB client spans), with the `application` feature
     // dns_lookup_duration_seconds, when the `dns` instrumentation is on
-    if (dnsEnabled && cfg.metricFeatures.includes('application')) this._otlp?.addDnsMetrics((this._dnsMetrics = new DnsMetrics(this.registry, { buckets: buckets.duration_histogram, attributes: selector.select('dns.lookup.duration', DNS_METRIC_ATTRIBUTES) })));
+    this._dnsMetrics = dnsEnabled && cfg.metricFeatures.includes('application') ? new DnsMetrics(this.registry, { buckets: buckets.duration_histogram, attributes: selector.select('dns.lookup.duration', DNS_METRIC_ATTRIBUTES) }) : undefined;
+    if (this._dnsMetrics !== undefined) this._otlp?.addDnsMetrics(this._dnsMetrics);
     if (cfg.metricFeatures.includes('application')) {
       this._dbMetrics = new DbMetrics(this.registry, {
         buckets: buckets.duration_histogram,

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TestAgent, nodeBin, sleep, type SpanJSON } from '../helpers/harness.ts';
+import { TestAgent, nodeBin, sleep, waitFor, type SpanJSON } from '../helpers/harness.ts';
 import { createGate, runGated, type Gate } from '../helpers/db-servers.ts';
 import { BIG_TXT_RECORDS, startDnsmasq, type DnsServer } from '../helpers/dns-server.ts';
 
@@ -84,6 +84,8 @@ describe('DNS: dig, Node dns and glibc getaddrinfo against dnsmasq', () => {
         .split('\n')
         .filter((l) => l.startsWith('dns_lookup_duration_seconds_count{') && l.includes('service_name="dig-app"') && l.includes(`error_type="${errorType}"`))
         .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    // metrics are recorded from the same spans, possibly a moment after they are printed
+    await waitFor('4 lookups in dns_lookup_duration_seconds', async () => (await count('')) + (await count('NXDOMAIN')) >= 4, 10_000, 100).catch(() => undefined);
     assert.equal(await count(''), 3);
     assert.equal(await count('NXDOMAIN'), 1);
   });
