@@ -284,6 +284,11 @@ function KNOWN_VIOLATIONS() {
     // export/ builds exporters from the config values (durationMs, resolveOtlp): the pipeline should
     // resolve them and hand export/ a typed settings object.
     v('export-to-config-types-only', 'src/export/otlp/setup.ts', 'src/config/index.ts', 'setup.ts:7 imports durationMs, resolveOtlp (values)'),
+    // MongoDB OP_COMPRESSED (issue 16): synchronous, bounded decompression of captured prefixes with
+    // node:zlib (zlib, zstd) and snappyjs (pure JS). To go: a decompression capability handed to
+    // the parser through its settings by ingest, so that protocols/ stays free of both.
+    v('protocols-pure', 'src/protocols/mongo/compress.ts', 'zlib', 'compress.ts:8 imports inflateSync, zstdDecompressSync'),
+    v('protocols-pure', 'src/protocols/mongo/compress.ts', 'node_modules/snappyjs/index.js', 'compress.ts:9 imports snappyjs uncompress'),
     // prom-client in telemetry: being replaced by a metric store of plain values (another branch);
     // these entries go with it. Production files first, then their tests.
     ...[

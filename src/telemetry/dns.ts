@@ -17,7 +17,6 @@ import {
   ATTR_SERVICE_NAME,
   ATTR_SERVICE_NAMESPACE,
 } from '@opentelemetry/semantic-conventions';
-import type { Registry } from 'prom-client';
 import type { ConnInfo } from '../common/conn.ts';
 import type { ServiceIdentity } from '../common/service.ts';
 import type { DnsRecord } from '../protocols/common/records.ts';
@@ -117,7 +116,7 @@ export class DnsMetrics {
   private readonly _getters: readonly Getter[];
   private readonly _scratch: LabelValue[];
 
-  constructor(registry: Registry, options: DnsMetricsOptions = {}) {
+  constructor(registry: Parameters<HistogramVec['registerIn']>[0], options: DnsMetricsOptions = {}) {
     const attrs =
       options.attributes === undefined
         ? DNS_METRIC_ATTRIBUTES.filter((a) => a.byDefault).map((a) => a.name).sort()
