@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import { Registry } from 'prom-client';
+import { MetricStore } from '../../src/telemetry/store.ts';
 import { MonoClock } from '../../src/telemetry/clock.ts';
 import { RedMetrics } from '../../src/telemetry/metrics.ts';
 import { EpochConverter, ResourceCache, toReadableSpan } from '../../src/export/otlp/convert.ts';
@@ -115,7 +115,7 @@ await sendBench('http/json');
 await sendBench('grpc');
 
 {
-  const red = new RedMetrics(new Registry());
+  const red = new RedMetrics(new MetricStore());
   const series = 1000;
   for (let i = 0; i < series; i++) red.record(testSpan({ attributes: { ...attrs(i), 'http.route': `/r/${i}` } }));
   const ex = new OtlpMetricsExporter({ sender: new ScriptedSender<ResourceMetrics>(), metrics: red, resources });

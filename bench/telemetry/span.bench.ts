@@ -5,6 +5,7 @@
  *   .tools/node/bin/node bench/telemetry/span.bench.ts [iterations]
  */
 import { Histogram, Registry } from 'prom-client';
+import { MetricStore } from '../../src/telemetry/store.ts';
 import type { ServiceIdentity } from '../../src/common/service.ts';
 import type { HttpExchange } from '../../src/protocols/http1/types.ts';
 import { RandomIdSource } from '../../src/telemetry/ids.ts';
@@ -56,12 +57,12 @@ bench('httpSpan', (i) => {
   sink += httpSpan(exchanges[i & 63], conn, service, route, ids).spanId.length;
 });
 
-const metrics = new RedMetrics(new Registry());
+const metrics = new RedMetrics(new MetricStore());
 bench('RedMetrics.record', (i) => {
   metrics.record(spans[i & 63]);
 });
 
-const metrics2 = new RedMetrics(new Registry());
+const metrics2 = new RedMetrics(new MetricStore());
 bench('httpSpan + RedMetrics.record', (i) => {
   metrics2.record(httpSpan(exchanges[i & 63], conn, service, route, ids));
 });

@@ -5,14 +5,13 @@
  * Hot path: one JS call per ring-buffer drain; spans recorded and printed per batch.
  */
 import { hostname, networkInterfaces } from 'node:os';
-import { Registry } from 'prom-client';
 import { ObiEventType, ObiMap, type ObiProcEvent } from '../abi/events.ts';
 import type { EffectiveConfig } from '../config/index.ts';
 import { durationMs, resolveOtlp } from '../config/index.ts';
 import { ProcessLifecycle, type TrackedProcess } from '../discovery/lifecycle.ts';
 import { parseResourceAttributes, readEnviron } from '../discovery/index.ts';
 import { AgentError } from '../errors.ts';
-import { PrometheusServer } from '../export/prometheus.ts';
+import { PrometheusServer } from '../export/prometheus/server.ts';
 import { readHostId } from '../export/otlp/host.ts';
 import type { OtlpExport } from '../export/otlp/index.ts';
 import { TracePrinter } from '../export/printer.ts';
@@ -29,6 +28,7 @@ import { RedMetrics } from '../telemetry/metrics.ts';
 import { DB_METRIC_ATTRIBUTES, DbMetrics } from '../telemetry/db.ts';
 import { DNS_METRIC_ATTRIBUTES, DnsMetrics, dnsListed } from '../telemetry/dns.ts';
 import { SpanProcessor } from '../telemetry/processor.ts';
+import { MetricStore } from '../telemetry/store.ts';
 import { createRouteResolver } from '../telemetry/routes/index.ts';
 import { AttributeSelector, selectHttpMetricAttributes, TRACE_ATTRIBUTES } from '../telemetry/select.ts';
 import type { Span } from '../telemetry/span.ts';
@@ -58,7 +58,8 @@ export interface AgentStatus {
 
 export class Agent {
   readonly config: EffectiveConfig;
-  readonly registry = new Registry();
+  /** the application metrics (Prometheus and OTLP are views of it) */
+  readonly store = new MetricStore();
   private readonly _log: Logger;
   private readonly _opts: AgentOptions;
   private _kernel?: Kernel;
@@ -72,7 +73,7 @@ export class Agent {
   private _dnsMetrics?: DnsMetrics;
   private _otlp?: OtlpExport;
   private _internal?: InternalMetrics;
-  private _internalRegistry?: Registry;
+  private _internalStore?: MetricStore;
   private _internalProm?: PrometheusServer;
   private _processor?: SpanProcessor;
   private readonly _clock = new MonoClock();
@@ -94,9 +95,9 @@ export class Agent {
     return this._prom?.port;
   }
 
-  /** where the obi_* metrics are: their own registry with internal_metrics.prometheus, else `registry` */
-  get internalRegistry(): Registry {
-    return this._internalRegistry ?? this.registry;
+  /** where the obi_* metrics are: their own store with internal_metrics.prometheus, else `store` */
+  get internalStore(): MetricStore {
+    return this._internalStore ?? this.store;
   }
 
   status(): AgentStatus {
@@ -141,13 +142,13 @@ export class Agent {
     // telemetry and exporters first: a taken port fails before anything is attached
     // obi_* metrics get their own endpoint with internal_metrics.prometheus, else sit next to the application metrics
     const internalProm = cfg.internalMetricsExporter === 'prometheus' ? cfg.internal_metrics.prometheus : undefined;
-    this._internalRegistry = internalProm ? new Registry() : this.registry;
-    this._internal = new InternalMetrics(this._internalRegistry);
+    this._internalStore = internalProm ? new MetricStore() : this.store;
+    this._internal = new InternalMetrics(this._internalStore);
     const hostId = readHostId(cfg.attributes.host_id.override);
     const selector = new AttributeSelector(cfg.attributes.select);
     const dnsEnabled = dnsListed([cfg.otel_traces_export.instrumentations, cfg.otel_metrics_export.instrumentations, cfg.prometheus_export.instrumentations]);
     const buckets = cfg.prometheus_export.port ? cfg.prometheus_export.buckets : cfg.otel_metrics_export.buckets;
-    this._metrics = new RedMetrics(this.registry, {
+    this._metrics = new RedMetrics(this.store, {
       resource: { hostName: hostname(), hostId },
       attributes: selectHttpMetricAttributes(selector),
       buckets: { duration: buckets.duration_histogram, requestSize: buckets.request_size_histogram, responseSize: buckets.response_size_histogram },
@@ -160,7 +161,7 @@ export class Agent {
       config: cfg,
       metrics: this._metrics,
       internal: this._internal,
-      registry: this._internalRegistry,
+      store: this._internalStore,
       clock: this._clock,
       log,
       hostName: hostname(),
@@ -184,7 +185,7 @@ export class Agent {
     this._dnsMetrics = dnsEnabled && cfg.metricFeatures.includes('application') ? new DnsMetrics(this.registry, { buckets: buckets.duration_histogram, attributes: selector.select('dns.lookup.duration', DNS_METRIC_ATTRIBUTES) }) : undefined;
     if (this._dnsMetrics !== undefined) this._otlp?.addDnsMetrics(this._dnsMetrics);
     if (cfg.metricFeatures.includes('application')) {
-      this._dbMetrics = new DbMetrics(this.registry, {
+      this._dbMetrics = new DbMetrics(this.store, {
         buckets: buckets.duration_histogram,
         attributes: selector.select('db.client.operation.duration', DB_METRIC_ATTRIBUTES),
         instrumentations: cfg.prometheus_export.instrumentations,
@@ -194,7 +195,7 @@ export class Agent {
     const queryText = selector.select('traces', TRACE_ATTRIBUTES).includes('db.query.text');
     this._spanCtx = { ids: this._ids, route: (path, svc) => routes.resolve(path, svc.instanceId), queryText };
     // filters, metric features, span-attribute selection and series TTL (telemetry/processor.ts)
-    this._processor = new SpanProcessor(this.registry, this._metrics, {
+    this._processor = new SpanProcessor(this.store, this._metrics, {
       features: cfg.metricFeatures,
       recorders: [this._dbMetrics, this._dnsMetrics].filter((r) => r !== undefined),
       selector,
@@ -216,14 +217,14 @@ export class Agent {
       this._prom = new PrometheusServer({
         port: cfg.prometheus_export.port,
         path: cfg.prometheus_export.path,
-        registries: [this.registry],
+        stores: [this.store],
         internal: this._internal,
-        extraPaths: internalProm?.port === cfg.prometheus_export.port ? [{ path: internalProm.path, registries: [this._internalRegistry] }] : undefined,
+        extraPaths: internalProm?.port === cfg.prometheus_export.port ? [{ path: internalProm.path, stores: [this._internalStore] }] : undefined,
       });
       await this._prom.start();
     }
     if (internalProm && internalProm.port !== cfg.prometheus_export.port) {
-      this._internalProm = new PrometheusServer({ port: internalProm.port, path: internalProm.path, registries: [this._internalRegistry], internal: this._internal });
+      this._internalProm = new PrometheusServer({ port: internalProm.port, path: internalProm.path, stores: [this._internalStore], internal: this._internal });
       await this._internalProm.start();
     }
 

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Registry } from 'prom-client';
+import { ScrapableStore } from '../../test/helpers/metric-store.ts';
 import { CounterVec } from './counter.ts';
 import { SeriesIndex } from './histogram.ts';
 
 test('CounterVec: exposition, shared index, increments by 0 expose the series, invalid values ignored', async () => {
-  const reg = new Registry();
+  const reg = new ScrapableStore();
   const idx = new SeriesIndex(2);
   const calls = new CounterVec({ name: 'calls_total', help: 'number of calls', labelNames: ['svc', 'code'], index: idx }).registerIn(reg);
   const bytes = new CounterVec({ name: 'bytes_total', help: 'bytes', labelNames: ['svc', 'code'], index: idx }).registerIn(reg);

@@ -1,23 +1,20 @@
 /**
- * A Prometheus counter family for the hot path, the counterpart of {@link HistogramVec}: series
- * are dense ids of a shared {@link SeriesIndex} (one label lookup serves every metric of a label
- * list), an increment is one array add, and the family registers in a prom-client `Registry`
- * through the same `get()` / `getForPromString()` contract. Series expired by the index
- * (`SeriesIndex.expire`) are zeroed and stop being exposed.
+ * A counter family of the {@link MetricStore} for the hot path, the counterpart of
+ * {@link HistogramVec}: series are dense ids of a shared {@link SeriesIndex} (one label lookup
+ * serves every metric of a label list) and an increment is one array add. Series expired by the
+ * index (`SeriesIndex.expire`) are zeroed and stop being exposed.
  */
-import type { Metric } from 'prom-client';
-import type { SeriesIndex } from './histogram.ts';
+import type { SeriesIndex } from './series.ts';
+import { familyFields } from './store.ts';
+import type { MetricFamily, MetricFamilyOptions, MetricStore } from './store.ts';
 
-export interface CounterVecOptions {
-  /** exposed name, `_total` included (OBI's names carry it) */
-  readonly name: string;
-  readonly help: string;
-  /** Prometheus label names, in the order of the index's tuples */
-  readonly labelNames: readonly string[];
-  readonly index: SeriesIndex;
-}
+/**
+ * `name` is the OTel name (`traces.span.metrics.calls`); the Prometheus name gets its `_total`
+ * from the naming rule (see {@link prometheusName}).
+ */
+export type CounterVecOptions = MetricFamilyOptions;
 
-/** One series of a {@link CounterVec}, copied out for exporters other than Prometheus (OTLP). */
+/** One series of a {@link CounterVec}, copied out for the views (Prometheus, OTLP). */
 export interface CounterSeriesSnapshot {
   readonly id: number;
   /** label values, in `labelNames` order */
@@ -25,45 +22,49 @@ export interface CounterSeriesSnapshot {
   readonly value: number;
 }
 
-interface ExportValue {
-  value: number;
-  labels: Record<string, string>;
-}
-
 const INITIAL_SERIES = 8;
 
-export class CounterVec {
+export class CounterVec implements MetricFamily {
+  readonly kind = 'counter' as const;
   readonly name: string;
+  readonly unit: string;
   readonly help: string;
-  readonly type = 'counter' as const;
-  readonly aggregator = 'sum' as const;
+  readonly promName: string;
   readonly labelNames: readonly string[];
+  readonly attributes: readonly string[];
   readonly index: SeriesIndex;
   private _values: Float64Array;
   /** 1 once a series was incremented (even by 0): exposed from then on */
   private _present: Uint8Array;
   private _capacity: number;
-  /** stable label objects per series: prom-client caches their formatting by identity */
-  private _labelObjects: (Record<string, string> | undefined)[] = [];
+  private readonly _collect: (() => void) | undefined;
 
   constructor(opts: CounterVecOptions) {
-    if (opts.labelNames.length !== opts.index.width) {
-      throw new RangeError(`${opts.name}: ${opts.labelNames.length} label names for an index of width ${opts.index.width}`);
-    }
-    this.name = opts.name;
-    this.help = opts.help;
-    this.labelNames = [...opts.labelNames];
+    const f = familyFields('counter', opts);
+    this.name = f.name;
+    this.unit = f.unit;
+    this.help = f.help;
+    this.promName = f.promName;
+    this.labelNames = f.labelNames;
+    this.attributes = f.attributes;
     this.index = opts.index;
+    this._collect = opts.collect;
     this._capacity = INITIAL_SERIES;
     this._values = new Float64Array(this._capacity);
     this._present = new Uint8Array(this._capacity);
     this.index.onRemove((id) => this._forget(id));
+    // a family without labels has its one series from the start, at 0 (as Prometheus clients do)
+    if (this.index.width === 0) this._present[this.index.id([])] = 1;
   }
 
-  /** Register in a prom-client registry (which serialises it like its own counters). */
-  registerIn(registry: { registerMetric(metric: Metric): void }): this {
-    registry.registerMetric(this as unknown as Metric);
+  /** Add to a store (where the exporters' views find it); returns this. */
+  registerIn(store: MetricStore): this {
+    store.add(this);
     return this;
+  }
+
+  collect(): void {
+    this._collect?.();
   }
 
   /** Add `value` (default 1) to series `id`; negative and non-finite values are ignored. */
@@ -74,12 +75,23 @@ export class CounterVec {
     this._present[id] = 1;
   }
 
+  /**
+   * Set series `id` to an absolute total read from elsewhere (an observable counter, set from a
+   * `collect` callback: counts kept by ingest); negative and non-finite values are ignored.
+   */
+  setTotal(id: number, total: number): void {
+    if (!(total >= 0) || total === Infinity) return;
+    if (id >= this._capacity) this._grow(id + 1);
+    this._values[id] = total;
+    this._present[id] = 1;
+  }
+
   /** value of one series, `undefined` if it was never incremented (tests, self-checks) */
   value(id: number): number | undefined {
     return id < this._capacity && this._present[id] === 1 ? this._values[id] : undefined;
   }
 
-  /** Copies of the series incremented at least once (the OTLP exporter's view). */
+  /** Copies of the series incremented at least once (what the views read). */
   series(): CounterSeriesSnapshot[] {
     const out: CounterSeriesSnapshot[] = [];
     const n = Math.min(this.index.size, this._capacity);
@@ -89,38 +101,11 @@ export class CounterVec {
     return out;
   }
 
-  /** Zero every series (prom-client `Registry.resetMetrics` calls this). */
+  /** Zero every series. */
   reset(): void {
     this._values.fill(0);
     this._present.fill(0);
-  }
-
-  getForPromString(): Promise<{ name: string; help: string; type: 'counter'; values: ExportValue[]; aggregator: 'sum' }> {
-    return Promise.resolve(this._export());
-  }
-
-  get(): Promise<{ name: string; help: string; type: 'counter'; values: ExportValue[]; aggregator: 'sum' }> {
-    return Promise.resolve(this._export());
-  }
-
-  private _export(): { name: string; help: string; type: 'counter'; values: ExportValue[]; aggregator: 'sum' } {
-    const values: ExportValue[] = [];
-    const n = Math.min(this.index.size, this._capacity);
-    for (let id = 0; id < n; id++) {
-      if (this._present[id] === 1) values.push({ value: this._values[id], labels: this._labelsOf(id) });
-    }
-    return { name: this.name, help: this.help, type: 'counter', values, aggregator: 'sum' };
-  }
-
-  private _labelsOf(id: number): Record<string, string> {
-    let labels = this._labelObjects[id];
-    if (labels === undefined) {
-      labels = {};
-      const vals = this.index.valuesOf(id);
-      for (let i = 0; i < this.labelNames.length; i++) labels[this.labelNames[i]] = vals[i];
-      this._labelObjects[id] = labels;
-    }
-    return labels;
+    if (this.index.width === 0) this._present[0] = 1;
   }
 
   private _forget(id: number): void {
@@ -128,7 +113,6 @@ export class CounterVec {
       this._values[id] = 0;
       this._present[id] = 0;
     }
-    this._labelObjects[id] = undefined;
   }
 
   private _grow(min: number): void {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Registry } from 'prom-client';
+import { ScrapableStore } from '../../test/helpers/metric-store.ts';
 import type { ServiceIdentity } from '../common/service.ts';
 import type { DbRecord } from '../protocols/common/records.ts';
 import { DbMetrics, dbSpan as dbSpanOf, dbSpanName, defaultDbMetricAttributes } from './db.ts';
@@ -72,7 +72,7 @@ test('server side: kind SERVER, server.address is the local end; end never befor
 
 test('db_client_operation_duration_seconds: OBI name, help, default labels and buckets; client DB spans only', async () => {
   assert.deepEqual(defaultDbMetricAttributes(), ['db.operation.name', 'db.system.name', 'error.type', 'instance', 'job', 'server.address', 'service.name', 'service.namespace']);
-  const registry = new Registry();
+  const registry = new ScrapableStore();
   const m = new DbMetrics(registry);
   m.record(dbSpan(rec({ operation: 'SELECT', collection: 't', startNs: 0, endNs: 20e6 }), client, service, ids));
   m.record(dbSpan(rec({ operation: 'SELECT', collection: 'u', startNs: 0, endNs: 3e6 }), client, service, ids));
@@ -96,7 +96,7 @@ test('db_client_operation_duration_seconds: OBI name, help, default labels and b
 });
 
 test('attributes and instrumentations options', async () => {
-  const registry = new Registry();
+  const registry = new ScrapableStore();
   const m = new DbMetrics(registry, { attributes: ['db_system_name', 'db.collection.name'], instrumentations: ['redis'] });
   assert.deepEqual(m.labelNames, ['db_collection_name', 'db_system_name']);
   m.record(dbSpan(rec({ operation: 'SELECT', collection: 't' }), client, service, ids));

@@ -34,7 +34,6 @@ import {
   ATTR_SERVICE_NAME,
   ATTR_SERVICE_NAMESPACE,
 } from '@opentelemetry/semantic-conventions';
-import type { Registry } from 'prom-client';
 import type { ServiceIdentity } from '../common/service.ts';
 import { HistogramVec, SeriesIndex } from './histogram.ts';
 import type { LabelValue } from './histogram.ts';
@@ -44,6 +43,7 @@ import { TRACE_FLAG_SAMPLED } from './span.ts';
 import type { Attributes, Span } from './span.ts';
 import type { ConnInfo } from '../common/conn.ts';
 import type { DbRecord } from '../protocols/common/records.ts';
+import type { MetricStore } from './store.ts';
 
 
 export interface DbSpanOptions {
@@ -183,7 +183,7 @@ export class DbMetrics {
   /** undefined: every instrumentation */
   private readonly _enabled: ReadonlySet<string> | undefined;
 
-  constructor(registry: Registry, options: DbMetricsOptions = {}) {
+  constructor(store: MetricStore, options: DbMetricsOptions = {}) {
     const inst = options.instrumentations ?? ['*'];
     this._enabled = inst.includes('*') ? undefined : new Set(inst);
     const attrs =
@@ -193,12 +193,14 @@ export class DbMetrics {
     this._scratch = new Array<LabelValue>(attrs.length).fill('');
     this.labelNames = attrs.map(promLabelName);
     this._hist = new HistogramVec({
-      name: DB_CLIENT_DURATION_PROM,
+      name: DB_CLIENT_DURATION_NAME,
+      unit: 's',
       help: DB_CLIENT_DURATION_HELP,
       labelNames: this.labelNames,
+      attributes: attrs,
       buckets: options.buckets ?? DEFAULT_DURATION_BUCKETS,
       index: this._index,
-    }).registerIn(registry);
+    }).registerIn(store);
   }
 
   /** Observe one span: client spans of category `db` of the enabled instrumentations; others are ignored. */
@@ -215,7 +217,7 @@ export class DbMetrics {
     for (let i = 0; i < spans.length; i++) this.record(spans[i]);
   }
 
-  /** the underlying histogram (for exporters other than Prometheus) */
+  /** the histogram family (also in the store under {@link DB_CLIENT_DURATION_NAME}) */
   get histogram(): HistogramVec {
     return this._hist;
   }

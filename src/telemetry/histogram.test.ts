@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Registry } from 'prom-client';
+import { ScrapableStore } from '../../test/helpers/metric-store.ts';
 import { HistogramVec, SeriesIndex } from './histogram.ts';
 
 test('SeriesIndex: dense ids, same tuple same id, numbers keyed as strings', () => {
@@ -39,7 +39,7 @@ test('HistogramVec: validation', () => {
 });
 
 test('HistogramVec: exposition through a prom-client registry', async () => {
-  const reg = new Registry();
+  const reg = new ScrapableStore();
   const idx = new SeriesIndex(1);
   const h = new HistogramVec({ name: 'lat_seconds', help: 'latency "quoted"\nnext', labelNames: ['m'], buckets: [0, 1, 2], index: idx }).registerIn(reg);
   const get = idx.id(['GET']);
@@ -87,7 +87,7 @@ test('HistogramVec: exposition through a prom-client registry', async () => {
 });
 
 test('HistogramVec: two histograms share an index; storage grows past the initial capacity', async () => {
-  const reg = new Registry();
+  const reg = new ScrapableStore();
   const idx = new SeriesIndex(1);
   const a = new HistogramVec({ name: 'a', help: 'a', labelNames: ['k'], buckets: [10], index: idx }).registerIn(reg);
   const b = new HistogramVec({ name: 'b', help: 'b', labelNames: ['k'], buckets: [10], index: idx }).registerIn(reg);

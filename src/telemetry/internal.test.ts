@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Registry } from 'prom-client';
+import { ScrapableStore } from '../../test/helpers/metric-store.ts';
 import { InternalMetrics } from './internal.ts';
 
-async function lines(reg: Registry, prefix: string): Promise<string[]> {
+async function lines(reg: ScrapableStore, prefix: string): Promise<string[]> {
   return (await reg.metrics()).split('\n').filter((l) => l.startsWith(prefix));
 }
 
 test('families, help texts and types', async () => {
-  const reg = new Registry();
+  const reg = new ScrapableStore();
   new InternalMetrics(reg);
   const text = await reg.metrics();
   const meta = text.split('\n').filter((l) => l.startsWith('# '));
@@ -51,7 +51,7 @@ test('families, help texts and types', async () => {
 });
 
 test('event counters and tracer flushes', async () => {
-  const reg = new Registry();
+  const reg = new ScrapableStore();
   const im = new InternalMetrics(reg);
   im.eventsRead(100);
   im.eventsRead(0);
@@ -76,7 +76,7 @@ test('event counters and tracer flushes', async () => {
 });
 
 test('kernel drops: setter counts deltas and survives a counter restart', async () => {
-  const reg = new Registry();
+  const reg = new ScrapableStore();
   const im = new InternalMetrics(reg);
   im.setKernelDropsTotal(10);
   im.setKernelDropsTotal(15);
@@ -87,7 +87,7 @@ test('kernel drops: setter counts deltas and survives a counter restart', async 
 });
 
 test('kernel drops: source read at scrape time', async () => {
-  const reg = new Registry();
+  const reg = new ScrapableStore();
   const im = new InternalMetrics(reg);
   let kernel = 7;
   im.setKernelDropsSource(() => kernel);
@@ -100,7 +100,7 @@ test('kernel drops: source read at scrape time', async () => {
 });
 
 test('labelled process, error, drop and scrape counters', async () => {
-  const reg = new Registry();
+  const reg = new ScrapableStore();
   const im = new InternalMetrics(reg);
   im.instrumentProcess('nginx');
   im.instrumentProcess('nginx');
@@ -124,7 +124,7 @@ test('labelled process, error, drop and scrape counters', async () => {
 });
 
 test('prefix option (Beyla naming)', async () => {
-  const reg = new Registry();
+  const reg = new ScrapableStore();
   const im = new InternalMetrics(reg, { prefix: 'beyla' });
   im.eventsRead(1);
   assert.deepEqual(await lines(reg, 'beyla_ebpf_events_read_total'), ['beyla_ebpf_events_read_total 1']);

@@ -1,14 +1,18 @@
 /**
- * Agent self-metrics (OBI "internal metrics", prefix `obi_`), on an injected registry
+ * Agent self-metrics (OBI "internal metrics", prefix `obi_`), in an injected metric store
  * (OBI serves them on `internal_metrics.prometheus.{port,path}`, default path
- * `/internal/metrics`). Names that exist in OBI keep OBI's name, help text and buckets;
- * the ingest counters are obi-ts additions.
+ * `/internal/metrics`, else next to the application metrics). Names that exist in OBI keep
+ * OBI's Prometheus name, help text and buckets; the ingest counters are obi-ts additions.
+ * OTel names are the dotted forms (`obi.ebpf.events.read`), from which the Prometheus names
+ * follow by the store's naming rule.
  *
  * Every method is cheap enough to call once per ring-buffer drain or per batch; none is
  * meant to be called per event.
  */
-import { Counter, Gauge, Histogram } from 'prom-client';
-import type { Registry } from 'prom-client';
+import { CounterVec } from './counter.ts';
+import { GaugeVec } from './gauge.ts';
+import { HistogramVec, SeriesIndex } from './histogram.ts';
+import type { MetricStore } from './store.ts';
 import type { SessionCounters } from '../protocols/common/session.ts';
 
 /** OBI `pipelineBufferLengths`: buckets of `obi_ebpf_tracer_flushes`. */
@@ -69,14 +73,14 @@ export interface InternalMetricsOptions {
 }
 
 export class InternalMetrics {
-  private readonly _eventsRead: Counter;
-  private readonly _eventsDropped: Counter;
-  private readonly _bytesLost: Counter;
-  private readonly _tracerFlushes: Histogram;
-  private readonly _instrumented: Gauge<'process_name'>;
-  private readonly _instrumentationErrors: Counter<'process_name' | 'error_type'>;
-  private readonly _spansDropped: Counter<'reason'>;
-  private readonly _promRequests: Counter<'port' | 'path'>;
+  private readonly _eventsRead: CounterVec;
+  private readonly _eventsDropped: CounterVec;
+  private readonly _bytesLost: CounterVec;
+  private readonly _tracerFlushes: HistogramVec;
+  private readonly _instrumented: GaugeVec;
+  private readonly _instrumentationErrors: CounterVec;
+  private readonly _spansDropped: CounterVec;
+  private readonly _promRequests: CounterVec;
   /** last absolute kernel drop count seen (the kernel counter is monotonic) */
   private _kernelDropsSeen = 0;
   private _kernelDropsSource: (() => number) | undefined;
@@ -84,135 +88,136 @@ export class InternalMetrics {
   /** one snapshot serves every ingest metric of a scrape */
   private _ingestSnap: { at: number; snap: IngestSnapshot } | undefined;
 
-  constructor(registry: Registry, options: InternalMetricsOptions = {}) {
+  constructor(store: MetricStore, options: InternalMetricsOptions = {}) {
     const p = options.prefix ?? 'obi';
-    const registers = [registry];
-    this._eventsRead = new Counter({
-      name: `${p}_ebpf_events_read_total`,
+    const none = new SeriesIndex(0);
+    this._eventsRead = new CounterVec({
+      name: `${p}.ebpf.events.read`,
       help: 'Events read from the eBPF ring buffers',
-      registers,
-    });
-    // the kernel-side counter is read at scrape time when a source is set
-    const self = this;
-    this._eventsDropped = new Counter({
-      name: `${p}_ebpf_events_dropped_total`,
+      labelNames: [],
+      index: none,
+    }).registerIn(store);
+    // the kernel-side counter is read at collection (scrape) time when a source is set
+    this._eventsDropped = new CounterVec({
+      name: `${p}.ebpf.events.dropped`,
       help: 'Events the eBPF programs could not submit (ring buffer full), as counted in the kernel',
-      registers,
-      collect() {
-        if (self._kernelDropsSource !== undefined) self.setKernelDropsTotal(self._kernelDropsSource());
+      labelNames: [],
+      index: none,
+      collect: () => {
+        if (this._kernelDropsSource !== undefined) this.setKernelDropsTotal(this._kernelDropsSource());
       },
-    });
-    this._bytesLost = new Counter({
-      name: `${p}_ingest_bytes_lost_total`,
+    }).registerIn(store);
+    this._bytesLost = new CounterVec({
+      name: `${p}.ingest.bytes.lost`,
+      unit: 'By',
+      promName: `${p}_ingest_bytes_lost_total`,
       help: 'Payload bytes that crossed a socket but were not captured (gaps past the captured prefix)',
-      registers,
-    });
+      labelNames: [],
+      index: none,
+    }).registerIn(store);
+    // ingest counters: absolute totals read from the ingest source at collection time
     const ingest = (fn: (s: IngestSnapshot) => void): void => {
-      const s = self._ingestSnapshot();
+      const s = this._ingestSnapshot();
       if (s !== undefined) fn(s);
     };
     const absolute = (name: string, help: string, read: (s: IngestSnapshot) => number): void => {
-      new Counter({
-        name: `${p}_ingest_${name}`,
+      const c: CounterVec = new CounterVec({
+        name: `${p}.ingest.${name}`,
         help,
-        registers,
-        collect() {
-          ingest((s) => {
-            this.reset();
-            this.inc(read(s));
-          });
-        },
-      });
+        labelNames: [],
+        index: none,
+        collect: () => ingest((s) => c.setTotal(0, read(s))),
+      }).registerIn(store);
     };
-    absolute('malformed_records_total', 'Ring-buffer records whose type or length made no sense (skipped)', (s) => s.malformedRecords);
-    absolute('connections_opened_total', 'Connections of traced processes seen', (s) => s.connectionsOpened);
-    absolute('connections_evicted_total', 'Connections forgotten, oldest first, because the tracked-connection cap was reached', (s) => s.connectionsEvicted);
-    absolute('connections_expired_total', 'Connections flushed after ebpf.max_transaction_time without an event', (s) => s.connectionsExpired);
-    absolute('connections_unrecognized_total', 'Connections whose first segments no registered protocol recognised (ignored)', (s) => s.connectionsUnrecognized);
-    new Gauge({
-      name: `${p}_ingest_connections`,
+    absolute('malformed.records', 'Ring-buffer records whose type or length made no sense (skipped)', (s) => s.malformedRecords);
+    absolute('connections.opened', 'Connections of traced processes seen', (s) => s.connectionsOpened);
+    absolute('connections.evicted', 'Connections forgotten, oldest first, because the tracked-connection cap was reached', (s) => s.connectionsEvicted);
+    absolute('connections.expired', 'Connections flushed after ebpf.max_transaction_time without an event', (s) => s.connectionsExpired);
+    absolute('connections.unrecognized', 'Connections whose first segments no registered protocol recognised (ignored)', (s) => s.connectionsUnrecognized);
+    const active: GaugeVec = new GaugeVec({
+      name: `${p}.ingest.connections`,
       help: 'Connections tracked now',
-      registers,
-      collect() {
-        ingest((s) => this.set(s.connectionsActive));
-      },
-    });
-    new Counter({
-      name: `${p}_ingest_tls_segments_total`,
+      labelNames: [],
+      index: none,
+      collect: () => ingest((s) => active.set(0, s.connectionsActive)),
+    }).registerIn(store);
+    const tls: CounterVec = new CounterVec({
+      name: `${p}.ingest.tls.segments`,
       help: 'TLS segments by outcome: ciphertext ignored (plaintext comes from the library), held and paired late, dropped unpaired, read after close',
       labelNames: ['outcome'],
-      registers,
-      collect() {
+      index: new SeriesIndex(1),
+      collect: () =>
         ingest((s) => {
-          this.reset();
-          for (const [outcome, n] of Object.entries(s.tlsSegments)) this.inc({ outcome }, n);
-        });
-      },
-    });
-    new Counter({
-      name: `${p}_parser_errors_total`,
+          tls.reset();
+          for (const [outcome, n] of Object.entries(s.tlsSegments)) tls.setTotal(tls.index.id([outcome]), n);
+        }),
+    }).registerIn(store);
+    const parserErrors: CounterVec = new CounterVec({
+      name: `${p}.parser.errors`,
       help: 'Protocol parser errors by wire protocol and kind; each invalid_frame resynchronises the stream',
       labelNames: ['protocol', 'kind'],
-      registers,
-      collect() {
+      index: new SeriesIndex(2),
+      collect: () =>
         ingest((s) => {
-          this.reset();
-          for (const [protocol, k] of s.parsers) for (const [kind, field] of PARSER_ERROR_KINDS) this.inc({ protocol, kind }, k[field]);
-        });
-      },
-    });
-    new Counter({
-      name: `${p}_parser_bytes_dropped_total`,
+          parserErrors.reset();
+          for (const [protocol, k] of s.parsers) for (const [kind, field] of PARSER_ERROR_KINDS) parserErrors.setTotal(parserErrors.index.id([protocol, kind]), k[field]);
+        }),
+    }).registerIn(store);
+    const parserDropped: CounterVec = new CounterVec({
+      name: `${p}.parser.bytes.dropped`,
+      unit: 'By',
+      promName: `${p}_parser_bytes_dropped_total`,
       help: 'Wire bytes a protocol parser discarded: buffer caps, resynchronisation skips, partial frames at close',
       labelNames: ['protocol'],
-      registers,
-      collect() {
+      index: new SeriesIndex(1),
+      collect: () =>
         ingest((s) => {
-          this.reset();
-          for (const [protocol, k] of s.parsers) this.inc({ protocol }, k.droppedBytes);
-        });
-      },
-    });
-    this._tracerFlushes = new Histogram({
-      name: `${p}_ebpf_tracer_flushes`,
+          parserDropped.reset();
+          for (const [protocol, k] of s.parsers) parserDropped.setTotal(parserDropped.index.id([protocol]), k.droppedBytes);
+        }),
+    }).registerIn(store);
+    this._tracerFlushes = new HistogramVec({
+      name: `${p}.ebpf.tracer.flushes`,
       help: 'Length of the groups of traces flushed from the eBPF tracer to the next pipeline stage',
-      buckets: [...TRACER_FLUSH_BUCKETS],
-      registers,
-    });
-    this._instrumented = new Gauge({
-      name: `${p}_instrumented_processes`,
+      labelNames: [],
+      buckets: TRACER_FLUSH_BUCKETS,
+      index: none,
+    }).registerIn(store);
+    this._instrumented = new GaugeVec({
+      name: `${p}.instrumented.processes`,
       help: 'Total number of instrumented processes by process name',
       labelNames: ['process_name'],
-      registers,
-    });
-    this._instrumentationErrors = new Counter({
-      name: `${p}_instrumentation_errors_total`,
+      index: new SeriesIndex(1),
+      upDown: true,
+    }).registerIn(store);
+    this._instrumentationErrors = new CounterVec({
+      name: `${p}.instrumentation.errors`,
       help: 'Total number of instrumentation errors by process name and error type',
       labelNames: ['process_name', 'error_type'],
-      registers,
-    });
-    this._spansDropped = new Counter({
-      name: `${p}_spans_dropped_total`,
+      index: new SeriesIndex(2),
+    }).registerIn(store);
+    this._spansDropped = new CounterVec({
+      name: `${p}.spans.dropped`,
       help: 'Spans dropped before export, by reason',
       labelNames: ['reason'],
-      registers,
-    });
-    this._promRequests = new Counter({
-      name: `${p}_prometheus_http_requests_total`,
+      index: new SeriesIndex(1),
+    }).registerIn(store);
+    this._promRequests = new CounterVec({
+      name: `${p}.prometheus.http.requests`,
       help: 'Requests towards the Prometheus Scrape endpoint',
       labelNames: ['port', 'path'],
-      registers,
-    });
+      index: new SeriesIndex(2),
+    }).registerIn(store);
   }
 
   /** `n` events decoded from the ring buffer (call once per drain). */
   eventsRead(n: number): void {
-    if (n > 0) this._eventsRead.inc(n);
+    if (n > 0) this._eventsRead.inc(0, n);
   }
 
   /** One ring-buffer drain delivered `events` events (`obi_ebpf_tracer_flushes`). */
   tracerFlush(events: number): void {
-    this._tracerFlushes.observe(events);
+    this._tracerFlushes.observe(0, events);
   }
 
   /**
@@ -224,10 +229,10 @@ export class InternalMetrics {
     if (!Number.isFinite(total) || total < 0) return;
     const delta = total >= this._kernelDropsSeen ? total - this._kernelDropsSeen : total;
     this._kernelDropsSeen = total;
-    if (delta > 0) this._eventsDropped.inc(delta);
+    if (delta > 0) this._eventsDropped.inc(0, delta);
   }
 
-  /** Read the kernel drop count at every scrape instead of pushing it. */
+  /** Read the kernel drop count at every collection (scrape) instead of pushing it. */
   setKernelDropsSource(source: (() => number) | undefined): void {
     this._kernelDropsSource = source;
   }
@@ -247,27 +252,27 @@ export class InternalMetrics {
 
   /** Bytes known to have crossed a socket but not captured. */
   bytesLost(n: number): void {
-    if (n > 0) this._bytesLost.inc(n);
+    if (n > 0) this._bytesLost.inc(0, n);
   }
 
   instrumentProcess(processName: string): void {
-    this._instrumented.inc({ process_name: processName });
+    this._instrumented.add(this._instrumented.index.id([processName]), 1);
   }
 
   uninstrumentProcess(processName: string): void {
-    this._instrumented.dec({ process_name: processName });
+    this._instrumented.add(this._instrumented.index.id([processName]), -1);
   }
 
   instrumentationError(processName: string, errorType: InstrumentationErrorType): void {
-    this._instrumentationErrors.inc({ process_name: processName, error_type: errorType });
+    this._instrumentationErrors.inc(this._instrumentationErrors.index.id([processName, errorType]), 1);
   }
 
   spansDropped(reason: SpanDropReason, n = 1): void {
-    if (n > 0) this._spansDropped.inc({ reason }, n);
+    if (n > 0) this._spansDropped.inc(this._spansDropped.index.id([reason]), n);
   }
 
   /** One request served by a Prometheus endpoint. */
   prometheusRequest(port: number, path: string): void {
-    this._promRequests.inc({ port: String(port), path });
+    this._promRequests.inc(this._promRequests.index.id([String(port), path]), 1);
   }
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Registry } from 'prom-client';
+import { ScrapableStore } from '../../test/helpers/metric-store.ts';
 import type { ServiceIdentity } from '../common/service.ts';
 import type { HttpRecord } from '../protocols/common/records.ts';
 import type { IdSource } from './ids.ts';
@@ -33,7 +33,7 @@ function span(opts: { conn?: ConnInfo; service?: ServiceIdentity; seconds: numbe
 }
 
 /** the sample lines of one metric family, in exposition order */
-async function samples(reg: Registry, family: string): Promise<string[]> {
+async function samples(reg: ScrapableStore, family: string): Promise<string[]> {
   const text = await reg.metrics();
   return text.split('\n').filter((l) => l.startsWith(`${family}_bucket{`) || l.startsWith(`${family}_sum{`) || l.startsWith(`${family}_count{`) || l.startsWith(`${family}{`));
 }
@@ -41,7 +41,7 @@ async function samples(reg: Registry, family: string): Promise<string[]> {
 const API_200 = 'http_request_method="GET",http_response_status_code="200",http_route="/users/:id",instance="host1:42",job="shop/api",server_address="10.0.0.2",server_port="8080",service_name="api",service_namespace="shop",url_scheme="http"';
 
 test('server duration histogram: exact buckets, sum and count after 4 records', async () => {
-  const reg = new Registry();
+  const reg = new ScrapableStore();
   const m = new RedMetrics(reg);
   for (const s of [0.25, 0.5, 0.5, 2]) m.record(span({ seconds: s }));
   const b = (le: string, v: number): string => `http_server_request_duration_seconds_bucket{le="${le}",${API_200}} ${v}`;
@@ -70,7 +70,7 @@ test('server duration histogram: exact buckets, sum and count after 4 records', 
 });
 
 test('server body-size histograms', async () => {
-  const reg = new Registry();
+  const reg = new ScrapableStore();
   const m = new RedMetrics(reg);
   m.record(span({ seconds: 0.01, req: 0, resp: 100 }));
   m.record(span({ seconds: 0.01, req: 100, resp: 8192 }));
@@ -89,7 +89,7 @@ test('server body-size histograms', async () => {
 });
 
 test('label values: status, route, Host, namespace-less job, client side', async () => {
-  const reg = new Registry();
+  const reg = new ScrapableStore();
   const m = new RedMetrics(reg);
   m.record(span({ seconds: 0.001, status: 404, path: '/health', host: 'api.example.com:8080' }));
   m.record(span({ seconds: 0.001, service: worker, method: 'POST' }));
@@ -108,7 +108,7 @@ test('label values: status, route, Host, namespace-less job, client side', async
 });
 
 test('target_info: one series per service, replaced and removed', async () => {
-  const reg = new Registry();
+  const reg = new ScrapableStore();
   const m = new RedMetrics(reg, { resource: { hostId: 'machine-1', hostName: 'host1', sdkVersion: '0.1.0' } });
   m.record(span({ seconds: 0.01 }));
   m.record(span({ seconds: 0.01 }));
@@ -126,7 +126,7 @@ test('target_info: one series per service, replaced and removed', async () => {
 });
 
 test('attribute lists: selected per metric, underscore form accepted, labels sorted', async () => {
-  const reg = new Registry();
+  const reg = new ScrapableStore();
   const m = new RedMetrics(reg, {
     attributes: {
       'http.server.request.duration': ['url_path', 'service.name', 'http.request.method', 'url.path'],
@@ -147,7 +147,7 @@ test('attribute lists: selected per metric, underscore form accepted, labels sor
 });
 
 test('spans that are not HTTP server/client spans are ignored', async () => {
-  const reg = new Registry();
+  const reg = new ScrapableStore();
   const m = new RedMetrics(reg);
   const base = span({ seconds: 1 });
   m.record({ ...base, protocol: 'grpc', category: 'rpc' });
@@ -158,7 +158,7 @@ test('spans that are not HTTP server/client spans are ignored', async () => {
 });
 
 test('negative durations count as zero', async () => {
-  const reg = new Registry();
+  const reg = new ScrapableStore();
   const m = new RedMetrics(reg);
   const s = span({ seconds: 1 });
   m.recordAll([{ ...s, endNs: s.startNs - 5 }]);

@@ -36,11 +36,11 @@ import {
   ATTR_HTTP_RESPONSE_BODY_SIZE,
   ATTR_OS_TYPE,
 } from '@opentelemetry/semantic-conventions/incubating';
-import { Gauge } from 'prom-client';
-import type { Registry } from 'prom-client';
 import type { ServiceIdentity } from '../common/service.ts';
+import { GaugeVec } from './gauge.ts';
 import { HistogramVec, SeriesIndex } from './histogram.ts';
 import type { LabelValue } from './histogram.ts';
+import type { MetricStore } from './store.ts';
 import type { Span } from './span.ts';
 
 /** OTel names of the HTTP RED metrics (the keys `attributes.select` uses). */
@@ -56,7 +56,9 @@ type Side = 'server' | 'client';
 type Measure = 'duration' | 'requestSize' | 'responseSize';
 
 export interface HttpMetricDef {
+  /** OTel name: the family's name in the store */
   readonly otel: HttpMetricName;
+  /** Prometheus name (what the naming rule derives from `otel` and the unit; checked by a test) */
   readonly prom: string;
   readonly help: string;
   readonly side: Side;
@@ -176,6 +178,21 @@ export const TARGET_INFO_LABELS = [
   promLabelName(ATTR_OS_TYPE),
 ] as const;
 
+/** OTel attribute of each {@link TARGET_INFO_LABELS} label. */
+export const TARGET_INFO_ATTRIBUTES: readonly string[] = [
+  ATTR_HOST_ID,
+  ATTR_HOST_NAME,
+  ATTR_SERVICE_NAME,
+  ATTR_SERVICE_NAMESPACE,
+  ATTR_INSTANCE,
+  ATTR_JOB,
+  ATTR_TELEMETRY_SDK_LANGUAGE,
+  ATTR_TELEMETRY_SDK_NAME,
+  ATTR_TELEMETRY_SDK_VERSION,
+  'source',
+  ATTR_OS_TYPE,
+];
+
 export type TargetInfoLabel = (typeof TARGET_INFO_LABELS)[number];
 
 /** `target_info` (and `traces_target_info`) label values of a service, as OBI sets them. */
@@ -255,14 +272,55 @@ class LabelGroup {
   }
 }
 
-/** One RED histogram as non-Prometheus exporters (OTLP) see it. */
+/** One RED histogram family (its OTel name, unit and attributes are the vec's) and its definition. */
 export interface RedHistogram {
   readonly def: HttpMetricDef;
-  /** UCUM unit: `s` for durations, `By` for sizes */
-  readonly unit: 's' | 'By';
-  /** attribute name (dot form, incl. the Prometheus-only `job`/`instance`) of each label, in label order */
-  readonly attributes: readonly string[];
   readonly vec: HistogramVec;
+}
+
+/**
+ * A gauge of one series per service, value 1, labelled {@link TARGET_INFO_LABELS} (`target_info`,
+ * `traces_target_info`).
+ */
+export class TargetInfoGauge {
+  readonly gauge: GaugeVec;
+  private readonly _resource: ResourceInfo;
+  /** series id per service instance */
+  private readonly _ids = new Map<string, number>();
+  private readonly _scratch: string[] = new Array<string>(TARGET_INFO_LABELS.length).fill('');
+
+  constructor(store: MetricStore, name: string, help: string, resource: ResourceInfo = {}) {
+    this._resource = resource;
+    this.gauge = new GaugeVec({
+      name,
+      help,
+      labelNames: TARGET_INFO_LABELS,
+      attributes: TARGET_INFO_ATTRIBUTES,
+      index: new SeriesIndex(TARGET_INFO_LABELS.length),
+    }).registerIn(store);
+  }
+
+  has(service: ServiceIdentity): boolean {
+    return this._ids.has(service.instanceId);
+  }
+
+  /** (Re)expose the series of a service, from its current identity. */
+  registerService(service: ServiceIdentity): void {
+    this.removeService(service);
+    const labels = targetInfoLabels(service, this._resource);
+    const v = this._scratch;
+    for (let i = 0; i < TARGET_INFO_LABELS.length; i++) v[i] = labels[TARGET_INFO_LABELS[i]];
+    const id = this.gauge.index.id(v);
+    this.gauge.set(id, 1);
+    this._ids.set(service.instanceId, id);
+  }
+
+  removeService(service: ServiceIdentity): void {
+    const id = this._ids.get(service.instanceId);
+    if (id === undefined) return;
+    this.gauge.remove(id);
+    this._ids.delete(service.instanceId);
+  }
 }
 
 interface SideMetrics {
@@ -273,8 +331,6 @@ interface SideMetrics {
   readonly requestSize: HistogramVec;
   readonly responseSize: HistogramVec;
   readonly ids: Int32Array;
-  /** attribute names per measure, in label order */
-  readonly attrsOf: Readonly<Record<Measure, readonly string[]>>;
 }
 
 function num(v: unknown): number {
@@ -284,29 +340,20 @@ function num(v: unknown): number {
 export class RedMetrics {
   private readonly _server: SideMetrics;
   private readonly _client: SideMetrics;
-  private readonly _targetInfo: Gauge<TargetInfoLabel>;
-  private readonly _resource: Required<ResourceInfo>;
-  /** services with a `target_info` series, by instance id */
-  private readonly _targets = new Map<string, Record<TargetInfoLabel, string>>();
-  /** the identities behind `_targets` */
+  private readonly _targetInfo: TargetInfoGauge;
+  /** the services with a `target_info` series, by instance id */
   private readonly _services = new Map<string, ServiceIdentity>();
 
-  constructor(registry: Registry, options: RedMetricsOptions = {}) {
+  constructor(store: MetricStore, options: RedMetricsOptions = {}) {
     const buckets = {
       duration: options.buckets?.duration ?? DEFAULT_DURATION_BUCKETS,
       requestSize: options.buckets?.requestSize ?? DEFAULT_SIZE_BUCKETS,
       responseSize: options.buckets?.responseSize ?? DEFAULT_SIZE_BUCKETS,
     };
-    this._resource = {
-      hostId: options.resource?.hostId ?? '',
-      hostName: options.resource?.hostName ?? '',
-      sdkVersion: options.resource?.sdkVersion ?? '',
-    };
     const build = (side: Side): SideMetrics => {
       const groups: LabelGroup[] = [];
       const slot = new Int32Array(3);
       const hist: Partial<Record<Measure, HistogramVec>> = {};
-      const attrsOf: Partial<Record<Measure, readonly string[]>> = {};
       for (const def of HTTP_METRICS) {
         if (def.side !== side) continue;
         const requested = options.attributes?.[def.otel];
@@ -318,15 +365,16 @@ export class RedMetrics {
           pos = groups.length - 1;
         }
         const group = groups[pos];
-        attrsOf[def.measure] = group.attrs;
         slot[def.measure === 'duration' ? 0 : def.measure === 'requestSize' ? 1 : 2] = pos;
         hist[def.measure] = new HistogramVec({
-          name: def.prom,
+          name: def.otel,
+          unit: def.measure === 'duration' ? 's' : 'By',
           help: def.help,
           labelNames: group.labelNames,
+          attributes: group.attrs,
           buckets: buckets[def.measure],
           index: group.index,
-        }).registerIn(registry);
+        }).registerIn(store);
       }
       return {
         groups,
@@ -335,17 +383,11 @@ export class RedMetrics {
         requestSize: hist.requestSize!,
         responseSize: hist.responseSize!,
         ids: new Int32Array(groups.length),
-        attrsOf: attrsOf as Record<Measure, readonly string[]>,
       };
     };
     this._server = build('server');
     this._client = build('client');
-    this._targetInfo = new Gauge({
-      name: 'target_info',
-      help: 'attributes associated to a given monitored entity',
-      labelNames: TARGET_INFO_LABELS,
-      registers: [registry],
-    });
+    this._targetInfo = new TargetInfoGauge(store, 'target_info', 'attributes associated to a given monitored entity', options.resource);
   }
 
   /** Observe one finished span (HTTP server and client spans; others are ignored). */
@@ -353,7 +395,7 @@ export class RedMetrics {
     if (span.category !== 'http') return;
     const m = span.kind === 'server' ? this._server : span.kind === 'client' ? this._client : undefined;
     if (m === undefined) return;
-    if (!this._targets.has(span.service.instanceId)) this.registerService(span.service);
+    if (!this._services.has(span.service.instanceId)) this.registerService(span.service);
     const ids = m.ids;
     const groups = m.groups;
     for (let i = 0; i < groups.length; i++) ids[i] = groups[i].resolve(span);
@@ -387,23 +429,7 @@ export class RedMetrics {
 
   /** Expose `target_info` for a service (done implicitly by its first recorded span). */
   registerService(service: ServiceIdentity): void {
-    const prev = this._targets.get(service.instanceId);
-    if (prev !== undefined) this._targetInfo.remove(prev);
-    const labels: Record<TargetInfoLabel, string> = {
-      host_id: this._resource.hostId,
-      host_name: this._resource.hostName,
-      service_name: service.name,
-      service_namespace: service.namespace,
-      instance: service.instanceId,
-      job: serviceJob(service),
-      telemetry_sdk_language: service.language,
-      telemetry_sdk_name: 'opentelemetry',
-      telemetry_sdk_version: this._resource.sdkVersion,
-      source: 'obi',
-      os_type: 'linux',
-    };
-    this._targetInfo.set(labels, 1);
-    this._targets.set(service.instanceId, labels);
+    this._targetInfo.registerService(service);
     this._services.set(service.instanceId, service);
   }
 
@@ -412,21 +438,18 @@ export class RedMetrics {
     return this._services.get(instanceId);
   }
 
-  /** The six HTTP histograms, in {@link HTTP_METRICS} order, for exporters other than Prometheus. */
+  /** The six HTTP histogram families, in {@link HTTP_METRICS} order (they are in the store too, by OTel name). */
   histograms(): RedHistogram[] {
     return HTTP_METRICS.map((def) => {
       const m = def.side === 'server' ? this._server : this._client;
       const vec = def.measure === 'duration' ? m.duration : def.measure === 'requestSize' ? m.requestSize : m.responseSize;
-      return { def, unit: def.measure === 'duration' ? 's' : 'By', attributes: m.attrsOf[def.measure], vec };
+      return { def, vec };
     });
   }
 
   /** Drop the `target_info` series of a service that went away. */
   removeService(service: ServiceIdentity): void {
-    const prev = this._targets.get(service.instanceId);
-    if (prev === undefined) return;
-    this._targetInfo.remove(prev);
-    this._targets.delete(service.instanceId);
+    this._targetInfo.removeService(service);
     this._services.delete(service.instanceId);
   }
 }

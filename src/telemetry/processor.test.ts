@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Registry } from 'prom-client';
+import { ScrapableStore } from '../../test/helpers/metric-store.ts';
 import type { ServiceIdentity } from '../common/service.ts';
 import { HistogramVec, SeriesIndex } from './histogram.ts';
 import { RedMetrics } from './metrics.ts';
@@ -13,7 +13,7 @@ import { api, mkSpan, sampleLines, sampleValue, worker } from '../../test/helper
 const families = (text: string): string[] => [...new Set(text.split('\n').filter((l) => l.startsWith('# TYPE ')).map((l) => l.split(' ')[2]))];
 
 test('features decide the metric families: application only (the default)', async () => {
-  const reg = new Registry();
+  const reg = new ScrapableStore();
   const p = new SpanProcessor(reg, new RedMetrics(reg), { features: ['application'] });
   assert.equal(p.spanMetrics, undefined);
   assert.equal(p.serviceGraph, undefined);
@@ -26,7 +26,7 @@ test('features decide the metric families: application only (the default)', asyn
 });
 
 test('span metrics and service graph without application: no RED series, traces_target_info per service', async () => {
-  const reg = new Registry();
+  const reg = new ScrapableStore();
   const p = new SpanProcessor(reg, new RedMetrics(reg), { features: ['application_span', 'application_service_graph'], resource: { hostName: 'box' } });
   assert.equal(p.spanMetrics?.format, 'legacy');
   p.process([mkSpan(), mkSpan({ service: worker })], 0);
@@ -37,13 +37,13 @@ test('span metrics and service graph without application: no RED series, traces_
   assert.deepEqual(sampleLines(text, 'traces_target_info').map((l) => /service_name="([^"]*)"/.exec(l)![1]).sort(), ['api', 'worker']);
   p.removeService(worker);
   assert.deepEqual(sampleLines(await reg.metrics(), 'traces_target_info').length, 1);
-  const otel = new SpanProcessor(new Registry(), new RedMetrics(new Registry()), { features: ['application_span_otel'] });
+  const otel = new SpanProcessor(new ScrapableStore(), new RedMetrics(new ScrapableStore()), { features: ['application_span_otel'] });
   assert.equal(otel.spanMetrics?.format, 'otel');
   assert.equal(otel.serviceGraph, undefined);
 });
 
 test('filters apply to every metric family and to traces; dropped spans are counted', async () => {
-  const reg = new Registry();
+  const reg = new ScrapableStore();
   const p = new SpanProcessor(reg, new RedMetrics(reg), {
     features: ['application', 'application_span_otel', 'application_service_graph'],
     filter: { url_path: { not_match: '/metrics' } },
@@ -59,7 +59,7 @@ test('filters apply to every metric family and to traces; dropped spans are coun
 });
 
 test('ignore_mode metrics keeps traces; traces attributes are trimmed after metrics', async () => {
-  const reg = new Registry();
+  const reg = new ScrapableStore();
   const p = new SpanProcessor(reg, new RedMetrics(reg), {
     features: ['application'],
     isIgnoredPath: (path) => path === '/health',
@@ -78,7 +78,7 @@ test('service-graph lookup: loopback or local addresses, by listening port; cach
   const backend: ServiceIdentity = { name: 'backend', namespace: 'shop', instanceId: 'host1:99', pid: 99, exePath: '/b', language: 'java' };
   let calls = 0;
   let listening: ListeningService[] = [{ service: backend, info: { listenPorts: [9090, 9091] } }];
-  const reg = new Registry();
+  const reg = new ScrapableStore();
   const p = new SpanProcessor(reg, new RedMetrics(reg), {
     features: ['application_service_graph'],
     listeners: () => {
@@ -106,7 +106,7 @@ test('isLoopback', () => {
 });
 
 test('extra recorders get the filtered spans with the RED metrics, and share the TTL', async () => {
-  const reg = new Registry();
+  const reg = new ScrapableStore();
   const index = new SeriesIndex(1);
   const histogram = new HistogramVec({ name: 'extra_seconds', help: 'x', labelNames: ['path'], buckets: [1], index }).registerIn(reg);
   const seen: string[] = [];
@@ -127,7 +127,7 @@ test('extra recorders get the filtered spans with the RED metrics, and share the
   assert.equal(p.expire(1500), 1); // the extra series of /a (/a and /b share one RED label set)
   assert.deepEqual(sampleLines(await reg.metrics(), 'extra_seconds_count'), ['extra_seconds_count{path="/b"} 1']);
   // without `application` neither RED nor the extra recorders record
-  const off = new SpanProcessor(new Registry(), new RedMetrics(new Registry()), { features: ['application_span'], recorders: [recorder] });
+  const off = new SpanProcessor(new ScrapableStore(), new RedMetrics(new ScrapableStore()), { features: ['application_span'], recorders: [recorder] });
   off.process([at('/c')], 0);
   assert.deepEqual(seen, ['/a', '/b']);
 });

@@ -7,7 +7,6 @@
  *
  * Pure (no timers, no I/O): the caller passes the time and calls `expire` periodically.
  */
-import type { Registry } from 'prom-client';
 import type { ServiceIdentity } from '../common/service.ts';
 import type { HistogramVec } from './histogram.ts';
 import { SpanFilter } from './filter.ts';
@@ -17,6 +16,7 @@ import { AttributeSelector, TraceAttributeFilter } from './select.ts';
 import { ServiceGraph } from './servicegraph.ts';
 import { SpanMetrics, TracesTargetInfo } from './spanmetrics.ts';
 import type { Span } from './span.ts';
+import type { MetricStore } from './store.ts';
 
 /** `metrics.features` values this stage acts on (others are ignored). */
 export type AppMetricFeature = 'application' | 'application_span' | 'application_span_otel' | 'application_service_graph' | (string & {});
@@ -94,7 +94,7 @@ export class SpanProcessor {
   private _lookupCacheAt = -Infinity;
   private _now = 0;
 
-  constructor(registry: Registry, red: RedMetrics, options: SpanProcessorOptions) {
+  constructor(store: MetricStore, red: RedMetrics, options: SpanProcessorOptions) {
     const f = new Set(options.features);
     const selector = options.selector ?? new AttributeSelector();
     this.filter = new SpanFilter({ application: options.filter, isIgnoredPath: options.isIgnoredPath, ignoreMode: options.ignoreMode });
@@ -109,15 +109,15 @@ export class SpanProcessor {
     this.spanMetrics =
       spanFormat === undefined
         ? undefined
-        : new SpanMetrics(registry, { format: spanFormat, buckets: options.durationBuckets, spanNamesLimit: options.spanNamesLimit });
+        : new SpanMetrics(store, { format: spanFormat, buckets: options.durationBuckets, spanNamesLimit: options.spanNamesLimit });
     this.serviceGraph = f.has('application_service_graph')
-      ? new ServiceGraph(registry, {
+      ? new ServiceGraph(store, {
           buckets: options.durationBuckets,
           allowSelfReferences: options.allowSelfReferences,
           lookupServer: (addr, port) => this._lookupServer(addr, port),
         })
       : undefined;
-    this.tracesTargetInfo = this.spanMetrics !== undefined || this.serviceGraph !== undefined ? new TracesTargetInfo(registry, options.resource) : undefined;
+    this.tracesTargetInfo = this.spanMetrics !== undefined || this.serviceGraph !== undefined ? new TracesTargetInfo(store, options.resource) : undefined;
   }
 
   /**

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Registry } from 'prom-client';
+import { ScrapableStore } from '../../test/helpers/metric-store.ts';
 import { AgentError } from '../errors.ts';
 import { HTTP_METRIC_ATTRIBUTES, RedMetrics } from './metrics.ts';
 import { AttributeSelector, metricSection, selectHttpMetricAttributes, TraceAttributeFilter, TRACE_ATTRIBUTES } from './select.ts';
@@ -115,7 +115,7 @@ test('selectHttpMetricAttributes: per metric; OTLP does not offer job and instan
 });
 
 test('RedMetrics reports the selected labels', async () => {
-  const reg = new Registry();
+  const reg = new ScrapableStore();
   const s = new AttributeSelector({ 'http.server.request.duration': { include: ['http.route', 'url.path', 'client_address'] } });
   const m = new RedMetrics(reg, { attributes: selectHttpMetricAttributes(s) });
   m.recordAll([mkSpan(), mkSpan()]);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Registry } from 'prom-client';
+import { ScrapableStore } from '../../test/helpers/metric-store.ts';
 import type { ServiceIdentity } from '../common/service.ts';
 import { ServiceGraph } from './servicegraph.ts';
 import { api, mkSpan, sampleLines, sampleValue, worker } from '../../test/helpers/spans.ts';
@@ -8,12 +8,12 @@ import { api, mkSpan, sampleLines, sampleValue, worker } from '../../test/helper
 const backend: ServiceIdentity = { name: 'backend', namespace: 'shop', instanceId: 'host1:99', pid: 99, exePath: '/usr/bin/backend', language: 'java' };
 const lookup = (addr: string, port: number): ServiceIdentity | undefined => (addr === '10.0.0.9' && port === 9090 ? backend : undefined);
 
-async function scrape(reg: Registry): Promise<string> {
+async function scrape(reg: ScrapableStore): Promise<string> {
   return await reg.metrics();
 }
 
 test('server spans: client = peer address, server = service; histogram, total and failed', async () => {
-  const reg = new Registry();
+  const reg = new ScrapableStore();
   const g = new ServiceGraph(reg, { lookupServer: lookup });
   g.recordAll([mkSpan({ seconds: 0.03 }), mkSpan({ seconds: 0.2, status: 'error' }), mkSpan({ seconds: 0.03 })]);
   const text = await scrape(reg);
@@ -27,7 +27,7 @@ test('server spans: client = peer address, server = service; histogram, total an
 });
 
 test('client span to an instrumented server: named edge, no request_total (the server side counts it)', async () => {
-  const reg = new Registry();
+  const reg = new ScrapableStore();
   const g = new ServiceGraph(reg, { lookupServer: lookup });
   g.recordAll([mkSpan({ kind: 'client' }), mkSpan({ kind: 'client' })]);
   const text = await scrape(reg);
@@ -38,7 +38,7 @@ test('client span to an instrumented server: named edge, no request_total (the s
 });
 
 test('client span to an uninstrumented server: virtual_node, counted in request_total; database peers', async () => {
-  const reg = new Registry();
+  const reg = new ScrapableStore();
   const g = new ServiceGraph(reg, { lookupServer: lookup });
   g.recordAll([
     mkSpan({ kind: 'client', service: worker, conn: { remoteAddr: '10.0.0.50', remotePort: 80 } }),
@@ -53,7 +53,7 @@ test('client span to an uninstrumented server: virtual_node, counted in request_
   const db = { ...v, server: '10.0.0.60', connection_type: 'database' };
   assert.equal(sampleValue(text, 'traces_service_graph_request_total', db), 1);
   // without a lookup every server is uninstrumented
-  const reg2 = new Registry();
+  const reg2 = new ScrapableStore();
   new ServiceGraph(reg2).record(mkSpan({ kind: 'client' }));
   assert.equal(sampleValue(await scrape(reg2), 'traces_service_graph_request_total', { ...v, client: 'api', client_service_namespace: 'shop', server: '10.0.0.9' }), 1);
 });
@@ -64,26 +64,26 @@ test('self references are skipped unless allowed; DNS spans, internal spans and 
     mkSpan({ kind: 'client', conn: { localAddr: '127.0.0.1', remoteAddr: '127.0.0.1', remotePort: 1 } }),
   ];
   const other = [mkSpan({ protocol: 'dns', kind: 'client' }), mkSpan({ kind: 'internal' }), mkSpan({ conn: null })];
-  const reg = new Registry();
+  const reg = new ScrapableStore();
   new ServiceGraph(reg).recordAll([...self, ...other]);
   const text = await scrape(reg);
   assert.equal(text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length, 0);
 
-  const allowed = new Registry();
+  const allowed = new ScrapableStore();
   new ServiceGraph(allowed, { allowSelfReferences: true }).recordAll(self);
   const t2 = await scrape(allowed);
   assert.equal(sampleValue(t2, 'traces_service_graph_request_server_seconds_count', { client: '127.0.0.1', client_service_namespace: '', server: 'api', server_service_namespace: 'shop', source: 'obi', connection_type: '' }), 1);
   assert.equal(sampleValue(t2, 'traces_service_graph_request_client_seconds_count', { client: 'api', client_service_namespace: 'shop', server: '127.0.0.1', server_service_namespace: '', source: 'obi', connection_type: 'virtual_node' }), 1);
 
   // same address but the called server is in another namespace: not a self reference
-  const ns = new Registry();
+  const ns = new ScrapableStore();
   const other2: ServiceIdentity = { ...backend, namespace: 'other' };
   new ServiceGraph(ns, { lookupServer: () => other2 }).record(mkSpan({ kind: 'client', conn: { localAddr: '127.0.0.1', remoteAddr: '127.0.0.1' } }));
   assert.equal(sampleValue(await scrape(ns), 'traces_service_graph_request_client_seconds_count', { client: 'api', client_service_namespace: 'shop', server: 'backend', server_service_namespace: 'other', source: 'obi', connection_type: '' }), 1);
 });
 
 test('api exported to the service-graph family names and label order', () => {
-  const reg = new Registry();
+  const reg = new ScrapableStore();
   const g = new ServiceGraph(reg);
   assert.deepEqual(g.client.labelNames, ['client', 'client_service_namespace', 'server', 'server_service_namespace', 'source', 'connection_type']);
   assert.equal(g.total.name, 'traces_service_graph_request_total');

@@ -22,7 +22,6 @@
  * ends, same or unknown namespace) unless `allow_service_graph_self_references`. With TTL as
  * in {@link RedMetrics} (`setNow`, `expire`).
  */
-import type { Registry } from 'prom-client';
 import type { ProtocolCategory } from '../protocols/common/records.ts';
 import type { ServiceIdentity } from '../common/service.ts';
 import { CounterVec } from './counter.ts';
@@ -31,6 +30,7 @@ import type { LabelValue } from './histogram.ts';
 import { DEFAULT_DURATION_BUCKETS } from './metrics.ts';
 import { SOURCE } from './spanmetrics.ts';
 import type { Span } from './span.ts';
+import type { MetricStore } from './store.ts';
 
 export const SERVICE_GRAPH_NAMES = {
   client: { prom: 'traces_service_graph_request_client_seconds', otel: 'traces_service_graph_request_client' },
@@ -69,7 +69,7 @@ export class ServiceGraph {
   private readonly _lookup: InstrumentedServerLookup | undefined;
   private readonly _scratch: LabelValue[] = new Array<LabelValue>(SERVICE_GRAPH_LABELS.length).fill('');
 
-  constructor(registry: Registry, options: ServiceGraphOptions = {}) {
+  constructor(store: MetricStore, options: ServiceGraphOptions = {}) {
     this._allowSelf = options.allowSelfReferences ?? false;
     this._lookup = options.lookupServer;
     const buckets = options.buckets ?? DEFAULT_DURATION_BUCKETS;
@@ -77,21 +77,23 @@ export class ServiceGraph {
     const index = this.index;
     const labelNames = SERVICE_GRAPH_LABELS;
     this.client = new HistogramVec({
-      name: SERVICE_GRAPH_NAMES.client.prom,
+      name: SERVICE_GRAPH_NAMES.client.otel,
+      unit: 's',
       help: 'duration of client service calls, in seconds, in trace service graph metrics format',
       labelNames,
       buckets,
       index,
-    }).registerIn(registry);
+    }).registerIn(store);
     this.server = new HistogramVec({
-      name: SERVICE_GRAPH_NAMES.server.prom,
+      name: SERVICE_GRAPH_NAMES.server.otel,
+      unit: 's',
       help: 'duration of server service calls, in seconds, in trace service graph metrics format',
       labelNames,
       buckets,
       index,
-    }).registerIn(registry);
-    this.failed = new CounterVec({ name: SERVICE_GRAPH_NAMES.failed.prom, help: 'number of failed service calls in trace service graph metrics format', labelNames, index }).registerIn(registry);
-    this.total = new CounterVec({ name: SERVICE_GRAPH_NAMES.total.prom, help: 'number of service calls in trace service graph metrics format', labelNames, index }).registerIn(registry);
+    }).registerIn(store);
+    this.failed = new CounterVec({ name: SERVICE_GRAPH_NAMES.failed.otel, help: 'number of failed service calls in trace service graph metrics format', labelNames, index }).registerIn(store);
+    this.total = new CounterVec({ name: SERVICE_GRAPH_NAMES.total.otel, help: 'number of service calls in trace service graph metrics format', labelNames, index }).registerIn(store);
   }
 
   record(span: Span): void {

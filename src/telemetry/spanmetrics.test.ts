@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Registry } from 'prom-client';
+import { ScrapableStore } from '../../test/helpers/metric-store.ts';
 import { AGGREGATED_SPAN_NAME, SpanMetrics, TracesTargetInfo } from './spanmetrics.ts';
 import { api, mkSpan, sampleLines, sampleValue, worker } from '../../test/helpers/spans.ts';
 
@@ -17,7 +17,7 @@ const API_SERVER = {
 };
 
 test('legacy format (application_span): names, labels, exact buckets, sum and calls', async () => {
-  const reg = new Registry();
+  const reg = new ScrapableStore();
   const m = new SpanMetrics(reg, { format: 'legacy' });
   m.recordAll([mkSpan({ seconds: 0.03 }), mkSpan({ seconds: 0.2 }), mkSpan({ seconds: 0.03 }), mkSpan({ seconds: 3 })]);
   const text = await reg.metrics();
@@ -32,7 +32,7 @@ test('legacy format (application_span): names, labels, exact buckets, sum and ca
 });
 
 test('otel format (application_span_otel): names; kind, status and every span protocol', async () => {
-  const reg = new Registry();
+  const reg = new ScrapableStore();
   const m = new SpanMetrics(reg, { format: 'otel' });
   assert.equal(m.names.duration.otel, 'traces.span.metrics.duration');
   assert.equal(m.names.calls.otel, 'traces.span.metrics.calls');
@@ -51,7 +51,7 @@ test('otel format (application_span_otel): names; kind, status and every span pr
 });
 
 test('span-name cap: new names past the per-service limit become AGGREGATED; known names keep theirs', async () => {
-  const reg = new Registry();
+  const reg = new ScrapableStore();
   const m = new SpanMetrics(reg, { format: 'legacy', spanNamesLimit: 3 });
   for (const n of ['a', 'b', 'c', 'd', 'e', 'a', 'd']) m.record(mkSpan({ name: n }));
   m.record(mkSpan({ name: 'z', service: worker })); // another service has its own budget
@@ -68,12 +68,12 @@ test('span-name cap: new names past the per-service limit become AGGREGATED; kno
   m.removeService(api);
   assert.equal(m.spanNameOf(mkSpan({ name: 'd' })), 'd');
   // a limit <= 0 disables the cap
-  const free = new SpanMetrics(new Registry(), { format: 'otel', spanNamesLimit: 0 });
+  const free = new SpanMetrics(new ScrapableStore(), { format: 'otel', spanNamesLimit: 0 });
   for (let i = 0; i < 200; i++) assert.equal(free.spanNameOf(mkSpan({ name: `n${i}` })), `n${i}`);
 });
 
 test('traces_target_info: target_info labels per service, removed when the service goes', async () => {
-  const reg = new Registry();
+  const reg = new ScrapableStore();
   const t = new TracesTargetInfo(reg, { hostId: 'hid', hostName: 'box', sdkVersion: '0.1.0' });
   t.registerService(api);
   t.registerService(worker);

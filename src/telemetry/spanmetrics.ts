@@ -19,23 +19,22 @@
  * TTL: like {@link RedMetrics}, `setNow` stamps the series a batch updates and `expire` removes
  * those not updated since a cutoff.
  */
-import { Gauge } from 'prom-client';
-import type { Registry } from 'prom-client';
 import type { ServiceIdentity } from '../common/service.ts';
 import { CounterVec } from './counter.ts';
 import { statusCodeName, spanKindName } from './filter.ts';
 import { HistogramVec, SeriesIndex } from './histogram.ts';
 import type { LabelValue } from './histogram.ts';
-import { DEFAULT_DURATION_BUCKETS, serviceJob, TARGET_INFO_LABELS, targetInfoLabels } from './metrics.ts';
-import type { ResourceInfo, TargetInfoLabel } from './metrics.ts';
+import { DEFAULT_DURATION_BUCKETS, serviceJob, TargetInfoGauge } from './metrics.ts';
+import type { ResourceInfo } from './metrics.ts';
 import type { Span } from './span.ts';
+import type { MetricStore } from './store.ts';
 
 export type SpanMetricsFormat = 'legacy' | 'otel';
 
 export interface MetricName {
   /** Prometheus exposition name */
   readonly prom: string;
-  /** OTLP metric name */
+  /** OTel metric name (the family's name in the store) */
   readonly otel: string;
 }
 
@@ -66,6 +65,22 @@ export const SPAN_METRICS_LABELS: readonly string[] = [
   'job',
   'source',
   'telemetry_sdk_language',
+];
+
+/**
+ * OTel attribute of each {@link SPAN_METRICS_LABELS} label (OBI's OTLP span metrics: `instance`
+ * is `service.instance.id`; `job` is Prometheus-only).
+ */
+export const SPAN_METRICS_ATTRIBUTES: readonly string[] = [
+  'service.name',
+  'service.namespace',
+  'span.name',
+  'status.code',
+  'span.kind',
+  'service.instance.id',
+  'job',
+  'source',
+  'telemetry.sdk.language',
 ];
 
 /** span_name once a service exceeds `metric_span_names_limit` */
@@ -104,24 +119,30 @@ export class SpanMetrics {
   private readonly _spanNames = new Map<string, Set<string>>();
   private readonly _scratch: LabelValue[] = new Array<LabelValue>(SPAN_METRICS_LABELS.length).fill('');
 
-  constructor(registry: Registry, options: SpanMetricsOptions) {
+  constructor(store: MetricStore, options: SpanMetricsOptions) {
     this.format = options.format;
     this.names = SPAN_METRICS_NAMES[options.format];
     this._limit = options.spanNamesLimit ?? DEFAULT_SPAN_NAMES_LIMIT;
     this.index = new SeriesIndex(SPAN_METRICS_LABELS.length);
+    const duration = this.names.duration;
     this.duration = new HistogramVec({
-      name: this.names.duration.prom,
+      name: duration.otel,
+      unit: 's',
+      // OBI's legacy name has no unit suffix; the `otel` one follows the naming rule
+      promName: options.format === 'legacy' ? duration.prom : undefined,
       help: 'duration of service calls (client and server), in seconds, in trace span metrics format',
       labelNames: SPAN_METRICS_LABELS,
+      attributes: SPAN_METRICS_ATTRIBUTES,
       buckets: options.buckets ?? DEFAULT_DURATION_BUCKETS,
       index: this.index,
-    }).registerIn(registry);
+    }).registerIn(store);
     this.calls = new CounterVec({
-      name: this.names.calls.prom,
+      name: this.names.calls.otel,
       help: 'number of service calls in trace span metrics format',
       labelNames: SPAN_METRICS_LABELS,
+      attributes: SPAN_METRICS_ATTRIBUTES,
       index: this.index,
-    }).registerIn(registry);
+    }).registerIn(store);
   }
 
   /** `span_name` label of a span: its name, or `AGGREGATED` past the per-service limit. */
@@ -182,37 +203,8 @@ export class SpanMetrics {
  * `traces_target_info`: OBI's `target_info` labels, one series per instrumented service, when any
  * span-metric feature (`application_span*`, `application_service_graph`) is on.
  */
-export class TracesTargetInfo {
-  private readonly _gauge: Gauge<TargetInfoLabel>;
-  private readonly _resource: ResourceInfo;
-  private readonly _targets = new Map<string, Record<TargetInfoLabel, string>>();
-
-  constructor(registry: Registry, resource: ResourceInfo = {}) {
-    this._resource = resource;
-    this._gauge = new Gauge({
-      name: 'traces_target_info',
-      help: 'target service information in trace span metric format',
-      labelNames: TARGET_INFO_LABELS,
-      registers: [registry],
-    });
-  }
-
-  has(service: ServiceIdentity): boolean {
-    return this._targets.has(service.instanceId);
-  }
-
-  registerService(service: ServiceIdentity): void {
-    const prev = this._targets.get(service.instanceId);
-    if (prev !== undefined) this._gauge.remove(prev);
-    const labels = targetInfoLabels(service, this._resource);
-    this._gauge.set(labels, 1);
-    this._targets.set(service.instanceId, labels);
-  }
-
-  removeService(service: ServiceIdentity): void {
-    const prev = this._targets.get(service.instanceId);
-    if (prev === undefined) return;
-    this._gauge.remove(prev);
-    this._targets.delete(service.instanceId);
+export class TracesTargetInfo extends TargetInfoGauge {
+  constructor(store: MetricStore, resource: ResourceInfo = {}) {
+    super(store, 'traces_target_info', 'target service information in trace span metric format', resource);
   }
 }

@@ -1,7 +1,7 @@
 /** Series TTL: SeriesIndex.expire and what the histograms, counters and metric owners do with it. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Registry } from 'prom-client';
+import { ScrapableStore } from '../../test/helpers/metric-store.ts';
 import { CounterVec } from './counter.ts';
 import { HistogramVec, SeriesIndex } from './histogram.ts';
 import { RedMetrics } from './metrics.ts';
@@ -71,7 +71,7 @@ test('memory stays bounded: 10 000 one-off series expired in waves leave at most
 });
 
 test('an expired histogram series is zeroed and no longer exposed; its reused id starts empty', async () => {
-  const reg = new Registry();
+  const reg = new ScrapableStore();
   const idx = new SeriesIndex(1);
   const h = new HistogramVec({ name: 'lat_seconds', help: 'h', labelNames: ['route'], buckets: [0.1, 1], index: idx }).registerIn(reg);
   const c = new CounterVec({ name: 'calls_total', help: 'c', labelNames: ['route'], index: idx }).registerIn(reg);
@@ -110,7 +110,7 @@ test('an expired histogram series is zeroed and no longer exposed; its reused id
 });
 
 test('RedMetrics: series expire after the TTL on an injected clock; active ones stay', async () => {
-  const reg = new Registry();
+  const reg = new ScrapableStore();
   const red = new RedMetrics(reg);
   const p = new SpanProcessor(reg, red, { features: ['application', 'application_span_otel', 'application_service_graph'], ttlMs: 300_000 });
   const users = mkSpan();
@@ -143,7 +143,7 @@ test('RedMetrics: series expire after the TTL on an injected clock; active ones 
 });
 
 test('no TTL configured: nothing expires', () => {
-  const reg = new Registry();
+  const reg = new ScrapableStore();
   const p = new SpanProcessor(reg, new RedMetrics(reg), { features: ['application'] });
   p.process([mkSpan()], 0);
   assert.equal(p.expire(1e12), 0);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { HistogramMetricData, ExponentialHistogramMetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import { Registry } from 'prom-client';
+import { ScrapableStore } from '../../../test/helpers/metric-store.ts';
 import { DEFAULT_DURATION_BUCKETS, RedMetrics } from '../../telemetry/metrics.ts';
 import type { Span } from '../../telemetry/span.ts';
 import { ResourceCache } from './convert.ts';
@@ -31,7 +31,7 @@ function serverSpan(durationMs: number, status: number, service = TEST_SERVICE, 
 }
 
 function setup(over: Partial<OtlpMetricsExporterOptions> = {}) {
-  const registry = new Registry();
+  const registry = new ScrapableStore();
   const red = new RedMetrics(registry);
   const sender = new ScriptedSender<ResourceMetrics>();
   const exporter = new OtlpMetricsExporter({

@@ -1,27 +1,29 @@
 // Over 400 lines: one exporter: collection of every family, temporality, resources, and its send loop.
 /**
- * OTLP export of the application (RED) metrics every `otel_metrics_export.interval`.
+ * OTLP export of the metric store's families every `otel_metrics_export.interval`: a view of the
+ * store, like the Prometheus one.
  *
- * The values are the ones {@link RedMetrics} already keeps for Prometheus: each export reads a
- * snapshot of its histograms (no second recording) and sends, per service instance, one
- * request with its own resource (OBI's per-service meter providers), OBI's scope, OTel names
- * (`http.server.request.duration`, …), units `s` / `By` and cumulative temporality.
+ * Each export reads a snapshot of the families (no second recording) and sends, per service
+ * instance, one request with its own resource (OBI's per-service meter providers), OBI's scope,
+ * the families' own OTel names (`http.server.request.duration`, …) and units (`s`, `By`), and
+ * cumulative temporality.
  *
- * Only when the OTLP histograms differ from the Prometheus ones is anything recorded again:
- * with `histogram_aggregation: base2_exponential_bucket_histogram` (exponential histograms,
- * max size 160, max scale 20), or with `otel_metrics_export.buckets` other than the
- * Prometheus buckets. Those aggregate the same observations as sinks of the Prometheus
- * histograms, keyed by the same series ids.
+ * Only when the OTLP histograms differ from the store's is anything recorded again: with
+ * `histogram_aggregation: base2_exponential_bucket_histogram` (exponential histograms, max size
+ * 160, max scale 20), or with `otel_metrics_export.buckets` other than the store's buckets.
+ * Those aggregate the same observations as sinks of the store's histograms, keyed by the same
+ * series ids.
  *
- * Data-point attributes are the metric's selected attributes minus the Prometheus-only
- * `job` and `instance` (OTLP carries the service identity in the resource, and, like OBI,
+ * Data-point attributes are the family's attributes minus the Prometheus-only `job` and
+ * `instance` (OTLP carries the service identity in the resource, and, like OBI,
  * `service.name` / `service.namespace` on the points too). Numeric attributes
  * (`http.response.status_code`, `server.port`) go out as integers.
  *
- * Other families (span metrics, service graph, `traces_target_info`) are added with
- * `addHistogram` / `addCounter` / `addGauge`: counters go out as cumulative monotonic integer
- * Sums read from their {@link CounterVec}, gauges as integer Gauges. A family whose labels do
- * not carry the service instance (the service graph) says which service owns each series.
+ * The HTTP (RED) histograms are exported by default; other families (DB, span metrics, service
+ * graph, `traces_target_info`) are added with `addHistogram` / `addCounter` / `addGauge`:
+ * counters go out as cumulative monotonic integer Sums, gauges as integer Gauges. A family
+ * whose labels do not carry the service instance (the service graph) says which service owns
+ * each series.
  */
 import { ValueType } from '@opentelemetry/api';
 import type { Attributes, HrTime } from '@opentelemetry/api';
@@ -87,7 +89,7 @@ const INT_ATTRIBUTES = new Set(['http.response.status_code', 'server.port', 'cli
 const PROM_ONLY = new Set([ATTR_JOB, ATTR_INSTANCE]);
 
 type Source =
-  | { readonly kind: 'prom'; readonly vec: HistogramVec }
+  | { readonly kind: 'family'; readonly vec: HistogramVec }
   | { readonly kind: 'explicit'; readonly vec: HistogramVec }
   | { readonly kind: 'exponential'; readonly vec: ExponentialHistogramVec }
   | { readonly kind: 'counter'; readonly vec: CounterVec };
@@ -98,18 +100,25 @@ type Source =
  */
 export type SeriesOwner = (id: number, labelValues: readonly string[]) => ServiceIdentity | undefined;
 
-/** What every exported family may add to the label → attribute mapping. */
+/**
+ * How a family of the store goes out: its name, unit and attributes are the family's own; the
+ * rest is OTLP policy. (`name`, `unit`, `attributes` override the family's, for families
+ * declared with Prometheus names only.)
+ */
 interface FamilyOptions {
-  /** OTel metric name */
-  readonly name: string;
-  /** UCUM unit; '' = none */
-  readonly unit: string;
+  /** OTel metric name; default the family's */
+  readonly name?: string;
+  /** UCUM unit ('' = none); default the family's */
+  readonly unit?: string;
+  /** default '' */
   readonly description?: string;
   /**
-   * attribute name (dot form) of each label of the vec, in label order; `job` / `instance`
-   * and undefined entries are not sent
+   * attribute name (dot form) of each label of the vec, in label order; default the family's.
+   * `job` / `instance` and undefined entries are not sent
    */
-  readonly attributes: readonly (string | undefined)[];
+  readonly attributes?: readonly (string | undefined)[];
+  /** attributes of the family not sent over OTLP (besides `job` / `instance`) */
+  readonly drop?: readonly string[];
   /** attributes added to every point (OBI's `host.id` on span metrics) */
   readonly constAttributes?: Attributes;
   /** attributes left out of a point when their value is '' (`connection_type`) */
@@ -137,7 +146,7 @@ export interface OtlpGaugeSource {
   readonly points: () => Iterable<OtlpGaugePoint>;
 }
 
-/** A histogram to export: the Prometheus one and how OTLP names it (`db.client.operation.duration`, unit `s`). */
+/** A histogram family of the store to export. */
 export interface OtlpHistogramSource extends FamilyOptions {
   readonly vec: HistogramVec;
   /** explicit bounds wanted on OTLP; default the vec's own */
@@ -201,9 +210,6 @@ export class OtlpMetricsExporter {
     for (const red of options.metrics.histograms()) {
       const b = options.buckets;
       this.addHistogram({
-        name: red.def.otel,
-        unit: red.unit,
-        attributes: red.attributes,
         vec: red.vec,
         buckets: red.def.measure === 'duration' ? b?.duration : red.def.measure === 'requestSize' ? b?.requestSize : b?.responseSize,
       });
@@ -223,9 +229,10 @@ export class OtlpMetricsExporter {
       h.vec.addSink(vec);
       source = { kind: 'exponential', vec };
     } else if (h.buckets === undefined || sameBuckets(h.buckets, h.vec.buckets)) {
-      source = { kind: 'prom', vec: h.vec };
+      source = { kind: 'family', vec: h.vec };
     } else {
-      const vec = new HistogramVec({ name: h.vec.name, help: h.vec.help, labelNames: h.vec.labelNames, buckets: h.buckets, index: h.vec.index });
+      // same family, other bounds: not in any store, fed by the store's histogram
+      const vec = new HistogramVec({ name: h.vec.name, unit: h.vec.unit, help: h.vec.help, labelNames: h.vec.labelNames, buckets: h.buckets, index: h.vec.index });
       h.vec.addSink(vec);
       source = { kind: 'explicit', vec };
     }
@@ -393,14 +400,16 @@ export class OtlpMetricsExporter {
       // an expired series (TTL) that comes back is a new series: new start time
       vec.index.onRemove((id) => created.delete(id));
     }
-    const a = f.attributes;
-    if (a.length !== vec.labelNames.length) throw new RangeError(`${f.name}: ${a.length} attribute names for ${vec.labelNames.length} labels`);
+    const name = f.name ?? vec.name;
+    const a = f.attributes ?? vec.attributes;
+    if (a.length !== vec.labelNames.length) throw new RangeError(`${name}: ${a.length} attribute names for ${vec.labelNames.length} labels`);
+    const drop = new Set(f.drop);
     this._instruments.push({
-      name: f.name,
-      unit: f.unit,
+      name,
+      unit: f.unit ?? vec.unit,
       description: f.description ?? '',
       source,
-      keys: a.map((x) => (x === undefined || PROM_ONLY.has(x) ? undefined : x)),
+      keys: a.map((x) => (x === undefined || PROM_ONLY.has(x) || drop.has(x) ? undefined : x)),
       instancePos: a.includes(ATTR_INSTANCE) ? a.indexOf(ATTR_INSTANCE) : a.indexOf('service.instance.id'),
       namePos: a.indexOf('service.name'),
       namespacePos: a.indexOf('service.namespace'),

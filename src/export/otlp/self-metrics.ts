@@ -5,8 +5,9 @@
  * requests by a low-cardinality error type (gRPC status name, socket error code, `http_<status>`,
  * `timeout`, else `_OTHER`), never by message.
  */
-import { Counter } from 'prom-client';
-import type { Registry } from 'prom-client';
+import { CounterVec } from '../../telemetry/counter.ts';
+import { SeriesIndex } from '../../telemetry/histogram.ts';
+import type { MetricStore } from '../../telemetry/store.ts';
 
 const GRPC_CODES = [
   'OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND', 'ALREADY_EXISTS',
@@ -36,53 +37,55 @@ export interface OtlpExportMetricsOptions {
 }
 
 export class OtlpExportMetrics {
-  private readonly _traceExports: Counter;
-  private readonly _traceErrors: Counter<'error'>;
-  private readonly _metricExports: Counter;
-  private readonly _metricErrors: Counter<'error'>;
+  private readonly _traceExports: CounterVec;
+  private readonly _traceErrors: CounterVec;
+  private readonly _metricExports: CounterVec;
+  private readonly _metricErrors: CounterVec;
 
-  constructor(registry: Registry, options: OtlpExportMetricsOptions = {}) {
+  constructor(store: MetricStore, options: OtlpExportMetricsOptions = {}) {
     const p = options.prefix ?? 'obi';
-    const registers = [registry];
-    this._metricExports = new Counter({
-      name: `${p}_otel_metric_exports_total`,
+    const none = new SeriesIndex(0);
+    this._metricExports = new CounterVec({
+      name: `${p}.otel.metric.exports`,
       help: 'Length of the metric batches submitted to the remote OTEL collector',
-      registers,
-    });
-    this._metricErrors = new Counter({
-      name: `${p}_otel_metric_export_errors_total`,
+      labelNames: [],
+      index: none,
+    }).registerIn(store);
+    this._metricErrors = new CounterVec({
+      name: `${p}.otel.metric.export.errors`,
       help: 'Error count on each failed OTEL metric export',
       labelNames: ['error'],
-      registers,
-    });
-    this._traceExports = new Counter({
-      name: `${p}_otel_trace_exports_total`,
+      index: new SeriesIndex(1),
+    }).registerIn(store);
+    this._traceExports = new CounterVec({
+      name: `${p}.otel.trace.exports`,
       help: 'Length of the trace batches submitted to the remote OTEL collector',
-      registers,
-    });
-    this._traceErrors = new Counter({
-      name: `${p}_otel_trace_export_errors_total`,
+      labelNames: [],
+      index: none,
+    }).registerIn(store);
+    this._traceErrors = new CounterVec({
+      name: `${p}.otel.trace.export.errors`,
       help: 'Error count on each failed OTEL trace export',
       labelNames: ['error'],
-      registers,
-    });
+      index: new SeriesIndex(1),
+    }).registerIn(store);
   }
 
   /** `n` spans delivered in one request */
   traceExport(n: number): void {
-    if (n > 0) this._traceExports.inc(n);
+    if (n > 0) this._traceExports.inc(0, n);
   }
 
   traceExportError(err: unknown): void {
-    this._traceErrors.inc({ error: exportErrorType(err) });
+    this._traceErrors.inc(this._traceErrors.index.id([exportErrorType(err)]), 1);
   }
 
   /** `n` metrics delivered in one request */
   metricExport(n: number): void {
-    if (n > 0) this._metricExports.inc(n);
+    if (n > 0) this._metricExports.inc(0, n);
   }
 
   metricExportError(err: unknown): void {
-    this._metricErrors.inc({ error: exportErrorType(err) });
+    this._metricErrors.inc(this._metricErrors.index.id([exportErrorType(err)]), 1);
   }
 }

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { Registry } from 'prom-client';
+import { ScrapableStore } from '../../../test/helpers/metric-store.ts';
 import { OtlpReceiver } from '../../../test/helpers/otlp-receiver.ts';
 import { loadConfig } from '../../config/index.ts';
 import { MonoClock } from '../../telemetry/clock.ts';
@@ -20,10 +20,10 @@ const quiet = { info: () => {}, warn: () => {} };
 
 function build(env: Record<string, string>) {
   const config = loadConfig({ env: { OTEL_EBPF_OPEN_PORT: '8080', ...env } });
-  const registry = new Registry();
+  const registry = new ScrapableStore();
   const metrics = new RedMetrics(registry);
   const internal = new InternalMetrics(registry);
-  const otlp = createOtlpExport({ config, metrics, internal, registry, clock: new MonoClock(), log: quiet, hostName: 'testhost', hostId: 'machine-1', dbInstrumentations: ['sql', 'redis', 'memcached'] });
+  const otlp = createOtlpExport({ config, metrics, internal, store: registry, clock: new MonoClock(), log: quiet, hostName: 'testhost', hostId: 'machine-1', dbInstrumentations: ['sql', 'redis', 'memcached'] });
   return { otlp, metrics, registry, config };
 }
 

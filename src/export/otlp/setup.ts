@@ -3,23 +3,20 @@
  * `resolveOtlp(config, 'traces')` gives an endpoint, metrics likewise; nothing otherwise.
  * The pipeline only calls `start()`, `offer(spans)` per batch and `shutdown()`.
  */
-import type { Registry } from 'prom-client';
 import { durationMs, resolveOtlp } from '../../config/index.ts';
 import type { EffectiveConfig } from '../../config/index.ts';
 import type { ServiceIdentity } from '../../common/service.ts';
 import type { MonoClock } from '../../telemetry/clock.ts';
-import { DB_CLIENT_DURATION_NAME, DB_METRIC_ATTRIBUTES } from '../../telemetry/db.ts';
 import type { DbMetrics } from '../../telemetry/db.ts';
 import { DNS_LOOKUP_DURATION_NAME, DNS_METRIC_ATTRIBUTES, type DnsMetrics } from '../../telemetry/dns.ts';
 import type { InternalMetrics } from '../../telemetry/internal.ts';
-import { promLabelName } from '../../telemetry/metrics.ts';
 import type { RedMetrics } from '../../telemetry/metrics.ts';
 import type { SpanProcessor } from '../../telemetry/processor.ts';
-import { SERVICE_GRAPH_LABELS, SERVICE_GRAPH_NAMES } from '../../telemetry/servicegraph.ts';
 import type { ServiceGraph } from '../../telemetry/servicegraph.ts';
 import { SOURCE, SPAN_METRICS_LABELS } from '../../telemetry/spanmetrics.ts';
 import type { SpanMetrics } from '../../telemetry/spanmetrics.ts';
 import type { Span } from '../../telemetry/span.ts';
+import type { MetricStore } from '../../telemetry/store.ts';
 import { ResourceCache } from './convert.ts';
 import { OtlpMetricsExporter } from './metrics.ts';
 import { OBI_TS_VERSION } from '../../version.ts';
@@ -35,8 +32,8 @@ export interface OtlpSetupOptions {
   readonly config: EffectiveConfig;
   readonly metrics: RedMetrics;
   readonly internal: InternalMetrics;
-  /** where `obi_otel_*` are registered */
-  readonly registry: Registry;
+  /** where `obi_otel_*` go (the store of the other obi_* metrics) */
+  readonly store: MetricStore;
   readonly clock: MonoClock;
   readonly log: ExportLogger;
   readonly hostName: string;
@@ -71,7 +68,7 @@ export function createOtlpExport(o: OtlpSetupOptions): OtlpExport | undefined {
   const tracesAt = resolveOtlp(cfg, 'traces');
   const metricsAt = resolveOtlp(cfg, 'metrics');
   if (tracesAt === undefined && metricsAt === undefined) return undefined;
-  const selfMetrics = new OtlpExportMetrics(o.registry);
+  const selfMetrics = new OtlpExportMetrics(o.store);
   const host = { hostName: o.hostName, hostId: o.hostId };
 
   let traces: OtlpTraceExporter | undefined;
@@ -173,32 +170,10 @@ export function createOtlpExport(o: OtlpSetupOptions): OtlpExport | undefined {
   };
 }
 
-const DB_LABEL_TO_ATTRIBUTE = new Map<string, string>(DB_METRIC_ATTRIBUTES.map((a) => [promLabelName(a.name), a.name]));
-
-/** `db.client.operation.duration` as the OTLP metrics exporter takes it. */
+/** `db.client.operation.duration` as the OTLP metrics exporter takes it: the family as it is. */
 export function dbClientHistogram(db: DbMetrics, buckets?: readonly number[]): OtlpHistogramSource {
-  const vec = db.histogram;
-  return {
-    name: DB_CLIENT_DURATION_NAME,
-    unit: 's',
-    attributes: vec.labelNames.map((l) => DB_LABEL_TO_ATTRIBUTE.get(l) ?? l),
-    vec,
-    buckets,
-  };
+  return { vec: db.histogram, buckets };
 }
-
-/** Span-metric label → OTLP attribute (OBI's OTLP span metrics carry no `job` nor SDK language). */
-const SPAN_METRICS_ATTRIBUTES: Readonly<Record<string, string | undefined>> = {
-  service_name: 'service.name',
-  service_namespace: 'service.namespace',
-  span_name: 'span.name',
-  status_code: 'status.code',
-  span_kind: 'span.kind',
-  instance: 'service.instance.id',
-  job: undefined,
-  source: 'source',
-  telemetry_sdk_language: undefined,
-};
 
 /**
  * Span metrics as OBI sends them over OTLP: the duration histogram (`traces.span.metrics.duration`
@@ -213,13 +188,14 @@ export function spanMetricsSources(
   buckets?: readonly number[],
   serviceOf?: (instanceId: string) => ServiceIdentity | undefined,
 ): [OtlpHistogramSource, OtlpCounterSource] {
-  const attributes = SPAN_METRICS_LABELS.map((l) => SPAN_METRICS_ATTRIBUTES[l]);
   const constAttributes = { 'host.id': hostId };
   const instanceAt = SPAN_METRICS_LABELS.indexOf('instance');
   const owner: SeriesOwner | undefined = serviceOf === undefined ? undefined : (_id, v) => serviceOf(v[instanceAt]);
+  // OBI's OTLP span metrics carry no SDK language (and no `job`, Prometheus-only)
+  const drop = ['telemetry.sdk.language'];
   return [
-    { name: sm.names.duration.otel, unit: 's', attributes, constAttributes, vec: sm.duration, buckets, owner },
-    { name: sm.names.calls.otel, unit: '', attributes, constAttributes, vec: sm.calls, owner },
+    { vec: sm.duration, constAttributes, drop, buckets, owner },
+    { vec: sm.calls, constAttributes, drop, owner },
   ];
 }
 
@@ -241,22 +217,20 @@ export function serviceGraphSources(
   serviceNamed: (name: string, namespace: string) => ServiceIdentity | undefined,
   buckets?: readonly number[],
 ): { histograms: OtlpHistogramSource[]; counters: OtlpCounterSource[] } {
-  const attributes = [...SERVICE_GRAPH_LABELS];
   const omitEmpty = ['connection_type'];
   const side = (nameAt: number): SeriesOwner => (_id, v) => serviceNamed(v[nameAt], v[nameAt + 1]) ?? namedService(v[nameAt], v[nameAt + 1]);
   const clientSide = side(0);
   const serverSide = side(2);
   // a counter series was made by server spans if the server histogram has it, else by client spans
   const either: SeriesOwner = (id, v) => (sg.server.snapshot(id).count > 0 ? serverSide(id, v) : clientSide(id, v));
-  const family = { attributes, omitEmpty };
   return {
     histograms: [
-      { ...family, name: SERVICE_GRAPH_NAMES.client.otel, unit: 's', vec: sg.client, buckets, owner: clientSide },
-      { ...family, name: SERVICE_GRAPH_NAMES.server.otel, unit: 's', vec: sg.server, buckets, owner: serverSide },
+      { vec: sg.client, omitEmpty, buckets, owner: clientSide },
+      { vec: sg.server, omitEmpty, buckets, owner: serverSide },
     ],
     counters: [
-      { ...family, name: SERVICE_GRAPH_NAMES.total.otel, unit: '', vec: sg.total, owner: either },
-      { ...family, name: SERVICE_GRAPH_NAMES.failed.otel, unit: '', vec: sg.failed, owner: either },
+      { vec: sg.total, omitEmpty, owner: either },
+      { vec: sg.failed, omitEmpty, owner: either },
     ],
   };
 }

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { DataPoint, Histogram, MetricData, ResourceMetrics, SumMetricData } from '@opentelemetry/sdk-metrics';
-import { Registry } from 'prom-client';
+import { ScrapableStore } from '../../../test/helpers/metric-store.ts';
 import { OtlpReceiver } from '../../../test/helpers/otlp-receiver.ts';
 import type { ReceivedMetric } from '../../../test/helpers/otlp-receiver.ts';
 import { loadConfig } from '../../config/index.ts';
@@ -27,7 +27,7 @@ import { ScriptedSender } from '../../../test/helpers/otlp-testing.ts';
 const backend: ServiceIdentity = { name: 'backend', namespace: 'shop', instanceId: 'host1:99', pid: 99, exePath: '/usr/bin/backend', language: 'java' };
 
 function setup(features: AppMetricFeature[], wallMs = () => 1_700_000_000_000) {
-  const registry = new Registry();
+  const registry = new ScrapableStore();
   const red = new RedMetrics(registry);
   const processor = new SpanProcessor(registry, red, {
     features,
@@ -205,7 +205,7 @@ describe('span metrics, service graph and traces_target_info in one collection',
   });
 
   test('expired series (TTL) are no longer exported', () => {
-    const registry = new Registry();
+    const registry = new ScrapableStore();
     const red = new RedMetrics(registry);
     const processor = new SpanProcessor(registry, red, { features: ['application_span_otel', 'application_service_graph'], ttlMs: 1000 });
     const exporter = new OtlpMetricsExporter({
@@ -249,9 +249,9 @@ describe('span metrics over OTLP from configuration to a real receiver', () => {
           OTEL_EBPF_METRICS_INTERVAL: '1h',
         },
       });
-      const registry = new Registry();
+      const registry = new ScrapableStore();
       const red = new RedMetrics(registry);
-      const otlp = createOtlpExport({ config, metrics: red, internal: new InternalMetrics(registry), registry, clock: new MonoClock(), log: { info: () => {}, warn: () => {} }, hostName: 'host1', hostId: 'mid', dbInstrumentations: ['sql', 'redis', 'memcached'] });
+      const otlp = createOtlpExport({ config, metrics: red, internal: new InternalMetrics(registry), store: registry, clock: new MonoClock(), log: { info: () => {}, warn: () => {} }, hostName: 'host1', hostId: 'mid', dbInstrumentations: ['sql', 'redis', 'memcached'] });
       assert.ok(otlp?.metrics);
       const processor = new SpanProcessor(registry, red, { features: config.metricFeatures });
       otlp.addSpanMetrics(processor);

@@ -3,7 +3,7 @@ import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { test } from 'node:test';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
-import { Registry } from 'prom-client';
+import { ScrapableStore } from '../../../test/helpers/metric-store.ts';
 import { MonoClock } from '../../telemetry/clock.ts';
 import { InternalMetrics } from '../../telemetry/internal.ts';
 import { ResourceCache } from './convert.ts';
@@ -27,7 +27,7 @@ async function until(what: string, fn: () => boolean, ms = 3000): Promise<void> 
 
 function setup(over: Partial<OtlpTraceExporterOptions> = {}) {
   const sender = new ScriptedSender<ReadableSpan[]>();
-  const registry = new Registry();
+  const registry = new ScrapableStore();
   const internal = new InternalMetrics(registry);
   const selfMetrics = new OtlpExportMetrics(registry);
   const exporter = new OtlpTraceExporter({

@@ -2,10 +2,12 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { test } from 'node:test';
-import { Counter, Registry } from 'prom-client';
-import { AgentError } from '../errors.ts';
-import { InternalMetrics } from '../telemetry/internal.ts';
-import { PrometheusServer } from './prometheus.ts';
+import { ScrapableStore } from '../../../test/helpers/metric-store.ts';
+import { AgentError } from '../../errors.ts';
+import { CounterVec } from '../../telemetry/counter.ts';
+import { SeriesIndex } from '../../telemetry/histogram.ts';
+import { InternalMetrics } from '../../telemetry/internal.ts';
+import { PrometheusServer } from './server.ts';
 
 interface Reply {
   status: number;
@@ -26,17 +28,17 @@ function get(port: number, path: string, method = 'GET'): Promise<Reply> {
   });
 }
 
-function appRegistry(): Registry {
-  const reg = new Registry();
-  const c = new Counter({ name: 'app_things_total', help: 'things', registers: [reg] });
-  c.inc(3);
+function appRegistry(): ScrapableStore {
+  const reg = new ScrapableStore();
+  const c = new CounterVec({ name: 'app.things', help: 'things', labelNames: [], index: new SeriesIndex(0) }).registerIn(reg);
+  c.inc(0, 3);
   return reg;
 }
 
 test('serves the registry on GET <path> and counts scrapes', async () => {
-  const internalReg = new Registry();
+  const internalReg = new ScrapableStore();
   const internal = new InternalMetrics(internalReg);
-  const server = new PrometheusServer({ port: 0, host: '127.0.0.1', registries: appRegistry(), internal });
+  const server = new PrometheusServer({ port: 0, host: '127.0.0.1', stores: appRegistry(), internal });
   await server.start();
   try {
     assert.ok(server.port > 0);
@@ -65,9 +67,9 @@ test('serves the registry on GET <path> and counts scrapes', async () => {
 });
 
 test('custom path and several registries', async () => {
-  const internalReg = new Registry();
+  const internalReg = new ScrapableStore();
   const internal = new InternalMetrics(internalReg);
-  const server = new PrometheusServer({ port: 0, host: '127.0.0.1', path: '/internal/metrics', registries: [appRegistry(), internalReg], internal });
+  const server = new PrometheusServer({ port: 0, host: '127.0.0.1', path: '/internal/metrics', stores: [appRegistry(), internalReg], internal });
   await server.start();
   try {
     assert.equal((await get(server.port, '/metrics')).status, 404);
@@ -86,7 +88,7 @@ test('a taken port rejects with OBI_ERR_PORT_IN_USE naming the port', async () =
   await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
   const port = (blocker.address() as { port: number }).port;
   try {
-    const server = new PrometheusServer({ port, host: '127.0.0.1', registries: new Registry() });
+    const server = new PrometheusServer({ port, host: '127.0.0.1', stores: new ScrapableStore() });
     await assert.rejects(server.start(), (err: unknown) => {
       assert.ok(AgentError.is(err));
       assert.equal(err.code, 'OBI_ERR_PORT_IN_USE');
@@ -102,12 +104,12 @@ test('a taken port rejects with OBI_ERR_PORT_IN_USE naming the port', async () =
 });
 
 test('defaults and option validation', () => {
-  const s = new PrometheusServer({ port: 9400, registries: new Registry() });
+  const s = new PrometheusServer({ port: 9400, stores: new ScrapableStore() });
   assert.equal(s.path, '/metrics');
   assert.equal(s.host, '0.0.0.0');
   assert.equal(s.port, 9400);
-  assert.throws(() => new PrometheusServer({ port: 70000, registries: new Registry() }), RangeError);
-  assert.throws(() => new PrometheusServer({ port: 1.5, registries: new Registry() }), RangeError);
-  assert.throws(() => new PrometheusServer({ port: 1, path: 'metrics', registries: new Registry() }), RangeError);
-  assert.throws(() => new PrometheusServer({ port: 1, registries: [] }), RangeError);
+  assert.throws(() => new PrometheusServer({ port: 70000, stores: new ScrapableStore() }), RangeError);
+  assert.throws(() => new PrometheusServer({ port: 1.5, stores: new ScrapableStore() }), RangeError);
+  assert.throws(() => new PrometheusServer({ port: 1, path: 'metrics', stores: new ScrapableStore() }), RangeError);
+  assert.throws(() => new PrometheusServer({ port: 1, stores: [] }), RangeError);
 });

@@ -1,20 +1,22 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Counter, Registry } from 'prom-client';
-import { InternalMetrics } from '../telemetry/internal.ts';
-import { PrometheusServer } from './prometheus.ts';
+import { ScrapableStore } from '../../../test/helpers/metric-store.ts';
+import { CounterVec } from '../../telemetry/counter.ts';
+import { SeriesIndex } from '../../telemetry/histogram.ts';
+import { InternalMetrics } from '../../telemetry/internal.ts';
+import { PrometheusServer } from './server.ts';
 
 test('extraPaths: the internal registry on its own path of the same port, each request counted with its path', async () => {
-  const app = new Registry();
-  new Counter({ name: 'app_total', help: 'a', registers: [app] }).inc(2);
-  const internalRegistry = new Registry();
+  const app = new ScrapableStore();
+  new CounterVec({ name: 'app', help: 'a', labelNames: [], index: new SeriesIndex(0) }).registerIn(app).inc(0, 2);
+  const internalRegistry = new ScrapableStore();
   const internal = new InternalMetrics(internalRegistry);
   const srv = new PrometheusServer({
     port: 0,
     host: '127.0.0.1',
-    registries: [app],
+    stores: [app],
     internal,
-    extraPaths: [{ path: '/internal/metrics', registries: [internalRegistry] }],
+    extraPaths: [{ path: '/internal/metrics', stores: [internalRegistry] }],
   });
   await srv.start();
   try {
@@ -36,7 +38,7 @@ test('extraPaths: the internal registry on its own path of the same port, each r
   } finally {
     await srv.stop();
   }
-  assert.throws(() => new PrometheusServer({ port: 0, registries: [app], extraPaths: [{ path: '/metrics', registries: [app] }] }), RangeError);
-  assert.throws(() => new PrometheusServer({ port: 0, registries: [app], extraPaths: [{ path: 'x', registries: [app] }] }), RangeError);
-  assert.throws(() => new PrometheusServer({ port: 0, registries: [app], extraPaths: [{ path: '/x', registries: [] }] }), RangeError);
+  assert.throws(() => new PrometheusServer({ port: 0, stores: [app], extraPaths: [{ path: '/metrics', stores: [app] }] }), RangeError);
+  assert.throws(() => new PrometheusServer({ port: 0, stores: [app], extraPaths: [{ path: 'x', stores: [app] }] }), RangeError);
+  assert.throws(() => new PrometheusServer({ port: 0, stores: [app], extraPaths: [{ path: '/x', stores: [] }] }), RangeError);
 });

@@ -1,15 +1,16 @@
 /**
  * Prometheus scrape endpoint (`prometheus_export.{port,path}`, and the internal-metrics
- * endpoint). Serves one or more prom-client registries on `GET <path>` (query string
- * ignored); `HEAD` answers the headers only; other paths 404, other methods 405.
- * Each request to the path counts in `obi_prometheus_http_requests_total{port,path}`.
+ * endpoint). Serves one or more metric stores, each through its {@link PrometheusView}, on
+ * `GET <path>` (query string ignored); `HEAD` answers the headers only; other paths 404, other
+ * methods 405. Each request to the path counts in `obi_prometheus_http_requests_total{port,path}`.
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Registry } from 'prom-client';
-import { AgentError } from '../errors.ts';
-import type { InternalMetrics } from '../telemetry/internal.ts';
+import { AgentError } from '../../errors.ts';
+import type { InternalMetrics } from '../../telemetry/internal.ts';
+import type { MetricStore } from '../../telemetry/store.ts';
+import { PrometheusView } from './view.ts';
 
 export interface PrometheusServerOptions {
   /** TCP port; 0 picks a free one (see `port` after `start()`) */
@@ -19,25 +20,24 @@ export interface PrometheusServerOptions {
   /** bind address; default `0.0.0.0` */
   readonly host?: string;
   /** exposed in this order, concatenated */
-  readonly registries: Registry | readonly Registry[];
+  readonly stores: MetricStore | readonly MetricStore[];
   /** where `obi_prometheus_http_requests_total` is counted */
   readonly internal?: InternalMetrics;
   /**
-   * More paths on the same port, each with its own registries (OBI serves the internal metrics
+   * More paths on the same port, each with its own stores (OBI serves the internal metrics
    * next to the application metrics when `internal_metrics.prometheus.port` equals
    * `prometheus_export.port`).
    */
-  readonly extraPaths?: readonly { readonly path: string; readonly registries: readonly Registry[] }[];
+  readonly extraPaths?: readonly { readonly path: string; readonly stores: readonly MetricStore[] }[];
 }
 
 export class PrometheusServer {
   readonly path: string;
   readonly host: string;
   private readonly _requestedPort: number;
-  private readonly _registries: readonly Registry[];
   private readonly _internal: InternalMetrics | undefined;
-  /** path → registries, `path` included */
-  private readonly _routes = new Map<string, readonly Registry[]>();
+  /** path → views, `path` included */
+  private readonly _routes = new Map<string, readonly PrometheusView[]>();
   private _server: Server | undefined;
   private _port: number;
 
@@ -50,15 +50,26 @@ export class PrometheusServer {
     this.host = options.host ?? '0.0.0.0';
     this._requestedPort = port;
     this._port = port;
-    this._registries = Array.isArray(options.registries) ? [...(options.registries as readonly Registry[])] : [options.registries as Registry];
-    if (this._registries.length === 0) throw new RangeError('PrometheusServer needs at least one registry');
+    const stores = Array.isArray(options.stores) ? [...(options.stores as readonly MetricStore[])] : [options.stores as MetricStore];
+    if (stores.length === 0) throw new RangeError('PrometheusServer needs at least one metric store');
     this._internal = options.internal;
-    this._routes.set(path, this._registries);
+    // one view per store, shared by the paths that serve it
+    const views = new Map<MetricStore, PrometheusView>();
+    const viewsOf = (list: readonly MetricStore[]): PrometheusView[] =>
+      list.map((s) => {
+        let v = views.get(s);
+        if (v === undefined) {
+          v = new PrometheusView(s);
+          views.set(s, v);
+        }
+        return v;
+      });
+    this._routes.set(path, viewsOf(stores));
     for (const extra of options.extraPaths ?? []) {
       if (!extra.path.startsWith('/')) throw new RangeError(`Prometheus path must start with '/', got '${extra.path}'`);
       if (this._routes.has(extra.path)) throw new RangeError(`Prometheus path ${extra.path} is served twice`);
-      if (extra.registries.length === 0) throw new RangeError(`Prometheus path ${extra.path} needs at least one registry`);
-      this._routes.set(extra.path, [...extra.registries]);
+      if (extra.stores.length === 0) throw new RangeError(`Prometheus path ${extra.path} needs at least one metric store`);
+      this._routes.set(extra.path, viewsOf(extra.stores));
     }
   }
 
@@ -119,8 +130,8 @@ export class PrometheusServer {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
-    const registries = this._routes.get(path);
-    if (registries === undefined) {
+    const views = this._routes.get(path);
+    if (views === undefined) {
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
       return;
     }
@@ -129,8 +140,8 @@ export class PrometheusServer {
       return;
     }
     this._internal?.prometheusRequest(this._port, path);
-    const contentType = registries[0].contentType;
-    Promise.all(registries.map((r) => r.metrics())).then(
+    const contentType = views[0].contentType;
+    Promise.all(views.map((v) => v.metrics())).then(
       (bodies) => {
         const body = bodies.length === 1 ? bodies[0] : bodies.join('\n');
         res.writeHead(200, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
