@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Registry } from 'prom-client';
+import { ScrapableStore } from '../../test/helpers/metric-store.ts';
 import { OBI_DATA_EVENT_SIZE, ObiDataEventOffsets, ObiDataFlags, ObiDirection, ObiEventType, ObiRole } from '../abi/events.ts';
 import type { ServiceIdentity } from '../common/service.ts';
 import { ConnectionTracker } from '../ingest/connections.ts';
@@ -79,7 +79,7 @@ test('obi_ingest_* and obi_parser_* report what ingest counted, each provoked', 
   // 6: the rest go idle past the timeout
   tracker.sweep(ts + 2e9);
 
-  const registry = new Registry();
+  const registry = new ScrapableStore();
   new InternalMetrics(registry).setIngestSource(() => ingestSnapshot(tracker, stats));
   const text = await registry.metrics();
   const value = (series: string): number => {
