@@ -3,6 +3,8 @@
  * set (`set`) or moved up and down (`add`). With `upDown: true` it is an up-down counter (OTLP
  * non-monotonic Sum; Prometheus still calls it a gauge). A series exists from its first `set`
  * or `add` (even to 0) until `remove` or expiry; a gauge without labels always has its one series.
+ * Series are listed in the order they appeared (a removed and re-added series comes last, as in
+ * Prometheus clients), whatever id the index handed out again.
  */
 import type { SeriesIndex } from './series.ts';
 import { familyFields } from './store.ts';
@@ -33,6 +35,9 @@ export class GaugeVec implements MetricFamily {
   readonly index: SeriesIndex;
   private _values: Float64Array;
   private _present: Uint8Array;
+  /** when each present series appeared (listing order) */
+  private _since: Float64Array;
+  private _appeared = 0;
   private _capacity: number;
   private readonly _collect: (() => void) | undefined;
 
@@ -50,6 +55,7 @@ export class GaugeVec implements MetricFamily {
     this._capacity = INITIAL_SERIES;
     this._values = new Float64Array(this._capacity);
     this._present = new Uint8Array(this._capacity);
+    this._since = new Float64Array(this._capacity);
     this.index.onRemove((id) => this._forget(id));
     if (this.index.width === 0) this._present[this.index.id([])] = 1;
   }
@@ -69,7 +75,7 @@ export class GaugeVec implements MetricFamily {
     if (!Number.isFinite(value)) return;
     if (id >= this._capacity) this._grow(id + 1);
     this._values[id] = value;
-    this._present[id] = 1;
+    this._appear(id);
   }
 
   /** Add `delta` (negative to decrease) to series `id`. */
@@ -77,7 +83,13 @@ export class GaugeVec implements MetricFamily {
     if (!Number.isFinite(delta)) return;
     if (id >= this._capacity) this._grow(id + 1);
     this._values[id] += delta;
+    this._appear(id);
+  }
+
+  private _appear(id: number): void {
+    if (this._present[id] === 1) return;
     this._present[id] = 1;
+    this._since[id] = this._appeared++;
   }
 
   /** Remove series `id` from the index (and so from every family sharing it). */
@@ -94,9 +106,13 @@ export class GaugeVec implements MetricFamily {
   series(): GaugeSeriesSnapshot[] {
     const out: GaugeSeriesSnapshot[] = [];
     const n = Math.min(this.index.size, this._capacity);
+    let sorted = true;
     for (let id = 0; id < n; id++) {
-      if (this._present[id] === 1) out.push({ id, labelValues: this.index.valuesOf(id), value: this._values[id] });
+      if (this._present[id] !== 1) continue;
+      if (out.length > 0 && this._since[id] < this._since[out[out.length - 1].id]) sorted = false;
+      out.push({ id, labelValues: this.index.valuesOf(id), value: this._values[id] });
     }
+    if (!sorted) out.sort((a, b) => this._since[a.id] - this._since[b.id]);
     return out;
   }
 
@@ -121,8 +137,11 @@ export class GaugeVec implements MetricFamily {
     values.set(this._values);
     const present = new Uint8Array(cap);
     present.set(this._present);
+    const since = new Float64Array(cap);
+    since.set(this._since);
     this._values = values;
     this._present = present;
+    this._since = since;
     this._capacity = cap;
   }
 }

@@ -144,9 +144,14 @@ test('GaugeVec: set, add, remove; up-down kind; a gauge without labels always ha
   assert.equal(g.value(a), undefined);
   assert.equal(idx.has(a), false);
   assert.deepEqual(g.series(), [{ id: b, labelValues: ['b'], value: -1 }]);
-  // the freed id is handed out again, empty
+  // the freed id is handed out again, empty; its new series is listed after the older ones
   assert.equal(idx.id(['c']), a);
   assert.equal(g.value(a), undefined);
+  g.set(a, 7);
+  assert.deepEqual(
+    g.series().map((x) => x.labelValues[0]),
+    ['b', 'c'],
+  );
   procs.add(0, 2);
   g.reset();
   procs.reset();
