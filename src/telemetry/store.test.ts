@@ -30,7 +30,7 @@ test('prometheusName: the OTel compatibility rule', () => {
   assert.equal(prometheusName('9lives', '', 'gauge'), '_9lives');
 });
 
-test('OBI names: every family the telemetry stages make keeps its Prometheus name (obi-reference §2)', () => {
+test('OBI names: every family the telemetry stages make keeps its Prometheus name (obi-compat §2)', () => {
   const store = new MetricStore();
   const red = new RedMetrics(store);
   new DbMetrics(store);
