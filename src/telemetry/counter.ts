@@ -1,12 +1,12 @@
 /**
- * A counter family of the {@link MetricStore} for the hot path, the counterpart of
+ * A counter family of the metric store (`store.ts`) for the hot path, the counterpart of
  * {@link HistogramVec}: series are dense ids of a shared {@link SeriesIndex} (one label lookup
  * serves every metric of a label list) and an increment is one array add. Series expired by the
  * index (`SeriesIndex.expire`) are zeroed and stop being exposed.
  */
 import type { SeriesIndex } from './series.ts';
-import { familyFields } from './store.ts';
-import type { MetricFamily, MetricFamilyOptions, MetricStore } from './store.ts';
+import { familyFields } from './family.ts';
+import type { FamilyTarget, MetricFamily, MetricFamilyOptions } from './family.ts';
 
 /**
  * `name` is the OTel name (`traces.span.metrics.calls`); the Prometheus name gets its `_total`
@@ -58,7 +58,7 @@ export class CounterVec implements MetricFamily {
   }
 
   /** Add to a store (where the exporters' views find it); returns this. */
-  registerIn(store: MetricStore): this {
+  registerIn(store: FamilyTarget): this {
     store.add(this);
     return this;
   }

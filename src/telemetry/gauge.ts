@@ -1,5 +1,5 @@
 /**
- * A gauge family of the {@link MetricStore}: one value per series of a {@link SeriesIndex},
+ * A gauge family of the metric store (`store.ts`): one value per series of a {@link SeriesIndex},
  * set (`set`) or moved up and down (`add`). With `upDown: true` it is an up-down counter (OTLP
  * non-monotonic Sum; Prometheus still calls it a gauge). A series exists from its first `set`
  * or `add` (even to 0) until `remove` or expiry; a gauge without labels always has its one series.
@@ -7,8 +7,8 @@
  * Prometheus clients), whatever id the index handed out again.
  */
 import type { SeriesIndex } from './series.ts';
-import { familyFields } from './store.ts';
-import type { MetricFamily, MetricFamilyOptions, MetricStore } from './store.ts';
+import { familyFields } from './family.ts';
+import type { FamilyTarget, MetricFamily, MetricFamilyOptions } from './family.ts';
 
 export interface GaugeVecOptions extends MetricFamilyOptions {
   /** a sum of increments and decrements (`obi_instrumented_processes`) rather than a sampled value */
@@ -61,7 +61,7 @@ export class GaugeVec implements MetricFamily {
   }
 
   /** Add to a store (where the exporters' views find it); returns this. */
-  registerIn(store: MetricStore): this {
+  registerIn(store: FamilyTarget): this {
     store.add(this);
     return this;
   }

@@ -1,5 +1,5 @@
 /**
- * A histogram family of the {@link MetricStore}, built for the hot path.
+ * A histogram family of the metric store (`store.ts`), built for the hot path.
  *
  * Why not prom-client's `Histogram`: its `labels(...).observe(v)` builds a label object,
  * validates it and hashes it into a string on every observation. Here a label set is
@@ -13,8 +13,8 @@
  */
 import { SeriesIndex } from './series.ts';
 import type { LabelValue } from './series.ts';
-import { familyFields } from './store.ts';
-import type { MetricFamily, MetricFamilyOptions, MetricStore } from './store.ts';
+import { familyFields } from './family.ts';
+import type { FamilyTarget, MetricFamily, MetricFamilyOptions } from './family.ts';
 
 export { SeriesIndex };
 export type { LabelValue };
@@ -105,7 +105,7 @@ export class HistogramVec implements MetricFamily {
   }
 
   /** Add to a store (where the exporters' views find it); returns this. */
-  registerIn(store: MetricStore): this {
+  registerIn(store: FamilyTarget): this {
     store.add(this);
     return this;
   }
