@@ -58,8 +58,7 @@ export interface AgentStatus {
 
 export class Agent {
   readonly config: EffectiveConfig;
-  /** the application metrics (Prometheus and OTLP are views of it) */
-  readonly store = new MetricStore();
+  readonly store = new MetricStore(); // the application metrics: Prometheus and OTLP are views of it
   private readonly _log: Logger;
   private readonly _opts: AgentOptions;
   private _kernel?: Kernel;
@@ -182,7 +181,7 @@ export class Agent {
     });
     // db_client_operation_duration_seconds (DB client spans), with the `application` feature
     // dns_lookup_duration_seconds, when the `dns` instrumentation is on
-    this._dnsMetrics = dnsEnabled && cfg.metricFeatures.includes('application') ? new DnsMetrics(this.registry, { buckets: buckets.duration_histogram, attributes: selector.select('dns.lookup.duration', DNS_METRIC_ATTRIBUTES) }) : undefined;
+    this._dnsMetrics = dnsEnabled && cfg.metricFeatures.includes('application') ? new DnsMetrics(this.store, { buckets: buckets.duration_histogram, attributes: selector.select('dns.lookup.duration', DNS_METRIC_ATTRIBUTES) }) : undefined;
     if (this._dnsMetrics !== undefined) this._otlp?.addDnsMetrics(this._dnsMetrics);
     if (cfg.metricFeatures.includes('application')) {
       this._dbMetrics = new DbMetrics(this.store, {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { DnsRecord } from '../protocols/common/records.ts';
 import { DnsMetrics, dnsSpan, dnsSpanName } from './dns.ts';
 import { RandomIdSource } from './ids.ts';
+import { MetricStore } from './store.ts';
 
 const rec = (over: Partial<DnsRecord> = {}): DnsRecord => ({ category: 'dns', transport: 'udp', name: 'web.obi.test', type: 'A', rcode: 'NOERROR', answers: 1, tc: false, startNs: 1000, endNs: 5000, ...over });
 const conn = { pid: 1, tid: 1, role: 'client', localAddr: '127.0.0.1', localPort: 40000, remoteAddr: '127.0.0.53', remotePort: 53, tls: false } as const;
@@ -21,7 +22,7 @@ test('dns span: `<type> <question>`, answers, transport, NXDOMAIN as error.type'
 });
 
 test('dns_lookup_duration_seconds: client DNS spans only, error.type by default', () => {
-  const m = new DnsMetrics({ registerMetric: () => undefined });
+  const m = new DnsMetrics(new MetricStore());
   const ids = new RandomIdSource();
   m.recordAll([dnsSpan(rec(), conn, service, ids, 'dns'), dnsSpan(rec({ errorType: 'NXDOMAIN' }), conn, service, ids, 'dns'), dnsSpan(rec(), { ...conn, role: 'server' }, service, ids, 'dns')]);
   // labels in labelNames order: error_type first

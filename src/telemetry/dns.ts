@@ -20,6 +20,7 @@ import {
 import type { ConnInfo } from '../common/conn.ts';
 import type { ServiceIdentity } from '../common/service.ts';
 import type { DnsRecord } from '../protocols/common/records.ts';
+import type { FamilyTarget } from './family.ts';
 import { HistogramVec, SeriesIndex, type LabelValue } from './histogram.ts';
 import type { IdSource } from './ids.ts';
 import { ATTR_INSTANCE, ATTR_JOB, DEFAULT_DURATION_BUCKETS, promLabelName, serviceJob } from './metrics.ts';
@@ -116,7 +117,7 @@ export class DnsMetrics {
   private readonly _getters: readonly Getter[];
   private readonly _scratch: LabelValue[];
 
-  constructor(registry: Parameters<HistogramVec['registerIn']>[0], options: DnsMetricsOptions = {}) {
+  constructor(store: FamilyTarget, options: DnsMetricsOptions = {}) {
     const attrs =
       options.attributes === undefined
         ? DNS_METRIC_ATTRIBUTES.filter((a) => a.byDefault).map((a) => a.name).sort()
@@ -126,12 +127,14 @@ export class DnsMetrics {
     this._scratch = new Array<LabelValue>(attrs.length).fill('');
     this.labelNames = attrs.map(promLabelName);
     this._hist = new HistogramVec({
-      name: DNS_LOOKUP_DURATION_PROM,
+      name: DNS_LOOKUP_DURATION_NAME,
+      unit: 's',
       help: DNS_LOOKUP_DURATION_HELP,
       labelNames: this.labelNames,
+      attributes: attrs,
       buckets: options.buckets ?? DEFAULT_DURATION_BUCKETS,
       index: this._index,
-    }).registerIn(registry);
+    }).registerIn(store);
   }
 
   record(span: Span): void {

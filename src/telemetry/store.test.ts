@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { ScrapableStore } from '../../test/helpers/metric-store.ts';
 import { CounterVec } from './counter.ts';
 import { DbMetrics } from './db.ts';
+import { DnsMetrics } from './dns.ts';
 import { GaugeVec } from './gauge.ts';
 import { HistogramVec, SeriesIndex } from './histogram.ts';
 import { InternalMetrics } from './internal.ts';
@@ -78,6 +79,9 @@ test('OBI names: every family the telemetry stages make keeps its Prometheus nam
     ['traces_spanmetrics_calls_total', '', 'traces_spanmetrics_calls_total'],
     ['traces_target_info', '', 'traces_target_info'],
   ]);
+  const dns = new MetricStore();
+  new DnsMetrics(dns);
+  assert.deepEqual(names(dns), [['dns.lookup.duration', 's', 'dns_lookup_duration_seconds']]);
   // the name tables agree with the store
   for (const def of HTTP_METRICS) assert.equal(store.get(def.otel)?.promName, def.prom);
   for (const n of Object.values(SERVICE_GRAPH_NAMES)) assert.equal(store.get(n.otel)?.promName, n.prom);

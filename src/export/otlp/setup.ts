@@ -8,7 +8,7 @@ import type { EffectiveConfig } from '../../config/index.ts';
 import type { ServiceIdentity } from '../../common/service.ts';
 import type { MonoClock } from '../../telemetry/clock.ts';
 import type { DbMetrics } from '../../telemetry/db.ts';
-import { DNS_LOOKUP_DURATION_NAME, DNS_METRIC_ATTRIBUTES, type DnsMetrics } from '../../telemetry/dns.ts';
+import type { DnsMetrics } from '../../telemetry/dns.ts';
 import type { InternalMetrics } from '../../telemetry/internal.ts';
 import type { RedMetrics } from '../../telemetry/metrics.ts';
 import type { SpanProcessor } from '../../telemetry/processor.ts';
@@ -131,15 +131,8 @@ export function createOtlpExport(o: OtlpSetupOptions): OtlpExport | undefined {
     },
     addDnsMetrics: (dns) => {
       if (metrics === undefined) return;
-      const vec = dns.histogram;
-      const toAttr = new Map<string, string>(DNS_METRIC_ATTRIBUTES.map((a) => [promLabelName(a.name), a.name]));
-      metrics.addHistogram({
-        name: DNS_LOOKUP_DURATION_NAME,
-        unit: 's',
-        attributes: vec.labelNames.map((l) => toAttr.get(l) ?? l),
-        vec,
-        buckets: cfg.otel_metrics_export.buckets.duration_histogram,
-      });
+      // `dns.lookup.duration` (unit s): the family as it is
+      metrics.addHistogram({ vec: dns.histogram, buckets: cfg.otel_metrics_export.buckets.duration_histogram });
     },
     addSpanMetrics: (processor) => {
       if (metrics === undefined) return;
