@@ -13,7 +13,7 @@ import { parseResourceAttributes, readEnviron } from '../discovery/index.ts';
 import { AgentError } from '../errors.ts';
 import { PrometheusServer } from '../export/prometheus/server.ts';
 import { readHostId } from '../export/otlp/host.ts';
-import type { OtlpExport } from '../export/otlp/index.ts';
+import type { OtlpExport } from './otlp.ts';
 import { TracePrinter } from '../export/printer.ts';
 import { decodeBatch, type DecodeStats } from '../ingest/decode.ts';
 import { ConnectionTracker } from '../ingest/connections.ts';
@@ -33,7 +33,7 @@ import { createRouteResolver } from '../telemetry/routes/index.ts';
 import { AttributeSelector, selectHttpMetricAttributes, TRACE_ATTRIBUTES } from '../telemetry/select.ts';
 import type { Span } from '../telemetry/span.ts';
 import type { Logger } from './log.ts';
-import { ingestSnapshot } from './ingest-stats.ts';
+import { cachedIngestSnapshot } from './ingest-stats.ts';
 import { Kernel } from './kernel.ts';
 import { TlsInstrumenter, type TlsLibraryStatus } from './tls.ts';
 import { preflight, type KernelReport } from './preflight.ts';
@@ -155,7 +155,7 @@ export class Agent {
     // OTLP traces/metrics when an endpoint resolves; spans reach it per batch, sent off the capture path.
     // Loaded only then: the exporter packages (protobuf, gRPC) cost ~70 MB of RSS.
     const createOtlpExport =
-      resolveOtlp(cfg, 'traces') || resolveOtlp(cfg, 'metrics') ? (await import('../export/otlp/setup.ts')).createOtlpExport : () => undefined;
+      resolveOtlp(cfg, 'traces') || resolveOtlp(cfg, 'metrics') ? (await import('./otlp.ts')).createOtlpExport : () => undefined;
     this._otlp = createOtlpExport({
       config: cfg,
       metrics: this._metrics,
@@ -247,7 +247,7 @@ export class Agent {
       protocols: bindProtocols(dnsEnabled ? PROTOCOLS : PROTOCOLS.filter((p) => p.name !== 'dns'), cfg.ebpf),
     });
     const tracker = this._tracker;
-    this._internal.setIngestSource(() => ingestSnapshot(tracker, this._decodeStats));
+    this._internal.setIngestSource(cachedIngestSnapshot(tracker, this._decodeStats));
 
     // TLS libraries of selected processes get uprobes (bpf/probes/ssl.h), per file, ref-counted
     const tls = new TlsInstrumenter({ bpf, log, onError: (name, type) => this._internal!.instrumentationError(name, type) });

@@ -16,3 +16,20 @@ export function ingestSnapshot(tracker: ConnectionTracker, decode: DecodeStats):
     parsers: tracker.parserCounters(),
   };
 }
+
+/**
+ * The snapshot, taken at most once per `maxAgeMs`: the ingest families of one scrape share it
+ * (the parser counters walk every live connection).
+ */
+export function cachedIngestSnapshot(tracker: ConnectionTracker, decode: DecodeStats, maxAgeMs = 100): () => IngestSnapshot {
+  let at = -Infinity;
+  let snap: IngestSnapshot | undefined;
+  return () => {
+    const now = performance.now();
+    if (snap === undefined || now - at > maxAgeMs) {
+      snap = ingestSnapshot(tracker, decode);
+      at = now;
+    }
+    return snap;
+  };
+}

@@ -84,9 +84,8 @@ export class InternalMetrics {
   /** last absolute kernel drop count seen (the kernel counter is monotonic) */
   private _kernelDropsSeen = 0;
   private _kernelDropsSource: (() => number) | undefined;
+  /** read once per family per collection: a source shared by several families should be cheap or cache */
   private _ingestSource: (() => IngestSnapshot) | undefined;
-  /** one snapshot serves every ingest metric of a scrape */
-  private _ingestSnap: { at: number; snap: IngestSnapshot } | undefined;
 
   constructor(store: MetricStore, options: InternalMetricsOptions = {}) {
     const p = options.prefix ?? 'obi';
@@ -240,14 +239,10 @@ export class InternalMetrics {
   /** Read the ingest counters at every scrape. */
   setIngestSource(source: (() => IngestSnapshot) | undefined): void {
     this._ingestSource = source;
-    this._ingestSnap = undefined;
   }
 
   private _ingestSnapshot(): IngestSnapshot | undefined {
-    if (this._ingestSource === undefined) return undefined;
-    const now = performance.now();
-    if (this._ingestSnap === undefined || now - this._ingestSnap.at > 100) this._ingestSnap = { at: now, snap: this._ingestSource() };
-    return this._ingestSnap.snap;
+    return this._ingestSource?.();
   }
 
   /** Bytes known to have crossed a socket but not captured. */

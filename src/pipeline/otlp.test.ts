@@ -5,16 +5,16 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { ScrapableStore } from '../../../test/helpers/metric-store.ts';
-import { OtlpReceiver } from '../../../test/helpers/otlp-receiver.ts';
-import { loadConfig } from '../../config/index.ts';
-import { MonoClock } from '../../telemetry/clock.ts';
-import { InternalMetrics } from '../../telemetry/internal.ts';
-import { DbMetrics } from '../../telemetry/db.ts';
-import { RedMetrics } from '../../telemetry/metrics.ts';
-import { OBI_TS_VERSION } from '../../version.ts';
-import { createOtlpExport } from './setup.ts';
-import { TEST_SERVICE, testSpan } from '../../../test/helpers/otlp-testing.ts';
+import { ScrapableStore } from '../../test/helpers/metric-store.ts';
+import { OtlpReceiver } from '../../test/helpers/otlp-receiver.ts';
+import { loadConfig } from '../config/index.ts';
+import { MonoClock } from '../telemetry/clock.ts';
+import { InternalMetrics } from '../telemetry/internal.ts';
+import { DbMetrics } from '../telemetry/db.ts';
+import { RedMetrics } from '../telemetry/metrics.ts';
+import { OBI_TS_VERSION } from '../version.ts';
+import { createOtlpExport } from './otlp.ts';
+import { TEST_SERVICE, testSpan } from '../../test/helpers/otlp-testing.ts';
 
 const quiet = { info: () => {}, warn: () => {} };
 
