@@ -8,7 +8,9 @@ import { http1 } from './http1/index.ts';
 import { dnsTcp, dnsUdp } from './dns/index.ts';
 import { memcached } from './memcached/index.ts';
 import { mongo } from './mongo/index.ts';
+import { mqtt } from './mqtt/index.ts';
 import { mysql } from './mysql/index.ts';
+import { nats } from './nats/index.ts';
 import { postgres } from './postgres/index.ts';
 import { redis } from './redis/index.ts';
 
@@ -19,6 +21,8 @@ export const PROTOCOLS: readonly ProtocolDescriptor[] = Object.freeze([
   mongo,
   redis,
   memcached,
+  nats,
+  mqtt,
   dnsTcp,
   dnsUdp,
 ]);
