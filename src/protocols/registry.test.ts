@@ -19,14 +19,15 @@ test('the registry: detection order, unique wire names, OBI instrumentation name
       ['redis', 'redis', 'db'],
       ['memcached', 'memcached', 'db'],
       ['nats', 'nats', 'messaging'],
+      ['amqp091', 'amqp', 'messaging'],
       ['mqtt', 'mqtt', 'messaging'],
       ['dns-tcp', 'dns', 'dns'],
       ['dns-udp', 'dns', 'dns'],
     ],
   );
   assert.equal(new Set(PROTOCOLS.map((p) => p.wire)).size, PROTOCOLS.length);
-  assert.deepEqual(instrumentationNames(), ['http', 'sql', 'mongo', 'redis', 'memcached', 'nats', 'mqtt', 'dns']);
-  assert.deepEqual(instrumentationNames(PROTOCOLS.filter((p) => p.category === 'messaging')), ['nats', 'mqtt']);
+  assert.deepEqual(instrumentationNames(), ['http', 'sql', 'mongo', 'redis', 'memcached', 'nats', 'amqp', 'mqtt', 'dns']);
+  assert.deepEqual(instrumentationNames(PROTOCOLS.filter((p) => p.category === 'messaging')), ['nats', 'amqp', 'mqtt']);
   assert.deepEqual(instrumentationNames(PROTOCOLS.filter((p) => p.category === 'db')), ['sql', 'mongo', 'redis', 'memcached']);
 });
 
@@ -47,6 +48,9 @@ test('each descriptor detects its own first bytes and the first descriptor to sa
   assert.equal(first('PUB orders 5\r\nhello\r\n', 'request'), 'nats');
   assert.equal(first('MSG orders 1 5\r\nhello\r\n', 'response'), 'nats');
   assert.equal(first('\u0010\u0014\u0000\u0004MQTT\u0004\u0002\u0000\u003c\u0000\u0008sensor-1', 'request'), 'mqtt');
+  assert.equal(first('AMQP\u0000\u0000\u0009\u0001', 'request'), 'amqp091');
+  assert.equal(first('AMQP\u0000\u0001\u0000\u0000', 'request'), 'amqp091'); // AMQP 1.0: claimed, then reported as unsupported
+  assert.equal(first('\u0001\u0000\u0001\u0000\u0000\u0000\u0008\u0000\u003c\u0000\u0050\u0000\u0000\u0000\u0000\u00ce', 'request'), 'amqp091'); // basic.ack on an open connection
   assert.equal(first('+OK\r\n', 'response'), 'redis'); // NATS never claims a connection on +OK
   assert.equal(first('hello', 'request'), undefined);
 });

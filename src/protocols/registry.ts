@@ -3,6 +3,7 @@
  * whose detector accepts a new connection's first bytes owns the connection. Adding a protocol
  * is its folder under src/protocols/ plus one line here (docs/devdocs/adding-a-protocol.md).
  */
+import { amqp } from './amqp/index.ts';
 import type { ProtocolDescriptor, ProtocolSettings, RecordParser } from './common/descriptor.ts';
 import { http1 } from './http1/index.ts';
 import { dnsTcp, dnsUdp } from './dns/index.ts';
@@ -22,6 +23,7 @@ export const PROTOCOLS: readonly ProtocolDescriptor[] = Object.freeze([
   redis,
   memcached,
   nats,
+  amqp,
   mqtt,
   dnsTcp,
   dnsUdp,
