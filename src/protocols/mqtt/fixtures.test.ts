@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { checkFixture, loadFixtures } from '../common/fixtures.ts';
+import { checkFixture, loadFixtures } from '../../../test/helpers/protocol-fixtures.ts';
 import { mqttParser } from './index.ts';
 
 const cases = loadFixtures(fileURLToPath(new URL('./fixtures/', import.meta.url)));
