@@ -37,7 +37,14 @@ describe('MQTT: mqtt.js and mosquitto clients against mosquitto', () => {
   /** every span of the process, once nothing more arrives */
   async function spansOf(pid: number, count: number): Promise<SpanJSON[]> {
     const of = (s: SpanJSON) => s.service.pid === pid;
-    await agent.waitSpans(count, of);
+    try {
+      await agent.waitSpans(count, of, 20_000);
+    } catch (err) {
+      const seen = agent.spans(of).map((s) => `${s.name} ${s.attributes['messaging.client.id']}`);
+      const selfMetrics = (await agent.metrics()).split('\n').filter((l) => /^obi_(parser|spans_dropped|ingest_conn)/.test(l) && !l.endsWith(' 0'));
+      const logs = agent.logs.filter((l) => l.includes(String(pid)));
+      throw new Error(`${(err as Error).message}; seen: ${JSON.stringify(seen)}; ${selfMetrics.join('; ')}; logs: ${logs.join(' | ')}`);
+    }
     await sleep(300);
     return agent.spans(of);
   }
