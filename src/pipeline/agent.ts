@@ -1,3 +1,4 @@
+// Over 400 lines: the agent wires every stage (kernel, ingest, telemetry, export); the messaging metrics took it past 400 while its split is under way on main.
 /**
  * Wires the stages: kernel (BPF object, ring buffer) → ingest (decode,
  * connections, protocol sessions) → telemetry (spans, metrics) → export
@@ -28,7 +29,7 @@ import { InternalMetrics } from '../telemetry/internal.ts';
 import { RedMetrics } from '../telemetry/metrics.ts';
 import { DB_METRIC_ATTRIBUTES, DbMetrics } from '../telemetry/db.ts';
 import { DNS_METRIC_ATTRIBUTES, DnsMetrics, dnsListed } from '../telemetry/dns.ts';
-import { MESSAGING_METRIC_ATTRIBUTES, MESSAGING_METRICS, MessagingMetrics } from '../telemetry/messaging.ts';
+import { createMessagingMetrics, type MessagingMetrics } from '../telemetry/messaging.ts';
 import { SpanProcessor } from '../telemetry/processor.ts';
 import { createRouteResolver } from '../telemetry/routes/index.ts';
 import { AttributeSelector, selectHttpMetricAttributes, TRACE_ATTRIBUTES } from '../telemetry/select.ts';
@@ -193,16 +194,9 @@ export class Agent {
         instrumentations: cfg.prometheus_export.instrumentations,
       });
       this._otlp?.addDbMetrics(this._dbMetrics);
-      // messaging_client_operation_duration_seconds and messaging_process_duration_seconds (telemetry/messaging.ts)
-      for (const kind of ['client', 'process'] as const) {
-        const m = new MessagingMetrics(this.registry, kind, {
-          buckets: buckets.duration_histogram,
-          attributes: selector.select(MESSAGING_METRICS[kind].otel, MESSAGING_METRIC_ATTRIBUTES),
-          instrumentations: cfg.prometheus_export.instrumentations,
-        });
-        this._otlp?.addMessagingMetrics(m);
-        this._messagingMetrics.push(m);
-      }
+      // messaging_client_operation_duration_seconds and messaging_process_duration_seconds
+      this._messagingMetrics = createMessagingMetrics(this.registry, (m, defs) => selector.select(m, defs), { buckets: buckets.duration_histogram, instrumentations: cfg.prometheus_export.instrumentations });
+      for (const m of this._messagingMetrics) this._otlp?.addMessagingMetrics(m);
     }
     const queryText = selector.select('traces', TRACE_ATTRIBUTES).includes('db.query.text');
     this._spanCtx = { ids: this._ids, route: (path, svc) => routes.resolve(path, svc.instanceId), queryText };

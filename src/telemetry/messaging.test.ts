@@ -6,7 +6,7 @@ import type { ServiceIdentity } from '../common/service.ts';
 import type { ProtocolConn, ProtocolDescriptor } from '../protocols/common/descriptor.ts';
 import type { MessagingRecord } from '../protocols/common/records.ts';
 import type { IdSource } from './ids.ts';
-import { MessagingMetrics, defaultMessagingMetricAttributes, messagingSpan, messagingSpanName } from './messaging.ts';
+import { MessagingMetrics, createMessagingMetrics, defaultMessagingMetricAttributes, messagingSpan, messagingSpanName } from './messaging.ts';
 import { recordToSpan } from './record.ts';
 import { ServiceGraph } from './servicegraph.ts';
 import { sampleLines, sampleValue } from '../../test/helpers/spans.ts';
@@ -163,4 +163,15 @@ test('service graph: producer -> broker and broker -> consumer edges, connection
   assert.equal(sampleValue(text, 'traces_service_graph_request_total', consumer), 2);
   assert.equal(sampleValue(text, 'traces_service_graph_request_failed_total', consumer), 1);
   assert.equal(sampleLines(text, 'traces_service_graph_request_total').length, 2);
+});
+
+test('createMessagingMetrics: both histograms, each with the attributes selected for its OTel name', () => {
+  const asked: string[] = [];
+  const [c, p] = createMessagingMetrics(new Registry(), (metric) => {
+    asked.push(metric);
+    return metric === 'messaging.process.duration' ? ['messaging.system'] : ['messaging.system', 'error.type'];
+  });
+  assert.deepEqual(asked, ['messaging.client.operation.duration', 'messaging.process.duration']);
+  assert.deepEqual([c.kind, c.names.prom, c.labelNames], ['client', 'messaging_client_operation_duration_seconds', ['error_type', 'messaging_system']]);
+  assert.deepEqual([p.kind, p.names.prom, p.labelNames], ['process', 'messaging_process_duration_seconds', ['messaging_system']]);
 });

@@ -1,6 +1,6 @@
 /**
  * Messaging spans (Kafka, RabbitMQ/AMQP 0-9-1, NATS, MQTT) and the two messaging metrics,
- * following OBI (obi-reference §2.1, §2.3, §3.1, §3.2) and the OpenTelemetry messaging
+ * following OBI (obi-compat §2.1, §2.3, §3.1, §3.2) and the OpenTelemetry messaging
  * semantic conventions where OBI is silent.
  *
  * Span names: `<operation type> <destination>` (`publish orders`, `process orders`); `*` stands
@@ -70,7 +70,7 @@ import { parseTraceparent } from './tracecontext.ts';
 /** The destination in a span name when the parser did not capture it. */
 export const UNKNOWN_DESTINATION = '*';
 
-/** OBI's span name of a messaging operation (§3.1): `<op> <destination>`, `<op> *` when unknown. */
+/** OBI's span name of a messaging operation (obi-compat §3.1): `<op> <destination>`, `<op> *` when unknown. */
 export function messagingSpanName(rec: MessagingRecord): string {
   const d = rec.destination;
   return `${rec.operation} ${d !== undefined && d.length > 0 ? d : UNKNOWN_DESTINATION}`;
@@ -280,4 +280,18 @@ export class MessagingMetrics {
   get histogram(): HistogramVec {
     return this._hist;
   }
+}
+
+/**
+ * Both messaging histograms, each reporting the attributes `select(<its OTel name>, defs)` picks
+ * (the `attributes.select` of the configuration).
+ */
+export function createMessagingMetrics(
+  registry: Registry,
+  select: (metric: string, defs: readonly MessagingMetricAttributeDef[]) => string[],
+  options: Omit<MessagingMetricsOptions, 'attributes'> = {},
+): MessagingMetrics[] {
+  return (['client', 'process'] as const).map(
+    (kind) => new MessagingMetrics(registry, kind, { ...options, attributes: select(MESSAGING_METRICS[kind].otel, MESSAGING_METRIC_ATTRIBUTES) }),
+  );
 }
