@@ -24,6 +24,7 @@ import { loadFixtures, replayFixture } from '../test/helpers/protocol-fixtures.t
 import { OtlpExportMetrics } from '../src/export/otlp/self-metrics.ts';
 import { DbMetrics } from '../src/telemetry/db.ts';
 import { DnsMetrics } from '../src/telemetry/dns.ts';
+import { MessagingMetrics } from '../src/telemetry/messaging.ts';
 import { InternalMetrics } from '../src/telemetry/internal.ts';
 import { RedMetrics } from '../src/telemetry/metrics.ts';
 import { SpanProcessor } from '../src/telemetry/processor.ts';
@@ -132,6 +133,8 @@ function metricGroups(): { title: string; note: string; families: readonly Store
   new RedMetrics(app);
   new DbMetrics(app);
   new DnsMetrics(app);
+  new MessagingMetrics(app, 'client');
+  new MessagingMetrics(app, 'process');
   const span = new MetricStore();
   new SpanProcessor(span, new RedMetrics(new MetricStore()), { features: ['application_span_otel', 'application_service_graph'] });
   const legacy = new MetricStore();

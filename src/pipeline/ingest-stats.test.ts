@@ -101,3 +101,23 @@ test('obi_ingest_* and obi_parser_* report what ingest counted, each provoked', 
   // the 5,000 uncaptured body bytes of 1 are a known-length gap the parser consumes: lost to capture, not dropped
   assert.equal(value('obi_parser_bytes_dropped_total{protocol="http1"}'), 9);
 });
+
+test('a peer speaking a newer protocol version is counted (obi_parser_errors_total kind unsupported_version), never parsed', async () => {
+  const records: unknown[] = [];
+  const tracker = new ConnectionTracker({ sink: (r) => void records.push(r), identify: () => SERVICE, maxConnections: 4, idleTimeoutNs: 1e9 });
+  const stats: DecodeStats = { records: 0, malformed: 0, bytesLost: 0 };
+  const feed = (b: Buffer): void =>
+    decodeBatch(b, { data: (ev, p) => tracker.onData(ev, p), conn: (ev) => tracker.onConn(ev), close: (ev) => tracker.onClose(ev), proc: () => {} }, stats);
+  // a broker serving AMQP 1.0 (protocol header 'AMQP' 0 1 0 0), then 1.0 frames the 0-9-1 parser must not read
+  feed(batch([
+    { sock: 7n, ingress: true, payload: Buffer.from('AMQP\u0000\u0001\u0000\u0000', 'latin1'), ts: 1 },
+    { sock: 7n, ingress: true, payload: Buffer.from([0, 0, 0, 0x1c, 2, 0, 0, 0, 0, 0x53, 0x10, 0xc0, 0x0f, 0x01, 0xa1]), ts: 2 },
+  ]));
+  tracker.sweep(5e9);
+  const registry = new ScrapableStore();
+  new InternalMetrics(registry).setIngestSource(() => ingestSnapshot(tracker, stats));
+  const text = await registry.metrics();
+  assert.match(text, /^obi_parser_errors_total\{protocol="amqp091",kind="unsupported_version"\} 1$/m);
+  assert.match(text, /^obi_parser_errors_total\{protocol="amqp091",kind="invalid_frame"\} 0$/m);
+  assert.equal(records.length, 0);
+});

@@ -22,6 +22,7 @@ import type { InternalMetrics } from '../telemetry/internal.ts';
 import type { RedMetrics } from '../telemetry/metrics.ts';
 import type { SpanProcessor } from '../telemetry/processor.ts';
 import type { Span } from '../telemetry/span.ts';
+import type { MessagingMetrics } from '../telemetry/messaging.ts';
 import type { MetricStore } from '../telemetry/store.ts';
 import { OBI_TS_VERSION } from '../version.ts';
 
@@ -37,6 +38,8 @@ export interface OtlpSetupOptions {
   readonly hostId: string;
   /** instrumentation names whose spans are database operations (the registry's `db` protocols) */
   readonly dbInstrumentations: readonly string[];
+  /** instrumentation names whose spans are messaging operations (the registry's `messaging` protocols) */
+  readonly messagingInstrumentations?: readonly string[];
   /** the target process's OTEL_RESOURCE_ATTRIBUTES */
   readonly processAttributes?: (service: ServiceIdentity) => ReadonlyMap<string, string> | undefined;
   /** per request; default: env OTEL_EXPORTER_OTLP_*TIMEOUT, else 10 s */
@@ -53,6 +56,8 @@ export interface OtlpExport {
   addDbMetrics(db: DbMetrics): void;
   /** export `dns.lookup.duration` too (when OTLP metrics are on; the caller creates it only with `dns` enabled) */
   addDnsMetrics(dns: DnsMetrics): void;
+  /** export `messaging.client.operation.duration` / `messaging.process.duration` too (when OTLP metrics are on and a messaging instrumentation is selected) */
+  addMessagingMetrics(m: MessagingMetrics): void;
   /** export the span metrics, service graph and `traces_target_info` the processor keeps (those its features turned on) */
   addSpanMetrics(processor: SpanProcessor): void;
   /** last flush of both signals, bounded by `shutdown_timeout` */
@@ -130,6 +135,11 @@ export function createOtlpExport(o: OtlpSetupOptions): OtlpExport | undefined {
       if (metrics === undefined) return;
       // `dns.lookup.duration` (unit s): the family as it is
       metrics.addHistogram({ vec: dns.histogram, buckets: cfg.otel_metrics_export.buckets.duration_histogram });
+    },
+    addMessagingMetrics: (m) => {
+      const inst = cfg.otel_metrics_export.instrumentations;
+      if (metrics === undefined || !(inst.includes('*') || (o.messagingInstrumentations ?? []).some((i) => inst.includes(i as never)))) return;
+      metrics.addHistogram({ vec: m.histogram, buckets: cfg.otel_metrics_export.buckets.duration_histogram });
     },
     addSpanMetrics: (processor) => {
       if (metrics === undefined) return;

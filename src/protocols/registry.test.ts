@@ -18,12 +18,16 @@ test('the registry: detection order, unique wire names, OBI instrumentation name
       ['mongodb', 'mongo', 'db'],
       ['redis', 'redis', 'db'],
       ['memcached', 'memcached', 'db'],
+      ['nats', 'nats', 'messaging'],
+      ['amqp091', 'amqp', 'messaging'],
+      ['mqtt', 'mqtt', 'messaging'],
       ['dns-tcp', 'dns', 'dns'],
       ['dns-udp', 'dns', 'dns'],
     ],
   );
   assert.equal(new Set(PROTOCOLS.map((p) => p.wire)).size, PROTOCOLS.length);
-  assert.deepEqual(instrumentationNames(), ['http', 'sql', 'mongo', 'redis', 'memcached', 'dns']);
+  assert.deepEqual(instrumentationNames(), ['http', 'sql', 'mongo', 'redis', 'memcached', 'nats', 'amqp', 'mqtt', 'dns']);
+  assert.deepEqual(instrumentationNames(PROTOCOLS.filter((p) => p.category === 'messaging')), ['nats', 'amqp', 'mqtt']);
   assert.deepEqual(instrumentationNames(PROTOCOLS.filter((p) => p.category === 'db')), ['sql', 'mongo', 'redis', 'memcached']);
 });
 
@@ -39,6 +43,15 @@ test('each descriptor detects its own first bytes and the first descriptor to sa
   assert.equal(first('*1\r\n$4\r\nPING\r\n', 'request'), 'redis');
   assert.equal(first('get k\r\n', 'request'), 'memcached');
   assert.equal(first('\u0000\u0000\u0000\u0008\u0004\u00d2\u0016\u002f', 'request'), 'postgresql'); // SSLRequest
+  assert.equal(first('INFO {"server_id":"x","proto":1}\r\n', 'response'), 'nats');
+  assert.equal(first('CONNECT {"verbose":false}\r\n', 'request'), 'nats');
+  assert.equal(first('PUB orders 5\r\nhello\r\n', 'request'), 'nats');
+  assert.equal(first('MSG orders 1 5\r\nhello\r\n', 'response'), 'nats');
+  assert.equal(first('\u0010\u0014\u0000\u0004MQTT\u0004\u0002\u0000\u003c\u0000\u0008sensor-1', 'request'), 'mqtt');
+  assert.equal(first('AMQP\u0000\u0000\u0009\u0001', 'request'), 'amqp091');
+  assert.equal(first('AMQP\u0000\u0001\u0000\u0000', 'request'), 'amqp091'); // AMQP 1.0: claimed, then reported as unsupported
+  assert.equal(first('\u0001\u0000\u0001\u0000\u0000\u0000\u0008\u0000\u003c\u0000\u0050\u0000\u0000\u0000\u0000\u00ce', 'request'), 'amqp091'); // basic.ack on an open connection
+  assert.equal(first('+OK\r\n', 'response'), 'redis'); // NATS never claims a connection on +OK
   assert.equal(first('hello', 'request'), undefined);
 });
 

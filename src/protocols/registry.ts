@@ -3,12 +3,15 @@
  * whose detector accepts a new connection's first bytes owns the connection. Adding a protocol
  * is its folder under src/protocols/ plus one line here (docs/devdocs/adding-a-protocol.md).
  */
+import { amqp } from './amqp/index.ts';
 import type { ProtocolDescriptor, ProtocolSettings, RecordParser } from './common/descriptor.ts';
 import { http1 } from './http1/index.ts';
 import { dnsTcp, dnsUdp } from './dns/index.ts';
 import { memcached } from './memcached/index.ts';
 import { mongo } from './mongo/index.ts';
+import { mqtt } from './mqtt/index.ts';
 import { mysql } from './mysql/index.ts';
+import { nats } from './nats/index.ts';
 import { postgres } from './postgres/index.ts';
 import { redis } from './redis/index.ts';
 
@@ -19,6 +22,9 @@ export const PROTOCOLS: readonly ProtocolDescriptor[] = Object.freeze([
   mongo,
   redis,
   memcached,
+  nats,
+  amqp,
+  mqtt,
   dnsTcp,
   dnsUdp,
 ]);

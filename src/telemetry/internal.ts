@@ -65,6 +65,7 @@ const PARSER_ERROR_KINDS: readonly (readonly [string, keyof ParserCounts])[] = [
   ['dropped_frame', 'droppedFrames'],
   ['partial_frame', 'partialFrames'],
   ['exception', 'parserErrors'],
+  ['unsupported_version', 'unsupportedVersions'],
 ];
 
 export interface InternalMetricsOptions {

@@ -30,6 +30,12 @@ export interface ParseResult<F> {
   readonly state: ParseState;
   /** set when state is 'success' */
   readonly frame?: F;
+  /**
+   * With `eos`: the peer speaks a version of the protocol newer (or other) than the parser knows
+   * (e.g. `AMQP 1.0`, `MQTT level 6`), as the protocol names it. The parser stops rather than
+   * mis-parse; the session counts it (`unsupportedVersions`) and keeps the last one seen.
+   */
+  readonly unsupportedVersion?: string;
 }
 
 /** Common to every parsed frame: when its first and last bytes crossed the socket. */
