@@ -18,12 +18,13 @@ test('the registry: detection order, unique wire names, OBI instrumentation name
       ['mongodb', 'mongo', 'db'],
       ['redis', 'redis', 'db'],
       ['memcached', 'memcached', 'db'],
+      ['kafka', 'kafka', 'messaging'],
       ['dns-tcp', 'dns', 'dns'],
       ['dns-udp', 'dns', 'dns'],
     ],
   );
   assert.equal(new Set(PROTOCOLS.map((p) => p.wire)).size, PROTOCOLS.length);
-  assert.deepEqual(instrumentationNames(), ['http', 'sql', 'mongo', 'redis', 'memcached', 'dns']);
+  assert.deepEqual(instrumentationNames(), ['http', 'sql', 'mongo', 'redis', 'memcached', 'kafka', 'dns']);
   assert.deepEqual(instrumentationNames(PROTOCOLS.filter((p) => p.category === 'db')), ['sql', 'mongo', 'redis', 'memcached']);
 });
 
@@ -39,6 +40,8 @@ test('each descriptor detects its own first bytes and the first descriptor to sa
   assert.equal(first('*1\r\n$4\r\nPING\r\n', 'request'), 'redis');
   assert.equal(first('get k\r\n', 'request'), 'memcached');
   assert.equal(first('\u0000\u0000\u0000\u0008\u0004\u00d2\u0016\u002f', 'request'), 'postgresql'); // SSLRequest
+  // Kafka ApiVersions v2 from client `obi`
+  assert.equal(first('\u0000\u0000\u0000\u000d\u0000\u0012\u0000\u0002\u0000\u0000\u0000\u0001\u0000\u0003obi', 'request'), 'kafka');
   assert.equal(first('hello', 'request'), undefined);
 });
 

@@ -6,6 +6,7 @@
 import type { ProtocolDescriptor, ProtocolSettings, RecordParser } from './common/descriptor.ts';
 import { http1 } from './http1/index.ts';
 import { dnsTcp, dnsUdp } from './dns/index.ts';
+import { kafka } from './kafka/index.ts';
 import { memcached } from './memcached/index.ts';
 import { mongo } from './mongo/index.ts';
 import { mysql } from './mysql/index.ts';
@@ -19,6 +20,7 @@ export const PROTOCOLS: readonly ProtocolDescriptor[] = Object.freeze([
   mongo,
   redis,
   memcached,
+  kafka,
   dnsTcp,
   dnsUdp,
 ]);
