@@ -28,6 +28,7 @@ import { InternalMetrics } from '../telemetry/internal.ts';
 import { RedMetrics } from '../telemetry/metrics.ts';
 import { DB_METRIC_ATTRIBUTES, DbMetrics } from '../telemetry/db.ts';
 import { DNS_METRIC_ATTRIBUTES, DnsMetrics, dnsListed } from '../telemetry/dns.ts';
+import { MESSAGING_METRIC_ATTRIBUTES, MESSAGING_METRICS, MessagingMetrics } from '../telemetry/messaging.ts';
 import { SpanProcessor } from '../telemetry/processor.ts';
 import { createRouteResolver } from '../telemetry/routes/index.ts';
 import { AttributeSelector, selectHttpMetricAttributes, TRACE_ATTRIBUTES } from '../telemetry/select.ts';
@@ -70,6 +71,7 @@ export class Agent {
   private _metrics?: RedMetrics;
   private _dbMetrics?: DbMetrics;
   private _dnsMetrics?: DnsMetrics;
+  private _messagingMetrics: MessagingMetrics[] = [];
   private _otlp?: OtlpExport;
   private _internal?: InternalMetrics;
   private _internalRegistry?: Registry;
@@ -166,6 +168,7 @@ export class Agent {
       hostName: hostname(),
       hostId,
       dbInstrumentations: instrumentationNames(PROTOCOLS.filter((p) => p.category === 'db')),
+      messagingInstrumentations: instrumentationNames(PROTOCOLS.filter((p) => p.category === 'messaging')),
       processAttributes: (svc) => {
         const attrs = readEnviron(svc.pid)?.get('OTEL_RESOURCE_ATTRIBUTES');
         return attrs ? parseResourceAttributes(attrs) : undefined;
@@ -190,13 +193,23 @@ export class Agent {
         instrumentations: cfg.prometheus_export.instrumentations,
       });
       this._otlp?.addDbMetrics(this._dbMetrics);
+      // messaging_client_operation_duration_seconds and messaging_process_duration_seconds (telemetry/messaging.ts)
+      for (const kind of ['client', 'process'] as const) {
+        const m = new MessagingMetrics(this.registry, kind, {
+          buckets: buckets.duration_histogram,
+          attributes: selector.select(MESSAGING_METRICS[kind].otel, MESSAGING_METRIC_ATTRIBUTES),
+          instrumentations: cfg.prometheus_export.instrumentations,
+        });
+        this._otlp?.addMessagingMetrics(m);
+        this._messagingMetrics.push(m);
+      }
     }
     const queryText = selector.select('traces', TRACE_ATTRIBUTES).includes('db.query.text');
     this._spanCtx = { ids: this._ids, route: (path, svc) => routes.resolve(path, svc.instanceId), queryText };
     // filters, metric features, span-attribute selection and series TTL (telemetry/processor.ts)
     this._processor = new SpanProcessor(this.registry, this._metrics, {
       features: cfg.metricFeatures,
-      recorders: [this._dbMetrics, this._dnsMetrics].filter((r) => r !== undefined),
+      recorders: [this._dbMetrics, this._dnsMetrics, ...this._messagingMetrics].filter((r) => r !== undefined),
       selector,
       filter: cfg.filter.application,
       isIgnoredPath: cfg.routes.ignored_patterns.length > 0 ? (path) => routes.isIgnored(path) : undefined,

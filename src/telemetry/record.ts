@@ -7,6 +7,7 @@ import type { ProtocolRecord } from '../protocols/common/records.ts';
 import { dbSpan } from './db.ts';
 import { dnsSpan } from './dns.ts';
 import type { IdSource } from './ids.ts';
+import { messagingSpan } from './messaging.ts';
 import { httpSpan, type Span } from './span.ts';
 import type { RouteResolver } from './types.ts';
 
@@ -30,6 +31,6 @@ export function recordToSpan(rec: ProtocolRecord, conn: ProtocolConn, ctx: SpanC
     case 'dns':
       return dnsSpan(rec, conn.info, conn.service, ctx.ids, conn.descriptor.name);
     case 'messaging':
-      return undefined; // no messaging protocol is registered yet: its span builder lands with the first one
+      return messagingSpan(rec, conn.info, conn.service, ctx.ids, conn.descriptor.name);
   }
 }

@@ -11,6 +11,7 @@ import { loadConfig } from '../../config/index.ts';
 import { MonoClock } from '../../telemetry/clock.ts';
 import { InternalMetrics } from '../../telemetry/internal.ts';
 import { DbMetrics } from '../../telemetry/db.ts';
+import { MessagingMetrics } from '../../telemetry/messaging.ts';
 import { RedMetrics } from '../../telemetry/metrics.ts';
 import { OBI_TS_VERSION } from '../../version.ts';
 import { createOtlpExport } from './setup.ts';
@@ -23,7 +24,7 @@ function build(env: Record<string, string>) {
   const registry = new Registry();
   const metrics = new RedMetrics(registry);
   const internal = new InternalMetrics(registry);
-  const otlp = createOtlpExport({ config, metrics, internal, registry, clock: new MonoClock(), log: quiet, hostName: 'testhost', hostId: 'machine-1', dbInstrumentations: ['sql', 'redis', 'memcached'] });
+  const otlp = createOtlpExport({ config, metrics, internal, registry, clock: new MonoClock(), log: quiet, hostName: 'testhost', hostId: 'machine-1', dbInstrumentations: ['sql', 'redis', 'memcached'], messagingInstrumentations: ['kafka', 'amqp', 'nats', 'mqtt'] });
   return { otlp, metrics, registry, config };
 }
 
@@ -128,6 +129,39 @@ describe('OTLP export from configuration to a real receiver', () => {
     assert.equal(point.count, 3);
     assert.deepEqual(point.bucketCounts, [0, 2, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
     assert.deepEqual(point.attributes, { 'db.operation.name': 'GET', 'db.system.name': 'redis', 'error.type': '', 'server.address': '127.0.0.1', 'service.name': 'svc', 'service.namespace': 'ns' });
+  });
+
+  test('messaging.client.operation.duration and messaging.process.duration are exported', async () => {
+    rx.clear();
+    const { otlp, registry } = build({ OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `http://127.0.0.1:${rx.httpPort}/v1/metrics`, OTEL_EBPF_METRICS_INTERVAL: '1h' });
+    const pub = new MessagingMetrics(registry, 'client');
+    const proc = new MessagingMetrics(registry, 'process');
+    otlp!.addMessagingMetrics(pub);
+    otlp!.addMessagingMetrics(proc);
+    const attributes = { 'messaging.system': 'nats', 'messaging.operation.type': 'publish', 'messaging.operation.name': 'publish', 'messaging.destination.name': 'a.b', 'server.address': '127.0.0.1' };
+    const spans = [
+      testSpan({ protocol: 'nats', kind: 'producer', startNs: 0, endNs: 1e6, attributes }),
+      testSpan({ protocol: 'nats', kind: 'producer', startNs: 0, endNs: 30e6, attributes }),
+      testSpan({ protocol: 'nats', kind: 'consumer', startNs: 0, endNs: 2e6, attributes: { ...attributes, 'messaging.operation.type': 'process', 'messaging.operation.name': 'process' } }),
+    ];
+    pub.recordAll(spans);
+    proc.recordAll(spans);
+    await otlp!.shutdown();
+    const [{ metric, point }] = rx.latestPoints('messaging.client.operation.duration');
+    assert.equal(metric.unit, 's');
+    assert.equal(point.count, 2);
+    assert.deepEqual(point.bucketCounts, [0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    assert.deepEqual(point.attributes, {
+      'messaging.destination.name': 'a.b',
+      'messaging.operation.name': 'publish',
+      'messaging.system': 'nats',
+      'server.address': '127.0.0.1',
+      'service.name': 'svc',
+      'service.namespace': 'ns',
+    });
+    const [processed] = rx.latestPoints('messaging.process.duration');
+    assert.equal(processed.point.count, 1);
+    assert.equal(processed.point.attributes['messaging.operation.name'], 'process');
   });
 
   test('exponential histograms arrive as OTLP ExponentialHistogram points', async () => {

@@ -12,6 +12,8 @@ import { DB_CLIENT_DURATION_NAME, DB_METRIC_ATTRIBUTES } from '../../telemetry/d
 import type { DbMetrics } from '../../telemetry/db.ts';
 import { DNS_LOOKUP_DURATION_NAME, DNS_METRIC_ATTRIBUTES, type DnsMetrics } from '../../telemetry/dns.ts';
 import type { InternalMetrics } from '../../telemetry/internal.ts';
+import { MESSAGING_LABEL_TO_ATTRIBUTE } from '../../telemetry/messaging.ts';
+import type { MessagingMetrics } from '../../telemetry/messaging.ts';
 import { promLabelName } from '../../telemetry/metrics.ts';
 import type { RedMetrics } from '../../telemetry/metrics.ts';
 import type { SpanProcessor } from '../../telemetry/processor.ts';
@@ -43,6 +45,8 @@ export interface OtlpSetupOptions {
   readonly hostId: string;
   /** instrumentation names whose spans are database operations (the registry's `db` protocols) */
   readonly dbInstrumentations: readonly string[];
+  /** instrumentation names whose spans are messaging operations (the registry's `messaging` protocols) */
+  readonly messagingInstrumentations?: readonly string[];
   /** the target process's OTEL_RESOURCE_ATTRIBUTES */
   readonly processAttributes?: (service: ServiceIdentity) => ReadonlyMap<string, string> | undefined;
   /** per request; default: env OTEL_EXPORTER_OTLP_*TIMEOUT, else 10 s */
@@ -59,6 +63,8 @@ export interface OtlpExport {
   addDbMetrics(db: DbMetrics): void;
   /** export `dns.lookup.duration` too (when OTLP metrics are on; the caller creates it only with `dns` enabled) */
   addDnsMetrics(dns: DnsMetrics): void;
+  /** export `messaging.client.operation.duration` / `messaging.process.duration` too (when OTLP metrics are on and a messaging instrumentation is selected) */
+  addMessagingMetrics(m: MessagingMetrics): void;
   /** export the span metrics, service graph and `traces_target_info` the processor keeps (those its features turned on) */
   addSpanMetrics(processor: SpanProcessor): void;
   /** last flush of both signals, bounded by `shutdown_timeout` */
@@ -143,6 +149,11 @@ export function createOtlpExport(o: OtlpSetupOptions): OtlpExport | undefined {
         vec,
         buckets: cfg.otel_metrics_export.buckets.duration_histogram,
       });
+      },
+    addMessagingMetrics: (m) => {
+      const inst = cfg.otel_metrics_export.instrumentations;
+      if (metrics === undefined || !(inst.includes('*') || (o.messagingInstrumentations ?? []).some((i) => inst.includes(i as never)))) return;
+      metrics.addHistogram(messagingHistogram(m, cfg.otel_metrics_export.buckets.duration_histogram));
     },
     addSpanMetrics: (processor) => {
       if (metrics === undefined) return;
@@ -182,6 +193,18 @@ export function dbClientHistogram(db: DbMetrics, buckets?: readonly number[]): O
     name: DB_CLIENT_DURATION_NAME,
     unit: 's',
     attributes: vec.labelNames.map((l) => DB_LABEL_TO_ATTRIBUTE.get(l) ?? l),
+    vec,
+    buckets,
+  };
+}
+
+/** A messaging histogram as the OTLP metrics exporter takes it. */
+export function messagingHistogram(m: MessagingMetrics, buckets?: readonly number[]): OtlpHistogramSource {
+  const vec = m.histogram;
+  return {
+    name: m.names.otel,
+    unit: 's',
+    attributes: vec.labelNames.map((l) => MESSAGING_LABEL_TO_ATTRIBUTE.get(l) ?? l),
     vec,
     buckets,
   };

@@ -75,6 +75,8 @@ export interface MessagingRecord extends RecordTiming {
   readonly system: MessagingSystem;
   /** `messaging.operation.type` */
   readonly operation: 'publish' | 'process' | 'receive' | 'settle' | 'create';
+  /** `messaging.operation.name`, the system's own name where it differs from the type (`ack`, `nack`, `get`); default `operation` */
+  readonly operationName?: string;
   /** `messaging.destination.name` (topic, exchange/routing key, subject); undefined when not captured (span name `<op> *`) */
   readonly destination?: string;
   /** `messaging.client.id` */
@@ -87,8 +89,16 @@ export interface MessagingRecord extends RecordTiming {
   readonly messageCount?: number;
   /** `messaging.message.id` */
   readonly messageId?: string;
-  /** `messaging.message.envelope.size` / body size in bytes */
+  /** `messaging.message.body.size`: payload bytes */
   readonly bodySize?: number;
+  /** `messaging.message.envelope.size`: payload plus the protocol's headers/properties, where the protocol reports it (NATS) */
+  readonly envelopeSize?: number;
+  /** `messaging.consumer.group.name` (Kafka group, NATS queue group) */
+  readonly consumerGroup?: string;
+  /** `rabbitmq.destination.routing_key` (AMQP) */
+  readonly routingKey?: string;
+  /** `rabbitmq.message.delivery_tag` (AMQP) */
+  readonly deliveryTag?: number;
   /** a W3C `traceparent` carried in the message (Kafka record headers, AMQP headers, NATS HPUB, MQTT 5 user properties) */
   readonly traceparent?: string;
   /** `error.type` when the broker refused the operation (e.g. a nack, an error frame); set iff it failed */
