@@ -9,7 +9,7 @@ import type { IdSource } from './ids.ts';
 import { MessagingMetrics, defaultMessagingMetricAttributes, messagingSpan, messagingSpanName } from './messaging.ts';
 import { recordToSpan } from './record.ts';
 import { ServiceGraph } from './servicegraph.ts';
-import { sampleLines, sampleValue } from './testdata/spans.ts';
+import { sampleLines, sampleValue } from '../../test/helpers/spans.ts';
 
 const ids: IdSource = { traceId: () => '0af7651916cd43dd8448eb211c80319c', spanId: () => 'b7ad6b7169203331' };
 const service = { name: 'app', namespace: 'ns', instanceId: 'host:42', pid: 42, exePath: '/usr/bin/app', language: 'nodejs' } as unknown as ServiceIdentity;
