@@ -111,7 +111,7 @@ interface ReqResult {
 }
 
 interface RespResult {
-  readonly kind: 'invalid' | 'skip' | 'frame' | 'metadata';
+  readonly kind: 'invalid' | 'skip' | 'frame' | 'metadata' | 'orphan';
   readonly apiKey?: number;
   readonly version?: number;
   readonly correlationId?: number;
@@ -472,8 +472,10 @@ function* response(c: Cursor, st: KafkaState): Step<RespResult> {
   const correlationId = yield* int32(c);
   if (c.bad) return { kind: 'invalid' };
   if (correlationId === null) return { kind: 'skip' };
+  if (correlationId < 0) return { kind: 'invalid' };
   const q = st.inflight.get(correlationId);
-  if (q === undefined) return { kind: 'invalid', correlationId };
+  // a response to a request not seen (its header lost, or sent before capture began): skipped by its size, counted unpaired
+  if (q === undefined) return { kind: 'orphan', correlationId };
   const base = { apiKey: q.apiKey, version: q.version, correlationId };
   if (q.unsupported || MAX_VERSION[q.apiKey] === undefined || q.apiKey === API_VERSIONS) return { kind: 'skip', ...base };
   if (isFlexible(q.apiKey, q.version) && !(yield* taggedFields(c))) return { kind: 'skip', ...base, truncated: true };
@@ -582,6 +584,7 @@ function finishRequest(r: ReqResult, st: KafkaState, startNs: number, endNs: num
 
 function finishResponse(r: RespResult, st: KafkaState, startNs: number, endNs: number): ParseResult<KafkaFrame> {
   if (r.correlationId === undefined) return { state: 'ignored' };
+  if (r.kind === 'orphan') return { state: 'success', frame: { kind: 'orphan', correlationId: r.correlationId, apiVersion: -1, topics: [], truncated: true, startNs, endNs } };
   answered(st, r.correlationId);
   if (r.kind === 'metadata') {
     for (const [id, name] of r.ids ?? []) {

@@ -57,7 +57,8 @@ export interface KafkaRequestFrame extends FrameTiming {
 }
 
 export interface KafkaResponseFrame extends FrameTiming {
-  readonly kind: 'produce' | 'fetch';
+  /** `orphan`: a response to no request seen on the connection (counted unpaired by stitch) */
+  readonly kind: 'produce' | 'fetch' | 'orphan';
   readonly correlationId: number;
   readonly apiVersion: number;
   readonly topics: TopicSummary[];
