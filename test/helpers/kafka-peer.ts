@@ -6,23 +6,26 @@
  *
  * One node (id 1) on 127.0.0.1, topics created on first mention with one partition, messages kept
  * in memory as the record batches the producers sent (offsets assigned, CRC untouched: it does
- * not cover the base offset). It answers, in the versions advertised by its ApiVersions response:
- *   ApiVersions v0-2, Metadata v0-6, Produce v3-7 (record batches, magic 2), Fetch v4-11,
+ * not cover the base offset), each topic with an id (for the versions that name topics by id).
+ * It answers, in the versions advertised by its ApiVersions response (PEER_API_VERSIONS):
+ *   ApiVersions v0-3, Metadata v0-12, Produce v3-11 (record batches, magic 2), Fetch v4-17,
  *   ListOffsets v1-2, FindCoordinator v0-1, JoinGroup v0-2, SyncGroup v0-1, Heartbeat v0-1,
  *   LeaveGroup v0-1, OffsetFetch v1-3, OffsetCommit v2-3
  * — enough for a producer and for a consumer, alone in its group or assigned its partitions.
- * Clients pick, for each API, the highest version both sides support. Nothing flexible (no
- * client under test sends flexible versions). Every connection's bytes are recorded, in the
- * chunks they were read and written, so tests can turn a session into parser fixtures.
+ * Flexible versions (compact strings and arrays, tagged fields; request header v2, response
+ * header v1 except for ApiVersions) for ApiVersions v3, Metadata v9+, Produce v9+ and Fetch v12+;
+ * topics by id in Metadata v10+ and Fetch v13+. Clients pick, for each API, the highest version
+ * both sides support. Every connection's bytes are recorded, in the chunks they were read and
+ * written, so tests can turn a session into parser fixtures.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 
 /** [api key, min version, max version] advertised */
 export const PEER_API_VERSIONS: readonly (readonly [number, number, number])[] = Object.freeze([
-  [0, 3, 7], // Produce
-  [1, 4, 11], // Fetch
+  [0, 3, 11], // Produce
+  [1, 4, 17], // Fetch
   [2, 1, 2], // ListOffsets
-  [3, 0, 6], // Metadata
+  [3, 0, 12], // Metadata
   [8, 2, 3], // OffsetCommit
   [9, 1, 3], // OffsetFetch
   [10, 0, 1], // FindCoordinator
@@ -30,7 +33,7 @@ export const PEER_API_VERSIONS: readonly (readonly [number, number, number])[] =
   [12, 0, 1], // Heartbeat
   [13, 0, 1], // LeaveGroup
   [14, 0, 1], // SyncGroup
-  [18, 0, 2], // ApiVersions
+  [18, 0, 3], // ApiVersions
 ]);
 
 const NODE_ID = 1;
@@ -68,8 +71,24 @@ export interface KafkaPeer {
 
 // ------------------------------------------------------------------ encoding
 
+/** first flexible version (compact strings and arrays, tagged fields) of the APIs answered in flexible versions */
+const FLEXIBLE_FROM: Readonly<Record<number, number>> = { 0: 9, 1: 12, 3: 9, 18: 3 };
+const isFlexible = (apiKey: number, v: number): boolean => FLEXIBLE_FROM[apiKey] !== undefined && v >= FLEXIBLE_FROM[apiKey];
+
+function uvarintBytes(v: number): Buffer {
+  const out: number[] = [];
+  do {
+    let b = v % 128;
+    v = Math.floor(v / 128);
+    if (v > 0) b |= 0x80;
+    out.push(b);
+  } while (v > 0);
+  return Buffer.from(out);
+}
+
 class W {
   private readonly parts: Buffer[] = [];
+  flex = false;
   i8(v: number): this {
     const b = Buffer.alloc(1);
     b.writeInt8(v);
@@ -94,16 +113,22 @@ class W {
     this.parts.push(b);
     return this;
   }
+  private len(n: number, wide: boolean): this {
+    if (this.flex) this.parts.push(uvarintBytes(n + 1));
+    else if (wide) this.i32(n);
+    else this.i16(n);
+    return this;
+  }
   str(s: string | null): this {
-    if (s === null) return this.i16(-1);
+    if (s === null) return this.len(-1, false);
     const b = Buffer.from(s, 'utf8');
-    this.i16(b.length);
+    this.len(b.length, false);
     this.parts.push(b);
     return this;
   }
   bytes(b: Buffer | null): this {
-    if (b === null) return this.i32(-1);
-    this.i32(b.length);
+    if (b === null) return this.len(-1, true);
+    this.len(b.length, true);
     this.parts.push(b);
     return this;
   }
@@ -111,9 +136,14 @@ class W {
     this.parts.push(b);
     return this;
   }
+  /** an empty tagged-field section, in flexible versions */
+  tags(): this {
+    if (this.flex) this.parts.push(Buffer.from([0]));
+    return this;
+  }
   array<T>(items: readonly T[] | null, each: (w: W, item: T) => void): this {
-    if (items === null) return this.i32(-1);
-    this.i32(items.length);
+    if (items === null) return this.len(-1, true);
+    this.len(items.length, true);
     for (const it of items) each(this, it);
     return this;
   }
@@ -124,6 +154,7 @@ class W {
 
 class R {
   o = 0;
+  flex = false;
   readonly b: Buffer;
   constructor(b: Buffer) {
     this.b = b;
@@ -148,22 +179,51 @@ class R {
     this.o += 8;
     return v;
   }
+  uvarint(): number {
+    let v = 0;
+    let mul = 1;
+    for (;;) {
+      const b = this.b[this.o++];
+      if (b === undefined) throw new Error('truncated varint');
+      v += (b & 0x7f) * mul;
+      if ((b & 0x80) === 0) return v;
+      mul *= 128;
+    }
+  }
+  uuid(): Buffer {
+    const v = this.b.subarray(this.o, this.o + 16);
+    this.o += 16;
+    return v;
+  }
+  private len(wide: boolean): number {
+    if (this.flex) return this.uvarint() - 1;
+    return wide ? this.i32() : this.i16();
+  }
   str(): string | null {
-    const n = this.i16();
+    const n = this.len(false);
     if (n < 0) return null;
     const s = this.b.toString('utf8', this.o, this.o + n);
     this.o += n;
     return s;
   }
   bytes(): Buffer | null {
-    const n = this.i32();
+    const n = this.len(true);
     if (n < 0) return null;
     const s = this.b.subarray(this.o, this.o + n);
     this.o += n;
     return s;
   }
+  /** skip a tagged-field section, in flexible versions */
+  tags(): void {
+    if (!this.flex) return;
+    const n = this.uvarint();
+    for (let i = 0; i < n; i++) {
+      this.uvarint();
+      this.o += this.uvarint();
+    }
+  }
   array<T>(each: (r: R) => T): T[] | null {
-    const n = this.i32();
+    const n = this.len(true);
     if (n < 0) return null;
     const out: T[] = [];
     for (let i = 0; i < n; i++) out.push(each(this));
@@ -195,20 +255,33 @@ export async function startKafkaPeer(opts: { port?: number } = {}): Promise<Kafk
 
   /** set by a Fetch that found nothing: its response waits (long poll), as a broker's would */
   let idleWaitMs = 0;
-  const handle = (apiKey: number, v: number, r: R): W | undefined => {
+  const handle = (apiKey: number, v: number, r: R, flex: boolean): W | undefined => {
     const w = new W();
+    w.flex = flex;
     idleWaitMs = 0;
     switch (apiKey) {
       case 18: {
-        // ApiVersions
-        const ok = v <= 2;
-        w.i16(ok ? 0 : ERR_UNSUPPORTED_VERSION).array(PEER_API_VERSIONS, (x, [k, lo, hi]) => x.i16(k).i16(lo).i16(hi));
+        // ApiVersions v0-3 (v3: flexible body, response header v0)
+        if (v >= 3) {
+          r.str(); // client software name
+          r.str(); // client software version
+          r.tags();
+        }
+        const ok = v <= 3;
+        if (!ok) w.flex = false; // an unsupported version is answered in v0, as brokers do
+        w.i16(ok ? 0 : ERR_UNSUPPORTED_VERSION).array(PEER_API_VERSIONS, (x, [k, lo, hi]) => x.i16(k).i16(lo).i16(hi).tags());
         if (v >= 1 && ok) w.i32(0);
+        w.tags();
         return w;
       }
       case 3: {
-        // Metadata v0-6
-        const wanted = r.array((x) => x.str() ?? '');
+        // Metadata v0-12 (v9+ flexible, v10+ topic ids)
+        const wanted = r.array((x) => {
+          if (v >= 10) x.uuid();
+          const n = x.str();
+          x.tags();
+          return n ?? '';
+        });
         const auto = v >= 4 ? r.i8() !== 0 : true;
         const names = wanted === null || (v === 0 && wanted.length === 0) ? [...topics.keys()] : wanted;
         if (auto) for (const n of names) topic(n);
@@ -216,26 +289,46 @@ export async function startKafkaPeer(opts: { port?: number } = {}): Promise<Kafk
         w.array([NODE_ID], (x, id) => {
           x.i32(id).str('127.0.0.1').i32(port);
           if (v >= 1) x.str(null);
+          x.tags();
         });
         if (v >= 2) w.str('obi-test-cluster');
         if (v >= 1) w.i32(NODE_ID);
         w.array(names, (x, n) => {
           const t = topics.get(n);
           x.i16(t === undefined ? 3 : 0).str(n);
+          if (v >= 10) x.raw(t?.id ?? Buffer.alloc(16));
           if (v >= 1) x.i8(0);
           x.array(t === undefined ? [] : t.partitions.map((_, i) => i), (y, p) => {
-            y.i16(0).i32(p).i32(NODE_ID).array([NODE_ID], (z, id) => z.i32(id)).array([NODE_ID], (z, id) => z.i32(id));
+            y.i16(0).i32(p).i32(NODE_ID);
+            if (v >= 7) y.i32(0);
+            y.array([NODE_ID], (z, id) => z.i32(id)).array([NODE_ID], (z, id) => z.i32(id));
             if (v >= 5) y.array([], () => undefined);
+            y.tags();
           });
+          if (v >= 8) x.i32(-2147483648);
+          x.tags();
         });
+        if (v >= 8 && v <= 10) w.i32(-2147483648);
+        w.tags();
         return w;
       }
       case 0: {
-        // Produce v3-7
+        // Produce v3-11 (v9+ flexible)
         r.str(); // transactional id
         const acks = r.i16();
         r.i32();
-        const data = r.array((x) => ({ name: x.str() ?? '', parts: x.array((y) => ({ p: y.i32(), records: y.bytes() })) ?? [] })) ?? [];
+        const data =
+          r.array((x) => {
+            const name = x.str() ?? '';
+            const parts =
+              x.array((y) => {
+                const q = { p: y.i32(), records: y.bytes() };
+                y.tags();
+                return q;
+              }) ?? [];
+            x.tags();
+            return { name, parts };
+          }) ?? [];
         const results = data.map(({ name, parts }) => ({
           name,
           parts: parts.map(({ p, records }) => {
@@ -257,19 +350,23 @@ export async function startKafkaPeer(opts: { port?: number } = {}): Promise<Kafk
           }),
         }));
         if (acks === 0) return undefined;
-        w.array(results, (x, t) =>
+        w.array(results, (x, t) => {
           x.str(t.name).array(t.parts, (y, q) => {
             y.i32(q.p).i16(q.err).i64(q.base);
             if (v >= 2) y.i64(-1);
             if (v >= 5) y.i64(0);
-          }),
-        );
+            if (v >= 8) y.array([], () => undefined).str(null);
+            y.tags();
+          });
+          x.tags();
+        });
         w.i32(0);
+        w.tags();
         return w;
       }
       case 1: {
-        // Fetch v4-11
-        r.i32(); // replica
+        // Fetch v4-17 (v12+ flexible, v13+ topic ids, v15+ no replica id)
+        if (v <= 14) r.i32(); // replica
         const maxWait = r.i32();
         r.i32(); // min bytes
         const maxBytes = r.i32();
@@ -278,26 +375,34 @@ export async function startKafkaPeer(opts: { port?: number } = {}): Promise<Kafk
           r.i32();
           r.i32();
         }
-        const req = r.array((x) => ({
-          name: x.str() ?? '',
-          parts:
-            x.array((y) => {
-              const p = y.i32();
-              if (v >= 9) y.i32();
-              const offset = y.i64();
-              if (v >= 5) y.i64();
-              const max = y.i32();
-              return { p, offset, max };
-            }) ?? [],
-        })) ?? [];
+        const byId = (id: Buffer): string => [...topics].find(([, t]) => t.id.equals(id))?.[0] ?? '';
+        const req =
+          r.array((x) => {
+            const name = v >= 13 ? byId(x.uuid()) : (x.str() ?? '');
+            const parts =
+              x.array((y) => {
+                const p = y.i32();
+                if (v >= 9) y.i32();
+                const offset = y.i64();
+                if (v >= 12) y.i32();
+                if (v >= 5) y.i64();
+                const max = y.i32();
+                y.tags();
+                return { p, offset, max };
+              }) ?? [];
+            x.tags();
+            return { name, parts };
+          }) ?? [];
         let budget = maxBytes;
         let found = 0;
         w.i32(0);
         if (v >= 7) w.i16(0).i32(0);
-        w.array(req, (x, t) =>
-          x.str(t.name).array(t.parts, (y, q) => {
+        w.array(req, (x, t) => {
+          if (v >= 13) x.raw(topics.get(t.name)?.id ?? Buffer.alloc(16));
+          else x.str(t.name);
+          x.array(t.parts, (y, q) => {
             const part = topics.get(t.name)?.partitions[q.p];
-            y.i32(q.p).i16(part === undefined ? 3 : 0).i64(part?.next ?? -1).i64(part?.next ?? -1);
+            y.i32(q.p).i16(part === undefined ? (v >= 13 ? 100 : 3) : 0).i64(part?.next ?? -1).i64(part?.next ?? -1);
             if (v >= 5) y.i64(0);
             y.array([], () => undefined); // aborted transactions
             if (v >= 11) y.i32(-1);
@@ -312,8 +417,11 @@ export async function startKafkaPeer(opts: { port?: number } = {}): Promise<Kafk
             budget -= size;
             found += size;
             y.bytes(Buffer.concat(out));
-          }),
-        );
+            y.tags();
+          });
+          x.tags();
+        });
+        w.tags();
         if (found === 0) idleWaitMs = Math.min(Math.max(maxWait, 0), 100);
         return w;
       }
@@ -421,6 +529,9 @@ export async function startKafkaPeer(opts: { port?: number } = {}): Promise<Kafk
         const version = r.i16();
         const corr = r.i32();
         r.str(); // client id
+        const flex = isFlexible(apiKey, version);
+        r.flex = flex;
+        r.tags(); // request header v2 in flexible versions
         session.apiKeys.push(apiKey);
         let vs = session.versions.get(apiKey);
         if (vs === undefined) session.versions.set(apiKey, (vs = new Set()));
@@ -432,17 +543,19 @@ export async function startKafkaPeer(opts: { port?: number } = {}): Promise<Kafk
           return;
         }
         try {
-          body = handle(apiKey, version, r);
+          body = handle(apiKey, version, r, flex);
         } catch (err) {
+          if (process.env.KAFKA_PEER_DEBUG) console.error("kafka peer:", err);
           sock.destroy(err as Error);
           return;
         }
         if (body === undefined) continue;
         const payload = body.done();
-        const out = Buffer.alloc(8 + payload.length);
-        out.writeInt32BE(4 + payload.length, 0);
+        const hdr = flex && apiKey !== 18 ? 9 : 8; // response header v1 (tagged fields) in flexible versions, but ApiVersions always v0
+        const out = Buffer.alloc(hdr + payload.length);
+        out.writeInt32BE(hdr - 4 + payload.length, 0);
         out.writeInt32BE(corr, 4);
-        payload.copy(out, 8);
+        payload.copy(out, hdr);
         const wait = idleWaitMs;
         queue = queue.then(async () => {
           if (wait > 0) await new Promise((res) => setTimeout(res, wait));

@@ -1,13 +1,16 @@
 /**
- * Kafka end to end on the real kernel, client side (as OBI): the real `kafkajs` npm client and
- * Python `kafka-python` (Debian python3-kafka 2.0.2) as traced producers and consumers.
+ * Kafka end to end on the real kernel, client side (as OBI): the real `kafkajs` npm client,
+ * Python `kafka-python` (Debian python3-kafka 2.0.2) and `@platformatic/kafka` (a current client
+ * that negotiates flexible versions and names topics by id) as traced producers and consumers.
  *
  * No Kafka broker can be installed on these machines (Kafka is not packaged for Debian and Maven
  * is not reachable): the clients talk to a broker peer written for the tests from the public
  * protocol specification (test/helpers/kafka-peer.ts: ApiVersions, Metadata, Produce, Fetch,
  * ListOffsets and the consumer-group APIs, in the versions these clients use: kafkajs 2.2.4
  * sends ApiVersions v2, Metadata v6, Produce v7, Fetch v11 and the group APIs; kafka-python
- * ApiVersions v0, Metadata v0/v1, Produce v7, ListOffsets v1, Fetch v4).
+ * ApiVersions v0, Metadata v0/v1, Produce v7, ListOffsets v1, Fetch v4; @platformatic/kafka
+ * 2.12.1 the flexible ApiVersions v3, Metadata v12, Produce v11 and Fetch v17, whose topic id
+ * is named from the Metadata response of another of its connections).
  *
  * Exact counts: one `publish <topic>` span per Produce request with its
  * `messaging.batch.message_count` and assigned offset, one `process <topic>` span per Fetch
@@ -24,7 +27,7 @@ import { startKafkaPeer, type KafkaPeer } from '../helpers/kafka-peer.ts';
 const apps = join(import.meta.dirname, '../helpers/apps');
 const PYTHON = '/usr/bin/python3'; // Debian's, where python3-kafka is installed
 
-describe('Kafka: kafkajs and kafka-python against the broker peer', () => {
+describe('Kafka: kafkajs, kafka-python and @platformatic/kafka against the broker peer', () => {
   let agent: TestAgent;
   let peer: KafkaPeer;
   let gate: Gate;
@@ -110,5 +113,29 @@ describe('Kafka: kafkajs and kafka-python against the broker peer', () => {
     const labels = { service_name: 'kafka-python-app', messaging_system: 'kafka', messaging_destination_name: 'payments' };
     assert.equal(await agent.metricValue('messaging_client_operation_duration_seconds_count', { ...labels, messaging_operation_name: 'publish' }), 3);
     assert.equal(await agent.metricValue('messaging_process_duration_seconds_count', labels), 1);
+  });
+
+  test('@platformatic/kafka: flexible versions (Produce v11, Fetch v17 by topic id named from Metadata v12), traceparent linked', async () => {
+    const r = await runGated(agent, gate, nodeBin, [join(apps, 'platformatic-kafka-client.mjs'), String(peer.port), 'clicks', 'pf-group'], {
+      env: { OTEL_SERVICE_NAME: 'platformatic-app' },
+      timeoutMs: 60_000,
+    });
+    assert.equal(r.code, 0, r.output);
+    assert.equal((JSON.parse(r.output.trim().split('\n').pop()!) as { consumed: number }).consumed, 3);
+    await agent.waitSpans(3, of(r.pid));
+    await new Promise((res) => setTimeout(res, 300));
+    const all = agent.spans(of(r.pid));
+    assert.deepEqual(
+      all.map((s) => [s.name, s.kind, s.attributes['messaging.batch.message_count'], s.attributes['messaging.kafka.offset'], s.attributes['messaging.client.id']]),
+      [
+        ['publish clicks', 'producer', 2, 0, 'obi-platformatic'],
+        ['publish clicks', 'producer', 1, 2, 'obi-platformatic'],
+        ['process clicks', 'consumer', 3, 0, 'obi-platformatic-consumer'],
+      ],
+    );
+    assert.equal(all[2].attributes['messaging.destination.name'], 'clicks');
+    assert.equal(all[2].traceId, '5b8aa5a2d2c872e8321cf37308d69df2');
+    assert.equal(all[2].parentSpanId, '051581bf3cb55c13');
+    assert.ok(all.every((s) => s.attributes['messaging.system'] === 'kafka' && s.attributes['messaging.destination.partition.id'] === '0'));
   });
 });
