@@ -138,4 +138,19 @@ describe('Kafka: kafkajs, kafka-python and @platformatic/kafka against the broke
     assert.equal(all[2].parentSpanId, '051581bf3cb55c13');
     assert.ok(all.every((s) => s.attributes['messaging.system'] === 'kafka' && s.attributes['messaging.destination.partition.id'] === '0'));
   });
+
+  test('a request in a version newer than decoded (ApiVersions v5) is counted, never mis-parsed; the connection goes on', async () => {
+    const r = await runGated(agent, gate, nodeBin, [join(apps, 'kafka-raw-client.ts'), String(peer.port), 'raw'], { env: { OTEL_SERVICE_NAME: 'raw-kafka' } });
+    assert.equal(r.code, 0, r.output);
+    assert.deepEqual(JSON.parse(r.output.trim().split('\n').pop()!), { apiVersionsError: 35, baseOffset: 0 });
+    await agent.waitSpans(1, of(r.pid));
+    await new Promise((res) => setTimeout(res, 200));
+    const all = agent.spans(of(r.pid));
+    assert.deepEqual(
+      all.map((s) => [s.name, s.attributes['messaging.batch.message_count'], s.attributes['messaging.client.id']]),
+      [['publish raw', 2, 'raw-client']],
+    );
+    assert.equal(await agent.metricValue('obi_protocol_parser_events_total', { protocol: 'kafka', event: 'unsupported_versions' }), 1);
+    assert.equal(await agent.metricValue('obi_protocol_parser_events_total', { protocol: 'kafka', event: 'unresolved_topic_ids' }), undefined);
+  });
 });

@@ -75,4 +75,10 @@ export interface ProtocolParser<Req extends FrameTiming, Resp extends FrameTimin
    * fed, or the close); flushed records use it as their end time.
    */
   stitch(requests: Req[], responses: Resp[], state: State, closing: boolean, nowNs?: number): StitchResult<Rec>;
+  /**
+   * Optional counters over every connection of this parser, by event name (e.g. Kafka's
+   * `unsupportedVersions`): monotonic totals, exported as
+   * `obi_protocol_parser_events_total{protocol, event}`.
+   */
+  readonly stats?: Readonly<Record<string, number>>;
 }
