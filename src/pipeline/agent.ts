@@ -1,3 +1,4 @@
+// Over 400 lines: the one place that wires every stage (kernel, ingest, telemetry, exporters) and orders their start and stop.
 /**
  * Wires the stages: kernel (BPF object, ring buffer) → ingest (decode,
  * connections, protocol sessions) → telemetry (spans, metrics) → export

@@ -45,8 +45,6 @@ test('families, help texts and types', async () => {
     '# TYPE obi_instrumentation_errors_total counter',
     '# HELP obi_spans_dropped_total Spans dropped before export, by reason',
     '# TYPE obi_spans_dropped_total counter',
-    '# HELP obi_protocol_parser_events_total Protocol parser events over all connections, by protocol and event (e.g. kafka unsupported_versions)',
-    '# TYPE obi_protocol_parser_events_total counter',
     '# HELP obi_prometheus_http_requests_total Requests towards the Prometheus Scrape endpoint',
     '# TYPE obi_prometheus_http_requests_total counter',
   ]);
@@ -130,18 +128,4 @@ test('prefix option (Beyla naming)', async () => {
   const im = new InternalMetrics(reg, { prefix: 'beyla' });
   im.eventsRead(1);
   assert.deepEqual(await lines(reg, 'beyla_ebpf_events_read_total'), ['beyla_ebpf_events_read_total 1']);
-});
-
-test('protocol parser events: absolute totals read at scrape time, camelCase events as snake_case labels', async () => {
-  const reg = new Registry();
-  const im = new InternalMetrics(reg);
-  const stats = { unsupportedVersions: 0, unresolvedTopicIds: 2 };
-  im.setParserStatsSource(() => Object.entries(stats).map(([event, total]) => ({ protocol: 'kafka', event, total })));
-  assert.deepEqual(await lines(reg, 'obi_protocol_parser_events_total'), ['obi_protocol_parser_events_total{protocol="kafka",event="unresolved_topic_ids"} 2']);
-  stats.unsupportedVersions = 3;
-  stats.unresolvedTopicIds = 5;
-  assert.deepEqual(await lines(reg, 'obi_protocol_parser_events_total'), [
-    'obi_protocol_parser_events_total{protocol="kafka",event="unresolved_topic_ids"} 5',
-    'obi_protocol_parser_events_total{protocol="kafka",event="unsupported_versions"} 3',
-  ]);
 });

@@ -61,16 +61,8 @@ const PARSER_ERROR_KINDS: readonly (readonly [string, keyof ParserCounts])[] = [
   ['dropped_frame', 'droppedFrames'],
   ['partial_frame', 'partialFrames'],
   ['exception', 'parserErrors'],
+  ['unsupported_version', 'unsupportedVersions'],
 ];
-
-/** One protocol parser counter: its total over every connection so far. */
-export interface ParserStat {
-  /** the protocol's wire name (`kafka`) */
-  readonly protocol: string;
-  /** counter name in the parser's `stats` (`unsupportedVersions`) */
-  readonly event: string;
-  readonly total: number;
-}
 
 export interface InternalMetricsOptions {
   /** metric name prefix; OBI's is `obi` (Beyla's `beyla`) */
@@ -86,10 +78,6 @@ export class InternalMetrics {
   private readonly _instrumentationErrors: Counter<'process_name' | 'error_type'>;
   private readonly _spansDropped: Counter<'reason'>;
   private readonly _promRequests: Counter<'port' | 'path'>;
-  private readonly _parserEvents: Counter<'protocol' | 'event'>;
-  private _parserStatsSource: (() => readonly ParserStat[]) | undefined;
-  /** last absolute parser-event totals seen, by `protocol\0event` */
-  private readonly _parserSeen = new Map<string, number>();
   /** last absolute kernel drop count seen (the kernel counter is monotonic) */
   private _kernelDropsSeen = 0;
   private _kernelDropsSource: (() => number) | undefined;
@@ -210,15 +198,6 @@ export class InternalMetrics {
       labelNames: ['reason'],
       registers,
     });
-    this._parserEvents = new Counter({
-      name: `${p}_protocol_parser_events_total`,
-      help: 'Protocol parser events over all connections, by protocol and event (e.g. kafka unsupported_versions)',
-      labelNames: ['protocol', 'event'],
-      registers,
-      collect() {
-        if (self._parserStatsSource !== undefined) self.parserStats(self._parserStatsSource());
-      },
-    });
     this._promRequests = new Counter({
       name: `${p}_prometheus_http_requests_total`,
       help: 'Requests towards the Prometheus Scrape endpoint',
@@ -286,27 +265,6 @@ export class InternalMetrics {
 
   spansDropped(reason: SpanDropReason, n = 1): void {
     if (n > 0) this._spansDropped.inc({ reason }, n);
-  }
-
-  /**
-   * Absolute totals of protocol parser counters (each parser's `stats`, event names in
-   * camelCase become snake_case labels); each counter grows by the difference.
-   */
-  parserStats(stats: readonly ParserStat[]): void {
-    for (const s of stats) {
-      if (!Number.isFinite(s.total) || s.total < 0) continue;
-      const key = `${s.protocol}\0${s.event}`;
-      const seen = this._parserSeen.get(key) ?? 0;
-      const delta = s.total >= seen ? s.total - seen : s.total;
-      this._parserSeen.set(key, s.total);
-      const event = s.event.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-      if (delta > 0) this._parserEvents.inc({ protocol: s.protocol, event }, delta);
-    }
-  }
-
-  /** Read the parsers' counters at every scrape. */
-  setParserStatsSource(source: (() => readonly ParserStat[]) | undefined): void {
-    this._parserStatsSource = source;
   }
 
   /** One request served by a Prometheus endpoint. */

@@ -1,6 +1,6 @@
 /**
  * Messaging spans (Kafka, RabbitMQ/AMQP 0-9-1, NATS, MQTT) and the two messaging metrics,
- * following OBI (obi-reference §2.1, §2.3, §3.1, §3.2) and the OpenTelemetry messaging
+ * following OBI (obi-compat §2, §3) and the OpenTelemetry messaging
  * semantic conventions where OBI is silent.
  *
  * Span names: `<operation type> <destination>` (`publish orders`, `process orders`); `*` stands

@@ -216,7 +216,7 @@ function versions(): void {
       { type: 'response', data: F.responseFrame(0, 7, 3, F.produceResponseBody(7, [{ name: 'now', partitions: [{ index: 0, error: 0, baseOffset: 0 }] }])) },
     ],
     [{ operation: 'publish', destination: 'now', messageCount: 1, offset: 0, apiVersion: 7 }],
-    CLEAN,
+    { ...CLEAN, unsupportedVersions: 2 },
   );
   writeFileSync(join(out, 'versions.md'), md);
 }

@@ -1,3 +1,4 @@
+// Over 400 lines: one broker peer answering twelve Kafka APIs in the versions the clients under test use, its encoder and decoder beside it.
 /**
  * A Kafka broker peer for the tests, written from the public protocol specification (the Kafka
  * protocol guide and the message JSON definitions of clients/src/main/resources/common/message):

@@ -150,7 +150,7 @@ describe('Kafka: kafkajs, kafka-python and @platformatic/kafka against the broke
       all.map((s) => [s.name, s.attributes['messaging.batch.message_count'], s.attributes['messaging.client.id']]),
       [['publish raw', 2, 'raw-client']],
     );
-    assert.equal(await agent.metricValue('obi_protocol_parser_events_total', { protocol: 'kafka', event: 'unsupported_versions' }), 1);
-    assert.equal(await agent.metricValue('obi_protocol_parser_events_total', { protocol: 'kafka', event: 'unresolved_topic_ids' }), undefined);
+    assert.equal(await agent.metricValue('obi_parser_errors_total', { protocol: 'kafka', kind: 'unsupported_version' }), 1);
+    assert.equal(await agent.metricValue('obi_parser_errors_total', { protocol: 'kafka', kind: 'invalid_frame' }), 0);
   });
 });

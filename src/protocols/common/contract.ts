@@ -30,6 +30,15 @@ export interface ParseResult<F> {
   readonly state: ParseState;
   /** set when state is 'success' */
   readonly frame?: F;
+  /**
+   * With `eos`: the peer speaks a version of the protocol newer (or other) than the parser knows
+   * (e.g. `AMQP 1.0`, `MQTT level 6`), as the protocol names it. The parser stops rather than
+   * mis-parse; the session counts it (`unsupportedVersions`) and keeps the last one seen.
+   * With `ignored`: one message of a version the parser does not know was skipped whole (its
+   * length is known, e.g. a Kafka request of a newer API version); counted the same way, the
+   * stream goes on.
+   */
+  readonly unsupportedVersion?: string;
 }
 
 /** Common to every parsed frame: when its first and last bytes crossed the socket. */
@@ -75,10 +84,4 @@ export interface ProtocolParser<Req extends FrameTiming, Resp extends FrameTimin
    * fed, or the close); flushed records use it as their end time.
    */
   stitch(requests: Req[], responses: Resp[], state: State, closing: boolean, nowNs?: number): StitchResult<Rec>;
-  /**
-   * Optional counters over every connection of this parser, by event name (e.g. Kafka's
-   * `unsupportedVersions`): monotonic totals, exported as
-   * `obi_protocol_parser_events_total{protocol, event}`.
-   */
-  readonly stats?: Readonly<Record<string, number>>;
 }

@@ -76,7 +76,7 @@ test('feed parses, stitches and returns records; timing comes from segment times
     { q: 'b', a: '2', startNs: 10, endNs: 30 },
   ]);
   assert.equal(s.state.lastNow, 30);
-  assert.deepEqual(s.counters(), { invalidFrames: 0, droppedBytes: 0, unpairedFrames: 0, droppedFrames: 0, partialFrames: 0, parserErrors: 0 });
+  assert.deepEqual(s.counters(), { invalidFrames: 0, droppedBytes: 0, unpairedFrames: 0, droppedFrames: 0, partialFrames: 0, parserErrors: 0, unsupportedVersions: 0 });
 });
 
 test('invalid input resynchronises at the boundary the parser finds', () => {

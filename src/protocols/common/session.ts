@@ -35,6 +35,8 @@ export interface SessionCounters {
   readonly partialFrames: number;
   /** exceptions thrown by the parser (a parser bug; should stay 0) */
   readonly parserErrors: number;
+  /** directions the parser stopped, or messages it skipped, because the peer speaks a protocol version it does not know */
+  readonly unsupportedVersions: number;
 }
 
 type MutableCounters = { -readonly [K in keyof SessionCounters]: number };
@@ -52,6 +54,7 @@ export function addSessionCounters(into: Map<string, SessionCounters>, key: stri
   t.droppedFrames += k.droppedFrames;
   t.partialFrames += k.partialFrames;
   t.parserErrors += k.parserErrors;
+  t.unsupportedVersions += k.unsupportedVersions;
 }
 
 const NO_RECORDS: readonly never[] = Object.freeze([]);
@@ -74,6 +77,8 @@ export class ProtocolSession<Req extends FrameTiming, Resp extends FrameTiming, 
   private _droppedFrames = 0;
   private _partial = 0;
   private _parserErrors = 0;
+  private _unsupported = 0;
+  private _unsupportedVersion: string | undefined;
 
   constructor(parser: ProtocolParser<Req, Resp, Rec, State>, options?: SessionOptions) {
     this.parser = parser;
@@ -102,6 +107,13 @@ export class ProtocolSession<Req extends FrameTiming, Resp extends FrameTiming, 
   get parserErrors(): number {
     return this._parserErrors;
   }
+  get unsupportedVersions(): number {
+    return this._unsupported;
+  }
+  /** the last unsupported protocol version a parser reported on this connection, as the protocol names it */
+  get unsupportedVersion(): string | undefined {
+    return this._unsupportedVersion;
+  }
   get closed(): boolean {
     return this._closed;
   }
@@ -125,6 +137,7 @@ export class ProtocolSession<Req extends FrameTiming, Resp extends FrameTiming, 
       droppedFrames: this._droppedFrames,
       partialFrames: this._partial,
       parserErrors: this._parserErrors,
+      unsupportedVersions: this._unsupported,
     };
   }
 
@@ -215,12 +228,20 @@ export class ProtocolSession<Req extends FrameTiming, Resp extends FrameTiming, 
           break;
         }
         case 'ignored':
+          if (r.unsupportedVersion !== undefined) {
+            this._unsupported++;
+            this._unsupportedVersion = r.unsupportedVersion;
+          }
           if (buf.position === pos) this._resync(type, buf);
           break;
         case 'invalid':
           this._resync(type, buf);
           break;
         case 'eos':
+          if (r.unsupportedVersion !== undefined) {
+            this._unsupported++;
+            this._unsupportedVersion = r.unsupportedVersion;
+          }
           if (isReq) this._reqEos = true;
           else this._respEos = true;
           buf.clear();

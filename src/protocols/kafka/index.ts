@@ -28,7 +28,7 @@ export function createKafkaParser(opts: KafkaParserOptions = {}): KafkaParser {
   const size = opts.topicIdCacheSize ?? DEFAULT_TOPIC_ID_CACHE_SIZE;
   if (!Number.isInteger(size) || size < 1) throw new RangeError(`topicIdCacheSize must be a positive integer, got ${size}`);
   const cache = new TopicIdCache(size);
-  const stats: KafkaStats = { unsupportedVersions: 0, unresolvedTopicIds: 0 };
+  const stats: KafkaStats = { unresolvedTopicIds: 0 };
   return Object.freeze({
     stats,
     newState: () => newKafkaState(stats, cache),

@@ -6,16 +6,22 @@ import { createKafkaParser, detectKafka, isFlexible, kafka, MAX_VERSION } from '
 
 const ID = Buffer.from('0102030405060708090a0b0c0d0e0f10', 'hex');
 
-test('versions above those decoded are counted per connection and per parser, and their exchanges skipped', () => {
+test('versions above those decoded are skipped whole and counted by the session (unsupportedVersions), the stream goes on', () => {
   const parser = createKafkaParser();
   const s = new ProtocolSession(parser);
   s.feed('request', F.requestFrame(0, 14, 1, 'x', Buffer.alloc(20)), 0, 1);
   s.feed('response', F.responseFrame(0, 14, 1, Buffer.alloc(30)), 0, 2);
   s.feed('request', F.requestFrame(3, 14, 2, 'x', Buffer.alloc(5)), 0, 3);
-  assert.equal(s.state.unsupportedVersions, 2);
-  assert.equal(parser.stats.unsupportedVersions, 2);
-  assert.deepEqual(s.close(4), []);
+  s.feed('response', F.responseFrame(3, 14, 2, Buffer.alloc(9)), 0, 3);
+  assert.equal(s.counters().unsupportedVersions, 2);
+  assert.equal(s.unsupportedVersion, 'Metadata v14');
+  const ok = F.produceRequestBody(7, 1, [{ name: 't', partitions: [{ index: 0, records: F.recordBatch(0, [{ value: 'v' }]) }] }]);
+  s.feed('request', F.requestFrame(0, 7, 3, 'x', ok), 0, 4);
+  const recs = s.feed('response', F.responseFrame(0, 7, 3, F.produceResponseBody(7, [{ name: 't', partitions: [{ index: 0, error: 0, baseOffset: 8 }] }])), 0, 5);
+  assert.deepEqual(recs.map((r) => [r.destination, r.messageCount, r.offset]), [['t', 1, 8]]);
+  assert.deepEqual(s.close(6), []);
   assert.equal(s.counters().invalidFrames, 0);
+  assert.equal(s.counters().unsupportedVersions, 2);
   assert.deepEqual(MAX_VERSION, { 0: 13, 1: 18, 3: 13, 18: 4 });
   assert.ok(isFlexible(1, 12) && !isFlexible(1, 11) && isFlexible(0, 9) && isFlexible(3, 9) && isFlexible(18, 3) && !isFlexible(18, 2));
 });
