@@ -6,7 +6,7 @@
  * flexible encodings as listed in parse.ts.
  */
 import type { BatchSummary, TopicSummary } from './types.ts';
-import { Cursor, arrayCount, arrive, int16, int32, int64, int8, length, str, taggedFields, uuid, varint, type Step } from './wire.ts';
+import { Cursor, arrayCount, int16, int32, int64, int8, length, str, taggedFields, text, uuid, varint, type Step } from './wire.ts';
 
 /** records scanned per response for a `traceparent` header */
 const MAX_SCANNED_RECORDS = 1000;
@@ -16,14 +16,6 @@ const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
 function newBatchSummary(): BatchSummary {
   return { records: 0, truncated: false, compressed: 0 };
-}
-
-/** read `n` bytes as text when captured, else null; the cursor moves past them */
-function* bytesText(c: Cursor, n: number): Step<string | null> {
-  if (!(yield* arrive(c, n))) return null;
-  const b = c.buf.slice(c.o, c.o + n);
-  c.o += n;
-  return b === null ? null : b.toString('latin1');
 }
 
 /** scan the records of an uncompressed batch (from the cursor to `end`) for a `traceparent` header */
@@ -46,11 +38,11 @@ function* scanRecords(c: Cursor, count: number, end: number, sum: BatchSummary):
     for (let h = 0; h < hc && c.o < recEnd; h++) {
       const hk = yield* varint(c);
       if (hk === null || hk < 0 || c.o + hk > recEnd) return;
-      const key = hk === 11 ? yield* bytesText(c, hk) : ((c.o += hk), null);
+      const key = hk === 11 ? yield* text(c, hk, 'latin1') : ((c.o += hk), null);
       const hv = yield* varint(c);
       if (hv === null || c.o + Math.max(hv, 0) > recEnd) return;
       if (key === 'traceparent' && hv >= 55 && hv <= 128) {
-        const v = yield* bytesText(c, hv);
+        const v = yield* text(c, hv, 'latin1');
         if (v !== null && TRACEPARENT.test(v)) {
           sum.traceparent = v;
           return;
