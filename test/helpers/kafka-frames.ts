@@ -131,6 +131,19 @@ export function recordBatch(baseOffset: number, records: TestRecord[], opts: { c
   return new Enc().i64(baseOffset).i32(after.length).raw(after).done();
 }
 
+/** a legacy message set (magic 0 or 1) of one entry per value; `codec` marks a compressed wrapper */
+export function messageSet(baseOffset: number, values: string[], magic: 0 | 1 = 1, codec = 0): Buffer {
+  return Buffer.concat(
+    values.map((v, i) => {
+      const m = new Enc().i32(0).i8(magic).i8(codec);
+      if (magic === 1) m.i64(1_700_000_000_000);
+      m.i32(-1).i32(Buffer.byteLength(v)).raw(Buffer.from(v));
+      const body = m.done();
+      return new Enc().i64(baseOffset + i).i32(body.length).raw(body).done();
+    }),
+  );
+}
+
 /** FLEXIBLE_FROM of the APIs built here */
 const FLEX: Record<number, number> = { 0: 9, 1: 12, 3: 9, 18: 3 };
 
@@ -246,7 +259,9 @@ export function fetchResponseBody(v: number, topics: FetchResult[]): Buffer {
 export function fetchRequestBody(v: number, topics: { name?: string; id?: Buffer; partitions: number[] }[]): Buffer {
   const e = new Enc(v >= 12);
   if (v <= 14) e.i32(-1);
-  e.i32(500).i32(1).i32(52428800).i8(0);
+  e.i32(500).i32(1);
+  if (v >= 3) e.i32(52428800);
+  if (v >= 4) e.i8(0);
   if (v >= 7) e.i32(0).i32(-1);
   e.array(topics, (x, t) => {
     if (v >= 13) x.uuid(t.id as Buffer);

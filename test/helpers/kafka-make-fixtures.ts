@@ -205,6 +205,21 @@ function versions(): void {
     CLEAN,
   );
   md += caseMd(
+    'legacy message sets: Produce v2 (magic 1) and a Fetch v3 response (magic 0 and 1, a compressed wrapper counted as one, marked truncated)',
+    '',
+    [
+      { type: 'request', data: F.requestFrame(0, 2, 1, 'old-client', F.produceRequestBody(2, 1, [{ name: 'legacy', partitions: [{ index: 0, records: F.messageSet(0, ['a', 'b']) }] }])) },
+      { type: 'response', data: F.responseFrame(0, 2, 1, F.produceResponseBody(2, [{ name: 'legacy', partitions: [{ index: 0, error: 0, baseOffset: 20 }] }])) },
+      { type: 'request', data: F.requestFrame(1, 3, 2, 'old-client', F.fetchRequestBody(3, [{ name: 'legacy', partitions: [0] }])) },
+      { type: 'response', data: F.responseFrame(1, 3, 2, F.fetchResponseBody(3, [{ name: 'legacy', partitions: [{ index: 0, records: Buffer.concat([F.messageSet(20, ['a'], 0), F.messageSet(21, ['b', 'c'], 1), F.messageSet(23, ['zipped'], 1, 1)]) }] }])) },
+    ],
+    [
+      { operation: 'publish', destination: 'legacy', partition: '0', offset: 20, messageCount: 2, apiVersion: 2, truncated: false },
+      { operation: 'process', destination: 'legacy', partition: '0', offset: 20, messageCount: 4, apiVersion: 3, truncated: true },
+    ],
+    CLEAN,
+  );
+  md += caseMd(
     'a version above those decoded is skipped (counted by the parser), never mis-parsed; the next exchange is decoded',
     'Produce v14 and Fetch v19 do not exist yet (Kafka 4.1: Produce v13, Fetch v18).',
     [
