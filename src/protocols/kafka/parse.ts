@@ -22,10 +22,11 @@
  * read from uncompressed batches. Legacy message sets (magic 0/1) count one per entry (a
  * compressed wrapper counts as one). Control batches (transaction markers) are not messages.
  *
- * The bodies are decoded in bodies.ts. Large frames: a decoder walks the frame once, resuming as
- * segments arrive (wire.ts), and
- * releases the captured bytes behind it; bytes in gaps are skipped where their length is known,
- * and the walk stops (the frame marked truncated) where a length itself was not captured.
+ * Responses to requests not seen on the connection are skipped by their size and counted
+ * unpaired. The bodies are decoded in bodies.ts. Large frames: a decoder walks the frame once,
+ * resuming as segments arrive (wire.ts), and releases the captured bytes behind it; bytes in
+ * gaps are skipped where their length is known, and the walk stops (the frame marked
+ * truncated) where a length itself was not captured.
  */
 import type { MessageType, ParseResult } from '../common/contract.ts';
 import type { StreamBuffer } from '../common/stream.ts';
