@@ -7,34 +7,34 @@
  */
 
 export class Enc {
-  private readonly parts: Buffer[] = [];
+  private readonly _parts: Buffer[] = [];
   readonly flex: boolean;
   constructor(flex = false) {
     this.flex = flex;
   }
-  private push(b: Buffer): this {
-    this.parts.push(b);
+  private _push(b: Buffer): this {
+    this._parts.push(b);
     return this;
   }
   i8(v: number): this {
     const b = Buffer.alloc(1);
     b.writeInt8(v);
-    return this.push(b);
+    return this._push(b);
   }
   i16(v: number): this {
     const b = Buffer.alloc(2);
     b.writeInt16BE(v);
-    return this.push(b);
+    return this._push(b);
   }
   i32(v: number): this {
     const b = Buffer.alloc(4);
     b.writeInt32BE(v);
-    return this.push(b);
+    return this._push(b);
   }
   i64(v: number): this {
     const b = Buffer.alloc(8);
     b.writeBigInt64BE(BigInt(v));
-    return this.push(b);
+    return this._push(b);
   }
   uvarint(v: number): this {
     const out: number[] = [];
@@ -44,7 +44,7 @@ export class Enc {
       if (v > 0) b |= 0x80;
       out.push(b);
     } while (v > 0);
-    return this.push(Buffer.from(out));
+    return this._push(Buffer.from(out));
   }
   varint(v: number): this {
     return this.uvarint(v >= 0 ? v * 2 : -v * 2 - 1);
@@ -55,26 +55,26 @@ export class Enc {
     const b = Buffer.from(s, 'utf8');
     if (this.flex) this.uvarint(b.length + 1);
     else this.i16(b.length);
-    return this.push(b);
+    return this._push(b);
   }
   /** BYTES / RECORDS, compact in flexible versions */
   bytes(b: Buffer | null): this {
     if (b === null) return this.flex ? this.uvarint(0) : this.i32(-1);
     if (this.flex) this.uvarint(b.length + 1);
     else this.i32(b.length);
-    return this.push(b);
+    return this._push(b);
   }
   uuid(b: Buffer): this {
-    return this.push(b);
+    return this._push(b);
   }
   raw(b: Buffer): this {
-    return this.push(b);
+    return this._push(b);
   }
   /** an empty tagged-field section (flexible versions only) */
   tags(fields: [number, Buffer][] = []): this {
     if (!this.flex) return this;
     this.uvarint(fields.length);
-    for (const [tag, data] of fields) this.uvarint(tag).uvarint(data.length).push(data);
+    for (const [tag, data] of fields) this.uvarint(tag).uvarint(data.length)._push(data);
     return this;
   }
   array<T>(items: readonly T[] | null, each: (e: this, item: T) => void): this {
@@ -85,7 +85,7 @@ export class Enc {
     return this;
   }
   done(): Buffer {
-    return Buffer.concat(this.parts);
+    return Buffer.concat(this._parts);
   }
 }
 

@@ -88,68 +88,68 @@ function uvarintBytes(v: number): Buffer {
 }
 
 class W {
-  private readonly parts: Buffer[] = [];
+  private readonly _parts: Buffer[] = [];
   flex = false;
   i8(v: number): this {
     const b = Buffer.alloc(1);
     b.writeInt8(v);
-    this.parts.push(b);
+    this._parts.push(b);
     return this;
   }
   i16(v: number): this {
     const b = Buffer.alloc(2);
     b.writeInt16BE(v);
-    this.parts.push(b);
+    this._parts.push(b);
     return this;
   }
   i32(v: number): this {
     const b = Buffer.alloc(4);
     b.writeInt32BE(v);
-    this.parts.push(b);
+    this._parts.push(b);
     return this;
   }
   i64(v: number | bigint): this {
     const b = Buffer.alloc(8);
     b.writeBigInt64BE(BigInt(v));
-    this.parts.push(b);
+    this._parts.push(b);
     return this;
   }
-  private len(n: number, wide: boolean): this {
-    if (this.flex) this.parts.push(uvarintBytes(n + 1));
+  private _len(n: number, wide: boolean): this {
+    if (this.flex) this._parts.push(uvarintBytes(n + 1));
     else if (wide) this.i32(n);
     else this.i16(n);
     return this;
   }
   str(s: string | null): this {
-    if (s === null) return this.len(-1, false);
+    if (s === null) return this._len(-1, false);
     const b = Buffer.from(s, 'utf8');
-    this.len(b.length, false);
-    this.parts.push(b);
+    this._len(b.length, false);
+    this._parts.push(b);
     return this;
   }
   bytes(b: Buffer | null): this {
-    if (b === null) return this.len(-1, true);
-    this.len(b.length, true);
-    this.parts.push(b);
+    if (b === null) return this._len(-1, true);
+    this._len(b.length, true);
+    this._parts.push(b);
     return this;
   }
   raw(b: Buffer): this {
-    this.parts.push(b);
+    this._parts.push(b);
     return this;
   }
   /** an empty tagged-field section, in flexible versions */
   tags(): this {
-    if (this.flex) this.parts.push(Buffer.from([0]));
+    if (this.flex) this._parts.push(Buffer.from([0]));
     return this;
   }
   array<T>(items: readonly T[] | null, each: (w: W, item: T) => void): this {
-    if (items === null) return this.len(-1, true);
-    this.len(items.length, true);
+    if (items === null) return this._len(-1, true);
+    this._len(items.length, true);
     for (const it of items) each(this, it);
     return this;
   }
   done(): Buffer {
-    return Buffer.concat(this.parts);
+    return Buffer.concat(this._parts);
   }
 }
 
@@ -196,19 +196,19 @@ class R {
     this.o += 16;
     return v;
   }
-  private len(wide: boolean): number {
+  private _len(wide: boolean): number {
     if (this.flex) return this.uvarint() - 1;
     return wide ? this.i32() : this.i16();
   }
   str(): string | null {
-    const n = this.len(false);
+    const n = this._len(false);
     if (n < 0) return null;
     const s = this.b.toString('utf8', this.o, this.o + n);
     this.o += n;
     return s;
   }
   bytes(): Buffer | null {
-    const n = this.len(true);
+    const n = this._len(true);
     if (n < 0) return null;
     const s = this.b.subarray(this.o, this.o + n);
     this.o += n;
@@ -224,7 +224,7 @@ class R {
     }
   }
   array<T>(each: (r: R) => T): T[] | null {
-    const n = this.len(true);
+    const n = this._len(true);
     if (n < 0) return null;
     const out: T[] = [];
     for (let i = 0; i < n; i++) out.push(each(this));

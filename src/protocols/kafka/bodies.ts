@@ -6,7 +6,7 @@
  * flexible encodings as listed in parse.ts.
  */
 import type { BatchSummary, TopicSummary } from './types.ts';
-import { Cursor, arrayCount, int16, int32, int64, int8, length, str, taggedFields, text, uuid, varint, type Step } from './wire.ts';
+import { arrayCount, int16, int32, int64, int8, length, str, taggedFields, text, uuid, varint, type Cursor, type Step } from './wire.ts';
 
 /** records scanned per response for a `traceparent` header */
 const MAX_SCANNED_RECORDS = 1000;
