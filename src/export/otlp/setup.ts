@@ -149,7 +149,7 @@ export function createOtlpExport(o: OtlpSetupOptions): OtlpExport | undefined {
         vec,
         buckets: cfg.otel_metrics_export.buckets.duration_histogram,
       });
-      },
+    },
     addMessagingMetrics: (m) => {
       const inst = cfg.otel_metrics_export.instrumentations;
       if (metrics === undefined || !(inst.includes('*') || (o.messagingInstrumentations ?? []).some((i) => inst.includes(i as never)))) return;
