@@ -1,4 +1,4 @@
-// Over 400 lines: the agent wires every stage (kernel, ingest, telemetry, export); the messaging metrics took it past 400 while its split is under way on main.
+// Over 400 lines: the one place that wires every stage (kernel, ingest, telemetry, exporters) and orders their start and stop.
 /**
  * Wires the stages: kernel (BPF object, ring buffer) → ingest (decode,
  * connections, protocol sessions) → telemetry (spans, metrics) → export

@@ -18,6 +18,7 @@ test('the registry: detection order, unique wire names, OBI instrumentation name
       ['mongodb', 'mongo', 'db'],
       ['redis', 'redis', 'db'],
       ['memcached', 'memcached', 'db'],
+      ['kafka', 'kafka', 'messaging'],
       ['nats', 'nats', 'messaging'],
       ['amqp091', 'amqp', 'messaging'],
       ['mqtt', 'mqtt', 'messaging'],
@@ -26,8 +27,8 @@ test('the registry: detection order, unique wire names, OBI instrumentation name
     ],
   );
   assert.equal(new Set(PROTOCOLS.map((p) => p.wire)).size, PROTOCOLS.length);
-  assert.deepEqual(instrumentationNames(), ['http', 'sql', 'mongo', 'redis', 'memcached', 'nats', 'amqp', 'mqtt', 'dns']);
-  assert.deepEqual(instrumentationNames(PROTOCOLS.filter((p) => p.category === 'messaging')), ['nats', 'amqp', 'mqtt']);
+  assert.deepEqual(instrumentationNames(), ['http', 'sql', 'mongo', 'redis', 'memcached', 'kafka', 'nats', 'amqp', 'mqtt', 'dns']);
+  assert.deepEqual(instrumentationNames(PROTOCOLS.filter((p) => p.category === 'messaging')), ['kafka', 'nats', 'amqp', 'mqtt']);
   assert.deepEqual(instrumentationNames(PROTOCOLS.filter((p) => p.category === 'db')), ['sql', 'mongo', 'redis', 'memcached']);
 });
 
@@ -52,6 +53,8 @@ test('each descriptor detects its own first bytes and the first descriptor to sa
   assert.equal(first('AMQP\u0000\u0001\u0000\u0000', 'request'), 'amqp091'); // AMQP 1.0: claimed, then reported as unsupported
   assert.equal(first('\u0001\u0000\u0001\u0000\u0000\u0000\u0008\u0000\u003c\u0000\u0050\u0000\u0000\u0000\u0000\u00ce', 'request'), 'amqp091'); // basic.ack on an open connection
   assert.equal(first('+OK\r\n', 'response'), 'redis'); // NATS never claims a connection on +OK
+  // Kafka ApiVersions v2 from client `obi`
+  assert.equal(first('\u0000\u0000\u0000\u000d\u0000\u0012\u0000\u0002\u0000\u0000\u0000\u0001\u0000\u0003obi', 'request'), 'kafka');
   assert.equal(first('hello', 'request'), undefined);
 });
 

@@ -7,6 +7,7 @@ import { amqp } from './amqp/index.ts';
 import type { ProtocolDescriptor, ProtocolSettings, RecordParser } from './common/descriptor.ts';
 import { http1 } from './http1/index.ts';
 import { dnsTcp, dnsUdp } from './dns/index.ts';
+import { kafka } from './kafka/index.ts';
 import { memcached } from './memcached/index.ts';
 import { mongo } from './mongo/index.ts';
 import { mqtt } from './mqtt/index.ts';
@@ -22,6 +23,7 @@ export const PROTOCOLS: readonly ProtocolDescriptor[] = Object.freeze([
   mongo,
   redis,
   memcached,
+  kafka,
   nats,
   amqp,
   mqtt,

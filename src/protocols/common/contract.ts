@@ -34,6 +34,9 @@ export interface ParseResult<F> {
    * With `eos`: the peer speaks a version of the protocol newer (or other) than the parser knows
    * (e.g. `AMQP 1.0`, `MQTT level 6`), as the protocol names it. The parser stops rather than
    * mis-parse; the session counts it (`unsupportedVersions`) and keeps the last one seen.
+   * With `ignored`: one message of a version the parser does not know was skipped whole (its
+   * length is known, e.g. a Kafka request of a newer API version); counted the same way, the
+   * stream goes on.
    */
   readonly unsupportedVersion?: string;
 }

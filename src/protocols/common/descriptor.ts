@@ -22,6 +22,8 @@ export interface ProtocolSettings {
   readonly redis_db_cache: { readonly enabled: boolean; readonly max_size: number };
   /** `ebpf.mongo_requests_cache_size` */
   readonly mongo_requests_cache_size: number;
+  /** `ebpf.kafka_topic_uuid_cache_size` (optional: settings built before Kafka may lack it) */
+  readonly kafka_topic_uuid_cache_size?: number;
 }
 
 /** A parser of any frame and state types producing records of type R. */

@@ -35,7 +35,7 @@ export interface SessionCounters {
   readonly partialFrames: number;
   /** exceptions thrown by the parser (a parser bug; should stay 0) */
   readonly parserErrors: number;
-  /** directions the parser stopped because the peer speaks a protocol version it does not know */
+  /** directions the parser stopped, or messages it skipped, because the peer speaks a protocol version it does not know */
   readonly unsupportedVersions: number;
 }
 
@@ -228,6 +228,10 @@ export class ProtocolSession<Req extends FrameTiming, Resp extends FrameTiming, 
           break;
         }
         case 'ignored':
+          if (r.unsupportedVersion !== undefined) {
+            this._unsupported++;
+            this._unsupportedVersion = r.unsupportedVersion;
+          }
           if (buf.position === pos) this._resync(type, buf);
           break;
         case 'invalid':
