@@ -138,7 +138,7 @@ test('the ebpf DB cache settings reach the parsers; defaults are OBI\'s', () => 
   const mysql = (ps: ReturnType<typeof bindProtocols>) => ps.find((b) => b.descriptor.wire === 'mysql')!.parser.newState() as { maxStatements: number };
   const redis = (ps: ReturnType<typeof bindProtocols>) => ps.find((b) => b.descriptor.wire === 'redis')!.parser.newState() as RedisState;
   const defaults = bindProtocols(PROTOCOLS, loadConfig({ env: { OTEL_EBPF_OPEN_PORT: '80', OTEL_EBPF_TRACE_PRINTER: 'text' } }).ebpf);
-  assert.deepEqual(defaults.map((b) => b.descriptor.wire), ['http1', 'postgresql', 'mysql', 'mongodb', 'redis', 'memcached', 'dns-tcp', 'dns-udp']);
+  assert.deepEqual(defaults.map((b) => b.descriptor.wire), ['http2', 'http1', 'postgresql', 'mysql', 'mongodb', 'redis', 'memcached', 'dns-tcp', 'dns-udp']);
   assert.equal(pg(defaults).maxStatements, 1024);
   assert.equal(mysql(defaults).maxStatements, 1024);
   assert.equal(redis(defaults).dbCache, undefined);

@@ -83,6 +83,9 @@ export class InternalMetrics {
   private _ingestSource: (() => IngestSnapshot) | undefined;
   /** one snapshot serves every ingest metric of a scrape */
   private _ingestSnap: { at: number; snap: IngestSnapshot } | undefined;
+  private readonly _http2: Counter<'event'>;
+  private _http2Source: (() => Readonly<Record<string, number>>) | undefined;
+  private readonly _http2Seen = new Map<string, number>();
 
   constructor(registry: Registry, options: InternalMetricsOptions = {}) {
     const p = options.prefix ?? 'obi';
@@ -203,6 +206,23 @@ export class InternalMetrics {
       labelNames: ['port', 'path'],
       registers,
     });
+    this._http2 = new Counter({
+      name: `${p}_http2_streams_events_total`,
+      help:
+        'HTTP/2 parser events: partial (a stream whose headers were only partly decoded: HPACK table unknown), unreported (of those, not reported: no method/path), ' +
+        'header_block_lost (a header block not decodable: not captured, malformed, over the cap), desync (protocol violation or loss of frame sync), dropped (a stream dropped: cap, or open at close)',
+      labelNames: ['event'],
+      registers,
+      collect() {
+        const src = self._http2Source?.();
+        if (src === undefined) return;
+        for (const [event, v] of Object.entries(src)) {
+          const prev = self._http2Seen.get(event) ?? 0;
+          if (v > prev) this.inc({ event }, v - prev);
+          self._http2Seen.set(event, v);
+        }
+      },
+    });
   }
 
   /** `n` events decoded from the ring buffer (call once per drain). */
@@ -243,6 +263,11 @@ export class InternalMetrics {
     const now = performance.now();
     if (this._ingestSnap === undefined || now - this._ingestSnap.at > 100) this._ingestSnap = { at: now, snap: this._ingestSource() };
     return this._ingestSnap.snap;
+  }
+
+  /** the HTTP/2 parser's running totals (`obi_http2_streams_events_total{event}`), read at scrape time */
+  setHttp2Source(source: (() => Readonly<Record<string, number>>) | undefined): void {
+    this._http2Source = source;
   }
 
   /** Bytes known to have crossed a socket but not captured. */

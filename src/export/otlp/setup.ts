@@ -3,6 +3,7 @@
  * `resolveOtlp(config, 'traces')` gives an endpoint, metrics likewise; nothing otherwise.
  * The pipeline only calls `start()`, `offer(spans)` per batch and `shutdown()`.
  */
+import { RPC_CLIENT_DURATION_NAME, RPC_SERVER_DURATION_NAME, type RpcCallMetric } from '../../telemetry/rpc.ts';
 import type { Registry } from 'prom-client';
 import { durationMs, resolveOtlp } from '../../config/index.ts';
 import type { EffectiveConfig } from '../../config/index.ts';
@@ -59,6 +60,8 @@ export interface OtlpExport {
   addDbMetrics(db: DbMetrics): void;
   /** export `dns.lookup.duration` too (when OTLP metrics are on; the caller creates it only with `dns` enabled) */
   addDnsMetrics(dns: DnsMetrics): void;
+  /** export `rpc.{server,client}.call.duration` too (when OTLP metrics are on and `grpc` is selected) */
+  addRpcMetrics(m: RpcCallMetric): void;
   /** export the span metrics, service graph and `traces_target_info` the processor keeps (those its features turned on) */
   addSpanMetrics(processor: SpanProcessor): void;
   /** last flush of both signals, bounded by `shutdown_timeout` */
@@ -141,6 +144,14 @@ export function createOtlpExport(o: OtlpSetupOptions): OtlpExport | undefined {
         unit: 's',
         attributes: vec.labelNames.map((l) => toAttr.get(l) ?? l),
         vec,
+    addRpcMetrics: (m) => {
+      const inst = cfg.otel_metrics_export.instrumentations;
+      if (metrics === undefined || !(inst.includes('*') || inst.includes('grpc' as never))) return;
+      metrics.addHistogram({
+        name: m.side === 'server' ? RPC_SERVER_DURATION_NAME : RPC_CLIENT_DURATION_NAME,
+        unit: 's',
+        attributes: m.attributes,
+        vec: m.histogram,
         buckets: cfg.otel_metrics_export.buckets.duration_histogram,
       });
     },
