@@ -13,8 +13,8 @@ struct obi_h2_key {
 
 /* where the next frame header is, relative to the start of the next payload of this direction */
 struct obi_h2_state {
-	__u32 skip;    /* bytes of the current frame still to come */
-	__u8 hdr_len;  /* bytes of a frame header cut by the end of the last payload (then skip = 0) */
+	__u32 skip;   /* bytes of the current frame still to come */
+	__u8 hdr_len; /* bytes of a frame header cut by the end of the last payload (then skip = 0) */
 	__u8 hdr[9];
 	__u8 _pad[2];
 };
@@ -49,8 +49,8 @@ struct obi_h2_iovs {
 	__u32 w_ret;    /* payload length */
 	__u32 w_pstart; /* current piece: start, and bytes captured from there */
 	__u32 w_pcap;
-	__u32 w_skip;   /* out: bytes of the last frame past the payload */
-	__u64 io_off;   /* transfer: payload offset, bytes wanted and done, destination */
+	__u32 w_skip; /* out: bytes of the last frame past the payload */
+	__u64 io_off; /* transfer: payload offset, bytes wanted and done, destination */
 	__u32 io_n;
 	__u32 io_got;
 	__u32 io_dst;

@@ -47,7 +47,8 @@ static long h2_io_run(__u32 i, void *unused)
 			v->cur_len = v->len0;
 		} else {
 			struct iovec iov = {};
-			if (bpf_probe_read_user(&iov, sizeof(iov), (void *)(v->iovp + (__u64)v->cur_i * sizeof(struct iovec))) != 0)
+			if (bpf_probe_read_user(&iov, sizeof(iov),
+			                        (void *)(v->iovp + (__u64)v->cur_i * sizeof(struct iovec))) != 0)
 				return 1;
 			v->cur_base = (__u64)iov.iov_base;
 			v->cur_len = iov.iov_len;
@@ -288,8 +289,8 @@ __attribute__((noinline)) int h2_walk_payload(__u64 id, __u64 pid_dir, __u32 ret
  * record, or, on a followed HTTP/2 connection, as pieces (see above). `id` names the connection
  * direction's owner (sock_id, or the TLS session with `tls` set).
  */
-static __always_inline void h2_submit(struct obi_scratch *s, struct obi_conn_info *ci, __u64 id, __u32 tgid, __u8 dir, __u8 tls, __u32 ret, __u32 got,
-				      __u8 kind, __u64 ptr, __u32 count)
+static __always_inline void h2_submit(struct obi_scratch *s, struct obi_conn_info *ci, __u64 id, __u32 tgid, __u8 dir,
+                                      __u8 tls, __u32 ret, __u32 got, __u8 kind, __u64 ptr, __u32 count)
 {
 	struct obi_h2_key key = { .id = id, .pid = tgid, .dir = dir | (tls ? OBI_H2_TLS_DIR : 0) };
 	struct obi_h2_state *st = 0;

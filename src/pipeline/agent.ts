@@ -1,3 +1,4 @@
+// Over 400 lines: the one place that wires every stage; per-protocol wiring lives in protocol-hooks.ts.
 /**
  * Wires the stages: kernel (BPF object, ring buffer) → ingest (decode,
  * connections, protocol sessions) → telemetry (spans, metrics) → export
@@ -20,7 +21,7 @@ import { decodeBatch, type DecodeStats } from '../ingest/decode.ts';
 import { ConnectionTracker } from '../ingest/connections.ts';
 import type { ProtocolConn } from '../protocols/common/descriptor.ts';
 import type { ProtocolRecord } from '../protocols/common/records.ts';
-import { bindProtocols, instrumentationNames, PROTOCOLS } from '../protocols/registry.ts';
+import { instrumentationNames, PROTOCOLS } from '../protocols/registry.ts';
 import { recordToSpan, type SpanContext } from '../telemetry/record.ts';
 import { MonoClock } from '../telemetry/clock.ts';
 import { RandomIdSource } from '../telemetry/ids.ts';
@@ -28,14 +29,13 @@ import { InternalMetrics } from '../telemetry/internal.ts';
 import { RedMetrics } from '../telemetry/metrics.ts';
 import { DB_METRIC_ATTRIBUTES, DbMetrics } from '../telemetry/db.ts';
 import { DNS_METRIC_ATTRIBUTES, DnsMetrics, dnsListed } from '../telemetry/dns.ts';
-import { createRpcMetrics, type RpcCallMetric } from '../telemetry/rpc.ts';
-import { http2EventSource } from '../protocols/http2/index.ts';
 import { SpanProcessor } from '../telemetry/processor.ts';
 import { createRouteResolver } from '../telemetry/routes/index.ts';
 import { AttributeSelector, selectHttpMetricAttributes, TRACE_ATTRIBUTES } from '../telemetry/select.ts';
 import type { Span } from '../telemetry/span.ts';
 import type { Logger } from './log.ts';
 import { ingestSnapshot } from './ingest-stats.ts';
+import { bindAgentProtocols, rpcRecorders } from './protocol-hooks.ts';
 import { Kernel } from './kernel.ts';
 import { TlsInstrumenter, type TlsLibraryStatus } from './tls.ts';
 import { preflight, type KernelReport } from './preflight.ts';
@@ -72,7 +72,6 @@ export class Agent {
   private _metrics?: RedMetrics;
   private _dbMetrics?: DbMetrics;
   private _dnsMetrics?: DnsMetrics;
-  private _rpcMetrics: RpcCallMetric[] = [];
   private _otlp?: OtlpExport;
   private _internal?: InternalMetrics;
   private _internalRegistry?: Registry;
@@ -193,15 +192,13 @@ export class Agent {
         instrumentations: cfg.prometheus_export.instrumentations,
       });
       this._otlp?.addDbMetrics(this._dbMetrics);
-      this._rpcMetrics = createRpcMetrics(this.registry, { buckets: buckets.duration_histogram, select: (m, d) => selector.select(m, d), instrumentations: cfg.prometheus_export.instrumentations });
-      for (const m of this._rpcMetrics) this._otlp?.addRpcMetrics(m);
     }
     const queryText = selector.select('traces', TRACE_ATTRIBUTES).includes('db.query.text');
     this._spanCtx = { ids: this._ids, route: (path, svc) => routes.resolve(path, svc.instanceId), queryText };
     // filters, metric features, span-attribute selection and series TTL (telemetry/processor.ts)
     this._processor = new SpanProcessor(this.registry, this._metrics, {
       features: cfg.metricFeatures,
-      recorders: [this._dbMetrics, this._dnsMetrics, ...this._rpcMetrics].filter((r) => r !== undefined),
+      recorders: [this._dbMetrics, this._dnsMetrics, ...rpcRecorders(this.registry, { on: cfg.metricFeatures.includes('application'), buckets: buckets.duration_histogram, select: (m, d) => selector.select(m, d), instrumentations: cfg.prometheus_export.instrumentations, otlp: this._otlp })].filter((r) => r !== undefined),
       selector,
       filter: cfg.filter.application,
       isIgnoredPath: cfg.routes.ignored_patterns.length > 0 ? (path) => routes.isIgnored(path) : undefined,
@@ -245,13 +242,11 @@ export class Agent {
     const bpf = kernel.bpf;
     this._internal.setKernelDropsSource(() => Number(kernel.eventsDropped));
 
-    const bound = bindProtocols(dnsEnabled ? PROTOCOLS : PROTOCOLS.filter((p) => p.name !== 'dns'), cfg.ebpf);
-    this._internal.setHttp2Source(http2EventSource(bound.map((b) => b.parser)));
     this._tracker = new ConnectionTracker({
       sink: (rec, conn) => this._onRecord(rec, conn),
       identify: (pid) => this._lifecycle?.tracked.get(pid)?.service,
       idleTimeoutNs: durationMs(cfg.ebpf.max_transaction_time ?? '5m') * 1e6,
-      protocols: bound,
+      protocols: bindAgentProtocols(cfg.ebpf, dnsEnabled, this._internal),
     });
     const tracker = this._tracker;
     this._internal.setIngestSource(() => ingestSnapshot(tracker, this._decodeStats));

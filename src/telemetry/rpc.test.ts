@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Registry } from 'prom-client';
+import type { HistogramVec } from './histogram.ts';
 import type { ConnInfo } from '../common/conn.ts';
 import type { ServiceIdentity } from '../common/service.ts';
 import type { RpcRecord } from '../protocols/common/records.ts';
@@ -50,17 +50,17 @@ test('status rules: client ERROR on any non-OK code; server only on UNKNOWN, DEA
 });
 
 test('rpc_{server,client}_call_duration_seconds: one per side, OBI labels, instrumentations filter', async () => {
-  const reg = new Registry();
+  const families: HistogramVec[] = [];
+  const reg = { registerMetric: (m: unknown) => void families.push(m as HistogramVec) };
   const [srv, cli] = createRpcMetrics(reg, { select: (_m, defs) => defs.filter((d) => d.byDefault).map((d) => d.name).sort() });
   assert.deepEqual(defaultRpcMetricAttributes('server'), ['instance', 'job', 'rpc.method', 'rpc.response.status_code', 'rpc.system.name', 'server.address', 'server.port', 'service.name', 'service.namespace']);
   srv.recordAll([rpcSpan(rec({}), server, service, ids), rpcSpan(rec({}), client, service, ids), rpcSpan(rec({ statusCode: 5 }), server, service, ids)]);
   cli.recordAll([rpcSpan(rec({}), client, service, ids)]);
-  const text = await reg.metrics();
-  const counts = text.split('\n').filter((l) => l.includes('_count{'));
-  assert.equal(counts.length, 3);
-  assert.ok(counts.some((l) => l.startsWith('rpc_server_call_duration_seconds_count{') && l.includes('rpc_response_status_code="NOT_FOUND"') && l.includes('server_port="50051"') && l.endsWith(' 1')));
-  assert.ok(counts.some((l) => l.startsWith('rpc_client_call_duration_seconds_count{') && !l.includes('server_port') && l.endsWith(' 1')));
-  const onlyHttp = new RpcCallMetric(new Registry(), 'server', { instrumentations: ['http'] });
+  assert.deepEqual(families.map((f) => f.name), ['rpc_server_call_duration_seconds', 'rpc_client_call_duration_seconds']);
+  const counts = async (f: HistogramVec) => (await f.get()).values.filter((v) => v.metricName?.endsWith('_count')).map((v) => [v.labels.rpc_response_status_code, v.labels.server_port, v.value]);
+  assert.deepEqual(await counts(families[0]), [['OK', '50051', 1], ['NOT_FOUND', '50051', 1]]);
+  assert.deepEqual(await counts(families[1]), [['OK', undefined, 1]]);
+  const onlyHttp = new RpcCallMetric({ registerMetric: () => undefined }, 'server', { instrumentations: ['http'] });
   onlyHttp.record(rpcSpan(rec({}), server, service, ids));
   assert.equal(onlyHttp.histogram.index.size, 0);
 });

@@ -16,11 +16,13 @@
  * server) and the service labels; `client.address` (server) available through `attributes`.
  */
 import { ATTR_CLIENT_ADDRESS, ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT, ATTR_SERVICE_INSTANCE_ID, ATTR_SERVICE_NAME, ATTR_SERVICE_NAMESPACE } from '@opentelemetry/semantic-conventions';
-import type { Registry } from 'prom-client';
 import type { ConnInfo } from '../common/conn.ts';
 import type { ServiceIdentity } from '../common/service.ts';
 import type { RpcRecord } from '../protocols/common/records.ts';
 import { HistogramVec, SeriesIndex } from './histogram.ts';
+
+/** where the metric families register (a prom-client Registry in the agent) */
+type Registry = Parameters<HistogramVec['registerIn']>[0];
 import type { LabelValue } from './histogram.ts';
 import type { IdSource } from './ids.ts';
 import { ATTR_INSTANCE, ATTR_JOB, DEFAULT_DURATION_BUCKETS, promLabelName, serviceJob } from './metrics.ts';

@@ -144,6 +144,9 @@ export function createOtlpExport(o: OtlpSetupOptions): OtlpExport | undefined {
         unit: 's',
         attributes: vec.labelNames.map((l) => toAttr.get(l) ?? l),
         vec,
+        buckets: cfg.otel_metrics_export.buckets.duration_histogram,
+      });
+    },
     addRpcMetrics: (m) => {
       const inst = cfg.otel_metrics_export.instrumentations;
       if (metrics === undefined || !(inst.includes('*') || inst.includes('grpc' as never))) return;

@@ -35,19 +35,19 @@ function frame(type: number, flags: number, sid: number, p: Buffer): Buffer {
 
 /** a tiny HPACK encoder with a dynamic table (literal with incremental indexing, then indexed) */
 class Encoder {
-  private table: string[] = [];
+  private _table: string[] = [];
   block(fields: [string, string][]): Buffer {
     const out: number[] = [];
     for (const [n, v] of fields) {
       const key = `${n}\u0000${v}`;
-      const i = this.table.indexOf(key);
+      const i = this._table.indexOf(key);
       if (i >= 0 && i + 62 < 127) {
         out.push(0x80 | (i + 62));
         continue;
       }
       out.push(0x40, n.length, ...Buffer.from(n, 'latin1'), v.length, ...Buffer.from(v, 'latin1'));
-      this.table.unshift(key);
-      if (this.table.length > 20) this.table.length = 20; // sizes stay far below 4096
+      this._table.unshift(key);
+      if (this._table.length > 20) this._table.length = 20; // sizes stay far below 4096
     }
     return Buffer.from(out);
   }
