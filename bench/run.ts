@@ -24,12 +24,13 @@ import type { BenchOptions, BenchResult, ConfigId, GroupId, MachineInfo, MicroRe
 import { ensureSdk, runOne, type Ctx } from './lib/scenarios.ts';
 
 const BENCH_DIR = import.meta.dirname;
-const ALL_GROUPS: readonly GroupId[] = ['nginx-http', 'nginx-https', 'node', 'redis'];
+const ALL_GROUPS: readonly GroupId[] = ['nginx-http', 'nginx-https', 'node', 'redis', 'grpc'];
 const GROUP_CONFIGS: Readonly<Record<GroupId, readonly ConfigId[]>> = {
   'nginx-http': ['none', 'idle', 'obi'],
   'nginx-https': ['none', 'idle', 'obi'],
   node: ['none', 'obi', 'sdk'],
   redis: ['none', 'obi'],
+  grpc: ['none', 'obi'],
 };
 /** processes the agent must select for each group (nginx: master + worker) */
 
@@ -138,7 +139,7 @@ function machineInfo(loadStart: number[], sdk?: string): MachineInfo {
 const METHOD_NOTES = (o: BenchOptions): string[] => [
   'Loopback only. Every run starts the application fresh in a temp dir; obi-ts runs as a separate process (`bin/obi-ts`, configured by environment: `OTEL_EBPF_OPEN_PORT`, `OTEL_EBPF_TRACE_PRINTER=counter`, `OTEL_EBPF_PROMETHEUS_PORT`; everything else default, e.g. 10 ms ring-buffer drain) and is started after the application and waited for until it has selected it.',
   `Configurations of one application are alternated within each repetition, and the order rotates from one repetition to the next; applications are interleaved too. Ratios pair each run with the same repetition's uninstrumented run. A warm-up of ${o.warmupS} s precedes each measured window.`,
-  `nginx: ${'`worker_processes 1`'}, ${'`sendfile on`'}, ${'`access_log off`'}, a 612 B static file; wrk -t${o.wrkThreads} -c${o.connections} -d${o.durationS}s --latency (HTTP/1.1 keep-alive). Node.js: \`http\` server computing a 2000-step loop and the JSON of a small object per request, same wrk settings. Redis: redis-benchmark -c ${o.redisClients} -n ${o.redisRequests} -P 1 -r 100000, SET then GET.`,
+  `nginx: ${'`worker_processes 1`'}, ${'`sendfile on`'}, ${'`access_log off`'}, a 612 B static file; wrk -t${o.wrkThreads} -c${o.connections} -d${o.durationS}s --latency (HTTP/1.1 keep-alive). Node.js: \`http\` server computing a 2000-step loop and the JSON of a small object per request, same wrk settings. Redis: redis-benchmark -c ${o.redisClients} -n ${o.redisRequests} -P 1 -r 100000, SET then GET. gRPC: a @grpc/grpc-js server with one unary method (64 B messages) and a grpc-js client keeping ${o.connections} calls in flight on one HTTP/2 connection for ${o.durationS}s.`,
   'OTel Node SDK row: the same Node.js app with `--require @opentelemetry/auto-instrumentations-node/register` (every default instrumentation), traces and metrics exported as OTLP/HTTP protobuf to a receiver inside the harness that counts requests and decodes spans; resource detectors limited to env,host,os,process (no cloud metadata probes on loopback).',
   'Application CPU per request: utime+stime deltas of the application processes (/proc/PID/stat; nginx master + worker) over the load window, divided by requests completed. Agent CPU: the agent process\'s utime+stime from the start of the window until it has drained the tail (events read unchanged for 400 ms, then the printer caught up), over the window length, in millicores per 10k req/s of the application\'s measured throughput (conservative: includes the idle tail).',
   'Agent RSS steady: median VmRSS sampled every 250 ms over the second half of the load window; peak: VmHWM at the end of the run (includes start-up: Node, TypeScript loading, BPF load). MB = 10^6 bytes.',
@@ -147,7 +148,7 @@ const METHOD_NOTES = (o: BenchOptions): string[] => [
 ];
 
 const USAGE = `Usage: node bench/run.ts [--smoke] [--reps N] [--duration S] [--warmup S] [--redis-requests N]
-                         [--only nginx-http,nginx-https,node,redis] [--configs none,idle,obi,sdk]
+                         [--only nginx-http,nginx-https,node,redis,grpc] [--configs none,idle,obi,sdk]
                          [--https auto|on|off] [--no-micro] [--out DIR]
        node bench/run.ts --render bench/results/<date>.json   (rewrite its .md, .svg and latest.md)
 Overhead of obi-ts vs no instrumentation (and the OTel Node SDK); see bench/README.md.

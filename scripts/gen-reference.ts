@@ -25,6 +25,7 @@ import { OtlpExportMetrics } from '../src/export/otlp/self-metrics.ts';
 import { DbMetrics } from '../src/telemetry/db.ts';
 import { DnsMetrics } from '../src/telemetry/dns.ts';
 import { MessagingMetrics } from '../src/telemetry/messaging.ts';
+import { RpcCallMetric } from '../src/telemetry/rpc.ts';
 import { InternalMetrics } from '../src/telemetry/internal.ts';
 import { RedMetrics } from '../src/telemetry/metrics.ts';
 import { SpanProcessor } from '../src/telemetry/processor.ts';
@@ -135,6 +136,8 @@ function metricGroups(): { title: string; note: string; families: readonly Store
   new DnsMetrics(app);
   new MessagingMetrics(app, 'client');
   new MessagingMetrics(app, 'process');
+  new RpcCallMetric(app, 'server');
+  new RpcCallMetric(app, 'client');
   const span = new MetricStore();
   new SpanProcessor(span, new RedMetrics(new MetricStore()), { features: ['application_span_otel', 'application_service_graph'] });
   const legacy = new MetricStore();

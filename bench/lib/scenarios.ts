@@ -9,7 +9,7 @@ import { AgentProcess, REPO_ROOT, type AgentCounters } from './agent.ts';
 import { redisBenchmark, wrk } from './load.ts';
 import type { OtlpReceiver } from './otlp.ts';
 import { cleanEnv, cpuSeconds, freePort, machineCpu, reapedChildrenCpuSeconds, runCommand } from './proc.ts';
-import { startNginx, startNodeApp, startRedis, type App, type TlsFiles } from './servers.ts';
+import { startGrpcServer, startNginx, startNodeApp, startRedis, type App, type TlsFiles } from './servers.ts';
 import { median } from './stats.ts';
 import type { AgentMeasure, BenchOptions, ConfigId, GroupId, Sample } from './types.ts';
 
@@ -17,7 +17,9 @@ const BENCH_DIR = join(import.meta.dirname, '..');
 const SDK_DIR = join(BENCH_DIR, 'sdk');
 const NODE_APP = join(BENCH_DIR, 'apps', 'node-server.cjs');
 /** selected processes per group with obi-ts: nginx master and worker, the others one */
-const EXPECTED_INSTRUMENTED: Readonly<Record<GroupId, number>> = { 'nginx-http': 2, 'nginx-https': 2, node: 1, redis: 1 };
+const EXPECTED_INSTRUMENTED: Readonly<Record<GroupId, number>> = { 'nginx-http': 2, 'nginx-https': 2, node: 1, redis: 1, grpc: 1 };
+const GRPC_SERVER = join(BENCH_DIR, 'apps', 'grpc-server.mjs');
+const GRPC_LOAD = join(BENCH_DIR, 'apps', 'grpc-load.mjs');
 const log = (msg: string): void => void process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 
 /** installs bench/sdk from its lock file when missing or stale; returns the register hook's path, or why not */
@@ -88,6 +90,20 @@ const redisPhase = (op: 'set' | 'get') => ({
   },
 });
 
+/** gRPC unary calls from grpc-load.mjs: `connections` calls in flight on one HTTP/2 connection */
+async function grpcLoad(port: number, seconds: number, concurrency: number): Promise<{ requests: number; rps: number; p50Us: number; p99Us: number; errors: number; wallS: number }> {
+  const out = await runCommand(process.execPath, [GRPC_LOAD, String(port), String(Math.max(1, Math.round(seconds))), String(concurrency)]);
+  return JSON.parse(out.trim().split('\n').pop()!) as { requests: number; rps: number; p50Us: number; p99Us: number; errors: number; wallS: number };
+}
+
+const grpcPhase = {
+  scenario: 'grpc-unary',
+  async run(port: number, ctx: Ctx): Promise<PhaseResult> {
+    const r = await grpcLoad(port, ctx.opts.durationS, ctx.opts.connections);
+    return { scenario: 'grpc-unary', durationS: r.wallS, requests: r.requests, rps: r.rps, p50Us: r.p50Us, p99Us: r.p99Us, errors: r.errors, inFlightBound: ctx.opts.connections };
+  },
+};
+
 const GROUPS: Readonly<Record<GroupId, GroupSpec>> = {
   'nginx-http': { start: (_c, port) => startNginx(port), warm: wrkWarm('http', '/index.html'), phases: [wrkPhase('nginx-http', 'http', '/index.html')] },
   'nginx-https': { start: (_c, port, ctx) => startNginx(port, ctx.tls), warm: wrkWarm('https', '/index.html'), phases: [wrkPhase('nginx-https', 'https', '/index.html')] },
@@ -119,6 +135,11 @@ const GROUPS: Readonly<Record<GroupId, GroupSpec>> = {
       return n;
     },
     phases: [redisPhase('set'), redisPhase('get')],
+  },
+  grpc: {
+    start: (_c, port) => startGrpcServer(port, GRPC_SERVER),
+    warm: async (port, ctx) => (await grpcLoad(port, ctx.opts.warmupS, ctx.opts.connections)).requests,
+    phases: [grpcPhase],
   },
 };
 

@@ -101,6 +101,13 @@ export async function startRedis(port: number): Promise<App> {
   return appOf('redis', port, c, () => [c.pid], () => rmSync(dir, { recursive: true, force: true }));
 }
 
+/** the gRPC unary server (grpc-js, bench/apps/grpc-server.mjs) */
+export async function startGrpcServer(port: number, script: string): Promise<App> {
+  const c = startChild(process.execPath, [script, String(port)], { env: process.env });
+  await waitForPort(port, 30_000);
+  return appOf('grpc', port, c, () => [c.pid]);
+}
+
 function appOf(name: string, port: number, c: Child, pids: () => number[], cleanup?: () => void): App {
   return {
     name,

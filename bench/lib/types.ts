@@ -12,7 +12,7 @@ export const CONFIG_LABEL: Readonly<Record<ConfigId, string>> = {
 };
 
 /** groups of runs sharing one application: `redis` yields the `redis-set` and `redis-get` scenarios */
-export type GroupId = 'nginx-http' | 'nginx-https' | 'node' | 'redis';
+export type GroupId = 'nginx-http' | 'nginx-https' | 'node' | 'redis' | 'grpc';
 
 export interface AgentMeasure {
   /** agent CPU over the load window plus the drain of its tail, seconds */

@@ -10,7 +10,8 @@ struct obi_conn_info {
 	__u8 role; /* enum obi_role */
 	__u8 tls;  /* a TLS library uprobe owns this socket: its raw (encrypted) bytes are not captured */
 	__u8 udp;  /* a UDP socket (capture_udp): each read or write is one datagram */
-	__u8 _pad[5];
+	__u8 h2;   /* began with the HTTP/2 client preface: the kernel follows its frames (protocols/http2.h) */
+	__u8 _pad[4];
 };
 
 struct {

@@ -17,5 +17,8 @@
  * default worker_connections is 512 per worker); LRU because a session freed by a path we do not
  * probe (SSL_free not called, the process killed) must not pin an entry forever */
 #define OBI_MAX_SSL 16384
+/* HTTP/2 connection directions whose frames the kernel follows (two per connection and process); LRU: a
+ * connection that ends unseen must not pin an entry */
+#define OBI_MAX_H2 16384
 
 #endif

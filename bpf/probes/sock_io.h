@@ -17,7 +17,9 @@
 #include "../common/sock.h"
 #include "../common/ssl.h"
 #include "../maps/inflight.h"
+#include "../common/copy.h"
 #include "../maps/scratch.h"
+#include "../protocols/http2.h"
 
 static __always_inline int io_enter(__u32 fd, __u64 ptr, __u32 count, __u8 kind, __u8 dir)
 {
@@ -31,23 +33,6 @@ static __always_inline int io_enter(__u32 fd, __u64 ptr, __u32 count, __u8 kind,
 	struct obi_inflight in = { .ptr = ptr, .fd = fd, .count = count, .kind = kind, .direction = dir };
 	bpf_map_update_elem(&inflight, &id, &in, BPF_ANY);
 	return 0;
-}
-
-/* copy n bytes of user memory to s->data[off]; returns bytes copied (0 on fault) */
-static __always_inline __u32 copy_user(struct obi_scratch *s, __u32 off, __u64 src, __u32 n)
-{
-	if (off >= OBI_MAX_CAPTURE || n == 0)
-		return 0;
-	if (n > OBI_MAX_CAPTURE)
-		n = OBI_MAX_CAPTURE;
-	/* a mask the compiler cannot drop (it knows off < MAX; the verifier may not) */
-	asm volatile("%[off] &= %[mask]" : [off] "+r"(off) : [mask] "i"(OBI_MAX_CAPTURE - 1));
-	__u64 len = n;
-	/* clamp the verifier can see: len <= MAX */
-	asm volatile("if %[len] <= %[max] goto +1\n\t%[len] = %[max]" : [len] "+r"(len) : [max] "i"(OBI_MAX_CAPTURE));
-	if (bpf_probe_read_user(&s->data[off], len, (void *)src) != 0)
-		return 0;
-	return len;
 }
 
 static __always_inline __u32 copy_iov(struct obi_scratch *s, __u64 iovp, __u32 cnt, __u32 want)
@@ -161,7 +146,15 @@ static __always_inline int io_exit(long ret, __u8 flags)
 		if (bpf_probe_read_user(&mh, sizeof(mh), (void *)a.ptr) == 0)
 			got = copy_iov(s, (__u64)mh.msg_iov, mh.msg_iovlen, want);
 	}
-	data_submit(s, got, ci->udp);
+	if (ci->udp) {
+		data_submit(s, got, 1);
+		return 0;
+	}
+	if (got > OBI_MAX_CAPTURE)
+		got = OBI_MAX_CAPTURE;
+	asm volatile("%[got] &= %[mask]" : [got] "+r"(got) : [mask] "i"(2 * OBI_MAX_CAPTURE - 1));
+	s->ev.captured = got;
+	h2_submit(s, ci, ci->sock_id, tgid, a.direction, 0, ret, got, a.kind, a.ptr, a.count);
 	return 0;
 }
 

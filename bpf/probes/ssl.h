@@ -18,6 +18,7 @@
 #include "../common/ringbuf.h"
 #include "../common/ssl.h"
 #include "../maps/scratch.h"
+#include "../protocols/http2.h"
 
 static __always_inline int ssl_enter(__u64 ssl, __u64 buf, __u64 size_out, __u8 op)
 {
@@ -122,7 +123,7 @@ int BPF_KRETPROBE(obi_tls_ret, long rc)
 		got = OBI_MAX_CAPTURE;
 	asm volatile("%[got] &= %[mask]" : [got] "+r"(got) : [mask] "i"(2 * OBI_MAX_CAPTURE - 1));
 	s->ev.captured = got;
-	rb_emit(s, sizeof(s->ev) + got);
+	h2_submit(s, ci, ssl, tgid, s->ev.direction, 1, n, got, OBI_IO_BUF, buf, 0);
 	return 0;
 }
 
@@ -174,6 +175,11 @@ int BPF_KPROBE(obi_tls_release, void *ssl)
 		return 0;
 	struct obi_ssl_key k = { .pid = tgid, .ssl = (__u64)ssl };
 	bpf_map_delete_elem(&ssl_fds, &k);
+	/* and its HTTP/2 frame following: a new session at the same address starts afresh */
+	struct obi_h2_key hk = { .id = (__u64)ssl, .pid = tgid, .dir = OBI_DIR_EGRESS | OBI_H2_TLS_DIR };
+	bpf_map_delete_elem(&h2_conns, &hk);
+	hk.dir = OBI_DIR_INGRESS | OBI_H2_TLS_DIR;
+	bpf_map_delete_elem(&h2_conns, &hk);
 	struct obi_ssl_thread *st = bpf_task_storage_get(&ssl_threads, bpf_get_current_task_btf(), 0, 0);
 	if (st && st->pending == (__u64)ssl)
 		st->pending = 0;

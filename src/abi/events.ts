@@ -46,6 +46,9 @@ export const ObiStat = {
 
 /** The BPF object's maps, by name. */
 export const ObiMap = {
+  scratch: 'scratch',
+  h2_iovs: 'h2_iovs',
+  h2_conns: 'h2_conns',
   conns: 'conns',
   inflight: 'inflight',
   pids: 'pids',
@@ -54,7 +57,6 @@ export const ObiMap = {
   stats: 'stats',
   ssl_fds: 'ssl_fds',
   ssl_threads: 'ssl_threads',
-  scratch: 'scratch',
 } as const;
 
 /** The BPF object's load-time globals, by name. */

@@ -1,4 +1,4 @@
-// Over 400 lines: the one place that wires every stage (kernel, ingest, telemetry, exporters) and orders their start and stop.
+// Over 400 lines: the one place that wires every stage; per-protocol wiring lives in protocol-hooks.ts.
 /**
  * Wires the stages: kernel (BPF object, ring buffer) → ingest (decode,
  * connections, protocol sessions) → telemetry (spans, metrics) → export
@@ -20,7 +20,7 @@ import { decodeBatch, type DecodeStats } from '../ingest/decode.ts';
 import { ConnectionTracker } from '../ingest/connections.ts';
 import type { ProtocolConn } from '../protocols/common/descriptor.ts';
 import type { ProtocolRecord } from '../protocols/common/records.ts';
-import { bindProtocols, instrumentationNames, PROTOCOLS } from '../protocols/registry.ts';
+import { instrumentationNames, PROTOCOLS } from '../protocols/registry.ts';
 import { recordToSpan, type SpanContext } from '../telemetry/record.ts';
 import { MonoClock } from '../telemetry/clock.ts';
 import { RandomIdSource } from '../telemetry/ids.ts';
@@ -36,6 +36,7 @@ import { AttributeSelector, selectHttpMetricAttributes, TRACE_ATTRIBUTES } from 
 import type { Span } from '../telemetry/span.ts';
 import type { Logger } from './log.ts';
 import { cachedIngestSnapshot } from './ingest-stats.ts';
+import { bindAgentProtocols, rpcRecorders } from './protocol-hooks.ts';
 import { Kernel } from './kernel.ts';
 import { TlsInstrumenter, type TlsLibraryStatus } from './tls.ts';
 import { preflight, type KernelReport } from './preflight.ts';
@@ -203,7 +204,7 @@ export class Agent {
     // filters, metric features, span-attribute selection and series TTL (telemetry/processor.ts)
     this._processor = new SpanProcessor(this.store, this._metrics, {
       features: cfg.metricFeatures,
-      recorders: [this._dbMetrics, this._dnsMetrics, ...this._messagingMetrics].filter((r) => r !== undefined),
+      recorders: [this._dbMetrics, this._dnsMetrics, ...this._messagingMetrics, ...rpcRecorders(this.store, { on: cfg.metricFeatures.includes('application'), buckets: buckets.duration_histogram, select: (m, d) => selector.select(m, d), instrumentations: cfg.prometheus_export.instrumentations, otlp: this._otlp })].filter((r) => r !== undefined),
       selector,
       filter: cfg.filter.application,
       isIgnoredPath: cfg.routes.ignored_patterns.length > 0 ? (path) => routes.isIgnored(path) : undefined,
@@ -251,7 +252,7 @@ export class Agent {
       sink: (rec, conn) => this._onRecord(rec, conn),
       identify: (pid) => this._lifecycle?.tracked.get(pid)?.service,
       idleTimeoutNs: durationMs(cfg.ebpf.max_transaction_time ?? '5m') * 1e6,
-      protocols: bindProtocols(dnsEnabled ? PROTOCOLS : PROTOCOLS.filter((p) => p.name !== 'dns'), cfg.ebpf),
+      protocols: bindAgentProtocols(cfg.ebpf, dnsEnabled, this._internal),
     });
     const tracker = this._tracker;
     this._internal.setIngestSource(cachedIngestSnapshot(tracker, this._decodeStats));

@@ -23,6 +23,7 @@ import type { RedMetrics } from '../telemetry/metrics.ts';
 import type { SpanProcessor } from '../telemetry/processor.ts';
 import type { Span } from '../telemetry/span.ts';
 import type { MessagingMetrics } from '../telemetry/messaging.ts';
+import type { RpcCallMetric } from '../telemetry/rpc.ts';
 import type { MetricStore } from '../telemetry/store.ts';
 import { OBI_TS_VERSION } from '../version.ts';
 
@@ -58,6 +59,8 @@ export interface OtlpExport {
   addDnsMetrics(dns: DnsMetrics): void;
   /** export `messaging.client.operation.duration` / `messaging.process.duration` too (when OTLP metrics are on and a messaging instrumentation is selected) */
   addMessagingMetrics(m: MessagingMetrics): void;
+  /** export `rpc.{server,client}.call.duration` too (when OTLP metrics are on and `grpc` is selected) */
+  addRpcMetrics(m: RpcCallMetric): void;
   /** export the span metrics, service graph and `traces_target_info` the processor keeps (those its features turned on) */
   addSpanMetrics(processor: SpanProcessor): void;
   /** last flush of both signals, bounded by `shutdown_timeout` */
@@ -139,6 +142,11 @@ export function createOtlpExport(o: OtlpSetupOptions): OtlpExport | undefined {
     addMessagingMetrics: (m) => {
       const inst = cfg.otel_metrics_export.instrumentations;
       if (metrics === undefined || !(inst.includes('*') || (o.messagingInstrumentations ?? []).some((i) => inst.includes(i as never)))) return;
+      metrics.addHistogram({ vec: m.histogram, buckets: cfg.otel_metrics_export.buckets.duration_histogram });
+    },
+    addRpcMetrics: (m) => {
+      const inst = cfg.otel_metrics_export.instrumentations;
+      if (metrics === undefined || !(inst.includes('*') || inst.includes('grpc' as never))) return;
       metrics.addHistogram({ vec: m.histogram, buckets: cfg.otel_metrics_export.buckets.duration_histogram });
     },
     addSpanMetrics: (processor) => {

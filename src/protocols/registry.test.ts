@@ -12,6 +12,7 @@ test('the registry: detection order, unique wire names, OBI instrumentation name
   assert.deepEqual(
     PROTOCOLS.map((p) => [p.wire, p.name, p.category]),
     [
+      ['http2', 'http', 'http'],
       ['http1', 'http', 'http'],
       ['postgresql', 'sql', 'db'],
       ['mysql', 'sql', 'db'],
@@ -56,6 +57,11 @@ test('each descriptor detects its own first bytes and the first descriptor to sa
   // Kafka ApiVersions v2 from client `obi`
   assert.equal(first('\u0000\u0000\u0000\u000d\u0000\u0012\u0000\u0002\u0000\u0000\u0000\u0001\u0000\u0003obi', 'request'), 'kafka');
   assert.equal(first('hello', 'request'), undefined);
+  // HTTP/2: the preface, an h2c upgrade, the server's SETTINGS; an ordinary HTTP/1.1 request stays http1
+  assert.equal(first('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'request'), 'http2');
+  assert.equal(first('GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n\r\n', 'request'), 'http2');
+  assert.equal(first('GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\r\n', 'request'), 'http1');
+  assert.equal(first('\u0000\u0000\u0006\u0004\u0000\u0000\u0000\u0000\u0000\u0000\u0003\u0000\u0000\u0000\u0064', 'response'), 'http2');
 });
 
 test('a parser per descriptor, configured from the settings; query text only where the protocol has one', () => {

@@ -7,6 +7,7 @@ import { amqp } from './amqp/index.ts';
 import type { ProtocolDescriptor, ProtocolSettings, RecordParser } from './common/descriptor.ts';
 import { http1 } from './http1/index.ts';
 import { dnsTcp, dnsUdp } from './dns/index.ts';
+import { http2 } from './http2/index.ts';
 import { kafka } from './kafka/index.ts';
 import { memcached } from './memcached/index.ts';
 import { mongo } from './mongo/index.ts';
@@ -17,6 +18,7 @@ import { postgres } from './postgres/index.ts';
 import { redis } from './redis/index.ts';
 
 export const PROTOCOLS: readonly ProtocolDescriptor[] = Object.freeze([
+  http2, // before http1: an HTTP/1.1 request with `Upgrade: h2c` is HTTP/2's
   http1,
   postgres,
   mysql,

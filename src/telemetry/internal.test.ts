@@ -47,7 +47,21 @@ test('families, help texts and types', async () => {
     '# TYPE obi_spans_dropped_total counter',
     '# HELP obi_prometheus_http_requests_total Requests towards the Prometheus Scrape endpoint',
     '# TYPE obi_prometheus_http_requests_total counter',
+    '# HELP obi_http2_streams_events_total HTTP/2 parser events: partial (a stream whose headers were only partly decoded: HPACK table unknown), unreported (of those, not reported: no method/path), header_block_lost (a header block not decodable: not captured, malformed, over the cap), desync (protocol violation or loss of frame sync), dropped (a stream dropped: cap, or open at close)',
+    '# TYPE obi_http2_streams_events_total counter',
   ]);
+});
+
+test('HTTP/2 parser totals: read at scrape time, counted as deltas', async () => {
+  const reg = new ScrapableStore();
+  const im = new InternalMetrics(reg);
+  const totals = { partial: 2, unreported: 1, desync: 0 };
+  im.setHttp2Source(() => totals);
+  const read = async (): Promise<string[]> => (await reg.getSingleMetricAsString('obi_http2_streams_events_total')).split('\n').filter((l) => !l.startsWith('#'));
+  assert.deepEqual(await read(), ['obi_http2_streams_events_total{event="partial"} 2', 'obi_http2_streams_events_total{event="unreported"} 1']);
+  totals.partial = 5;
+  totals.desync = 3;
+  assert.deepEqual(await read(), ['obi_http2_streams_events_total{event="partial"} 5', 'obi_http2_streams_events_total{event="unreported"} 1', 'obi_http2_streams_events_total{event="desync"} 3']);
 });
 
 test('event counters and tracer flushes', async () => {

@@ -87,6 +87,7 @@ export class InternalMetrics {
   private _kernelDropsSource: (() => number) | undefined;
   /** read once per family per collection: a source shared by several families should be cheap or cache */
   private _ingestSource: (() => IngestSnapshot) | undefined;
+  private _http2Source: (() => Readonly<Record<string, number>>) | undefined;
 
   constructor(store: MetricStore, options: InternalMetricsOptions = {}) {
     const p = options.prefix ?? 'obi';
@@ -208,6 +209,19 @@ export class InternalMetrics {
       labelNames: ['port', 'path'],
       index: new SeriesIndex(2),
     }).registerIn(store);
+    const http2: CounterVec = new CounterVec({
+      name: `${p}.http2.streams.events`,
+      help:
+        'HTTP/2 parser events: partial (a stream whose headers were only partly decoded: HPACK table unknown), unreported (of those, not reported: no method/path), ' +
+        'header_block_lost (a header block not decodable: not captured, malformed, over the cap), desync (protocol violation or loss of frame sync), dropped (a stream dropped: cap, or open at close)',
+      labelNames: ['event'],
+      index: new SeriesIndex(1),
+      collect: () => {
+        const src = this._http2Source?.();
+        if (src === undefined) return;
+        for (const [event, v] of Object.entries(src)) if (v > 0) http2.setTotal(http2.index.id([event]), v);
+      },
+    }).registerIn(store);
   }
 
   /** `n` events decoded from the ring buffer (call once per drain). */
@@ -244,6 +258,11 @@ export class InternalMetrics {
 
   private _ingestSnapshot(): IngestSnapshot | undefined {
     return this._ingestSource?.();
+  }
+
+  /** the HTTP/2 parser's running totals (`obi_http2_streams_events_total{event}`), read at scrape time */
+  setHttp2Source(source: (() => Readonly<Record<string, number>>) | undefined): void {
+    this._http2Source = source;
   }
 
   /** Bytes known to have crossed a socket but not captured. */

@@ -6,6 +6,7 @@ import type { ProtocolConn } from '../protocols/common/descriptor.ts';
 import type { ProtocolRecord } from '../protocols/common/records.ts';
 import { dbSpan } from './db.ts';
 import { dnsSpan } from './dns.ts';
+import { rpcSpan } from './rpc.ts';
 import type { IdSource } from './ids.ts';
 import { messagingSpan } from './messaging.ts';
 import { httpSpan, type Span } from './span.ts';
@@ -24,6 +25,8 @@ export function recordToSpan(rec: ProtocolRecord, conn: ProtocolConn, ctx: SpanC
   switch (rec.category) {
     case 'http':
       return httpSpan(rec, conn.info, conn.service, ctx.route, ctx.ids);
+    case 'rpc':
+      return rpcSpan(rec, conn.info, conn.service, ctx.ids);
     case 'db': {
       const text = ctx.queryText === true ? conn.descriptor.queryText?.(rec) : undefined;
       return dbSpan(rec, conn.info, conn.service, ctx.ids, conn.descriptor.name, text === undefined ? undefined : { queryText: text });

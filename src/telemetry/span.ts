@@ -166,6 +166,7 @@ export function httpSpan(
   }
   if (httpRoute.length > 0) attributes[ATTR_HTTP_ROUTE] = httpRoute;
   if (exchange.userAgent !== undefined && exchange.userAgent.length > 0) attributes[ATTR_USER_AGENT_ORIGINAL] = exchange.userAgent;
+  if (exchange.protocolVersion !== undefined) attributes['network.protocol.version'] = exchange.protocolVersion;
 
   const incoming = isServer ? parseTraceparent(exchange.traceparent) : undefined;
   const failed = status === 0 || status >= (isServer ? 500 : 400);

@@ -73,6 +73,7 @@ test('OBI names: every family the telemetry stages make keeps its Prometheus nam
     ['obi.instrumentation.errors', '', 'obi_instrumentation_errors_total'],
     ['obi.spans.dropped', '', 'obi_spans_dropped_total'],
     ['obi.prometheus.http.requests', '', 'obi_prometheus_http_requests_total'],
+    ['obi.http2.streams.events', '', 'obi_http2_streams_events_total'],
   ]);
   assert.deepEqual(names(legacy), [
     ['traces_spanmetrics_latency', 's', 'traces_spanmetrics_latency'],

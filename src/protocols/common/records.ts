@@ -39,6 +39,38 @@ export interface HttpRecord extends RecordTiming {
   readonly responseBodySize: number;
   /** either side was truncated (header fields may be missing) */
   readonly truncated?: boolean;
+  /** `network.protocol.version` when not HTTP/1.x (`2` for HTTP/2) */
+  readonly protocolVersion?: string;
+}
+
+/** `rpc.system.name` values of the RPC protocols. */
+export type RpcSystem = 'grpc';
+
+/**
+ * One RPC (obi-compat §3): a gRPC call from its request HEADERS to its end (trailers,
+ * END_STREAM or a reset), unary or streaming.
+ */
+export interface RpcRecord extends RecordTiming {
+  readonly category: 'rpc';
+  readonly system: RpcSystem;
+  /** full method `/package.Service/Method` (`rpc.method`, the span name) */
+  readonly method: string;
+  /** gRPC status code; undefined when it could not be decoded (the span then carries none) */
+  readonly statusCode?: number;
+  /** `grpc-message` when the call failed */
+  readonly statusMessage?: string;
+  /** `:authority` as sent */
+  readonly authority?: string;
+  /** raw `traceparent` metadata when present */
+  readonly traceparent?: string;
+  /** length-prefixed messages each way; undefined where the count is not known (bytes not captured) */
+  readonly requestMessages?: number;
+  readonly responseMessages?: number;
+  /** DATA payload bytes each way (message prefixes included) */
+  readonly requestBodySize: number;
+  readonly responseBodySize: number;
+  /** the call's headers were only partly decodable (HPACK table state unknown): fields may be missing */
+  readonly partial?: boolean;
 }
 
 /** `db.system.name` values of the database protocols. */
@@ -127,4 +159,4 @@ export interface DnsRecord extends RecordTiming {
 }
 
 /** Every record a parser may produce. */
-export type ProtocolRecord = HttpRecord | DbRecord | MessagingRecord | DnsRecord;
+export type ProtocolRecord = HttpRecord | RpcRecord | DbRecord | MessagingRecord | DnsRecord;

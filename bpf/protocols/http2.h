@@ -1,0 +1,326 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * HTTP/2-aware capture. A payload prefix alone loses every frame header past it: a HEADERS frame
+ * (trailers) after a large body in the same write never reaches user space, and its HPACK
+ * insertions desynchronise the decoder for the rest of the connection. So, on connections that
+ * began with the client preface (seen by this probe), the kernel follows the frames: it keeps,
+ * per connection and direction, where the next frame header lies, walks the headers of each
+ * payload (bounded, with bpf_loop) and splits the record at every frame past the captured
+ * region into *pieces*: consecutive OBI_EV_DATA records of the same syscall, each a captured
+ * head and an uncaptured rest. A piece starts at a frame header and captures the whole frame for
+ * HEADERS, CONTINUATION and the control frames (up to capture_size), the 9-byte header for DATA.
+ * User space sees ordinary segments whose frame headers are all captured.
+ * A header past the bound of the walk or an impossible one stops the following for that
+ * direction (user space then resynchronises on its own, as without this).
+ */
+#ifndef OBI_PROTOCOLS_HTTP2_H
+#define OBI_PROTOCOLS_HTTP2_H
+#include "../common/copy.h"
+#include "../common/ringbuf.h"
+#include "../maps/inflight.h"
+#include "../common/tunables.h"
+#include "../maps/conns.h"
+#include "../maps/h2.h"
+#include "../maps/scratch.h"
+
+/* frames walked per payload: a 1 MiB write of 16 KiB DATA frames holds 65 */
+#define OBI_H2_MAX_FRAMES 512
+#define OBI_H2_FRAME_HEADER 9
+#define OBI_H2_PREFACE_LEN 24
+/* a frame type above this is not one RFC 9113 defines: we stop following */
+#define OBI_H2_MAX_TYPE 9
+
+enum obi_io_kind_h2 { OBI_H2_TLS_DIR = 2 };
+
+/* one step of a transfer of v->io_n bytes at payload offset v->io_off, to the scratch record at
+ * io_dst (copy) or to v->hdr at io_dst (header read): moves the cursor to the run holding
+ * io_off, or copies what that run holds */
+static long h2_io_run(__u32 i, void *unused)
+{
+	__u32 zero = 0;
+	struct obi_h2_iovs *v = bpf_map_lookup_elem(&h2_iovs, &zero);
+	if (!v || v->io_got >= v->io_n || v->cur_i >= v->cnt)
+		return 1;
+	if (!v->cur_valid) {
+		if (v->iovp == 0) {
+			v->cur_base = v->base0;
+			v->cur_len = v->len0;
+		} else {
+			struct iovec iov = {};
+			if (bpf_probe_read_user(&iov, sizeof(iov),
+			                        (void *)(v->iovp + (__u64)v->cur_i * sizeof(struct iovec))) != 0)
+				return 1;
+			v->cur_base = (__u64)iov.iov_base;
+			v->cur_len = iov.iov_len;
+		}
+		v->cur_valid = 1;
+	}
+	__u64 rel = v->io_off - v->cur_start;
+	if (v->io_off < v->cur_start)
+		return 1; /* behind the cursor: runs are visited in increasing offset only */
+	if (rel >= v->cur_len) {
+		v->cur_start += v->cur_len;
+		v->cur_i++;
+		v->cur_valid = 0;
+		return 0;
+	}
+	__u32 left = v->io_n - v->io_got;
+	__u32 k = v->cur_len - rel < left ? v->cur_len - rel : left;
+	__u64 src = v->cur_base + rel;
+	if (v->io_to_hdr) {
+		__u32 d = (v->io_dst + v->io_got) & 15;
+		k &= 15;
+		if (bpf_probe_read_user(&v->hdr[d], k, (void *)src) != 0)
+			return 1;
+	} else {
+		struct obi_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+		if (!s || copy_user(s, v->io_dst + v->io_got, src, k) != k)
+			return 1;
+	}
+	v->io_got += k;
+	v->io_off += k;
+	return 0;
+}
+
+/* bound of the steps of one transfer: runs skipped plus runs copied */
+#define OBI_H2_IO_STEPS 4096
+
+static __always_inline __u32 h2_io(struct obi_h2_iovs *v, __u32 dst, __u32 off, __u32 n, __u8 to_hdr)
+{
+	if (off < v->cur_start) {
+		v->cur_i = 0;
+		v->cur_start = 0;
+		v->cur_valid = 0;
+	}
+	v->io_off = off;
+	v->io_n = n;
+	v->io_got = 0;
+	v->io_dst = dst;
+	v->io_to_hdr = to_hdr;
+	bpf_loop(OBI_H2_IO_STEPS, h2_io_run, 0, 0);
+	return v->io_got;
+}
+
+/* close the current piece at `at` and start one there capturing `need` bytes */
+static __always_inline void h2_piece(struct obi_scratch *s, struct obi_h2_iovs *v, __u32 at, __u32 need)
+{
+	__u32 pstart = v->w_pstart;
+	if (at > pstart) {
+		__u32 plen = at - pstart;
+		__u32 cap = v->w_pcap < plen ? v->w_pcap : plen;
+		cap &= 2 * OBI_MAX_CAPTURE - 1;
+		s->ev.len = plen;
+		s->ev.captured = cap;
+		rb_emit(s, sizeof(s->ev) + cap);
+	}
+	__u32 n = need < capture_size ? need : capture_size;
+	if (n > v->w_ret - at)
+		n = v->w_ret - at;
+	v->w_pstart = at;
+	v->w_pcap = h2_io(v, 0, at, n, 0);
+}
+
+static long h2_step(__u32 i, void *unused)
+{
+	__u32 zero = 0;
+	struct obi_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	struct obi_h2_iovs *v = bpf_map_lookup_elem(&h2_iovs, &zero);
+	if (!s || !v)
+		return 1;
+	__u64 off64 = v->w_off;
+	__u32 ret = v->w_ret;
+	if (off64 >= ret) {
+		v->w_skip = off64 - ret;
+		v->w_stop = 1;
+		return 1;
+	}
+	__u32 off = off64;
+	__u32 avail = ret - off;
+	if (avail < OBI_H2_FRAME_HEADER) {
+		/* a header cut by the end of the payload: keep its bytes visible and remembered */
+		if (h2_io(v, 0, off, avail, 1) != avail) {
+			v->w_stop = 2;
+			return 1;
+		}
+		if ((__u64)off + avail > (__u64)v->w_pstart + v->w_pcap)
+			h2_piece(s, v, off, avail);
+		v->w_hdr_len = avail;
+		v->w_skip = 0;
+		v->w_stop = 1;
+		return 1;
+	}
+	if (h2_io(v, 0, off, OBI_H2_FRAME_HEADER, 1) != OBI_H2_FRAME_HEADER) {
+		v->w_stop = 2;
+		return 1;
+	}
+	__u32 len = ((__u32)v->hdr[0] << 16) | ((__u32)v->hdr[1] << 8) | v->hdr[2];
+	__u8 type = v->hdr[3];
+	if (type > OBI_H2_MAX_TYPE) {
+		v->w_stop = 2;
+		return 1;
+	}
+	__u32 total = OBI_H2_FRAME_HEADER + len;
+	__u32 need = type == 0 ? OBI_H2_FRAME_HEADER : total;
+	if ((__u64)off + need > (__u64)v->w_pstart + v->w_pcap)
+		h2_piece(s, v, off, need);
+	v->w_off = off64 + total;
+	return 0;
+}
+
+/* describe the payload: one buffer, or the iovecs of readv/writev/recvmsg/sendmsg (read lazily) */
+static __always_inline int h2_runs(struct obi_h2_iovs *v, __u8 kind, __u64 ptr, __u32 count, __u32 ret)
+{
+	v->cur_i = 0;
+	v->cur_start = 0;
+	v->cur_valid = 0;
+	if (kind == OBI_IO_BUF) {
+		v->iovp = 0;
+		v->base0 = ptr;
+		v->len0 = ret;
+		v->cnt = 1;
+		return 0;
+	}
+	if (kind == OBI_IO_MSG) {
+		struct user_msghdr mh = {};
+		if (bpf_probe_read_user(&mh, sizeof(mh), (void *)ptr) != 0)
+			return -1;
+		v->iovp = (__u64)mh.msg_iov;
+		v->cnt = mh.msg_iovlen;
+	} else if (kind == OBI_IO_IOV) {
+		v->iovp = ptr;
+		v->cnt = count;
+	} else {
+		return -1;
+	}
+	return v->iovp == 0 ? -1 : 0;
+}
+
+static __always_inline int h2_is_preface(struct obi_scratch *s, __u32 got)
+{
+	if (got < OBI_H2_PREFACE_LEN)
+		return 0;
+	const char p[OBI_H2_PREFACE_LEN] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r";
+#pragma clang loop unroll(full)
+	for (int i = 0; i < OBI_H2_PREFACE_LEN - 1; i++)
+		if (s->data[i] != (__u8)p[i])
+			return 0;
+	return s->data[OBI_H2_PREFACE_LEN - 1] == '\n';
+}
+
+/*
+ * The walk of one payload of a followed direction, after h2_runs described it: a global
+ * function, so the verifier checks it once rather than inlined in every syscall's program
+ * (which doubled the load time). It finds the scratch record, the runs and the state itself.
+ */
+__attribute__((noinline)) int h2_walk_payload(__u64 id, __u64 pid_dir, __u32 ret, __u32 got)
+{
+	__u32 zero = 0;
+	struct obi_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	struct obi_h2_iovs *v = bpf_map_lookup_elem(&h2_iovs, &zero);
+	struct obi_h2_key key = { .id = id, .pid = pid_dir >> 8, .dir = pid_dir & 0xff };
+	struct obi_h2_state *st = bpf_map_lookup_elem(&h2_conns, &key);
+	if (!s || !v || !st)
+		return 0;
+	__u64 start = 0;
+	start = st->skip;
+	if (st->hdr_len > 0 && st->hdr_len < OBI_H2_FRAME_HEADER) {
+		/* the header cut by the last payload's end: complete it from this one */
+		__u32 have = st->hdr_len;
+		__u32 need = OBI_H2_FRAME_HEADER - have;
+#pragma clang loop unroll(full)
+		for (int i = 0; i < OBI_H2_FRAME_HEADER - 1; i++)
+			v->hdr[i] = st->hdr[i];
+		if (need > ret) {
+			/* still not whole: remember what there is */
+			if (h2_io(v, have, 0, ret, 1) == ret) {
+				st->hdr_len = have + ret;
+#pragma clang loop unroll(full)
+				for (int i = 0; i < OBI_H2_FRAME_HEADER; i++)
+					st->hdr[i] = v->hdr[i];
+			} else {
+				bpf_map_delete_elem(&h2_conns, &key);
+			}
+			rb_emit(s, sizeof(s->ev) + (got & (2 * OBI_MAX_CAPTURE - 1)));
+			return 0;
+		}
+		if (h2_io(v, have, 0, need, 1) != need || v->hdr[3] > OBI_H2_MAX_TYPE) {
+			bpf_map_delete_elem(&h2_conns, &key);
+			rb_emit(s, sizeof(s->ev) + (got & (2 * OBI_MAX_CAPTURE - 1)));
+			return 0;
+		}
+		__u32 len = ((__u32)v->hdr[0] << 16) | ((__u32)v->hdr[1] << 8) | v->hdr[2];
+		start = need + len;
+	}
+	v->w_off = start;
+	v->w_ret = ret;
+	v->w_pstart = 0;
+	v->w_pcap = got;
+	v->w_skip = 0;
+	v->w_hdr_len = 0;
+	v->w_stop = 0;
+	bpf_loop(OBI_H2_MAX_FRAMES, h2_step, 0, 0);
+	/* s was reused by the pieces: it holds the current one */
+	__u32 pstart = v->w_pstart;
+	if (ret > pstart) {
+		__u32 plen = ret - pstart;
+		__u32 cap = v->w_pcap < plen ? v->w_pcap : plen;
+		cap &= 2 * OBI_MAX_CAPTURE - 1;
+		s->ev.len = plen;
+		s->ev.captured = cap;
+		rb_emit(s, sizeof(s->ev) + cap);
+	}
+	if (v->w_stop != 1) {
+		bpf_map_delete_elem(&h2_conns, &key); /* lost, or more frames than the walk's bound */
+		return 0;
+	}
+	st->skip = v->w_skip;
+	__u8 hl = v->w_hdr_len;
+	st->hdr_len = hl;
+	if (hl > 0) {
+#pragma clang loop unroll(full)
+		for (int i = 0; i < OBI_H2_FRAME_HEADER; i++)
+			st->hdr[i] = v->hdr[i];
+	}
+	return 0;
+}
+
+/*
+ * Submit the record assembled in `s` (its prefix `got` bytes of a `ret`-byte payload): as one
+ * record, or, on a followed HTTP/2 connection, as pieces (see above). `id` names the connection
+ * direction's owner (sock_id, or the TLS session with `tls` set).
+ */
+static __always_inline void h2_submit(struct obi_scratch *s, struct obi_conn_info *ci, __u64 id, __u32 tgid, __u8 dir,
+                                      __u8 tls, __u32 ret, __u32 got, __u8 kind, __u64 ptr, __u32 count)
+{
+	struct obi_h2_key key = { .id = id, .pid = tgid, .dir = dir | (tls ? OBI_H2_TLS_DIR : 0) };
+	struct obi_h2_state *st = 0;
+	/* a socket says whether it is followed (no lookup for the others); a TLS session may not know
+	 * its socket yet at its first records, so its own entry is looked up */
+	if (tls || (ci && ci->h2))
+		st = bpf_map_lookup_elem(&h2_conns, &key);
+	if (!st && (tls || ci) && h2_is_preface(s, got)) {
+		/* a new HTTP/2 connection: frames follow the preface; the peer's first byte is a frame */
+		struct obi_h2_state fresh = {};
+		struct obi_h2_key other = key;
+		other.dir = (dir ^ 1) | (tls ? OBI_H2_TLS_DIR : 0);
+		bpf_map_update_elem(&h2_conns, &other, &fresh, BPF_ANY);
+		fresh.skip = OBI_H2_PREFACE_LEN;
+		bpf_map_update_elem(&h2_conns, &key, &fresh, BPF_ANY);
+		if (ci && !tls)
+			ci->h2 = 1;
+		st = bpf_map_lookup_elem(&h2_conns, &key);
+	}
+	if (!st) {
+		rb_emit(s, sizeof(s->ev) + (got & (2 * OBI_MAX_CAPTURE - 1)));
+		return;
+	}
+	__u32 zero = 0;
+	struct obi_h2_iovs *v = bpf_map_lookup_elem(&h2_iovs, &zero);
+	if (!v || h2_runs(v, kind, ptr, count, ret) != 0) {
+		bpf_map_delete_elem(&h2_conns, &key);
+		rb_emit(s, sizeof(s->ev) + (got & (2 * OBI_MAX_CAPTURE - 1)));
+		return;
+	}
+	h2_walk_payload(id, ((__u64)tgid << 8) | key.dir, ret, got);
+}
+#endif
