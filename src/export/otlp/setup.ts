@@ -21,6 +21,7 @@ import { SOURCE, SPAN_METRICS_LABELS } from '../../telemetry/spanmetrics.ts';
 import type { SpanMetrics } from '../../telemetry/spanmetrics.ts';
 import type { Span } from '../../telemetry/span.ts';
 import { ResourceCache } from './convert.ts';
+import { hostIdAttribute } from './host.ts';
 import { OtlpMetricsExporter } from './metrics.ts';
 import { OBI_TS_VERSION } from '../../version.ts';
 import type { OtlpCounterSource, OtlpGaugeSource, OtlpHistogramSource, SeriesOwner } from './metrics.ts';
@@ -205,7 +206,7 @@ const SPAN_METRICS_ATTRIBUTES: Readonly<Record<string, string | undefined>> = {
  * or legacy `traces_spanmetrics_latency`, unit `s`) and the calls counter
  * (`traces.span.metrics.calls` / `traces_spanmetrics_calls_total`), with `service.name`,
  * `service.namespace`, `service.instance.id`, `span.name`, `span.kind`, `status.code`, `source`
- * and `host.id` on every point.
+ * and `host.id` on every point (omitted, never empty, when the host has no id).
  */
 export function spanMetricsSources(
   sm: SpanMetrics,
@@ -214,7 +215,7 @@ export function spanMetricsSources(
   serviceOf?: (instanceId: string) => ServiceIdentity | undefined,
 ): [OtlpHistogramSource, OtlpCounterSource] {
   const attributes = SPAN_METRICS_LABELS.map((l) => SPAN_METRICS_ATTRIBUTES[l]);
-  const constAttributes = { 'host.id': hostId };
+  const constAttributes = hostIdAttribute(hostId);
   const instanceAt = SPAN_METRICS_LABELS.indexOf('instance');
   const owner: SeriesOwner | undefined = serviceOf === undefined ? undefined : (_id, v) => serviceOf(v[instanceAt]);
   return [
@@ -264,7 +265,7 @@ export function serviceGraphSources(
 /**
  * `traces_target_info` over OTLP: value 1 per service reported by the span-metric features, with
  * OBI's attributes (`service.name`, `service.instance.id`, `service.namespace`,
- * `telemetry.sdk.language`, `telemetry.sdk.name`, `source`, `os.type`, `host.id`).
+ * `telemetry.sdk.language`, `telemetry.sdk.name`, `source`, `os.type`, `host.id` when the host has one).
  */
 export function tracesTargetInfoSource(services: () => Iterable<ServiceIdentity>, hostId: string): OtlpGaugeSource {
   const attrs = new WeakMap<ServiceIdentity, Record<string, string>>();
@@ -283,7 +284,7 @@ export function tracesTargetInfoSource(services: () => Iterable<ServiceIdentity>
             'telemetry.sdk.name': 'opentelemetry',
             source: SOURCE,
             'os.type': 'linux',
-            'host.id': hostId,
+            ...hostIdAttribute(hostId),
           };
           attrs.set(service, a);
         }
