@@ -25,12 +25,14 @@ FROM debian:bookworm-slim
 ENV DEBIAN_FRONTEND=noninteractive
 COPY --from=build /out/opt/obi-ts /opt/obi-ts
 COPY --from=build /out/etc/obi-ts /etc/obi-ts
-# A non-root user; the capabilities the agent needs are file capabilities of its Node binary,
-# so the container must be given (at least) exactly these: BPF, PERFMON, NET_ADMIN, SYS_PTRACE,
-# DAC_READ_SEARCH (docker run --cap-add, compose cap_add, Kubernetes securityContext).
+# A non-root user. Its Node binary holds the agent's capabilities as *permitted* file
+# capabilities: it gets those the container grants (docker run --cap-add, compose cap_add,
+# Kubernetes securityContext: BPF, PERFMON, NET_ADMIN, SYS_PTRACE, DAC_READ_SEARCH; or SYS_ADMIN
+# instead of BPF and PERFMON on engines that do not know those) and makes them effective at
+# start (native/src/caps.c); without any it still starts (--help, --version, --print-config).
 RUN apt-get update -qq \
  && apt-get install -y -qq --no-install-recommends libbpf1 libelf1 libcap2-bin >/dev/null \
- && setcap cap_bpf,cap_perfmon,cap_net_admin,cap_sys_ptrace,cap_dac_read_search+ep /opt/obi-ts/.tools/node/bin/node \
+ && setcap cap_bpf,cap_perfmon,cap_net_admin,cap_sys_ptrace,cap_dac_read_search,cap_sys_admin,cap_sys_resource,cap_checkpoint_restore+p /opt/obi-ts/.tools/node/bin/node \
  && apt-get purge -y -qq libcap2-bin >/dev/null && apt-get autoremove -y -qq >/dev/null \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/apt /var/log/dpkg.log \
  && useradd --system --uid 10001 --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin obi

@@ -30,6 +30,8 @@ interface NativeAddon {
   ringbufDrain(h: Handle): Buffer;
   ringbufStop(h: Handle): void;
   libbpfLog(): string;
+  /** effective := permitted capabilities (main thread); returns CapEff as hex */
+  raiseCapabilities(): string;
 }
 
 /**
