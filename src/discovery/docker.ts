@@ -24,7 +24,7 @@ export interface DockerContainerInfo {
 export interface DockerMetadataOptions {
   readonly socketPath?: string;
   readonly log?: { warn(msg: string, fields?: Record<string, unknown>): void; info?(msg: string, fields?: Record<string, unknown>): void };
-  /** called when a container becomes known after a miss (for a later re-identification) */
+  /** called when a container becomes known (start event, or an inspect after a miss): processes selected before may be re-identified */
   readonly onLearned?: (info: DockerContainerInfo) => void;
 }
 
@@ -192,7 +192,10 @@ export class DockerMetadata {
     const id = ev.Actor?.ID;
     if (ev.Type !== 'container' || id === undefined) return;
     const a = ev.Actor?.Attributes ?? {};
-    if (ev.Action === 'start') this._put(info(id, a.name, a.image, a));
-    else if (ev.Action === 'destroy') this._byId.delete(id);
+    if (ev.Action === 'start') {
+      const c = info(id, a.name, a.image, a);
+      this._put(c);
+      this._opts.onLearned?.(c);
+    } else if (ev.Action === 'destroy') this._byId.delete(id);
   }
 }

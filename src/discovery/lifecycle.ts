@@ -44,6 +44,8 @@ export interface LifecycleOptions {
   readonly decorate?: (info: ProcessInfo) => ProcessInfo;
   onSelected?(p: TrackedProcess): void;
   onRemoved?(p: TrackedProcess): void;
+  /** a tracked process got a new identity from metadata learned after its selection (defaults: removed + selected) */
+  onReidentified?(before: TrackedProcess, after: TrackedProcess): void;
 }
 
 export class ProcessLifecycle {
@@ -183,6 +185,28 @@ export class ProcessLifecycle {
     if (!parent || this.tracked.has(pid)) return;
     const info = readProcess(pid, this._opts.procRoot) ?? { ...parent.info, pid, ppid };
     this._select(info, parent.selector, 'fork');
+  }
+
+  /**
+   * Metadata about container `containerId` arrived after some of its processes were selected
+   * (a Docker start event or a pod update later than the process's listen): their identity is
+   * resolved again and, where it changed, replaced (the kernel filter is untouched).
+   */
+  reidentifyContainer(containerId: string): void {
+    for (const t of [...this.tracked.values()]) {
+      if (t.info.metadata?.containerId !== containerId) continue;
+      const { metadata: _old, ...bare } = t.info;
+      const info = this._decorate(bare);
+      const service = serviceIdentity(info, t.selector, this._host, this._opts.procRoot);
+      if (service.name === t.service.name && service.namespace === t.service.namespace && JSON.stringify(service.attributes) === JSON.stringify(t.service.attributes)) continue;
+      const next: TrackedProcess = { ...t, info, service };
+      this.tracked.set(t.pid, next);
+      if (this._opts.onReidentified) this._opts.onReidentified(t, next);
+      else {
+        this._opts.onRemoved?.(t);
+        this._opts.onSelected?.(next);
+      }
+    }
   }
 
   onExit(pid: number): void {

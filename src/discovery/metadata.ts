@@ -153,4 +153,9 @@ export class MetadataResolver {
   forget(pid: number): void {
     this._cache.delete(pid);
   }
+
+  /** drops what is cached for processes of container `containerId` (its metadata changed) */
+  forgetContainer(containerId: string): void {
+    for (const [pid, c] of this._cache) if (c.meta?.containerId === containerId) this._cache.delete(pid);
+  }
 }

@@ -256,6 +256,7 @@ export class Agent {
     this._tls = tls;
     // container / Kubernetes metadata, per process (pipeline/metadata.ts)
     const meta = (this._meta = await startMetadata(cfg, log));
+    meta.onChange((containerId) => this._safe(() => this._lifecycle?.reidentifyContainer(containerId)));
     this._lifecycle = new ProcessLifecycle({
       decorate: meta.decorate,
       include: cfg.selectors,

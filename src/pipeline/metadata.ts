@@ -16,6 +16,8 @@ import type { Logger } from './log.ts';
 export interface MetadataSources {
   decorate(info: ProcessInfo): ProcessInfo;
   forget(pid: number): void;
+  /** `cb(containerId)` when a container's metadata arrives or changes after start (Docker events, pod watch) */
+  onChange(cb: (containerId: string) => void): void;
   readonly docker: boolean;
   readonly kubernetes: boolean;
   close(): Promise<void>;
@@ -28,10 +30,16 @@ export function dockerSocketPath(env: NodeJS.ProcessEnv): string {
 
 export async function startMetadata(cfg: EffectiveConfig, log: Logger, env: NodeJS.ProcessEnv = process.env): Promise<MetadataSources> {
   const k = cfg.attributes.kubernetes;
+  let changed: ((containerId: string) => void) | undefined;
+  let resolver: MetadataResolver | undefined;
+  const notify = (id: string): void => {
+    resolver?.forgetContainer(id);
+    changed?.(id);
+  };
   let docker: DockerMetadata | undefined;
   const socketPath = dockerSocketPath(env);
   if (DockerMetadata.available(socketPath)) {
-    const d = new DockerMetadata({ socketPath, log });
+    const d = new DockerMetadata({ socketPath, log, onLearned: (c) => notify(c.id) });
     if (await d.start()) docker = d;
   }
   let kube: KubeInformers | undefined;
@@ -45,6 +53,9 @@ export async function startMetadata(cfg: EffectiveConfig, log: Logger, env: Node
       reconnectMs: Math.max(100, durationMs(k.reconnect_initial_interval)),
       log,
     });
+    kube.store.onPodChange = (ids) => {
+      for (const id of ids) notify(id);
+    };
     try {
       await kube.start();
     } catch (err) {
@@ -53,7 +64,7 @@ export async function startMetadata(cfg: EffectiveConfig, log: Logger, env: Node
       kube = undefined;
     }
   }
-  const resolver = new MetadataResolver({
+  resolver = new MetadataResolver({
     docker,
     kube: kube?.store,
     resourceLabels: k.resource_labels as ResourceLabelRules,
@@ -61,6 +72,9 @@ export async function startMetadata(cfg: EffectiveConfig, log: Logger, env: Node
   return {
     decorate: (info) => resolver.decorate(info),
     forget: (pid) => resolver.forget(pid),
+    onChange: (cb) => {
+      changed = cb;
+    },
     docker: docker !== undefined,
     kubernetes: kube !== undefined,
     close: async () => {

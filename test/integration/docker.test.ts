@@ -21,7 +21,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, run, sleep, waitFor } from '../helpers/harness.ts';
 import { DockerEngine } from '../helpers/docker.ts';
@@ -46,6 +46,15 @@ function machineState(): { links: string; netfilter: string; mounts: string } {
     netfilter: sh('iptables-save', []).split('\n').filter((l) => l !== '' && !l.startsWith('#')).join('\n'),
     mounts: readFileSync('/proc/mounts', 'utf8').split('\n').filter((l) => /docker|obi-dockerd/.test(l)).join('\n'),
   };
+}
+
+function hostRootReadable(): boolean {
+  try {
+    readFileSync('/proc/1/root/etc/machine-id');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 const env = {} as { caps: string[]; engine: DockerEngine; rx: OtlpReceiver; nginxPort: number; promPort: number; nginxId: string; nginxName: string; agentId: string; before: ReturnType<typeof machineState> };
@@ -89,11 +98,12 @@ describe('Docker image: the agent container instruments nginx in another contain
       'trace_printer: text',
       'prometheus_export:',
       `  port: ${env.promPort}`,
+      // per-signal endpoints are used as they are (OTLP spec): the full paths
       'otel_traces_export:',
-      `  endpoint: http://127.0.0.1:${env.rx.httpPort}`,
+      `  endpoint: http://127.0.0.1:${env.rx.httpPort}/v1/traces`,
       '  batch_timeout: 50ms',
       'otel_metrics_export:',
-      `  endpoint: http://127.0.0.1:${env.rx.httpPort}`,
+      `  endpoint: http://127.0.0.1:${env.rx.httpPort}/v1/metrics`,
       '  interval: 200ms',
       '',
     ].join('\n'));
@@ -110,6 +120,9 @@ describe('Docker image: the agent container instruments nginx in another contain
       '-v', '/sys/fs/cgroup:/sys/fs/cgroup:ro',
       '-v', `${env.engine.socket}:/var/run/docker.sock:ro`,
       '-v', `${agentConf}:/etc/obi-ts/obi-ts.yaml:ro`,
+      // host.id: through /proc/1/root where PID 1's root is reachable (a normal host); where it is
+      // not (this sandbox's PID 1 refuses even root), the documented alternative: the mounted file
+      ...(hostRootReadable() || !existsSync('/etc/machine-id') ? [] : ['-v', '/etc/machine-id:/etc/machine-id:ro']),
       'obi-ts:test',
     ]);
     // the documented set; an engine that does not know CAP_BPF/CAP_PERFMON (Debian's docker.io
@@ -165,7 +178,7 @@ describe('Docker image: the agent container instruments nginx in another contain
       // OBI's rule: the container name where nothing better names the service
       assert.equal(s.resource['service.name'], env.nginxName);
     }
-    // host.id: the host's own id, seen through /proc/1/root with pid: host (the image has none)
+    // host.id: the host's own id (the image has none), through /proc/1/root with pid: host or the mounted file
     const hostId = readHostId();
     if (hostId !== '') assert.equal(spans[0].resource['host.id'], hostId);
     else assert.equal('host.id' in spans[0].resource, false);

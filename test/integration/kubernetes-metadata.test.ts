@@ -64,7 +64,7 @@ describe('Kubernetes metadata (informers against an API-server peer)', { skip: r
     await env.peer.start();
     for (const o of fixtures.objects) env.peer.apply(o);
     env.rx = await OtlpReceiver.start();
-    env.ports = { checkout: await freePort(), report: await freePort(), coredns: await freePort(), late: await freePort(), plain: await freePort() };
+    env.ports = { checkout: await freePort(), report: await freePort(), coredns: await freePort(), late: await freePort(), plain: await freePort(), unknown: await freePort() };
     env.procs = {};
     const dir = mkdtempSync(join(tmpdir(), 'obi-k8s-'));
     writeFileSync(join(dir, 'index.html'), 'hi\n');
@@ -89,7 +89,7 @@ discovery:
     - k8s_deployment_name: checkout
     - k8s_cronjob_name: "rep*"
     - k8s_namespace: late-ns
-    - open_ports: ${env.ports.coredns},${env.ports.plain}
+    - open_ports: ${env.ports.coredns},${env.ports.plain},${env.ports.unknown}
 attributes:
   kubernetes:
     enable: "true"
@@ -207,5 +207,32 @@ attributes:
     assert.equal(r['k8s.kind'], 'Deployment');
     assert.equal(r['k8s.container.name'], 'web');
     assert.equal(r['container.id'], cid(LATE));
+  });
+
+  test('a process selected before the API server knew its pod is re-identified when the pod arrives', async () => {
+    const uidX = '2b3c4d5e-6f70-4182-93a4-b5c6d7e8f906';
+    const idX = 'e5'.repeat(32);
+    const dir = mkdtempSync(join(tmpdir(), 'obi-k8s-unknown-'));
+    const p = startProcess('bash', ['-c', `read -r _; exec python3 -m http.server ${env.ports.unknown} --bind 127.0.0.1 --directory ${dir}`], { stdio: ['pipe', 'pipe', 'pipe'] });
+    env.procs.unknown = p;
+    intoCgroup(p.pid, `kubepods/besteffort/pod${uidX}/${idX}`);
+    p.child.stdin!.end('go\n');
+    await waitForPort(env.ports.unknown);
+    await env.agent.waitTracked(p.pid, 15_000);
+    const before = env.agent.agent.status().tracked.find((t) => t.pid === p.pid)!.service;
+    assert.equal(before.attributes?.['container.id'], idX);
+    assert.equal(before.attributes?.['k8s.pod.name'], undefined);
+    env.peer.apply({
+      apiVersion: 'v1', kind: 'Pod',
+      metadata: { name: 'unknown-0', namespace: 'tools', uid: uidX, labels: {}, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'unknown', uid: 'u-sts', controller: true }] },
+      spec: { nodeName: 'node-a', containers: [{ name: 'srv', image: 'python:3.11' }] },
+      status: { startTime: '2026-12-01T11:00:00Z', containerStatuses: [{ name: 'srv', containerID: `containerd://${idX}`, image: 'python:3.11', imageID: '', ready: true, restartCount: 0 }] },
+    } as KubeObject);
+    await waitFor('re-identified', () => env.agent.agent.status().tracked.find((t) => t.pid === p.pid)?.service.attributes?.['k8s.pod.name'] === 'unknown-0', 10_000);
+    await run('curl', ['-sf', '-o', '/dev/null', `http://127.0.0.1:${env.ports.unknown}/`]);
+    const spans = await env.rx.waitSpans(1, (s) => s.kind === 2 && s.resource['k8s.pod.name'] === 'unknown-0', 15_000);
+    assert.equal(spans[0].resource['service.name'], 'unknown');
+    assert.equal(spans[0].resource['k8s.statefulset.name'], 'unknown');
+    assert.equal(spans[0].resource['service.namespace'], 'tools');
   });
 });

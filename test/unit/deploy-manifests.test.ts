@@ -110,7 +110,8 @@ test('the ConfigMap holds an OBI YAML the agent loads: k8s selector, Kubernetes 
   assert.deepEqual(cfg.selectors, [{ metadata: { k8s_namespace: '*' } }]);
   assert.equal(cfg.attributes.kubernetes.enable, 'true');
   assert.equal(cfg.prometheus_export.port, 9400);
-  assert.equal(cfg.otel_traces_export.endpoint, 'http://otel-collector.observability.svc:4318');
+  assert.equal(cfg.otel_traces_export.endpoint, 'http://otel-collector.observability.svc:4318/v1/traces');
+  assert.equal(cfg.otel_metrics_export.endpoint, 'http://otel-collector.observability.svc:4318/v1/metrics');
 });
 
 test('sidecar: one process namespace, the same capabilities, the app port selected', () => {

@@ -61,6 +61,8 @@ export class KubeStore {
   private readonly _replicaSets = new Map<string, OwnedLike>();
   private readonly _jobs = new Map<string, OwnedLike>();
   private readonly _clusterName: string | undefined;
+  /** called with the container ids of a pod that was added or changed */
+  onPodChange?: (containerIds: readonly string[]) => void;
 
   constructor(clusterName?: string) {
     this._clusterName = clusterName !== '' ? clusterName : undefined;
@@ -72,7 +74,15 @@ export class KubeStore {
 
   setPod(p: PodLike): void {
     const uid = p.metadata?.uid;
-    if (uid) this._pods.set(uid, p);
+    if (!uid) return;
+    this._pods.set(uid, p);
+    if (this.onPodChange !== undefined) {
+      const st = p.status;
+      const ids = [...(st?.containerStatuses ?? []), ...(st?.initContainerStatuses ?? []), ...(st?.ephemeralContainerStatuses ?? [])]
+        .map((c) => c.containerID?.slice(c.containerID.indexOf('://') + 3) ?? '')
+        .filter((id) => id !== '');
+      if (ids.length > 0) this.onPodChange(ids);
+    }
   }
   deletePod(p: PodLike): void {
     const uid = p.metadata?.uid;
