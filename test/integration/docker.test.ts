@@ -57,9 +57,12 @@ function hostRootReadable(): boolean {
   }
 }
 
-const env = {} as { caps: string[]; engine: DockerEngine; rx: OtlpReceiver; nginxPort: number; promPort: number; nginxId: string; nginxName: string; agentId: string; before: ReturnType<typeof machineState> };
+const env = {} as { ctx: string; nginx2Port: number; caps: string[]; engine: DockerEngine; rx: OtlpReceiver; nginxPort: number; promPort: number; nginxId: string; nginxName: string; agentId: string; before: ReturnType<typeof machineState> };
 
-describe('Docker image: the agent container instruments nginx in another container', () => {
+// a cold machine builds both images from scratch (~9 min on 2 cores): beyond make test's per-test default
+const COLD_BUILD_MS = 30 * 60_000;
+
+describe('Docker image: the agent container instruments nginx in another container', { timeout: COLD_BUILD_MS }, () => {
   before(async () => {
     env.before = machineState();
     env.engine = new DockerEngine();
@@ -68,6 +71,7 @@ describe('Docker image: the agent container instruments nginx in another contain
     await run(join(repo, 'scripts/docker-base.sh'), [], { env: { ...process.env, DOCKER: docker } });
     await env.engine.ok(['build', '--network', 'host', '-t', 'obi-ts:test', repo]);
     const ctx = mkdtempSync('/tmp/obi-nginx-img-');
+    env.ctx = ctx;
     writeFileSync(join(ctx, 'Dockerfile'), [
       'FROM debian:bookworm-slim',
       'RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends nginx >/dev/null && rm -rf /var/lib/apt/lists/*',
@@ -77,6 +81,7 @@ describe('Docker image: the agent container instruments nginx in another contain
     await env.engine.ok(['build', '--network', 'host', '-t', 'obi-test-nginx:1', ctx]);
 
     env.nginxPort = await freePort();
+    env.nginx2Port = await freePort();
     env.promPort = await freePort();
     env.rx = await OtlpReceiver.start();
     const conf = join(ctx, 'obi.conf');
@@ -94,7 +99,7 @@ describe('Docker image: the agent container instruments nginx in another contain
 
     const agentConf = join(ctx, 'obi-ts.yaml');
     writeFileSync(agentConf, [
-      `open_port: ${env.nginxPort}`,
+      `open_port: ${env.nginxPort},${env.nginx2Port}`,
       'trace_printer: text',
       'prometheus_export:',
       `  port: ${env.promPort}`,
@@ -142,7 +147,7 @@ describe('Docker image: the agent container instruments nginx in another contain
       if (state.stdout.trim() === 'false') throw new Error(`agent container exited: ${logs.stdout}${logs.stderr}`);
       return /msg="instrumenting process"/.test(logs.stderr) && /obi-ts running/.test(logs.stderr);
     }, 60_000, 250);
-  });
+  }, { timeout: COLD_BUILD_MS });
 
   after(async () => {
     await env.rx?.close();
@@ -190,5 +195,26 @@ describe('Docker image: the agent container instruments nginx in another contain
     assert.equal(point.count, 5);
     const text = await (await fetch(`http://127.0.0.1:${env.promPort}/metrics`)).text();
     assert.match(text, new RegExp(`http_server_request_duration_seconds_count\\{[^}]*service_name="${env.nginxName}"[^}]*\\} 5\\n`));
+  });
+
+  test('a container started after the agent: named from the Docker events, 3 requests → 3 spans with its container.id and name', async () => {
+    const conf = join(env.ctx, 'obi2.conf');
+    writeFileSync(conf, `worker_processes 1;\npid /tmp/nginx.pid;\nevents {}\nhttp {\n  access_log off;\n  server {\n    listen 127.0.0.1:${env.nginx2Port};\n    location / { return 200 "second\\n"; }\n  }\n}\n`);
+    const name = `obi-nginx2-${tag}`;
+    const id = (await env.engine.ok(['run', '-d', '--name', name, '--network', 'host', '-v', `${conf}:/etc/nginx/obi.conf:ro`, 'obi-test-nginx:1'])).trim();
+    // selected on listen; named at once if the start event came first, else re-identified when it comes
+    await waitFor('the new container instrumented under its name', async () => {
+      const logs = await env.engine.docker(['logs', env.agentId]);
+      return new RegExp(`msg="instrumenting process" pid=\\d+ service=${name} `).test(logs.stderr);
+    }, 20_000, 200);
+    for (let i = 0; i < 3; i++) await run('curl', ['-sf', '-o', '/dev/null', `http://127.0.0.1:${env.nginx2Port}/`]);
+    await env.rx.waitSpans(3, (s) => s.kind === 2 && s.resource['container.id'] === id, 20_000);
+    await sleep(500);
+    const spans = env.rx.spans.filter((s) => s.kind === 2 && s.resource['container.id'] === id);
+    assert.equal(spans.length, 3);
+    for (const s of spans) {
+      assert.equal(s.resource['container.name'], name);
+      assert.equal(s.resource['service.name'], name);
+    }
   });
 });
