@@ -202,13 +202,21 @@ describe('Docker image: the agent container instruments nginx in another contain
     writeFileSync(conf, `worker_processes 1;\npid /tmp/nginx.pid;\nevents {}\nhttp {\n  access_log off;\n  server {\n    listen 127.0.0.1:${env.nginx2Port};\n    location / { return 200 "second\\n"; }\n  }\n}\n`);
     const name = `obi-nginx2-${tag}`;
     const id = (await env.engine.ok(['run', '-d', '--name', name, '--network', 'host', '-v', `${conf}:/etc/nginx/obi.conf:ro`, 'obi-test-nginx:1'])).trim();
-    // selected on listen; named at once if the start event came first, else re-identified when it comes
-    await waitFor('the new container instrumented under its name', async () => {
+    // master selected on listen, its worker adopted (worker_processes 1): both under the container's
+    // name, at once if the start event came first, else when re-identified
+    await waitFor('the new container (master and worker) instrumented under its name', async () => {
       const logs = await env.engine.docker(['logs', env.agentId]);
-      return new RegExp(`msg="instrumenting process" pid=\\d+ service=${name} `).test(logs.stderr);
+      const pids = new Set([...logs.stderr.matchAll(new RegExp(`msg="instrumenting process" pid=(\\d+) service=${name} `, 'g'))].map((m) => m[1]));
+      return pids.size >= 2;
     }, 20_000, 200);
     for (let i = 0; i < 3; i++) await run('curl', ['-sf', '-o', '/dev/null', `http://127.0.0.1:${env.nginx2Port}/`]);
-    await env.rx.waitSpans(3, (s) => s.kind === 2 && s.resource['container.id'] === id, 20_000);
+    try {
+      await env.rx.waitSpans(3, (s) => s.kind === 2 && s.resource['container.id'] === id, 20_000);
+    } catch (err) {
+      const logs = await env.engine.docker(['logs', env.agentId]);
+      const seen = env.rx.spans.map((s) => `${s.name} ${String(s.resource['container.id']).slice(0, 12)} ${s.resource['service.name']}`);
+      throw new Error(`${(err as Error).message}; container ${id.slice(0, 12)}; spans: ${seen.join(' | ')}; agent log:\n${logs.stdout.slice(-3000)}\n${logs.stderr.slice(-4000)}`);
+    }
     await sleep(500);
     const spans = env.rx.spans.filter((s) => s.kind === 2 && s.resource['container.id'] === id);
     assert.equal(spans.length, 3);
