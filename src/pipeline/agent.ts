@@ -255,8 +255,7 @@ export class Agent {
     const tls = new TlsInstrumenter({ bpf, log, onError: (name, type) => this._internal!.instrumentationError(name, type) });
     this._tls = tls;
     // container / Kubernetes metadata, per process (pipeline/metadata.ts)
-    const meta = (this._meta = await startMetadata(cfg, log));
-    meta.onChange((containerId) => this._safe(() => this._lifecycle?.reidentifyContainer(containerId)));
+    const meta = (this._meta = await startMetadata(cfg, log, (id) => this._safe(() => this._lifecycle?.reidentifyContainer(id))));
     this._lifecycle = new ProcessLifecycle({
       decorate: meta.decorate,
       include: cfg.selectors,

@@ -16,8 +16,6 @@ import type { Logger } from './log.ts';
 export interface MetadataSources {
   decorate(info: ProcessInfo): ProcessInfo;
   forget(pid: number): void;
-  /** `cb(containerId)` when a container's metadata arrives or changes after start (Docker events, pod watch) */
-  onChange(cb: (containerId: string) => void): void;
   readonly docker: boolean;
   readonly kubernetes: boolean;
   close(): Promise<void>;
@@ -28,9 +26,15 @@ export function dockerSocketPath(env: NodeJS.ProcessEnv): string {
   return h !== undefined && h.startsWith('unix://') ? h.slice('unix://'.length) : DEFAULT_DOCKER_SOCKET;
 }
 
-export async function startMetadata(cfg: EffectiveConfig, log: Logger, env: NodeJS.ProcessEnv = process.env): Promise<MetadataSources> {
+/** `onChange(containerId)`: a container's metadata arrived or changed after start (Docker events, pod watch) */
+export async function startMetadata(
+  cfg: EffectiveConfig,
+  log: Logger,
+  onChange?: (containerId: string) => void,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<MetadataSources> {
   const k = cfg.attributes.kubernetes;
-  let changed: ((containerId: string) => void) | undefined;
+  const changed = onChange;
   let resolver: MetadataResolver | undefined;
   const notify = (id: string): void => {
     resolver?.forgetContainer(id);
@@ -72,9 +76,6 @@ export async function startMetadata(cfg: EffectiveConfig, log: Logger, env: Node
   return {
     decorate: (info) => resolver.decorate(info),
     forget: (pid) => resolver.forget(pid),
-    onChange: (cb) => {
-      changed = cb;
-    },
     docker: docker !== undefined,
     kubernetes: kube !== undefined,
     close: async () => {
