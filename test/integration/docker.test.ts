@@ -151,6 +151,8 @@ describe('Docker image: the agent container instruments nginx in another contain
 
   after(async () => {
     await env.rx?.close();
+    // images replaced by this run's builds (the layers of the current ones stay as the cache)
+    await env.engine?.docker(['image', 'prune', '-f']);
     await env.engine?.stop();
     // nothing left: no dockerd, bridge, netfilter rule or mount of the engine
     const now = machineState();
