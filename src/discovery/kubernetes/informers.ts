@@ -11,6 +11,7 @@
  * `reconnect_initial_interval`. The library is loaded only when Kubernetes metadata is on.
  */
 import { hostname } from 'node:os';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import { KubeStore, type OwnedLike, type PodLike } from './store.ts';
 
 export interface KubeInformerOptions {
@@ -74,7 +75,7 @@ export class KubeInformers {
       field?: string,
     ): Promise<void> => {
       // the API objects (V1Pod, V1ReplicaSet, V1Job) as the store reads them
-      const inf = new k8s.ListWatch<import('@kubernetes/client-node').KubernetesObject>(path, watch, list as never, false, undefined, field);
+      const inf = new k8s.ListWatch<KubernetesObject>(path, watch, list as never, false, undefined, field);
       inf.on('add', (o) => set(o as T));
       inf.on('update', (o) => set(o as T));
       inf.on('delete', (o) => del(o as T));
