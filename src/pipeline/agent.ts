@@ -1,3 +1,4 @@
+// Over 400 lines: the ordered wiring of every stage at start-up and shutdown (kernel, ingest, telemetry, export, discovery with its metadata sources) in one place.
 /**
  * Wires the stages: kernel (BPF object, ring buffer) → ingest (decode,
  * connections, protocol sessions) → telemetry (spans, metrics) → export
