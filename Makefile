@@ -7,7 +7,7 @@ NPM := $(ROOT)/scripts/npm.sh
 FUZZ_MS ?= 2000
 
 .PHONY: all deps test-deps lint-deps build bpf native typecheck js abi-check run test test-unit test-integration bench clean \
-  lint eslint deps-check format-check format
+  lint eslint deps-check format-check format install image
 
 all: build
 
@@ -75,6 +75,17 @@ test-integration: build test-deps
 test: lint build test-deps
 	FUZZ_MS=$(FUZZ_MS) $(NODE) --test --test-concurrency=1 --test-timeout=180000 \
 	  "src/**/*.test.ts" "scripts/**/*.test.ts" "test/unit/**/*.test.ts" "test/integration/**/*.test.ts"
+
+# the agent under $(DESTDIR)$(PREFIX) (default /opt/obi-ts), the systemd unit, a default configuration
+PREFIX ?= /opt/obi-ts
+install: build
+	@PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) NODE=$(NODE) scripts/install.sh
+
+# the Docker image (Dockerfile; base debian:bookworm-slim); IMAGE=name:tag, DOCKER=docker client
+IMAGE ?= obi-ts:latest
+DOCKER ?= docker
+image:
+	$(DOCKER) build --network host -t $(IMAGE) .
 
 bench: build test-deps
 	$(NODE) bench/run.ts

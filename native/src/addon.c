@@ -147,6 +147,7 @@ static napi_value init(napi_env env, napi_value exports)
 		EXPORT_FN("ringbufDrain", obi_ringbuf_drain),
 		EXPORT_FN("ringbufStop", obi_ringbuf_stop),
 		EXPORT_FN("libbpfLog", libbpf_log),
+		EXPORT_FN("raiseCapabilities", obi_raise_capabilities),
 	};
 	NAPI_CALL(env, napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));
 	return exports;

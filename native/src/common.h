@@ -75,5 +75,8 @@ napi_value obi_attach(napi_env env, napi_callback_info info);
 napi_value obi_attach_uprobe(napi_env env, napi_callback_info info);
 napi_value obi_detach(napi_env env, napi_callback_info info);
 napi_value obi_close(napi_env env, napi_callback_info info);
+
+/* caps.c */
+napi_value obi_raise_capabilities(napi_env env, napi_callback_info info);
 void obi_object_close(struct obi_object *o);
 #endif

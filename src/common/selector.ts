@@ -29,4 +29,23 @@ export interface Selector {
   readonly containersOnly?: boolean;
   /** `[metrics, traces]` subset; undefined = both */
   readonly exports?: readonly ('metrics' | 'traces')[];
+  /** container / Kubernetes metadata globs (k8s_namespace, container_name, ...); need that metadata to match */
+  readonly metadata?: MetadataCriteria;
+}
+
+/** OBI's metadata selector keys: globs on names, and label/annotation name → glob on the value. */
+export interface MetadataCriteria {
+  readonly k8s_namespace?: string;
+  readonly k8s_pod_name?: string;
+  readonly k8s_deployment_name?: string;
+  readonly k8s_replicaset_name?: string;
+  readonly k8s_daemonset_name?: string;
+  readonly k8s_statefulset_name?: string;
+  readonly k8s_job_name?: string;
+  readonly k8s_cronjob_name?: string;
+  readonly k8s_owner_name?: string;
+  readonly k8s_container_name?: string;
+  readonly container_name?: string;
+  readonly k8s_pod_labels?: Readonly<Record<string, string>>;
+  readonly k8s_pod_annotations?: Readonly<Record<string, string>>;
 }

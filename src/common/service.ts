@@ -9,4 +9,6 @@ export interface ServiceIdentity {
   readonly pid: number;
   readonly exePath: string;
   readonly language: string;
+  /** resource attributes from container / Kubernetes metadata (container.id, k8s.pod.name, ...) */
+  readonly attributes?: Readonly<Record<string, string>>;
 }

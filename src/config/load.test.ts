@@ -30,7 +30,16 @@ function invalid(fn: () => unknown, message: string): void {
   });
 }
 
-const DEFAULT_EXCLUDE = [{ exePath: '{*/obi,obi,*beyla,*alloy,*ebpf-instrument,*otelcol,*otelcol-contrib,*otelcol-contrib[!/]*}' }];
+const DEFAULT_EXCLUDE = [
+  { exePath: '{*/obi,obi,*beyla,*alloy,*ebpf-instrument,*otelcol,*otelcol-contrib,*otelcol-contrib[!/]*}' },
+  // OBI's system namespaces: a metadata selector, active where Kubernetes metadata is on
+  {
+    metadata: {
+      k8s_namespace:
+        '{kube-system,kube-node-lease,local-path-storage,grafana-alloy,cert-manager,monitoring,gke-connect,gke-gmp-system,gke-managed-cim,gke-managed-filestorecsi,gke-managed-metrics-server,gke-managed-system,gke-system,gke-managed-volumepopulator,gatekeeper-system}',
+    },
+  },
+];
 
 // ------------------------------------------------------------------ fixtures that load
 
@@ -84,11 +93,10 @@ test('kitchen-sink: every section of an OBI file loads unchanged', () => {
     { name: 'checkout', namespace: 'shop', openPorts: [{ start: 8080, end: 8080 }] },
     { openPorts: [{ start: 8000, end: 8099 }, { start: 9000, end: 9000 }], exePath: '*/bin/catalog', exports: ['traces'] },
     { cmdArgs: '*--worker*', languages: '{python,ruby}', containersOnly: true },
+    { metadata: { k8s_namespace: 'payments', k8s_pod_labels: { app: 'ledger' } } },
   ]);
   assert.deepEqual(c.excludeSelectors, [{ exePath: '*/healthcheck' }, { exePath: '{*/obi,*otelcol*}' }]);
-  assert.deepEqual(c.loadWarnings, [
-    'discovery.instrument[3] is ignored: it uses k8s_namespace, k8s_pod_labels (Kubernetes/container metadata, not collected by obi-ts yet)',
-  ]);
+  assert.deepEqual(c.loadWarnings, []);
   assert.equal(c.discovery.instrument[2]!.sampler?.arg, '0.25');
   assert.equal(c.ebpf.context_propagation, 'headers,tcp');
   assert.equal(c.ebpf.payload_extraction.http.genai.openai.enabled, true);
@@ -381,8 +389,10 @@ test('deprecated regex services are used only without instrument; regex cmd_args
   const path = yamlFile('trace_printer: text\ndiscovery:\n  services:\n    - exe_path: "^/usr/bin/python3$"\n      open_ports: 5000\n');
   const c = loadConfig({ configPath: path, env: {} });
   assert.deepEqual(c.selectors, [{ openPorts: [{ start: 5000, end: 5000 }], exePathRegexp: '^/usr/bin/python3$' }]);
-  assert.equal(c.excludeSelectors.length, 2);
-  assert.deepEqual(c.excludeSelectors[1], { exePathRegexp: '(?:^|/)(beyla$|alloy$|otelcol[^/]*$)' });
+  // default_exclude_instrument (executables, system namespaces) + default_exclude_services' executables
+  // (its regular-expression k8s_namespace entry is left out: metadata is matched in the glob form)
+  assert.equal(c.excludeSelectors.length, 3);
+  assert.deepEqual(c.excludeSelectors[2], { exePathRegexp: '(?:^|/)(beyla$|alloy$|otelcol[^/]*$)' });
 
   const bad = yamlFile('trace_printer: text\ndiscovery:\n  services:\n    - exe_path: "(unclosed"\n      cmd_args: ".*--serve.*"\n');
   invalid(() => loadConfig({ configPath: bad, env: {} }), [
@@ -396,7 +406,7 @@ test('entries without a process criterion are ignored with a warning', () => {
   const path = yamlFile('trace_printer: text\nopen_port: 80\ndiscovery:\n  instrument:\n    - name: lonely\n      containers_only: true\n');
   const c = loadConfig({ configPath: path, env: {} });
   assert.deepEqual(c.selectors, [{ openPorts: [{ start: 80, end: 80 }] }]);
-  assert.deepEqual(c.loadWarnings, ['discovery.instrument[0] is ignored: it has no process criterion (open_ports, exe_path, cmd_args, languages, target_pids)']);
+  assert.deepEqual(c.loadWarnings, ['discovery.instrument[0] is ignored: it has no criterion (open_ports, exe_path, cmd_args, languages, target_pids, k8s_*, container_name)']);
 });
 
 test('default_exclude_instrument: [] allows everything', () => {

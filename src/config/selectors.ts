@@ -10,11 +10,12 @@
  * Exclude selectors: `exclude_instrument[]` + `default_exclude_instrument[]` (+ the `*_services`
  * regex forms when `services` is in use).
  *
- * Entries using Kubernetes/container metadata (`k8s_*`, `container_name`) can never match
- * without that metadata, which obi-ts does not collect yet: they are dropped (include entries
- * with a warning). So are entries without any process criterion (OBI ignores those too).
+ * Entries using Kubernetes/container metadata (`k8s_*`, `container_name`) carry it as
+ * `Selector.metadata`: they match processes whose metadata (Docker API, Kubernetes informers)
+ * says so, and nothing where that metadata is off. Entries without any criterion are dropped
+ * (OBI ignores those too).
  */
-import type { Selector } from '../common/selector.ts';
+import type { MetadataCriteria, Selector } from '../common/selector.ts';
 import type { ObiConfig, GlobSelectorConfig, RegexSelectorConfig } from './generated/types.ts';
 import { parsePidList, parsePortRanges } from './ranges.ts';
 
@@ -37,9 +38,10 @@ export interface SelectorViews {
 type Built = { readonly selector: Selector } | { readonly dropped: string };
 
 function build(entry: Entry, regex: boolean): Built {
-  const meta = METADATA_KEYS.filter((k) => entry[k] !== undefined);
-  if (meta.length > 0) return { dropped: `uses ${meta.join(', ')} (Kubernetes/container metadata, not collected by obi-ts yet)` };
   const s: { -readonly [K in keyof Selector]: Selector[K] } = {};
+  const meta = METADATA_KEYS.filter((k) => entry[k] !== undefined);
+  if (meta.length > 0 && regex) return { dropped: `uses ${meta.join(', ')} in the regular-expression form (discovery.services); obi-ts matches metadata with the glob form of discovery.instrument` };
+  if (meta.length > 0) s.metadata = Object.freeze(Object.fromEntries(meta.map((k) => [k, entry[k]]))) as MetadataCriteria;
   if (entry.name !== undefined) s.name = entry.name;
   if (entry.namespace !== undefined) s.namespace = entry.namespace;
   if (entry.open_ports !== undefined) {
@@ -63,8 +65,8 @@ function build(entry: Entry, regex: boolean): Built {
   if (entry.containers_only !== undefined) s.containersOnly = entry.containers_only;
   if (entry.exports !== undefined) s.exports = Object.freeze([...entry.exports]);
   if (s.openPorts === undefined && s.targetPids === undefined && s.exePath === undefined && s.exePathRegexp === undefined &&
-    s.cmdArgs === undefined && s.languages === undefined) {
-    return { dropped: 'has no process criterion (open_ports, exe_path, cmd_args, languages, target_pids)' };
+    s.cmdArgs === undefined && s.languages === undefined && s.metadata === undefined) {
+    return { dropped: 'has no criterion (open_ports, exe_path, cmd_args, languages, target_pids, k8s_*, container_name)' };
   }
   return { selector: Object.freeze(s) };
 }

@@ -40,8 +40,12 @@ export interface LifecycleOptions {
   /** processes younger than this are left to a later poll (event-driven selection bypasses it) */
   readonly minProcessAgeMs?: number;
   readonly procRoot?: string;
+  /** attaches container / Kubernetes metadata before matching and identity (discovery/metadata.ts; cached per process) */
+  readonly decorate?: (info: ProcessInfo) => ProcessInfo;
   onSelected?(p: TrackedProcess): void;
   onRemoved?(p: TrackedProcess): void;
+  /** a tracked process got a new identity from metadata learned after its selection (defaults: removed + selected) */
+  onReidentified?(before: TrackedProcess, after: TrackedProcess): void;
 }
 
 export class ProcessLifecycle {
@@ -64,8 +68,13 @@ export class ProcessLifecycle {
     this._execMatters = opts.include.some((s) => !s.openPorts || s.openPorts.length === 0);
   }
 
-  private _select(info: ProcessInfo, selector: Selector, via: TrackedProcess['via']): TrackedProcess | undefined {
-    if (info.pid === this._opts.selfPid || this.tracked.has(info.pid)) return this.tracked.get(info.pid);
+  private _decorate(info: ProcessInfo): ProcessInfo {
+    return this._opts.decorate ? this._opts.decorate(info) : info;
+  }
+
+  private _select(raw: ProcessInfo, selector: Selector, via: TrackedProcess['via']): TrackedProcess | undefined {
+    if (raw.pid === this._opts.selfPid || this.tracked.has(raw.pid)) return this.tracked.get(raw.pid);
+    const info = this._decorate(raw);
     const service = serviceIdentity(info, selector, this._host, this._opts.procRoot);
     const p: TrackedProcess = { pid: info.pid, info, selector, service, via };
     this.tracked.set(info.pid, p);
@@ -92,8 +101,9 @@ export class ProcessLifecycle {
     for (const info of procs) {
       alive.add(info.pid);
       if (this.tracked.has(info.pid) || now - info.startTimeMs < minAge) continue;
-      const sel = this._matcher.match(info);
-      if (sel) this._select(info, sel, 'scan');
+      const decorated = this._decorate(info);
+      const sel = this._matcher.match(decorated);
+      if (sel) this._select(decorated, sel, 'scan');
     }
     // children (nginx/gunicorn workers) of selected processes, transitively
     for (const info of procs) {
@@ -151,8 +161,9 @@ export class ProcessLifecycle {
       return;
     }
     if (!this._execMatters) return;
-    const info = readProcess(pid, this._opts.procRoot);
-    if (!info) return;
+    const raw = readProcess(pid, this._opts.procRoot);
+    if (!raw) return;
+    const info = this._decorate(raw);
     const sel = this._matcher.match(info);
     const p = sel && this._select(info, sel, 'exec');
     if (p) this._adoptChildren(p);
@@ -162,7 +173,7 @@ export class ProcessLifecycle {
     if (this.tracked.has(pid) || pid === this._opts.selfPid) return;
     const info = readProcess(pid, this._opts.procRoot);
     if (!info) return;
-    const withPort = info.listenPorts.includes(port) ? info : { ...info, listenPorts: [...info.listenPorts, port] };
+    const withPort = this._decorate(info.listenPorts.includes(port) ? info : { ...info, listenPorts: [...info.listenPorts, port] });
     const sel = this._matcher.match(withPort);
     const p = sel && this._select(withPort, sel, 'listen');
     if (p) this._adoptChildren(p);
@@ -174,6 +185,28 @@ export class ProcessLifecycle {
     if (!parent || this.tracked.has(pid)) return;
     const info = readProcess(pid, this._opts.procRoot) ?? { ...parent.info, pid, ppid };
     this._select(info, parent.selector, 'fork');
+  }
+
+  /**
+   * Metadata about container `containerId` arrived after some of its processes were selected
+   * (a Docker start event or a pod update later than the process's listen): their identity is
+   * resolved again and, where it changed, replaced (the kernel filter is untouched).
+   */
+  reidentifyContainer(containerId: string): void {
+    for (const t of [...this.tracked.values()]) {
+      if (t.info.metadata?.containerId !== containerId) continue;
+      const { metadata: _old, ...bare } = t.info;
+      const info = this._decorate(bare);
+      const service = serviceIdentity(info, t.selector, this._host, this._opts.procRoot);
+      if (service.name === t.service.name && service.namespace === t.service.namespace && JSON.stringify(service.attributes) === JSON.stringify(t.service.attributes)) continue;
+      const next: TrackedProcess = { ...t, info, service };
+      this.tracked.set(t.pid, next);
+      if (this._opts.onReidentified) this._opts.onReidentified(t, next);
+      else {
+        this._opts.onRemoved?.(t);
+        this._opts.onSelected?.(next);
+      }
+    }
   }
 
   onExit(pid: number): void {

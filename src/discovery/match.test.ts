@@ -126,3 +126,32 @@ test('containers_only: outside the agent network namespace', () => {
   // agent's namespace unknown: everything counts as containerised (OBI without host pid access)
   assert.equal(new Matcher({ include: [sel] }).match(py), sel);
 });
+
+test('metadata selectors: k8s globs and label maps need the metadata; they reach system paths', () => {
+  const k8s = {
+    namespace: 'shop', podName: 'api-5d-x', podUid: 'u1', nodeName: 'n1', ownerKind: 'Deployment', ownerName: 'api',
+    owners: { ReplicaSet: 'api-5d', Deployment: 'api' }, labels: { tier: 'web' }, annotations: { team: 'core' }, containerName: 'main',
+  };
+  const base = { pid: 7, ppid: 1, exePath: '/usr/sbin/nginx', cmdline: ['nginx'], listenPorts: [80], startTimeMs: 0, language: 'cpp' };
+  const inPod = { ...base, metadata: { attributes: {}, k8s, containerId: 'c'.repeat(64) } };
+  const docker = { ...base, metadata: { attributes: {}, containerName: 'web-1' } };
+  const m = (metadata: object) => new Matcher({ include: [{ metadata }], defaultExclude: [] });
+  assert.ok(m({ k8s_namespace: 'sh*' }).match(inPod));
+  assert.equal(m({ k8s_namespace: 'sh*' }).match(base), undefined);
+  assert.ok(m({ k8s_deployment_name: 'api', k8s_container_name: 'main' }).match(inPod));
+  assert.equal(m({ k8s_deployment_name: 'api', k8s_container_name: 'side' }).match(inPod), undefined);
+  assert.equal(m({ k8s_statefulset_name: '*' }).match(inPod), undefined);
+  assert.ok(m({ k8s_pod_labels: { tier: 'w*' }, k8s_pod_annotations: { team: 'core' } }).match(inPod));
+  assert.equal(m({ k8s_pod_labels: { tier: 'db' } }).match(inPod), undefined);
+  assert.equal(m({ k8s_pod_labels: { missing: '*' } }).match(inPod), undefined);
+  assert.ok(m({ container_name: 'web-*' }).match(docker));
+  assert.ok(m({ container_name: 'main' }).match(inPod));
+  assert.equal(m({ container_name: 'web-*' }).match(base), undefined);
+  // with a process criterion: both must hold
+  const both = new Matcher({ include: [{ openPorts: [{ start: 81, end: 81 }], metadata: { k8s_namespace: 'shop' } }], defaultExclude: [] });
+  assert.equal(both.match(inPod), undefined);
+  // as an exclude (OBI's system namespaces)
+  const ex = new Matcher({ include: [{ openPorts: [{ start: 80, end: 80 }] }], defaultExclude: [{ metadata: { k8s_namespace: '{kube-system,shop}' } }] });
+  assert.equal(ex.match(inPod), undefined);
+  assert.ok(ex.match(base));
+});

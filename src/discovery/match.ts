@@ -3,7 +3,10 @@
  *
  * - Inside a selector every set field must match (AND); the first matching include selector wins.
  * - A selector that sets none of open_ports, exe_path, exe_path_regexp, cmd_args, languages,
- *   target_pids selects nothing (OBI ignores selectors without local criteria).
+ *   target_pids or a metadata key selects nothing (OBI ignores selectors without criteria).
+ * - Metadata keys (`k8s_namespace`, `k8s_pod_name`, `k8s_deployment_name`, ..., `container_name`:
+ *   globs; `k8s_pod_labels`, `k8s_pod_annotations`: name → glob on the value) match against
+ *   `ProcessInfo.metadata` (discovery/metadata.ts); a process without that metadata does not match.
  * - `open_ports`: any listening port of the process in any range. `exe_path`: glob on the full
  *   executable path. `cmd_args`: glob on argv joined by single spaces. `languages`: glob on the
  *   detected language. `target_pids`: the pid is listed. `exe_path_regexp`: unanchored
@@ -18,14 +21,14 @@
  * selection still reach them. We keep that, with one refinement: an exe_path (or
  * exe_path_regexp) whose literal beginning itself names the system directory, such as
  * `/usr/sbin/nginx`, selects the process, since the user evidently means it. So for a process
- * under a system path a selector counts only if it has open_ports or target_pids, or names the
+ * under a system path a selector counts only if it has open_ports, target_pids or metadata keys, or names the
  * directory in its exe_path; `exe_path: "*"`, `*nginx`, cmd_args or languages alone do not
  * reach it. Debian's /usr/sbin/nginx is thus instrumentable by `open_port: 80`.
  */
 import { AgentError } from '../errors.ts';
 import { compileGlob, globLiteralPrefix, type GlobMatcher } from '../common/glob.ts';
-import type { PortRange, Selector } from '../common/selector.ts';
-import type { ProcessInfo } from './types.ts';
+import type { MetadataCriteria, PortRange, Selector } from '../common/selector.ts';
+import type { ProcessInfo, ProcessMetadata } from './types.ts';
 
 export const DEFAULT_EXCLUDED_SYSTEM_PATHS: readonly string[] = Object.freeze([
   '/lib/systemd/',
@@ -62,6 +65,8 @@ interface Compiled {
   readonly lang?: GlobMatcher;
   readonly pids?: ReadonlySet<number>;
   readonly containersOnly: boolean;
+  /** metadata globs: each takes the process's metadata and says whether it matches */
+  readonly meta?: readonly ((m: ProcessMetadata) => boolean)[];
   readonly hasCriteria: boolean;
   /** literal beginning of exe_path / exe_path_regexp, to tell whether it names a system directory */
   readonly exeLiteral: string;
@@ -98,6 +103,50 @@ function regexpLiteralPrefix(src: string): string {
   return out;
 }
 
+type NameKey = Exclude<keyof MetadataCriteria, 'k8s_pod_labels' | 'k8s_pod_annotations'>;
+/** the metadata value each name glob applies to (undefined: the process lacks it, no match) */
+const METADATA_VALUE: Record<NameKey, (m: ProcessMetadata) => string | undefined> = {
+  k8s_namespace: (m) => m.k8s?.namespace,
+  k8s_pod_name: (m) => m.k8s?.podName,
+  k8s_deployment_name: (m) => m.k8s?.owners.Deployment,
+  k8s_replicaset_name: (m) => m.k8s?.owners.ReplicaSet,
+  k8s_daemonset_name: (m) => m.k8s?.owners.DaemonSet,
+  k8s_statefulset_name: (m) => m.k8s?.owners.StatefulSet,
+  k8s_job_name: (m) => m.k8s?.owners.Job,
+  k8s_cronjob_name: (m) => m.k8s?.owners.CronJob,
+  k8s_owner_name: (m) => m.k8s?.ownerName,
+  k8s_container_name: (m) => m.k8s?.containerName,
+  container_name: (m) => m.containerName ?? m.k8s?.containerName,
+};
+
+function compileMetadata(c: MetadataCriteria | undefined): ((m: ProcessMetadata) => boolean)[] | undefined {
+  if (c === undefined) return undefined;
+  const out: ((m: ProcessMetadata) => boolean)[] = [];
+  for (const key of Object.keys(METADATA_VALUE) as NameKey[]) {
+    const glob = c[key];
+    if (glob === undefined) continue;
+    const g = compileGlob(glob);
+    const value = METADATA_VALUE[key];
+    out.push((m) => {
+      const v = value(m);
+      return v !== undefined && g(v);
+    });
+  }
+  for (const [key, pick] of [
+    ['k8s_pod_labels', (m: ProcessMetadata) => m.k8s?.labels],
+    ['k8s_pod_annotations', (m: ProcessMetadata) => m.k8s?.annotations],
+  ] as const) {
+    for (const [name, glob] of Object.entries(c[key] ?? {})) {
+      const g = compileGlob(glob);
+      out.push((m) => {
+        const v = pick(m)?.[name];
+        return v !== undefined && g(v);
+      });
+    }
+  }
+  return out.length > 0 ? out : undefined;
+}
+
 function compileSelector(s: Selector): Compiled {
   const ports = s.openPorts && s.openPorts.length > 0 ? s.openPorts : undefined;
   const pids = s.targetPids && s.targetPids.length > 0 ? new Set(s.targetPids) : undefined;
@@ -105,6 +154,7 @@ function compileSelector(s: Selector): Compiled {
   const exeRe = s.exePathRegexp !== undefined ? compileRegexp(s.exePathRegexp) : undefined;
   const cmd = s.cmdArgs !== undefined ? compileGlob(s.cmdArgs) : undefined;
   const lang = s.languages !== undefined ? compileGlob(s.languages) : undefined;
+  const meta = compileMetadata(s.metadata);
   return {
     selector: s,
     ports,
@@ -114,7 +164,8 @@ function compileSelector(s: Selector): Compiled {
     lang,
     pids,
     containersOnly: s.containersOnly === true,
-    hasCriteria: !!(ports || pids || exe || exeRe || cmd || lang),
+    meta,
+    hasCriteria: !!(ports || pids || exe || exeRe || cmd || lang || meta),
     exeLiteral: s.exePath !== undefined ? globLiteralPrefix(s.exePath) : s.exePathRegexp !== undefined ? regexpLiteralPrefix(s.exePathRegexp) : '',
   };
 }
@@ -148,7 +199,7 @@ export class Matcher {
     const sysPath = this._systemPathOf(proc.exePath);
     for (const c of this._include) {
       if (!this._matches(c, proc)) continue;
-      if (sysPath !== undefined && !c.ports && !c.pids && !c.exeLiteral.startsWith(sysPath)) continue;
+      if (sysPath !== undefined && !c.ports && !c.pids && !c.meta && !c.exeLiteral.startsWith(sysPath)) continue;
       return this.isExcluded(proc) ? undefined : c.selector;
     }
     return undefined;
@@ -174,6 +225,11 @@ export class Matcher {
     if (c.lang && !c.lang(p.language)) return false;
     if (c.cmd && !c.cmd(p.cmdline.join(' '))) return false;
     if (c.containersOnly && this._selfNetNs !== undefined && p.netNs === this._selfNetNs) return false;
+    if (c.meta) {
+      const m = p.metadata;
+      if (m === undefined) return false;
+      for (const f of c.meta) if (!f(m)) return false;
+    }
     return true;
   }
 }

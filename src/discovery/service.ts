@@ -1,10 +1,13 @@
 /**
- * Service identity of a selected process (obi-compat §2.7, standalone host; k8s/docker sources
- * are not handled here):
+ * Service identity of a selected process (obi-compat §2.7):
  *
  * - name: selector `name` → the process's own `OTEL_SERVICE_NAME` → `service.name` in its
- *   `OTEL_RESOURCE_ATTRIBUTES` → executable base name (e.g. `python3.12`, `java`)
- * - namespace: selector `namespace` → `service.namespace` in `OTEL_RESOURCE_ATTRIBUTES` → ''
+ *   `OTEL_RESOURCE_ATTRIBUTES` → container / Kubernetes metadata (`ProcessInfo.metadata`, rules in
+ *   metadata.ts: pod annotation, resource labels, top owner; Compose service or container name)
+ *   → executable base name (e.g. `python3.12`, `java`)
+ * - namespace: selector `namespace` → `service.namespace` in `OTEL_RESOURCE_ATTRIBUTES` →
+ *   metadata (annotation, `app.kubernetes.io/part-of`, pod namespace) → ''
+ * - attributes: the metadata's resource attributes (container.id, k8s.*), when there are any
  * - instance id: `<host>:<pid>`
  *
  * Values beginning with `$` (an unexpanded `${VAR}` left in the target's environment) are
@@ -59,6 +62,7 @@ export function identityFromEnv(
   hostName: string,
   env: ReadonlyMap<string, string> | undefined,
 ): ServiceIdentity {
+  const meta = proc.metadata;
   const envName = env?.get('OTEL_SERVICE_NAME');
   const rawAttrs = env?.get('OTEL_RESOURCE_ATTRIBUTES');
   const attrs = rawAttrs ? parseResourceAttributes(rawAttrs) : undefined;
@@ -69,13 +73,15 @@ export function identityFromEnv(
   if (given(selector?.name)) name = selector.name;
   else if (usable(envName)) name = envName;
   else if (usable(attrName)) name = attrName;
+  else if (given(meta?.serviceName)) name = meta.serviceName;
   else name = exeBaseName(proc);
 
   let namespace = '';
   if (given(selector?.namespace)) namespace = selector.namespace;
   else if (usable(attrNs)) namespace = attrNs;
+  else if (given(meta?.serviceNamespace)) namespace = meta.serviceNamespace;
 
-  return {
+  const identity: ServiceIdentity = {
     name,
     namespace,
     instanceId: `${hostName}:${proc.pid}`,
@@ -83,6 +89,7 @@ export function identityFromEnv(
     exePath: proc.exePath,
     language: proc.language,
   };
+  return meta !== undefined && Object.keys(meta.attributes).length > 0 ? { ...identity, attributes: meta.attributes } : identity;
 }
 
 /** Resolves the identity, reading the target's environment from `procRoot`/PID/environ. */

@@ -30,12 +30,18 @@ interface NativeAddon {
   ringbufDrain(h: Handle): Buffer;
   ringbufStop(h: Handle): void;
   libbpfLog(): string;
+  /** effective := permitted capabilities (main thread); returns CapEff as hex */
+  raiseCapabilities(): string;
 }
 
-/** the checkout: the nearest folder above this module holding the Makefile (from src/ when run from source, from build/js/src/ when compiled) */
+/**
+ * The checkout or the installed tree (`make install`: /opt/obi-ts, the Docker image): the nearest
+ * folder above this module holding the launcher `bin/obi-ts` (from src/ when run from source,
+ * from build/js/src/ when compiled).
+ */
 export const projectRoot = ((): string => {
   let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'Makefile')) && dirname(dir) !== dir) dir = dirname(dir);
+  while (!existsSync(join(dir, 'bin', 'obi-ts')) && dirname(dir) !== dir) dir = dirname(dir);
   return dir;
 })();
 export const defaultAddonPath = join(projectRoot, 'build', 'native', 'obi_native.node');

@@ -1,4 +1,4 @@
-// Over 400 lines: the one place that wires every stage; per-protocol wiring lives in protocol-hooks.ts.
+// Over 400 lines: the ordered wiring of every stage at start-up and shutdown (kernel, ingest, telemetry, export, discovery with its metadata sources) in one place.
 /**
  * Wires the stages: kernel (BPF object, ring buffer) → ingest (decode,
  * connections, protocol sessions) → telemetry (spans, metrics) → export
@@ -40,6 +40,7 @@ import { bindAgentProtocols, rpcRecorders } from './protocol-hooks.ts';
 import { Kernel } from './kernel.ts';
 import { TlsInstrumenter, type TlsLibraryStatus } from './tls.ts';
 import { preflight, type KernelReport } from './preflight.ts';
+import { startMetadata, type MetadataSources } from './metadata.ts';
 
 export interface AgentOptions {
   readonly log: Logger;
@@ -87,6 +88,7 @@ export class Agent {
   private readonly _decodeStats: DecodeStats = { records: 0, malformed: 0, bytesLost: 0 };
   private _spanCount = 0;
   private _kernelReport?: KernelReport;
+  private _meta?: MetadataSources;
 
   constructor(config: EffectiveConfig, opts: AgentOptions) {
     this.config = config;
@@ -260,7 +262,10 @@ export class Agent {
     // TLS libraries of selected processes get uprobes (bpf/probes/ssl.h), per file, ref-counted
     const tls = new TlsInstrumenter({ bpf, log, onError: (name, type) => this._internal!.instrumentationError(name, type) });
     this._tls = tls;
+    // container / Kubernetes metadata, per process (pipeline/metadata.ts)
+    const meta = (this._meta = await startMetadata(cfg, log, (id) => this._safe(() => this._lifecycle?.reidentifyContainer(id))));
     this._lifecycle = new ProcessLifecycle({
+      decorate: meta.decorate,
       include: cfg.selectors,
       exclude: cfg.excludeSelectors,
       defaultExclude: [],
@@ -287,6 +292,7 @@ export class Agent {
       },
       onRemoved: (p) => {
         tls.release(p.pid);
+        meta.forget(p.pid);
         this._internal!.uninstrumentProcess(p.service.name);
         this._processor!.removeService(p.service);
         log.info('process gone', { pid: p.pid, service: p.service.name });
@@ -401,6 +407,7 @@ export class Agent {
     }
     this._printer?.flush();
     this._printer?.close();
+    await this._meta?.close();
     await this._otlp?.shutdown();
     await this._prom?.stop();
     await this._internalProm?.stop();

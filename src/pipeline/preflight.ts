@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { AgentError, NotSupportedError } from '../errors.ts';
+import { loadBinding } from '../native/binding.ts';
 
 /** capability bit numbers (linux/capability.h) */
 const CAPS = { CAP_SYS_ADMIN: 21, CAP_SYS_PTRACE: 19, CAP_DAC_READ_SEARCH: 2, CAP_NET_ADMIN: 12, CAP_PERFMON: 38, CAP_BPF: 39 } as const;
@@ -47,6 +48,12 @@ function ensureMount(type: string, path: string, altPath?: string): string {
 }
 
 export function preflight(): KernelReport {
+  // a non-root agent whose executable has permitted file capabilities (the Docker image) makes them effective
+  try {
+    loadBinding().raiseCapabilities();
+  } catch {
+    /* no addon yet: reported when the BPF object is opened */
+  }
   const caps = effectiveCapabilities();
   const root = process.getuid?.() === 0;
   const hasBpf = caps.has('CAP_BPF') || caps.has('CAP_SYS_ADMIN');

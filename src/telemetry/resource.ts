@@ -5,7 +5,8 @@
  * OBI's attributes, in its order: `service.name`, `telemetry.sdk.language` (the detected
  * language of the process), `telemetry.sdk.name`, `telemetry.sdk.version`,
  * `telemetry.distro.name`, `telemetry.distro.version`, `host.name`, `host.id`, `os.type`,
- * `service.namespace` (only when set), `service.instance.id`; then the target process's own
+ * `service.namespace` (only when set), `service.instance.id`; then the container / Kubernetes
+ * metadata of the process (`container.id`, `k8s.pod.name`, ... from discovery); then the target process's own
  * `OTEL_RESOURCE_ATTRIBUTES` entries. Those may add attributes or replace host/os ones, never
  * the service identity or the `telemetry.*` ones (the identity was already resolved from them).
  *
@@ -71,6 +72,9 @@ export function serviceResourceAttributes(service: ServiceIdentity, host: HostIn
   attrs[ATTR_OS_TYPE] = 'linux';
   if (service.namespace !== '') attrs[ATTR_SERVICE_NAMESPACE] = service.namespace;
   attrs[ATTR_SERVICE_INSTANCE_ID] = service.instanceId;
+  if (service.attributes !== undefined) {
+    for (const k in service.attributes) if (!PROTECTED.has(k)) attrs[k] = service.attributes[k];
+  }
   if (options.processAttributes !== undefined) {
     for (const [k, v] of options.processAttributes) {
       if (PROTECTED.has(k) || v === '' || v.startsWith('$')) continue;

@@ -335,67 +335,54 @@ export interface GlobSelectorConfig {
   readonly languages?: string;
   /**
    * Glob on the Kubernetes namespace.
-   * accepted, not implemented
    */
   readonly k8s_namespace?: string;
   /**
    * Glob on the Kubernetes pod name.
-   * accepted, not implemented
    */
   readonly k8s_pod_name?: string;
   /**
    * Glob on the Kubernetes deployment name.
-   * accepted, not implemented
    */
   readonly k8s_deployment_name?: string;
   /**
    * Glob on the Kubernetes replicaset name.
-   * accepted, not implemented
    */
   readonly k8s_replicaset_name?: string;
   /**
    * Glob on the Kubernetes daemonset name.
-   * accepted, not implemented
    */
   readonly k8s_daemonset_name?: string;
   /**
    * Glob on the Kubernetes statefulset name.
-   * accepted, not implemented
    */
   readonly k8s_statefulset_name?: string;
   /**
    * Glob on the Kubernetes job name.
-   * accepted, not implemented
    */
   readonly k8s_job_name?: string;
   /**
    * Glob on the Kubernetes cronjob name.
-   * accepted, not implemented
    */
   readonly k8s_cronjob_name?: string;
   /**
    * Glob on the Kubernetes owner name.
-   * accepted, not implemented
    */
   readonly k8s_owner_name?: string;
   /**
    * Glob on the Kubernetes container name.
-   * accepted, not implemented
    */
   readonly k8s_container_name?: string;
   /**
    * Glob on the OCI/Docker container name.
-   * accepted, not implemented
    */
   readonly container_name?: string;
   /**
    * Pod label name → glob on its value.
-   * accepted, not implemented
    */
   readonly k8s_pod_labels?: Readonly<Record<string, string>>;
   /**
    * Pod annotation name → glob on its value.
-   * accepted, not implemented
    */
   readonly k8s_pod_annotations?: Readonly<Record<string, string>>;
 }
@@ -1575,8 +1562,8 @@ export interface AttributesConfig {
    */
   readonly select: Readonly<Record<string, InclusionLists>>;
   /**
-   * Kubernetes metadata decoration.
-   * default {}; accepted, not implemented
+   * Kubernetes metadata: pods of this node (and their ReplicaSets, Jobs) through informers of @kubernetes/client-node, as k8s.* resource attributes, service names and discovery selectors.
+   * default {}
    */
   readonly kubernetes: AttributesKubernetesConfig;
   /**
@@ -1636,7 +1623,7 @@ export interface InclusionLists {
 }
 
 /**
- * Kubernetes metadata decoration.
+ * Kubernetes metadata: pods of this node (and their ReplicaSets, Jobs) through informers of @kubernetes/client-node, as k8s.* resource attributes, service names and discovery selectors.
  */
 export interface AttributesKubernetesConfig {
   /**
@@ -1661,27 +1648,27 @@ export interface AttributesKubernetesConfig {
   readonly informers_sync_timeout: string;
   /**
    * Informer resync period.
-   * default "30m"; env OTEL_EBPF_KUBE_INFORMERS_RESYNC_PERIOD
+   * default "30m"; env OTEL_EBPF_KUBE_INFORMERS_RESYNC_PERIOD; accepted, not implemented
    */
   readonly informers_resync_period: string;
   /**
    * Informers to disable.
-   * default []; env OTEL_EBPF_KUBE_DISABLE_INFORMERS
+   * default []; env OTEL_EBPF_KUBE_DISABLE_INFORMERS; accepted, not implemented
    */
   readonly disable_informers: readonly ("node" | "service")[];
   /**
    * host:port of an external k8s-cache service.
-   * env OTEL_EBPF_KUBE_META_CACHE_ADDRESS
+   * env OTEL_EBPF_KUBE_META_CACHE_ADDRESS; accepted, not implemented
    */
   readonly meta_cache_address?: string;
   /**
-   * Only fetch metadata of pods on this node.
-   * default false; env OTEL_EBPF_KUBE_META_RESTRICT_LOCAL_NODE
+   * Only fetch metadata of pods on this node (obi-ts always does: its informers watch this node's pods only).
+   * default false; env OTEL_EBPF_KUBE_META_RESTRICT_LOCAL_NODE; accepted, not implemented
    */
   readonly meta_restrict_local_node: boolean;
   /**
    * Drop network flows whose peers are not Kubernetes entities.
-   * default false; env OTEL_EBPF_NETWORK_DROP_EXTERNAL
+   * default false; env OTEL_EBPF_NETWORK_DROP_EXTERNAL; accepted, not implemented
    */
   readonly drop_external: boolean;
   /**
@@ -1696,12 +1683,12 @@ export interface AttributesKubernetesConfig {
   readonly resource_labels: Readonly<Record<string, readonly string[]>>;
   /**
    * Go-template computing service.name from metadata.
-   * env OTEL_EBPF_SERVICE_NAME_TEMPLATE
+   * env OTEL_EBPF_SERVICE_NAME_TEMPLATE; accepted, not implemented
    */
   readonly service_name_template?: string;
   /**
    * Old form of resource_labels.
-   * default {}
+   * default {}; accepted, not implemented
    * @deprecated
    */
   readonly meta_source_labels: AttributesKubernetesMetaSourceLabelsConfig;

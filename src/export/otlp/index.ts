@@ -3,7 +3,8 @@ export { EpochConverter, OBI_SCOPE, ResourceCache, toHrTime, toReadableSpan } fr
 export type { ResourceCacheOptions } from './convert.ts';
 export { DEFAULT_MAX_SCALE, DEFAULT_MAX_SIZE, ExponentialHistogram, ExponentialHistogramVec, lowerBoundary, mapToIndex } from './exponential.ts';
 export type { ExponentialHistogramValue } from './exponential.ts';
-export { MACHINE_ID_FILES, readHostId } from './host.ts';
+export { HOST_ID_SOURCES, hostIdAttribute, readHostId } from './host.ts';
+export type { HostIdSource } from './host.ts';
 export { OtlpMetricsExporter } from './metrics.ts';
 export type { HistogramAggregation, MetricExportStats, OtlpBuckets, OtlpCounterSource, OtlpGaugePoint, OtlpGaugeSource, OtlpHistogramSource, OtlpMetricsExporterOptions, SeriesOwner } from './metrics.ts';
 export { backoffDelay, isRetryable } from './retry.ts';

@@ -4,6 +4,7 @@ import type { DbMetrics } from '../../telemetry/db.ts';
 import type { ServiceGraph } from '../../telemetry/servicegraph.ts';
 import { SOURCE, SPAN_METRICS_LABELS } from '../../telemetry/spanmetrics.ts';
 import type { SpanMetrics } from '../../telemetry/spanmetrics.ts';
+import { hostIdAttribute } from './host.ts';
 import type { OtlpCounterSource, OtlpGaugeSource, OtlpHistogramSource, SeriesOwner } from './metrics.ts';
 
 /** `db.client.operation.duration` as the OTLP metrics exporter takes it: the family as it is. */
@@ -24,7 +25,7 @@ export function spanMetricsSources(
   buckets?: readonly number[],
   serviceOf?: (instanceId: string) => ServiceIdentity | undefined,
 ): [OtlpHistogramSource, OtlpCounterSource] {
-  const constAttributes = { 'host.id': hostId };
+  const constAttributes = hostIdAttribute(hostId);
   const instanceAt = SPAN_METRICS_LABELS.indexOf('instance');
   const owner: SeriesOwner | undefined = serviceOf === undefined ? undefined : (_id, v) => serviceOf(v[instanceAt]);
   // OBI's OTLP span metrics carry no SDK language (and no `job`, Prometheus-only)
@@ -93,7 +94,7 @@ export function tracesTargetInfoSource(services: () => Iterable<ServiceIdentity>
             'telemetry.sdk.name': 'opentelemetry',
             source: SOURCE,
             'os.type': 'linux',
-            'host.id': hostId,
+            ...hostIdAttribute(hostId),
           };
           attrs.set(service, a);
         }

@@ -220,3 +220,16 @@ describe('span metrics, service graph and traces_target_info in one collection',
     assert.deepEqual(names, [['worker', ['traces.span.metrics.duration', 'traces.span.metrics.calls', 'traces_service_graph_request_total']]]);
   });
 });
+
+test('no host id: span-metric points and traces_target_info carry no host.id at all (never an empty one)', () => {
+  const { processor } = setup(['application_span']);
+  const [duration, calls] = spanMetricsSources(processor.spanMetrics!, '');
+  assert.deepEqual(duration.constAttributes, {});
+  assert.deepEqual(calls.constAttributes, {});
+  const info = tracesTargetInfoSource(() => [backend], '');
+  const points = [...info.points()];
+  assert.equal(points.length, 1);
+  assert.equal('host.id' in points[0].attributes, false);
+  const withId = [...tracesTargetInfoSource(() => [backend], 'mid').points()];
+  assert.equal(withId[0].attributes['host.id'], 'mid');
+});
