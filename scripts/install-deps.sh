@@ -4,7 +4,7 @@
 # --lint). Idempotent: only missing packages are installed.
 set -euo pipefail
 build=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc binutils pkg-config)
-test=(nginx python3 curl wamerican wrk redis-server redis-tools postgresql mariadb-server mariadb-client memcached prometheus gnutls-bin openssl python3-pymongo dnsmasq-base bind9-dnsutils)
+test=(nginx python3 curl wamerican wrk redis-server redis-tools postgresql mariadb-server mariadb-client memcached prometheus gnutls-bin openssl python3-pymongo dnsmasq-base bind9-dnsutils libcap2-bin)
 lint=(clang-format)
 want=("${build[@]}")
 [ "${1:-}" = "--test" ] && want+=("${test[@]}" "${lint[@]}")

@@ -17,5 +17,8 @@
  * default worker_connections is 512 per worker); LRU because a session freed by a path we do not
  * probe (SSL_free not called, the process killed) must not pin an entry forever */
 #define OBI_MAX_SSL 16384
+/* exec admission facts (base names and prefixes) derived from the exe_path / languages selectors:
+ * a few per selector; brace alternatives expand to at most 64 per glob */
+#define OBI_MAX_EXEC_RULES 1024
 
 #endif
