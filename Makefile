@@ -6,7 +6,7 @@ NODE_INCLUDE = $(abspath $(dir $(NODE))/../include/node)
 NPM := $(ROOT)/scripts/npm.sh
 FUZZ_MS ?= 2000
 
-.PHONY: all deps test-deps lint-deps build bpf native typecheck js abi-check run test test-unit test-integration bench clean \
+.PHONY: all deps test-deps lint-deps build bpf native typecheck js abi-check run test test-unit test-integration bench soak clean \
   lint eslint deps-check format-check format install image
 
 all: build
@@ -89,6 +89,10 @@ image:
 
 bench: build test-deps
 	$(NODE) bench/run.ts
+
+# 10 minutes of HTTP/HTTPS/Postgres/Redis load with process churn and a 60 s collector outage (not in make test)
+soak: build test-deps
+	SOAK_SECONDS=$${SOAK_SECONDS:-600} $(NODE) test/soak/soak.ts
 
 clean:
 	rm -rf build

@@ -38,6 +38,9 @@
  * user space (native mapBits, mmapped) change bits with atomic instructions only. */
 #define OBI_PID_MASK_BITS 64
 #define OBI_PID_MASK_WORDS 65536
+/* bytes of an executable's base name compared by the exec admission rules (bpf/common/exec_admit.h);
+ * longer names are compared on their first OBI_EXEC_NAME_LEN - 1 bytes, and user space confirms */
+#define OBI_EXEC_NAME_LEN 32
 
 enum obi_event_type {
 	OBI_EV_DATA = 1,   /* payload prefix of one socket read or write */
@@ -123,11 +126,17 @@ struct obi_conn_event {
 	struct obi_conn_tuple tuple;
 };
 
+enum obi_proc_flags {
+	OBI_PROC_ADMITTED = 1, /* EXEC: an exec admission rule matched; the kernel traces the process already */
+};
+
 /* OBI_EV_EXEC, OBI_EV_EXIT, OBI_EV_FORK, OBI_EV_LISTEN */
 struct obi_proc_event {
 	struct obi_event_header hdr;
-	__u32 ppid;              /* parent tgid (EXEC, FORK) */
-	__u32 port;              /* listening port (LISTEN) */
+	__u32 ppid;  /* parent tgid (EXEC, FORK) */
+	__u32 port;  /* listening port (LISTEN) */
+	__u32 flags; /* enum obi_proc_flags */
+	__u8 _pad[4];
 	char path[OBI_MAX_PATH]; /* executable path (EXEC), NUL-terminated */
 };
 
@@ -135,6 +144,15 @@ struct obi_proc_event {
 struct obi_pid_info {
 	__u32 flags; /* reserved */
 	__u32 _pad;
+};
+
+/* key of the `exec_rules` map: a fact about the base name of an executable that a selector
+ * may select, derived by user space from the exe_path globs and languages (an exact base name,
+ * or a prefix of it). A match admits the process into the PID filter at exec; user space then
+ * confirms it with the full selector or revokes it. */
+struct obi_exec_rule_key {
+	__u32 prefix_len;             /* 0: `name` is the whole base name; n: the first n bytes of it */
+	char name[OBI_EXEC_NAME_LEN]; /* NUL-padded */
 };
 
 /* key of the `conns` map: one entry per (process, fd) seen doing socket I/O */

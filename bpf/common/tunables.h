@@ -10,4 +10,6 @@ const volatile __u64 wakeup_bytes = 1024 * 1024;
 const volatile __u8 capture_udp = 0;
 /* the agent's own tgid: never traced, never reported */
 const volatile __u32 self_pid = 0;
+/* exec admission: bit n set when `exec_rules` holds prefix rules of length n (1..31) */
+const volatile __u32 exec_prefix_lens = 0;
 #endif

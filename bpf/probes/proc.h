@@ -7,6 +7,7 @@
 #ifndef OBI_PROBES_PROC_H
 #define OBI_PROBES_PROC_H
 #include "../common/pidfilter.h"
+#include "../common/exec_admit.h"
 #include "../common/ringbuf.h"
 #include "../common/sock.h"
 #include "../maps/inflight.h"
@@ -20,6 +21,11 @@ int obi_exec(struct trace_event_raw_sched_process_exec *ctx)
 	ev.hdr.ts_ns = bpf_ktime_get_ns();
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	ev.ppid = BPF_CORE_READ(task, real_parent, tgid);
+	/* admitted before it runs a single instruction of the new image (exec_admit.h) */
+	if (ev.hdr.pid != self_pid && !pid_traced(ev.hdr.pid) && exec_admitted(task)) {
+		pid_trace(ev.hdr.pid);
+		ev.flags = OBI_PROC_ADMITTED;
+	}
 	__u16 off = ctx->__data_loc_filename & 0xFFFF;
 	bpf_probe_read_kernel_str(ev.path, sizeof(ev.path), (void *)ctx + off);
 	rb_emit(&ev, sizeof(ev));

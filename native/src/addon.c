@@ -148,6 +148,9 @@ static napi_value init(napi_env env, napi_value exports)
 		EXPORT_FN("ringbufStop", obi_ringbuf_stop),
 		EXPORT_FN("libbpfLog", libbpf_log),
 		EXPORT_FN("raiseCapabilities", obi_raise_capabilities),
+		EXPORT_FN("probeProgType", obi_probe_prog_type),
+		EXPORT_FN("setAttachType", obi_set_attach_type),
+		EXPORT_FN("attachUprobeMulti", obi_attach_uprobe_multi),
 	};
 	NAPI_CALL(env, napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));
 	return exports;

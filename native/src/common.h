@@ -18,6 +18,9 @@ struct obi_ringbuf;
 struct obi_object {
 	struct bpf_object *obj;
 	struct bpf_link *links[OBI_MAX_LINKS];
+	/* links made with BPF_LINK_CREATE directly (uprobe_multi, unknown to libbpf 1.1): fd + 1, 0 = free;
+	 * their ids are OBI_MAX_LINKS + index */
+	int raw_links[OBI_MAX_LINKS];
 	struct obi_ringbuf *rb;
 	int loaded;
 	int closed;
@@ -73,6 +76,9 @@ napi_value obi_load(napi_env env, napi_callback_info info);
 napi_value obi_programs(napi_env env, napi_callback_info info);
 napi_value obi_attach(napi_env env, napi_callback_info info);
 napi_value obi_attach_uprobe(napi_env env, napi_callback_info info);
+napi_value obi_probe_prog_type(napi_env env, napi_callback_info info);
+napi_value obi_set_attach_type(napi_env env, napi_callback_info info);
+napi_value obi_attach_uprobe_multi(napi_env env, napi_callback_info info);
 napi_value obi_detach(napi_env env, napi_callback_info info);
 napi_value obi_close(napi_env env, napi_callback_info info);
 

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 static void object_finalize(napi_env env, void *data, void *hint)
 {
@@ -27,6 +29,10 @@ void obi_object_close(struct obi_object *o)
 		if (o->links[i]) {
 			bpf_link__destroy(o->links[i]);
 			o->links[i] = NULL;
+		}
+		if (o->raw_links[i]) {
+			close(o->raw_links[i] - 1);
+			o->raw_links[i] = 0;
 		}
 	}
 	bpf_object__close(o->obj);
@@ -264,6 +270,11 @@ napi_value obi_detach(napi_env env, napi_callback_info info)
 		return NULL;
 	int32_t id;
 	NAPI_CALL(env, napi_get_value_int32(env, argv[1], &id));
+	if (id >= OBI_MAX_LINKS && id < 2 * OBI_MAX_LINKS && o->raw_links[id - OBI_MAX_LINKS]) {
+		close(o->raw_links[id - OBI_MAX_LINKS] - 1);
+		o->raw_links[id - OBI_MAX_LINKS] = 0;
+		return NULL;
+	}
 	if (id < 0 || id >= OBI_MAX_LINKS || !o->links[id]) {
 		napi_throw_range_error(env, "OBI_ERR_NATIVE", "no such link");
 		return NULL;
@@ -285,5 +296,98 @@ napi_value obi_close(napi_env env, napi_callback_info info)
 		return NULL;
 	}
 	obi_object_close(data);
+	return NULL;
+}
+
+/* probeProgType(type) -> 1 (loads), 0 (not supported) or -errno (refused: EPERM without the capability) */
+napi_value obi_probe_prog_type(napi_env env, napi_callback_info info)
+{
+	ARGS(1);
+	int32_t type;
+	NAPI_CALL(env, napi_get_value_int32(env, argv[0], &type));
+	int r = libbpf_probe_bpf_prog_type((enum bpf_prog_type)type, NULL);
+	napi_value out;
+	NAPI_CALL(env, napi_create_int32(env, r, &out));
+	return out;
+}
+
+/* setAttachType(h, prog, type): the expected attach type a program is loaded with (before load) */
+napi_value obi_set_attach_type(napi_env env, napi_callback_info info)
+{
+	ARGS(3);
+	struct obi_object *o = obi_arg_object(env, argv[0]);
+	if (!o)
+		return NULL;
+	char name[256];
+	struct bpf_program *p = find_prog(env, o, argv[1], name, sizeof(name));
+	if (!p)
+		return NULL;
+	int32_t type;
+	NAPI_CALL(env, napi_get_value_int32(env, argv[2], &type));
+	int err = bpf_program__set_expected_attach_type(p, (enum bpf_attach_type)type);
+	if (err) {
+		obi_throw_errno(env, "OBI_ERR_BPF_LOAD", -err, "cannot set the attach type of %s", name);
+		return NULL;
+	}
+	return NULL;
+}
+
+/*
+ * attachUprobeMulti(h, prog, retprobe, binaryPath, offset) -> link id: a uprobe through a
+ * BPF link (BPF_TRACE_UPROBE_MULTI, Linux >= 6.6) instead of a perf event. The uprobe PMU
+ * refuses processes without CAP_SYS_ADMIN; the link needs only what loading the program
+ * needed (CAP_BPF + CAP_PERFMON). libbpf 1.1 predates it: the attr is laid out here
+ * (include/uapi/linux/bpf.h, link_create.uprobe_multi).
+ */
+#define OBI_BPF_TRACE_UPROBE_MULTI 48
+#define OBI_BPF_F_UPROBE_MULTI_RETURN 1
+napi_value obi_attach_uprobe_multi(napi_env env, napi_callback_info info)
+{
+	ARGS(5);
+	struct obi_object *o = obi_arg_object(env, argv[0]);
+	if (!o)
+		return NULL;
+	char name[256], path[4096];
+	struct bpf_program *p = find_prog(env, o, argv[1], name, sizeof(name));
+	if (!p)
+		return NULL;
+	bool ret;
+	int64_t off;
+	NAPI_CALL(env, napi_get_value_bool(env, argv[2], &ret));
+	if (obi_arg_string(env, argv[3], path, sizeof(path)))
+		return NULL;
+	NAPI_CALL(env, napi_get_value_int64(env, argv[4], &off));
+	uint64_t offset = (uint64_t)off;
+	union {
+		union bpf_attr attr;
+		struct {
+			uint32_t prog_fd, target_fd, attach_type, flags;
+			uint64_t path, offsets, ref_ctr_offsets, cookies;
+			uint32_t cnt, flags2, pid, _pad;
+		} lc;
+		char bytes[256];
+	} a;
+	memset(&a, 0, sizeof(a));
+	a.lc.prog_fd = (uint32_t)bpf_program__fd(p);
+	a.lc.attach_type = OBI_BPF_TRACE_UPROBE_MULTI;
+	a.lc.path = (uint64_t)(uintptr_t)path;
+	a.lc.offsets = (uint64_t)(uintptr_t)&offset;
+	a.lc.cnt = 1;
+	a.lc.flags2 = ret ? OBI_BPF_F_UPROBE_MULTI_RETURN : 0;
+	int fd = (int)syscall(__NR_bpf, BPF_LINK_CREATE, &a, sizeof(a.attr));
+	if (fd < 0) {
+		obi_throw_errno(env, "OBI_ERR_BPF_LOAD", errno, "cannot attach %s (uprobe_multi link)", name);
+		return NULL;
+	}
+	for (int i = 0; i < OBI_MAX_LINKS; i++) {
+		if (!o->raw_links[i]) {
+			o->raw_links[i] = fd + 1;
+			napi_value id;
+			napi_create_int32(env, OBI_MAX_LINKS + i, &id);
+			return id;
+		}
+	}
+	close(fd);
+	obi_throw_errno(env, "OBI_ERR_BPF_LOAD", ENOSPC, "too many links");
 	return NULL;
 }

@@ -8,6 +8,7 @@ export const OBI_BATCH_LEN_BYTES = 4;
 export const OBI_BATCH_ALIGN = 8;
 export const OBI_PID_MASK_BITS = 64;
 export const OBI_PID_MASK_WORDS = 65536;
+export const OBI_EXEC_NAME_LEN = 32;
 
 export const ObiEventType = {
   OBI_EV_DATA: 1,
@@ -44,6 +45,10 @@ export const ObiStat = {
   OBI_STAT__COUNT: 4,
 } as const;
 
+export const ObiProcFlags = {
+  OBI_PROC_ADMITTED: 1,
+} as const;
+
 /** The BPF object's maps, by name. */
 export const ObiMap = {
   scratch: 'scratch',
@@ -57,6 +62,7 @@ export const ObiMap = {
   stats: 'stats',
   ssl_fds: 'ssl_fds',
   ssl_threads: 'ssl_threads',
+  exec_rules: 'exec_rules',
 } as const;
 
 /** The BPF object's load-time globals, by name. */
@@ -65,6 +71,7 @@ export const ObiGlobal = {
   wakeup_bytes: 'wakeup_bytes',
   capture_udp: 'capture_udp',
   self_pid: 'self_pid',
+  exec_prefix_lens: 'exec_prefix_lens',
 } as const;
 
 export const OBI_CONN_TUPLE_SIZE = 40;
@@ -230,14 +237,15 @@ export function decodeObiConnEvent(v: DataView, o: number): ObiConnEvent {
   };
 }
 
-export const OBI_PROC_EVENT_SIZE = 280;
+export const OBI_PROC_EVENT_SIZE = 288;
 export const ObiProcEventOffsets = {
   hdrType: 0,
   hdrPid: 4,
   hdrTsNs: 8,
   ppid: 16,
   port: 20,
-  path: 24,
+  flags: 24,
+  path: 32,
 } as const;
 
 export interface ObiProcEvent {
@@ -246,6 +254,7 @@ export interface ObiProcEvent {
   hdrTsNs: number;
   ppid: number;
   port: number;
+  flags: number;
   path: string;
 }
 
@@ -257,7 +266,8 @@ export function decodeObiProcEvent(v: DataView, o: number): ObiProcEvent {
     hdrTsNs: v.getUint32(o + 8 + 4, true) * 4294967296 + v.getUint32(o + 8, true),
     ppid: v.getUint32(o + 16, true),
     port: v.getUint32(o + 20, true),
-    path: cString(v, o + 24, 256),
+    flags: v.getUint32(o + 24, true),
+    path: cString(v, o + 32, 256),
   };
 }
 
@@ -274,6 +284,25 @@ export interface ObiPidInfo {
 export function decodeObiPidInfo(v: DataView, o: number): ObiPidInfo {
   return {
     flags: v.getUint32(o + 0, true),
+  };
+}
+
+export const OBI_EXEC_RULE_KEY_SIZE = 36;
+export const ObiExecRuleKeyOffsets = {
+  prefixLen: 0,
+  name: 4,
+} as const;
+
+export interface ObiExecRuleKey {
+  prefixLen: number;
+  name: string;
+}
+
+/** Decodes one obi_exec_rule_key at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies. */
+export function decodeObiExecRuleKey(v: DataView, o: number): ObiExecRuleKey {
+  return {
+    prefixLen: v.getUint32(o + 0, true),
+    name: cString(v, o + 4, 32),
   };
 }
 

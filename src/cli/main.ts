@@ -1,5 +1,6 @@
 /**
  * obi-ts [--config FILE] [--print-config[=yaml|json]] [--help] [--version]
+ * obi-ts doctor [--json] [--config FILE]
  * Configured like OBI: YAML file + OTEL_EBPF_* environment (env wins).
  */
 import { loadConfig, formatConfig } from '../config/index.ts';
@@ -9,12 +10,16 @@ import { createLogger } from '../pipeline/log.ts';
 import { OBI_TS_VERSION } from '../version.ts';
 
 const USAGE = `Usage: obi-ts [--config FILE] [--print-config[=yaml|json]]
+       obi-ts doctor [--json] [--config FILE]
 
 Zero-code OpenTelemetry instrumentation on eBPF (OBI-compatible).
   --config FILE        YAML configuration (OBI v1 keys); OTEL_EBPF_CONFIG_PATH wins when set
   --print-config[=F]   print the effective configuration (yaml, or json) and exit
   --help               this text
   --version            print the version
+  doctor               tell what will work here (kernel, capabilities, features) and exit:
+                       0 when everything the configuration asks for works, 1 otherwise;
+                       --json for machines
 
 Environment: OTEL_EBPF_OPEN_PORT=80,443,8000-8999, OTEL_EBPF_AUTO_TARGET_EXE='*/nginx',
 OTEL_EBPF_TARGET_PID=1234, OTEL_EBPF_TRACE_PRINTER=text|json|counter|disabled,
@@ -23,6 +28,8 @@ See docs/reference/config.md for every key.
 `;
 
 interface Args {
+  doctor?: boolean;
+  json?: boolean;
   config?: string;
   printConfig?: 'yaml' | 'json';
   help: boolean;
@@ -31,9 +38,15 @@ interface Args {
 
 export function parseArgs(argv: readonly string[]): Args {
   const out: Args = { help: false, version: false };
-  for (let i = 0; i < argv.length; i++) {
+  let i = 0;
+  if (argv[0] === 'doctor') {
+    out.doctor = true;
+    i = 1;
+  }
+  for (; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--help' || a === '-h') out.help = true;
+    else if (a === '--json' && out.doctor) out.json = true;
     else if (a === '--version') out.version = true;
     else if (a === '--config' || a === '-config') {
       const v = argv[++i];
@@ -68,13 +81,21 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   }
   let config;
   try {
-    config = loadConfig({ configPath: args.config, env });
+    // doctor without a configuration checks against the embedded default (deploy/default.yaml)
+    const configPath = args.config ?? (args.doctor && !env.OTEL_EBPF_CONFIG_PATH ? (await import('../pipeline/doctor.ts')).DOCTOR_DEFAULT_CONFIG : undefined);
+    config = loadConfig({ configPath, env });
   } catch (err) {
     if (AgentError.is(err)) {
       process.stderr.write(`obi-ts: ${err.code}: ${err.message}\n`);
       return err.exitCode;
     }
     throw err;
+  }
+  if (args.doctor) {
+    const { formatDoctor, runDoctor } = await import('../pipeline/doctor.ts');
+    const report = runDoctor(config);
+    process.stdout.write(args.json ? `${JSON.stringify(report, null, 2)}\n` : formatDoctor(report));
+    return report.ok ? 0 : 1;
   }
   if (args.printConfig) {
     process.stdout.write(formatConfig(config, args.printConfig));

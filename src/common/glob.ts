@@ -210,3 +210,60 @@ export function globLiteralPrefix(pattern: string): string {
   }
   return out;
 }
+
+/** how many brace expansions `globBaseNames` follows before it gives up */
+const MAX_EXPANSIONS = 64;
+
+/**
+ * The executable base names a glob on a full path can match, when they are few and known:
+ * every alternative (braces expanded) must end in literal text that holds a `/`, so the
+ * base name of any matching path is the text after that `/`. `*\/curl` → ['curl'],
+ * `/usr/bin/{curl,wget}` → ['curl', 'wget']; `*\/python3*` or `*curl` → undefined (a `*`
+ * matches `/` too, so the base name is not fixed). Used for exec admission in the kernel
+ * (discovery/exec-admission.ts): a superset test that matching keeps to compileGlob.
+ */
+export function globBaseNames(pattern: string): string[] | undefined {
+  const parser = new Parser(pattern);
+  const nodes = parser.sequence(0);
+  if (parser.pos !== parser.chars.length) return undefined;
+  const seqs = globSequences(nodes);
+  if (!seqs) return undefined;
+  const out = new Set<string>();
+  for (const s of seqs) {
+    let tail = '';
+    let i = s.length - 1;
+    for (; i >= 0; i--) {
+      const n = s[i];
+      if (n.kind !== 'lit') break;
+      tail = n.text + tail;
+    }
+    const slash = tail.lastIndexOf('/');
+    // a fully literal pattern without `/` never equals an absolute path: its name is still exact
+    if (slash < 0 && i >= 0) return undefined;
+    const base = tail.slice(slash + 1);
+    if (base === '') return undefined;
+    out.add(base);
+  }
+  return [...out];
+}
+
+function globSequences(nodes: readonly Node[]): Node[][] | undefined {
+  let seqs: Node[][] = [[]];
+  for (const n of nodes) {
+    if (n.kind !== 'alt') {
+      for (const s of seqs) s.push(n);
+      continue;
+    }
+    const next: Node[][] = [];
+    for (const s of seqs) {
+      for (const opt of n.options) {
+        const sub = globSequences(opt);
+        if (!sub) return undefined;
+        for (const o of sub) next.push([...s, ...o]);
+      }
+      if (next.length > MAX_EXPANSIONS) return undefined;
+    }
+    seqs = next;
+  }
+  return seqs;
+}

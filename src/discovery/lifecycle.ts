@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { languageFromExeName } from './language.ts';
 import { Matcher } from './match.ts';
 import { listPids, parseStat, readProcess, scanAll } from './procfs.ts';
 import { serviceIdentity } from './service.ts';
@@ -20,6 +21,18 @@ export interface PidFilter {
   allow(pid: number): void;
   block(pid: number): void;
 }
+
+/** What the kernel's exec event says besides the pid (bpf/probes/proc.h). */
+export interface ExecHint {
+  /** an exec admission rule matched: the kernel traces the process already (exec-admission.ts) */
+  readonly admitted: boolean;
+  /** the path given to execve (used when the process is gone before /proc is read) */
+  readonly path: string;
+  readonly ppid: number;
+}
+
+/** processes revoked after a provisional admission, remembered so their forks are revoked too */
+const MAX_REVOKED = 1024;
 
 export interface TrackedProcess {
   readonly pid: number;
@@ -55,6 +68,9 @@ export class ProcessLifecycle {
   private readonly _host: string;
   /** false when every selector needs a listening port: exec events then need no /proc read */
   private readonly _execMatters: boolean;
+  private readonly _revoked = new Set<number>();
+  /** tracked processes the last scan did not find */
+  private readonly _missing = new Set<number>();
 
   constructor(opts: LifecycleOptions) {
     this._opts = opts;
@@ -72,22 +88,23 @@ export class ProcessLifecycle {
     return this._opts.decorate ? this._opts.decorate(info) : info;
   }
 
-  private _select(raw: ProcessInfo, selector: Selector, via: TrackedProcess['via']): TrackedProcess | undefined {
+  /** `inKernel`: the kernel traces it already (admitted at exec): the filter is not written again */
+  private _select(raw: ProcessInfo, selector: Selector, via: TrackedProcess['via'], inKernel = false): TrackedProcess | undefined {
     if (raw.pid === this._opts.selfPid || this.tracked.has(raw.pid)) return this.tracked.get(raw.pid);
     const info = this._decorate(raw);
     const service = serviceIdentity(info, selector, this._host, this._opts.procRoot);
     const p: TrackedProcess = { pid: info.pid, info, selector, service, via };
     this.tracked.set(info.pid, p);
-    this._opts.filter.allow(info.pid);
+    if (!inKernel) this._opts.filter.allow(info.pid);
     this._opts.onSelected?.(p);
     return p;
   }
 
-  private _remove(pid: number): void {
+  private _remove(pid: number, inKernel = true): void {
     const p = this.tracked.get(pid);
     if (!p) return;
     this.tracked.delete(pid);
-    this._opts.filter.block(pid);
+    if (inKernel) this._opts.filter.block(pid);
     this._opts.onRemoved?.(p);
   }
 
@@ -118,7 +135,18 @@ export class ProcessLifecycle {
         anc = byPid.get(anc.ppid);
       }
     }
-    for (const pid of [...this.tracked.keys()]) if (!alive.has(pid)) this._remove(pid);
+    // the kernel reports exits of what it traces (onExit, in order after the process's last
+    // events): a process missing from /proc is forgotten here only if it is still missing at the
+    // next poll (an exit event lost), never while its last events may still be queued
+    for (const pid of [...this.tracked.keys()]) {
+      if (alive.has(pid)) {
+        this._missing.delete(pid);
+      } else if (this._missing.has(pid)) {
+        this._missing.delete(pid);
+        this._remove(pid);
+      } else this._missing.add(pid);
+    }
+    for (const pid of this._missing) if (!this.tracked.has(pid)) this._missing.delete(pid);
   }
 
   /**
@@ -152,7 +180,7 @@ export class ProcessLifecycle {
     }
   }
 
-  onExec(pid: number): void {
+  onExec(pid: number, hint?: ExecHint): void {
     const t = this.tracked.get(pid);
     if (t) {
       // a traced process (or child) replaced its image: keep tracing, refresh what we know
@@ -160,13 +188,29 @@ export class ProcessLifecycle {
       if (info) this.tracked.set(pid, { ...t, info });
       return;
     }
-    if (!this._execMatters) return;
-    const raw = readProcess(pid, this._opts.procRoot);
-    if (!raw) return;
-    const info = this._decorate(raw);
-    const sel = this._matcher.match(info);
-    const p = sel && this._select(info, sel, 'exec');
+    this._revoked.delete(pid);
+    const admitted = hint?.admitted === true;
+    if (!this._execMatters) {
+      if (admitted) this._revoke(pid);
+      return;
+    }
+    // a short-lived process may be gone already: what the exec event said still selects it,
+    // so the spans the kernel captured since its admission keep their service
+    // (a zombie reads with no executable)
+    let raw = readProcess(pid, this._opts.procRoot);
+    if (admitted && (!raw || raw.exePath === '')) raw = infoFromExec(pid, hint!) ?? raw;
+    const info = raw && this._decorate(raw);
+    const sel = info && this._matcher.match(info);
+    const p = info && sel && this._select(info, sel, 'exec', admitted);
     if (p) this._adoptChildren(p);
+    else if (admitted) this._revoke(pid);
+  }
+
+  /** a provisional kernel admission that the full selectors do not confirm */
+  private _revoke(pid: number): void {
+    this._opts.filter.block(pid);
+    if (this._revoked.size >= MAX_REVOKED) this._revoked.delete(this._revoked.values().next().value!);
+    this._revoked.add(pid);
   }
 
   onListen(pid: number, port: number): void {
@@ -182,6 +226,11 @@ export class ProcessLifecycle {
   /** the kernel already traces the child; give it an identity */
   onFork(pid: number, ppid: number): void {
     const parent = this.tracked.get(ppid);
+    if (!parent && this._revoked.has(ppid)) {
+      // forked between its admission at exec and the revocation
+      this._revoke(pid);
+      return;
+    }
     if (!parent || this.tracked.has(pid)) return;
     const info = readProcess(pid, this._opts.procRoot) ?? { ...parent.info, pid, ppid };
     this._select(info, parent.selector, 'fork');
@@ -209,7 +258,31 @@ export class ProcessLifecycle {
     }
   }
 
+  /**
+   * The kernel reported the exit and has already removed the process from its filter (proc.h):
+   * user space does not write the filter again, which could race with the kernel admitting a
+   * neighbour in the same bitmap word at exec.
+   */
   onExit(pid: number): void {
-    this._remove(pid);
+    this._revoked.delete(pid);
+    this._remove(pid, false);
   }
+
+  /** per-process state held (tests check it returns to its baseline after churn) */
+  get revokedCount(): number {
+    return this._revoked.size;
+  }
+}
+
+function infoFromExec(pid: number, hint: ExecHint): ProcessInfo | undefined {
+  if (!hint.path.startsWith('/')) return undefined;
+  return {
+    pid,
+    ppid: hint.ppid,
+    exePath: hint.path,
+    cmdline: [hint.path],
+    listenPorts: [],
+    startTimeMs: Date.now(),
+    language: languageFromExeName(hint.path) ?? 'generic',
+  };
 }

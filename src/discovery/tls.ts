@@ -4,11 +4,17 @@
  * OpenSSL into `node`), and at which file offsets the uprobes of
  * bpf/probes/ssl.h go. Files are identified by (device, inode) as the maps file
  * shows them, so one library is resolved and attached once however many
- * processes map it; they are opened through /proc/PID/map_files, which reaches
- * the mapped file itself (inside a container's mount namespace, or after the
- * package was upgraded and the path now names another file).
+ * processes map it. They are opened through /proc/PID/root/<path> (the process's
+ * own view of the file system, so a container's files too; needs only ptrace
+ * access, CAP_SYS_PTRACE for processes of other users) and the opened file's
+ * device and inode are checked against the mapping; when they differ (the
+ * package was upgraded and the path now names another file, or the file was
+ * deleted), /proc/PID/map_files/<range> reaches the mapped file itself where
+ * the agent may read it (that needs CAP_SYS_ADMIN). The uprobes are attached
+ * through the agent's own descriptor (/proc/self/fd/N), so the attachment does
+ * not depend on the process that showed the file still being alive.
  */
-import { readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readlinkSync } from 'node:fs';
 import { findFunctionSymbols, readElfInfo, withFile } from './elf.ts';
 
 export type TlsLibraryKind = 'openssl' | 'gnutls';
@@ -19,8 +25,10 @@ export interface TlsMapping {
   readonly key: string;
   /** the path the process sees */
   readonly path: string;
-  /** where the agent opens and attaches it (/proc/PID/map_files/START-END) */
+  /** where the agent opens it: /proc/PID/root/<path> (checked against `key`) */
   readonly openPath: string;
+  /** the mapping itself (/proc/PID/map_files/START-END), when the path no longer names the file */
+  readonly mapFilesPath?: string;
   /** the library family its name says, or `executable` (a copy linked in, told by its symbols) */
   readonly candidate: TlsLibraryKind | 'executable';
 }
@@ -91,7 +99,7 @@ const DELETED = ' (deleted)';
  * TLS candidates of one /proc/PID/maps text: mappings of TLS libraries, and the executable's
  * own mapping (`exePath`, as /proc/PID/exe reads) when given. One entry per file.
  */
-export function parseTlsMappings(maps: string, exePath: string | undefined, mapFilesDir: string): TlsMapping[] {
+export function parseTlsMappings(maps: string, exePath: string | undefined, mapFilesDir: string, rootDir?: string): TlsMapping[] {
   const out: TlsMapping[] = [];
   const seen = new Set<string>();
   const exe = exePath?.endsWith(DELETED) ? exePath.slice(0, -DELETED.length) : exePath;
@@ -113,7 +121,8 @@ export function parseTlsMappings(maps: string, exePath: string | undefined, mapF
           seen.add(key);
           // map_files names print the addresses without leading zeros
           const range = cols[0].replace(/^0+(?=[0-9a-f])/, '').replace(/-0+(?=[0-9a-f])/, '-');
-          out.push({ key, path, openPath: `${mapFilesDir}/${range}`, candidate });
+          const mapFilesPath = `${mapFilesDir}/${range}`;
+          out.push(rootDir === undefined ? { key, path, openPath: mapFilesPath, candidate } : { key, path, openPath: `${rootDir}${path}`, mapFilesPath, candidate });
         }
       }
     }
@@ -136,7 +145,51 @@ export function findTlsMappings(pid: number, procRoot = '/proc'): TlsMapping[] {
   } catch {
     exe = undefined;
   }
-  return parseTlsMappings(maps, exe, `${procRoot}/${pid}/map_files`);
+  return parseTlsMappings(maps, exe, `${procRoot}/${pid}/map_files`, `${procRoot}/${pid}/root`);
+}
+
+/** A mapped file opened by the agent, or why it could not be. */
+export type OpenedTlsFile =
+  | { readonly fd: number; readonly via: 'root' | 'map_files' }
+  | { readonly error: 'gone' }
+  | { readonly error: 'inaccessible'; readonly detail: string };
+
+/** `major:minor:inode` of a stat (glibc's dev_t encoding), as /proc/PID/maps prints it */
+export function statKey(st: { dev: bigint; ino: bigint }): string {
+  const dev = st.dev;
+  const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn);
+  const minor = (dev & 0xffn) | ((dev >> 12n) & ~0xffn);
+  return `${major.toString(16).padStart(2, '0')}:${minor.toString(16).padStart(2, '0')}:${st.ino}`;
+}
+
+/**
+ * Opens the file behind `m` read-only: its path inside the process's root when that still names
+ * the mapped file (same device and inode), else the mapping itself. `gone`: the process exited
+ * (another process mapping the same file will do); `inaccessible`: the file cannot be reached.
+ */
+export function openTlsFile(m: TlsMapping): OpenedTlsFile {
+  let why = '';
+  try {
+    const fd = openSync(m.openPath, 'r');
+    const key = statKey(fstatSync(fd, { bigint: true }));
+    if (key === m.key) return { fd, via: 'root' };
+    closeSync(fd);
+    why = `${m.openPath} is another file now (${key}, mapped ${m.key}: upgraded or replaced)`;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ESRCH') return { error: 'gone' };
+    why = `cannot open ${m.openPath}: ${code ?? (err as Error).message}`;
+  }
+  if (m.mapFilesPath) {
+    try {
+      return { fd: openSync(m.mapFilesPath, 'r'), via: 'map_files' };
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ESRCH') return { error: 'gone' };
+      why += `; ${m.mapFilesPath}: ${code} (reading map_files needs CAP_SYS_ADMIN)`;
+    }
+  }
+  return { error: 'inaccessible', detail: why };
 }
 
 /** Which probes `spec` needs, given the symbols found. */
@@ -161,7 +214,13 @@ export function planProbes(kind: TlsLibraryKind, offsets: ReadonlyMap<string, nu
  * executable without a linked-in TLS library comes back with `kind` undefined.
  */
 export function resolveTlsProbes(m: Pick<TlsMapping, 'openPath' | 'candidate'>): TlsResolution | undefined {
-  return withFile(m.openPath, (fd) => {
+  return withFile(m.openPath, (fd) => resolveTlsProbesFd(fd, m.candidate));
+}
+
+/** resolveTlsProbes on an open file; throws on a read error */
+export function resolveTlsProbesFd(fd: number, candidate: TlsMapping['candidate']): TlsResolution {
+  const m = { candidate };
+  {
     const info = readElfInfo(fd);
     const kinds: TlsLibraryKind[] = m.candidate === 'executable' ? ['openssl', 'gnutls'] : [m.candidate];
     if (!info) return m.candidate === 'executable' ? { kind: undefined, probes: [], missing: [] } : { kind: m.candidate, probes: [], missing: ['ELF'] };
@@ -177,5 +236,5 @@ export function resolveTlsProbes(m: Pick<TlsMapping, 'openPath' | 'candidate'>):
       if (m.candidate !== 'executable' || plan.missing.length === 0) return plan;
     }
     return { kind: undefined, probes: [], missing: [] };
-  });
+  }
 }

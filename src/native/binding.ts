@@ -4,6 +4,7 @@
  * → AgentError translation live here.
  */
 import { existsSync } from 'node:fs';
+import { release } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +33,9 @@ interface NativeAddon {
   libbpfLog(): string;
   /** effective := permitted capabilities (main thread); returns CapEff as hex */
   raiseCapabilities(): string;
+  probeProgType(type: number): number;
+  setAttachType(h: Handle, prog: string, type: number): void;
+  attachUprobeMulti(h: Handle, prog: string, retprobe: boolean, path: string, offset: number): number;
 }
 
 /**
@@ -62,6 +66,30 @@ export function loadBinding(path = defaultAddonPath): NativeAddon {
   return cached;
 }
 
+/** BPF program types (linux/bpf.h enum bpf_prog_type) that `probeProgType` is asked about */
+export const BPF_PROG_TYPE = { KPROBE: 2, TRACEPOINT: 5, SOCK_OPS: 13, SK_SKB: 14, SK_MSG: 16 } as const;
+
+/**
+ * Whether the kernel loads a trivial program of `type` for this process (libbpf's feature
+ * probe): 1 yes, 0 not supported by the kernel, a negative errno when refused (-1 EPERM: a
+ * capability is missing).
+ */
+export function probeProgType(type: number, addon = loadBinding()): number {
+  return addon.probeProgType(type);
+}
+
+/** enum bpf_attach_type BPF_TRACE_UPROBE_MULTI (Linux >= 6.6) */
+const BPF_TRACE_UPROBE_MULTI = 48;
+
+/**
+ * Whether uprobes can be attached through BPF links (uprobe_multi, Linux >= 6.6). The uprobe
+ * perf PMU, the other way, refuses a process without CAP_SYS_ADMIN even with CAP_PERFMON.
+ */
+export function uprobeMultiSupported(kernel = release()): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(kernel);
+  return !!m && (Number(m[1]) > 6 || (Number(m[1]) === 6 && Number(m[2]) >= 6));
+}
+
 /** map update flags (linux/bpf.h) */
 export const BPF_ANY = 0;
 export const BPF_NOEXIST = 1;
@@ -87,6 +115,7 @@ export class BpfObject {
   private readonly _addon: NativeAddon;
   private _h: Handle | undefined;
   private _loaded = false;
+  private _uprobeMulti = false;
 
   constructor(path = defaultBpfObjectPath, addon = loadBinding()) {
     this.path = path;
@@ -129,6 +158,17 @@ export class BpfObject {
     this._call(() => this._addon.setMapMaxEntries(this._handle, map, n), 'OBI_ERR_BPF_MAP', `size map ${map}`);
   }
 
+  /**
+   * Before load: the uprobe programs (sections uprobe/uretprobe) are loaded for uprobe_multi
+   * links, and attachUprobe makes such links (no CAP_SYS_ADMIN needed); see uprobeMultiSupported.
+   */
+  useUprobeMulti(): void {
+    for (const p of this.programs()) {
+      if (/^u(ret)?probe/.test(p.section)) this._call(() => this._addon.setAttachType(this._handle, p.name, BPF_TRACE_UPROBE_MULTI), 'OBI_ERR_BPF_LOAD', `set attach type of ${p.name}`);
+    }
+    this._uprobeMulti = true;
+  }
+
   load(): void {
     this._call(() => this._addon.load(this._handle), 'OBI_ERR_BPF_LOAD', `load ${this.path}`);
     this._loaded = true;
@@ -148,6 +188,13 @@ export class BpfObject {
   }
 
   attachUprobe(prog: string, opts: { retprobe: boolean; pid: number; path: string; offset: number }): number {
+    if (this._uprobeMulti && opts.pid === -1) {
+      return this._call(
+        () => this._addon.attachUprobeMulti(this._handle, prog, opts.retprobe, opts.path, opts.offset),
+        'OBI_ERR_BPF_LOAD',
+        `attach uprobe ${prog} to ${opts.path}+0x${opts.offset.toString(16)}`,
+      );
+    }
     return this._call(
       () => this._addon.attachUprobe(this._handle, prog, opts.retprobe, opts.pid, opts.path, opts.offset),
       'OBI_ERR_BPF_LOAD',

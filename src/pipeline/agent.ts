@@ -6,10 +6,11 @@
  * Hot path: one JS call per ring-buffer drain; spans recorded and printed per batch.
  */
 import { hostname, networkInterfaces } from 'node:os';
-import { ObiEventType, ObiMap, type ObiProcEvent } from '../abi/events.ts';
+import { ObiEventType, ObiMap, ObiProcFlags, type ObiProcEvent } from '../abi/events.ts';
 import type { EffectiveConfig } from '../config/index.ts';
 import { durationMs, resolveOtlp } from '../config/index.ts';
 import { ProcessLifecycle, type TrackedProcess } from '../discovery/lifecycle.ts';
+import { prepareExecAdmission, purgeKernelConns } from './kernel-state.ts';
 import { parseResourceAttributes, readEnviron } from '../discovery/index.ts';
 import { AgentError } from '../errors.ts';
 import { PrometheusServer } from '../export/prometheus/server.ts';
@@ -23,6 +24,7 @@ import type { ProtocolRecord } from '../protocols/common/records.ts';
 import { instrumentationNames, PROTOCOLS } from '../protocols/registry.ts';
 import { recordToSpan, type SpanContext } from '../telemetry/record.ts';
 import { MonoClock } from '../telemetry/clock.ts';
+import { redactorFromConfig } from '../telemetry/redact.ts';
 import { RandomIdSource } from '../telemetry/ids.ts';
 import { InternalMetrics } from '../telemetry/internal.ts';
 import { RedMetrics } from '../telemetry/metrics.ts';
@@ -141,7 +143,8 @@ export class Agent {
     const log = this._log;
     if (!this._opts.skipPreflight) {
       this._kernelReport = preflight();
-      log.info('kernel features', { ...this._kernelReport, capabilities: this._kernelReport.capabilities.join(',') });
+      log.info('kernel features', { ...this._kernelReport, capabilities: this._kernelReport.capabilities.join(','), warnings: undefined });
+      for (const w of this._kernelReport.warnings) log.warn(w);
     }
 
     // telemetry and exporters first: a taken port fails before anything is attached
@@ -202,7 +205,8 @@ export class Agent {
       for (const m of this._messagingMetrics) this._otlp?.addMessagingMetrics(m);
     }
     const queryText = selector.select('traces', TRACE_ATTRIBUTES).includes('db.query.text');
-    this._spanCtx = { ids: this._ids, route: (path, svc) => routes.resolve(path, svc.instanceId), queryText };
+    const redactQuery = redactorFromConfig(cfg.attributes.sensitive_query_params); // url.query / url.full
+    this._spanCtx = { ids: this._ids, route: (path, svc) => routes.resolve(path, svc.instanceId), queryText, redactQuery };
     // filters, metric features, span-attribute selection and series TTL (telemetry/processor.ts)
     this._processor = new SpanProcessor(this.store, this._metrics, {
       features: cfg.metricFeatures,
@@ -238,6 +242,7 @@ export class Agent {
     }
 
     // kernel side
+    const admission = prepareExecAdmission(cfg.selectors, log); // exe/language selectors admitted at exec
     const kernel = Kernel.load({
       captureSize: cfg.ebpf.capture_size,
       captureUdp: dnsEnabled,
@@ -245,9 +250,11 @@ export class Agent {
       wakeupLen: cfg.ebpf.wakeup_len,
       objectPath: this._opts.bpfObjectPath,
       log,
+      beforeLoad: admission.beforeLoad,
     });
     this._kernel = kernel;
     const bpf = kernel.bpf;
+    admission.install(bpf);
     this._internal.setKernelDropsSource(() => Number(kernel.eventsDropped));
 
     this._tracker = new ConnectionTracker({
@@ -273,7 +280,7 @@ export class Agent {
       minProcessAgeMs: durationMs(cfg.discovery.min_process_age),
       filter: {
         allow: (pid) => kernel.tracePid(pid, true),
-        block: (pid) => kernel.tracePid(pid, false),
+        block: (pid) => void (kernel.tracePid(pid, false), purgeKernelConns(bpf, pid)), // with what it did while traced
       },
       onSelected: (p) => {
         this._metrics!.registerService(p.service);
@@ -351,7 +358,7 @@ export class Agent {
     const lc = this._lifecycle!;
     switch (ev.hdrType) {
       case ObiEventType.OBI_EV_EXEC: {
-        lc.onExec(ev.hdrPid);
+        lc.onExec(ev.hdrPid, { admitted: (ev.flags & ObiProcFlags.OBI_PROC_ADMITTED) !== 0, path: ev.path, ppid: ev.ppid });
         const t = lc.tracked.get(ev.hdrPid);
         if (t) this._tls?.instrument(t.pid, t.service.name); // its new image's TLS libraries (idempotent)
         break;

@@ -26,6 +26,8 @@ export interface KernelOptions {
   readonly wakeupLen: number;
   readonly objectPath?: string;
   readonly log: Logger;
+  /** more load-time settings (exec admission globals, uprobe_multi), on each fresh object before load */
+  readonly beforeLoad?: (bpf: BpfObject) => void;
 }
 
 /** EAGAIN: the verifier gave up because a signal arrived mid-verification */
@@ -58,6 +60,7 @@ export class Kernel {
       bpf.setGlobal(ObiGlobal.self_pid, process.pid);
       bpf.setGlobal(ObiGlobal.capture_udp, Buffer.from([o.captureUdp === true ? 1 : 0]));
       bpf.setMapMaxEntries(ObiMap.events, o.ringBufferSize);
+      o.beforeLoad?.(bpf);
       try {
         bpf.load();
         break;

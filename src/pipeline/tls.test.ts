@@ -55,6 +55,7 @@ function setup(maps: Map<number, TlsMapping[]>) {
     log,
     recheckMs: 0,
     followUpMs: [],
+    lingerMs: 0,
     onError: (name, type) => void errors.push(`${name}:${type}`),
     findMappings: (pid) => maps.get(pid) ?? [],
     resolve: resolver(resolved),

@@ -10,10 +10,18 @@
  * libraries the dynamic loader maps a moment later) are found by re-reading
  * /proc/PID/maps of the selected processes only: a few times shortly after
  * selection, then every `recheckMs`.
+ * A file is opened by the agent (discovery/tls.ts `openTlsFile`: /proc/PID/root/<path>,
+ * device and inode checked; no CAP_SYS_ADMIN needed) and attached through that
+ * descriptor (/proc/self/fd/N): a process that exits meanwhile only means another
+ * user of the file attaches it, never that the file is given up.
+ * A library stays attached `lingerMs` after its last user exits, so a stream of
+ * short-lived processes (a script running curl in a loop) does not attach and
+ * detach it per process, and each one is captured from its first TLS call.
  * A TLS library whose symbols cannot be found (stripped), or that cannot be read
  * or attached, is reported once per process as an instrumentation error.
  */
-import { findTlsMappings, resolveTlsProbes, type TlsLibraryKind, type TlsMapping, type TlsResolution } from '../discovery/tls.ts';
+import { closeSync } from 'node:fs';
+import { findTlsMappings, openTlsFile, resolveTlsProbesFd, type OpenedTlsFile, type TlsLibraryKind, type TlsMapping, type TlsResolution } from '../discovery/tls.ts';
 import type { InstrumentationErrorType } from '../telemetry/internal.ts';
 import type { Logger } from './log.ts';
 
@@ -33,9 +41,12 @@ export interface TlsInstrumenterOptions {
   readonly recheckMs?: number;
   /** re-checks of a newly instrumented process (its libraries are mapped after exec) */
   readonly followUpMs?: readonly number[];
+  /** how long a library stays attached after its last user went (default DEFAULT_TLS_LINGER_MS) */
+  readonly lingerMs?: number;
   /** for tests */
   readonly findMappings?: (pid: number) => TlsMapping[];
   readonly resolve?: (m: TlsMapping) => TlsResolution | undefined;
+  readonly open?: (m: TlsMapping) => OpenedTlsFile;
 }
 
 export interface TlsLibraryStatus {
@@ -54,6 +65,8 @@ interface Lib {
   readonly kind: TlsLibraryKind;
   readonly links: number[];
   readonly users: Set<number>;
+  /** pending detach after the last user went */
+  linger?: NodeJS.Timeout;
 }
 
 interface Proc {
@@ -74,6 +87,7 @@ export const DEFAULT_TLS_RECHECK_MS = 1000;
 /** files remembered as not instrumentable (executables without TLS code, stripped libraries) */
 const MAX_UNUSABLE = 4096;
 export const DEFAULT_TLS_FOLLOW_UP_MS: readonly number[] = [10, 50, 200, 500];
+export const DEFAULT_TLS_LINGER_MS = 2000;
 
 export class TlsInstrumenter {
   private readonly _opts: TlsInstrumenterOptions;
@@ -81,14 +95,16 @@ export class TlsInstrumenter {
   private readonly _unusable = new Map<string, Unusable>();
   private readonly _procs = new Map<number, Proc>();
   private readonly _find: (pid: number) => TlsMapping[];
-  private readonly _resolve: (m: TlsMapping) => TlsResolution | undefined;
+  private readonly _resolve: ((m: TlsMapping) => TlsResolution | undefined) | undefined;
+  private readonly _open: (m: TlsMapping) => OpenedTlsFile;
   private _timer: NodeJS.Timeout | undefined;
   private _closed = false;
 
   constructor(opts: TlsInstrumenterOptions) {
     this._opts = opts;
     this._find = opts.findMappings ?? ((pid) => findTlsMappings(pid, opts.procRoot));
-    this._resolve = opts.resolve ?? resolveTlsProbes;
+    this._resolve = opts.resolve;
+    this._open = opts.open ?? (opts.resolve ? () => ({ fd: -1, via: 'root' }) : openTlsFile);
     const every = opts.recheckMs ?? DEFAULT_TLS_RECHECK_MS;
     if (every > 0) {
       this._timer = setInterval(() => this.recheck(), every);
@@ -144,6 +160,12 @@ export class TlsInstrumenter {
     this._closed = true;
     if (this._timer) clearInterval(this._timer);
     for (const pid of [...this._procs.keys()]) this.release(pid);
+    for (const lib of [...this._libs.values()]) this._detachLib(lib);
+  }
+
+  /** per-process entries held (tests: back to the baseline after churn) */
+  get processCount(): number {
+    return this._procs.size;
   }
 
   private _safeScan(pid: number, p: Proc): void {
@@ -162,6 +184,8 @@ export class TlsInstrumenter {
       if (p.keys.has(m.key)) continue;
       const lib = this._libs.get(m.key) ?? this._attach(m);
       if (lib) {
+        if (lib.linger) clearTimeout(lib.linger);
+        lib.linger = undefined;
         lib.users.add(pid);
         p.keys.add(m.key);
         continue;
@@ -198,31 +222,43 @@ export class TlsInstrumenter {
   private _attach(m: TlsMapping): Lib | undefined {
     if (this._unusable.has(m.key)) return undefined;
     const t0 = performance.now();
-    let res: TlsResolution | undefined;
-    try {
-      res = this._resolve(m);
-    } catch (err) {
-      res = undefined;
-      this._opts.log.debug('TLS symbol lookup failed', { path: m.path, error: (err as Error).message });
-    }
-    if (!res) return undefined; // unreadable now (the process may have just exited): not remembered, tried again
-    if (!res.kind) {
-      this._markUnusable(m.key, { reason: 'no_tls', detail: 'no TLS library symbols' });
-      return undefined;
-    }
-    if (res.missing.length > 0) {
-      this._markUnusable(m.key, { reason: 'symbol_not_found', detail: `${res.kind}: missing ${res.missing.join(', ')} (stripped?)` });
+    const file = this._open(m);
+    if ('error' in file) {
+      // gone: the process exited; the file is tried again through its next user
+      if (file.error === 'inaccessible') this._markUnusable(m.key, { reason: 'inspection_failed', detail: file.detail });
       return undefined;
     }
     const links: number[] = [];
+    let res: TlsResolution | undefined;
     try {
-      for (const pr of res.probes) {
-        links.push(this._opts.bpf.attachUprobe(pr.program, { retprobe: pr.retprobe, pid: -1, path: m.openPath, offset: pr.offset }));
+      try {
+        res = this._resolve ? this._resolve(m) : resolveTlsProbesFd(file.fd, m.candidate);
+      } catch (err) {
+        res = undefined;
+        this._opts.log.debug('TLS symbol lookup failed', { path: m.path, error: (err as Error).message });
       }
-    } catch (err) {
-      for (const l of links) this._detach(l);
-      this._markUnusable(m.key, { reason: 'attaching_uprobe', detail: (err as Error).message });
-      return undefined;
+      if (!res) return undefined; // unreadable now: not remembered, tried again
+      if (!res.kind) {
+        this._markUnusable(m.key, { reason: 'no_tls', detail: 'no TLS library symbols' });
+        return undefined;
+      }
+      if (res.missing.length > 0) {
+        this._markUnusable(m.key, { reason: 'symbol_not_found', detail: `${res.kind}: missing ${res.missing.join(', ')} (stripped?)` });
+        return undefined;
+      }
+      // the agent's own descriptor: the kernel resolves it to the inode, whoever mapped it
+      const path = file.fd >= 0 ? `/proc/self/fd/${file.fd}` : m.openPath;
+      try {
+        for (const pr of res.probes) {
+          links.push(this._opts.bpf.attachUprobe(pr.program, { retprobe: pr.retprobe, pid: -1, path, offset: pr.offset }));
+        }
+      } catch (err) {
+        for (const l of links) this._detach(l);
+        this._markUnusable(m.key, { reason: 'attaching_uprobe', detail: (err as Error).message });
+        return undefined;
+      }
+    } finally {
+      if (file.fd >= 0) closeSync(file.fd);
     }
     const lib: Lib = { key: m.key, path: m.path, kind: res.kind, links, users: new Set() };
     this._libs.set(m.key, lib);
@@ -230,6 +266,7 @@ export class TlsInstrumenter {
       path: m.path,
       kind: res.kind,
       embedded: m.candidate === 'executable' || undefined,
+      via: file.via,
       symbols: [...new Set(res.probes.map((p) => p.symbol))].join(','),
       uprobes: links.length,
       ms: (performance.now() - t0).toFixed(1),
@@ -241,9 +278,25 @@ export class TlsInstrumenter {
     const lib = this._libs.get(key);
     if (!lib) return;
     lib.users.delete(pid);
-    if (lib.users.size > 0) return;
+    if (lib.users.size > 0 || lib.linger) return;
+    const linger = this._closed ? 0 : (this._opts.lingerMs ?? DEFAULT_TLS_LINGER_MS);
+    if (linger <= 0) {
+      this._detachLib(lib);
+      return;
+    }
+    lib.linger = setTimeout(() => {
+      lib.linger = undefined;
+      if (lib.users.size === 0) this._detachLib(lib);
+    }, linger);
+    lib.linger.unref();
+  }
+
+  private _detachLib(lib: Lib): void {
+    if (lib.linger) clearTimeout(lib.linger);
+    lib.linger = undefined;
+    if (this._libs.get(lib.key) !== lib) return;
     for (const l of lib.links) this._detach(l);
-    this._libs.delete(key);
+    this._libs.delete(lib.key);
     this._opts.log.info('TLS library released', { path: lib.path, kind: lib.kind });
   }
 

@@ -201,6 +201,7 @@ export class SpanProcessor {
 
   /** A service went away. */
   removeService(service: ServiceIdentity): void {
+    this._red.removeService(service); // its target_info series and identity (churn: bounded memory)
     this.tracesTargetInfo?.removeService(service);
     this._targets.delete(service.instanceId);
     this.spanMetrics?.removeService(service);

@@ -18,13 +18,15 @@ export interface SpanContext {
   readonly route: RouteResolver;
   /** `db.query.text` is selected (`attributes.select.traces`): spans carry the descriptor's masked query text */
   readonly queryText?: boolean;
+  /** `url.query` / `url.full` redaction (attributes.sensitive_query_params); default OBI's list */
+  readonly redactQuery?: (query: string) => string;
 }
 
 /** The span of one record observed on `conn`; undefined when the record makes none. */
 export function recordToSpan(rec: ProtocolRecord, conn: ProtocolConn, ctx: SpanContext): Span | undefined {
   switch (rec.category) {
     case 'http':
-      return httpSpan(rec, conn.info, conn.service, ctx.route, ctx.ids);
+      return httpSpan(rec, conn.info, conn.service, ctx.route, ctx.ids, ctx.redactQuery ? { redactQuery: ctx.redactQuery } : undefined);
     case 'rpc':
       return rpcSpan(rec, conn.info, conn.service, ctx.ids);
     case 'db': {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createQueryRedactor, DEFAULT_SENSITIVE_QUERY_PARAMS, sensitiveQueryParams } from './redact.ts';
+import { createQueryRedactor, DEFAULT_SENSITIVE_QUERY_PARAMS, DEFAULT_SENSITIVE_WORDS, keyWords, sensitiveQueryParams } from './redact.ts';
 
 test('redactor: OBI scrubQuery cases', () => {
   const r = createQueryRedactor(['sig', 'token', 'AWSAccessKeyId']);
@@ -43,4 +43,21 @@ test('sensitiveQueryParams: defaults + add - remove', () => {
   assert.equal(keys.length, DEFAULT_SENSITIVE_QUERY_PARAMS.length - 2 + 1);
   const r = createQueryRedactor(keys);
   assert.equal(r('token=1&sig=2&session_key=3'), 'token=1&sig=2&session_key=REDACTED');
+});
+
+test('secret-looking words: split on separators and case changes, exact words only', () => {
+  assert.deepEqual(keyWords('X-Api-Key'), ['x', 'api', 'key']);
+  assert.deepEqual(keyWords('apiKey'), ['api', 'key']);
+  assert.deepEqual(keyWords('aws_secret_access_key'), ['aws', 'secret', 'access', 'key']);
+  const r = createQueryRedactor(DEFAULT_SENSITIVE_QUERY_PARAMS, DEFAULT_SENSITIVE_WORDS);
+  const cases: [string, string][] = [
+    ['key=1&monkey=2', 'key=REDACTED&monkey=2'],
+    ['apiKey=k&author=me&keyboard=qwerty', 'apiKey=REDACTED&author=me&keyboard=qwerty'],
+    ['auth=a&auth_token=b&db.password=c&Signature=d&page=2', 'auth=REDACTED&auth_token=REDACTED&db.password=REDACTED&Signature=REDACTED&page=2'],
+    ['user_secret=s&X-Api-Key=k&q=hello', 'user_secret=REDACTED&X-Api-Key=REDACTED&q=hello'],
+  ];
+  for (const [input, want] of cases) assert.equal(r(input), want, input);
+  // a key named in `remove` is spared by the word rule too
+  const spared = createQueryRedactor(sensitiveQueryParams([], ['token']), DEFAULT_SENSITIVE_WORDS, ['token']);
+  assert.equal(spared('token=1&auth_token=2'), 'token=1&auth_token=REDACTED');
 });

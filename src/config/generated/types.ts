@@ -1754,6 +1754,11 @@ export interface AttributesSensitiveQueryParamsConfig {
    * default []
    */
   readonly remove: readonly string[];
+  /**
+   * obi-ts extension: a key is also redacted when one of its words (split on non-alphanumerics and at case changes: apiKey, auth_token) is in this list; [] for OBI's exact names only.
+   * default ["password","passwd","pwd","pass","passphrase","token","key","apikey","secret","auth","authorization","credential","credentials","signature","sig","session","cookie","jwt","otp"]
+   */
+  readonly words: readonly string[];
 }
 
 /**

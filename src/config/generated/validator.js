@@ -3,7 +3,7 @@
 import __ajvRuntime0 from "ajv/dist/runtime/ucs2length.js";
 export const validate = validate20;
 export default validate20;
-const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://github.com/obi-ts/obi-ts/config/v1","title":"obi-ts configuration","description":"Configuration of obi-ts, accepting the YAML keys and environment variables of OBI v1 (OpenTelemetry eBPF Instrumentation). Precedence: built-in defaults < YAML file < environment variables.","x-ts-name":"ObiConfig","type":"object","additionalProperties":false,"properties":{"open_port":{"$ref":"#/$defs/portEnum","description":"Instrument processes owning a socket whose local port is in this set (normally their listen port), e.g. \"80,443,8000-8999\". Shortcut for one discovery.instrument entry; ANDed with OTEL_EBPF_AUTO_TARGET_EXE when both are set.","x-env":["OTEL_EBPF_OPEN_PORT"]},"auto_target_exe":{"type":"string","description":"Glob on the full executable path of processes to instrument. OBI reads it only from the environment; obi-ts also accepts it in YAML. ANDed with open_port when both are set.","x-env":["OTEL_EBPF_AUTO_TARGET_EXE","OTEL_GO_AUTO_TARGET_EXE"],"x-obi-ts-extension":true,"x-obi-ts-format":"glob"},"auto_target_language":{"type":"string","description":"Glob on the detected language (go, java, nodejs, python, ruby, dotnet, rust, cpp, php, deno, generic). OBI reads it only from the environment; obi-ts also accepts it in YAML.","x-env":["OTEL_EBPF_AUTO_TARGET_LANGUAGE"],"x-obi-ts-extension":true,"x-obi-ts-format":"glob"},"target_pids":{"$ref":"#/$defs/pidEnum","description":"Instrument exactly these PIDs (a PID, a list, or a comma-separated string).","x-env":["OTEL_EBPF_TARGET_PID"]},"executable_path":{"type":"string","description":"Regular expression on the executable path (deprecated: use OTEL_EBPF_AUTO_TARGET_EXE or discovery.instrument).","x-env":["OTEL_EBPF_EXECUTABLE_PATH"],"deprecated":true,"x-obi-ts-format":"regex"},"service_name":{"type":"string","description":"Forces service.name for everything selected by the shortcut selectors (open_port, auto target exe/language, target_pids, executable_path). Deprecated in OBI.","x-env":["OTEL_SERVICE_NAME","OTEL_EBPF_SERVICE_NAME"],"deprecated":true},"service_namespace":{"type":"string","description":"Forces service.namespace for everything selected by the shortcut selectors. Deprecated in OBI.","x-env":["OTEL_EBPF_SERVICE_NAMESPACE"],"deprecated":true},"log_level":{"type":"string","enum":["DEBUG","INFO","WARN","ERROR"],"default":"INFO","description":"Agent log level (case-insensitive).","x-env":["OTEL_EBPF_LOG_LEVEL"],"x-obi-ts-coerce":"uppercase"},"log_format":{"type":"string","enum":["text","json"],"default":"text","description":"Agent log format.","x-env":["OTEL_EBPF_LOG_FORMAT"]},"trace_printer":{"type":"string","enum":["disabled","counter","text","json","json_indent"],"default":"disabled","description":"Print spans to stdout; counts as an exporter when not disabled.","x-env":["OTEL_EBPF_TRACE_PRINTER"]},"shutdown_timeout":{"$ref":"#/$defs/duration","default":"10s","description":"Maximum time for a graceful stop after SIGINT/SIGTERM.","x-env":["OTEL_EBPF_SHUTDOWN_TIMEOUT"]},"enforce_sys_caps":{"type":"boolean","default":false,"description":"Abort at start-up when required capabilities are missing (otherwise only warn).","x-env":["OTEL_EBPF_ENFORCE_SYS_CAPS"]},"channel_buffer_len":{"type":"integer","default":50,"description":"Capacity of the internal pipeline queues between stages.","x-env":["OTEL_EBPF_CHANNEL_BUFFER_LEN"],"minimum":1},"channel_send_timeout":{"$ref":"#/$defs/duration","default":"1m","description":"Time a stage waits on a full queue before warning.","x-env":["OTEL_EBPF_CHANNEL_SEND_TIMEOUT"]},"channel_send_timeout_panic":{"type":"boolean","default":false,"description":"Abort instead of warning when a queue stays blocked (debugging aid).","x-env":["OTEL_EBPF_CHANNEL_SEND_TIMEOUT_PANIC"],"x-obi-ts-status":"accepted-not-implemented"},"profile_port":{"type":"integer","default":0,"description":"Port of the Go pprof endpoint in OBI; 0 disables it.","x-env":["OTEL_EBPF_PROFILE_PORT"],"minimum":0,"maximum":65535,"x-obi-ts-status":"accepted-not-implemented"},"log_config":{"type":"string","enum":["yaml","json"],"description":"Log the effective configuration at start-up in this format.","x-env":["OTEL_EBPF_LOG_CONFIG"]},"discovery":{"type":"object","additionalProperties":false,"default":{},"description":"Which processes to instrument.","properties":{"instrument":{"type":"array","items":{"$ref":"#/$defs/globSelector"},"default":[],"description":"Glob selectors of processes to instrument: OR across entries, AND inside an entry."},"exclude_instrument":{"type":"array","items":{"$ref":"#/$defs/globSelector"},"default":[],"description":"Glob selectors of processes never to instrument, even if selected."},"default_exclude_instrument":{"type":"array","items":{"$ref":"#/$defs/globSelector"},"default":[{"exe_path":"{*/obi,obi,*beyla,*alloy,*ebpf-instrument,*otelcol,*otelcol-contrib,*otelcol-contrib[!/]*}"},{"k8s_namespace":"{kube-system,kube-node-lease,local-path-storage,grafana-alloy,cert-manager,monitoring,gke-connect,gke-gmp-system,gke-managed-cim,gke-managed-filestorecsi,gke-managed-metrics-server,gke-managed-system,gke-system,gke-managed-volumepopulator,gatekeeper-system}"}],"description":"Built-in exclusions (the agent itself, collectors, Kubernetes system namespaces). Set to [] to allow them."},"services":{"type":"array","items":{"$ref":"#/$defs/regexSelector"},"default":[],"description":"Regular-expression selectors (deprecated form of instrument; ignored when instrument is set).","deprecated":true},"exclude_services":{"type":"array","items":{"$ref":"#/$defs/regexSelector"},"default":[],"description":"Regular-expression exclusions (deprecated form of exclude_instrument).","deprecated":true},"default_exclude_services":{"type":"array","items":{"$ref":"#/$defs/regexSelector"},"default":[{"exe_path":"(?:^|/)(beyla$|alloy$|otelcol[^/]*$)"},{"k8s_namespace":"^kube-system$|^kube-node-lease$|^local-path-storage$|^grafana-alloy$|^cert-manager$|^monitoring$|^gke-connect$|^gke-gmp-system$|^gke-managed-cim$|^gke-managed-filestorecsi$|^gke-managed-metrics-server$|^gke-managed-system$|^gke-system$|^gke-managed-volumepopulator$|^gatekeeper-system$"}],"description":"Built-in regular-expression exclusions (deprecated form of default_exclude_instrument).","deprecated":true},"poll_interval":{"$ref":"#/$defs/duration","default":"5s","description":"Period of the /proc scan for new and exited processes (0s means the default, 5s).","x-env":["OTEL_EBPF_DISCOVERY_POLL_INTERVAL"]},"min_process_age":{"$ref":"#/$defs/duration","default":"5s","description":"Ignore processes younger than this, unless they were seen binding a port.","x-env":["OTEL_EBPF_MIN_PROCESS_AGE"]},"exclude_otel_instrumented_services":{"type":"boolean","default":true,"description":"Stop emitting the signals a process already exports itself through an OpenTelemetry SDK.","x-env":["OTEL_EBPF_EXCLUDE_OTEL_INSTRUMENTED_SERVICES"]},"exclude_otel_instrumented_services_span_metrics":{"type":"boolean","default":false,"description":"Also stop span and service-graph metrics for such processes.","x-env":["OTEL_EBPF_EXCLUDE_OTEL_INSTRUMENTED_SERVICES_SPAN_METRICS"]},"default_otlp_grpc_port":{"type":"integer","default":4317,"description":"OTLP/gRPC port assumed when detecting SDK-instrumented processes whose environment does not name one.","x-env":["OTEL_EBPF_DEFAULT_OTLP_GRPC_PORT"],"minimum":0,"maximum":65535},"skip_go_specific_tracers":{"type":"boolean","default":false,"description":"Treat Go binaries as generic processes (no Go uprobes).","x-env":["OTEL_EBPF_SKIP_GO_SPECIFIC_TRACERS"],"x-obi-ts-status":"accepted-not-implemented"},"bpf_pid_filter_off":{"type":"boolean","default":false,"description":"Disable the in-kernel PID filter; filter in user space only (debugging aid).","x-env":["OTEL_EBPF_BPF_PID_FILTER_OFF"]},"route_harvester_timeout":{"$ref":"#/$defs/duration","default":"10s","description":"Time budget for extracting routes from application symbols.","x-env":["OTEL_EBPF_ROUTE_HARVESTER_TIMEOUT"],"x-obi-ts-status":"accepted-not-implemented"},"disabled_route_harvesters":{"type":"array","items":{"type":"string","enum":["go","java","nodejs"]},"default":[],"description":"Route harvesters to disable.","x-obi-ts-status":"accepted-not-implemented"},"route_harvester_advanced":{"type":"object","additionalProperties":false,"default":{},"description":"Advanced route-harvester options.","x-obi-ts-status":"accepted-not-implemented","properties":{"java_harvest_delay":{"$ref":"#/$defs/duration","default":"1m","description":"Delay before harvesting routes from a Java process.","x-env":["OTEL_EBPF_JAVA_ROUTE_HARVEST_DELAY"]}}},"excluded_linux_system_paths":{"type":"array","items":{"type":"string"},"default":["/lib/systemd/","/usr/lib/systemd/","/usr/libexec/","/sbin/","/usr/sbin/"],"description":"Executable path prefixes never instrumented."},"process_context_poll_interval":{"$ref":"#/$defs/duration","default":"1s","description":"Period of re-reading per-process context (environment, container metadata).","x-env":["OTEL_EBPF_PROCESS_CONTEXT_POLL_INTERVAL"],"x-obi-ts-status":"accepted-not-implemented"}}},"ebpf":{"type":"object","additionalProperties":false,"default":{},"description":"Kernel-side capture and in-process correlation.","properties":{"context_propagation":{"type":"string","default":"disabled","description":"Trace-context propagation into outgoing traffic: disabled, all, or a comma list of headers (alias http) and tcp. \"ip\" is accepted as a deprecated no-op.","x-env":["OTEL_EBPF_BPF_CONTEXT_PROPAGATION"],"pattern":"^(|disabled|all|(headers|http|tcp|ip)(,(headers|http|tcp|ip))*)$","x-message":"must be disabled, all, or a comma-separated list of headers, http, tcp"},"enable_context_propagation":{"type":"boolean","description":"Old boolean form of context_propagation (true = all).","deprecated":true},"track_request_headers":{"type":"boolean","default":false,"description":"Parse incoming traceparent headers of non-Go servers (implied by context propagation).","x-env":["OTEL_EBPF_BPF_TRACK_REQUEST_HEADERS"]},"buffer_sizes":{"type":"object","additionalProperties":false,"default":{},"description":"Per-protocol \"large buffer\" capture sizes in bytes.","x-obi-ts-status":"accepted-not-implemented","properties":{"http":{"type":"integer","default":0,"description":"Extra HTTP payload bytes captured per request (0 = prefix only).","x-env":["OTEL_EBPF_BPF_BUFFER_SIZE_HTTP"],"minimum":0,"maximum":262144},"mysql":{"type":"integer","default":0,"description":"Extra MySQL payload bytes captured.","x-env":["OTEL_EBPF_BPF_BUFFER_SIZE_MYSQL"],"minimum":0,"maximum":65536},"postgres":{"type":"integer","default":0,"description":"Extra PostgreSQL payload bytes captured.","x-env":["OTEL_EBPF_BPF_BUFFER_SIZE_POSTGRES"],"minimum":0,"maximum":65536},"kafka":{"type":"integer","default":0,"description":"Extra Kafka payload bytes captured.","x-env":["OTEL_EBPF_BPF_BUFFER_SIZE_KAFKA"],"minimum":0,"maximum":65536},"mssql":{"type":"integer","default":0,"description":"Extra MSSQL payload bytes captured.","x-env":["OTEL_EBPF_BPF_BUFFER_SIZE_MSSQL"],"minimum":0,"maximum":65536},"tcp":{"type":"integer","default":0,"description":"Extra payload bytes captured for other TCP protocols.","x-env":["OTEL_EBPF_BPF_BUFFER_SIZE_TCP"],"minimum":0,"maximum":65536}}},"wakeup_len":{"type":"integer","default":500,"description":"Events accumulated in the ring buffer before user space is woken (obi-ts drains on ebpf.drain_interval and uses this as the burst watermark).","x-env":["OTEL_EBPF_BPF_WAKEUP_LEN"],"minimum":0},"batch_length":{"type":"integer","default":100,"description":"Spans batched in user space before being forwarded.","x-env":["OTEL_EBPF_BPF_BATCH_LENGTH"],"minimum":1},"batch_timeout":{"$ref":"#/$defs/duration","default":"1s","description":"Forward a partial batch after this time.","x-env":["OTEL_EBPF_BPF_BATCH_TIMEOUT"]},"http_request_timeout":{"$ref":"#/$defs/duration","default":"0s","description":"Report requests unanswered after this time with status 408 (0s disables).","x-env":["OTEL_EBPF_BPF_HTTP_REQUEST_TIMEOUT"]},"high_request_volume":{"type":"boolean","default":false,"description":"Emit a request on the first response bytes (less accurate end time).","x-env":["OTEL_EBPF_BPF_HIGH_REQUEST_VOLUME"]},"max_transaction_time":{"$ref":"#/$defs/duration","default":"5m","description":"Transactions older than this are expired.","x-env":["OTEL_EBPF_BPF_MAX_TRANSACTION_TIME"]},"dns_request_timeout":{"$ref":"#/$defs/duration","default":"5s","description":"DNS requests unanswered after this time are reported as failed.","x-env":["OTEL_EBPF_BPF_DNS_REQUEST_TIMEOUT"],"x-obi-ts-status":"accepted-not-implemented"},"go_http_client_buffer_timeout":{"$ref":"#/$defs/duration","default":"1s","description":"Go HTTP client buffering timeout (Go tracer only).","x-obi-ts-status":"accepted-not-implemented"},"traffic_control_backend":{"type":"string","enum":["auto","tc","tcx"],"default":"auto","description":"Traffic-control attachment: tc (qdisc/cls_bpf), tcx (Linux >= 6.6) or auto.","x-env":["OTEL_EBPF_BPF_TC_BACKEND"],"x-obi-ts-status":"accepted-not-implemented"},"disable_black_box_cp":{"type":"boolean","default":false,"description":"Disable same-node connection-based parenting.","x-env":["OTEL_EBPF_BPF_DISABLE_BLACK_BOX_CP"],"x-obi-ts-status":"accepted-not-implemented"},"heuristic_sql_detect":{"type":"boolean","default":false,"description":"Detect SQL text in payloads of unknown TCP protocols.","x-env":["OTEL_EBPF_HEURISTIC_SQL_DETECT"]},"redis_db_cache":{"type":"object","additionalProperties":false,"default":{},"description":"Redis database-number cache.","properties":{"enabled":{"type":"boolean","default":false,"description":"Remember SELECT n per connection to set db.namespace.","x-env":["OTEL_EBPF_BPF_REDIS_DB_CACHE_ENABLED"]},"max_size":{"type":"integer","default":1000,"description":"Connections remembered.","x-env":["OTEL_EBPF_BPF_REDIS_DB_CACHE_MAX_SIZE"],"minimum":1}}},"mysql_prepared_statements_cache_size":{"type":"integer","default":1024,"description":"MySQL prepared statements remembered.","x-env":["OTEL_EBPF_BPF_MYSQL_PREPARED_STATEMENTS_CACHE_SIZE"],"minimum":1},"postgres_prepared_statements_cache_size":{"type":"integer","default":1024,"description":"PostgreSQL prepared statements remembered.","x-env":["OTEL_EBPF_BPF_POSTGRES_PREPARED_STATEMENTS_CACHE_SIZE"],"minimum":1},"mssql_prepared_statements_cache_size":{"type":"integer","default":1024,"description":"MSSQL prepared statements remembered.","x-env":["OTEL_EBPF_BPF_MSSQL_PREPARED_STATEMENTS_CACHE_SIZE"],"minimum":1},"mongo_requests_cache_size":{"type":"integer","default":1024,"description":"MongoDB requests remembered while waiting for replies.","x-env":["OTEL_EBPF_BPF_MONGO_REQUESTS_CACHE_SIZE"],"minimum":1},"kafka_topic_uuid_cache_size":{"type":"integer","default":1024,"description":"Kafka topic UUID → name mappings remembered.","x-env":["OTEL_KAFKA_TOPIC_UUID_CACHE_SIZE"],"minimum":1},"couchbase_db_cache_size":{"type":"integer","default":1024,"description":"Couchbase bucket/collection mappings remembered.","x-env":["OTEL_EBPF_COUCHBASE_DB_CACHE_SIZE"],"minimum":1},"payload_extraction":{"type":"object","additionalProperties":false,"default":{},"description":"Payload decoders layered on HTTP.","properties":{"http":{"type":"object","additionalProperties":false,"default":{},"description":"HTTP-layered protocol decoders.","properties":{"graphql":{"type":"object","additionalProperties":false,"default":{},"description":"GraphQL over HTTP.","properties":{"enabled":{"type":"boolean","default":false,"description":"Decode GraphQL requests.","x-env":["OTEL_EBPF_HTTP_GRAPHQL_ENABLED"]}}},"elasticsearch":{"type":"object","additionalProperties":false,"default":{},"description":"Elasticsearch/OpenSearch over HTTP.","properties":{"enabled":{"type":"boolean","default":false,"description":"Decode Elasticsearch/OpenSearch requests.","x-env":["OTEL_EBPF_HTTP_ELASTICSEARCH_ENABLED"]}}},"aws":{"type":"object","additionalProperties":false,"default":{},"description":"AWS APIs over HTTP.","properties":{"enabled":{"type":"boolean","default":false,"description":"Decode AWS S3/SQS requests.","x-env":["OTEL_EBPF_HTTP_AWS_ENABLED"]}}},"sqlpp":{"type":"object","additionalProperties":false,"default":{},"description":"SQL++ (Couchbase) over HTTP.","properties":{"enabled":{"type":"boolean","default":false,"description":"Decode SQL++ requests.","x-env":["OTEL_EBPF_HTTP_SQLPP_ENABLED"]},"endpoint_patterns":{"type":"array","items":{"type":"string"},"default":["/query/service"],"description":"URL paths of SQL++ endpoints.","x-env":["OTEL_EBPF_HTTP_SQLPP_ENDPOINT_PATTERNS"]}}},"jsonrpc":{"type":"object","additionalProperties":false,"default":{},"description":"JSON-RPC over HTTP.","properties":{"enabled":{"type":"boolean","default":false,"description":"Decode JSON-RPC requests.","x-env":["OTEL_EBPF_HTTP_JSONRPC_ENABLED"]}}},"openai":{"type":"object","additionalProperties":false,"default":{},"description":"Older location of the OpenAI decoder switch.","deprecated":true,"properties":{"enabled":{"type":"boolean","default":false,"description":"Older location of genai.openai.enabled."}}},"genai":{"type":"object","additionalProperties":false,"default":{},"description":"GenAI HTTP decoders.","properties":{"openai":{"type":"object","additionalProperties":false,"default":{},"description":"GenAI decoder: openai.","properties":{"enabled":{"type":"boolean","default":false,"description":"Decode openai requests.","x-env":["OTEL_EBPF_HTTP_OPENAI_ENABLED"]}}},"anthropic":{"type":"object","additionalProperties":false,"default":{},"description":"GenAI decoder: anthropic.","properties":{"enabled":{"type":"boolean","default":false,"description":"Decode anthropic requests.","x-env":["OTEL_EBPF_HTTP_ANTHROPIC_ENABLED"]}}},"gemini":{"type":"object","additionalProperties":false,"default":{},"description":"GenAI decoder: gemini.","properties":{"enabled":{"type":"boolean","default":false,"description":"Decode gemini requests."}}},"qwen":{"type":"object","additionalProperties":false,"default":{},"description":"GenAI decoder: qwen.","properties":{"enabled":{"type":"boolean","default":false,"description":"Decode qwen requests."}}},"bedrock":{"type":"object","additionalProperties":false,"default":{},"description":"GenAI decoder: bedrock.","properties":{"enabled":{"type":"boolean","default":false,"description":"Decode bedrock requests."}}},"mcp":{"type":"object","additionalProperties":false,"default":{},"description":"GenAI decoder: mcp.","properties":{"enabled":{"type":"boolean","default":false,"description":"Decode mcp requests."}}},"embedding":{"type":"object","additionalProperties":false,"default":{},"description":"GenAI decoder: embedding.","properties":{"enabled":{"type":"boolean","default":false,"description":"Decode embedding requests."}}},"rerank":{"type":"object","additionalProperties":false,"default":{},"description":"GenAI decoder: rerank.","properties":{"enabled":{"type":"boolean","default":false,"description":"Decode rerank requests."}}},"retrieval":{"type":"object","additionalProperties":false,"default":{},"description":"GenAI decoder: retrieval.","properties":{"enabled":{"type":"boolean","default":false,"description":"Decode retrieval requests."}}},"ollama":{"type":"object","additionalProperties":false,"default":{},"description":"GenAI decoder: ollama.","properties":{"enabled":{"type":"boolean","default":false,"description":"Decode ollama requests."}}},"openai_compatible":{"type":"object","additionalProperties":false,"default":{},"description":"GenAI decoder: openai_compatible.","properties":{"enabled":{"type":"boolean","default":false,"description":"Decode openai_compatible requests."}}}}},"enrichment":{"type":"object","additionalProperties":false,"default":{},"description":"Copy HTTP headers into spans (http.request.header.<name>).","properties":{"enabled":{"type":"boolean","default":false,"description":"Copy selected HTTP headers into span attributes.","x-env":["OTEL_EBPF_HTTP_ENRICHMENT_ENABLED"]},"policy":{"type":"object","additionalProperties":false,"default":{},"description":"Default action and rule evaluation.","properties":{"default_action":{"type":"string","enum":["include","exclude","obfuscate"],"default":"exclude","description":"Action when no rule matches.","x-env":["OTEL_EBPF_HTTP_ENRICHMENT_DEFAULT_ACTION"]},"match_order":{"type":"string","enum":["first_match_wins"],"default":"first_match_wins","description":"How rules are evaluated.","x-env":["OTEL_EBPF_HTTP_ENRICHMENT_MATCH_ORDER"]},"obfuscation_string":{"type":"string","default":"***","description":"Replacement text of obfuscated values.","x-env":["OTEL_EBPF_HTTP_ENRICHMENT_OBFUSCATION_STRING"]}}},"rules":{"type":"array","default":[],"description":"Ordered include/exclude/obfuscate rules.","items":{"type":"object","additionalProperties":false,"x-ts-name":"EnrichmentRule","properties":{"action":{"type":"string","enum":["include","exclude","obfuscate"],"description":"What to do with matching items."},"type":{"type":"string","enum":["headers"],"description":"What the rule matches."},"scope":{"type":"string","enum":["all","request","response"],"description":"Request, response or both."},"match":{"type":"object","additionalProperties":false,"description":"Matching criteria.","properties":{"patterns":{"type":"array","items":{"type":"string"},"description":"Globs on header names."},"case_sensitive":{"type":"boolean","description":"Case-sensitive matching."}}}}}}}}}}}},"instrument_cuda":{"type":"string","enum":["auto","true","false","0","1","2"],"default":"auto","x-obi-ts-coerce":"string","description":"CUDA instrumentation: auto (on when nvidia-smi exists), true or false.","x-env":["OTEL_EBPF_INSTRUMENT_CUDA"],"x-obi-ts-status":"accepted-not-implemented"},"bpf_fs_path":{"type":"string","default":"/sys/fs/bpf/","description":"bpffs directory where shared maps are pinned (under otel/).","x-env":["OTEL_EBPF_BPF_FS_PATH"]},"maps_config":{"type":"object","additionalProperties":false,"default":{},"description":"BPF map sizing.","x-obi-ts-status":"accepted-not-implemented","properties":{"global_scale_factor":{"type":"integer","default":0,"description":"Scale every map size by 2^n, n in [-3, 3].","minimum":-3,"maximum":3}}},"log_enricher":{"type":"object","additionalProperties":false,"default":{},"description":"Inject trace/span ids into application logs.","x-obi-ts-status":"accepted-not-implemented","properties":{"services":{"type":"array","default":[],"description":"Services whose logs get trace ids injected.","items":{"type":"object","additionalProperties":false,"x-ts-name":"LogEnricherService","properties":{"service":{"type":"array","items":{"$ref":"#/$defs/globSelector"},"description":"Selectors of the services."}}}},"cache_ttl":{"$ref":"#/$defs/duration","default":"30m","description":"TTL of cached file descriptors.","x-env":["OTEL_EBPF_BPF_LOG_ENRICHER_CACHE_TTL"]},"cache_size":{"type":"integer","default":128,"description":"Cached file descriptors.","x-env":["OTEL_EBPF_BPF_LOG_ENRICHER_CACHE_SIZE"],"minimum":1},"async_writer_workers":{"type":"integer","default":8,"description":"Writer shards.","x-env":["OTEL_EBPF_BPF_LOG_ENRICHER_ASYNC_WRITER_WORKERS"],"minimum":1},"async_writer_channel_len":{"type":"integer","default":500,"description":"Queue length per writer shard.","x-env":["OTEL_EBPF_BPF_LOG_ENRICHER_ASYNC_WRITER_CHANNEL_LEN"],"minimum":1}}},"bpf_debug":{"type":"boolean","default":false,"description":"Load the debug build of the BPF programs (bpf_printk output).","x-env":["OTEL_EBPF_BPF_DEBUG"]},"protocol_debug_print":{"type":"boolean","default":false,"description":"Print decoded protocol data (debugging aid).","x-env":["OTEL_EBPF_PROTOCOL_DEBUG_PRINT"]},"override_bpfloop_enabled":{"type":"boolean","default":false,"description":"Assume bpf_loop is available regardless of the kernel version.","x-env":["OTEL_EBPF_OVERRIDE_BPF_LOOP_ENABLED"],"x-obi-ts-status":"accepted-not-implemented"},"capture_size":{"type":"integer","default":1024,"description":"Bytes of payload prefix captured per socket syscall (the kernel side bounds it at OBI_MAX_CAPTURE = 8192). Bytes past it are counted, not copied: bodies are sized from Content-Length or chunk sizes.","x-env":["OTEL_EBPF_BPF_CAPTURE_SIZE"],"minimum":64,"maximum":8192,"x-obi-ts-extension":true},"ring_buffer_size":{"type":"integer","default":4194304,"description":"Size in bytes of the event ring buffer shared with the kernel (a power of two, 4096 to 1073741824).","x-env":["OTEL_EBPF_BPF_RING_BUFFER_SIZE"],"minimum":4096,"maximum":1073741824,"x-obi-ts-extension":true},"drain_interval":{"$ref":"#/$defs/duration","default":"10ms","description":"Period of the user-space ring-buffer drain timer (events are submitted without wake-ups).","x-env":["OTEL_EBPF_BPF_DRAIN_INTERVAL"],"x-obi-ts-extension":true}}},"otel_metrics_export":{"type":"object","additionalProperties":false,"default":{},"description":"OTLP metrics exporter.","properties":{"endpoint":{"type":"string","description":"OTLP metrics endpoint URL, used as is. When unset, common_endpoint (+ /v1/metrics for HTTP) is used. OTLP metrics export is enabled iff one of them is set.","x-env":["OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"],"x-obi-ts-format":"url"},"common_endpoint":{"type":"string","description":"Base OTLP endpoint shared by all signals; /v1/metrics is appended for HTTP. OBI reads it only from the environment.","x-env":["OTEL_EXPORTER_OTLP_ENDPOINT"],"x-obi-ts-extension":true,"x-obi-ts-format":"url"},"protocol":{"type":"string","enum":["grpc","http/protobuf","http/json"],"description":"OTLP transport. Unset: guessed from the endpoint port (…4317 → grpc, …4318 → http/protobuf, else http/protobuf).","x-env":["OTEL_EXPORTER_OTLP_METRICS_PROTOCOL","OTEL_EXPORTER_OTLP_PROTOCOL"]},"headers":{"type":"string","description":"Extra request headers as \"k=v,k2=v2\" (URL-encoded values), overriding common_headers key by key. OBI reads it only from the environment.","x-env":["OTEL_EXPORTER_OTLP_METRICS_HEADERS"],"x-obi-ts-extension":true,"x-obi-ts-format":"headers","x-obi-ts-secret":true},"common_headers":{"type":"string","description":"Headers shared by all OTLP signals, \"k=v,k2=v2\". OBI reads it only from the environment.","x-env":["OTEL_EXPORTER_OTLP_HEADERS"],"x-obi-ts-extension":true,"x-obi-ts-format":"headers","x-obi-ts-secret":true},"interval":{"$ref":"#/$defs/duration","default":"60s","description":"Export period. When neither the file nor OTEL_EBPF_METRICS_INTERVAL sets it, OTEL_METRIC_EXPORT_INTERVAL (milliseconds) is used.","x-env":["OTEL_EBPF_METRICS_INTERVAL"],"x-env-fallback":["OTEL_METRIC_EXPORT_INTERVAL"],"x-env-syntax":{"OTEL_METRIC_EXPORT_INTERVAL":"milliseconds"}},"insecure_skip_verify":{"type":"boolean","default":false,"description":"Skip TLS certificate verification.","x-env":["OTEL_EBPF_INSECURE_SKIP_VERIFY"]},"buckets":{"$ref":"#/$defs/buckets","description":"Histogram bucket boundaries.","default":{}},"histogram_aggregation":{"type":"string","enum":["explicit_bucket_histogram","base2_exponential_bucket_histogram"],"default":"explicit_bucket_histogram","description":"Histogram kind (exponential: max_size 160, max_scale 20).","x-env":["OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION"]},"instrumentations":{"$ref":"#/$defs/instrumentations","description":"Instrumentations whose metrics are exported.","default":["*"],"x-env":["OTEL_EBPF_METRICS_INSTRUMENTATIONS"]},"ttl":{"$ref":"#/$defs/duration","default":"5m","description":"Series not updated for this long are dropped.","x-env":["OTEL_EBPF_METRICS_TTL"]},"reporters_cache_len":{"type":"integer","default":256,"description":"Per-service reporters kept.","x-env":["OTEL_EBPF_METRICS_REPORT_CACHE_LEN"],"minimum":1},"allow_service_graph_self_references":{"type":"boolean","default":false,"description":"Keep service-graph edges from a service to itself.","x-env":["OTEL_EBPF_ALLOW_SERVICE_GRAPH_SELF_REFERENCES"]},"extra_span_resource_attributes":{"type":"array","items":{"type":"string"},"default":[],"description":"Extra resource attributes added to span metrics.","x-env":["OTEL_EBPF_EXTRA_SPAN_RESOURCE_ATTRIBUTES"]},"features":{"$ref":"#/$defs/features","description":"Deprecated per-exporter metric features; when set (and this exporter is enabled) it replaces metrics.features.","deprecated":true,"x-env":["OTEL_EBPF_OTEL_METRICS_FEATURES"]},"otel_sdk_log_level":{"type":"string","description":"Log level of the exporter internals (debug, info, warn, error).","x-env":["OTEL_EBPF_SDK_LOG_LEVEL"],"x-obi-ts-status":"accepted-not-implemented"}}},"otel_traces_export":{"type":"object","additionalProperties":false,"default":{},"description":"OTLP traces exporter.","properties":{"endpoint":{"type":"string","description":"OTLP traces endpoint URL, used as is. When unset, common_endpoint (+ /v1/traces for HTTP) is used. OTLP traces export is enabled iff one of them is set.","x-env":["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"],"x-obi-ts-format":"url"},"common_endpoint":{"type":"string","description":"Base OTLP endpoint shared by all signals; /v1/traces is appended for HTTP. OBI reads it only from the environment.","x-env":["OTEL_EXPORTER_OTLP_ENDPOINT"],"x-obi-ts-extension":true,"x-obi-ts-format":"url"},"protocol":{"type":"string","enum":["grpc","http/protobuf","http/json"],"description":"OTLP transport. Unset: guessed from the endpoint port (…4317 → grpc, …4318 → http/protobuf, else http/protobuf).","x-env":["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL","OTEL_EXPORTER_OTLP_PROTOCOL"]},"headers":{"type":"string","description":"Extra request headers as \"k=v,k2=v2\" (URL-encoded values), overriding common_headers key by key. OBI reads it only from the environment.","x-env":["OTEL_EXPORTER_OTLP_TRACES_HEADERS"],"x-obi-ts-extension":true,"x-obi-ts-format":"headers","x-obi-ts-secret":true},"common_headers":{"type":"string","description":"Headers shared by all OTLP signals, \"k=v,k2=v2\". OBI reads it only from the environment.","x-env":["OTEL_EXPORTER_OTLP_HEADERS"],"x-obi-ts-extension":true,"x-obi-ts-format":"headers","x-obi-ts-secret":true},"instrumentations":{"$ref":"#/$defs/instrumentations","description":"Instrumentations whose spans are exported (dns, gpu and genai only when listed).","default":["http","grpc","sql","redis","kafka","mqtt","nats","amqp","mongo","couchbase","memcached","sunrpc","aerospike"],"x-env":["OTEL_EBPF_TRACES_INSTRUMENTATIONS"]},"insecure_skip_verify":{"type":"boolean","default":false,"description":"Skip TLS certificate verification.","x-env":["OTEL_EBPF_INSECURE_SKIP_VERIFY"]},"sampler":{"$ref":"#/$defs/sampler","description":"Trace sampler.","default":{}},"max_queue_size":{"type":"integer","default":4096,"description":"Spans queued for export; newer spans are dropped when full.","x-env":["OTEL_EBPF_OTLP_TRACES_MAX_QUEUE_SIZE"],"minimum":1},"max_export_batch_size":{"type":"integer","default":512,"description":"Maximum spans per export request.","x-env":["OTEL_EBPF_OTLP_TRACES_MAX_EXPORT_BATCH_SIZE"],"minimum":1},"batch_timeout":{"$ref":"#/$defs/duration","default":"15s","description":"Export a partial batch after this time.","x-env":["OTEL_EBPF_OTLP_TRACES_BATCH_TIMEOUT"]},"backoff_initial_interval":{"$ref":"#/$defs/duration","default":"5s","description":"Wait after the first failed export before retrying.","x-env":["OTEL_EBPF_BACKOFF_INITIAL_INTERVAL"]},"backoff_max_interval":{"$ref":"#/$defs/duration","default":"30s","description":"Upper bound of the retry back-off.","x-env":["OTEL_EBPF_BACKOFF_MAX_INTERVAL"]},"backoff_max_elapsed_time":{"$ref":"#/$defs/duration","default":"1m","description":"Give up retrying a batch after this time (0s retries forever).","x-env":["OTEL_EBPF_BACKOFF_MAX_ELAPSED_TIME"]},"reporters_cache_len":{"type":"integer","default":256,"description":"Per-service reporters kept.","x-env":["OTEL_EBPF_TRACES_REPORT_CACHE_LEN"],"minimum":1},"otel_sdk_log_level":{"type":"string","description":"Log level of the exporter internals (debug, info, warn, error).","x-env":["OTEL_EBPF_SDK_LOG_LEVEL"],"x-obi-ts-status":"accepted-not-implemented"}}},"prometheus_export":{"type":"object","additionalProperties":false,"default":{},"description":"Prometheus scrape endpoint.","properties":{"port":{"type":"integer","default":0,"description":"Port of the Prometheus scrape endpoint; 0 disables it.","x-env":["OTEL_EBPF_PROMETHEUS_PORT"],"minimum":0,"maximum":65535},"path":{"type":"string","default":"/metrics","description":"HTTP path of the scrape endpoint.","x-env":["OTEL_EBPF_PROMETHEUS_PATH"]},"buckets":{"$ref":"#/$defs/buckets","description":"Histogram bucket boundaries.","default":{}},"native_histogram":{"type":"object","additionalProperties":false,"default":{},"description":"Prometheus native histograms.","x-obi-ts-status":"accepted-not-implemented","properties":{"enabled":{"type":"boolean","default":false,"description":"Expose native (sparse) histograms as well as classic ones."},"bucket_factor":{"type":"number","default":1.1,"description":"Growth factor between native histogram buckets.","exclusiveMinimum":1},"max_bucket_number":{"type":"integer","default":160,"description":"Maximum native histogram buckets.","minimum":1},"min_reset_duration":{"$ref":"#/$defs/duration","default":"1h","description":"Minimum time between native histogram resets."}}},"instrumentations":{"$ref":"#/$defs/instrumentations","description":"Instrumentations whose metrics are exposed.","default":["*"],"x-env":["OTEL_EBPF_PROMETHEUS_INSTRUMENTATIONS"]},"ttl":{"$ref":"#/$defs/duration","default":"5m","description":"Series not updated for this long are dropped.","x-env":["OTEL_EBPF_PROMETHEUS_TTL"]},"disable_build_info":{"type":"boolean","default":false,"description":"Do not expose obi_build_info.","x-env":["OTEL_EBPF_PROMETHEUS_DISABLE_BUILD_INFO"]},"exemplar_filter":{"type":"string","enum":["always_on","always_off","trace_based"],"default":"always_off","description":"When exemplars are attached to histogram samples.","x-env":["OTEL_EBPF_PROMETHEUS_EXEMPLAR_FILTER"]},"extra_resource_attributes":{"type":"array","items":{"type":"string"},"default":[],"description":"Extra resource attributes exposed as labels.","x-env":["OTEL_EBPF_PROMETHEUS_EXTRA_RESOURCE_ATTRIBUTES"]},"extra_span_resource_attributes":{"type":"array","items":{"type":"string"},"default":[],"description":"Extra resource attributes on span metrics.","x-env":["OTEL_EBPF_PROMETHEUS_EXTRA_SPAN_RESOURCE_ATTRIBUTES"]},"allow_service_graph_self_references":{"type":"boolean","default":false,"description":"Keep service-graph edges from a service to itself.","x-env":["OTEL_EBPF_PROMETHEUS_ALLOW_SERVICE_GRAPH_SELF_REFERENCES"]},"service_cache_size":{"type":"integer","default":10000,"description":"Services remembered for span metrics.","minimum":1},"features":{"$ref":"#/$defs/features","description":"Deprecated per-exporter metric features; when set (and this exporter is enabled) it replaces metrics.features.","deprecated":true,"x-env":["OTEL_EBPF_PROMETHEUS_FEATURES"]}}},"metrics":{"type":"object","additionalProperties":false,"default":{},"description":"Metric features shared by the metric exporters.","properties":{"features":{"$ref":"#/$defs/features","description":"Metric families to produce.","default":["application"],"x-env":["OTEL_EBPF_METRICS_FEATURES","OTEL_EBPF_METRIC_FEATURES"]}}},"attributes":{"type":"object","additionalProperties":false,"default":{},"description":"Attribute selection and decoration.","properties":{"select":{"type":"object","default":{},"description":"Metric name (OTel or Prometheus form, or a glob; \"traces\" and \"resource\" are special) → include/exclude globs of attribute names.","additionalProperties":{"$ref":"#/$defs/inclusionLists"}},"kubernetes":{"type":"object","additionalProperties":false,"default":{},"description":"Kubernetes metadata: pods of this node (and their ReplicaSets, Jobs) through informers of @kubernetes/client-node, as k8s.* resource attributes, service names and discovery selectors.","properties":{"enable":{"type":"string","enum":["autodetect","true","false"],"default":"autodetect","x-obi-ts-coerce":"string","description":"Kubernetes metadata decoration: true, false or autodetect.","x-env":["OTEL_EBPF_KUBE_METADATA_ENABLE"]},"cluster_name":{"type":"string","description":"Cluster name (default: from cloud metadata).","x-env":["OTEL_EBPF_KUBE_CLUSTER_NAME"]},"kubeconfig_path":{"type":"string","description":"kubeconfig file (default: in-cluster).","x-env":["KUBECONFIG"]},"informers_sync_timeout":{"$ref":"#/$defs/duration","default":"30s","description":"Start-up wait for the informers to sync (must be > 0).","x-env":["OTEL_EBPF_KUBE_INFORMERS_SYNC_TIMEOUT"]},"informers_resync_period":{"$ref":"#/$defs/duration","default":"30m","description":"Informer resync period.","x-env":["OTEL_EBPF_KUBE_INFORMERS_RESYNC_PERIOD"],"x-obi-ts-status":"accepted-not-implemented"},"disable_informers":{"type":"array","items":{"type":"string","enum":["node","service"]},"default":[],"description":"Informers to disable.","x-env":["OTEL_EBPF_KUBE_DISABLE_INFORMERS"],"x-obi-ts-status":"accepted-not-implemented"},"meta_cache_address":{"type":"string","description":"host:port of an external k8s-cache service.","x-env":["OTEL_EBPF_KUBE_META_CACHE_ADDRESS"],"x-obi-ts-status":"accepted-not-implemented"},"meta_restrict_local_node":{"type":"boolean","default":false,"description":"Only fetch metadata of pods on this node (obi-ts always does: its informers watch this node's pods only).","x-env":["OTEL_EBPF_KUBE_META_RESTRICT_LOCAL_NODE"],"x-obi-ts-status":"accepted-not-implemented"},"drop_external":{"type":"boolean","default":false,"description":"Drop network flows whose peers are not Kubernetes entities.","x-env":["OTEL_EBPF_NETWORK_DROP_EXTERNAL"],"x-obi-ts-status":"accepted-not-implemented"},"reconnect_initial_interval":{"$ref":"#/$defs/duration","default":"5s","description":"Wait before reconnecting to the API server.","x-env":["OTEL_EBPF_KUBE_RECONNECT_INITIAL_INTERVAL"]},"resource_labels":{"type":"object","additionalProperties":{"type":"array","items":{"type":"string"}},"default":{"service.name":["app.kubernetes.io/instance","app.kubernetes.io/name"],"service.namespace":["app.kubernetes.io/part-of"],"service.version":["app.kubernetes.io/version"]},"description":"Resource attribute → pod labels/annotations it is taken from, first found wins."},"service_name_template":{"type":"string","description":"Go-template computing service.name from metadata.","x-env":["OTEL_EBPF_SERVICE_NAME_TEMPLATE"],"x-obi-ts-status":"accepted-not-implemented"},"meta_source_labels":{"type":"object","additionalProperties":false,"default":{},"description":"Old form of resource_labels.","deprecated":true,"properties":{"service_name":{"type":"string","description":"Pod label giving service.name."},"service_namespace":{"type":"string","description":"Pod label giving service.namespace."}},"x-obi-ts-status":"accepted-not-implemented"}}},"instance_id":{"type":"object","additionalProperties":false,"default":{},"description":"How service.instance.id (<host>:<pid>) is built.","properties":{"dns":{"type":"boolean","default":true,"description":"Resolve the host name through DNS for service.instance.id.","x-env":["OTEL_EBPF_HOSTNAME_DNS_RESOLUTION"]},"override_hostname":{"type":"string","description":"Host name used in service.instance.id instead of the resolved one.","x-env":["OTEL_EBPF_HOSTNAME"]}}},"host_id":{"type":"object","additionalProperties":false,"default":{},"description":"host.id resolution.","properties":{"override":{"type":"string","description":"Value of host.id.","x-env":["OTEL_EBPF_HOST_ID"]},"fetch_timeout":{"$ref":"#/$defs/duration","default":"500ms","description":"Time budget for reading host.id from cloud metadata.","x-env":["OTEL_EBPF_HOST_ID_FETCH_TIMEOUT"]}}},"rename_unresolved_hosts":{"type":"string","default":"unresolved","description":"Replacement of unresolved peer IPs in service-graph attributes (\"\" disables).","x-env":["OTEL_EBPF_RENAME_UNRESOLVED_HOSTS"]},"rename_unresolved_hosts_outgoing":{"type":"string","default":"outgoing","description":"Replacement for unresolved outgoing peers.","x-env":["OTEL_EBPF_RENAME_UNRESOLVED_HOSTS_OUTGOING"]},"rename_unresolved_hosts_incoming":{"type":"string","default":"incoming","description":"Replacement for unresolved incoming peers.","x-env":["OTEL_EBPF_RENAME_UNRESOLVED_HOSTS_INCOMING"]},"metric_span_names_limit":{"type":"integer","default":100,"description":"Distinct span names per service in span metrics before AGGREGATED is used (<= 0 disables).","x-env":["OTEL_EBPF_METRIC_SPAN_NAMES_LIMIT"]},"sensitive_query_params":{"type":"object","additionalProperties":false,"default":{},"description":"Query parameters redacted in url.full / url.query.","properties":{"add":{"type":"array","items":{"type":"string"},"default":[],"description":"Query keys to redact in addition to the built-in list."},"remove":{"type":"array","items":{"type":"string"},"default":[],"description":"Built-in keys not to redact."}}},"extra_group_attributes":{"type":"object","additionalProperties":false,"default":{},"description":"Extra attribute groups.","x-obi-ts-status":"accepted-not-implemented","properties":{"k8s_app_meta":{"type":"array","items":{"type":"string"},"default":[],"description":"Extra Kubernetes attributes added to application metrics."}}}}},"routes":{"type":"object","additionalProperties":false,"default":{},"description":"http.route decoration.","properties":{"patterns":{"type":"array","items":{"type":"string"},"default":[],"description":"Route templates with :name or {name} segments; the first match becomes http.route."},"unmatched":{"type":"string","enum":["unset","path","wildcard","heuristic","low-cardinality"],"default":"heuristic","description":"http.route of paths matching no pattern."},"ignored_patterns":{"type":"array","items":{"type":"string"},"default":[],"description":"Paths dropped from telemetry (deprecated: use filter).","deprecated":true},"ignore_mode":{"type":"string","enum":["all","metrics","traces"],"default":"all","description":"Signals ignored_patterns applies to.","deprecated":true},"wildcard_char":{"type":"string","default":"*","description":"Character replacing variable segments.","minLength":1,"maxLength":1},"max_path_segment_cardinality":{"type":"integer","default":10,"description":"Distinct values per path segment (per service) kept by low-cardinality.","minimum":1}}},"filter":{"type":"object","additionalProperties":false,"default":{},"description":"Record filters by attribute value.","properties":{"application":{"type":"object","default":{},"additionalProperties":{"$ref":"#/$defs/matchDefinition"},"description":"Attribute name → condition every span/metric record must satisfy."},"network":{"type":"object","default":{},"additionalProperties":{"$ref":"#/$defs/matchDefinition"},"description":"Attribute name → condition for network flow records.","x-obi-ts-status":"accepted-not-implemented"},"stats":{"type":"object","default":{},"additionalProperties":{"$ref":"#/$defs/matchDefinition"},"description":"Attribute name → condition for stats records.","x-obi-ts-status":"accepted-not-implemented"}}},"name_resolver":{"type":"object","additionalProperties":false,"default":{},"description":"Peer name resolution.","x-obi-ts-status":"accepted-not-implemented","properties":{"sources":{"type":"array","items":{"type":"string","enum":["k8s","kube","kubernetes","dns","rdns"]},"default":["k8s"],"description":"Where peer names come from.","x-env":["OTEL_EBPF_NAME_RESOLVER_SOURCES"]},"cache_len":{"type":"integer","default":1024,"description":"Names cached.","x-env":["OTEL_EBPF_NAME_RESOLVER_CACHE_LEN"],"minimum":1},"cache_expiry":{"$ref":"#/$defs/duration","default":"5m","description":"Cached name lifetime.","x-env":["OTEL_EBPF_NAME_RESOLVER_CACHE_TTL"]}}},"network":{"type":"object","additionalProperties":false,"default":{},"description":"Network flow metrics (NetO11y).","x-obi-ts-status":"accepted-not-implemented","properties":{"enable":{"type":"boolean","default":false,"description":"Enable network flow metrics (deprecated: add \"network\" to metrics.features).","x-env":["OTEL_EBPF_NETWORK_METRICS"],"deprecated":true},"source":{"type":"string","enum":["socket_filter","tc"],"default":"socket_filter","description":"Packet source.","x-env":["OTEL_EBPF_NETWORK_SOURCE"]},"agent_ip":{"type":"string","description":"Reported agent IP.","x-env":["OTEL_EBPF_NETWORK_AGENT_IP"]},"agent_ip_iface":{"type":"string","default":"external","description":"Interface the agent IP is taken from: external, local or name:<iface>.","x-env":["OTEL_EBPF_NETWORK_AGENT_IP_IFACE"],"pattern":"^(external|local|name:.+)$","x-message":"must be external, local or name:<interface>"},"agent_ip_type":{"type":"string","enum":["any","ipv4","ipv6"],"default":"any","description":"IP family of the agent IP.","x-env":["OTEL_EBPF_NETWORK_AGENT_IP_TYPE"]},"interfaces":{"type":"array","items":{"type":"string"},"default":[],"description":"Interfaces to capture (names or /regex/); empty: all.","x-env":["OTEL_EBPF_NETWORK_INTERFACES"]},"exclude_interfaces":{"type":"array","items":{"type":"string"},"default":["lo"],"description":"Interfaces not captured.","x-env":["OTEL_EBPF_NETWORK_EXCLUDE_INTERFACES"]},"protocols":{"type":"array","items":{"type":"string"},"default":[],"description":"Transport protocols kept.","x-env":["OTEL_EBPF_NETWORK_PROTOCOLS"]},"exclude_protocols":{"type":"array","items":{"type":"string"},"default":[],"description":"Transport protocols dropped.","x-env":["OTEL_EBPF_NETWORK_EXCLUDE_PROTOCOLS"]},"cache_max_flows":{"type":"integer","default":5000,"description":"Flows accumulated before a flush.","x-env":["OTEL_EBPF_NETWORK_CACHE_MAX_FLOWS"],"minimum":1},"cache_active_timeout":{"$ref":"#/$defs/duration","default":"5s","description":"Maximum time flows stay in the cache.","x-env":["OTEL_EBPF_NETWORK_CACHE_ACTIVE_TIMEOUT"]},"deduper":{"type":"string","enum":["first_come","none"],"default":"first_come","description":"Duplicate-flow removal.","x-env":["OTEL_EBPF_NETWORK_DEDUPER"]},"deduper_fc_ttl":{"$ref":"#/$defs/duration","description":"Expiry of the first_come deduper (default 2 × cache_active_timeout).","x-env":["OTEL_EBPF_NETWORK_DEDUPER_FC_TTL"]},"direction":{"type":"string","enum":["both","ingress","egress"],"default":"both","description":"Flow directions captured.","x-env":["OTEL_EBPF_NETWORK_DIRECTION"]},"sampling":{"type":"integer","default":0,"description":"Sample one packet in N (0 = all).","x-env":["OTEL_EBPF_NETWORK_SAMPLING"],"minimum":0},"cidrs":{"type":"array","items":{"type":"string"},"default":[],"description":"CIDRs reported as src.cidr / dst.cidr.","x-env":["OTEL_EBPF_NETWORK_CIDRS"]},"geo_ip":{"$ref":"#/$defs/geoIp","description":"GeoIP decoration.","default":{}},"reverse_dns":{"$ref":"#/$defs/reverseDns","description":"Reverse DNS decoration.","default":{}},"print_flows":{"type":"boolean","default":false,"description":"Print flows to stdout.","x-env":["OTEL_EBPF_NETWORK_PRINT_FLOWS"]},"listen_interfaces":{"type":"string","enum":["watch","poll"],"default":"watch","description":"How new interfaces are noticed.","x-env":["OTEL_EBPF_NETWORK_LISTEN_INTERFACES"]},"listen_poll_period":{"$ref":"#/$defs/duration","default":"10s","description":"Interface poll period.","x-env":["OTEL_EBPF_NETWORK_LISTEN_POLL_PERIOD"]}}},"stats":{"type":"object","additionalProperties":false,"default":{},"description":"TCP statistics metrics (StatsO11y).","x-obi-ts-status":"accepted-not-implemented","properties":{"agent_ip":{"type":"string","description":"Reported agent IP.","x-env":["OTEL_EBPF_STATS_AGENT_IP"]},"agent_ip_iface":{"type":"string","default":"external","description":"Interface the agent IP is taken from: external, local or name:<iface>.","x-env":["OTEL_EBPF_STATS_AGENT_IP_IFACE"],"pattern":"^(external|local|name:.+)$","x-message":"must be external, local or name:<interface>"},"agent_ip_type":{"type":"string","enum":["any","ipv4","ipv6"],"default":"any","description":"IP family of the agent IP.","x-env":["OTEL_EBPF_STATS_AGENT_IP_TYPE"]},"cidrs":{"type":"array","items":{"type":"string"},"default":[],"description":"CIDRs reported as src.cidr / dst.cidr.","x-env":["OTEL_EBPF_STATS_CIDRS"]},"geo_ip":{"$ref":"#/$defs/geoIp","description":"GeoIP decoration.","default":{}},"reverse_dns":{"$ref":"#/$defs/reverseDns","description":"Reverse DNS decoration.","default":{}},"print_stats":{"type":"boolean","default":false,"description":"Print stats to stdout.","x-env":["OTEL_EBPF_STATS_PRINT_STATS"]}}},"internal_metrics":{"type":"object","additionalProperties":false,"default":{},"description":"The agent's own metrics (obi_*).","properties":{"exporter":{"type":"string","enum":["disabled","prometheus","otel"],"default":"disabled","description":"Where the agent's own metrics go. A non-zero prometheus.port alone also selects prometheus.","x-env":["OTEL_EBPF_INTERNAL_METRICS_EXPORTER"]},"prometheus":{"type":"object","additionalProperties":false,"default":{},"description":"Prometheus endpoint for internal metrics.","properties":{"port":{"type":"integer","default":0,"description":"Port of the internal-metrics scrape endpoint; 0 disables it.","x-env":["OTEL_EBPF_INTERNAL_METRICS_PROMETHEUS_PORT"],"minimum":0,"maximum":65535},"path":{"type":"string","default":"/internal/metrics","description":"HTTP path of the internal-metrics endpoint.","x-env":["OTEL_EBPF_INTERNAL_METRICS_PROMETHEUS_PATH"]}}},"bpf_metric_scrape_interval":{"$ref":"#/$defs/duration","default":"15s","description":"Period of reading BPF probe statistics.","x-env":["OTEL_EBPF_BPF_METRIC_SCRAPE_INTERVAL"]}}},"javaagent":{"type":"object","additionalProperties":false,"default":{},"description":"Java agent injection.","x-obi-ts-status":"accepted-not-implemented","properties":{"enabled":{"type":"boolean","default":true,"description":"Inject the Java agent into JVMs.","x-env":["OTEL_EBPF_JAVAAGENT_ENABLED"]},"attach_timeout":{"$ref":"#/$defs/duration","default":"10s","description":"Time budget of the agent attach.","x-env":["OTEL_EBPF_JAVAAGENT_ATTACH_TIMEOUT"]},"debug":{"type":"boolean","default":false,"description":"Java agent debug output.","x-env":["OTEL_EBPF_JAVAAGENT_DEBUG"]},"debug_instrumentation":{"type":"boolean","default":false,"description":"Java agent instrumentation debug output.","x-env":["OTEL_EBPF_JAVAAGENT_DEBUG_INSTRUMENTATION"]}}},"nodejs":{"type":"object","additionalProperties":false,"default":{},"description":"Node.js in-process helper.","x-obi-ts-status":"accepted-not-implemented","properties":{"enabled":{"type":"boolean","default":true,"description":"Inject the Node.js helper (async context tracking) into Node processes.","x-env":["OTEL_EBPF_NODEJS_ENABLED"]},"manual_spans":{"type":"boolean","default":false,"description":"Bridge spans created with the OpenTelemetry API inside Node processes."}}},"jvm_runtime_metrics":{"type":"object","additionalProperties":false,"default":{},"description":"JVM runtime metrics.","x-obi-ts-status":"accepted-not-implemented","properties":{"enabled":{"type":"boolean","default":false,"description":"Produce jvm.* runtime metrics."}}},"health_check":{"type":"object","additionalProperties":false,"default":{},"description":"Health endpoint.","x-obi-ts-status":"accepted-not-implemented","properties":{"port":{"type":"integer","default":0,"description":"Port of the health endpoint; 0 disables it.","minimum":0,"maximum":65535},"listen_address":{"type":"string","default":"127.0.0.1","description":"Address the health endpoint binds."},"unix_socket_path":{"type":"string","default":"","description":"Serve the health endpoint on this Unix socket instead."}}}},"$defs":{"duration":{"type":"string","pattern":"^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$","x-obi-ts-format":"duration","x-obi-ts-coerce":"duration","x-message":"must be a duration such as 500ms, 5s, 1m30s or 1h","description":"Go duration: a sequence of numbers with units ns, us, ms, s, m, h."},"portEnum":{"type":["integer","string","array"],"items":{"type":["integer","string"]},"x-obi-ts-format":"port-ranges","x-message":"must be a port, a list of ports, or a string such as \"80,443,8000-8999\"","description":"Ports and port ranges."},"pidEnum":{"type":["integer","string","array"],"items":{"type":"integer"},"x-obi-ts-format":"pid-list","x-message":"must be a PID, a list of PIDs, or a string such as \"1234,5678\"","description":"Process ids."},"globSelector":{"type":"object","additionalProperties":false,"x-ts-name":"GlobSelectorConfig","description":"One selector: its criteria are ANDed; glob syntax ({a,b}, *, ?, [..]).","properties":{"name":{"type":"string","description":"Overrides service.name of everything this entry selects (deprecated in OBI, still honoured)."},"namespace":{"type":"string","description":"Overrides service.namespace of everything this entry selects (deprecated in OBI, still honoured)."},"open_ports":{"$ref":"#/$defs/portEnum","description":"Selects processes owning a TCP socket whose local port is in this set: a port, a list of ports, or a string such as \"80,443,8000-8999\"."},"target_pids":{"$ref":"#/$defs/pidEnum","description":"Selects processes by PID: a PID, a list of PIDs, or a comma-separated string."},"containers_only":{"type":"boolean","description":"Only select processes running inside a container."},"exports":{"type":"array","items":{"type":"string","enum":["metrics","traces"]},"uniqueItems":true,"x-obi-ts-coerce":"comma-list","description":"Signals exported for this entry (`[metrics, traces]` subset; also a comma-separated string). Unset: both; empty list: none."},"sampler":{"$ref":"#/$defs/sampler","description":"Per-service trace sampler overriding otel_traces_export.sampler.","x-obi-ts-status":"accepted-not-implemented"},"routes":{"type":"object","additionalProperties":false,"description":"Per-service route patterns, tried after the global routes.patterns.","x-obi-ts-status":"accepted-not-implemented","properties":{"incoming":{"type":"array","items":{"type":"string"},"description":"Patterns for server (incoming) spans."},"outgoing":{"type":"array","items":{"type":"string"},"description":"Patterns for client (outgoing) spans."}}},"metrics":{"type":"object","additionalProperties":false,"description":"Per-service metric options.","x-obi-ts-status":"accepted-not-implemented","properties":{"features":{"$ref":"#/$defs/features","description":"Metric features for this service, replacing metrics.features."}}},"exe_path":{"type":"string","x-obi-ts-format":"glob","description":"Glob on the full executable path."},"cmd_args":{"type":"string","x-obi-ts-format":"glob","description":"Glob on the command line (arguments joined by spaces)."},"languages":{"type":"string","x-obi-ts-format":"glob","description":"Glob on the detected language."},"k8s_namespace":{"type":"string","description":"Glob on the Kubernetes namespace."},"k8s_pod_name":{"type":"string","description":"Glob on the Kubernetes pod name."},"k8s_deployment_name":{"type":"string","description":"Glob on the Kubernetes deployment name."},"k8s_replicaset_name":{"type":"string","description":"Glob on the Kubernetes replicaset name."},"k8s_daemonset_name":{"type":"string","description":"Glob on the Kubernetes daemonset name."},"k8s_statefulset_name":{"type":"string","description":"Glob on the Kubernetes statefulset name."},"k8s_job_name":{"type":"string","description":"Glob on the Kubernetes job name."},"k8s_cronjob_name":{"type":"string","description":"Glob on the Kubernetes cronjob name."},"k8s_owner_name":{"type":"string","description":"Glob on the Kubernetes owner name."},"k8s_container_name":{"type":"string","description":"Glob on the Kubernetes container name."},"container_name":{"type":"string","description":"Glob on the OCI/Docker container name."},"k8s_pod_labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Pod label name → glob on its value."},"k8s_pod_annotations":{"type":"object","additionalProperties":{"type":"string"},"description":"Pod annotation name → glob on its value."}}},"regexSelector":{"type":"object","additionalProperties":false,"x-ts-name":"RegexSelectorConfig","description":"One deprecated regular-expression selector (criteria ANDed).","properties":{"name":{"type":"string","description":"Overrides service.name of everything this entry selects (deprecated in OBI, still honoured)."},"namespace":{"type":"string","description":"Overrides service.namespace of everything this entry selects (deprecated in OBI, still honoured)."},"open_ports":{"$ref":"#/$defs/portEnum","description":"Selects processes owning a TCP socket whose local port is in this set: a port, a list of ports, or a string such as \"80,443,8000-8999\"."},"target_pids":{"$ref":"#/$defs/pidEnum","description":"Selects processes by PID: a PID, a list of PIDs, or a comma-separated string."},"containers_only":{"type":"boolean","description":"Only select processes running inside a container."},"exports":{"type":"array","items":{"type":"string","enum":["metrics","traces"]},"uniqueItems":true,"x-obi-ts-coerce":"comma-list","description":"Signals exported for this entry (`[metrics, traces]` subset; also a comma-separated string). Unset: both; empty list: none."},"sampler":{"$ref":"#/$defs/sampler","description":"Per-service trace sampler overriding otel_traces_export.sampler.","x-obi-ts-status":"accepted-not-implemented"},"routes":{"type":"object","additionalProperties":false,"description":"Per-service route patterns, tried after the global routes.patterns.","x-obi-ts-status":"accepted-not-implemented","properties":{"incoming":{"type":"array","items":{"type":"string"},"description":"Patterns for server (incoming) spans."},"outgoing":{"type":"array","items":{"type":"string"},"description":"Patterns for client (outgoing) spans."}}},"metrics":{"type":"object","additionalProperties":false,"description":"Per-service metric options.","x-obi-ts-status":"accepted-not-implemented","properties":{"features":{"$ref":"#/$defs/features","description":"Metric features for this service, replacing metrics.features."}}},"exe_path":{"type":"string","x-obi-ts-format":"regex","description":"Regular expression on the executable path."},"exe_path_regexp":{"type":"string","x-obi-ts-format":"regex","description":"Old name of exe_path.","deprecated":true},"cmd_args":{"type":"string","x-obi-ts-format":"regex","description":"Regular expression on the command line.","x-obi-ts-status":"accepted-not-implemented"},"languages":{"type":"string","x-obi-ts-format":"regex","description":"Regular expression on the detected language.","x-obi-ts-status":"accepted-not-implemented"},"k8s_namespace":{"type":"string","description":"Regular expression on the Kubernetes namespace.","x-obi-ts-status":"accepted-not-implemented"},"k8s_pod_name":{"type":"string","description":"Regular expression on the Kubernetes pod name.","x-obi-ts-status":"accepted-not-implemented"},"k8s_deployment_name":{"type":"string","description":"Regular expression on the Kubernetes deployment name.","x-obi-ts-status":"accepted-not-implemented"},"k8s_replicaset_name":{"type":"string","description":"Regular expression on the Kubernetes replicaset name.","x-obi-ts-status":"accepted-not-implemented"},"k8s_daemonset_name":{"type":"string","description":"Regular expression on the Kubernetes daemonset name.","x-obi-ts-status":"accepted-not-implemented"},"k8s_statefulset_name":{"type":"string","description":"Regular expression on the Kubernetes statefulset name.","x-obi-ts-status":"accepted-not-implemented"},"k8s_job_name":{"type":"string","description":"Regular expression on the Kubernetes job name.","x-obi-ts-status":"accepted-not-implemented"},"k8s_cronjob_name":{"type":"string","description":"Regular expression on the Kubernetes cronjob name.","x-obi-ts-status":"accepted-not-implemented"},"k8s_owner_name":{"type":"string","description":"Regular expression on the Kubernetes owner name.","x-obi-ts-status":"accepted-not-implemented"},"k8s_container_name":{"type":"string","description":"Regular expression on the Kubernetes container name.","x-obi-ts-status":"accepted-not-implemented"},"container_name":{"type":"string","description":"Regular expression on the OCI/Docker container name.","x-obi-ts-status":"accepted-not-implemented"},"k8s_pod_labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Pod label name → regular expression on its value.","x-obi-ts-status":"accepted-not-implemented"},"k8s_pod_annotations":{"type":"object","additionalProperties":{"type":"string"},"description":"Pod annotation name → regular expression on its value.","x-obi-ts-status":"accepted-not-implemented"}}},"sampler":{"type":"object","additionalProperties":false,"x-ts-name":"SamplerConfig","description":"OpenTelemetry sampler.","properties":{"name":{"type":"string","enum":["always_on","always_off","traceidratio","parentbased_always_on","parentbased_always_off","parentbased_traceidratio"],"default":"parentbased_always_on","description":"Sampler name.","x-env":["OTEL_TRACES_SAMPLER"]},"arg":{"type":"string","x-obi-ts-coerce":"string","description":"Sampler argument: the ratio in [0, 1] for *traceidratio (default 1.0).","x-env":["OTEL_TRACES_SAMPLER_ARG"]}}},"buckets":{"type":"object","additionalProperties":false,"x-ts-name":"BucketsConfig","description":"Histogram bucket boundaries.","properties":{"duration_histogram":{"type":"array","items":{"type":"number"},"default":[0,0.005,0.01,0.025,0.05,0.075,0.1,0.25,0.5,0.75,1,2.5,5,7.5,10],"description":"Duration histograms (seconds)."},"request_size_histogram":{"type":"array","items":{"type":"number"},"default":[0,32,64,128,256,512,1024,2048,4096,8192],"description":"Request body size histograms (bytes)."},"response_size_histogram":{"type":"array","items":{"type":"number"},"default":[0,32,64,128,256,512,1024,2048,4096,8192],"description":"Response body size histograms (bytes)."}}},"instrumentations":{"type":"array","items":{"type":"string","enum":["*","http","grpc","sql","redis","kafka","mqtt","nats","amqp","gpu","mongo","dns","couchbase","genai","memcached","sunrpc","aerospike"]},"uniqueItems":true,"x-obi-ts-coerce":"comma-list","description":"Instrumentation names."},"features":{"type":"array","items":{"type":"string","enum":["application","application_span","application_span_otel","application_span_sizes","application_service_graph","application_host","application_runtime","application_process","network","network_inter_zone","network_flow_packets","stats","stats_tcp_rtt","stats_tcp_failed_connections","stats_tcp_retransmits","stats_tcp_io","ebpf","all","*"]},"uniqueItems":true,"x-obi-ts-coerce":"comma-list","description":"Metric feature names (a list or a comma-separated string)."},"inclusionLists":{"type":"object","additionalProperties":false,"x-ts-name":"InclusionLists","description":"Attribute globs to include / exclude.","properties":{"include":{"type":"array","items":{"type":"string"},"description":"Attribute name globs to report."},"exclude":{"type":"array","items":{"type":"string"},"description":"Attribute name globs not to report."}}},"matchDefinition":{"type":"object","additionalProperties":false,"x-ts-name":"MatchDefinition","description":"Condition on one attribute.","properties":{"match":{"type":"string","x-obi-ts-format":"glob","description":"Keep records whose value matches this glob."},"not_match":{"type":"string","x-obi-ts-format":"glob","description":"Keep records whose value does not match this glob."},"greater_than":{"type":"integer","description":"Keep records whose numeric value is > this."},"greater_equals":{"type":"integer","description":"Keep records whose numeric value is >= this."},"equals":{"type":"integer","description":"Keep records whose numeric value is == this."},"not_equals":{"type":"integer","description":"Keep records whose numeric value is != this."},"less_equals":{"type":"integer","description":"Keep records whose numeric value is <= this."},"less_than":{"type":"integer","description":"Keep records whose numeric value is < this."}}},"geoIp":{"type":"object","additionalProperties":false,"x-ts-name":"GeoIpConfig","description":"GeoIP decoration.","properties":{"ipinfo":{"type":"object","additionalProperties":false,"default":{},"description":"ipinfo database.","properties":{"path":{"type":"string","description":"ipinfo database file.","x-env":["OTEL_EBPF_GEOIP_IPINFO_PATH"]}}},"maxmind":{"type":"object","additionalProperties":false,"default":{},"description":"MaxMind databases.","properties":{"country_path":{"type":"string","description":"MaxMind country database file.","x-env":["OTEL_EBPF_GEOIP_MAXMIND_COUNTRY_PATH"]},"asn_path":{"type":"string","description":"MaxMind ASN database file.","x-env":["OTEL_EBPF_GEOIP_MAXMIND_ASN_PATH"]}}},"cache_len":{"type":"integer","default":512,"description":"Lookups cached.","x-env":["OTEL_EBPF_GEOIP_CACHE_LEN"],"minimum":1},"cache_expiry":{"$ref":"#/$defs/duration","default":"60m","description":"Cached lookup lifetime.","x-env":["OTEL_EBPF_GEOIP_CACHE_TTL"]}}},"reverseDns":{"type":"object","additionalProperties":false,"x-ts-name":"ReverseDnsConfig","description":"Reverse DNS decoration.","properties":{"type":{"type":"string","enum":["none","getaddrinfo","local","ebpf"],"default":"none","description":"Lookup method (ebpf = XDP DNS snooping).","x-env":["OTEL_EBPF_REVERSE_DNS_TYPE"]},"cache_len":{"type":"integer","default":256,"description":"Names cached.","x-env":["OTEL_EBPF_REVERSE_DNS_CACHE_LEN"],"minimum":1},"cache_expiry":{"$ref":"#/$defs/duration","default":"60m","description":"Cached name lifetime.","x-env":["OTEL_EBPF_REVERSE_DNS_CACHE_TTL"]}}}}};
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://github.com/obi-ts/obi-ts/config/v1","title":"obi-ts configuration","description":"Configuration of obi-ts, accepting the YAML keys and environment variables of OBI v1 (OpenTelemetry eBPF Instrumentation). Precedence: built-in defaults < YAML file < environment variables.","x-ts-name":"ObiConfig","type":"object","additionalProperties":false,"properties":{"open_port":{"$ref":"#/$defs/portEnum","description":"Instrument processes owning a socket whose local port is in this set (normally their listen port), e.g. \"80,443,8000-8999\". Shortcut for one discovery.instrument entry; ANDed with OTEL_EBPF_AUTO_TARGET_EXE when both are set.","x-env":["OTEL_EBPF_OPEN_PORT"]},"auto_target_exe":{"type":"string","description":"Glob on the full executable path of processes to instrument. OBI reads it only from the environment; obi-ts also accepts it in YAML. ANDed with open_port when both are set.","x-env":["OTEL_EBPF_AUTO_TARGET_EXE","OTEL_GO_AUTO_TARGET_EXE"],"x-obi-ts-extension":true,"x-obi-ts-format":"glob"},"auto_target_language":{"type":"string","description":"Glob on the detected language (go, java, nodejs, python, ruby, dotnet, rust, cpp, php, deno, generic). OBI reads it only from the environment; obi-ts also accepts it in YAML.","x-env":["OTEL_EBPF_AUTO_TARGET_LANGUAGE"],"x-obi-ts-extension":true,"x-obi-ts-format":"glob"},"target_pids":{"$ref":"#/$defs/pidEnum","description":"Instrument exactly these PIDs (a PID, a list, or a comma-separated string).","x-env":["OTEL_EBPF_TARGET_PID"]},"executable_path":{"type":"string","description":"Regular expression on the executable path (deprecated: use OTEL_EBPF_AUTO_TARGET_EXE or discovery.instrument).","x-env":["OTEL_EBPF_EXECUTABLE_PATH"],"deprecated":true,"x-obi-ts-format":"regex"},"service_name":{"type":"string","description":"Forces service.name for everything selected by the shortcut selectors (open_port, auto target exe/language, target_pids, executable_path). Deprecated in OBI.","x-env":["OTEL_SERVICE_NAME","OTEL_EBPF_SERVICE_NAME"],"deprecated":true},"service_namespace":{"type":"string","description":"Forces service.namespace for everything selected by the shortcut selectors. Deprecated in OBI.","x-env":["OTEL_EBPF_SERVICE_NAMESPACE"],"deprecated":true},"log_level":{"type":"string","enum":["DEBUG","INFO","WARN","ERROR"],"default":"INFO","description":"Agent log level (case-insensitive).","x-env":["OTEL_EBPF_LOG_LEVEL"],"x-obi-ts-coerce":"uppercase"},"log_format":{"type":"string","enum":["text","json"],"default":"text","description":"Agent log format.","x-env":["OTEL_EBPF_LOG_FORMAT"]},"trace_printer":{"type":"string","enum":["disabled","counter","text","json","json_indent"],"default":"disabled","description":"Print spans to stdout; counts as an exporter when not disabled.","x-env":["OTEL_EBPF_TRACE_PRINTER"]},"shutdown_timeout":{"$ref":"#/$defs/duration","default":"10s","description":"Maximum time for a graceful stop after SIGINT/SIGTERM.","x-env":["OTEL_EBPF_SHUTDOWN_TIMEOUT"]},"enforce_sys_caps":{"type":"boolean","default":false,"description":"Abort at start-up when required capabilities are missing (otherwise only warn).","x-env":["OTEL_EBPF_ENFORCE_SYS_CAPS"]},"channel_buffer_len":{"type":"integer","default":50,"description":"Capacity of the internal pipeline queues between stages.","x-env":["OTEL_EBPF_CHANNEL_BUFFER_LEN"],"minimum":1},"channel_send_timeout":{"$ref":"#/$defs/duration","default":"1m","description":"Time a stage waits on a full queue before warning.","x-env":["OTEL_EBPF_CHANNEL_SEND_TIMEOUT"]},"channel_send_timeout_panic":{"type":"boolean","default":false,"description":"Abort instead of warning when a queue stays blocked (debugging aid).","x-env":["OTEL_EBPF_CHANNEL_SEND_TIMEOUT_PANIC"],"x-obi-ts-status":"accepted-not-implemented"},"profile_port":{"type":"integer","default":0,"description":"Port of the Go pprof endpoint in OBI; 0 disables it.","x-env":["OTEL_EBPF_PROFILE_PORT"],"minimum":0,"maximum":65535,"x-obi-ts-status":"accepted-not-implemented"},"log_config":{"type":"string","enum":["yaml","json"],"description":"Log the effective configuration at start-up in this format.","x-env":["OTEL_EBPF_LOG_CONFIG"]},"discovery":{"type":"object","additionalProperties":false,"default":{},"description":"Which processes to instrument.","properties":{"instrument":{"type":"array","items":{"$ref":"#/$defs/globSelector"},"default":[],"description":"Glob selectors of processes to instrument: OR across entries, AND inside an entry."},"exclude_instrument":{"type":"array","items":{"$ref":"#/$defs/globSelector"},"default":[],"description":"Glob selectors of processes never to instrument, even if selected."},"default_exclude_instrument":{"type":"array","items":{"$ref":"#/$defs/globSelector"},"default":[{"exe_path":"{*/obi,obi,*beyla,*alloy,*ebpf-instrument,*otelcol,*otelcol-contrib,*otelcol-contrib[!/]*}"},{"k8s_namespace":"{kube-system,kube-node-lease,local-path-storage,grafana-alloy,cert-manager,monitoring,gke-connect,gke-gmp-system,gke-managed-cim,gke-managed-filestorecsi,gke-managed-metrics-server,gke-managed-system,gke-system,gke-managed-volumepopulator,gatekeeper-system}"}],"description":"Built-in exclusions (the agent itself, collectors, Kubernetes system namespaces). Set to [] to allow them."},"services":{"type":"array","items":{"$ref":"#/$defs/regexSelector"},"default":[],"description":"Regular-expression selectors (deprecated form of instrument; ignored when instrument is set).","deprecated":true},"exclude_services":{"type":"array","items":{"$ref":"#/$defs/regexSelector"},"default":[],"description":"Regular-expression exclusions (deprecated form of exclude_instrument).","deprecated":true},"default_exclude_services":{"type":"array","items":{"$ref":"#/$defs/regexSelector"},"default":[{"exe_path":"(?:^|/)(beyla$|alloy$|otelcol[^/]*$)"},{"k8s_namespace":"^kube-system$|^kube-node-lease$|^local-path-storage$|^grafana-alloy$|^cert-manager$|^monitoring$|^gke-connect$|^gke-gmp-system$|^gke-managed-cim$|^gke-managed-filestorecsi$|^gke-managed-metrics-server$|^gke-managed-system$|^gke-system$|^gke-managed-volumepopulator$|^gatekeeper-system$"}],"description":"Built-in regular-expression exclusions (deprecated form of default_exclude_instrument).","deprecated":true},"poll_interval":{"$ref":"#/$defs/duration","default":"5s","description":"Period of the /proc scan for new and exited processes (0s means the default, 5s).","x-env":["OTEL_EBPF_DISCOVERY_POLL_INTERVAL"]},"min_process_age":{"$ref":"#/$defs/duration","default":"5s","description":"Ignore processes younger than this, unless they were seen binding a port.","x-env":["OTEL_EBPF_MIN_PROCESS_AGE"]},"exclude_otel_instrumented_services":{"type":"boolean","default":true,"description":"Stop emitting the signals a process already exports itself through an OpenTelemetry SDK.","x-env":["OTEL_EBPF_EXCLUDE_OTEL_INSTRUMENTED_SERVICES"]},"exclude_otel_instrumented_services_span_metrics":{"type":"boolean","default":false,"description":"Also stop span and service-graph metrics for such processes.","x-env":["OTEL_EBPF_EXCLUDE_OTEL_INSTRUMENTED_SERVICES_SPAN_METRICS"]},"default_otlp_grpc_port":{"type":"integer","default":4317,"description":"OTLP/gRPC port assumed when detecting SDK-instrumented processes whose environment does not name one.","x-env":["OTEL_EBPF_DEFAULT_OTLP_GRPC_PORT"],"minimum":0,"maximum":65535},"skip_go_specific_tracers":{"type":"boolean","default":false,"description":"Treat Go binaries as generic processes (no Go uprobes).","x-env":["OTEL_EBPF_SKIP_GO_SPECIFIC_TRACERS"],"x-obi-ts-status":"accepted-not-implemented"},"bpf_pid_filter_off":{"type":"boolean","default":false,"description":"Disable the in-kernel PID filter; filter in user space only (debugging aid).","x-env":["OTEL_EBPF_BPF_PID_FILTER_OFF"]},"route_harvester_timeout":{"$ref":"#/$defs/duration","default":"10s","description":"Time budget for extracting routes from application symbols.","x-env":["OTEL_EBPF_ROUTE_HARVESTER_TIMEOUT"],"x-obi-ts-status":"accepted-not-implemented"},"disabled_route_harvesters":{"type":"array","items":{"type":"string","enum":["go","java","nodejs"]},"default":[],"description":"Route harvesters to disable.","x-obi-ts-status":"accepted-not-implemented"},"route_harvester_advanced":{"type":"object","additionalProperties":false,"default":{},"description":"Advanced route-harvester options.","x-obi-ts-status":"accepted-not-implemented","properties":{"java_harvest_delay":{"$ref":"#/$defs/duration","default":"1m","description":"Delay before harvesting routes from a Java process.","x-env":["OTEL_EBPF_JAVA_ROUTE_HARVEST_DELAY"]}}},"excluded_linux_system_paths":{"type":"array","items":{"type":"string"},"default":["/lib/systemd/","/usr/lib/systemd/","/usr/libexec/","/sbin/","/usr/sbin/"],"description":"Executable path prefixes never instrumented."},"process_context_poll_interval":{"$ref":"#/$defs/duration","default":"1s","description":"Period of re-reading per-process context (environment, container metadata).","x-env":["OTEL_EBPF_PROCESS_CONTEXT_POLL_INTERVAL"],"x-obi-ts-status":"accepted-not-implemented"}}},"ebpf":{"type":"object","additionalProperties":false,"default":{},"description":"Kernel-side capture and in-process correlation.","properties":{"context_propagation":{"type":"string","default":"disabled","description":"Trace-context propagation into outgoing traffic: disabled, all, or a comma list of headers (alias http) and tcp. \"ip\" is accepted as a deprecated no-op.","x-env":["OTEL_EBPF_BPF_CONTEXT_PROPAGATION"],"pattern":"^(|disabled|all|(headers|http|tcp|ip)(,(headers|http|tcp|ip))*)$","x-message":"must be disabled, all, or a comma-separated list of headers, http, tcp"},"enable_context_propagation":{"type":"boolean","description":"Old boolean form of context_propagation (true = all).","deprecated":true},"track_request_headers":{"type":"boolean","default":false,"description":"Parse incoming traceparent headers of non-Go servers (implied by context propagation).","x-env":["OTEL_EBPF_BPF_TRACK_REQUEST_HEADERS"]},"buffer_sizes":{"type":"object","additionalProperties":false,"default":{},"description":"Per-protocol \"large buffer\" capture sizes in bytes.","x-obi-ts-status":"accepted-not-implemented","properties":{"http":{"type":"integer","default":0,"description":"Extra HTTP payload bytes captured per request (0 = prefix only).","x-env":["OTEL_EBPF_BPF_BUFFER_SIZE_HTTP"],"minimum":0,"maximum":262144},"mysql":{"type":"integer","default":0,"description":"Extra MySQL payload bytes captured.","x-env":["OTEL_EBPF_BPF_BUFFER_SIZE_MYSQL"],"minimum":0,"maximum":65536},"postgres":{"type":"integer","default":0,"description":"Extra PostgreSQL payload bytes captured.","x-env":["OTEL_EBPF_BPF_BUFFER_SIZE_POSTGRES"],"minimum":0,"maximum":65536},"kafka":{"type":"integer","default":0,"description":"Extra Kafka payload bytes captured.","x-env":["OTEL_EBPF_BPF_BUFFER_SIZE_KAFKA"],"minimum":0,"maximum":65536},"mssql":{"type":"integer","default":0,"description":"Extra MSSQL payload bytes captured.","x-env":["OTEL_EBPF_BPF_BUFFER_SIZE_MSSQL"],"minimum":0,"maximum":65536},"tcp":{"type":"integer","default":0,"description":"Extra payload bytes captured for other TCP protocols.","x-env":["OTEL_EBPF_BPF_BUFFER_SIZE_TCP"],"minimum":0,"maximum":65536}}},"wakeup_len":{"type":"integer","default":500,"description":"Events accumulated in the ring buffer before user space is woken (obi-ts drains on ebpf.drain_interval and uses this as the burst watermark).","x-env":["OTEL_EBPF_BPF_WAKEUP_LEN"],"minimum":0},"batch_length":{"type":"integer","default":100,"description":"Spans batched in user space before being forwarded.","x-env":["OTEL_EBPF_BPF_BATCH_LENGTH"],"minimum":1},"batch_timeout":{"$ref":"#/$defs/duration","default":"1s","description":"Forward a partial batch after this time.","x-env":["OTEL_EBPF_BPF_BATCH_TIMEOUT"]},"http_request_timeout":{"$ref":"#/$defs/duration","default":"0s","description":"Report requests unanswered after this time with status 408 (0s disables).","x-env":["OTEL_EBPF_BPF_HTTP_REQUEST_TIMEOUT"]},"high_request_volume":{"type":"boolean","default":false,"description":"Emit a request on the first response bytes (less accurate end time).","x-env":["OTEL_EBPF_BPF_HIGH_REQUEST_VOLUME"]},"max_transaction_time":{"$ref":"#/$defs/duration","default":"5m","description":"Transactions older than this are expired.","x-env":["OTEL_EBPF_BPF_MAX_TRANSACTION_TIME"]},"dns_request_timeout":{"$ref":"#/$defs/duration","default":"5s","description":"DNS requests unanswered after this time are reported as failed.","x-env":["OTEL_EBPF_BPF_DNS_REQUEST_TIMEOUT"],"x-obi-ts-status":"accepted-not-implemented"},"go_http_client_buffer_timeout":{"$ref":"#/$defs/duration","default":"1s","description":"Go HTTP client buffering timeout (Go tracer only).","x-obi-ts-status":"accepted-not-implemented"},"traffic_control_backend":{"type":"string","enum":["auto","tc","tcx"],"default":"auto","description":"Traffic-control attachment: tc (qdisc/cls_bpf), tcx (Linux >= 6.6) or auto.","x-env":["OTEL_EBPF_BPF_TC_BACKEND"],"x-obi-ts-status":"accepted-not-implemented"},"disable_black_box_cp":{"type":"boolean","default":false,"description":"Disable same-node connection-based parenting.","x-env":["OTEL_EBPF_BPF_DISABLE_BLACK_BOX_CP"],"x-obi-ts-status":"accepted-not-implemented"},"heuristic_sql_detect":{"type":"boolean","default":false,"description":"Detect SQL text in payloads of unknown TCP protocols.","x-env":["OTEL_EBPF_HEURISTIC_SQL_DETECT"]},"redis_db_cache":{"type":"object","additionalProperties":false,"default":{},"description":"Redis database-number cache.","properties":{"enabled":{"type":"boolean","default":false,"description":"Remember SELECT n per connection to set db.namespace.","x-env":["OTEL_EBPF_BPF_REDIS_DB_CACHE_ENABLED"]},"max_size":{"type":"integer","default":1000,"description":"Connections remembered.","x-env":["OTEL_EBPF_BPF_REDIS_DB_CACHE_MAX_SIZE"],"minimum":1}}},"mysql_prepared_statements_cache_size":{"type":"integer","default":1024,"description":"MySQL prepared statements remembered.","x-env":["OTEL_EBPF_BPF_MYSQL_PREPARED_STATEMENTS_CACHE_SIZE"],"minimum":1},"postgres_prepared_statements_cache_size":{"type":"integer","default":1024,"description":"PostgreSQL prepared statements remembered.","x-env":["OTEL_EBPF_BPF_POSTGRES_PREPARED_STATEMENTS_CACHE_SIZE"],"minimum":1},"mssql_prepared_statements_cache_size":{"type":"integer","default":1024,"description":"MSSQL prepared statements remembered.","x-env":["OTEL_EBPF_BPF_MSSQL_PREPARED_STATEMENTS_CACHE_SIZE"],"minimum":1},"mongo_requests_cache_size":{"type":"integer","default":1024,"description":"MongoDB requests remembered while waiting for replies.","x-env":["OTEL_EBPF_BPF_MONGO_REQUESTS_CACHE_SIZE"],"minimum":1},"kafka_topic_uuid_cache_size":{"type":"integer","default":1024,"description":"Kafka topic UUID → name mappings remembered.","x-env":["OTEL_KAFKA_TOPIC_UUID_CACHE_SIZE"],"minimum":1},"couchbase_db_cache_size":{"type":"integer","default":1024,"description":"Couchbase bucket/collection mappings remembered.","x-env":["OTEL_EBPF_COUCHBASE_DB_CACHE_SIZE"],"minimum":1},"payload_extraction":{"type":"object","additionalProperties":false,"default":{},"description":"Payload decoders layered on HTTP.","properties":{"http":{"type":"object","additionalProperties":false,"default":{},"description":"HTTP-layered protocol decoders.","properties":{"graphql":{"type":"object","additionalProperties":false,"default":{},"description":"GraphQL over HTTP.","properties":{"enabled":{"type":"boolean","default":false,"description":"Decode GraphQL requests.","x-env":["OTEL_EBPF_HTTP_GRAPHQL_ENABLED"]}}},"elasticsearch":{"type":"object","additionalProperties":false,"default":{},"description":"Elasticsearch/OpenSearch over HTTP.","properties":{"enabled":{"type":"boolean","default":false,"description":"Decode Elasticsearch/OpenSearch requests.","x-env":["OTEL_EBPF_HTTP_ELASTICSEARCH_ENABLED"]}}},"aws":{"type":"object","additionalProperties":false,"default":{},"description":"AWS APIs over HTTP.","properties":{"enabled":{"type":"boolean","default":false,"description":"Decode AWS S3/SQS requests.","x-env":["OTEL_EBPF_HTTP_AWS_ENABLED"]}}},"sqlpp":{"type":"object","additionalProperties":false,"default":{},"description":"SQL++ (Couchbase) over HTTP.","properties":{"enabled":{"type":"boolean","default":false,"description":"Decode SQL++ requests.","x-env":["OTEL_EBPF_HTTP_SQLPP_ENABLED"]},"endpoint_patterns":{"type":"array","items":{"type":"string"},"default":["/query/service"],"description":"URL paths of SQL++ endpoints.","x-env":["OTEL_EBPF_HTTP_SQLPP_ENDPOINT_PATTERNS"]}}},"jsonrpc":{"type":"object","additionalProperties":false,"default":{},"description":"JSON-RPC over HTTP.","properties":{"enabled":{"type":"boolean","default":false,"description":"Decode JSON-RPC requests.","x-env":["OTEL_EBPF_HTTP_JSONRPC_ENABLED"]}}},"openai":{"type":"object","additionalProperties":false,"default":{},"description":"Older location of the OpenAI decoder switch.","deprecated":true,"properties":{"enabled":{"type":"boolean","default":false,"description":"Older location of genai.openai.enabled."}}},"genai":{"type":"object","additionalProperties":false,"default":{},"description":"GenAI HTTP decoders.","properties":{"openai":{"type":"object","additionalProperties":false,"default":{},"description":"GenAI decoder: openai.","properties":{"enabled":{"type":"boolean","default":false,"description":"Decode openai requests.","x-env":["OTEL_EBPF_HTTP_OPENAI_ENABLED"]}}},"anthropic":{"type":"object","additionalProperties":false,"default":{},"description":"GenAI decoder: anthropic.","properties":{"enabled":{"type":"boolean","default":false,"description":"Decode anthropic requests.","x-env":["OTEL_EBPF_HTTP_ANTHROPIC_ENABLED"]}}},"gemini":{"type":"object","additionalProperties":false,"default":{},"description":"GenAI decoder: gemini.","properties":{"enabled":{"type":"boolean","default":false,"description":"Decode gemini requests."}}},"qwen":{"type":"object","additionalProperties":false,"default":{},"description":"GenAI decoder: qwen.","properties":{"enabled":{"type":"boolean","default":false,"description":"Decode qwen requests."}}},"bedrock":{"type":"object","additionalProperties":false,"default":{},"description":"GenAI decoder: bedrock.","properties":{"enabled":{"type":"boolean","default":false,"description":"Decode bedrock requests."}}},"mcp":{"type":"object","additionalProperties":false,"default":{},"description":"GenAI decoder: mcp.","properties":{"enabled":{"type":"boolean","default":false,"description":"Decode mcp requests."}}},"embedding":{"type":"object","additionalProperties":false,"default":{},"description":"GenAI decoder: embedding.","properties":{"enabled":{"type":"boolean","default":false,"description":"Decode embedding requests."}}},"rerank":{"type":"object","additionalProperties":false,"default":{},"description":"GenAI decoder: rerank.","properties":{"enabled":{"type":"boolean","default":false,"description":"Decode rerank requests."}}},"retrieval":{"type":"object","additionalProperties":false,"default":{},"description":"GenAI decoder: retrieval.","properties":{"enabled":{"type":"boolean","default":false,"description":"Decode retrieval requests."}}},"ollama":{"type":"object","additionalProperties":false,"default":{},"description":"GenAI decoder: ollama.","properties":{"enabled":{"type":"boolean","default":false,"description":"Decode ollama requests."}}},"openai_compatible":{"type":"object","additionalProperties":false,"default":{},"description":"GenAI decoder: openai_compatible.","properties":{"enabled":{"type":"boolean","default":false,"description":"Decode openai_compatible requests."}}}}},"enrichment":{"type":"object","additionalProperties":false,"default":{},"description":"Copy HTTP headers into spans (http.request.header.<name>).","properties":{"enabled":{"type":"boolean","default":false,"description":"Copy selected HTTP headers into span attributes.","x-env":["OTEL_EBPF_HTTP_ENRICHMENT_ENABLED"]},"policy":{"type":"object","additionalProperties":false,"default":{},"description":"Default action and rule evaluation.","properties":{"default_action":{"type":"string","enum":["include","exclude","obfuscate"],"default":"exclude","description":"Action when no rule matches.","x-env":["OTEL_EBPF_HTTP_ENRICHMENT_DEFAULT_ACTION"]},"match_order":{"type":"string","enum":["first_match_wins"],"default":"first_match_wins","description":"How rules are evaluated.","x-env":["OTEL_EBPF_HTTP_ENRICHMENT_MATCH_ORDER"]},"obfuscation_string":{"type":"string","default":"***","description":"Replacement text of obfuscated values.","x-env":["OTEL_EBPF_HTTP_ENRICHMENT_OBFUSCATION_STRING"]}}},"rules":{"type":"array","default":[],"description":"Ordered include/exclude/obfuscate rules.","items":{"type":"object","additionalProperties":false,"x-ts-name":"EnrichmentRule","properties":{"action":{"type":"string","enum":["include","exclude","obfuscate"],"description":"What to do with matching items."},"type":{"type":"string","enum":["headers"],"description":"What the rule matches."},"scope":{"type":"string","enum":["all","request","response"],"description":"Request, response or both."},"match":{"type":"object","additionalProperties":false,"description":"Matching criteria.","properties":{"patterns":{"type":"array","items":{"type":"string"},"description":"Globs on header names."},"case_sensitive":{"type":"boolean","description":"Case-sensitive matching."}}}}}}}}}}}},"instrument_cuda":{"type":"string","enum":["auto","true","false","0","1","2"],"default":"auto","x-obi-ts-coerce":"string","description":"CUDA instrumentation: auto (on when nvidia-smi exists), true or false.","x-env":["OTEL_EBPF_INSTRUMENT_CUDA"],"x-obi-ts-status":"accepted-not-implemented"},"bpf_fs_path":{"type":"string","default":"/sys/fs/bpf/","description":"bpffs directory where shared maps are pinned (under otel/).","x-env":["OTEL_EBPF_BPF_FS_PATH"]},"maps_config":{"type":"object","additionalProperties":false,"default":{},"description":"BPF map sizing.","x-obi-ts-status":"accepted-not-implemented","properties":{"global_scale_factor":{"type":"integer","default":0,"description":"Scale every map size by 2^n, n in [-3, 3].","minimum":-3,"maximum":3}}},"log_enricher":{"type":"object","additionalProperties":false,"default":{},"description":"Inject trace/span ids into application logs.","x-obi-ts-status":"accepted-not-implemented","properties":{"services":{"type":"array","default":[],"description":"Services whose logs get trace ids injected.","items":{"type":"object","additionalProperties":false,"x-ts-name":"LogEnricherService","properties":{"service":{"type":"array","items":{"$ref":"#/$defs/globSelector"},"description":"Selectors of the services."}}}},"cache_ttl":{"$ref":"#/$defs/duration","default":"30m","description":"TTL of cached file descriptors.","x-env":["OTEL_EBPF_BPF_LOG_ENRICHER_CACHE_TTL"]},"cache_size":{"type":"integer","default":128,"description":"Cached file descriptors.","x-env":["OTEL_EBPF_BPF_LOG_ENRICHER_CACHE_SIZE"],"minimum":1},"async_writer_workers":{"type":"integer","default":8,"description":"Writer shards.","x-env":["OTEL_EBPF_BPF_LOG_ENRICHER_ASYNC_WRITER_WORKERS"],"minimum":1},"async_writer_channel_len":{"type":"integer","default":500,"description":"Queue length per writer shard.","x-env":["OTEL_EBPF_BPF_LOG_ENRICHER_ASYNC_WRITER_CHANNEL_LEN"],"minimum":1}}},"bpf_debug":{"type":"boolean","default":false,"description":"Load the debug build of the BPF programs (bpf_printk output).","x-env":["OTEL_EBPF_BPF_DEBUG"]},"protocol_debug_print":{"type":"boolean","default":false,"description":"Print decoded protocol data (debugging aid).","x-env":["OTEL_EBPF_PROTOCOL_DEBUG_PRINT"]},"override_bpfloop_enabled":{"type":"boolean","default":false,"description":"Assume bpf_loop is available regardless of the kernel version.","x-env":["OTEL_EBPF_OVERRIDE_BPF_LOOP_ENABLED"],"x-obi-ts-status":"accepted-not-implemented"},"capture_size":{"type":"integer","default":1024,"description":"Bytes of payload prefix captured per socket syscall (the kernel side bounds it at OBI_MAX_CAPTURE = 8192). Bytes past it are counted, not copied: bodies are sized from Content-Length or chunk sizes.","x-env":["OTEL_EBPF_BPF_CAPTURE_SIZE"],"minimum":64,"maximum":8192,"x-obi-ts-extension":true},"ring_buffer_size":{"type":"integer","default":4194304,"description":"Size in bytes of the event ring buffer shared with the kernel (a power of two, 4096 to 1073741824).","x-env":["OTEL_EBPF_BPF_RING_BUFFER_SIZE"],"minimum":4096,"maximum":1073741824,"x-obi-ts-extension":true},"drain_interval":{"$ref":"#/$defs/duration","default":"10ms","description":"Period of the user-space ring-buffer drain timer (events are submitted without wake-ups).","x-env":["OTEL_EBPF_BPF_DRAIN_INTERVAL"],"x-obi-ts-extension":true}}},"otel_metrics_export":{"type":"object","additionalProperties":false,"default":{},"description":"OTLP metrics exporter.","properties":{"endpoint":{"type":"string","description":"OTLP metrics endpoint URL, used as is. When unset, common_endpoint (+ /v1/metrics for HTTP) is used. OTLP metrics export is enabled iff one of them is set.","x-env":["OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"],"x-obi-ts-format":"url"},"common_endpoint":{"type":"string","description":"Base OTLP endpoint shared by all signals; /v1/metrics is appended for HTTP. OBI reads it only from the environment.","x-env":["OTEL_EXPORTER_OTLP_ENDPOINT"],"x-obi-ts-extension":true,"x-obi-ts-format":"url"},"protocol":{"type":"string","enum":["grpc","http/protobuf","http/json"],"description":"OTLP transport. Unset: guessed from the endpoint port (…4317 → grpc, …4318 → http/protobuf, else http/protobuf).","x-env":["OTEL_EXPORTER_OTLP_METRICS_PROTOCOL","OTEL_EXPORTER_OTLP_PROTOCOL"]},"headers":{"type":"string","description":"Extra request headers as \"k=v,k2=v2\" (URL-encoded values), overriding common_headers key by key. OBI reads it only from the environment.","x-env":["OTEL_EXPORTER_OTLP_METRICS_HEADERS"],"x-obi-ts-extension":true,"x-obi-ts-format":"headers","x-obi-ts-secret":true},"common_headers":{"type":"string","description":"Headers shared by all OTLP signals, \"k=v,k2=v2\". OBI reads it only from the environment.","x-env":["OTEL_EXPORTER_OTLP_HEADERS"],"x-obi-ts-extension":true,"x-obi-ts-format":"headers","x-obi-ts-secret":true},"interval":{"$ref":"#/$defs/duration","default":"60s","description":"Export period. When neither the file nor OTEL_EBPF_METRICS_INTERVAL sets it, OTEL_METRIC_EXPORT_INTERVAL (milliseconds) is used.","x-env":["OTEL_EBPF_METRICS_INTERVAL"],"x-env-fallback":["OTEL_METRIC_EXPORT_INTERVAL"],"x-env-syntax":{"OTEL_METRIC_EXPORT_INTERVAL":"milliseconds"}},"insecure_skip_verify":{"type":"boolean","default":false,"description":"Skip TLS certificate verification.","x-env":["OTEL_EBPF_INSECURE_SKIP_VERIFY"]},"buckets":{"$ref":"#/$defs/buckets","description":"Histogram bucket boundaries.","default":{}},"histogram_aggregation":{"type":"string","enum":["explicit_bucket_histogram","base2_exponential_bucket_histogram"],"default":"explicit_bucket_histogram","description":"Histogram kind (exponential: max_size 160, max_scale 20).","x-env":["OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION"]},"instrumentations":{"$ref":"#/$defs/instrumentations","description":"Instrumentations whose metrics are exported.","default":["*"],"x-env":["OTEL_EBPF_METRICS_INSTRUMENTATIONS"]},"ttl":{"$ref":"#/$defs/duration","default":"5m","description":"Series not updated for this long are dropped.","x-env":["OTEL_EBPF_METRICS_TTL"]},"reporters_cache_len":{"type":"integer","default":256,"description":"Per-service reporters kept.","x-env":["OTEL_EBPF_METRICS_REPORT_CACHE_LEN"],"minimum":1},"allow_service_graph_self_references":{"type":"boolean","default":false,"description":"Keep service-graph edges from a service to itself.","x-env":["OTEL_EBPF_ALLOW_SERVICE_GRAPH_SELF_REFERENCES"]},"extra_span_resource_attributes":{"type":"array","items":{"type":"string"},"default":[],"description":"Extra resource attributes added to span metrics.","x-env":["OTEL_EBPF_EXTRA_SPAN_RESOURCE_ATTRIBUTES"]},"features":{"$ref":"#/$defs/features","description":"Deprecated per-exporter metric features; when set (and this exporter is enabled) it replaces metrics.features.","deprecated":true,"x-env":["OTEL_EBPF_OTEL_METRICS_FEATURES"]},"otel_sdk_log_level":{"type":"string","description":"Log level of the exporter internals (debug, info, warn, error).","x-env":["OTEL_EBPF_SDK_LOG_LEVEL"],"x-obi-ts-status":"accepted-not-implemented"}}},"otel_traces_export":{"type":"object","additionalProperties":false,"default":{},"description":"OTLP traces exporter.","properties":{"endpoint":{"type":"string","description":"OTLP traces endpoint URL, used as is. When unset, common_endpoint (+ /v1/traces for HTTP) is used. OTLP traces export is enabled iff one of them is set.","x-env":["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"],"x-obi-ts-format":"url"},"common_endpoint":{"type":"string","description":"Base OTLP endpoint shared by all signals; /v1/traces is appended for HTTP. OBI reads it only from the environment.","x-env":["OTEL_EXPORTER_OTLP_ENDPOINT"],"x-obi-ts-extension":true,"x-obi-ts-format":"url"},"protocol":{"type":"string","enum":["grpc","http/protobuf","http/json"],"description":"OTLP transport. Unset: guessed from the endpoint port (…4317 → grpc, …4318 → http/protobuf, else http/protobuf).","x-env":["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL","OTEL_EXPORTER_OTLP_PROTOCOL"]},"headers":{"type":"string","description":"Extra request headers as \"k=v,k2=v2\" (URL-encoded values), overriding common_headers key by key. OBI reads it only from the environment.","x-env":["OTEL_EXPORTER_OTLP_TRACES_HEADERS"],"x-obi-ts-extension":true,"x-obi-ts-format":"headers","x-obi-ts-secret":true},"common_headers":{"type":"string","description":"Headers shared by all OTLP signals, \"k=v,k2=v2\". OBI reads it only from the environment.","x-env":["OTEL_EXPORTER_OTLP_HEADERS"],"x-obi-ts-extension":true,"x-obi-ts-format":"headers","x-obi-ts-secret":true},"instrumentations":{"$ref":"#/$defs/instrumentations","description":"Instrumentations whose spans are exported (dns, gpu and genai only when listed).","default":["http","grpc","sql","redis","kafka","mqtt","nats","amqp","mongo","couchbase","memcached","sunrpc","aerospike"],"x-env":["OTEL_EBPF_TRACES_INSTRUMENTATIONS"]},"insecure_skip_verify":{"type":"boolean","default":false,"description":"Skip TLS certificate verification.","x-env":["OTEL_EBPF_INSECURE_SKIP_VERIFY"]},"sampler":{"$ref":"#/$defs/sampler","description":"Trace sampler.","default":{}},"max_queue_size":{"type":"integer","default":4096,"description":"Spans queued for export; newer spans are dropped when full.","x-env":["OTEL_EBPF_OTLP_TRACES_MAX_QUEUE_SIZE"],"minimum":1},"max_export_batch_size":{"type":"integer","default":512,"description":"Maximum spans per export request.","x-env":["OTEL_EBPF_OTLP_TRACES_MAX_EXPORT_BATCH_SIZE"],"minimum":1},"batch_timeout":{"$ref":"#/$defs/duration","default":"15s","description":"Export a partial batch after this time.","x-env":["OTEL_EBPF_OTLP_TRACES_BATCH_TIMEOUT"]},"backoff_initial_interval":{"$ref":"#/$defs/duration","default":"5s","description":"Wait after the first failed export before retrying.","x-env":["OTEL_EBPF_BACKOFF_INITIAL_INTERVAL"]},"backoff_max_interval":{"$ref":"#/$defs/duration","default":"30s","description":"Upper bound of the retry back-off.","x-env":["OTEL_EBPF_BACKOFF_MAX_INTERVAL"]},"backoff_max_elapsed_time":{"$ref":"#/$defs/duration","default":"1m","description":"Give up retrying a batch after this time (0s retries forever).","x-env":["OTEL_EBPF_BACKOFF_MAX_ELAPSED_TIME"]},"reporters_cache_len":{"type":"integer","default":256,"description":"Per-service reporters kept.","x-env":["OTEL_EBPF_TRACES_REPORT_CACHE_LEN"],"minimum":1},"otel_sdk_log_level":{"type":"string","description":"Log level of the exporter internals (debug, info, warn, error).","x-env":["OTEL_EBPF_SDK_LOG_LEVEL"],"x-obi-ts-status":"accepted-not-implemented"}}},"prometheus_export":{"type":"object","additionalProperties":false,"default":{},"description":"Prometheus scrape endpoint.","properties":{"port":{"type":"integer","default":0,"description":"Port of the Prometheus scrape endpoint; 0 disables it.","x-env":["OTEL_EBPF_PROMETHEUS_PORT"],"minimum":0,"maximum":65535},"path":{"type":"string","default":"/metrics","description":"HTTP path of the scrape endpoint.","x-env":["OTEL_EBPF_PROMETHEUS_PATH"]},"buckets":{"$ref":"#/$defs/buckets","description":"Histogram bucket boundaries.","default":{}},"native_histogram":{"type":"object","additionalProperties":false,"default":{},"description":"Prometheus native histograms.","x-obi-ts-status":"accepted-not-implemented","properties":{"enabled":{"type":"boolean","default":false,"description":"Expose native (sparse) histograms as well as classic ones."},"bucket_factor":{"type":"number","default":1.1,"description":"Growth factor between native histogram buckets.","exclusiveMinimum":1},"max_bucket_number":{"type":"integer","default":160,"description":"Maximum native histogram buckets.","minimum":1},"min_reset_duration":{"$ref":"#/$defs/duration","default":"1h","description":"Minimum time between native histogram resets."}}},"instrumentations":{"$ref":"#/$defs/instrumentations","description":"Instrumentations whose metrics are exposed.","default":["*"],"x-env":["OTEL_EBPF_PROMETHEUS_INSTRUMENTATIONS"]},"ttl":{"$ref":"#/$defs/duration","default":"5m","description":"Series not updated for this long are dropped.","x-env":["OTEL_EBPF_PROMETHEUS_TTL"]},"disable_build_info":{"type":"boolean","default":false,"description":"Do not expose obi_build_info.","x-env":["OTEL_EBPF_PROMETHEUS_DISABLE_BUILD_INFO"]},"exemplar_filter":{"type":"string","enum":["always_on","always_off","trace_based"],"default":"always_off","description":"When exemplars are attached to histogram samples.","x-env":["OTEL_EBPF_PROMETHEUS_EXEMPLAR_FILTER"]},"extra_resource_attributes":{"type":"array","items":{"type":"string"},"default":[],"description":"Extra resource attributes exposed as labels.","x-env":["OTEL_EBPF_PROMETHEUS_EXTRA_RESOURCE_ATTRIBUTES"]},"extra_span_resource_attributes":{"type":"array","items":{"type":"string"},"default":[],"description":"Extra resource attributes on span metrics.","x-env":["OTEL_EBPF_PROMETHEUS_EXTRA_SPAN_RESOURCE_ATTRIBUTES"]},"allow_service_graph_self_references":{"type":"boolean","default":false,"description":"Keep service-graph edges from a service to itself.","x-env":["OTEL_EBPF_PROMETHEUS_ALLOW_SERVICE_GRAPH_SELF_REFERENCES"]},"service_cache_size":{"type":"integer","default":10000,"description":"Services remembered for span metrics.","minimum":1},"features":{"$ref":"#/$defs/features","description":"Deprecated per-exporter metric features; when set (and this exporter is enabled) it replaces metrics.features.","deprecated":true,"x-env":["OTEL_EBPF_PROMETHEUS_FEATURES"]}}},"metrics":{"type":"object","additionalProperties":false,"default":{},"description":"Metric features shared by the metric exporters.","properties":{"features":{"$ref":"#/$defs/features","description":"Metric families to produce.","default":["application"],"x-env":["OTEL_EBPF_METRICS_FEATURES","OTEL_EBPF_METRIC_FEATURES"]}}},"attributes":{"type":"object","additionalProperties":false,"default":{},"description":"Attribute selection and decoration.","properties":{"select":{"type":"object","default":{},"description":"Metric name (OTel or Prometheus form, or a glob; \"traces\" and \"resource\" are special) → include/exclude globs of attribute names.","additionalProperties":{"$ref":"#/$defs/inclusionLists"}},"kubernetes":{"type":"object","additionalProperties":false,"default":{},"description":"Kubernetes metadata: pods of this node (and their ReplicaSets, Jobs) through informers of @kubernetes/client-node, as k8s.* resource attributes, service names and discovery selectors.","properties":{"enable":{"type":"string","enum":["autodetect","true","false"],"default":"autodetect","x-obi-ts-coerce":"string","description":"Kubernetes metadata decoration: true, false or autodetect.","x-env":["OTEL_EBPF_KUBE_METADATA_ENABLE"]},"cluster_name":{"type":"string","description":"Cluster name (default: from cloud metadata).","x-env":["OTEL_EBPF_KUBE_CLUSTER_NAME"]},"kubeconfig_path":{"type":"string","description":"kubeconfig file (default: in-cluster).","x-env":["KUBECONFIG"]},"informers_sync_timeout":{"$ref":"#/$defs/duration","default":"30s","description":"Start-up wait for the informers to sync (must be > 0).","x-env":["OTEL_EBPF_KUBE_INFORMERS_SYNC_TIMEOUT"]},"informers_resync_period":{"$ref":"#/$defs/duration","default":"30m","description":"Informer resync period.","x-env":["OTEL_EBPF_KUBE_INFORMERS_RESYNC_PERIOD"],"x-obi-ts-status":"accepted-not-implemented"},"disable_informers":{"type":"array","items":{"type":"string","enum":["node","service"]},"default":[],"description":"Informers to disable.","x-env":["OTEL_EBPF_KUBE_DISABLE_INFORMERS"],"x-obi-ts-status":"accepted-not-implemented"},"meta_cache_address":{"type":"string","description":"host:port of an external k8s-cache service.","x-env":["OTEL_EBPF_KUBE_META_CACHE_ADDRESS"],"x-obi-ts-status":"accepted-not-implemented"},"meta_restrict_local_node":{"type":"boolean","default":false,"description":"Only fetch metadata of pods on this node (obi-ts always does: its informers watch this node's pods only).","x-env":["OTEL_EBPF_KUBE_META_RESTRICT_LOCAL_NODE"],"x-obi-ts-status":"accepted-not-implemented"},"drop_external":{"type":"boolean","default":false,"description":"Drop network flows whose peers are not Kubernetes entities.","x-env":["OTEL_EBPF_NETWORK_DROP_EXTERNAL"],"x-obi-ts-status":"accepted-not-implemented"},"reconnect_initial_interval":{"$ref":"#/$defs/duration","default":"5s","description":"Wait before reconnecting to the API server.","x-env":["OTEL_EBPF_KUBE_RECONNECT_INITIAL_INTERVAL"]},"resource_labels":{"type":"object","additionalProperties":{"type":"array","items":{"type":"string"}},"default":{"service.name":["app.kubernetes.io/instance","app.kubernetes.io/name"],"service.namespace":["app.kubernetes.io/part-of"],"service.version":["app.kubernetes.io/version"]},"description":"Resource attribute → pod labels/annotations it is taken from, first found wins."},"service_name_template":{"type":"string","description":"Go-template computing service.name from metadata.","x-env":["OTEL_EBPF_SERVICE_NAME_TEMPLATE"],"x-obi-ts-status":"accepted-not-implemented"},"meta_source_labels":{"type":"object","additionalProperties":false,"default":{},"description":"Old form of resource_labels.","deprecated":true,"properties":{"service_name":{"type":"string","description":"Pod label giving service.name."},"service_namespace":{"type":"string","description":"Pod label giving service.namespace."}},"x-obi-ts-status":"accepted-not-implemented"}}},"instance_id":{"type":"object","additionalProperties":false,"default":{},"description":"How service.instance.id (<host>:<pid>) is built.","properties":{"dns":{"type":"boolean","default":true,"description":"Resolve the host name through DNS for service.instance.id.","x-env":["OTEL_EBPF_HOSTNAME_DNS_RESOLUTION"]},"override_hostname":{"type":"string","description":"Host name used in service.instance.id instead of the resolved one.","x-env":["OTEL_EBPF_HOSTNAME"]}}},"host_id":{"type":"object","additionalProperties":false,"default":{},"description":"host.id resolution.","properties":{"override":{"type":"string","description":"Value of host.id.","x-env":["OTEL_EBPF_HOST_ID"]},"fetch_timeout":{"$ref":"#/$defs/duration","default":"500ms","description":"Time budget for reading host.id from cloud metadata.","x-env":["OTEL_EBPF_HOST_ID_FETCH_TIMEOUT"]}}},"rename_unresolved_hosts":{"type":"string","default":"unresolved","description":"Replacement of unresolved peer IPs in service-graph attributes (\"\" disables).","x-env":["OTEL_EBPF_RENAME_UNRESOLVED_HOSTS"]},"rename_unresolved_hosts_outgoing":{"type":"string","default":"outgoing","description":"Replacement for unresolved outgoing peers.","x-env":["OTEL_EBPF_RENAME_UNRESOLVED_HOSTS_OUTGOING"]},"rename_unresolved_hosts_incoming":{"type":"string","default":"incoming","description":"Replacement for unresolved incoming peers.","x-env":["OTEL_EBPF_RENAME_UNRESOLVED_HOSTS_INCOMING"]},"metric_span_names_limit":{"type":"integer","default":100,"description":"Distinct span names per service in span metrics before AGGREGATED is used (<= 0 disables).","x-env":["OTEL_EBPF_METRIC_SPAN_NAMES_LIMIT"]},"sensitive_query_params":{"type":"object","additionalProperties":false,"default":{},"description":"Query parameters redacted in url.full / url.query.","properties":{"add":{"type":"array","items":{"type":"string"},"default":[],"description":"Query keys to redact in addition to the built-in list."},"remove":{"type":"array","items":{"type":"string"},"default":[],"description":"Built-in keys not to redact."},"words":{"type":"array","items":{"type":"string"},"default":["password","passwd","pwd","pass","passphrase","token","key","apikey","secret","auth","authorization","credential","credentials","signature","sig","session","cookie","jwt","otp"],"description":"obi-ts extension: a key is also redacted when one of its words (split on non-alphanumerics and at case changes: apiKey, auth_token) is in this list; [] for OBI's exact names only."}}},"extra_group_attributes":{"type":"object","additionalProperties":false,"default":{},"description":"Extra attribute groups.","x-obi-ts-status":"accepted-not-implemented","properties":{"k8s_app_meta":{"type":"array","items":{"type":"string"},"default":[],"description":"Extra Kubernetes attributes added to application metrics."}}}}},"routes":{"type":"object","additionalProperties":false,"default":{},"description":"http.route decoration.","properties":{"patterns":{"type":"array","items":{"type":"string"},"default":[],"description":"Route templates with :name or {name} segments; the first match becomes http.route."},"unmatched":{"type":"string","enum":["unset","path","wildcard","heuristic","low-cardinality"],"default":"heuristic","description":"http.route of paths matching no pattern."},"ignored_patterns":{"type":"array","items":{"type":"string"},"default":[],"description":"Paths dropped from telemetry (deprecated: use filter).","deprecated":true},"ignore_mode":{"type":"string","enum":["all","metrics","traces"],"default":"all","description":"Signals ignored_patterns applies to.","deprecated":true},"wildcard_char":{"type":"string","default":"*","description":"Character replacing variable segments.","minLength":1,"maxLength":1},"max_path_segment_cardinality":{"type":"integer","default":10,"description":"Distinct values per path segment (per service) kept by low-cardinality.","minimum":1}}},"filter":{"type":"object","additionalProperties":false,"default":{},"description":"Record filters by attribute value.","properties":{"application":{"type":"object","default":{},"additionalProperties":{"$ref":"#/$defs/matchDefinition"},"description":"Attribute name → condition every span/metric record must satisfy."},"network":{"type":"object","default":{},"additionalProperties":{"$ref":"#/$defs/matchDefinition"},"description":"Attribute name → condition for network flow records.","x-obi-ts-status":"accepted-not-implemented"},"stats":{"type":"object","default":{},"additionalProperties":{"$ref":"#/$defs/matchDefinition"},"description":"Attribute name → condition for stats records.","x-obi-ts-status":"accepted-not-implemented"}}},"name_resolver":{"type":"object","additionalProperties":false,"default":{},"description":"Peer name resolution.","x-obi-ts-status":"accepted-not-implemented","properties":{"sources":{"type":"array","items":{"type":"string","enum":["k8s","kube","kubernetes","dns","rdns"]},"default":["k8s"],"description":"Where peer names come from.","x-env":["OTEL_EBPF_NAME_RESOLVER_SOURCES"]},"cache_len":{"type":"integer","default":1024,"description":"Names cached.","x-env":["OTEL_EBPF_NAME_RESOLVER_CACHE_LEN"],"minimum":1},"cache_expiry":{"$ref":"#/$defs/duration","default":"5m","description":"Cached name lifetime.","x-env":["OTEL_EBPF_NAME_RESOLVER_CACHE_TTL"]}}},"network":{"type":"object","additionalProperties":false,"default":{},"description":"Network flow metrics (NetO11y).","x-obi-ts-status":"accepted-not-implemented","properties":{"enable":{"type":"boolean","default":false,"description":"Enable network flow metrics (deprecated: add \"network\" to metrics.features).","x-env":["OTEL_EBPF_NETWORK_METRICS"],"deprecated":true},"source":{"type":"string","enum":["socket_filter","tc"],"default":"socket_filter","description":"Packet source.","x-env":["OTEL_EBPF_NETWORK_SOURCE"]},"agent_ip":{"type":"string","description":"Reported agent IP.","x-env":["OTEL_EBPF_NETWORK_AGENT_IP"]},"agent_ip_iface":{"type":"string","default":"external","description":"Interface the agent IP is taken from: external, local or name:<iface>.","x-env":["OTEL_EBPF_NETWORK_AGENT_IP_IFACE"],"pattern":"^(external|local|name:.+)$","x-message":"must be external, local or name:<interface>"},"agent_ip_type":{"type":"string","enum":["any","ipv4","ipv6"],"default":"any","description":"IP family of the agent IP.","x-env":["OTEL_EBPF_NETWORK_AGENT_IP_TYPE"]},"interfaces":{"type":"array","items":{"type":"string"},"default":[],"description":"Interfaces to capture (names or /regex/); empty: all.","x-env":["OTEL_EBPF_NETWORK_INTERFACES"]},"exclude_interfaces":{"type":"array","items":{"type":"string"},"default":["lo"],"description":"Interfaces not captured.","x-env":["OTEL_EBPF_NETWORK_EXCLUDE_INTERFACES"]},"protocols":{"type":"array","items":{"type":"string"},"default":[],"description":"Transport protocols kept.","x-env":["OTEL_EBPF_NETWORK_PROTOCOLS"]},"exclude_protocols":{"type":"array","items":{"type":"string"},"default":[],"description":"Transport protocols dropped.","x-env":["OTEL_EBPF_NETWORK_EXCLUDE_PROTOCOLS"]},"cache_max_flows":{"type":"integer","default":5000,"description":"Flows accumulated before a flush.","x-env":["OTEL_EBPF_NETWORK_CACHE_MAX_FLOWS"],"minimum":1},"cache_active_timeout":{"$ref":"#/$defs/duration","default":"5s","description":"Maximum time flows stay in the cache.","x-env":["OTEL_EBPF_NETWORK_CACHE_ACTIVE_TIMEOUT"]},"deduper":{"type":"string","enum":["first_come","none"],"default":"first_come","description":"Duplicate-flow removal.","x-env":["OTEL_EBPF_NETWORK_DEDUPER"]},"deduper_fc_ttl":{"$ref":"#/$defs/duration","description":"Expiry of the first_come deduper (default 2 × cache_active_timeout).","x-env":["OTEL_EBPF_NETWORK_DEDUPER_FC_TTL"]},"direction":{"type":"string","enum":["both","ingress","egress"],"default":"both","description":"Flow directions captured.","x-env":["OTEL_EBPF_NETWORK_DIRECTION"]},"sampling":{"type":"integer","default":0,"description":"Sample one packet in N (0 = all).","x-env":["OTEL_EBPF_NETWORK_SAMPLING"],"minimum":0},"cidrs":{"type":"array","items":{"type":"string"},"default":[],"description":"CIDRs reported as src.cidr / dst.cidr.","x-env":["OTEL_EBPF_NETWORK_CIDRS"]},"geo_ip":{"$ref":"#/$defs/geoIp","description":"GeoIP decoration.","default":{}},"reverse_dns":{"$ref":"#/$defs/reverseDns","description":"Reverse DNS decoration.","default":{}},"print_flows":{"type":"boolean","default":false,"description":"Print flows to stdout.","x-env":["OTEL_EBPF_NETWORK_PRINT_FLOWS"]},"listen_interfaces":{"type":"string","enum":["watch","poll"],"default":"watch","description":"How new interfaces are noticed.","x-env":["OTEL_EBPF_NETWORK_LISTEN_INTERFACES"]},"listen_poll_period":{"$ref":"#/$defs/duration","default":"10s","description":"Interface poll period.","x-env":["OTEL_EBPF_NETWORK_LISTEN_POLL_PERIOD"]}}},"stats":{"type":"object","additionalProperties":false,"default":{},"description":"TCP statistics metrics (StatsO11y).","x-obi-ts-status":"accepted-not-implemented","properties":{"agent_ip":{"type":"string","description":"Reported agent IP.","x-env":["OTEL_EBPF_STATS_AGENT_IP"]},"agent_ip_iface":{"type":"string","default":"external","description":"Interface the agent IP is taken from: external, local or name:<iface>.","x-env":["OTEL_EBPF_STATS_AGENT_IP_IFACE"],"pattern":"^(external|local|name:.+)$","x-message":"must be external, local or name:<interface>"},"agent_ip_type":{"type":"string","enum":["any","ipv4","ipv6"],"default":"any","description":"IP family of the agent IP.","x-env":["OTEL_EBPF_STATS_AGENT_IP_TYPE"]},"cidrs":{"type":"array","items":{"type":"string"},"default":[],"description":"CIDRs reported as src.cidr / dst.cidr.","x-env":["OTEL_EBPF_STATS_CIDRS"]},"geo_ip":{"$ref":"#/$defs/geoIp","description":"GeoIP decoration.","default":{}},"reverse_dns":{"$ref":"#/$defs/reverseDns","description":"Reverse DNS decoration.","default":{}},"print_stats":{"type":"boolean","default":false,"description":"Print stats to stdout.","x-env":["OTEL_EBPF_STATS_PRINT_STATS"]}}},"internal_metrics":{"type":"object","additionalProperties":false,"default":{},"description":"The agent's own metrics (obi_*).","properties":{"exporter":{"type":"string","enum":["disabled","prometheus","otel"],"default":"disabled","description":"Where the agent's own metrics go. A non-zero prometheus.port alone also selects prometheus.","x-env":["OTEL_EBPF_INTERNAL_METRICS_EXPORTER"]},"prometheus":{"type":"object","additionalProperties":false,"default":{},"description":"Prometheus endpoint for internal metrics.","properties":{"port":{"type":"integer","default":0,"description":"Port of the internal-metrics scrape endpoint; 0 disables it.","x-env":["OTEL_EBPF_INTERNAL_METRICS_PROMETHEUS_PORT"],"minimum":0,"maximum":65535},"path":{"type":"string","default":"/internal/metrics","description":"HTTP path of the internal-metrics endpoint.","x-env":["OTEL_EBPF_INTERNAL_METRICS_PROMETHEUS_PATH"]}}},"bpf_metric_scrape_interval":{"$ref":"#/$defs/duration","default":"15s","description":"Period of reading BPF probe statistics.","x-env":["OTEL_EBPF_BPF_METRIC_SCRAPE_INTERVAL"]}}},"javaagent":{"type":"object","additionalProperties":false,"default":{},"description":"Java agent injection.","x-obi-ts-status":"accepted-not-implemented","properties":{"enabled":{"type":"boolean","default":true,"description":"Inject the Java agent into JVMs.","x-env":["OTEL_EBPF_JAVAAGENT_ENABLED"]},"attach_timeout":{"$ref":"#/$defs/duration","default":"10s","description":"Time budget of the agent attach.","x-env":["OTEL_EBPF_JAVAAGENT_ATTACH_TIMEOUT"]},"debug":{"type":"boolean","default":false,"description":"Java agent debug output.","x-env":["OTEL_EBPF_JAVAAGENT_DEBUG"]},"debug_instrumentation":{"type":"boolean","default":false,"description":"Java agent instrumentation debug output.","x-env":["OTEL_EBPF_JAVAAGENT_DEBUG_INSTRUMENTATION"]}}},"nodejs":{"type":"object","additionalProperties":false,"default":{},"description":"Node.js in-process helper.","x-obi-ts-status":"accepted-not-implemented","properties":{"enabled":{"type":"boolean","default":true,"description":"Inject the Node.js helper (async context tracking) into Node processes.","x-env":["OTEL_EBPF_NODEJS_ENABLED"]},"manual_spans":{"type":"boolean","default":false,"description":"Bridge spans created with the OpenTelemetry API inside Node processes."}}},"jvm_runtime_metrics":{"type":"object","additionalProperties":false,"default":{},"description":"JVM runtime metrics.","x-obi-ts-status":"accepted-not-implemented","properties":{"enabled":{"type":"boolean","default":false,"description":"Produce jvm.* runtime metrics."}}},"health_check":{"type":"object","additionalProperties":false,"default":{},"description":"Health endpoint.","x-obi-ts-status":"accepted-not-implemented","properties":{"port":{"type":"integer","default":0,"description":"Port of the health endpoint; 0 disables it.","minimum":0,"maximum":65535},"listen_address":{"type":"string","default":"127.0.0.1","description":"Address the health endpoint binds."},"unix_socket_path":{"type":"string","default":"","description":"Serve the health endpoint on this Unix socket instead."}}}},"$defs":{"duration":{"type":"string","pattern":"^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$","x-obi-ts-format":"duration","x-obi-ts-coerce":"duration","x-message":"must be a duration such as 500ms, 5s, 1m30s or 1h","description":"Go duration: a sequence of numbers with units ns, us, ms, s, m, h."},"portEnum":{"type":["integer","string","array"],"items":{"type":["integer","string"]},"x-obi-ts-format":"port-ranges","x-message":"must be a port, a list of ports, or a string such as \"80,443,8000-8999\"","description":"Ports and port ranges."},"pidEnum":{"type":["integer","string","array"],"items":{"type":"integer"},"x-obi-ts-format":"pid-list","x-message":"must be a PID, a list of PIDs, or a string such as \"1234,5678\"","description":"Process ids."},"globSelector":{"type":"object","additionalProperties":false,"x-ts-name":"GlobSelectorConfig","description":"One selector: its criteria are ANDed; glob syntax ({a,b}, *, ?, [..]).","properties":{"name":{"type":"string","description":"Overrides service.name of everything this entry selects (deprecated in OBI, still honoured)."},"namespace":{"type":"string","description":"Overrides service.namespace of everything this entry selects (deprecated in OBI, still honoured)."},"open_ports":{"$ref":"#/$defs/portEnum","description":"Selects processes owning a TCP socket whose local port is in this set: a port, a list of ports, or a string such as \"80,443,8000-8999\"."},"target_pids":{"$ref":"#/$defs/pidEnum","description":"Selects processes by PID: a PID, a list of PIDs, or a comma-separated string."},"containers_only":{"type":"boolean","description":"Only select processes running inside a container."},"exports":{"type":"array","items":{"type":"string","enum":["metrics","traces"]},"uniqueItems":true,"x-obi-ts-coerce":"comma-list","description":"Signals exported for this entry (`[metrics, traces]` subset; also a comma-separated string). Unset: both; empty list: none."},"sampler":{"$ref":"#/$defs/sampler","description":"Per-service trace sampler overriding otel_traces_export.sampler.","x-obi-ts-status":"accepted-not-implemented"},"routes":{"type":"object","additionalProperties":false,"description":"Per-service route patterns, tried after the global routes.patterns.","x-obi-ts-status":"accepted-not-implemented","properties":{"incoming":{"type":"array","items":{"type":"string"},"description":"Patterns for server (incoming) spans."},"outgoing":{"type":"array","items":{"type":"string"},"description":"Patterns for client (outgoing) spans."}}},"metrics":{"type":"object","additionalProperties":false,"description":"Per-service metric options.","x-obi-ts-status":"accepted-not-implemented","properties":{"features":{"$ref":"#/$defs/features","description":"Metric features for this service, replacing metrics.features."}}},"exe_path":{"type":"string","x-obi-ts-format":"glob","description":"Glob on the full executable path."},"cmd_args":{"type":"string","x-obi-ts-format":"glob","description":"Glob on the command line (arguments joined by spaces)."},"languages":{"type":"string","x-obi-ts-format":"glob","description":"Glob on the detected language."},"k8s_namespace":{"type":"string","description":"Glob on the Kubernetes namespace."},"k8s_pod_name":{"type":"string","description":"Glob on the Kubernetes pod name."},"k8s_deployment_name":{"type":"string","description":"Glob on the Kubernetes deployment name."},"k8s_replicaset_name":{"type":"string","description":"Glob on the Kubernetes replicaset name."},"k8s_daemonset_name":{"type":"string","description":"Glob on the Kubernetes daemonset name."},"k8s_statefulset_name":{"type":"string","description":"Glob on the Kubernetes statefulset name."},"k8s_job_name":{"type":"string","description":"Glob on the Kubernetes job name."},"k8s_cronjob_name":{"type":"string","description":"Glob on the Kubernetes cronjob name."},"k8s_owner_name":{"type":"string","description":"Glob on the Kubernetes owner name."},"k8s_container_name":{"type":"string","description":"Glob on the Kubernetes container name."},"container_name":{"type":"string","description":"Glob on the OCI/Docker container name."},"k8s_pod_labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Pod label name → glob on its value."},"k8s_pod_annotations":{"type":"object","additionalProperties":{"type":"string"},"description":"Pod annotation name → glob on its value."}}},"regexSelector":{"type":"object","additionalProperties":false,"x-ts-name":"RegexSelectorConfig","description":"One deprecated regular-expression selector (criteria ANDed).","properties":{"name":{"type":"string","description":"Overrides service.name of everything this entry selects (deprecated in OBI, still honoured)."},"namespace":{"type":"string","description":"Overrides service.namespace of everything this entry selects (deprecated in OBI, still honoured)."},"open_ports":{"$ref":"#/$defs/portEnum","description":"Selects processes owning a TCP socket whose local port is in this set: a port, a list of ports, or a string such as \"80,443,8000-8999\"."},"target_pids":{"$ref":"#/$defs/pidEnum","description":"Selects processes by PID: a PID, a list of PIDs, or a comma-separated string."},"containers_only":{"type":"boolean","description":"Only select processes running inside a container."},"exports":{"type":"array","items":{"type":"string","enum":["metrics","traces"]},"uniqueItems":true,"x-obi-ts-coerce":"comma-list","description":"Signals exported for this entry (`[metrics, traces]` subset; also a comma-separated string). Unset: both; empty list: none."},"sampler":{"$ref":"#/$defs/sampler","description":"Per-service trace sampler overriding otel_traces_export.sampler.","x-obi-ts-status":"accepted-not-implemented"},"routes":{"type":"object","additionalProperties":false,"description":"Per-service route patterns, tried after the global routes.patterns.","x-obi-ts-status":"accepted-not-implemented","properties":{"incoming":{"type":"array","items":{"type":"string"},"description":"Patterns for server (incoming) spans."},"outgoing":{"type":"array","items":{"type":"string"},"description":"Patterns for client (outgoing) spans."}}},"metrics":{"type":"object","additionalProperties":false,"description":"Per-service metric options.","x-obi-ts-status":"accepted-not-implemented","properties":{"features":{"$ref":"#/$defs/features","description":"Metric features for this service, replacing metrics.features."}}},"exe_path":{"type":"string","x-obi-ts-format":"regex","description":"Regular expression on the executable path."},"exe_path_regexp":{"type":"string","x-obi-ts-format":"regex","description":"Old name of exe_path.","deprecated":true},"cmd_args":{"type":"string","x-obi-ts-format":"regex","description":"Regular expression on the command line.","x-obi-ts-status":"accepted-not-implemented"},"languages":{"type":"string","x-obi-ts-format":"regex","description":"Regular expression on the detected language.","x-obi-ts-status":"accepted-not-implemented"},"k8s_namespace":{"type":"string","description":"Regular expression on the Kubernetes namespace.","x-obi-ts-status":"accepted-not-implemented"},"k8s_pod_name":{"type":"string","description":"Regular expression on the Kubernetes pod name.","x-obi-ts-status":"accepted-not-implemented"},"k8s_deployment_name":{"type":"string","description":"Regular expression on the Kubernetes deployment name.","x-obi-ts-status":"accepted-not-implemented"},"k8s_replicaset_name":{"type":"string","description":"Regular expression on the Kubernetes replicaset name.","x-obi-ts-status":"accepted-not-implemented"},"k8s_daemonset_name":{"type":"string","description":"Regular expression on the Kubernetes daemonset name.","x-obi-ts-status":"accepted-not-implemented"},"k8s_statefulset_name":{"type":"string","description":"Regular expression on the Kubernetes statefulset name.","x-obi-ts-status":"accepted-not-implemented"},"k8s_job_name":{"type":"string","description":"Regular expression on the Kubernetes job name.","x-obi-ts-status":"accepted-not-implemented"},"k8s_cronjob_name":{"type":"string","description":"Regular expression on the Kubernetes cronjob name.","x-obi-ts-status":"accepted-not-implemented"},"k8s_owner_name":{"type":"string","description":"Regular expression on the Kubernetes owner name.","x-obi-ts-status":"accepted-not-implemented"},"k8s_container_name":{"type":"string","description":"Regular expression on the Kubernetes container name.","x-obi-ts-status":"accepted-not-implemented"},"container_name":{"type":"string","description":"Regular expression on the OCI/Docker container name.","x-obi-ts-status":"accepted-not-implemented"},"k8s_pod_labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Pod label name → regular expression on its value.","x-obi-ts-status":"accepted-not-implemented"},"k8s_pod_annotations":{"type":"object","additionalProperties":{"type":"string"},"description":"Pod annotation name → regular expression on its value.","x-obi-ts-status":"accepted-not-implemented"}}},"sampler":{"type":"object","additionalProperties":false,"x-ts-name":"SamplerConfig","description":"OpenTelemetry sampler.","properties":{"name":{"type":"string","enum":["always_on","always_off","traceidratio","parentbased_always_on","parentbased_always_off","parentbased_traceidratio"],"default":"parentbased_always_on","description":"Sampler name.","x-env":["OTEL_TRACES_SAMPLER"]},"arg":{"type":"string","x-obi-ts-coerce":"string","description":"Sampler argument: the ratio in [0, 1] for *traceidratio (default 1.0).","x-env":["OTEL_TRACES_SAMPLER_ARG"]}}},"buckets":{"type":"object","additionalProperties":false,"x-ts-name":"BucketsConfig","description":"Histogram bucket boundaries.","properties":{"duration_histogram":{"type":"array","items":{"type":"number"},"default":[0,0.005,0.01,0.025,0.05,0.075,0.1,0.25,0.5,0.75,1,2.5,5,7.5,10],"description":"Duration histograms (seconds)."},"request_size_histogram":{"type":"array","items":{"type":"number"},"default":[0,32,64,128,256,512,1024,2048,4096,8192],"description":"Request body size histograms (bytes)."},"response_size_histogram":{"type":"array","items":{"type":"number"},"default":[0,32,64,128,256,512,1024,2048,4096,8192],"description":"Response body size histograms (bytes)."}}},"instrumentations":{"type":"array","items":{"type":"string","enum":["*","http","grpc","sql","redis","kafka","mqtt","nats","amqp","gpu","mongo","dns","couchbase","genai","memcached","sunrpc","aerospike"]},"uniqueItems":true,"x-obi-ts-coerce":"comma-list","description":"Instrumentation names."},"features":{"type":"array","items":{"type":"string","enum":["application","application_span","application_span_otel","application_span_sizes","application_service_graph","application_host","application_runtime","application_process","network","network_inter_zone","network_flow_packets","stats","stats_tcp_rtt","stats_tcp_failed_connections","stats_tcp_retransmits","stats_tcp_io","ebpf","all","*"]},"uniqueItems":true,"x-obi-ts-coerce":"comma-list","description":"Metric feature names (a list or a comma-separated string)."},"inclusionLists":{"type":"object","additionalProperties":false,"x-ts-name":"InclusionLists","description":"Attribute globs to include / exclude.","properties":{"include":{"type":"array","items":{"type":"string"},"description":"Attribute name globs to report."},"exclude":{"type":"array","items":{"type":"string"},"description":"Attribute name globs not to report."}}},"matchDefinition":{"type":"object","additionalProperties":false,"x-ts-name":"MatchDefinition","description":"Condition on one attribute.","properties":{"match":{"type":"string","x-obi-ts-format":"glob","description":"Keep records whose value matches this glob."},"not_match":{"type":"string","x-obi-ts-format":"glob","description":"Keep records whose value does not match this glob."},"greater_than":{"type":"integer","description":"Keep records whose numeric value is > this."},"greater_equals":{"type":"integer","description":"Keep records whose numeric value is >= this."},"equals":{"type":"integer","description":"Keep records whose numeric value is == this."},"not_equals":{"type":"integer","description":"Keep records whose numeric value is != this."},"less_equals":{"type":"integer","description":"Keep records whose numeric value is <= this."},"less_than":{"type":"integer","description":"Keep records whose numeric value is < this."}}},"geoIp":{"type":"object","additionalProperties":false,"x-ts-name":"GeoIpConfig","description":"GeoIP decoration.","properties":{"ipinfo":{"type":"object","additionalProperties":false,"default":{},"description":"ipinfo database.","properties":{"path":{"type":"string","description":"ipinfo database file.","x-env":["OTEL_EBPF_GEOIP_IPINFO_PATH"]}}},"maxmind":{"type":"object","additionalProperties":false,"default":{},"description":"MaxMind databases.","properties":{"country_path":{"type":"string","description":"MaxMind country database file.","x-env":["OTEL_EBPF_GEOIP_MAXMIND_COUNTRY_PATH"]},"asn_path":{"type":"string","description":"MaxMind ASN database file.","x-env":["OTEL_EBPF_GEOIP_MAXMIND_ASN_PATH"]}}},"cache_len":{"type":"integer","default":512,"description":"Lookups cached.","x-env":["OTEL_EBPF_GEOIP_CACHE_LEN"],"minimum":1},"cache_expiry":{"$ref":"#/$defs/duration","default":"60m","description":"Cached lookup lifetime.","x-env":["OTEL_EBPF_GEOIP_CACHE_TTL"]}}},"reverseDns":{"type":"object","additionalProperties":false,"x-ts-name":"ReverseDnsConfig","description":"Reverse DNS decoration.","properties":{"type":{"type":"string","enum":["none","getaddrinfo","local","ebpf"],"default":"none","description":"Lookup method (ebpf = XDP DNS snooping).","x-env":["OTEL_EBPF_REVERSE_DNS_TYPE"]},"cache_len":{"type":"integer","default":256,"description":"Names cached.","x-env":["OTEL_EBPF_REVERSE_DNS_CACHE_LEN"],"minimum":1},"cache_expiry":{"$ref":"#/$defs/duration","default":"60m","description":"Cached name lifetime.","x-env":["OTEL_EBPF_REVERSE_DNS_CACHE_TTL"]}}}}};
 const schema32 = {"type":["integer","string","array"],"items":{"type":["integer","string"]},"x-obi-ts-format":"port-ranges","x-message":"must be a port, a list of ports, or a string such as \"80,443,8000-8999\"","description":"Ports and port ranges."};
 const schema33 = {"type":["integer","string","array"],"items":{"type":"integer"},"x-obi-ts-format":"pid-list","x-message":"must be a PID, a list of PIDs, or a string such as \"1234,5678\"","description":"Process ids."};
 const schema34 = {"type":"string","pattern":"^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$","x-obi-ts-format":"duration","x-obi-ts-coerce":"duration","x-message":"must be a duration such as 500ms, 5s, 1m30s or 1h","description":"Go duration: a sequence of numbers with units ns, us, ms, s, m, h."};
@@ -7162,8 +7162,11 @@ data264.add = [];
 if(data264.remove === undefined){
 data264.remove = [];
 }
+if(data264.words === undefined){
+data264.words = ["password","passwd","pwd","pass","passphrase","token","key","apikey","secret","auth","authorization","credential","credentials","signature","sig","session","cookie","jwt","otp"];
+}
 for(const key49 in data264){
-if(!((key49 === "add") || (key49 === "remove"))){
+if(!(((key49 === "add") || (key49 === "remove")) || (key49 === "words"))){
 const err405 = {instancePath:instancePath+"/attributes/sensitive_query_params",schemaPath:"#/properties/attributes/properties/sensitive_query_params/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key49},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err405];
@@ -7226,9 +7229,12 @@ vErrors.push(err409);
 }
 errors++;
 }
-}
-else {
-const err410 = {instancePath:instancePath+"/attributes/sensitive_query_params",schemaPath:"#/properties/attributes/properties/sensitive_query_params/type",keyword:"type",params:{type: "object"},message:"must be object"};
+let data269 = data264.words;
+if(Array.isArray(data269)){
+const len36 = data269.length;
+for(let i42=0; i42<len36; i42++){
+if(typeof data269[i42] !== "string"){
+const err410 = {instancePath:instancePath+"/attributes/sensitive_query_params/words/" + i42,schemaPath:"#/properties/attributes/properties/sensitive_query_params/properties/words/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err410];
 }
@@ -7237,14 +7243,10 @@ vErrors.push(err410);
 }
 errors++;
 }
-let data269 = data228.extra_group_attributes;
-if(data269 && typeof data269 == "object" && !Array.isArray(data269)){
-if(data269.k8s_app_meta === undefined){
-data269.k8s_app_meta = [];
 }
-for(const key50 in data269){
-if(!(key50 === "k8s_app_meta")){
-const err411 = {instancePath:instancePath+"/attributes/extra_group_attributes",schemaPath:"#/properties/attributes/properties/extra_group_attributes/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key50},message:"must NOT have additional properties"};
+}
+else {
+const err411 = {instancePath:instancePath+"/attributes/sensitive_query_params/words",schemaPath:"#/properties/attributes/properties/sensitive_query_params/properties/words/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err411];
 }
@@ -7254,12 +7256,8 @@ vErrors.push(err411);
 errors++;
 }
 }
-let data270 = data269.k8s_app_meta;
-if(Array.isArray(data270)){
-const len36 = data270.length;
-for(let i42=0; i42<len36; i42++){
-if(typeof data270[i42] !== "string"){
-const err412 = {instancePath:instancePath+"/attributes/extra_group_attributes/k8s_app_meta/" + i42,schemaPath:"#/properties/attributes/properties/extra_group_attributes/properties/k8s_app_meta/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+else {
+const err412 = {instancePath:instancePath+"/attributes/sensitive_query_params",schemaPath:"#/properties/attributes/properties/sensitive_query_params/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err412];
 }
@@ -7268,10 +7266,14 @@ vErrors.push(err412);
 }
 errors++;
 }
+let data271 = data228.extra_group_attributes;
+if(data271 && typeof data271 == "object" && !Array.isArray(data271)){
+if(data271.k8s_app_meta === undefined){
+data271.k8s_app_meta = [];
 }
-}
-else {
-const err413 = {instancePath:instancePath+"/attributes/extra_group_attributes/k8s_app_meta",schemaPath:"#/properties/attributes/properties/extra_group_attributes/properties/k8s_app_meta/type",keyword:"type",params:{type: "array"},message:"must be array"};
+for(const key50 in data271){
+if(!(key50 === "k8s_app_meta")){
+const err413 = {instancePath:instancePath+"/attributes/extra_group_attributes",schemaPath:"#/properties/attributes/properties/extra_group_attributes/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key50},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err413];
 }
@@ -7281,8 +7283,12 @@ vErrors.push(err413);
 errors++;
 }
 }
-else {
-const err414 = {instancePath:instancePath+"/attributes/extra_group_attributes",schemaPath:"#/properties/attributes/properties/extra_group_attributes/type",keyword:"type",params:{type: "object"},message:"must be object"};
+let data272 = data271.k8s_app_meta;
+if(Array.isArray(data272)){
+const len37 = data272.length;
+for(let i43=0; i43<len37; i43++){
+if(typeof data272[i43] !== "string"){
+const err414 = {instancePath:instancePath+"/attributes/extra_group_attributes/k8s_app_meta/" + i43,schemaPath:"#/properties/attributes/properties/extra_group_attributes/properties/k8s_app_meta/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err414];
 }
@@ -7292,8 +7298,9 @@ vErrors.push(err414);
 errors++;
 }
 }
+}
 else {
-const err415 = {instancePath:instancePath+"/attributes",schemaPath:"#/properties/attributes/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err415 = {instancePath:instancePath+"/attributes/extra_group_attributes/k8s_app_meta",schemaPath:"#/properties/attributes/properties/extra_group_attributes/properties/k8s_app_meta/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err415];
 }
@@ -7302,29 +7309,9 @@ vErrors.push(err415);
 }
 errors++;
 }
-let data272 = data.routes;
-if(data272 && typeof data272 == "object" && !Array.isArray(data272)){
-if(data272.patterns === undefined){
-data272.patterns = [];
 }
-if(data272.unmatched === undefined){
-data272.unmatched = "heuristic";
-}
-if(data272.ignored_patterns === undefined){
-data272.ignored_patterns = [];
-}
-if(data272.ignore_mode === undefined){
-data272.ignore_mode = "all";
-}
-if(data272.wildcard_char === undefined){
-data272.wildcard_char = "*";
-}
-if(data272.max_path_segment_cardinality === undefined){
-data272.max_path_segment_cardinality = 10;
-}
-for(const key51 in data272){
-if(!((((((key51 === "patterns") || (key51 === "unmatched")) || (key51 === "ignored_patterns")) || (key51 === "ignore_mode")) || (key51 === "wildcard_char")) || (key51 === "max_path_segment_cardinality"))){
-const err416 = {instancePath:instancePath+"/routes",schemaPath:"#/properties/routes/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key51},message:"must NOT have additional properties"};
+else {
+const err416 = {instancePath:instancePath+"/attributes/extra_group_attributes",schemaPath:"#/properties/attributes/properties/extra_group_attributes/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err416];
 }
@@ -7334,12 +7321,8 @@ vErrors.push(err416);
 errors++;
 }
 }
-let data273 = data272.patterns;
-if(Array.isArray(data273)){
-const len37 = data273.length;
-for(let i43=0; i43<len37; i43++){
-if(typeof data273[i43] !== "string"){
-const err417 = {instancePath:instancePath+"/routes/patterns/" + i43,schemaPath:"#/properties/routes/properties/patterns/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+else {
+const err417 = {instancePath:instancePath+"/attributes",schemaPath:"#/properties/attributes/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err417];
 }
@@ -7348,10 +7331,29 @@ vErrors.push(err417);
 }
 errors++;
 }
+let data274 = data.routes;
+if(data274 && typeof data274 == "object" && !Array.isArray(data274)){
+if(data274.patterns === undefined){
+data274.patterns = [];
 }
+if(data274.unmatched === undefined){
+data274.unmatched = "heuristic";
 }
-else {
-const err418 = {instancePath:instancePath+"/routes/patterns",schemaPath:"#/properties/routes/properties/patterns/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data274.ignored_patterns === undefined){
+data274.ignored_patterns = [];
+}
+if(data274.ignore_mode === undefined){
+data274.ignore_mode = "all";
+}
+if(data274.wildcard_char === undefined){
+data274.wildcard_char = "*";
+}
+if(data274.max_path_segment_cardinality === undefined){
+data274.max_path_segment_cardinality = 10;
+}
+for(const key51 in data274){
+if(!((((((key51 === "patterns") || (key51 === "unmatched")) || (key51 === "ignored_patterns")) || (key51 === "ignore_mode")) || (key51 === "wildcard_char")) || (key51 === "max_path_segment_cardinality"))){
+const err418 = {instancePath:instancePath+"/routes",schemaPath:"#/properties/routes/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key51},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err418];
 }
@@ -7360,9 +7362,13 @@ vErrors.push(err418);
 }
 errors++;
 }
-let data275 = data272.unmatched;
-if(typeof data275 !== "string"){
-const err419 = {instancePath:instancePath+"/routes/unmatched",schemaPath:"#/properties/routes/properties/unmatched/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+let data275 = data274.patterns;
+if(Array.isArray(data275)){
+const len38 = data275.length;
+for(let i44=0; i44<len38; i44++){
+if(typeof data275[i44] !== "string"){
+const err419 = {instancePath:instancePath+"/routes/patterns/" + i44,schemaPath:"#/properties/routes/properties/patterns/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err419];
 }
@@ -7371,8 +7377,10 @@ vErrors.push(err419);
 }
 errors++;
 }
-if(!(((((data275 === "unset") || (data275 === "path")) || (data275 === "wildcard")) || (data275 === "heuristic")) || (data275 === "low-cardinality"))){
-const err420 = {instancePath:instancePath+"/routes/unmatched",schemaPath:"#/properties/routes/properties/unmatched/enum",keyword:"enum",params:{allowedValues: schema31.properties.routes.properties.unmatched.enum},message:"must be equal to one of the allowed values"};
+}
+}
+else {
+const err420 = {instancePath:instancePath+"/routes/patterns",schemaPath:"#/properties/routes/properties/patterns/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err420];
 }
@@ -7381,12 +7389,9 @@ vErrors.push(err420);
 }
 errors++;
 }
-let data276 = data272.ignored_patterns;
-if(Array.isArray(data276)){
-const len38 = data276.length;
-for(let i44=0; i44<len38; i44++){
-if(typeof data276[i44] !== "string"){
-const err421 = {instancePath:instancePath+"/routes/ignored_patterns/" + i44,schemaPath:"#/properties/routes/properties/ignored_patterns/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+let data277 = data274.unmatched;
+if(typeof data277 !== "string"){
+const err421 = {instancePath:instancePath+"/routes/unmatched",schemaPath:"#/properties/routes/properties/unmatched/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err421];
 }
@@ -7395,10 +7400,8 @@ vErrors.push(err421);
 }
 errors++;
 }
-}
-}
-else {
-const err422 = {instancePath:instancePath+"/routes/ignored_patterns",schemaPath:"#/properties/routes/properties/ignored_patterns/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(!(((((data277 === "unset") || (data277 === "path")) || (data277 === "wildcard")) || (data277 === "heuristic")) || (data277 === "low-cardinality"))){
+const err422 = {instancePath:instancePath+"/routes/unmatched",schemaPath:"#/properties/routes/properties/unmatched/enum",keyword:"enum",params:{allowedValues: schema31.properties.routes.properties.unmatched.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err422];
 }
@@ -7407,9 +7410,12 @@ vErrors.push(err422);
 }
 errors++;
 }
-let data278 = data272.ignore_mode;
-if(typeof data278 !== "string"){
-const err423 = {instancePath:instancePath+"/routes/ignore_mode",schemaPath:"#/properties/routes/properties/ignore_mode/type",keyword:"type",params:{type: "string"},message:"must be string"};
+let data278 = data274.ignored_patterns;
+if(Array.isArray(data278)){
+const len39 = data278.length;
+for(let i45=0; i45<len39; i45++){
+if(typeof data278[i45] !== "string"){
+const err423 = {instancePath:instancePath+"/routes/ignored_patterns/" + i45,schemaPath:"#/properties/routes/properties/ignored_patterns/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err423];
 }
@@ -7418,8 +7424,10 @@ vErrors.push(err423);
 }
 errors++;
 }
-if(!(((data278 === "all") || (data278 === "metrics")) || (data278 === "traces"))){
-const err424 = {instancePath:instancePath+"/routes/ignore_mode",schemaPath:"#/properties/routes/properties/ignore_mode/enum",keyword:"enum",params:{allowedValues: schema31.properties.routes.properties.ignore_mode.enum},message:"must be equal to one of the allowed values"};
+}
+}
+else {
+const err424 = {instancePath:instancePath+"/routes/ignored_patterns",schemaPath:"#/properties/routes/properties/ignored_patterns/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err424];
 }
@@ -7428,10 +7436,9 @@ vErrors.push(err424);
 }
 errors++;
 }
-let data279 = data272.wildcard_char;
-if(typeof data279 === "string"){
-if(func12(data279) > 1){
-const err425 = {instancePath:instancePath+"/routes/wildcard_char",schemaPath:"#/properties/routes/properties/wildcard_char/maxLength",keyword:"maxLength",params:{limit: 1},message:"must NOT have more than 1 characters"};
+let data280 = data274.ignore_mode;
+if(typeof data280 !== "string"){
+const err425 = {instancePath:instancePath+"/routes/ignore_mode",schemaPath:"#/properties/routes/properties/ignore_mode/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err425];
 }
@@ -7440,8 +7447,8 @@ vErrors.push(err425);
 }
 errors++;
 }
-if(func12(data279) < 1){
-const err426 = {instancePath:instancePath+"/routes/wildcard_char",schemaPath:"#/properties/routes/properties/wildcard_char/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(!(((data280 === "all") || (data280 === "metrics")) || (data280 === "traces"))){
+const err426 = {instancePath:instancePath+"/routes/ignore_mode",schemaPath:"#/properties/routes/properties/ignore_mode/enum",keyword:"enum",params:{allowedValues: schema31.properties.routes.properties.ignore_mode.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err426];
 }
@@ -7450,9 +7457,10 @@ vErrors.push(err426);
 }
 errors++;
 }
-}
-else {
-const err427 = {instancePath:instancePath+"/routes/wildcard_char",schemaPath:"#/properties/routes/properties/wildcard_char/type",keyword:"type",params:{type: "string"},message:"must be string"};
+let data281 = data274.wildcard_char;
+if(typeof data281 === "string"){
+if(func12(data281) > 1){
+const err427 = {instancePath:instancePath+"/routes/wildcard_char",schemaPath:"#/properties/routes/properties/wildcard_char/maxLength",keyword:"maxLength",params:{limit: 1},message:"must NOT have more than 1 characters"};
 if(vErrors === null){
 vErrors = [err427];
 }
@@ -7461,9 +7469,8 @@ vErrors.push(err427);
 }
 errors++;
 }
-let data280 = data272.max_path_segment_cardinality;
-if(!(((typeof data280 == "number") && (!(data280 % 1) && !isNaN(data280))) && (isFinite(data280)))){
-const err428 = {instancePath:instancePath+"/routes/max_path_segment_cardinality",schemaPath:"#/properties/routes/properties/max_path_segment_cardinality/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(func12(data281) < 1){
+const err428 = {instancePath:instancePath+"/routes/wildcard_char",schemaPath:"#/properties/routes/properties/wildcard_char/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err428];
 }
@@ -7472,9 +7479,9 @@ vErrors.push(err428);
 }
 errors++;
 }
-if((typeof data280 == "number") && (isFinite(data280))){
-if(data280 < 1 || isNaN(data280)){
-const err429 = {instancePath:instancePath+"/routes/max_path_segment_cardinality",schemaPath:"#/properties/routes/properties/max_path_segment_cardinality/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+else {
+const err429 = {instancePath:instancePath+"/routes/wildcard_char",schemaPath:"#/properties/routes/properties/wildcard_char/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err429];
 }
@@ -7483,10 +7490,9 @@ vErrors.push(err429);
 }
 errors++;
 }
-}
-}
-else {
-const err430 = {instancePath:instancePath+"/routes",schemaPath:"#/properties/routes/type",keyword:"type",params:{type: "object"},message:"must be object"};
+let data282 = data274.max_path_segment_cardinality;
+if(!(((typeof data282 == "number") && (!(data282 % 1) && !isNaN(data282))) && (isFinite(data282)))){
+const err430 = {instancePath:instancePath+"/routes/max_path_segment_cardinality",schemaPath:"#/properties/routes/properties/max_path_segment_cardinality/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err430];
 }
@@ -7495,20 +7501,9 @@ vErrors.push(err430);
 }
 errors++;
 }
-let data281 = data.filter;
-if(data281 && typeof data281 == "object" && !Array.isArray(data281)){
-if(data281.application === undefined){
-data281.application = {};
-}
-if(data281.network === undefined){
-data281.network = {};
-}
-if(data281.stats === undefined){
-data281.stats = {};
-}
-for(const key52 in data281){
-if(!(((key52 === "application") || (key52 === "network")) || (key52 === "stats"))){
-const err431 = {instancePath:instancePath+"/filter",schemaPath:"#/properties/filter/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key52},message:"must NOT have additional properties"};
+if((typeof data282 == "number") && (isFinite(data282))){
+if(data282 < 1 || isNaN(data282)){
+const err431 = {instancePath:instancePath+"/routes/max_path_segment_cardinality",schemaPath:"#/properties/routes/properties/max_path_segment_cardinality/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err431];
 }
@@ -7518,14 +7513,9 @@ vErrors.push(err431);
 errors++;
 }
 }
-let data282 = data281.application;
-if(data282 && typeof data282 == "object" && !Array.isArray(data282)){
-for(const key53 in data282){
-let data283 = data282[key53];
-if(data283 && typeof data283 == "object" && !Array.isArray(data283)){
-for(const key54 in data283){
-if(!((((((((key54 === "match") || (key54 === "not_match")) || (key54 === "greater_than")) || (key54 === "greater_equals")) || (key54 === "equals")) || (key54 === "not_equals")) || (key54 === "less_equals")) || (key54 === "less_than"))){
-const err432 = {instancePath:instancePath+"/filter/application/" + key53.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/matchDefinition/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key54},message:"must NOT have additional properties"};
+}
+else {
+const err432 = {instancePath:instancePath+"/routes",schemaPath:"#/properties/routes/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err432];
 }
@@ -7534,10 +7524,20 @@ vErrors.push(err432);
 }
 errors++;
 }
+let data283 = data.filter;
+if(data283 && typeof data283 == "object" && !Array.isArray(data283)){
+if(data283.application === undefined){
+data283.application = {};
 }
-if(data283.match !== undefined){
-if(typeof data283.match !== "string"){
-const err433 = {instancePath:instancePath+"/filter/application/" + key53.replace(/~/g, "~0").replace(/\//g, "~1")+"/match",schemaPath:"#/$defs/matchDefinition/properties/match/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data283.network === undefined){
+data283.network = {};
+}
+if(data283.stats === undefined){
+data283.stats = {};
+}
+for(const key52 in data283){
+if(!(((key52 === "application") || (key52 === "network")) || (key52 === "stats"))){
+const err433 = {instancePath:instancePath+"/filter",schemaPath:"#/properties/filter/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key52},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err433];
 }
@@ -7547,9 +7547,14 @@ vErrors.push(err433);
 errors++;
 }
 }
-if(data283.not_match !== undefined){
-if(typeof data283.not_match !== "string"){
-const err434 = {instancePath:instancePath+"/filter/application/" + key53.replace(/~/g, "~0").replace(/\//g, "~1")+"/not_match",schemaPath:"#/$defs/matchDefinition/properties/not_match/type",keyword:"type",params:{type: "string"},message:"must be string"};
+let data284 = data283.application;
+if(data284 && typeof data284 == "object" && !Array.isArray(data284)){
+for(const key53 in data284){
+let data285 = data284[key53];
+if(data285 && typeof data285 == "object" && !Array.isArray(data285)){
+for(const key54 in data285){
+if(!((((((((key54 === "match") || (key54 === "not_match")) || (key54 === "greater_than")) || (key54 === "greater_equals")) || (key54 === "equals")) || (key54 === "not_equals")) || (key54 === "less_equals")) || (key54 === "less_than"))){
+const err434 = {instancePath:instancePath+"/filter/application/" + key53.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/matchDefinition/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key54},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err434];
 }
@@ -7559,10 +7564,9 @@ vErrors.push(err434);
 errors++;
 }
 }
-if(data283.greater_than !== undefined){
-let data286 = data283.greater_than;
-if(!(((typeof data286 == "number") && (!(data286 % 1) && !isNaN(data286))) && (isFinite(data286)))){
-const err435 = {instancePath:instancePath+"/filter/application/" + key53.replace(/~/g, "~0").replace(/\//g, "~1")+"/greater_than",schemaPath:"#/$defs/matchDefinition/properties/greater_than/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data285.match !== undefined){
+if(typeof data285.match !== "string"){
+const err435 = {instancePath:instancePath+"/filter/application/" + key53.replace(/~/g, "~0").replace(/\//g, "~1")+"/match",schemaPath:"#/$defs/matchDefinition/properties/match/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err435];
 }
@@ -7572,10 +7576,9 @@ vErrors.push(err435);
 errors++;
 }
 }
-if(data283.greater_equals !== undefined){
-let data287 = data283.greater_equals;
-if(!(((typeof data287 == "number") && (!(data287 % 1) && !isNaN(data287))) && (isFinite(data287)))){
-const err436 = {instancePath:instancePath+"/filter/application/" + key53.replace(/~/g, "~0").replace(/\//g, "~1")+"/greater_equals",schemaPath:"#/$defs/matchDefinition/properties/greater_equals/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data285.not_match !== undefined){
+if(typeof data285.not_match !== "string"){
+const err436 = {instancePath:instancePath+"/filter/application/" + key53.replace(/~/g, "~0").replace(/\//g, "~1")+"/not_match",schemaPath:"#/$defs/matchDefinition/properties/not_match/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err436];
 }
@@ -7585,10 +7588,10 @@ vErrors.push(err436);
 errors++;
 }
 }
-if(data283.equals !== undefined){
-let data288 = data283.equals;
+if(data285.greater_than !== undefined){
+let data288 = data285.greater_than;
 if(!(((typeof data288 == "number") && (!(data288 % 1) && !isNaN(data288))) && (isFinite(data288)))){
-const err437 = {instancePath:instancePath+"/filter/application/" + key53.replace(/~/g, "~0").replace(/\//g, "~1")+"/equals",schemaPath:"#/$defs/matchDefinition/properties/equals/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err437 = {instancePath:instancePath+"/filter/application/" + key53.replace(/~/g, "~0").replace(/\//g, "~1")+"/greater_than",schemaPath:"#/$defs/matchDefinition/properties/greater_than/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err437];
 }
@@ -7598,10 +7601,10 @@ vErrors.push(err437);
 errors++;
 }
 }
-if(data283.not_equals !== undefined){
-let data289 = data283.not_equals;
+if(data285.greater_equals !== undefined){
+let data289 = data285.greater_equals;
 if(!(((typeof data289 == "number") && (!(data289 % 1) && !isNaN(data289))) && (isFinite(data289)))){
-const err438 = {instancePath:instancePath+"/filter/application/" + key53.replace(/~/g, "~0").replace(/\//g, "~1")+"/not_equals",schemaPath:"#/$defs/matchDefinition/properties/not_equals/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err438 = {instancePath:instancePath+"/filter/application/" + key53.replace(/~/g, "~0").replace(/\//g, "~1")+"/greater_equals",schemaPath:"#/$defs/matchDefinition/properties/greater_equals/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err438];
 }
@@ -7611,10 +7614,10 @@ vErrors.push(err438);
 errors++;
 }
 }
-if(data283.less_equals !== undefined){
-let data290 = data283.less_equals;
+if(data285.equals !== undefined){
+let data290 = data285.equals;
 if(!(((typeof data290 == "number") && (!(data290 % 1) && !isNaN(data290))) && (isFinite(data290)))){
-const err439 = {instancePath:instancePath+"/filter/application/" + key53.replace(/~/g, "~0").replace(/\//g, "~1")+"/less_equals",schemaPath:"#/$defs/matchDefinition/properties/less_equals/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err439 = {instancePath:instancePath+"/filter/application/" + key53.replace(/~/g, "~0").replace(/\//g, "~1")+"/equals",schemaPath:"#/$defs/matchDefinition/properties/equals/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err439];
 }
@@ -7624,10 +7627,10 @@ vErrors.push(err439);
 errors++;
 }
 }
-if(data283.less_than !== undefined){
-let data291 = data283.less_than;
+if(data285.not_equals !== undefined){
+let data291 = data285.not_equals;
 if(!(((typeof data291 == "number") && (!(data291 % 1) && !isNaN(data291))) && (isFinite(data291)))){
-const err440 = {instancePath:instancePath+"/filter/application/" + key53.replace(/~/g, "~0").replace(/\//g, "~1")+"/less_than",schemaPath:"#/$defs/matchDefinition/properties/less_than/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err440 = {instancePath:instancePath+"/filter/application/" + key53.replace(/~/g, "~0").replace(/\//g, "~1")+"/not_equals",schemaPath:"#/$defs/matchDefinition/properties/not_equals/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err440];
 }
@@ -7637,9 +7640,10 @@ vErrors.push(err440);
 errors++;
 }
 }
-}
-else {
-const err441 = {instancePath:instancePath+"/filter/application/" + key53.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/matchDefinition/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data285.less_equals !== undefined){
+let data292 = data285.less_equals;
+if(!(((typeof data292 == "number") && (!(data292 % 1) && !isNaN(data292))) && (isFinite(data292)))){
+const err441 = {instancePath:instancePath+"/filter/application/" + key53.replace(/~/g, "~0").replace(/\//g, "~1")+"/less_equals",schemaPath:"#/$defs/matchDefinition/properties/less_equals/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err441];
 }
@@ -7649,9 +7653,10 @@ vErrors.push(err441);
 errors++;
 }
 }
-}
-else {
-const err442 = {instancePath:instancePath+"/filter/application",schemaPath:"#/properties/filter/properties/application/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data285.less_than !== undefined){
+let data293 = data285.less_than;
+if(!(((typeof data293 == "number") && (!(data293 % 1) && !isNaN(data293))) && (isFinite(data293)))){
+const err442 = {instancePath:instancePath+"/filter/application/" + key53.replace(/~/g, "~0").replace(/\//g, "~1")+"/less_than",schemaPath:"#/$defs/matchDefinition/properties/less_than/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err442];
 }
@@ -7660,14 +7665,10 @@ vErrors.push(err442);
 }
 errors++;
 }
-let data292 = data281.network;
-if(data292 && typeof data292 == "object" && !Array.isArray(data292)){
-for(const key55 in data292){
-let data293 = data292[key55];
-if(data293 && typeof data293 == "object" && !Array.isArray(data293)){
-for(const key56 in data293){
-if(!((((((((key56 === "match") || (key56 === "not_match")) || (key56 === "greater_than")) || (key56 === "greater_equals")) || (key56 === "equals")) || (key56 === "not_equals")) || (key56 === "less_equals")) || (key56 === "less_than"))){
-const err443 = {instancePath:instancePath+"/filter/network/" + key55.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/matchDefinition/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key56},message:"must NOT have additional properties"};
+}
+}
+else {
+const err443 = {instancePath:instancePath+"/filter/application/" + key53.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/matchDefinition/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err443];
 }
@@ -7677,9 +7678,9 @@ vErrors.push(err443);
 errors++;
 }
 }
-if(data293.match !== undefined){
-if(typeof data293.match !== "string"){
-const err444 = {instancePath:instancePath+"/filter/network/" + key55.replace(/~/g, "~0").replace(/\//g, "~1")+"/match",schemaPath:"#/$defs/matchDefinition/properties/match/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+else {
+const err444 = {instancePath:instancePath+"/filter/application",schemaPath:"#/properties/filter/properties/application/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err444];
 }
@@ -7688,10 +7689,14 @@ vErrors.push(err444);
 }
 errors++;
 }
-}
-if(data293.not_match !== undefined){
-if(typeof data293.not_match !== "string"){
-const err445 = {instancePath:instancePath+"/filter/network/" + key55.replace(/~/g, "~0").replace(/\//g, "~1")+"/not_match",schemaPath:"#/$defs/matchDefinition/properties/not_match/type",keyword:"type",params:{type: "string"},message:"must be string"};
+let data294 = data283.network;
+if(data294 && typeof data294 == "object" && !Array.isArray(data294)){
+for(const key55 in data294){
+let data295 = data294[key55];
+if(data295 && typeof data295 == "object" && !Array.isArray(data295)){
+for(const key56 in data295){
+if(!((((((((key56 === "match") || (key56 === "not_match")) || (key56 === "greater_than")) || (key56 === "greater_equals")) || (key56 === "equals")) || (key56 === "not_equals")) || (key56 === "less_equals")) || (key56 === "less_than"))){
+const err445 = {instancePath:instancePath+"/filter/network/" + key55.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/matchDefinition/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key56},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err445];
 }
@@ -7701,10 +7706,9 @@ vErrors.push(err445);
 errors++;
 }
 }
-if(data293.greater_than !== undefined){
-let data296 = data293.greater_than;
-if(!(((typeof data296 == "number") && (!(data296 % 1) && !isNaN(data296))) && (isFinite(data296)))){
-const err446 = {instancePath:instancePath+"/filter/network/" + key55.replace(/~/g, "~0").replace(/\//g, "~1")+"/greater_than",schemaPath:"#/$defs/matchDefinition/properties/greater_than/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data295.match !== undefined){
+if(typeof data295.match !== "string"){
+const err446 = {instancePath:instancePath+"/filter/network/" + key55.replace(/~/g, "~0").replace(/\//g, "~1")+"/match",schemaPath:"#/$defs/matchDefinition/properties/match/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err446];
 }
@@ -7714,10 +7718,9 @@ vErrors.push(err446);
 errors++;
 }
 }
-if(data293.greater_equals !== undefined){
-let data297 = data293.greater_equals;
-if(!(((typeof data297 == "number") && (!(data297 % 1) && !isNaN(data297))) && (isFinite(data297)))){
-const err447 = {instancePath:instancePath+"/filter/network/" + key55.replace(/~/g, "~0").replace(/\//g, "~1")+"/greater_equals",schemaPath:"#/$defs/matchDefinition/properties/greater_equals/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data295.not_match !== undefined){
+if(typeof data295.not_match !== "string"){
+const err447 = {instancePath:instancePath+"/filter/network/" + key55.replace(/~/g, "~0").replace(/\//g, "~1")+"/not_match",schemaPath:"#/$defs/matchDefinition/properties/not_match/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err447];
 }
@@ -7727,10 +7730,10 @@ vErrors.push(err447);
 errors++;
 }
 }
-if(data293.equals !== undefined){
-let data298 = data293.equals;
+if(data295.greater_than !== undefined){
+let data298 = data295.greater_than;
 if(!(((typeof data298 == "number") && (!(data298 % 1) && !isNaN(data298))) && (isFinite(data298)))){
-const err448 = {instancePath:instancePath+"/filter/network/" + key55.replace(/~/g, "~0").replace(/\//g, "~1")+"/equals",schemaPath:"#/$defs/matchDefinition/properties/equals/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err448 = {instancePath:instancePath+"/filter/network/" + key55.replace(/~/g, "~0").replace(/\//g, "~1")+"/greater_than",schemaPath:"#/$defs/matchDefinition/properties/greater_than/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err448];
 }
@@ -7740,10 +7743,10 @@ vErrors.push(err448);
 errors++;
 }
 }
-if(data293.not_equals !== undefined){
-let data299 = data293.not_equals;
+if(data295.greater_equals !== undefined){
+let data299 = data295.greater_equals;
 if(!(((typeof data299 == "number") && (!(data299 % 1) && !isNaN(data299))) && (isFinite(data299)))){
-const err449 = {instancePath:instancePath+"/filter/network/" + key55.replace(/~/g, "~0").replace(/\//g, "~1")+"/not_equals",schemaPath:"#/$defs/matchDefinition/properties/not_equals/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err449 = {instancePath:instancePath+"/filter/network/" + key55.replace(/~/g, "~0").replace(/\//g, "~1")+"/greater_equals",schemaPath:"#/$defs/matchDefinition/properties/greater_equals/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err449];
 }
@@ -7753,10 +7756,10 @@ vErrors.push(err449);
 errors++;
 }
 }
-if(data293.less_equals !== undefined){
-let data300 = data293.less_equals;
+if(data295.equals !== undefined){
+let data300 = data295.equals;
 if(!(((typeof data300 == "number") && (!(data300 % 1) && !isNaN(data300))) && (isFinite(data300)))){
-const err450 = {instancePath:instancePath+"/filter/network/" + key55.replace(/~/g, "~0").replace(/\//g, "~1")+"/less_equals",schemaPath:"#/$defs/matchDefinition/properties/less_equals/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err450 = {instancePath:instancePath+"/filter/network/" + key55.replace(/~/g, "~0").replace(/\//g, "~1")+"/equals",schemaPath:"#/$defs/matchDefinition/properties/equals/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err450];
 }
@@ -7766,10 +7769,10 @@ vErrors.push(err450);
 errors++;
 }
 }
-if(data293.less_than !== undefined){
-let data301 = data293.less_than;
+if(data295.not_equals !== undefined){
+let data301 = data295.not_equals;
 if(!(((typeof data301 == "number") && (!(data301 % 1) && !isNaN(data301))) && (isFinite(data301)))){
-const err451 = {instancePath:instancePath+"/filter/network/" + key55.replace(/~/g, "~0").replace(/\//g, "~1")+"/less_than",schemaPath:"#/$defs/matchDefinition/properties/less_than/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err451 = {instancePath:instancePath+"/filter/network/" + key55.replace(/~/g, "~0").replace(/\//g, "~1")+"/not_equals",schemaPath:"#/$defs/matchDefinition/properties/not_equals/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err451];
 }
@@ -7779,9 +7782,10 @@ vErrors.push(err451);
 errors++;
 }
 }
-}
-else {
-const err452 = {instancePath:instancePath+"/filter/network/" + key55.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/matchDefinition/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data295.less_equals !== undefined){
+let data302 = data295.less_equals;
+if(!(((typeof data302 == "number") && (!(data302 % 1) && !isNaN(data302))) && (isFinite(data302)))){
+const err452 = {instancePath:instancePath+"/filter/network/" + key55.replace(/~/g, "~0").replace(/\//g, "~1")+"/less_equals",schemaPath:"#/$defs/matchDefinition/properties/less_equals/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err452];
 }
@@ -7791,9 +7795,10 @@ vErrors.push(err452);
 errors++;
 }
 }
-}
-else {
-const err453 = {instancePath:instancePath+"/filter/network",schemaPath:"#/properties/filter/properties/network/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data295.less_than !== undefined){
+let data303 = data295.less_than;
+if(!(((typeof data303 == "number") && (!(data303 % 1) && !isNaN(data303))) && (isFinite(data303)))){
+const err453 = {instancePath:instancePath+"/filter/network/" + key55.replace(/~/g, "~0").replace(/\//g, "~1")+"/less_than",schemaPath:"#/$defs/matchDefinition/properties/less_than/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err453];
 }
@@ -7802,14 +7807,10 @@ vErrors.push(err453);
 }
 errors++;
 }
-let data302 = data281.stats;
-if(data302 && typeof data302 == "object" && !Array.isArray(data302)){
-for(const key57 in data302){
-let data303 = data302[key57];
-if(data303 && typeof data303 == "object" && !Array.isArray(data303)){
-for(const key58 in data303){
-if(!((((((((key58 === "match") || (key58 === "not_match")) || (key58 === "greater_than")) || (key58 === "greater_equals")) || (key58 === "equals")) || (key58 === "not_equals")) || (key58 === "less_equals")) || (key58 === "less_than"))){
-const err454 = {instancePath:instancePath+"/filter/stats/" + key57.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/matchDefinition/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key58},message:"must NOT have additional properties"};
+}
+}
+else {
+const err454 = {instancePath:instancePath+"/filter/network/" + key55.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/matchDefinition/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err454];
 }
@@ -7819,9 +7820,9 @@ vErrors.push(err454);
 errors++;
 }
 }
-if(data303.match !== undefined){
-if(typeof data303.match !== "string"){
-const err455 = {instancePath:instancePath+"/filter/stats/" + key57.replace(/~/g, "~0").replace(/\//g, "~1")+"/match",schemaPath:"#/$defs/matchDefinition/properties/match/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+else {
+const err455 = {instancePath:instancePath+"/filter/network",schemaPath:"#/properties/filter/properties/network/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err455];
 }
@@ -7830,10 +7831,14 @@ vErrors.push(err455);
 }
 errors++;
 }
-}
-if(data303.not_match !== undefined){
-if(typeof data303.not_match !== "string"){
-const err456 = {instancePath:instancePath+"/filter/stats/" + key57.replace(/~/g, "~0").replace(/\//g, "~1")+"/not_match",schemaPath:"#/$defs/matchDefinition/properties/not_match/type",keyword:"type",params:{type: "string"},message:"must be string"};
+let data304 = data283.stats;
+if(data304 && typeof data304 == "object" && !Array.isArray(data304)){
+for(const key57 in data304){
+let data305 = data304[key57];
+if(data305 && typeof data305 == "object" && !Array.isArray(data305)){
+for(const key58 in data305){
+if(!((((((((key58 === "match") || (key58 === "not_match")) || (key58 === "greater_than")) || (key58 === "greater_equals")) || (key58 === "equals")) || (key58 === "not_equals")) || (key58 === "less_equals")) || (key58 === "less_than"))){
+const err456 = {instancePath:instancePath+"/filter/stats/" + key57.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/matchDefinition/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key58},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err456];
 }
@@ -7843,10 +7848,9 @@ vErrors.push(err456);
 errors++;
 }
 }
-if(data303.greater_than !== undefined){
-let data306 = data303.greater_than;
-if(!(((typeof data306 == "number") && (!(data306 % 1) && !isNaN(data306))) && (isFinite(data306)))){
-const err457 = {instancePath:instancePath+"/filter/stats/" + key57.replace(/~/g, "~0").replace(/\//g, "~1")+"/greater_than",schemaPath:"#/$defs/matchDefinition/properties/greater_than/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data305.match !== undefined){
+if(typeof data305.match !== "string"){
+const err457 = {instancePath:instancePath+"/filter/stats/" + key57.replace(/~/g, "~0").replace(/\//g, "~1")+"/match",schemaPath:"#/$defs/matchDefinition/properties/match/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err457];
 }
@@ -7856,10 +7860,9 @@ vErrors.push(err457);
 errors++;
 }
 }
-if(data303.greater_equals !== undefined){
-let data307 = data303.greater_equals;
-if(!(((typeof data307 == "number") && (!(data307 % 1) && !isNaN(data307))) && (isFinite(data307)))){
-const err458 = {instancePath:instancePath+"/filter/stats/" + key57.replace(/~/g, "~0").replace(/\//g, "~1")+"/greater_equals",schemaPath:"#/$defs/matchDefinition/properties/greater_equals/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data305.not_match !== undefined){
+if(typeof data305.not_match !== "string"){
+const err458 = {instancePath:instancePath+"/filter/stats/" + key57.replace(/~/g, "~0").replace(/\//g, "~1")+"/not_match",schemaPath:"#/$defs/matchDefinition/properties/not_match/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err458];
 }
@@ -7869,10 +7872,10 @@ vErrors.push(err458);
 errors++;
 }
 }
-if(data303.equals !== undefined){
-let data308 = data303.equals;
+if(data305.greater_than !== undefined){
+let data308 = data305.greater_than;
 if(!(((typeof data308 == "number") && (!(data308 % 1) && !isNaN(data308))) && (isFinite(data308)))){
-const err459 = {instancePath:instancePath+"/filter/stats/" + key57.replace(/~/g, "~0").replace(/\//g, "~1")+"/equals",schemaPath:"#/$defs/matchDefinition/properties/equals/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err459 = {instancePath:instancePath+"/filter/stats/" + key57.replace(/~/g, "~0").replace(/\//g, "~1")+"/greater_than",schemaPath:"#/$defs/matchDefinition/properties/greater_than/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err459];
 }
@@ -7882,10 +7885,10 @@ vErrors.push(err459);
 errors++;
 }
 }
-if(data303.not_equals !== undefined){
-let data309 = data303.not_equals;
+if(data305.greater_equals !== undefined){
+let data309 = data305.greater_equals;
 if(!(((typeof data309 == "number") && (!(data309 % 1) && !isNaN(data309))) && (isFinite(data309)))){
-const err460 = {instancePath:instancePath+"/filter/stats/" + key57.replace(/~/g, "~0").replace(/\//g, "~1")+"/not_equals",schemaPath:"#/$defs/matchDefinition/properties/not_equals/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err460 = {instancePath:instancePath+"/filter/stats/" + key57.replace(/~/g, "~0").replace(/\//g, "~1")+"/greater_equals",schemaPath:"#/$defs/matchDefinition/properties/greater_equals/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err460];
 }
@@ -7895,10 +7898,10 @@ vErrors.push(err460);
 errors++;
 }
 }
-if(data303.less_equals !== undefined){
-let data310 = data303.less_equals;
+if(data305.equals !== undefined){
+let data310 = data305.equals;
 if(!(((typeof data310 == "number") && (!(data310 % 1) && !isNaN(data310))) && (isFinite(data310)))){
-const err461 = {instancePath:instancePath+"/filter/stats/" + key57.replace(/~/g, "~0").replace(/\//g, "~1")+"/less_equals",schemaPath:"#/$defs/matchDefinition/properties/less_equals/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err461 = {instancePath:instancePath+"/filter/stats/" + key57.replace(/~/g, "~0").replace(/\//g, "~1")+"/equals",schemaPath:"#/$defs/matchDefinition/properties/equals/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err461];
 }
@@ -7908,10 +7911,10 @@ vErrors.push(err461);
 errors++;
 }
 }
-if(data303.less_than !== undefined){
-let data311 = data303.less_than;
+if(data305.not_equals !== undefined){
+let data311 = data305.not_equals;
 if(!(((typeof data311 == "number") && (!(data311 % 1) && !isNaN(data311))) && (isFinite(data311)))){
-const err462 = {instancePath:instancePath+"/filter/stats/" + key57.replace(/~/g, "~0").replace(/\//g, "~1")+"/less_than",schemaPath:"#/$defs/matchDefinition/properties/less_than/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err462 = {instancePath:instancePath+"/filter/stats/" + key57.replace(/~/g, "~0").replace(/\//g, "~1")+"/not_equals",schemaPath:"#/$defs/matchDefinition/properties/not_equals/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err462];
 }
@@ -7921,9 +7924,10 @@ vErrors.push(err462);
 errors++;
 }
 }
-}
-else {
-const err463 = {instancePath:instancePath+"/filter/stats/" + key57.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/matchDefinition/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data305.less_equals !== undefined){
+let data312 = data305.less_equals;
+if(!(((typeof data312 == "number") && (!(data312 % 1) && !isNaN(data312))) && (isFinite(data312)))){
+const err463 = {instancePath:instancePath+"/filter/stats/" + key57.replace(/~/g, "~0").replace(/\//g, "~1")+"/less_equals",schemaPath:"#/$defs/matchDefinition/properties/less_equals/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err463];
 }
@@ -7933,9 +7937,10 @@ vErrors.push(err463);
 errors++;
 }
 }
-}
-else {
-const err464 = {instancePath:instancePath+"/filter/stats",schemaPath:"#/properties/filter/properties/stats/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data305.less_than !== undefined){
+let data313 = data305.less_than;
+if(!(((typeof data313 == "number") && (!(data313 % 1) && !isNaN(data313))) && (isFinite(data313)))){
+const err464 = {instancePath:instancePath+"/filter/stats/" + key57.replace(/~/g, "~0").replace(/\//g, "~1")+"/less_than",schemaPath:"#/$defs/matchDefinition/properties/less_than/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err464];
 }
@@ -7945,8 +7950,9 @@ vErrors.push(err464);
 errors++;
 }
 }
+}
 else {
-const err465 = {instancePath:instancePath+"/filter",schemaPath:"#/properties/filter/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err465 = {instancePath:instancePath+"/filter/stats/" + key57.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/matchDefinition/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err465];
 }
@@ -7955,20 +7961,10 @@ vErrors.push(err465);
 }
 errors++;
 }
-let data312 = data.name_resolver;
-if(data312 && typeof data312 == "object" && !Array.isArray(data312)){
-if(data312.sources === undefined){
-data312.sources = ["k8s"];
 }
-if(data312.cache_len === undefined){
-data312.cache_len = 1024;
 }
-if(data312.cache_expiry === undefined){
-data312.cache_expiry = "5m";
-}
-for(const key59 in data312){
-if(!(((key59 === "sources") || (key59 === "cache_len")) || (key59 === "cache_expiry"))){
-const err466 = {instancePath:instancePath+"/name_resolver",schemaPath:"#/properties/name_resolver/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key59},message:"must NOT have additional properties"};
+else {
+const err466 = {instancePath:instancePath+"/filter/stats",schemaPath:"#/properties/filter/properties/stats/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err466];
 }
@@ -7978,13 +7974,8 @@ vErrors.push(err466);
 errors++;
 }
 }
-let data313 = data312.sources;
-if(Array.isArray(data313)){
-const len39 = data313.length;
-for(let i45=0; i45<len39; i45++){
-let data314 = data313[i45];
-if(typeof data314 !== "string"){
-const err467 = {instancePath:instancePath+"/name_resolver/sources/" + i45,schemaPath:"#/properties/name_resolver/properties/sources/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+else {
+const err467 = {instancePath:instancePath+"/filter",schemaPath:"#/properties/filter/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err467];
 }
@@ -7993,8 +7984,20 @@ vErrors.push(err467);
 }
 errors++;
 }
-if(!(((((data314 === "k8s") || (data314 === "kube")) || (data314 === "kubernetes")) || (data314 === "dns")) || (data314 === "rdns"))){
-const err468 = {instancePath:instancePath+"/name_resolver/sources/" + i45,schemaPath:"#/properties/name_resolver/properties/sources/items/enum",keyword:"enum",params:{allowedValues: schema31.properties.name_resolver.properties.sources.items.enum},message:"must be equal to one of the allowed values"};
+let data314 = data.name_resolver;
+if(data314 && typeof data314 == "object" && !Array.isArray(data314)){
+if(data314.sources === undefined){
+data314.sources = ["k8s"];
+}
+if(data314.cache_len === undefined){
+data314.cache_len = 1024;
+}
+if(data314.cache_expiry === undefined){
+data314.cache_expiry = "5m";
+}
+for(const key59 in data314){
+if(!(((key59 === "sources") || (key59 === "cache_len")) || (key59 === "cache_expiry"))){
+const err468 = {instancePath:instancePath+"/name_resolver",schemaPath:"#/properties/name_resolver/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key59},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err468];
 }
@@ -8004,9 +8007,13 @@ vErrors.push(err468);
 errors++;
 }
 }
-}
-else {
-const err469 = {instancePath:instancePath+"/name_resolver/sources",schemaPath:"#/properties/name_resolver/properties/sources/type",keyword:"type",params:{type: "array"},message:"must be array"};
+let data315 = data314.sources;
+if(Array.isArray(data315)){
+const len40 = data315.length;
+for(let i46=0; i46<len40; i46++){
+let data316 = data315[i46];
+if(typeof data316 !== "string"){
+const err469 = {instancePath:instancePath+"/name_resolver/sources/" + i46,schemaPath:"#/properties/name_resolver/properties/sources/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err469];
 }
@@ -8015,9 +8022,8 @@ vErrors.push(err469);
 }
 errors++;
 }
-let data315 = data312.cache_len;
-if(!(((typeof data315 == "number") && (!(data315 % 1) && !isNaN(data315))) && (isFinite(data315)))){
-const err470 = {instancePath:instancePath+"/name_resolver/cache_len",schemaPath:"#/properties/name_resolver/properties/cache_len/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(!(((((data316 === "k8s") || (data316 === "kube")) || (data316 === "kubernetes")) || (data316 === "dns")) || (data316 === "rdns"))){
+const err470 = {instancePath:instancePath+"/name_resolver/sources/" + i46,schemaPath:"#/properties/name_resolver/properties/sources/items/enum",keyword:"enum",params:{allowedValues: schema31.properties.name_resolver.properties.sources.items.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err470];
 }
@@ -8026,9 +8032,10 @@ vErrors.push(err470);
 }
 errors++;
 }
-if((typeof data315 == "number") && (isFinite(data315))){
-if(data315 < 1 || isNaN(data315)){
-const err471 = {instancePath:instancePath+"/name_resolver/cache_len",schemaPath:"#/properties/name_resolver/properties/cache_len/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+}
+else {
+const err471 = {instancePath:instancePath+"/name_resolver/sources",schemaPath:"#/properties/name_resolver/properties/sources/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err471];
 }
@@ -8037,11 +8044,9 @@ vErrors.push(err471);
 }
 errors++;
 }
-}
-let data316 = data312.cache_expiry;
-if(typeof data316 === "string"){
-if(!pattern4.test(data316)){
-const err472 = {instancePath:instancePath+"/name_resolver/cache_expiry",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$"+"\""};
+let data317 = data314.cache_len;
+if(!(((typeof data317 == "number") && (!(data317 % 1) && !isNaN(data317))) && (isFinite(data317)))){
+const err472 = {instancePath:instancePath+"/name_resolver/cache_len",schemaPath:"#/properties/name_resolver/properties/cache_len/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err472];
 }
@@ -8050,9 +8055,9 @@ vErrors.push(err472);
 }
 errors++;
 }
-}
-else {
-const err473 = {instancePath:instancePath+"/name_resolver/cache_expiry",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if((typeof data317 == "number") && (isFinite(data317))){
+if(data317 < 1 || isNaN(data317)){
+const err473 = {instancePath:instancePath+"/name_resolver/cache_len",schemaPath:"#/properties/name_resolver/properties/cache_len/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err473];
 }
@@ -8062,8 +8067,10 @@ vErrors.push(err473);
 errors++;
 }
 }
-else {
-const err474 = {instancePath:instancePath+"/name_resolver",schemaPath:"#/properties/name_resolver/type",keyword:"type",params:{type: "object"},message:"must be object"};
+let data318 = data314.cache_expiry;
+if(typeof data318 === "string"){
+if(!pattern4.test(data318)){
+const err474 = {instancePath:instancePath+"/name_resolver/cache_expiry",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err474];
 }
@@ -8072,68 +8079,9 @@ vErrors.push(err474);
 }
 errors++;
 }
-let data317 = data.network;
-if(data317 && typeof data317 == "object" && !Array.isArray(data317)){
-if(data317.enable === undefined){
-data317.enable = false;
 }
-if(data317.source === undefined){
-data317.source = "socket_filter";
-}
-if(data317.agent_ip_iface === undefined){
-data317.agent_ip_iface = "external";
-}
-if(data317.agent_ip_type === undefined){
-data317.agent_ip_type = "any";
-}
-if(data317.interfaces === undefined){
-data317.interfaces = [];
-}
-if(data317.exclude_interfaces === undefined){
-data317.exclude_interfaces = ["lo"];
-}
-if(data317.protocols === undefined){
-data317.protocols = [];
-}
-if(data317.exclude_protocols === undefined){
-data317.exclude_protocols = [];
-}
-if(data317.cache_max_flows === undefined){
-data317.cache_max_flows = 5000;
-}
-if(data317.cache_active_timeout === undefined){
-data317.cache_active_timeout = "5s";
-}
-if(data317.deduper === undefined){
-data317.deduper = "first_come";
-}
-if(data317.direction === undefined){
-data317.direction = "both";
-}
-if(data317.sampling === undefined){
-data317.sampling = 0;
-}
-if(data317.cidrs === undefined){
-data317.cidrs = [];
-}
-if(data317.geo_ip === undefined){
-data317.geo_ip = {};
-}
-if(data317.reverse_dns === undefined){
-data317.reverse_dns = {};
-}
-if(data317.print_flows === undefined){
-data317.print_flows = false;
-}
-if(data317.listen_interfaces === undefined){
-data317.listen_interfaces = "watch";
-}
-if(data317.listen_poll_period === undefined){
-data317.listen_poll_period = "10s";
-}
-for(const key60 in data317){
-if(!(func1.call(schema31.properties.network.properties, key60))){
-const err475 = {instancePath:instancePath+"/network",schemaPath:"#/properties/network/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key60},message:"must NOT have additional properties"};
+else {
+const err475 = {instancePath:instancePath+"/name_resolver/cache_expiry",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err475];
 }
@@ -8143,8 +8091,8 @@ vErrors.push(err475);
 errors++;
 }
 }
-if(typeof data317.enable !== "boolean"){
-const err476 = {instancePath:instancePath+"/network/enable",schemaPath:"#/properties/network/properties/enable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+else {
+const err476 = {instancePath:instancePath+"/name_resolver",schemaPath:"#/properties/name_resolver/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err476];
 }
@@ -8153,9 +8101,68 @@ vErrors.push(err476);
 }
 errors++;
 }
-let data319 = data317.source;
-if(typeof data319 !== "string"){
-const err477 = {instancePath:instancePath+"/network/source",schemaPath:"#/properties/network/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string"};
+let data319 = data.network;
+if(data319 && typeof data319 == "object" && !Array.isArray(data319)){
+if(data319.enable === undefined){
+data319.enable = false;
+}
+if(data319.source === undefined){
+data319.source = "socket_filter";
+}
+if(data319.agent_ip_iface === undefined){
+data319.agent_ip_iface = "external";
+}
+if(data319.agent_ip_type === undefined){
+data319.agent_ip_type = "any";
+}
+if(data319.interfaces === undefined){
+data319.interfaces = [];
+}
+if(data319.exclude_interfaces === undefined){
+data319.exclude_interfaces = ["lo"];
+}
+if(data319.protocols === undefined){
+data319.protocols = [];
+}
+if(data319.exclude_protocols === undefined){
+data319.exclude_protocols = [];
+}
+if(data319.cache_max_flows === undefined){
+data319.cache_max_flows = 5000;
+}
+if(data319.cache_active_timeout === undefined){
+data319.cache_active_timeout = "5s";
+}
+if(data319.deduper === undefined){
+data319.deduper = "first_come";
+}
+if(data319.direction === undefined){
+data319.direction = "both";
+}
+if(data319.sampling === undefined){
+data319.sampling = 0;
+}
+if(data319.cidrs === undefined){
+data319.cidrs = [];
+}
+if(data319.geo_ip === undefined){
+data319.geo_ip = {};
+}
+if(data319.reverse_dns === undefined){
+data319.reverse_dns = {};
+}
+if(data319.print_flows === undefined){
+data319.print_flows = false;
+}
+if(data319.listen_interfaces === undefined){
+data319.listen_interfaces = "watch";
+}
+if(data319.listen_poll_period === undefined){
+data319.listen_poll_period = "10s";
+}
+for(const key60 in data319){
+if(!(func1.call(schema31.properties.network.properties, key60))){
+const err477 = {instancePath:instancePath+"/network",schemaPath:"#/properties/network/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key60},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err477];
 }
@@ -8164,8 +8171,9 @@ vErrors.push(err477);
 }
 errors++;
 }
-if(!((data319 === "socket_filter") || (data319 === "tc"))){
-const err478 = {instancePath:instancePath+"/network/source",schemaPath:"#/properties/network/properties/source/enum",keyword:"enum",params:{allowedValues: schema31.properties.network.properties.source.enum},message:"must be equal to one of the allowed values"};
+}
+if(typeof data319.enable !== "boolean"){
+const err478 = {instancePath:instancePath+"/network/enable",schemaPath:"#/properties/network/properties/enable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err478];
 }
@@ -8174,9 +8182,9 @@ vErrors.push(err478);
 }
 errors++;
 }
-if(data317.agent_ip !== undefined){
-if(typeof data317.agent_ip !== "string"){
-const err479 = {instancePath:instancePath+"/network/agent_ip",schemaPath:"#/properties/network/properties/agent_ip/type",keyword:"type",params:{type: "string"},message:"must be string"};
+let data321 = data319.source;
+if(typeof data321 !== "string"){
+const err479 = {instancePath:instancePath+"/network/source",schemaPath:"#/properties/network/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err479];
 }
@@ -8185,11 +8193,8 @@ vErrors.push(err479);
 }
 errors++;
 }
-}
-let data321 = data317.agent_ip_iface;
-if(typeof data321 === "string"){
-if(!pattern32.test(data321)){
-const err480 = {instancePath:instancePath+"/network/agent_ip_iface",schemaPath:"#/properties/network/properties/agent_ip_iface/pattern",keyword:"pattern",params:{pattern: "^(external|local|name:.+)$"},message:"must match pattern \""+"^(external|local|name:.+)$"+"\""};
+if(!((data321 === "socket_filter") || (data321 === "tc"))){
+const err480 = {instancePath:instancePath+"/network/source",schemaPath:"#/properties/network/properties/source/enum",keyword:"enum",params:{allowedValues: schema31.properties.network.properties.source.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err480];
 }
@@ -8198,9 +8203,9 @@ vErrors.push(err480);
 }
 errors++;
 }
-}
-else {
-const err481 = {instancePath:instancePath+"/network/agent_ip_iface",schemaPath:"#/properties/network/properties/agent_ip_iface/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data319.agent_ip !== undefined){
+if(typeof data319.agent_ip !== "string"){
+const err481 = {instancePath:instancePath+"/network/agent_ip",schemaPath:"#/properties/network/properties/agent_ip/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err481];
 }
@@ -8209,9 +8214,11 @@ vErrors.push(err481);
 }
 errors++;
 }
-let data322 = data317.agent_ip_type;
-if(typeof data322 !== "string"){
-const err482 = {instancePath:instancePath+"/network/agent_ip_type",schemaPath:"#/properties/network/properties/agent_ip_type/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+let data323 = data319.agent_ip_iface;
+if(typeof data323 === "string"){
+if(!pattern32.test(data323)){
+const err482 = {instancePath:instancePath+"/network/agent_ip_iface",schemaPath:"#/properties/network/properties/agent_ip_iface/pattern",keyword:"pattern",params:{pattern: "^(external|local|name:.+)$"},message:"must match pattern \""+"^(external|local|name:.+)$"+"\""};
 if(vErrors === null){
 vErrors = [err482];
 }
@@ -8220,8 +8227,9 @@ vErrors.push(err482);
 }
 errors++;
 }
-if(!(((data322 === "any") || (data322 === "ipv4")) || (data322 === "ipv6"))){
-const err483 = {instancePath:instancePath+"/network/agent_ip_type",schemaPath:"#/properties/network/properties/agent_ip_type/enum",keyword:"enum",params:{allowedValues: schema31.properties.network.properties.agent_ip_type.enum},message:"must be equal to one of the allowed values"};
+}
+else {
+const err483 = {instancePath:instancePath+"/network/agent_ip_iface",schemaPath:"#/properties/network/properties/agent_ip_iface/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err483];
 }
@@ -8230,12 +8238,9 @@ vErrors.push(err483);
 }
 errors++;
 }
-let data323 = data317.interfaces;
-if(Array.isArray(data323)){
-const len40 = data323.length;
-for(let i46=0; i46<len40; i46++){
-if(typeof data323[i46] !== "string"){
-const err484 = {instancePath:instancePath+"/network/interfaces/" + i46,schemaPath:"#/properties/network/properties/interfaces/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+let data324 = data319.agent_ip_type;
+if(typeof data324 !== "string"){
+const err484 = {instancePath:instancePath+"/network/agent_ip_type",schemaPath:"#/properties/network/properties/agent_ip_type/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err484];
 }
@@ -8244,10 +8249,8 @@ vErrors.push(err484);
 }
 errors++;
 }
-}
-}
-else {
-const err485 = {instancePath:instancePath+"/network/interfaces",schemaPath:"#/properties/network/properties/interfaces/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(!(((data324 === "any") || (data324 === "ipv4")) || (data324 === "ipv6"))){
+const err485 = {instancePath:instancePath+"/network/agent_ip_type",schemaPath:"#/properties/network/properties/agent_ip_type/enum",keyword:"enum",params:{allowedValues: schema31.properties.network.properties.agent_ip_type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err485];
 }
@@ -8256,12 +8259,12 @@ vErrors.push(err485);
 }
 errors++;
 }
-let data325 = data317.exclude_interfaces;
+let data325 = data319.interfaces;
 if(Array.isArray(data325)){
 const len41 = data325.length;
 for(let i47=0; i47<len41; i47++){
 if(typeof data325[i47] !== "string"){
-const err486 = {instancePath:instancePath+"/network/exclude_interfaces/" + i47,schemaPath:"#/properties/network/properties/exclude_interfaces/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err486 = {instancePath:instancePath+"/network/interfaces/" + i47,schemaPath:"#/properties/network/properties/interfaces/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err486];
 }
@@ -8273,7 +8276,7 @@ errors++;
 }
 }
 else {
-const err487 = {instancePath:instancePath+"/network/exclude_interfaces",schemaPath:"#/properties/network/properties/exclude_interfaces/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err487 = {instancePath:instancePath+"/network/interfaces",schemaPath:"#/properties/network/properties/interfaces/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err487];
 }
@@ -8282,12 +8285,12 @@ vErrors.push(err487);
 }
 errors++;
 }
-let data327 = data317.protocols;
+let data327 = data319.exclude_interfaces;
 if(Array.isArray(data327)){
 const len42 = data327.length;
 for(let i48=0; i48<len42; i48++){
 if(typeof data327[i48] !== "string"){
-const err488 = {instancePath:instancePath+"/network/protocols/" + i48,schemaPath:"#/properties/network/properties/protocols/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err488 = {instancePath:instancePath+"/network/exclude_interfaces/" + i48,schemaPath:"#/properties/network/properties/exclude_interfaces/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err488];
 }
@@ -8299,7 +8302,7 @@ errors++;
 }
 }
 else {
-const err489 = {instancePath:instancePath+"/network/protocols",schemaPath:"#/properties/network/properties/protocols/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err489 = {instancePath:instancePath+"/network/exclude_interfaces",schemaPath:"#/properties/network/properties/exclude_interfaces/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err489];
 }
@@ -8308,12 +8311,12 @@ vErrors.push(err489);
 }
 errors++;
 }
-let data329 = data317.exclude_protocols;
+let data329 = data319.protocols;
 if(Array.isArray(data329)){
 const len43 = data329.length;
 for(let i49=0; i49<len43; i49++){
 if(typeof data329[i49] !== "string"){
-const err490 = {instancePath:instancePath+"/network/exclude_protocols/" + i49,schemaPath:"#/properties/network/properties/exclude_protocols/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err490 = {instancePath:instancePath+"/network/protocols/" + i49,schemaPath:"#/properties/network/properties/protocols/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err490];
 }
@@ -8325,7 +8328,7 @@ errors++;
 }
 }
 else {
-const err491 = {instancePath:instancePath+"/network/exclude_protocols",schemaPath:"#/properties/network/properties/exclude_protocols/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err491 = {instancePath:instancePath+"/network/protocols",schemaPath:"#/properties/network/properties/protocols/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err491];
 }
@@ -8334,9 +8337,12 @@ vErrors.push(err491);
 }
 errors++;
 }
-let data331 = data317.cache_max_flows;
-if(!(((typeof data331 == "number") && (!(data331 % 1) && !isNaN(data331))) && (isFinite(data331)))){
-const err492 = {instancePath:instancePath+"/network/cache_max_flows",schemaPath:"#/properties/network/properties/cache_max_flows/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+let data331 = data319.exclude_protocols;
+if(Array.isArray(data331)){
+const len44 = data331.length;
+for(let i50=0; i50<len44; i50++){
+if(typeof data331[i50] !== "string"){
+const err492 = {instancePath:instancePath+"/network/exclude_protocols/" + i50,schemaPath:"#/properties/network/properties/exclude_protocols/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err492];
 }
@@ -8345,9 +8351,10 @@ vErrors.push(err492);
 }
 errors++;
 }
-if((typeof data331 == "number") && (isFinite(data331))){
-if(data331 < 1 || isNaN(data331)){
-const err493 = {instancePath:instancePath+"/network/cache_max_flows",schemaPath:"#/properties/network/properties/cache_max_flows/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+}
+else {
+const err493 = {instancePath:instancePath+"/network/exclude_protocols",schemaPath:"#/properties/network/properties/exclude_protocols/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err493];
 }
@@ -8356,11 +8363,9 @@ vErrors.push(err493);
 }
 errors++;
 }
-}
-let data332 = data317.cache_active_timeout;
-if(typeof data332 === "string"){
-if(!pattern4.test(data332)){
-const err494 = {instancePath:instancePath+"/network/cache_active_timeout",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$"+"\""};
+let data333 = data319.cache_max_flows;
+if(!(((typeof data333 == "number") && (!(data333 % 1) && !isNaN(data333))) && (isFinite(data333)))){
+const err494 = {instancePath:instancePath+"/network/cache_max_flows",schemaPath:"#/properties/network/properties/cache_max_flows/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err494];
 }
@@ -8369,9 +8374,9 @@ vErrors.push(err494);
 }
 errors++;
 }
-}
-else {
-const err495 = {instancePath:instancePath+"/network/cache_active_timeout",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if((typeof data333 == "number") && (isFinite(data333))){
+if(data333 < 1 || isNaN(data333)){
+const err495 = {instancePath:instancePath+"/network/cache_max_flows",schemaPath:"#/properties/network/properties/cache_max_flows/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err495];
 }
@@ -8380,9 +8385,11 @@ vErrors.push(err495);
 }
 errors++;
 }
-let data333 = data317.deduper;
-if(typeof data333 !== "string"){
-const err496 = {instancePath:instancePath+"/network/deduper",schemaPath:"#/properties/network/properties/deduper/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+let data334 = data319.cache_active_timeout;
+if(typeof data334 === "string"){
+if(!pattern4.test(data334)){
+const err496 = {instancePath:instancePath+"/network/cache_active_timeout",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err496];
 }
@@ -8391,8 +8398,9 @@ vErrors.push(err496);
 }
 errors++;
 }
-if(!((data333 === "first_come") || (data333 === "none"))){
-const err497 = {instancePath:instancePath+"/network/deduper",schemaPath:"#/properties/network/properties/deduper/enum",keyword:"enum",params:{allowedValues: schema31.properties.network.properties.deduper.enum},message:"must be equal to one of the allowed values"};
+}
+else {
+const err497 = {instancePath:instancePath+"/network/cache_active_timeout",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err497];
 }
@@ -8401,11 +8409,9 @@ vErrors.push(err497);
 }
 errors++;
 }
-if(data317.deduper_fc_ttl !== undefined){
-let data334 = data317.deduper_fc_ttl;
-if(typeof data334 === "string"){
-if(!pattern4.test(data334)){
-const err498 = {instancePath:instancePath+"/network/deduper_fc_ttl",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$"+"\""};
+let data335 = data319.deduper;
+if(typeof data335 !== "string"){
+const err498 = {instancePath:instancePath+"/network/deduper",schemaPath:"#/properties/network/properties/deduper/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err498];
 }
@@ -8414,9 +8420,8 @@ vErrors.push(err498);
 }
 errors++;
 }
-}
-else {
-const err499 = {instancePath:instancePath+"/network/deduper_fc_ttl",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(!((data335 === "first_come") || (data335 === "none"))){
+const err499 = {instancePath:instancePath+"/network/deduper",schemaPath:"#/properties/network/properties/deduper/enum",keyword:"enum",params:{allowedValues: schema31.properties.network.properties.deduper.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err499];
 }
@@ -8425,10 +8430,11 @@ vErrors.push(err499);
 }
 errors++;
 }
-}
-let data335 = data317.direction;
-if(typeof data335 !== "string"){
-const err500 = {instancePath:instancePath+"/network/direction",schemaPath:"#/properties/network/properties/direction/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data319.deduper_fc_ttl !== undefined){
+let data336 = data319.deduper_fc_ttl;
+if(typeof data336 === "string"){
+if(!pattern4.test(data336)){
+const err500 = {instancePath:instancePath+"/network/deduper_fc_ttl",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err500];
 }
@@ -8437,8 +8443,9 @@ vErrors.push(err500);
 }
 errors++;
 }
-if(!(((data335 === "both") || (data335 === "ingress")) || (data335 === "egress"))){
-const err501 = {instancePath:instancePath+"/network/direction",schemaPath:"#/properties/network/properties/direction/enum",keyword:"enum",params:{allowedValues: schema31.properties.network.properties.direction.enum},message:"must be equal to one of the allowed values"};
+}
+else {
+const err501 = {instancePath:instancePath+"/network/deduper_fc_ttl",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err501];
 }
@@ -8447,9 +8454,10 @@ vErrors.push(err501);
 }
 errors++;
 }
-let data336 = data317.sampling;
-if(!(((typeof data336 == "number") && (!(data336 % 1) && !isNaN(data336))) && (isFinite(data336)))){
-const err502 = {instancePath:instancePath+"/network/sampling",schemaPath:"#/properties/network/properties/sampling/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+}
+let data337 = data319.direction;
+if(typeof data337 !== "string"){
+const err502 = {instancePath:instancePath+"/network/direction",schemaPath:"#/properties/network/properties/direction/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err502];
 }
@@ -8458,9 +8466,8 @@ vErrors.push(err502);
 }
 errors++;
 }
-if((typeof data336 == "number") && (isFinite(data336))){
-if(data336 < 0 || isNaN(data336)){
-const err503 = {instancePath:instancePath+"/network/sampling",schemaPath:"#/properties/network/properties/sampling/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(!(((data337 === "both") || (data337 === "ingress")) || (data337 === "egress"))){
+const err503 = {instancePath:instancePath+"/network/direction",schemaPath:"#/properties/network/properties/direction/enum",keyword:"enum",params:{allowedValues: schema31.properties.network.properties.direction.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err503];
 }
@@ -8469,13 +8476,9 @@ vErrors.push(err503);
 }
 errors++;
 }
-}
-let data337 = data317.cidrs;
-if(Array.isArray(data337)){
-const len44 = data337.length;
-for(let i50=0; i50<len44; i50++){
-if(typeof data337[i50] !== "string"){
-const err504 = {instancePath:instancePath+"/network/cidrs/" + i50,schemaPath:"#/properties/network/properties/cidrs/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+let data338 = data319.sampling;
+if(!(((typeof data338 == "number") && (!(data338 % 1) && !isNaN(data338))) && (isFinite(data338)))){
+const err504 = {instancePath:instancePath+"/network/sampling",schemaPath:"#/properties/network/properties/sampling/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err504];
 }
@@ -8484,10 +8487,9 @@ vErrors.push(err504);
 }
 errors++;
 }
-}
-}
-else {
-const err505 = {instancePath:instancePath+"/network/cidrs",schemaPath:"#/properties/network/properties/cidrs/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if((typeof data338 == "number") && (isFinite(data338))){
+if(data338 < 0 || isNaN(data338)){
+const err505 = {instancePath:instancePath+"/network/sampling",schemaPath:"#/properties/network/properties/sampling/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err505];
 }
@@ -8496,16 +8498,13 @@ vErrors.push(err505);
 }
 errors++;
 }
-if(!(validate30(data317.geo_ip, {instancePath:instancePath+"/network/geo_ip",parentData:data317,parentDataProperty:"geo_ip",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate30.errors : vErrors.concat(validate30.errors);
-errors = vErrors.length;
 }
-if(!(validate32(data317.reverse_dns, {instancePath:instancePath+"/network/reverse_dns",parentData:data317,parentDataProperty:"reverse_dns",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate32.errors : vErrors.concat(validate32.errors);
-errors = vErrors.length;
-}
-if(typeof data317.print_flows !== "boolean"){
-const err506 = {instancePath:instancePath+"/network/print_flows",schemaPath:"#/properties/network/properties/print_flows/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+let data339 = data319.cidrs;
+if(Array.isArray(data339)){
+const len45 = data339.length;
+for(let i51=0; i51<len45; i51++){
+if(typeof data339[i51] !== "string"){
+const err506 = {instancePath:instancePath+"/network/cidrs/" + i51,schemaPath:"#/properties/network/properties/cidrs/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err506];
 }
@@ -8514,9 +8513,10 @@ vErrors.push(err506);
 }
 errors++;
 }
-let data342 = data317.listen_interfaces;
-if(typeof data342 !== "string"){
-const err507 = {instancePath:instancePath+"/network/listen_interfaces",schemaPath:"#/properties/network/properties/listen_interfaces/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+}
+else {
+const err507 = {instancePath:instancePath+"/network/cidrs",schemaPath:"#/properties/network/properties/cidrs/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err507];
 }
@@ -8525,8 +8525,16 @@ vErrors.push(err507);
 }
 errors++;
 }
-if(!((data342 === "watch") || (data342 === "poll"))){
-const err508 = {instancePath:instancePath+"/network/listen_interfaces",schemaPath:"#/properties/network/properties/listen_interfaces/enum",keyword:"enum",params:{allowedValues: schema31.properties.network.properties.listen_interfaces.enum},message:"must be equal to one of the allowed values"};
+if(!(validate30(data319.geo_ip, {instancePath:instancePath+"/network/geo_ip",parentData:data319,parentDataProperty:"geo_ip",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate30.errors : vErrors.concat(validate30.errors);
+errors = vErrors.length;
+}
+if(!(validate32(data319.reverse_dns, {instancePath:instancePath+"/network/reverse_dns",parentData:data319,parentDataProperty:"reverse_dns",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate32.errors : vErrors.concat(validate32.errors);
+errors = vErrors.length;
+}
+if(typeof data319.print_flows !== "boolean"){
+const err508 = {instancePath:instancePath+"/network/print_flows",schemaPath:"#/properties/network/properties/print_flows/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err508];
 }
@@ -8535,10 +8543,9 @@ vErrors.push(err508);
 }
 errors++;
 }
-let data343 = data317.listen_poll_period;
-if(typeof data343 === "string"){
-if(!pattern4.test(data343)){
-const err509 = {instancePath:instancePath+"/network/listen_poll_period",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$"+"\""};
+let data344 = data319.listen_interfaces;
+if(typeof data344 !== "string"){
+const err509 = {instancePath:instancePath+"/network/listen_interfaces",schemaPath:"#/properties/network/properties/listen_interfaces/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err509];
 }
@@ -8547,9 +8554,8 @@ vErrors.push(err509);
 }
 errors++;
 }
-}
-else {
-const err510 = {instancePath:instancePath+"/network/listen_poll_period",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(!((data344 === "watch") || (data344 === "poll"))){
+const err510 = {instancePath:instancePath+"/network/listen_interfaces",schemaPath:"#/properties/network/properties/listen_interfaces/enum",keyword:"enum",params:{allowedValues: schema31.properties.network.properties.listen_interfaces.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err510];
 }
@@ -8558,9 +8564,10 @@ vErrors.push(err510);
 }
 errors++;
 }
-}
-else {
-const err511 = {instancePath:instancePath+"/network",schemaPath:"#/properties/network/type",keyword:"type",params:{type: "object"},message:"must be object"};
+let data345 = data319.listen_poll_period;
+if(typeof data345 === "string"){
+if(!pattern4.test(data345)){
+const err511 = {instancePath:instancePath+"/network/listen_poll_period",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err511];
 }
@@ -8569,29 +8576,9 @@ vErrors.push(err511);
 }
 errors++;
 }
-let data344 = data.stats;
-if(data344 && typeof data344 == "object" && !Array.isArray(data344)){
-if(data344.agent_ip_iface === undefined){
-data344.agent_ip_iface = "external";
 }
-if(data344.agent_ip_type === undefined){
-data344.agent_ip_type = "any";
-}
-if(data344.cidrs === undefined){
-data344.cidrs = [];
-}
-if(data344.geo_ip === undefined){
-data344.geo_ip = {};
-}
-if(data344.reverse_dns === undefined){
-data344.reverse_dns = {};
-}
-if(data344.print_stats === undefined){
-data344.print_stats = false;
-}
-for(const key61 in data344){
-if(!(((((((key61 === "agent_ip") || (key61 === "agent_ip_iface")) || (key61 === "agent_ip_type")) || (key61 === "cidrs")) || (key61 === "geo_ip")) || (key61 === "reverse_dns")) || (key61 === "print_stats"))){
-const err512 = {instancePath:instancePath+"/stats",schemaPath:"#/properties/stats/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key61},message:"must NOT have additional properties"};
+else {
+const err512 = {instancePath:instancePath+"/network/listen_poll_period",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err512];
 }
@@ -8601,9 +8588,8 @@ vErrors.push(err512);
 errors++;
 }
 }
-if(data344.agent_ip !== undefined){
-if(typeof data344.agent_ip !== "string"){
-const err513 = {instancePath:instancePath+"/stats/agent_ip",schemaPath:"#/properties/stats/properties/agent_ip/type",keyword:"type",params:{type: "string"},message:"must be string"};
+else {
+const err513 = {instancePath:instancePath+"/network",schemaPath:"#/properties/network/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err513];
 }
@@ -8612,11 +8598,29 @@ vErrors.push(err513);
 }
 errors++;
 }
+let data346 = data.stats;
+if(data346 && typeof data346 == "object" && !Array.isArray(data346)){
+if(data346.agent_ip_iface === undefined){
+data346.agent_ip_iface = "external";
 }
-let data346 = data344.agent_ip_iface;
-if(typeof data346 === "string"){
-if(!pattern32.test(data346)){
-const err514 = {instancePath:instancePath+"/stats/agent_ip_iface",schemaPath:"#/properties/stats/properties/agent_ip_iface/pattern",keyword:"pattern",params:{pattern: "^(external|local|name:.+)$"},message:"must match pattern \""+"^(external|local|name:.+)$"+"\""};
+if(data346.agent_ip_type === undefined){
+data346.agent_ip_type = "any";
+}
+if(data346.cidrs === undefined){
+data346.cidrs = [];
+}
+if(data346.geo_ip === undefined){
+data346.geo_ip = {};
+}
+if(data346.reverse_dns === undefined){
+data346.reverse_dns = {};
+}
+if(data346.print_stats === undefined){
+data346.print_stats = false;
+}
+for(const key61 in data346){
+if(!(((((((key61 === "agent_ip") || (key61 === "agent_ip_iface")) || (key61 === "agent_ip_type")) || (key61 === "cidrs")) || (key61 === "geo_ip")) || (key61 === "reverse_dns")) || (key61 === "print_stats"))){
+const err514 = {instancePath:instancePath+"/stats",schemaPath:"#/properties/stats/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key61},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err514];
 }
@@ -8626,8 +8630,9 @@ vErrors.push(err514);
 errors++;
 }
 }
-else {
-const err515 = {instancePath:instancePath+"/stats/agent_ip_iface",schemaPath:"#/properties/stats/properties/agent_ip_iface/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data346.agent_ip !== undefined){
+if(typeof data346.agent_ip !== "string"){
+const err515 = {instancePath:instancePath+"/stats/agent_ip",schemaPath:"#/properties/stats/properties/agent_ip/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err515];
 }
@@ -8636,9 +8641,11 @@ vErrors.push(err515);
 }
 errors++;
 }
-let data347 = data344.agent_ip_type;
-if(typeof data347 !== "string"){
-const err516 = {instancePath:instancePath+"/stats/agent_ip_type",schemaPath:"#/properties/stats/properties/agent_ip_type/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+let data348 = data346.agent_ip_iface;
+if(typeof data348 === "string"){
+if(!pattern32.test(data348)){
+const err516 = {instancePath:instancePath+"/stats/agent_ip_iface",schemaPath:"#/properties/stats/properties/agent_ip_iface/pattern",keyword:"pattern",params:{pattern: "^(external|local|name:.+)$"},message:"must match pattern \""+"^(external|local|name:.+)$"+"\""};
 if(vErrors === null){
 vErrors = [err516];
 }
@@ -8647,8 +8654,9 @@ vErrors.push(err516);
 }
 errors++;
 }
-if(!(((data347 === "any") || (data347 === "ipv4")) || (data347 === "ipv6"))){
-const err517 = {instancePath:instancePath+"/stats/agent_ip_type",schemaPath:"#/properties/stats/properties/agent_ip_type/enum",keyword:"enum",params:{allowedValues: schema31.properties.stats.properties.agent_ip_type.enum},message:"must be equal to one of the allowed values"};
+}
+else {
+const err517 = {instancePath:instancePath+"/stats/agent_ip_iface",schemaPath:"#/properties/stats/properties/agent_ip_iface/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err517];
 }
@@ -8657,12 +8665,9 @@ vErrors.push(err517);
 }
 errors++;
 }
-let data348 = data344.cidrs;
-if(Array.isArray(data348)){
-const len45 = data348.length;
-for(let i51=0; i51<len45; i51++){
-if(typeof data348[i51] !== "string"){
-const err518 = {instancePath:instancePath+"/stats/cidrs/" + i51,schemaPath:"#/properties/stats/properties/cidrs/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+let data349 = data346.agent_ip_type;
+if(typeof data349 !== "string"){
+const err518 = {instancePath:instancePath+"/stats/agent_ip_type",schemaPath:"#/properties/stats/properties/agent_ip_type/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err518];
 }
@@ -8671,10 +8676,8 @@ vErrors.push(err518);
 }
 errors++;
 }
-}
-}
-else {
-const err519 = {instancePath:instancePath+"/stats/cidrs",schemaPath:"#/properties/stats/properties/cidrs/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(!(((data349 === "any") || (data349 === "ipv4")) || (data349 === "ipv6"))){
+const err519 = {instancePath:instancePath+"/stats/agent_ip_type",schemaPath:"#/properties/stats/properties/agent_ip_type/enum",keyword:"enum",params:{allowedValues: schema31.properties.stats.properties.agent_ip_type.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err519];
 }
@@ -8683,16 +8686,12 @@ vErrors.push(err519);
 }
 errors++;
 }
-if(!(validate30(data344.geo_ip, {instancePath:instancePath+"/stats/geo_ip",parentData:data344,parentDataProperty:"geo_ip",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate30.errors : vErrors.concat(validate30.errors);
-errors = vErrors.length;
-}
-if(!(validate32(data344.reverse_dns, {instancePath:instancePath+"/stats/reverse_dns",parentData:data344,parentDataProperty:"reverse_dns",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate32.errors : vErrors.concat(validate32.errors);
-errors = vErrors.length;
-}
-if(typeof data344.print_stats !== "boolean"){
-const err520 = {instancePath:instancePath+"/stats/print_stats",schemaPath:"#/properties/stats/properties/print_stats/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+let data350 = data346.cidrs;
+if(Array.isArray(data350)){
+const len46 = data350.length;
+for(let i52=0; i52<len46; i52++){
+if(typeof data350[i52] !== "string"){
+const err520 = {instancePath:instancePath+"/stats/cidrs/" + i52,schemaPath:"#/properties/stats/properties/cidrs/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err520];
 }
@@ -8702,8 +8701,9 @@ vErrors.push(err520);
 errors++;
 }
 }
+}
 else {
-const err521 = {instancePath:instancePath+"/stats",schemaPath:"#/properties/stats/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err521 = {instancePath:instancePath+"/stats/cidrs",schemaPath:"#/properties/stats/properties/cidrs/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err521];
 }
@@ -8712,20 +8712,16 @@ vErrors.push(err521);
 }
 errors++;
 }
-let data353 = data.internal_metrics;
-if(data353 && typeof data353 == "object" && !Array.isArray(data353)){
-if(data353.exporter === undefined){
-data353.exporter = "disabled";
+if(!(validate30(data346.geo_ip, {instancePath:instancePath+"/stats/geo_ip",parentData:data346,parentDataProperty:"geo_ip",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate30.errors : vErrors.concat(validate30.errors);
+errors = vErrors.length;
 }
-if(data353.prometheus === undefined){
-data353.prometheus = {};
+if(!(validate32(data346.reverse_dns, {instancePath:instancePath+"/stats/reverse_dns",parentData:data346,parentDataProperty:"reverse_dns",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate32.errors : vErrors.concat(validate32.errors);
+errors = vErrors.length;
 }
-if(data353.bpf_metric_scrape_interval === undefined){
-data353.bpf_metric_scrape_interval = "15s";
-}
-for(const key62 in data353){
-if(!(((key62 === "exporter") || (key62 === "prometheus")) || (key62 === "bpf_metric_scrape_interval"))){
-const err522 = {instancePath:instancePath+"/internal_metrics",schemaPath:"#/properties/internal_metrics/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key62},message:"must NOT have additional properties"};
+if(typeof data346.print_stats !== "boolean"){
+const err522 = {instancePath:instancePath+"/stats/print_stats",schemaPath:"#/properties/stats/properties/print_stats/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err522];
 }
@@ -8735,9 +8731,8 @@ vErrors.push(err522);
 errors++;
 }
 }
-let data354 = data353.exporter;
-if(typeof data354 !== "string"){
-const err523 = {instancePath:instancePath+"/internal_metrics/exporter",schemaPath:"#/properties/internal_metrics/properties/exporter/type",keyword:"type",params:{type: "string"},message:"must be string"};
+else {
+const err523 = {instancePath:instancePath+"/stats",schemaPath:"#/properties/stats/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err523];
 }
@@ -8746,8 +8741,20 @@ vErrors.push(err523);
 }
 errors++;
 }
-if(!(((data354 === "disabled") || (data354 === "prometheus")) || (data354 === "otel"))){
-const err524 = {instancePath:instancePath+"/internal_metrics/exporter",schemaPath:"#/properties/internal_metrics/properties/exporter/enum",keyword:"enum",params:{allowedValues: schema31.properties.internal_metrics.properties.exporter.enum},message:"must be equal to one of the allowed values"};
+let data355 = data.internal_metrics;
+if(data355 && typeof data355 == "object" && !Array.isArray(data355)){
+if(data355.exporter === undefined){
+data355.exporter = "disabled";
+}
+if(data355.prometheus === undefined){
+data355.prometheus = {};
+}
+if(data355.bpf_metric_scrape_interval === undefined){
+data355.bpf_metric_scrape_interval = "15s";
+}
+for(const key62 in data355){
+if(!(((key62 === "exporter") || (key62 === "prometheus")) || (key62 === "bpf_metric_scrape_interval"))){
+const err524 = {instancePath:instancePath+"/internal_metrics",schemaPath:"#/properties/internal_metrics/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key62},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err524];
 }
@@ -8756,17 +8763,10 @@ vErrors.push(err524);
 }
 errors++;
 }
-let data355 = data353.prometheus;
-if(data355 && typeof data355 == "object" && !Array.isArray(data355)){
-if(data355.port === undefined){
-data355.port = 0;
 }
-if(data355.path === undefined){
-data355.path = "/internal/metrics";
-}
-for(const key63 in data355){
-if(!((key63 === "port") || (key63 === "path"))){
-const err525 = {instancePath:instancePath+"/internal_metrics/prometheus",schemaPath:"#/properties/internal_metrics/properties/prometheus/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key63},message:"must NOT have additional properties"};
+let data356 = data355.exporter;
+if(typeof data356 !== "string"){
+const err525 = {instancePath:instancePath+"/internal_metrics/exporter",schemaPath:"#/properties/internal_metrics/properties/exporter/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err525];
 }
@@ -8775,10 +8775,8 @@ vErrors.push(err525);
 }
 errors++;
 }
-}
-let data356 = data355.port;
-if(!(((typeof data356 == "number") && (!(data356 % 1) && !isNaN(data356))) && (isFinite(data356)))){
-const err526 = {instancePath:instancePath+"/internal_metrics/prometheus/port",schemaPath:"#/properties/internal_metrics/properties/prometheus/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(!(((data356 === "disabled") || (data356 === "prometheus")) || (data356 === "otel"))){
+const err526 = {instancePath:instancePath+"/internal_metrics/exporter",schemaPath:"#/properties/internal_metrics/properties/exporter/enum",keyword:"enum",params:{allowedValues: schema31.properties.internal_metrics.properties.exporter.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err526];
 }
@@ -8787,9 +8785,17 @@ vErrors.push(err526);
 }
 errors++;
 }
-if((typeof data356 == "number") && (isFinite(data356))){
-if(data356 > 65535 || isNaN(data356)){
-const err527 = {instancePath:instancePath+"/internal_metrics/prometheus/port",schemaPath:"#/properties/internal_metrics/properties/prometheus/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+let data357 = data355.prometheus;
+if(data357 && typeof data357 == "object" && !Array.isArray(data357)){
+if(data357.port === undefined){
+data357.port = 0;
+}
+if(data357.path === undefined){
+data357.path = "/internal/metrics";
+}
+for(const key63 in data357){
+if(!((key63 === "port") || (key63 === "path"))){
+const err527 = {instancePath:instancePath+"/internal_metrics/prometheus",schemaPath:"#/properties/internal_metrics/properties/prometheus/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key63},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err527];
 }
@@ -8798,8 +8804,10 @@ vErrors.push(err527);
 }
 errors++;
 }
-if(data356 < 0 || isNaN(data356)){
-const err528 = {instancePath:instancePath+"/internal_metrics/prometheus/port",schemaPath:"#/properties/internal_metrics/properties/prometheus/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+let data358 = data357.port;
+if(!(((typeof data358 == "number") && (!(data358 % 1) && !isNaN(data358))) && (isFinite(data358)))){
+const err528 = {instancePath:instancePath+"/internal_metrics/prometheus/port",schemaPath:"#/properties/internal_metrics/properties/prometheus/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err528];
 }
@@ -8808,9 +8816,9 @@ vErrors.push(err528);
 }
 errors++;
 }
-}
-if(typeof data355.path !== "string"){
-const err529 = {instancePath:instancePath+"/internal_metrics/prometheus/path",schemaPath:"#/properties/internal_metrics/properties/prometheus/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if((typeof data358 == "number") && (isFinite(data358))){
+if(data358 > 65535 || isNaN(data358)){
+const err529 = {instancePath:instancePath+"/internal_metrics/prometheus/port",schemaPath:"#/properties/internal_metrics/properties/prometheus/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
 if(vErrors === null){
 vErrors = [err529];
 }
@@ -8819,9 +8827,8 @@ vErrors.push(err529);
 }
 errors++;
 }
-}
-else {
-const err530 = {instancePath:instancePath+"/internal_metrics/prometheus",schemaPath:"#/properties/internal_metrics/properties/prometheus/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data358 < 0 || isNaN(data358)){
+const err530 = {instancePath:instancePath+"/internal_metrics/prometheus/port",schemaPath:"#/properties/internal_metrics/properties/prometheus/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err530];
 }
@@ -8830,10 +8837,9 @@ vErrors.push(err530);
 }
 errors++;
 }
-let data358 = data353.bpf_metric_scrape_interval;
-if(typeof data358 === "string"){
-if(!pattern4.test(data358)){
-const err531 = {instancePath:instancePath+"/internal_metrics/bpf_metric_scrape_interval",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$"+"\""};
+}
+if(typeof data357.path !== "string"){
+const err531 = {instancePath:instancePath+"/internal_metrics/prometheus/path",schemaPath:"#/properties/internal_metrics/properties/prometheus/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err531];
 }
@@ -8844,7 +8850,7 @@ errors++;
 }
 }
 else {
-const err532 = {instancePath:instancePath+"/internal_metrics/bpf_metric_scrape_interval",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err532 = {instancePath:instancePath+"/internal_metrics/prometheus",schemaPath:"#/properties/internal_metrics/properties/prometheus/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err532];
 }
@@ -8853,9 +8859,10 @@ vErrors.push(err532);
 }
 errors++;
 }
-}
-else {
-const err533 = {instancePath:instancePath+"/internal_metrics",schemaPath:"#/properties/internal_metrics/type",keyword:"type",params:{type: "object"},message:"must be object"};
+let data360 = data355.bpf_metric_scrape_interval;
+if(typeof data360 === "string"){
+if(!pattern4.test(data360)){
+const err533 = {instancePath:instancePath+"/internal_metrics/bpf_metric_scrape_interval",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err533];
 }
@@ -8864,23 +8871,9 @@ vErrors.push(err533);
 }
 errors++;
 }
-let data359 = data.javaagent;
-if(data359 && typeof data359 == "object" && !Array.isArray(data359)){
-if(data359.enabled === undefined){
-data359.enabled = true;
 }
-if(data359.attach_timeout === undefined){
-data359.attach_timeout = "10s";
-}
-if(data359.debug === undefined){
-data359.debug = false;
-}
-if(data359.debug_instrumentation === undefined){
-data359.debug_instrumentation = false;
-}
-for(const key64 in data359){
-if(!((((key64 === "enabled") || (key64 === "attach_timeout")) || (key64 === "debug")) || (key64 === "debug_instrumentation"))){
-const err534 = {instancePath:instancePath+"/javaagent",schemaPath:"#/properties/javaagent/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key64},message:"must NOT have additional properties"};
+else {
+const err534 = {instancePath:instancePath+"/internal_metrics/bpf_metric_scrape_interval",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err534];
 }
@@ -8890,8 +8883,8 @@ vErrors.push(err534);
 errors++;
 }
 }
-if(typeof data359.enabled !== "boolean"){
-const err535 = {instancePath:instancePath+"/javaagent/enabled",schemaPath:"#/properties/javaagent/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+else {
+const err535 = {instancePath:instancePath+"/internal_metrics",schemaPath:"#/properties/internal_metrics/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err535];
 }
@@ -8900,10 +8893,23 @@ vErrors.push(err535);
 }
 errors++;
 }
-let data361 = data359.attach_timeout;
-if(typeof data361 === "string"){
-if(!pattern4.test(data361)){
-const err536 = {instancePath:instancePath+"/javaagent/attach_timeout",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$"+"\""};
+let data361 = data.javaagent;
+if(data361 && typeof data361 == "object" && !Array.isArray(data361)){
+if(data361.enabled === undefined){
+data361.enabled = true;
+}
+if(data361.attach_timeout === undefined){
+data361.attach_timeout = "10s";
+}
+if(data361.debug === undefined){
+data361.debug = false;
+}
+if(data361.debug_instrumentation === undefined){
+data361.debug_instrumentation = false;
+}
+for(const key64 in data361){
+if(!((((key64 === "enabled") || (key64 === "attach_timeout")) || (key64 === "debug")) || (key64 === "debug_instrumentation"))){
+const err536 = {instancePath:instancePath+"/javaagent",schemaPath:"#/properties/javaagent/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key64},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err536];
 }
@@ -8913,8 +8919,8 @@ vErrors.push(err536);
 errors++;
 }
 }
-else {
-const err537 = {instancePath:instancePath+"/javaagent/attach_timeout",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(typeof data361.enabled !== "boolean"){
+const err537 = {instancePath:instancePath+"/javaagent/enabled",schemaPath:"#/properties/javaagent/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err537];
 }
@@ -8923,8 +8929,10 @@ vErrors.push(err537);
 }
 errors++;
 }
-if(typeof data359.debug !== "boolean"){
-const err538 = {instancePath:instancePath+"/javaagent/debug",schemaPath:"#/properties/javaagent/properties/debug/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+let data363 = data361.attach_timeout;
+if(typeof data363 === "string"){
+if(!pattern4.test(data363)){
+const err538 = {instancePath:instancePath+"/javaagent/attach_timeout",schemaPath:"#/$defs/duration/pattern",keyword:"pattern",params:{pattern: "^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$"},message:"must match pattern \""+"^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$"+"\""};
 if(vErrors === null){
 vErrors = [err538];
 }
@@ -8933,8 +8941,9 @@ vErrors.push(err538);
 }
 errors++;
 }
-if(typeof data359.debug_instrumentation !== "boolean"){
-const err539 = {instancePath:instancePath+"/javaagent/debug_instrumentation",schemaPath:"#/properties/javaagent/properties/debug_instrumentation/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+}
+else {
+const err539 = {instancePath:instancePath+"/javaagent/attach_timeout",schemaPath:"#/$defs/duration/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err539];
 }
@@ -8943,9 +8952,8 @@ vErrors.push(err539);
 }
 errors++;
 }
-}
-else {
-const err540 = {instancePath:instancePath+"/javaagent",schemaPath:"#/properties/javaagent/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(typeof data361.debug !== "boolean"){
+const err540 = {instancePath:instancePath+"/javaagent/debug",schemaPath:"#/properties/javaagent/properties/debug/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err540];
 }
@@ -8954,17 +8962,8 @@ vErrors.push(err540);
 }
 errors++;
 }
-let data364 = data.nodejs;
-if(data364 && typeof data364 == "object" && !Array.isArray(data364)){
-if(data364.enabled === undefined){
-data364.enabled = true;
-}
-if(data364.manual_spans === undefined){
-data364.manual_spans = false;
-}
-for(const key65 in data364){
-if(!((key65 === "enabled") || (key65 === "manual_spans"))){
-const err541 = {instancePath:instancePath+"/nodejs",schemaPath:"#/properties/nodejs/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key65},message:"must NOT have additional properties"};
+if(typeof data361.debug_instrumentation !== "boolean"){
+const err541 = {instancePath:instancePath+"/javaagent/debug_instrumentation",schemaPath:"#/properties/javaagent/properties/debug_instrumentation/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err541];
 }
@@ -8974,8 +8973,8 @@ vErrors.push(err541);
 errors++;
 }
 }
-if(typeof data364.enabled !== "boolean"){
-const err542 = {instancePath:instancePath+"/nodejs/enabled",schemaPath:"#/properties/nodejs/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+else {
+const err542 = {instancePath:instancePath+"/javaagent",schemaPath:"#/properties/javaagent/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err542];
 }
@@ -8984,8 +8983,17 @@ vErrors.push(err542);
 }
 errors++;
 }
-if(typeof data364.manual_spans !== "boolean"){
-const err543 = {instancePath:instancePath+"/nodejs/manual_spans",schemaPath:"#/properties/nodejs/properties/manual_spans/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+let data366 = data.nodejs;
+if(data366 && typeof data366 == "object" && !Array.isArray(data366)){
+if(data366.enabled === undefined){
+data366.enabled = true;
+}
+if(data366.manual_spans === undefined){
+data366.manual_spans = false;
+}
+for(const key65 in data366){
+if(!((key65 === "enabled") || (key65 === "manual_spans"))){
+const err543 = {instancePath:instancePath+"/nodejs",schemaPath:"#/properties/nodejs/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key65},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err543];
 }
@@ -8995,8 +9003,8 @@ vErrors.push(err543);
 errors++;
 }
 }
-else {
-const err544 = {instancePath:instancePath+"/nodejs",schemaPath:"#/properties/nodejs/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(typeof data366.enabled !== "boolean"){
+const err544 = {instancePath:instancePath+"/nodejs/enabled",schemaPath:"#/properties/nodejs/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err544];
 }
@@ -9005,14 +9013,8 @@ vErrors.push(err544);
 }
 errors++;
 }
-let data367 = data.jvm_runtime_metrics;
-if(data367 && typeof data367 == "object" && !Array.isArray(data367)){
-if(data367.enabled === undefined){
-data367.enabled = false;
-}
-for(const key66 in data367){
-if(!(key66 === "enabled")){
-const err545 = {instancePath:instancePath+"/jvm_runtime_metrics",schemaPath:"#/properties/jvm_runtime_metrics/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key66},message:"must NOT have additional properties"};
+if(typeof data366.manual_spans !== "boolean"){
+const err545 = {instancePath:instancePath+"/nodejs/manual_spans",schemaPath:"#/properties/nodejs/properties/manual_spans/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err545];
 }
@@ -9022,8 +9024,8 @@ vErrors.push(err545);
 errors++;
 }
 }
-if(typeof data367.enabled !== "boolean"){
-const err546 = {instancePath:instancePath+"/jvm_runtime_metrics/enabled",schemaPath:"#/properties/jvm_runtime_metrics/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+else {
+const err546 = {instancePath:instancePath+"/nodejs",schemaPath:"#/properties/nodejs/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err546];
 }
@@ -9032,9 +9034,14 @@ vErrors.push(err546);
 }
 errors++;
 }
+let data369 = data.jvm_runtime_metrics;
+if(data369 && typeof data369 == "object" && !Array.isArray(data369)){
+if(data369.enabled === undefined){
+data369.enabled = false;
 }
-else {
-const err547 = {instancePath:instancePath+"/jvm_runtime_metrics",schemaPath:"#/properties/jvm_runtime_metrics/type",keyword:"type",params:{type: "object"},message:"must be object"};
+for(const key66 in data369){
+if(!(key66 === "enabled")){
+const err547 = {instancePath:instancePath+"/jvm_runtime_metrics",schemaPath:"#/properties/jvm_runtime_metrics/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key66},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err547];
 }
@@ -9043,20 +9050,9 @@ vErrors.push(err547);
 }
 errors++;
 }
-let data369 = data.health_check;
-if(data369 && typeof data369 == "object" && !Array.isArray(data369)){
-if(data369.port === undefined){
-data369.port = 0;
 }
-if(data369.listen_address === undefined){
-data369.listen_address = "127.0.0.1";
-}
-if(data369.unix_socket_path === undefined){
-data369.unix_socket_path = "";
-}
-for(const key67 in data369){
-if(!(((key67 === "port") || (key67 === "listen_address")) || (key67 === "unix_socket_path"))){
-const err548 = {instancePath:instancePath+"/health_check",schemaPath:"#/properties/health_check/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key67},message:"must NOT have additional properties"};
+if(typeof data369.enabled !== "boolean"){
+const err548 = {instancePath:instancePath+"/jvm_runtime_metrics/enabled",schemaPath:"#/properties/jvm_runtime_metrics/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err548];
 }
@@ -9066,9 +9062,8 @@ vErrors.push(err548);
 errors++;
 }
 }
-let data370 = data369.port;
-if(!(((typeof data370 == "number") && (!(data370 % 1) && !isNaN(data370))) && (isFinite(data370)))){
-const err549 = {instancePath:instancePath+"/health_check/port",schemaPath:"#/properties/health_check/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+else {
+const err549 = {instancePath:instancePath+"/jvm_runtime_metrics",schemaPath:"#/properties/jvm_runtime_metrics/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err549];
 }
@@ -9077,9 +9072,20 @@ vErrors.push(err549);
 }
 errors++;
 }
-if((typeof data370 == "number") && (isFinite(data370))){
-if(data370 > 65535 || isNaN(data370)){
-const err550 = {instancePath:instancePath+"/health_check/port",schemaPath:"#/properties/health_check/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
+let data371 = data.health_check;
+if(data371 && typeof data371 == "object" && !Array.isArray(data371)){
+if(data371.port === undefined){
+data371.port = 0;
+}
+if(data371.listen_address === undefined){
+data371.listen_address = "127.0.0.1";
+}
+if(data371.unix_socket_path === undefined){
+data371.unix_socket_path = "";
+}
+for(const key67 in data371){
+if(!(((key67 === "port") || (key67 === "listen_address")) || (key67 === "unix_socket_path"))){
+const err550 = {instancePath:instancePath+"/health_check",schemaPath:"#/properties/health_check/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key67},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err550];
 }
@@ -9088,8 +9094,10 @@ vErrors.push(err550);
 }
 errors++;
 }
-if(data370 < 0 || isNaN(data370)){
-const err551 = {instancePath:instancePath+"/health_check/port",schemaPath:"#/properties/health_check/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+let data372 = data371.port;
+if(!(((typeof data372 == "number") && (!(data372 % 1) && !isNaN(data372))) && (isFinite(data372)))){
+const err551 = {instancePath:instancePath+"/health_check/port",schemaPath:"#/properties/health_check/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err551];
 }
@@ -9098,9 +9106,9 @@ vErrors.push(err551);
 }
 errors++;
 }
-}
-if(typeof data369.listen_address !== "string"){
-const err552 = {instancePath:instancePath+"/health_check/listen_address",schemaPath:"#/properties/health_check/properties/listen_address/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if((typeof data372 == "number") && (isFinite(data372))){
+if(data372 > 65535 || isNaN(data372)){
+const err552 = {instancePath:instancePath+"/health_check/port",schemaPath:"#/properties/health_check/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535"};
 if(vErrors === null){
 vErrors = [err552];
 }
@@ -9109,8 +9117,8 @@ vErrors.push(err552);
 }
 errors++;
 }
-if(typeof data369.unix_socket_path !== "string"){
-const err553 = {instancePath:instancePath+"/health_check/unix_socket_path",schemaPath:"#/properties/health_check/properties/unix_socket_path/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data372 < 0 || isNaN(data372)){
+const err553 = {instancePath:instancePath+"/health_check/port",schemaPath:"#/properties/health_check/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err553];
 }
@@ -9120,8 +9128,8 @@ vErrors.push(err553);
 errors++;
 }
 }
-else {
-const err554 = {instancePath:instancePath+"/health_check",schemaPath:"#/properties/health_check/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(typeof data371.listen_address !== "string"){
+const err554 = {instancePath:instancePath+"/health_check/listen_address",schemaPath:"#/properties/health_check/properties/listen_address/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err554];
 }
@@ -9130,14 +9138,35 @@ vErrors.push(err554);
 }
 errors++;
 }
-}
-else {
-const err555 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(typeof data371.unix_socket_path !== "string"){
+const err555 = {instancePath:instancePath+"/health_check/unix_socket_path",schemaPath:"#/properties/health_check/properties/unix_socket_path/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err555];
 }
 else {
 vErrors.push(err555);
+}
+errors++;
+}
+}
+else {
+const err556 = {instancePath:instancePath+"/health_check",schemaPath:"#/properties/health_check/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err556];
+}
+else {
+vErrors.push(err556);
+}
+errors++;
+}
+}
+else {
+const err557 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err557];
+}
+else {
+vErrors.push(err557);
 }
 errors++;
 }

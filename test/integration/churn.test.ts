@@ -1,0 +1,159 @@
+/**
+ * Process churn, end to end on the real kernel (issue 14, items 1-3 in a shorter run):
+ * hundreds of short-lived clients, each started after the agent and sending its request
+ * within a millisecond of exec, selected by executable path (a copy of curl under a name of
+ * its own, so other users' curl runs on the machine do not count) and by language (python3):
+ *
+ * - every request has its client span (exact count: exec admission in the kernel, no first
+ *   request lost), over plain HTTP and over HTTPS (libssl attached once, shared by all);
+ * - afterwards no per-process state is left: not in the lifecycle, the TLS instrumenter,
+ *   the connection tracker, nor in the kernel maps `pids` and `conns` (read back from the
+ *   kernel), and libssl is still attached for the server that keeps using it;
+ * - the agent's RSS after the last batch is within 10 MB of its value after the first (the
+ *   first batch warms up: JIT, TLS attachment, metric series).
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { TestAgent, freePort, run, sleep, startProcess, waitFor, waitForPort, type Proc, type SpanJSON } from '../helpers/harness.ts';
+
+const CURLS = Number(process.env.OBI_CHURN_CURLS ?? 120);
+const PYTHONS = Number(process.env.OBI_CHURN_PYTHONS ?? 12);
+
+const PY_TLS = `
+import http.server, ssl, sys
+port = int(sys.argv[1])
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = 'HTTP/1.1'
+    def do_GET(self):
+        body = b'ok\\n'
+        self.send_response(200)
+        self.send_header('Content-Length', str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+srv = http.server.ThreadingHTTPServer(('127.0.0.1', port), H)
+if len(sys.argv) > 2:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+srv.serve_forever()
+`;
+
+const PY_CLIENT = `
+import sys, urllib.request
+urllib.request.urlopen(sys.argv[1]).read()
+`;
+
+const exec = (cmd: string, args: string[]): Promise<void> =>
+  new Promise((resolve, reject) => execFile(cmd, args, (err) => (err ? reject(err) : resolve())));
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+/** RSS after a full collection (the agent runs in this process) */
+const rssMb = (): number => {
+  gc();
+  return process.memoryUsage().rss / 2 ** 20;
+};
+
+describe('churn: short-lived selected processes', () => {
+  let dir: string;
+  let curl: string;
+  let cert: string;
+  let httpPort: number;
+  let httpsPort: number;
+  let http: Proc;
+  let https: Proc;
+  let agent: TestAgent;
+  const ours = new Set<number>();
+  const rss: number[] = [];
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'obi-churn-'));
+    chmodSync(dir, 0o755);
+    // a name no other process on the machine has
+    curl = join(dir, `churncurl${process.pid}`);
+    copyFileSync('/usr/bin/curl', curl);
+    chmodSync(curl, 0o755);
+    cert = join(dir, 'cert.pem');
+    const key = join(dir, 'key.pem');
+    await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert,
+      '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1']);
+    writeFileSync(join(dir, 'srv.py'), PY_TLS);
+    writeFileSync(join(dir, 'client.py'), PY_CLIENT);
+    [httpPort, httpsPort] = [await freePort(), await freePort()];
+    http = startProcess('python3', [join(dir, 'srv.py'), String(httpPort)]);
+    https = startProcess('python3', [join(dir, 'srv.py'), String(httpsPort), cert, key]);
+    await waitForPort(httpPort);
+    await waitForPort(httpsPort);
+    const cfg = join(dir, 'obi.yaml');
+    writeFileSync(cfg, `discovery:
+  instrument:
+    - open_ports: "${httpPort},${httpsPort}"
+    - exe_path: "*/${curl.slice(curl.lastIndexOf('/') + 1)}"
+    - languages: python
+      cmd_args: "*${join(dir, 'client.py')}*"
+`);
+    agent = await TestAgent.start({ OTEL_EBPF_CONFIG_PATH: cfg });
+    await agent.waitTracked(https.pid);
+  });
+
+  after(async () => {
+    await agent?.stop();
+    await http?.kill();
+    await https?.kill();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test(`${CURLS} curl runs (a quarter over HTTPS) and ${PYTHONS} Python clients: every client span, memory flat`, async () => {
+    const batches = 4;
+    for (let b = 0; b < batches; b++) {
+      for (let i = b * (CURLS / batches); i < (b + 1) * (CURLS / batches); i++) {
+        const url = i % 4 === 3 ? `https://127.0.0.1:${httpsPort}/c?i=${i}` : `http://127.0.0.1:${httpPort}/c?i=${i}`;
+        const child = execFile(curl, ['-sS', '-o', '/dev/null', '--cacert', cert, url]);
+        ours.add(child.pid!);
+        await new Promise<void>((resolve, reject) => child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`curl exited ${code}`)))));
+      }
+      await sleep(200);
+      rss.push(rssMb());
+    }
+    for (let i = 0; i < PYTHONS; i++) await exec('python3', [join(dir, 'client.py'), `http://127.0.0.1:${httpPort}/p?i=${i}`]);
+
+    const clientOf = (prefix: string) => (s: SpanJSON) => s.kind === 'client' && String(s.attributes['url.full']).includes(prefix);
+    const curlSpans = await agent.waitSpans(CURLS, clientOf('/c?i='), 30_000);
+    const pySpans = await agent.waitSpans(PYTHONS, clientOf('/p?i='), 30_000);
+    await sleep(500);
+    const seen = new Set(agent.spans(clientOf('/c?i=')).map((s) => String(s.attributes['url.full'])));
+    assert.equal(seen.size, CURLS, 'one client span per curl run');
+    assert.equal(agent.spans(clientOf('/c?i=')).length, CURLS, 'and no duplicates');
+    assert.equal(agent.spans(clientOf('/p?i=')).length, PYTHONS, 'one client span per Python client');
+    assert.equal(curlSpans.filter((s) => s.attributes['url.scheme'] === 'https').length, CURLS / 4);
+    assert.ok(pySpans.every((s) => s.service.language === 'python'));
+    // the server side saw every request too
+    assert.equal(agent.spans((s) => s.kind === 'server' && String(s.attributes['url.path']) === '/c').length, CURLS);
+
+    const growth = rss[rss.length - 1] - rss[0];
+    console.log(`# RSS after each batch of ${CURLS / batches}: ${rss.map((r) => r.toFixed(1)).join(', ')} MB`);
+    assert.ok(growth < 10, `RSS grew ${growth.toFixed(1)} MB from the first batch to the last`);
+  });
+
+  test('no per-process state left, in user space and in the kernel maps', async () => {
+    const alive = (pid: number) => existsSync(`/proc/${pid}`);
+    await waitFor('exits processed', () => !agent.agent.status().tracked.some((p) => ours.has(p.pid) || (p.info.exePath === curl && !alive(p.pid))), 15_000);
+    const tracked = agent.agent.status().tracked;
+    assert.ok(tracked.every((p) => alive(p.pid)), 'every tracked process is alive');
+    assert.deepEqual(agent.agent.kernelPids().filter((p) => !alive(p)), [], 'kernel `pids`: only live processes');
+    assert.deepEqual(agent.agent.kernelPids().filter((p) => ours.has(p)), []);
+    assert.deepEqual(agent.agent.kernelConnPids().filter((p) => ours.has(p) || !alive(p)), [], 'kernel `conns`: nothing of exited processes');
+    const libssl = agent.agent.tlsLibraries().find((l) => /libssl\.so/.test(l.path));
+    assert.ok(libssl, 'libssl still attached: the HTTPS server uses it');
+    assert.ok(libssl.users.includes(https.pid));
+    assert.deepEqual(libssl.users.filter((p) => ours.has(p) || !alive(p)), [], 'no exited process holds a TLS library');
+  });
+});
