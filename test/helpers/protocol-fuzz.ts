@@ -20,9 +20,15 @@ export interface FuzzSegment {
 /** small caps, so that random input reaches the bounds quickly */
 export const FUZZ_LIMITS: SessionOptions = { maxCapturedBytes: 512, maxSegments: 16, maxWireBytes: 1 << 20, maxPendingFrames: 8 };
 
-/** ms per property: `share` of FUZZ_MS (default 2000) split over `properties`, at least `minMs` */
+/**
+ * A property's time is never below this: on a loaded machine a budget of a few tens of ms can run
+ * out before fast-check finishes its first case, and an interrupted property with no case fails.
+ */
+const MIN_PROPERTY_MS = 250;
+
+/** ms per property: `share` of FUZZ_MS (default 2000) split over `properties`, at least `minMs` (and MIN_PROPERTY_MS) */
 export function fuzzPropertyMs(share: number, properties: number, minMs = 50): number {
-  return Math.max(minMs, Math.floor((Number(process.env.FUZZ_MS ?? 2000) * share) / properties));
+  return Math.max(minMs, MIN_PROPERTY_MS, Math.floor((Number(process.env.FUZZ_MS ?? 2000) * share) / properties));
 }
 
 /** run until the time limit rather than a fixed number of cases */
