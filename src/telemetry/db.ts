@@ -30,7 +30,6 @@ import {
   ATTR_ERROR_TYPE,
   ATTR_SERVER_ADDRESS,
   ATTR_SERVER_PORT,
-  ATTR_SERVICE_INSTANCE_ID,
   ATTR_SERVICE_NAME,
   ATTR_SERVICE_NAMESPACE,
 } from '@opentelemetry/semantic-conventions';
@@ -38,13 +37,12 @@ import type { ServiceIdentity } from '../common/service.ts';
 import { HistogramVec, SeriesIndex } from './histogram.ts';
 import type { LabelValue } from './histogram.ts';
 import type { IdSource } from './ids.ts';
-import { ATTR_INSTANCE, ATTR_JOB, DEFAULT_DURATION_BUCKETS, promLabelName, serviceJob } from './metrics.ts';
+import { ATTR_INSTANCE, ATTR_JOB, DEFAULT_DURATION_BUCKETS, promLabelName, spanAttributeGetter } from './metrics.ts';
 import { TRACE_FLAG_SAMPLED } from './span.ts';
 import type { Attributes, Span } from './span.ts';
 import type { ConnInfo } from '../common/conn.ts';
 import type { DbRecord } from '../protocols/common/records.ts';
 import type { MetricStore } from './store.ts';
-
 
 export interface DbSpanOptions {
   /** `db.query.text`, already masked; omitted when undefined or empty */
@@ -155,22 +153,6 @@ export interface DbMetricsOptions {
 
 type Getter = (span: Span) => LabelValue;
 
-function getterFor(attr: string): Getter {
-  switch (attr) {
-    case ATTR_SERVICE_NAME:
-      return (s) => s.service.name;
-    case ATTR_SERVICE_NAMESPACE:
-      return (s) => s.service.namespace;
-    case ATTR_JOB:
-      return (s) => serviceJob(s.service);
-    case ATTR_INSTANCE:
-    case ATTR_SERVICE_INSTANCE_ID:
-      return (s) => s.service.instanceId;
-    default:
-      return (s) => s.attributes[attr] ?? '';
-  }
-}
-
 const UNDERSCORE_TO_DOT = new Map<string, string>(DB_METRIC_ATTRIBUTES.map((a) => [promLabelName(a.name), a.name]));
 
 /** The `db_client_operation_duration_seconds` histogram. */
@@ -189,7 +171,7 @@ export class DbMetrics {
     const attrs =
       options.attributes === undefined ? defaultDbMetricAttributes() : [...new Set(options.attributes.map((a) => UNDERSCORE_TO_DOT.get(a) ?? a))].sort();
     this._index = new SeriesIndex(attrs.length);
-    this._getters = attrs.map(getterFor);
+    this._getters = attrs.map(spanAttributeGetter);
     this._scratch = new Array<LabelValue>(attrs.length).fill('');
     this.labelNames = attrs.map(promLabelName);
     this._hist = new HistogramVec({

@@ -13,7 +13,6 @@ import {
   ATTR_NETWORK_TRANSPORT,
   ATTR_SERVER_ADDRESS,
   ATTR_SERVER_PORT,
-  ATTR_SERVICE_INSTANCE_ID,
   ATTR_SERVICE_NAME,
   ATTR_SERVICE_NAMESPACE,
 } from '@opentelemetry/semantic-conventions';
@@ -23,7 +22,7 @@ import type { DnsRecord } from '../protocols/common/records.ts';
 import type { FamilyTarget } from './family.ts';
 import { HistogramVec, SeriesIndex, type LabelValue } from './histogram.ts';
 import type { IdSource } from './ids.ts';
-import { ATTR_INSTANCE, ATTR_JOB, DEFAULT_DURATION_BUCKETS, promLabelName, serviceJob } from './metrics.ts';
+import { ATTR_INSTANCE, ATTR_JOB, DEFAULT_DURATION_BUCKETS, promLabelName, spanAttributeGetter } from './metrics.ts';
 import { TRACE_FLAG_SAMPLED, type Attributes, type Span } from './span.ts';
 
 export const ATTR_DNS_QUESTION_NAME = 'dns.question.name';
@@ -85,22 +84,6 @@ export const DNS_METRIC_ATTRIBUTES: readonly { readonly name: string; readonly b
 
 type Getter = (span: Span) => LabelValue;
 
-function getterFor(attr: string): Getter {
-  switch (attr) {
-    case ATTR_SERVICE_NAME:
-      return (s) => s.service.name;
-    case ATTR_SERVICE_NAMESPACE:
-      return (s) => s.service.namespace;
-    case ATTR_JOB:
-      return (s) => serviceJob(s.service);
-    case ATTR_INSTANCE:
-    case ATTR_SERVICE_INSTANCE_ID:
-      return (s) => s.service.instanceId;
-    default:
-      return (s) => s.attributes[attr] ?? '';
-  }
-}
-
 const UNDERSCORE_TO_DOT = new Map<string, string>(DNS_METRIC_ATTRIBUTES.map((a) => [promLabelName(a.name), a.name]));
 
 export interface DnsMetricsOptions {
@@ -123,7 +106,7 @@ export class DnsMetrics {
         ? DNS_METRIC_ATTRIBUTES.filter((a) => a.byDefault).map((a) => a.name).sort()
         : [...new Set(options.attributes.map((a) => UNDERSCORE_TO_DOT.get(a) ?? a))].sort();
     this._index = new SeriesIndex(attrs.length);
-    this._getters = attrs.map(getterFor);
+    this._getters = attrs.map(spanAttributeGetter);
     this._scratch = new Array<LabelValue>(attrs.length).fill('');
     this.labelNames = attrs.map(promLabelName);
     this._hist = new HistogramVec({

@@ -35,7 +35,6 @@ import {
   ATTR_ERROR_TYPE,
   ATTR_SERVER_ADDRESS,
   ATTR_SERVER_PORT,
-  ATTR_SERVICE_INSTANCE_ID,
   ATTR_SERVICE_NAME,
   ATTR_SERVICE_NAMESPACE,
 } from '@opentelemetry/semantic-conventions';
@@ -62,7 +61,7 @@ import type { MessagingRecord } from '../protocols/common/records.ts';
 import { HistogramVec, SeriesIndex } from './histogram.ts';
 import type { LabelValue } from './histogram.ts';
 import type { IdSource } from './ids.ts';
-import { ATTR_INSTANCE, ATTR_JOB, DEFAULT_DURATION_BUCKETS, promLabelName, serviceJob } from './metrics.ts';
+import { ATTR_INSTANCE, ATTR_JOB, DEFAULT_DURATION_BUCKETS, promLabelName, spanAttributeGetter } from './metrics.ts';
 import { TRACE_FLAG_SAMPLED } from './span.ts';
 import type { Attributes, Span, SpanKind } from './span.ts';
 import { parseTraceparent } from './tracecontext.ts';
@@ -202,22 +201,6 @@ export interface MessagingMetricsOptions {
 
 type Getter = (span: Span) => LabelValue;
 
-function getterFor(attr: string): Getter {
-  switch (attr) {
-    case ATTR_SERVICE_NAME:
-      return (s) => s.service.name;
-    case ATTR_SERVICE_NAMESPACE:
-      return (s) => s.service.namespace;
-    case ATTR_JOB:
-      return (s) => serviceJob(s.service);
-    case ATTR_INSTANCE:
-    case ATTR_SERVICE_INSTANCE_ID:
-      return (s) => s.service.instanceId;
-    default:
-      return (s) => s.attributes[attr] ?? '';
-  }
-}
-
 /** Does this span feed the histogram of `kind`? Client-side messaging spans only. */
 function selects(kind: MessagingMetricKind, span: Span): boolean {
   if (span.category !== 'messaging') return false;
@@ -250,7 +233,7 @@ export class MessagingMetrics {
         ? defaultMessagingMetricAttributes()
         : [...new Set(options.attributes.map((a) => MESSAGING_LABEL_TO_ATTRIBUTE.get(a) ?? a))].sort();
     this._index = new SeriesIndex(attrs.length);
-    this._getters = attrs.map(getterFor);
+    this._getters = attrs.map(spanAttributeGetter);
     this._scratch = new Array<LabelValue>(attrs.length).fill('');
     this.labelNames = attrs.map(promLabelName);
     this._hist = new HistogramVec({

@@ -229,6 +229,26 @@ function cachedJob(service: ServiceIdentity): string {
   return job;
 }
 
+/**
+ * Reads one metric attribute of a span: the service's name, namespace, `job` and instance, else
+ * the span attribute (`''` when absent). Shared by the DB, DNS, messaging and RPC histograms.
+ */
+export function spanAttributeGetter(attr: string): (span: Span) => LabelValue {
+  switch (attr) {
+    case ATTR_SERVICE_NAME:
+      return (s) => s.service.name;
+    case ATTR_SERVICE_NAMESPACE:
+      return (s) => s.service.namespace;
+    case ATTR_JOB:
+      return (s) => serviceJob(s.service);
+    case ATTR_INSTANCE:
+    case ATTR_SERVICE_INSTANCE_ID:
+      return (s) => s.service.instanceId;
+    default:
+      return (s) => s.attributes[attr] ?? '';
+  }
+}
+
 function getterFor(attr: string): Getter {
   switch (attr) {
     case ATTR_SERVICE_NAME:

@@ -15,7 +15,7 @@
  * `rpc.system.name`, `rpc.response.status_code`, `server.address` (+ `server.port` on the
  * server) and the service labels; `client.address` (server) available through `attributes`.
  */
-import { ATTR_CLIENT_ADDRESS, ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT, ATTR_SERVICE_INSTANCE_ID, ATTR_SERVICE_NAME, ATTR_SERVICE_NAMESPACE } from '@opentelemetry/semantic-conventions';
+import { ATTR_CLIENT_ADDRESS, ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT, ATTR_SERVICE_NAME, ATTR_SERVICE_NAMESPACE } from '@opentelemetry/semantic-conventions';
 import type { ConnInfo } from '../common/conn.ts';
 import type { ServiceIdentity } from '../common/service.ts';
 import type { RpcRecord } from '../protocols/common/records.ts';
@@ -24,7 +24,7 @@ import { HistogramVec, SeriesIndex } from './histogram.ts';
 import type { FamilyTarget } from './family.ts';
 import type { LabelValue } from './histogram.ts';
 import type { IdSource } from './ids.ts';
-import { ATTR_INSTANCE, ATTR_JOB, DEFAULT_DURATION_BUCKETS, promLabelName, serviceJob } from './metrics.ts';
+import { ATTR_INSTANCE, ATTR_JOB, DEFAULT_DURATION_BUCKETS, promLabelName, spanAttributeGetter } from './metrics.ts';
 import { TRACE_FLAG_SAMPLED } from './span.ts';
 import type { Attributes, Span } from './span.ts';
 import { parseTraceparent } from './tracecontext.ts';
@@ -139,22 +139,6 @@ export interface RpcMetricsOptions {
 
 type Getter = (span: Span) => LabelValue;
 
-function getterFor(attr: string): Getter {
-  switch (attr) {
-    case ATTR_SERVICE_NAME:
-      return (s) => s.service.name;
-    case ATTR_SERVICE_NAMESPACE:
-      return (s) => s.service.namespace;
-    case ATTR_JOB:
-      return (s) => serviceJob(s.service);
-    case ATTR_INSTANCE:
-    case ATTR_SERVICE_INSTANCE_ID:
-      return (s) => s.service.instanceId;
-    default:
-      return (s) => s.attributes[attr] ?? '';
-  }
-}
-
 /** One of `rpc_server_call_duration_seconds` / `rpc_client_call_duration_seconds`: RPC spans of its kind. */
 export class RpcCallMetric {
   readonly side: 'server' | 'client';
@@ -177,7 +161,7 @@ export class RpcCallMetric {
     const list = attrs === undefined ? defaultRpcMetricAttributes(side) : [...new Set(attrs.map((a) => toDot.get(a) ?? a))].sort();
     this.attributes = list;
     this._index = new SeriesIndex(list.length);
-    this._getters = list.map(getterFor);
+    this._getters = list.map(spanAttributeGetter);
     this._scratch = new Array<LabelValue>(list.length).fill('');
     this.histogram = new HistogramVec({
       name: side === 'server' ? RPC_SERVER_DURATION_NAME : RPC_CLIENT_DURATION_NAME,
