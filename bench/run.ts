@@ -6,6 +6,7 @@
  *
  *   node bench/run.ts [--smoke] [--reps N] [--duration S] [--warmup S] [--only nginx-http,node,redis]
  *                     [--configs none,idle,obi,sdk] [--https auto|on|off] [--no-micro] [--out DIR]
+ *                     [--rate R]
  *
  * --smoke: one 2 s repetition of nginx instrumented by obi-ts, written to a temp dir
  * (CI runs this through test/integration/bench-smoke.test.ts). Needs root (BPF).
@@ -50,7 +51,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} needs a positive number, not "${v}"`);
     return n;
   };
-  const known = new Set(['--smoke', '--no-micro', '--reps', '--duration', '--warmup', '--only', '--configs', '--https', '--out', '--connections', '--redis-requests']);
+  const known = new Set(['--smoke', '--no-micro', '--reps', '--duration', '--warmup', '--only', '--configs', '--https', '--out', '--connections', '--redis-requests', '--rate']);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i].split('=')[0];
     if (!known.has(a)) throw new Error(`unknown argument "${argv[i]}"`);
@@ -75,6 +76,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     wrkThreads: 1,
     redisRequests: num('--redis-requests', smoke ? 20_000 : 300_000),
     redisClients: 32,
+    rate: num('--rate', 5000),
     groups: list('--only', ALL_GROUPS, smoke ? ['nginx-http'] : ALL_GROUPS),
     configs: list('--configs', ['none', 'idle', 'obi', 'sdk'] as const, smoke ? ['obi'] : ['none', 'idle', 'obi', 'sdk']),
     https,
@@ -140,6 +142,8 @@ const METHOD_NOTES = (o: BenchOptions): string[] => [
   'Loopback only. Every run starts the application fresh in a temp dir; obi-ts runs as a separate process (`bin/obi-ts`, configured by environment: `OTEL_EBPF_OPEN_PORT`, `OTEL_EBPF_TRACE_PRINTER=counter`, `OTEL_EBPF_PROMETHEUS_PORT`; everything else default, e.g. 10 ms ring-buffer drain) and is started after the application and waited for until it has selected it.',
   `Configurations of one application are alternated within each repetition, and the order rotates from one repetition to the next; applications are interleaved too. Ratios pair each run with the same repetition's uninstrumented run. A warm-up of ${o.warmupS} s precedes each measured window.`,
   `nginx: ${'`worker_processes 1`'}, ${'`sendfile on`'}, ${'`access_log off`'}, a 612 B static file; wrk -t${o.wrkThreads} -c${o.connections} -d${o.durationS}s --latency (HTTP/1.1 keep-alive). Node.js: \`http\` server computing a 2000-step loop and the JSON of a small object per request, same wrk settings. Redis: redis-benchmark -c ${o.redisClients} -n ${o.redisRequests} -P 1 -r 100000, SET then GET. gRPC: a @grpc/grpc-js server with one unary method (64 B messages) and a grpc-js client keeping ${o.connections} calls in flight on one HTTP/2 connection for ${o.durationS}s.`,
+  `Fixed-rate scenarios (\`-paced\`): after the saturation phase, the same application gets ${o.rate} req/s for ${o.durationS} s from bench/apps/pace.mjs (the same pacer for every configuration: ${o.connections} keep-alive connections, one request in flight on each, open loop); latency is measured from each request's scheduled send time, so waiting for a free connection counts (no coordinated omission). Redis and gRPC have no fixed-rate phase.`,
+  'Breakdown per request (obi-ts rows): ring records and bytes read from the ring buffer (what the kernel copied), agent CPU, and the agent\'s wall time in its two timed stages (`obi_agent_stage_seconds_total`: ingest = decode, streams, parsers, record to span; process = filters, metrics, printer); CPU not in either stage is the native drain, timers, garbage collection and scrapes.',
   'OTel Node SDK row: the same Node.js app with `--require @opentelemetry/auto-instrumentations-node/register` (every default instrumentation), traces and metrics exported as OTLP/HTTP protobuf to a receiver inside the harness that counts requests and decodes spans; resource detectors limited to env,host,os,process (no cloud metadata probes on loopback).',
   'Application CPU per request: utime+stime deltas of the application processes (/proc/PID/stat; nginx master + worker) over the load window, divided by requests completed. Agent CPU: the agent process\'s utime+stime from the start of the window until it has drained the tail (events read unchanged for 400 ms, then the printer caught up), over the window length, in millicores per 10k req/s of the application\'s measured throughput (conservative: includes the idle tail).',
   'Agent RSS steady: median VmRSS sampled every 250 ms over the second half of the load window; peak: VmHWM at the end of the run (includes start-up: Node, TypeScript loading, BPF load). MB = 10^6 bytes.',
@@ -149,7 +153,7 @@ const METHOD_NOTES = (o: BenchOptions): string[] => [
 
 const USAGE = `Usage: node bench/run.ts [--smoke] [--reps N] [--duration S] [--warmup S] [--redis-requests N]
                          [--only nginx-http,nginx-https,node,redis,grpc] [--configs none,idle,obi,sdk]
-                         [--https auto|on|off] [--no-micro] [--out DIR]
+                         [--https auto|on|off] [--no-micro] [--out DIR] [--rate R]
        node bench/run.ts --render bench/results/<date>.json   (rewrite its .md, .svg and latest.md)
 Overhead of obi-ts vs no instrumentation (and the OTel Node SDK); see bench/README.md.
 `;

@@ -11,6 +11,11 @@ export const REPO_ROOT = join(import.meta.dirname, '..', '..');
 
 export interface AgentCounters {
   readonly eventsRead: number;
+  /** bytes read from the ring buffer */
+  readonly bytesRead: number;
+  /** wall seconds in the agent's pipeline stages */
+  readonly ingestS: number;
+  readonly processS: number;
   readonly dropped: number;
   /** spans recorded in the RED duration histograms (`_count`); protocols without RED metrics are not in it */
   readonly spansMetrics: number;
@@ -22,11 +27,18 @@ export interface AgentCounters {
 export function countersOf(samples: readonly PromSample[], printed: number): AgentCounters {
   return {
     eventsRead: sumMetric(samples, 'obi_ebpf_events_read_total'),
+    bytesRead: sumMetric(samples, 'obi_ebpf_bytes_read_total'),
+    ingestS: stageSeconds(samples, 'ingest'),
+    processS: stageSeconds(samples, 'process'),
     dropped: sumMetric(samples, 'obi_ebpf_events_dropped_total'),
     spansMetrics: spansFromMetrics(samples),
     instrumented: sumMetric(samples, 'obi_instrumented_processes'),
     spansPrinted: printed,
   };
+}
+
+function stageSeconds(samples: readonly PromSample[], stage: string): number {
+  return samples.filter((s) => s.name === 'obi_agent_stage_seconds_total' && s.labels.includes(`stage="${stage}"`)).reduce((t, s) => t + s.value, 0);
 }
 
 /** the `counter` printer's period (its default) */

@@ -6,13 +6,18 @@ import { spread, type Spread } from './stats.ts';
 import { CONFIG_LABEL, type BenchResult, type ConfigId, type Row, type Sample, type TargetResult, type TargetStatus } from './types.ts';
 
 /** scenario display order and names */
-export const SCENARIOS: readonly { id: string; title: string }[] = [
+export const SCENARIOS: readonly { id: string; title: string; paced?: true }[] = [
   { id: 'nginx-http', title: 'nginx static file, HTTP (1 worker, wrk keep-alive)' },
   { id: 'nginx-https', title: 'nginx static file, HTTPS (1 worker, wrk keep-alive)' },
   { id: 'node', title: 'Node.js http server (small JSON + loop)' },
   { id: 'redis-set', title: 'Redis SET (redis-benchmark, no pipelining)' },
   { id: 'redis-get', title: 'Redis GET (redis-benchmark, no pipelining)' },
+  { id: 'grpc-unary', title: 'gRPC unary (grpc-js server and client, one HTTP/2 connection)' },
+  { id: 'nginx-http-paced', title: 'nginx static file, HTTP, at a fixed rate', paced: true },
+  { id: 'nginx-https-paced', title: 'nginx static file, HTTPS, at a fixed rate', paced: true },
+  { id: 'node-paced', title: 'Node.js http server, at a fixed rate', paced: true },
 ];
+const isPaced = (id: string): boolean => SCENARIOS.find((s) => s.id === id)?.paced === true;
 const CONFIG_ORDER: readonly ConfigId[] = ['none', 'idle', 'obi', 'sdk'];
 
 export const TARGETS = {
@@ -22,7 +27,19 @@ export const TARGETS = {
   rssSteadyMB: 100,
   hwmMB: 150,
   lossRate: 50_000,
+  /** p99 latency with obi-ts / without, at saturation */
+  p99RatioSaturated: 1.25,
+  /** the same at a fixed moderate rate */
+  p99RatioPaced: 1.1,
 } as const;
+
+/** `field` of each run over the same repetition's uninstrumented run */
+function pairedRatio(ss: readonly Sample[], base: readonly Sample[], field: (s: Sample) => number): Spread | undefined {
+  return spread(ss.map((s) => {
+    const b = base.find((x) => x.rep === s.rep);
+    return b && field(b) > 0 ? field(s) / field(b) : undefined;
+  }));
+}
 
 export function buildRows(samples: readonly Sample[]): Row[] {
   const rows: Row[] = [];
@@ -39,10 +56,7 @@ export function buildRows(samples: readonly Sample[]): Row[] {
       let ratioOfMedians: number | undefined;
       if (config !== 'none' && base.length > 0) {
         // paired with the same repetition's baseline, so slow drift of the machine cancels out
-        ratio = spread(ss.map((s) => {
-          const b = base.find((x) => x.rep === s.rep);
-          return b ? s.rps / b.rps : undefined;
-        }));
+        ratio = pairedRatio(ss, base, (s) => s.rps);
         if (baseMedian) ratioOfMedians = rps.median / baseMedian;
       }
       const ag = ss.filter((s) => s.agent).map((s) => s.agent!);
@@ -63,6 +77,12 @@ export function buildRows(samples: readonly Sample[]): Row[] {
         agentRssSteadyMB: withAgent ? spread(ag.map((a) => a.rssSteadyMB)) : undefined,
         agentHwmMB: withAgent ? spread(ag.map((a) => a.hwmMB)) : undefined,
         eventsPerRequest: withAgent ? spread(ag.map((a) => a.eventsPerRequest)) : undefined,
+        bytesPerRequest: withAgent ? spread(ag.map((a) => a.bytesPerRequest)) : undefined,
+        agentUsPerRequest: withAgent ? spread(ag.map((a) => a.cpuUsPerRequest)) : undefined,
+        ingestUsPerRequest: withAgent ? spread(ag.map((a) => a.ingestUsPerRequest)) : undefined,
+        processUsPerRequest: withAgent ? spread(ag.map((a) => a.processUsPerRequest)) : undefined,
+        p50Ratio: config !== 'none' && base.length > 0 ? pairedRatio(ss, base, (s) => s.p50Us) : undefined,
+        p99Ratio: config !== 'none' && base.length > 0 ? pairedRatio(ss, base, (s) => s.p99Us) : undefined,
         dropped: withAgent ? ag.reduce((t, a) => t + a.dropped, 0) : undefined,
         spanDiffs: config === 'obi' ? ag.map((a) => a.spanDiff) : undefined,
         inFlightBound: Math.max(...ss.map((s) => s.inFlightBound)),
@@ -131,7 +151,21 @@ export function buildTargets(rows: readonly Row[], samples: readonly Sample[], p
 
   for (const sc of SCENARIOS) {
     const r = row(rows, sc.id, 'obi');
-    if (!r?.agentMcPer10k) continue;
+    if (!r?.p99Ratio) continue;
+    const max = sc.paced ? TARGETS.p99RatioPaced : TARGETS.p99RatioSaturated;
+    const none = row(rows, sc.id, 'none')!;
+    out.push({
+      measure: `p99 latency with obi-ts / without, ${sc.title}${sc.paced ? '' : ' (at saturation)'}`,
+      target: `≤ ${max}`,
+      measured: fmtSpread(r.p99Ratio, f2),
+      status: status(r.p99Ratio.median <= max),
+      note: `p99 ${fmtUs(none.p99Us.median)} → ${fmtUs(r.p99Us.median)}; p50 ratio ${fmtSpread(r.p50Ratio, f2)} (${fmtUs(none.p50Us.median)} → ${fmtUs(r.p50Us.median)})${sc.paced ? `; application CPU per request ${f2(none.appCpuUsPerRequest.median)} → ${f2(r.appCpuUsPerRequest.median)} µs` : ''}`,
+    });
+  }
+
+  for (const sc of SCENARIOS) {
+    const r = row(rows, sc.id, 'obi');
+    if (!r?.agentMcPer10k || sc.paced) continue;
     const ok = r.agentMcPer10k.median <= TARGETS.agentMcPer10k;
     const parsed = samples.some((s) => s.scenario === sc.id && s.config === 'obi' && (s.agent?.spansTotalPrinted ?? 0) > 0);
     out.push({
@@ -221,6 +255,15 @@ export function buildTargets(rows: readonly Row[], samples: readonly Sample[], p
   return out;
 }
 
+/** the per-request breakdown line under a scenario's table (obi-ts row; runs before the breakdown existed have none) */
+function breakdown(x: Row | undefined): string | undefined {
+  if (!x?.bytesPerRequest || !x.agentUsPerRequest) return undefined;
+  const ingest = x.ingestUsPerRequest?.median ?? 0;
+  const processUs = x.processUsPerRequest?.median ?? 0;
+  const total = x.agentUsPerRequest.median;
+  return `Per request with obi-ts (medians): ${f2(x.eventsPerRequest?.median ?? 0)} ring records, ${f0(x.bytesPerRequest.median)} bytes read from the ring; agent ${f2(total)} µs CPU, of which ingest ${f2(ingest)} µs and process ${f2(processUs)} µs (wall time in those stages), the rest ${f2(Math.max(0, total - ingest - processUs))} µs (native drain, timers, GC, scrapes).`;
+}
+
 const esc = (s: string): string => s.replace(/\|/g, '\\|');
 
 export function renderMarkdown(r: BenchResult, svgName: string): string {
@@ -253,6 +296,11 @@ export function renderMarkdown(r: BenchResult, svgName: string): string {
       const noSpans = x.config === 'obi' && r.samples.filter((s) => s.scenario === x.scenario && s.agent).every((s) => s.agent!.spansTotalPrinted === 0);
       const spans = noSpans ? 'no spans (not parsed or not captured in this build)' : x.spanDiffs ? `${x.spanDiffs.map((d) => (d >= 0 ? `+${d}` : String(d))).join(', ')} (±${x.inFlightBound} in flight)` : x.sdkSpansVsRequests ? `SDK spans received / requests: ${x.sdkSpansVsRequests.join(', ')}` : '–';
       L.push(`| ${esc(x.label)} | ${fmtSpread(x.rps, f0)} | ${x.ratio ? fmtSpread(x.ratio, f3) : '1'} | ${fmtSpread(x.p50Us, fmtUs)} | ${fmtSpread(x.p99Us, fmtUs)} | ${fmtSpread(x.appCpuUsPerRequest, f2, ' µs')} | ${fmtSpread(x.agentMcPer10k, f1)} | ${x.agentRssSteadyMB ? `${f1(x.agentRssSteadyMB.median)} / ${f1(x.agentHwmMB!.median)} (max ${f1(x.agentHwmMB!.max)})` : '–'} | ${fmtSpread(x.eventsPerRequest, f2)} | ${x.dropped ?? '–'} | ${esc(spans)} | ${f2(x.machineBusyCores.median)} (${f2(x.otherCores.median)}) |`);
+    }
+    const b = breakdown(rows.find((x) => x.config === 'obi'));
+    if (b) {
+      L.push('');
+      L.push(b);
     }
   }
   if (r.pending.length) {
@@ -294,7 +342,7 @@ const CONFIG_COLOR: Readonly<Record<ConfigId, string>> = { none: '#999999', idle
 
 /** Horizontal bars: throughput ratio (median, min–max whiskers) per scenario and configuration, with each scenario's target. */
 export function renderSvg(rows: readonly Row[], title: string): string {
-  const bars = rows.filter((r) => r.ratio);
+  const bars = rows.filter((r) => r.ratio && !isPaced(r.scenario));
   const targetOf = (sc: string): number | undefined => (sc.startsWith('nginx') ? TARGETS.nginxRatio : sc === 'node' ? TARGETS.nodeRatio : undefined);
   const left = 250;
   const plotW = 420;

@@ -20,6 +20,7 @@ const NODE_APP = join(BENCH_DIR, 'apps', 'node-server.cjs');
 const EXPECTED_INSTRUMENTED: Readonly<Record<GroupId, number>> = { 'nginx-http': 2, 'nginx-https': 2, node: 1, redis: 1, grpc: 1 };
 const GRPC_SERVER = join(BENCH_DIR, 'apps', 'grpc-server.mjs');
 const GRPC_LOAD = join(BENCH_DIR, 'apps', 'grpc-load.mjs');
+const PACE = join(BENCH_DIR, 'apps', 'pace.mjs');
 const log = (msg: string): void => void process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 
 /** installs bench/sdk from its lock file when missing or stale; returns the register hook's path, or why not */
@@ -76,6 +77,20 @@ const wrkPhase = (scenario: string, scheme: 'http' | 'https', path: string) => (
   },
 });
 
+/**
+ * The fixed-rate phase: bench/apps/pace.mjs sends `opts.rate` requests/s on `connections`
+ * keep-alive connections and measures latency from each request's scheduled time.
+ */
+const pacedPhase = (scenario: string, scheme: 'http' | 'https', path: string) => ({
+  scenario,
+  async run(port: number, ctx: Ctx): Promise<PhaseResult> {
+    const o = ctx.opts;
+    const out = await runCommand(process.execPath, [PACE, `${scheme}://127.0.0.1:${port}${path}`, String(o.rate), String(o.durationS), String(o.connections)]);
+    const r = JSON.parse(out.trim().split('\n').pop()!) as { requests: number; rps: number; p50Us: number; p99Us: number; errors: number; wallS: number };
+    return { scenario, durationS: r.wallS, requests: r.requests, rps: r.rps, p50Us: r.p50Us, p99Us: r.p99Us, errors: r.errors, inFlightBound: o.connections };
+  },
+});
+
 const wrkWarm = (scheme: 'http' | 'https', path: string) => async (port: number, ctx: Ctx): Promise<number> => {
   const r = await wrk({ url: `${scheme}://127.0.0.1:${port}${path}`, durationS: ctx.opts.warmupS, threads: ctx.opts.wrkThreads, connections: ctx.opts.connections });
   return r.requests;
@@ -105,8 +120,8 @@ const grpcPhase = {
 };
 
 const GROUPS: Readonly<Record<GroupId, GroupSpec>> = {
-  'nginx-http': { start: (_c, port) => startNginx(port), warm: wrkWarm('http', '/index.html'), phases: [wrkPhase('nginx-http', 'http', '/index.html')] },
-  'nginx-https': { start: (_c, port, ctx) => startNginx(port, ctx.tls), warm: wrkWarm('https', '/index.html'), phases: [wrkPhase('nginx-https', 'https', '/index.html')] },
+  'nginx-http': { start: (_c, port) => startNginx(port), warm: wrkWarm('http', '/index.html'), phases: [wrkPhase('nginx-http', 'http', '/index.html'), pacedPhase('nginx-http-paced', 'http', '/index.html')] },
+  'nginx-https': { start: (_c, port, ctx) => startNginx(port, ctx.tls), warm: wrkWarm('https', '/index.html'), phases: [wrkPhase('nginx-https', 'https', '/index.html'), pacedPhase('nginx-https-paced', 'https', '/index.html')] },
   node: {
     start: (config, port, ctx) => {
       if (config !== 'sdk') return startNodeApp(port, NODE_APP, { env: cleanEnv({}) });
@@ -125,7 +140,7 @@ const GROUPS: Readonly<Record<GroupId, GroupSpec>> = {
       });
     },
     warm: wrkWarm('http', '/api/users/12345'),
-    phases: [wrkPhase('node', 'http', '/api/users/12345')],
+    phases: [wrkPhase('node', 'http', '/api/users/12345'), pacedPhase('node-paced', 'http', '/api/users/12345')],
   },
   redis: {
     start: (_c, port) => startRedis(port),
@@ -226,6 +241,10 @@ export async function runOne(group: GroupId, config: ConfigId, rep: number, ctx:
           startMs: Math.round(agent.startMs),
           eventsRead: events,
           eventsPerRequest: events / r.requests,
+          bytesPerRequest: (m.after.bytesRead - m.before.bytesRead) / r.requests,
+          cpuUsPerRequest: (m.agentCpuS * 1e6) / r.requests,
+          ingestUsPerRequest: ((m.after.ingestS - m.before.ingestS) * 1e6) / r.requests,
+          processUsPerRequest: ((m.after.processS - m.before.processS) * 1e6) / r.requests,
           dropped: m.after.dropped - m.before.dropped,
           droppedExported,
           spans,

@@ -29,6 +29,13 @@ export interface AgentMeasure {
   readonly startMs: number;
   readonly eventsRead: number;
   readonly eventsPerRequest: number;
+  /** bytes read from the ring buffer per request (records and captured payload: what the kernel copied) */
+  readonly bytesPerRequest: number;
+  /** agent CPU per request, µs (cpuS over requests) */
+  readonly cpuUsPerRequest: number;
+  /** wall time per request in the agent's stages (`obi_agent_stage_seconds_total`), µs */
+  readonly ingestUsPerRequest: number;
+  readonly processUsPerRequest: number;
   /** kernel ring-buffer reserve failures during the load window (`obi_ebpf_events_dropped_total` delta) */
   readonly dropped: number;
   /** whether `obi_ebpf_events_dropped_total` is on /metrics at all */
@@ -108,6 +115,13 @@ export interface Row {
   readonly agentRssSteadyMB?: Spread;
   readonly agentHwmMB?: Spread;
   readonly eventsPerRequest?: Spread;
+  readonly bytesPerRequest?: Spread;
+  readonly agentUsPerRequest?: Spread;
+  readonly ingestUsPerRequest?: Spread;
+  readonly processUsPerRequest?: Spread;
+  /** p50 / p99 latency over the same repetition's uninstrumented run */
+  readonly p50Ratio?: Spread;
+  readonly p99Ratio?: Spread;
   readonly dropped?: number;
   /** spans − requests, per repetition */
   readonly spanDiffs?: readonly number[];
@@ -156,6 +170,8 @@ export interface BenchOptions {
   readonly wrkThreads: number;
   readonly redisRequests: number;
   readonly redisClients: number;
+  /** requests per second of the fixed-rate (paced) scenarios */
+  readonly rate: number;
   readonly groups: readonly GroupId[];
   readonly configs: readonly ConfigId[];
   readonly https: 'auto' | 'on' | 'off';

@@ -332,6 +332,7 @@ export class Agent {
   }
 
   private _onBatch(batch: Buffer): void {
+    const t0 = performance.now();
     const before = this._decodeStats.records;
     const lostBefore = this._decodeStats.bytesLost;
     const tracker = this._tracker!;
@@ -351,7 +352,11 @@ export class Agent {
     this._internal!.tracerFlush(n);
     this._internal!.bytesLost(this._decodeStats.bytesLost - lostBefore);
     this._internal!.spansDropped('unknown_process', tracker.counters.unidentifiedRecords - unidentified);
+    this._internal!.bytesRead(batch.length);
+    const t1 = performance.now();
     this._flushSpans();
+    this._internal!.stageTime('ingest', (t1 - t0) / 1000);
+    this._internal!.stageTime('process', (performance.now() - t1) / 1000);
   }
 
   private _onProc(ev: ObiProcEvent): void {

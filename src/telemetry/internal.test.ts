@@ -17,6 +17,10 @@ test('families, help texts and types', async () => {
     '# TYPE obi_ebpf_events_read_total counter',
     '# HELP obi_ebpf_events_dropped_total Events the eBPF programs could not submit (ring buffer full), as counted in the kernel',
     '# TYPE obi_ebpf_events_dropped_total counter',
+    '# HELP obi_ebpf_bytes_read_total Bytes read from the eBPF ring buffers (records and their captured payload)',
+    '# TYPE obi_ebpf_bytes_read_total counter',
+    '# HELP obi_agent_stage_seconds_total Wall time the agent spent per pipeline stage, timed per ring-buffer drain: ingest (decode, per-connection streams, protocol parsers, record to span), process (span filters, metrics, printers, export queueing)',
+    '# TYPE obi_agent_stage_seconds_total counter',
     '# HELP obi_ingest_bytes_lost_total Payload bytes that crossed a socket but were not captured (gaps past the captured prefix)',
     '# TYPE obi_ingest_bytes_lost_total counter',
     '# HELP obi_ingest_malformed_records_total Ring-buffer records whose type or length made no sense (skipped)',
@@ -72,9 +76,18 @@ test('event counters and tracer flushes', async () => {
   im.eventsRead(-3);
   im.eventsRead(28);
   im.bytesLost(4096);
+  im.bytesRead(1000);
+  im.bytesRead(0);
+  im.bytesRead(24);
+  im.stageTime('ingest', 0.25);
+  im.stageTime('ingest', 0.5);
+  im.stageTime('process', 0.125);
+  im.stageTime('process', 0);
   for (const n of [0, 5, 10, 11, 200, 500]) im.tracerFlush(n);
   assert.deepEqual(await lines(reg, 'obi_ebpf_events_read_total'), ['obi_ebpf_events_read_total 128']);
   assert.deepEqual(await lines(reg, 'obi_ingest_bytes_lost_total'), ['obi_ingest_bytes_lost_total 4096']);
+  assert.deepEqual(await lines(reg, 'obi_ebpf_bytes_read_total'), ['obi_ebpf_bytes_read_total 1024']);
+  assert.deepEqual(await lines(reg, 'obi_agent_stage_seconds_total'), ['obi_agent_stage_seconds_total{stage="ingest"} 0.75', 'obi_agent_stage_seconds_total{stage="process"} 0.125']);
   assert.deepEqual(await lines(reg, 'obi_ebpf_tracer_flushes'), [
     'obi_ebpf_tracer_flushes_bucket{le="0"} 1',
     'obi_ebpf_tracer_flushes_bucket{le="10"} 3',

@@ -31,6 +31,9 @@ export type InstrumentationErrorType =
   | 'symbol_not_found'
   | (string & {});
 
+/** The agent's pipeline stages timed per drain (`obi_agent_stage_seconds_total{stage}`). */
+export type AgentStage = 'ingest' | 'process';
+
 /** Why spans were dropped before export (`obi_spans_dropped_total{reason}`). */
 export type SpanDropReason = 'queue_full' | 'export_failed' | 'filtered' | 'sampled_out' | (string & {});
 
@@ -84,6 +87,8 @@ export class InternalMetrics {
   private readonly _promRequests: CounterVec;
   /** last absolute kernel drop count seen (the kernel counter is monotonic) */
   private _kernelDropsSeen = 0;
+  private readonly _bytesRead: CounterVec;
+  private readonly _stageSeconds: CounterVec;
   private _kernelDropsSource: (() => number) | undefined;
   /** read once per family per collection: a source shared by several families should be cheap or cache */
   private _ingestSource: (() => IngestSnapshot) | undefined;
@@ -107,6 +112,22 @@ export class InternalMetrics {
       collect: () => {
         if (this._kernelDropsSource !== undefined) this.setKernelDropsTotal(this._kernelDropsSource());
       },
+    }).registerIn(store);
+    this._bytesRead = new CounterVec({
+      name: `${p}.ebpf.bytes.read`,
+      unit: 'By',
+      promName: `${p}_ebpf_bytes_read_total`,
+      help: 'Bytes read from the eBPF ring buffers (records and their captured payload)',
+      labelNames: [],
+      index: none,
+    }).registerIn(store);
+    this._stageSeconds = new CounterVec({
+      name: `${p}.agent.stage.time`,
+      unit: 's',
+      promName: `${p}_agent_stage_seconds_total`,
+      help: 'Wall time the agent spent per pipeline stage, timed per ring-buffer drain: ingest (decode, per-connection streams, protocol parsers, record to span), process (span filters, metrics, printers, export queueing)',
+      labelNames: ['stage'],
+      index: new SeriesIndex(1),
     }).registerIn(store);
     this._bytesLost = new CounterVec({
       name: `${p}.ingest.bytes.lost`,
@@ -227,6 +248,16 @@ export class InternalMetrics {
   /** `n` events decoded from the ring buffer (call once per drain). */
   eventsRead(n: number): void {
     if (n > 0) this._eventsRead.inc(0, n);
+  }
+
+  /** One ring-buffer drain delivered `bytes` bytes. */
+  bytesRead(bytes: number): void {
+    if (bytes > 0) this._bytesRead.inc(0, bytes);
+  }
+
+  /** `seconds` spent in one pipeline `stage` during one drain (`obi_agent_stage_seconds_total{stage}`). */
+  stageTime(stage: AgentStage, seconds: number): void {
+    if (seconds > 0) this._stageSeconds.inc(this._stageSeconds.index.id([stage]), seconds);
   }
 
   /** One ring-buffer drain delivered `events` events (`obi_ebpf_tracer_flushes`). */
