@@ -65,7 +65,9 @@ int BPF_KRETPROBE(obi_tls_ret, long rc)
 		n = (int)rc; /* int return: the upper half of rax is undefined */
 	} else if (op == OBI_SSL_OP_READ_EX || op == OBI_SSL_OP_WRITE_EX) {
 		__u64 done = 0;
-		if ((int)rc != 1 || bpf_probe_read_user(&done, sizeof(done), (void *)st->size_out) != 0)
+		/* SSL_*_ex return 1 or 0; ssl_{read,write}_internal (probed in their place where
+		 * verified, see src/discovery/tls-callee.ts) return > 0 on success */
+		if ((int)rc <= 0 || bpf_probe_read_user(&done, sizeof(done), (void *)st->size_out) != 0)
 			return 0;
 		n = done;
 	} else {

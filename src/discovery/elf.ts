@@ -29,6 +29,8 @@ export interface ElfSection {
 export interface ElfInfo {
   readonly is64: boolean;
   readonly littleEndian: boolean;
+  /** e_machine (62: x86-64, 183: AArch64) */
+  readonly machine: number;
   /** has a PT_INTERP program header (dynamically linked executable) */
   readonly hasInterp: boolean;
   readonly sections: readonly ElfSection[];
@@ -81,6 +83,7 @@ export function readElfInfo(fd: number): ElfInfo | undefined {
   const le = ident[5] === 1;
   if (!le && ident[5] !== 2) return undefined;
   const h = new Reader(ident, le);
+  const machine = h.u16(18);
   const phoff = is64 ? h.u64(32) : h.u32(28);
   const shoff = is64 ? h.u64(40) : h.u32(32);
   const phentsize = h.u16(is64 ? 54 : 42);
@@ -117,10 +120,10 @@ export function readElfInfo(fd: number): ElfInfo | undefined {
 
   const sections: ElfSection[] = [];
   if (shoff === 0 || shentsize < shdrSize || shnum === 0 || shnum > MAX_SECTIONS) {
-    return { is64, littleEndian: le, hasInterp, sections };
+    return { is64, littleEndian: le, machine, hasInterp, sections };
   }
   const table = readAt(fd, shoff, shentsize * shnum);
-  if (!table) return { is64, littleEndian: le, hasInterp, sections };
+  if (!table) return { is64, littleEndian: le, machine, hasInterp, sections };
   const r = new Reader(table, le);
   const raw: { nameOff: number; type: number; offset: number; size: number; link: number; entsize: number; addr: number }[] = [];
   for (let i = 0; i < shnum; i++) {
@@ -142,7 +145,7 @@ export function readElfInfo(fd: number): ElfInfo | undefined {
     }
     sections.push({ name, type: s.type, offset: s.offset, size: s.size, link: s.link, entsize: s.entsize, addr: s.addr });
   }
-  return { is64, littleEndian: le, hasInterp, sections };
+  return { is64, littleEndian: le, machine, hasInterp, sections };
 }
 
 const RUST_PANIC = Buffer.from('rust_panic', 'latin1');

