@@ -32,6 +32,7 @@ import { DB_METRIC_ATTRIBUTES, DbMetrics } from '../telemetry/db.ts';
 import { DNS_METRIC_ATTRIBUTES, DnsMetrics, dnsListed } from '../telemetry/dns.ts';
 import { createMessagingMetrics, type MessagingMetrics } from '../telemetry/messaging.ts';
 import { SpanProcessor } from '../telemetry/processor.ts';
+import { createAvoider } from './avoid.ts';
 import { MetricStore } from '../telemetry/store.ts';
 import { createRouteResolver } from '../telemetry/routes/index.ts';
 import { AttributeSelector, selectHttpMetricAttributes, TRACE_ATTRIBUTES } from '../telemetry/select.ts';
@@ -222,6 +223,7 @@ export class Agent {
       resource: { hostName: hostname(), hostId },
       listeners: () => this._lifecycle?.tracked.values() ?? [],
       localAddresses: new Set(Object.values(networkInterfaces()).flatMap((l) => (l ?? []).map((a) => a.address))),
+      avoid: createAvoider(cfg, this._internal, log), // exclude_otel_instrumented_services
     });
     // span metrics, service graph and traces_target_info over OTLP too
     this._otlp?.addSpanMetrics(this._processor);
@@ -302,6 +304,7 @@ export class Agent {
         meta.forget(p.pid);
         this._internal!.uninstrumentProcess(p.service.name);
         this._processor!.removeService(p.service);
+        this._internal!.removeAvoidedService(p.service.instanceId);
         log.info('process gone', { pid: p.pid, service: p.service.name });
       },
     });
