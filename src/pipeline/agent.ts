@@ -43,7 +43,8 @@ import { bindAgentProtocols, rpcRecorders } from './protocol-hooks.ts';
 import { Kernel } from './kernel.ts';
 import { TlsInstrumenter, type TlsLibraryStatus } from './tls.ts';
 import { preflight, type KernelReport } from './preflight.ts';
-import { startMetadata, type MetadataSources } from './metadata.ts';
+import { metadataSourcesOn, startMetadata, type MetadataSources } from './metadata.ts';
+import { metadataMetricAttributes } from '../telemetry/meta-attrs.ts';
 
 export interface AgentOptions {
   readonly log: Logger;
@@ -154,7 +155,8 @@ export class Agent {
     this._internalStore = internalProm ? new MetricStore() : this.store;
     this._internal = new InternalMetrics(this._internalStore);
     const hostId = readHostId(cfg.attributes.host_id.override);
-    const selector = new AttributeSelector(cfg.attributes.select);
+    // container / Kubernetes metadata labels on application metrics, when a source is on
+    const selector = new AttributeSelector(cfg.attributes.select, metadataMetricAttributes(metadataSourcesOn(cfg)));
     const dnsEnabled = dnsListed([cfg.otel_traces_export.instrumentations, cfg.otel_metrics_export.instrumentations, cfg.prometheus_export.instrumentations]);
     const buckets = cfg.prometheus_export.port ? cfg.prometheus_export.buckets : cfg.otel_metrics_export.buckets;
     this._metrics = new RedMetrics(this.store, {
