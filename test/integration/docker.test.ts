@@ -201,7 +201,8 @@ describe('Docker image: the agent container instruments nginx in another contain
     assert.equal('container.id' in point.attributes, false);
     const text = await (await fetch(`http://127.0.0.1:${env.promPort}/metrics`)).text();
     const line = text.split('\n').find((l) => l.startsWith('http_server_request_duration_seconds_count{') && l.includes(`service_name="${env.nginxName}"`));
-    assert.ok(line?.endsWith(' 5'), text);
+    if (line === undefined) assert.fail(`no count series for ${env.nginxName}:\n${text}`);
+    assert.ok(line.endsWith(' 5'), line);
     assert.ok(line.includes(`container_name="${env.nginxName}"`), line);
     assert.ok(line.includes(`instance="${env.nginxName}"`), line);
     assert.equal(line.includes('container_id='), false);
