@@ -146,7 +146,15 @@ function metricGroups(): { title: string; note: string; families: readonly Store
   new InternalMetrics(self);
   new OtlpExportMetrics(self);
   return [
-    { title: 'Application metrics', note: 'with `metrics.features: application` (the default); DNS only when `dns` is instrumented', families: app.families() },
+    {
+      title: 'Application metrics',
+      note:
+        'with `metrics.features: application` (the default); DNS only when `dns` is instrumented. With Kubernetes metadata every application metric also has ' +
+        '`k8s_namespace_name`, `k8s_pod_name`, `k8s_container_name`, `k8s_deployment_name`, `k8s_replicaset_name`, `k8s_daemonset_name`, `k8s_statefulset_name`, ' +
+        '`k8s_job_name`, `k8s_cronjob_name`, `k8s_node_name`, `k8s_pod_uid`, `k8s_pod_start_time`, `k8s_cluster_name`, `k8s_owner_name`, `k8s_kind`; with Docker ' +
+        'metadata and no Kubernetes, `container_name` (`container_id` on request) (src/telemetry/meta-attrs.ts)',
+      families: app.families(),
+    },
     { title: 'Span metrics and service graph', note: '`application_span_otel`, `application_service_graph`', families: span.families() },
     { title: 'Span metrics, legacy names', note: '`application_span`', families: legacy.families().filter((f) => f.name !== 'traces_target_info') },
     { title: "The agent's own metrics", note: 'on `internal_metrics.prometheus` when set, else beside the application metrics', families: self.families() },

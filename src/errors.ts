@@ -5,6 +5,7 @@
 export const ErrorCodes = {
   OBI_ERR_CONFIG_INVALID: 'the configuration (file or environment) is invalid',
   OBI_ERR_CONFIG_FILE: 'the configuration file cannot be read or parsed',
+  OBI_ERR_CONFIG_UNSUPPORTED: 'the configuration asks for an OBI feature obi-ts does not support',
   OBI_ERR_NOT_ROOT: 'the agent lacks the privileges it needs (root or CAP_BPF/CAP_PERFMON/...)',
   OBI_ERR_NO_BTF: 'the kernel exposes no BTF (/sys/kernel/btf/vmlinux)',
   OBI_ERR_KERNEL_FEATURE: 'a kernel feature the agent needs is missing',

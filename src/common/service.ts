@@ -4,7 +4,7 @@
 export interface ServiceIdentity {
   readonly name: string;
   readonly namespace: string;
-  /** `<host>:<pid>` */
+  /** `service.instance.id`: `<host>:<pid>`, or from the pod / container (discovery/service.ts) */
   readonly instanceId: string;
   readonly pid: number;
   readonly exePath: string;

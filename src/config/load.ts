@@ -27,6 +27,7 @@ import { tryParseDuration } from './duration.ts';
 import { buildSelectors } from './selectors.ts';
 import { overlayEnv, warnUnknownEnv } from './overlay.ts';
 import { Context, deepFreeze, isPlainObject, reportSchemaErrors, SCHEMA, type Json } from './problems.ts';
+import { checkUnsupported } from './unsupported.ts';
 import { crossRules, fieldRules, type InternalMetricsExporter, type MetricFeature } from './rules.ts';
 
 /** The validated, frozen configuration: the YAML-shaped keys plus normalised views (camelCase). */
@@ -149,6 +150,7 @@ export function loadConfig(options: LoadOptions): EffectiveConfig {
   normalise(data, SCHEMA);
   if (!validate(data)) reportSchemaErrors(validate.errors ?? [], data, ctx);
   fieldRules(data, ctx);
+  checkUnsupported(data, ctx);
   if (ctx.problems.length > 0) fail(ctx, configPath);
 
   const config = data as unknown as ObiConfig;

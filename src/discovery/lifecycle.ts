@@ -247,7 +247,7 @@ export class ProcessLifecycle {
       const { metadata: _old, ...bare } = t.info;
       const info = this._decorate(bare);
       const service = serviceIdentity(info, t.selector, this._host, this._opts.procRoot);
-      if (service.name === t.service.name && service.namespace === t.service.namespace && JSON.stringify(service.attributes) === JSON.stringify(t.service.attributes)) continue;
+      if (service.name === t.service.name && service.namespace === t.service.namespace && service.instanceId === t.service.instanceId && JSON.stringify(service.attributes) === JSON.stringify(t.service.attributes)) continue;
       const next: TrackedProcess = { ...t, info, service };
       this.tracked.set(t.pid, next);
       if (this._opts.onReidentified) this._opts.onReidentified(t, next);

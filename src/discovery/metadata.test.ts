@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildMetadata, MetadataResolver } from './metadata.ts';
+import { compileServiceNameTemplate } from '../common/template.ts';
 import { identityFromEnv } from './service.ts';
 import type { KubeMetadata, ProcessInfo } from './types.ts';
 
@@ -63,4 +64,30 @@ test('resolver: cgroup read once per process (pid + start time); a source miss i
   assert.equal(r.decorate(proc).metadata?.containerName, 'late');
   const none = new MetadataResolver({ readCgroup: () => undefined });
   assert.equal(none.decorate(proc), proc);
+});
+
+test('service.instance.id: <namespace>.<pod>.<container> in Kubernetes, the container name in Docker, else <host>:<pid>', () => {
+  const cg = { containerId: ID, runtime: 'containerd' as const, podUid: 'u1' };
+  const inK8s = { ...proc, metadata: buildMetadata(cg, { id: ID, name: 'k8s_main_api', image: 'i' }, k8s)! };
+  assert.equal(identityFromEnv(inK8s, undefined, 'h', new Map()).instanceId, 'shop.api-5d-x.main');
+  const noContainer = { ...proc, metadata: buildMetadata(cg, undefined, { ...k8s, containerName: undefined })! };
+  assert.equal(identityFromEnv(noContainer, undefined, 'h', new Map()).instanceId, 'shop.api-5d-x');
+  const inDocker = { ...proc, metadata: buildMetadata({ containerId: ID, runtime: 'docker' }, { id: ID, name: 'web-1', image: 'nginx' }, undefined)! };
+  assert.equal(identityFromEnv(inDocker, undefined, 'h', new Map()).instanceId, 'web-1');
+  // a container the Engine API does not name (Podman, CRI-O without Kubernetes): the host and pid
+  const unnamed = { ...proc, metadata: buildMetadata({ containerId: ID, runtime: 'podman' }, undefined, undefined)! };
+  assert.equal(identityFromEnv(unnamed, undefined, 'h', new Map()).instanceId, 'h:42');
+  assert.equal(identityFromEnv(proc, undefined, 'h', new Map()).instanceId, 'h:42');
+});
+
+test('service_name_template replaces the annotation and resource-label rules; an empty result falls back to the owner', () => {
+  const cg = { containerId: ID, runtime: 'containerd' as const, podUid: 'u1' };
+  const t = compileServiceNameTemplate('{{- .Meta.Namespace }}/{{ index .Meta.Labels "app.kubernetes.io/name" }}{{ if .ContainerName }}-{{ .ContainerName }}{{ end -}}');
+  const ann = { ...k8s, annotations: { 'resource.opentelemetry.io/service.name': 'from-ann' } };
+  assert.equal(buildMetadata(cg, undefined, ann, undefined, t)!.serviceName, 'shop/api-svc-main');
+  assert.equal(buildMetadata(cg, undefined, { ...k8s, containerName: undefined }, undefined, t)!.serviceName, 'shop/api-svc');
+  const empty = compileServiceNameTemplate('{{ index .Meta.Labels "missing" }}');
+  assert.equal(buildMetadata(cg, undefined, ann, undefined, empty)!.serviceName, 'api');
+  const r = new MetadataResolver({ readCgroup: () => cg, kube: { lookup: () => k8s }, serviceNameTemplate: compileServiceNameTemplate('svc-{{ .Meta.Name }}') });
+  assert.equal(r.resolve(proc)!.serviceName, 'svc-api-5d-x');
 });

@@ -14,13 +14,15 @@
  * - service.name (after the selector and the process's own OTEL_SERVICE_NAME /
  *   OTEL_RESOURCE_ATTRIBUTES, before the executable name): the pod annotation
  *   `resource.opentelemetry.io/service.name`, the `resource_labels` of service.name
- *   (`app.kubernetes.io/instance`, `app.kubernetes.io/name`), the top owner's name; outside
+ *   (`app.kubernetes.io/instance`, `app.kubernetes.io/name`) — or, in their place, a non-empty
+ *   `service_name_template` result (common/template.ts) — then the top owner's name; outside
  *   Kubernetes the Compose service, else the container name;
  * - service.namespace: annotation `resource.opentelemetry.io/service.namespace`, the
  *   `resource_labels` of service.namespace (`app.kubernetes.io/part-of`), the pod's namespace.
  */
 import type { DockerContainerInfo } from './docker.ts';
 import { readContainer, type CgroupContainer } from './container.ts';
+import type { TemplateInput } from '../common/template.ts';
 import type { KubeMetadata, ProcessInfo, ProcessMetadata } from './types.ts';
 
 /** A Kubernetes metadata source (kubernetes/store.ts): pod by UID, container by id. */
@@ -48,6 +50,8 @@ export interface MetadataOptions {
   readonly kube?: KubeSource;
   readonly resourceLabels?: ResourceLabelRules;
   readonly procRoot?: string;
+  /** `attributes.kubernetes.service_name_template`, compiled (common/template.ts) */
+  readonly serviceNameTemplate?: (input: TemplateInput) => string;
   /** read a process's cgroup (tests) */
   readonly readCgroup?: (pid: number) => CgroupContainer | undefined;
 }
@@ -77,6 +81,7 @@ export function buildMetadata(
   docker: DockerContainerInfo | undefined,
   k8s: KubeMetadata | undefined,
   rules: ResourceLabelRules = DEFAULT_RESOURCE_LABELS,
+  template?: (input: TemplateInput) => string,
 ): ProcessMetadata | undefined {
   if (cg === undefined && k8s === undefined) return undefined;
   const attrs: Record<string, string> = {};
@@ -99,7 +104,10 @@ export function buildMetadata(
     if (k8s.clusterName !== undefined && k8s.clusterName !== '') attrs['k8s.cluster.name'] = k8s.clusterName;
     const version = firstOf(rules['service.version'], k8s.annotations, k8s.labels);
     if (version !== undefined) attrs['service.version'] = version;
-    serviceName = k8s.annotations['resource.opentelemetry.io/service.name'] || firstOf(rules['service.name'], k8s.labels) || k8s.ownerName;
+    serviceName =
+      template !== undefined
+        ? template({ name: k8s.podName, namespace: k8s.namespace, labels: k8s.labels, annotations: k8s.annotations, containerName: k8s.containerName ?? '' }) || k8s.ownerName
+        : k8s.annotations['resource.opentelemetry.io/service.name'] || firstOf(rules['service.name'], k8s.labels) || k8s.ownerName;
     serviceNamespace = k8s.annotations['resource.opentelemetry.io/service.namespace'] || firstOf(rules['service.namespace'], k8s.labels) || k8s.namespace;
   }
   if (docker !== undefined) {
@@ -136,7 +144,7 @@ export class MetadataResolver {
     const cg = this._opts.readCgroup ? this._opts.readCgroup(info.pid) : readContainer(info.pid, this._opts.procRoot);
     const docker = cg !== undefined ? this._opts.docker?.get(cg.containerId) : undefined;
     const k8s = cg?.podUid !== undefined ? this._opts.kube?.lookup(cg.podUid, cg.containerId) : undefined;
-    const meta = buildMetadata(cg, docker, k8s, this._opts.resourceLabels);
+    const meta = buildMetadata(cg, docker, k8s, this._opts.resourceLabels, this._opts.serviceNameTemplate);
     // a miss of a source that may learn it later (Docker inspect, pod not yet in the informer) is not cached
     const complete = cg === undefined || ((this._opts.docker === undefined || docker !== undefined) && (this._opts.kube === undefined || cg.podUid === undefined || k8s !== undefined));
     if (complete) this._cache.set(info.pid, { start: info.startTimeMs, meta });

@@ -8,7 +8,9 @@
  * - namespace: selector `namespace` → `service.namespace` in `OTEL_RESOURCE_ATTRIBUTES` →
  *   metadata (annotation, `app.kubernetes.io/part-of`, pod namespace) → ''
  * - attributes: the metadata's resource attributes (container.id, k8s.*), when there are any
- * - instance id: `<host>:<pid>`
+ * - instance id (`service.instance.id`, the Prometheus `instance` label), as OBI sets it: in
+ *   Kubernetes `<namespace>.<pod>.<container>`; in a Docker container (no Kubernetes) the
+ *   container name; otherwise `<host>:<pid>`
  *
  * Values beginning with `$` (an unexpanded `${VAR}` left in the target's environment) are
  * ignored, for OTEL_SERVICE_NAME as for resource attributes; empty values are ignored too.
@@ -55,6 +57,17 @@ function exeBaseName(proc: ProcessInfo): string {
   return base !== '' ? base : 'unknown';
 }
 
+/** `service.instance.id` of a process: from its pod or container, else `<host>:<pid>`. */
+export function instanceIdOf(proc: ProcessInfo, hostName: string): string {
+  const meta = proc.metadata;
+  const k8s = meta?.k8s;
+  if (k8s !== undefined && k8s.namespace !== '' && k8s.podName !== '') {
+    return k8s.containerName !== undefined && k8s.containerName !== '' ? `${k8s.namespace}.${k8s.podName}.${k8s.containerName}` : `${k8s.namespace}.${k8s.podName}`;
+  }
+  if (meta?.containerName !== undefined && meta.containerName !== '') return meta.containerName;
+  return `${hostName}:${proc.pid}`;
+}
+
 /** Pure resolution from an already-read environment (undefined = not readable). */
 export function identityFromEnv(
   proc: ProcessInfo,
@@ -84,7 +97,7 @@ export function identityFromEnv(
   const identity: ServiceIdentity = {
     name,
     namespace,
-    instanceId: `${hostName}:${proc.pid}`,
+    instanceId: instanceIdOf(proc, hostName),
     pid: proc.pid,
     exePath: proc.exePath,
     language: proc.language,

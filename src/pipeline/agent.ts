@@ -32,6 +32,7 @@ import { DB_METRIC_ATTRIBUTES, DbMetrics } from '../telemetry/db.ts';
 import { DNS_METRIC_ATTRIBUTES, DnsMetrics, dnsListed } from '../telemetry/dns.ts';
 import { createMessagingMetrics, type MessagingMetrics } from '../telemetry/messaging.ts';
 import { SpanProcessor } from '../telemetry/processor.ts';
+import { createAvoider } from './avoid.ts';
 import { MetricStore } from '../telemetry/store.ts';
 import { createRouteResolver } from '../telemetry/routes/index.ts';
 import { AttributeSelector, selectHttpMetricAttributes, TRACE_ATTRIBUTES } from '../telemetry/select.ts';
@@ -42,7 +43,8 @@ import { bindAgentProtocols, rpcRecorders } from './protocol-hooks.ts';
 import { Kernel } from './kernel.ts';
 import { TlsInstrumenter, type TlsLibraryStatus } from './tls.ts';
 import { preflight, type KernelReport } from './preflight.ts';
-import { startMetadata, type MetadataSources } from './metadata.ts';
+import { metadataSourcesOn, startMetadata, type MetadataSources } from './metadata.ts';
+import { metadataMetricAttributes } from '../telemetry/meta-attrs.ts';
 
 export interface AgentOptions {
   readonly log: Logger;
@@ -153,7 +155,8 @@ export class Agent {
     this._internalStore = internalProm ? new MetricStore() : this.store;
     this._internal = new InternalMetrics(this._internalStore);
     const hostId = readHostId(cfg.attributes.host_id.override);
-    const selector = new AttributeSelector(cfg.attributes.select);
+    // container / Kubernetes metadata labels on application metrics, when a source is on
+    const selector = new AttributeSelector(cfg.attributes.select, metadataMetricAttributes(metadataSourcesOn(cfg)));
     const dnsEnabled = dnsListed([cfg.otel_traces_export.instrumentations, cfg.otel_metrics_export.instrumentations, cfg.prometheus_export.instrumentations]);
     const buckets = cfg.prometheus_export.port ? cfg.prometheus_export.buckets : cfg.otel_metrics_export.buckets;
     this._metrics = new RedMetrics(this.store, {
@@ -222,6 +225,7 @@ export class Agent {
       resource: { hostName: hostname(), hostId },
       listeners: () => this._lifecycle?.tracked.values() ?? [],
       localAddresses: new Set(Object.values(networkInterfaces()).flatMap((l) => (l ?? []).map((a) => a.address))),
+      avoid: createAvoider(cfg, this._internal, log), // exclude_otel_instrumented_services
     });
     // span metrics, service graph and traces_target_info over OTLP too
     this._otlp?.addSpanMetrics(this._processor);
@@ -302,6 +306,7 @@ export class Agent {
         meta.forget(p.pid);
         this._internal!.uninstrumentProcess(p.service.name);
         this._processor!.removeService(p.service);
+        this._internal!.removeAvoidedService(p.service.instanceId);
         log.info('process gone', { pid: p.pid, service: p.service.name });
       },
     });

@@ -10,6 +10,7 @@ import { durationMs } from '../config/index.ts';
 import { DEFAULT_DOCKER_SOCKET, DockerMetadata } from '../discovery/docker.ts';
 import { KubeInformers, kubernetesDetected, localNodeName } from '../discovery/kubernetes/informers.ts';
 import { MetadataResolver, type ResourceLabelRules } from '../discovery/metadata.ts';
+import { compileServiceNameTemplate } from '../common/template.ts';
 import type { ProcessInfo } from '../discovery/types.ts';
 import type { Logger } from './log.ts';
 
@@ -24,6 +25,15 @@ export interface MetadataSources {
 export function dockerSocketPath(env: NodeJS.ProcessEnv): string {
   const h = env.DOCKER_HOST;
   return h !== undefined && h.startsWith('unix://') ? h.slice('unix://'.length) : DEFAULT_DOCKER_SOCKET;
+}
+
+/** Which metadata sources start (before they do: metric label sets depend on it). */
+export function metadataSourcesOn(cfg: EffectiveConfig, env: NodeJS.ProcessEnv = process.env): { kubernetes: boolean; docker: boolean } {
+  const k = cfg.attributes.kubernetes;
+  return {
+    kubernetes: k.enable === 'true' || (k.enable === 'autodetect' && kubernetesDetected(env, k.kubeconfig_path)),
+    docker: DockerMetadata.available(dockerSocketPath(env)),
+  };
 }
 
 /** `onChange(containerId)`: a container's metadata arrived or changed after start (Docker events, pod watch) */
@@ -47,12 +57,14 @@ export async function startMetadata(
     if (await d.start()) docker = d;
   }
   let kube: KubeInformers | undefined;
-  const kubeOn = k.enable === 'true' || (k.enable === 'autodetect' && kubernetesDetected(env, k.kubeconfig_path));
+  const kubeOn = metadataSourcesOn(cfg, env).kubernetes;
   if (kubeOn) {
     kube = new KubeInformers({
       kubeconfigPath: k.kubeconfig_path || undefined,
       nodeName: localNodeName(env),
       clusterName: k.cluster_name,
+      restrictLocalNode: k.meta_restrict_local_node === true,
+      disabled: k.disable_informers ?? [],
       syncTimeoutMs: durationMs(k.informers_sync_timeout),
       reconnectMs: Math.max(100, durationMs(k.reconnect_initial_interval)),
       log,
@@ -72,6 +84,8 @@ export async function startMetadata(
     docker,
     kube: kube?.store,
     resourceLabels: k.resource_labels as ResourceLabelRules,
+    // validated when the configuration loaded (config/unsupported.ts)
+    serviceNameTemplate: k.service_name_template ? compileServiceNameTemplate(k.service_name_template) : undefined,
   });
   return {
     decorate: (info) => resolver.decorate(info),

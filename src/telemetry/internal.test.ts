@@ -45,6 +45,8 @@ test('families, help texts and types', async () => {
     '# TYPE obi_ebpf_tracer_flushes histogram',
     '# HELP obi_instrumented_processes Total number of instrumented processes by process name',
     '# TYPE obi_instrumented_processes gauge',
+    '# HELP obi_avoided_services Services avoided due to existing OpenTelemetry instrumentation',
+    '# TYPE obi_avoided_services gauge',
     '# HELP obi_instrumentation_errors_total Total number of instrumentation errors by process name and error type',
     '# TYPE obi_instrumentation_errors_total counter',
     '# HELP obi_spans_dropped_total Spans dropped before export, by reason',
@@ -155,4 +157,20 @@ test('prefix option (Beyla naming)', async () => {
   const im = new InternalMetrics(reg, { prefix: 'beyla' });
   im.eventsRead(1);
   assert.deepEqual(await lines(reg, 'beyla_ebpf_events_read_total'), ['beyla_ebpf_events_read_total 1']);
+});
+
+test('obi_avoided_services: one series per avoided service instance and signal, removed with the instance', async () => {
+  const reg = new ScrapableStore();
+  const m = new InternalMetrics(reg);
+  m.avoidedService('shop', 'ns', 'h:1', 'traces');
+  m.avoidedService('shop', 'ns', 'h:1', 'metrics');
+  m.avoidedService('shop', 'ns', 'h:1', 'traces');
+  m.avoidedService('web', '', 'web-1', 'traces');
+  assert.deepEqual(await lines(reg, 'obi_avoided_services{'), [
+    'obi_avoided_services{service_name="shop",service_namespace="ns",service_instance_id="h:1",telemetry_type="traces"} 1',
+    'obi_avoided_services{service_name="shop",service_namespace="ns",service_instance_id="h:1",telemetry_type="metrics"} 1',
+    'obi_avoided_services{service_name="web",service_namespace="",service_instance_id="web-1",telemetry_type="traces"} 1',
+  ]);
+  m.removeAvoidedService('h:1');
+  assert.deepEqual(await lines(reg, 'obi_avoided_services{'), ['obi_avoided_services{service_name="web",service_namespace="",service_instance_id="web-1",telemetry_type="traces"} 1']);
 });

@@ -82,6 +82,9 @@ export class InternalMetrics {
   private readonly _bytesLost: CounterVec;
   private readonly _tracerFlushes: HistogramVec;
   private readonly _instrumented: GaugeVec;
+  private readonly _avoided: GaugeVec;
+  /** obi_avoided_services series ids per service instance */
+  private readonly _avoidedIds = new Map<string, number[]>();
   private readonly _instrumentationErrors: CounterVec;
   private readonly _spansDropped: CounterVec;
   private readonly _promRequests: CounterVec;
@@ -212,6 +215,12 @@ export class InternalMetrics {
       index: new SeriesIndex(1),
       upDown: true,
     }).registerIn(store);
+    this._avoided = new GaugeVec({
+      name: `${p}.avoided.services`,
+      help: 'Services avoided due to existing OpenTelemetry instrumentation',
+      labelNames: ['service_name', 'service_namespace', 'service_instance_id', 'telemetry_type'],
+      index: new SeriesIndex(4),
+    }).registerIn(store);
     this._instrumentationErrors = new CounterVec({
       name: `${p}.instrumentation.errors`,
       help: 'Total number of instrumentation errors by process name and error type',
@@ -307,6 +316,21 @@ export class InternalMetrics {
 
   uninstrumentProcess(processName: string): void {
     this._instrumented.add(this._instrumented.index.id([processName]), -1);
+  }
+
+  /** `exclude_otel_instrumented_services`: obi-ts stopped emitting `telemetryType` (traces, metrics) for a service */
+  avoidedService(name: string, namespace: string, instanceId: string, telemetryType: string): void {
+    const id = this._avoided.index.id([name, namespace, instanceId, telemetryType]);
+    this._avoided.set(id, 1);
+    const ids = this._avoidedIds.get(instanceId) ?? [];
+    if (!ids.includes(id)) ids.push(id);
+    this._avoidedIds.set(instanceId, ids);
+  }
+
+  /** an avoided service instance went away */
+  removeAvoidedService(instanceId: string): void {
+    for (const id of this._avoidedIds.get(instanceId) ?? []) this._avoided.remove(id);
+    this._avoidedIds.delete(instanceId);
   }
 
   instrumentationError(processName: string, errorType: InstrumentationErrorType): void {

@@ -38,6 +38,7 @@ import {
 } from '@opentelemetry/semantic-conventions/incubating';
 import type { ServiceIdentity } from '../common/service.ts';
 import { GaugeVec } from './gauge.ts';
+import { isMetadataAttribute } from './meta-attrs.ts';
 import { HistogramVec, SeriesIndex } from './histogram.ts';
 import type { LabelValue } from './histogram.ts';
 import type { MetricStore } from './store.ts';
@@ -245,6 +246,7 @@ export function spanAttributeGetter(attr: string): (span: Span) => LabelValue {
     case ATTR_SERVICE_INSTANCE_ID:
       return (s) => s.service.instanceId;
     default:
+      if (isMetadataAttribute(attr)) return (s) => s.service.attributes?.[attr] ?? '';
       return (s) => s.attributes[attr] ?? '';
   }
 }
@@ -261,6 +263,7 @@ function getterFor(attr: string): Getter {
     case ATTR_SERVICE_INSTANCE_ID:
       return (s) => s.service.instanceId;
     default:
+      if (isMetadataAttribute(attr)) return (s) => s.service.attributes?.[attr] ?? '';
       return (s) => s.attributes[attr] ?? '';
   }
 }

@@ -8,6 +8,7 @@
  * Pure (no timers, no I/O): the caller passes the time and calls `expire` periodically.
  */
 import type { ServiceIdentity } from '../common/service.ts';
+import type { OtelSdkAvoider } from './avoid.ts';
 import type { HistogramVec } from './histogram.ts';
 import { SpanFilter } from './filter.ts';
 import type { IgnoreMode, MatchDefinition } from './filter.ts';
@@ -63,6 +64,8 @@ export interface SpanProcessorOptions {
   readonly listeners?: () => Iterable<ListeningService>;
   /** addresses of this host besides loopback (a called server on one of them is local) */
   readonly localAddresses?: ReadonlySet<string>;
+  /** `exclude_otel_instrumented_services`: signals of SDK-instrumented services left out (avoid.ts) */
+  readonly avoid?: OtelSdkAvoider;
 }
 
 /** how long a port → service answer of the service-graph lookup is reused (ms) */
@@ -88,6 +91,7 @@ export class SpanProcessor {
   private readonly _recorders: readonly SpanRecorder[];
   private readonly _listeners: (() => Iterable<ListeningService>) | undefined;
   private readonly _localAddresses: ReadonlySet<string>;
+  private readonly _avoid: OtelSdkAvoider | undefined;
   private readonly _lookupCache = new Map<number, ServiceIdentity | null>();
   /** the services with a `traces_target_info` series, by instance id (what the OTLP exporter reads) */
   private readonly _targets = new Map<string, ServiceIdentity>();
@@ -105,6 +109,7 @@ export class SpanProcessor {
     this._recorders = options.recorders ?? [];
     this._listeners = options.listeners;
     this._localAddresses = options.localAddresses ?? new Set();
+    this._avoid = options.avoid?.enabled === true ? options.avoid : undefined;
     const spanFormat = f.has('application_span') ? 'legacy' : f.has('application_span_otel') ? 'otel' : undefined;
     this.spanMetrics =
       spanFormat === undefined
@@ -126,25 +131,32 @@ export class SpanProcessor {
    */
   process(spans: readonly Span[], nowMs: number): { readonly metrics: readonly Span[]; readonly traces: readonly Span[]; readonly dropped: number } {
     this._now = nowMs;
-    const { metrics, traces, dropped } = this.filter.split(spans);
+    const av = this._avoid;
+    av?.observe(spans); // before any filter: an SDK's exports are seen whatever the filters drop
+    const split = this.filter.split(spans);
+    const { metrics, dropped } = split;
+    const avoiding = av !== undefined && !av.idle;
+    const traces = avoiding ? av.traces(split.traces) : split.traces;
     if (metrics.length > 0) {
       if (this._redOn) {
+        const red = avoiding ? av.metrics(metrics) : metrics;
         this._red.setNow(nowMs);
-        this._red.recordAll(metrics);
+        this._red.recordAll(red);
         for (const r of this._recorders) {
           r.histogram.index.now = nowMs;
-          r.recordAll(metrics);
+          r.recordAll(red);
         }
       }
+      const spanMetricSpans = avoiding ? av.spanMetrics(metrics) : metrics;
       const sm = this.spanMetrics;
       if (sm !== undefined) {
         sm.setNow(nowMs);
-        sm.recordAll(metrics);
+        sm.recordAll(spanMetricSpans);
       }
       const sg = this.serviceGraph;
       if (sg !== undefined) {
         sg.setNow(nowMs);
-        sg.recordAll(metrics);
+        sg.recordAll(spanMetricSpans);
       }
       const tti = this.tracesTargetInfo;
       if (tti !== undefined) {
@@ -205,6 +217,7 @@ export class SpanProcessor {
     this.tracesTargetInfo?.removeService(service);
     this._targets.delete(service.instanceId);
     this.spanMetrics?.removeService(service);
+    this._avoid?.forget(service);
     this._lookupCache.clear();
   }
 

@@ -14,6 +14,9 @@
  *   so `url.path`, `url_path` and `url_*` all select `url.path`.
  * - with no matching key a metric reports its default-visible attributes.
  *
+ * Application metrics also offer the container / Kubernetes metadata attributes given to the
+ * constructor (meta-attrs.ts), with their own defaults, under the same rules.
+ *
  * Globs follow the project's glob syntax (gobwas-style, see common/glob.ts); Go's `[^…]`
  * negation is accepted as well. An invalid glob throws `AgentError(OBI_ERR_CONFIG_INVALID)` naming
  * the `attributes.select` key.
@@ -97,8 +100,11 @@ interface CompiledLists {
 export class AttributeSelector {
   /** sorted by section, broadest first */
   private readonly _lists: readonly CompiledLists[];
+  /** attributes every application metric can report besides its own (container / Kubernetes metadata: meta-attrs.ts) */
+  private readonly _app: readonly MetricAttributeDef[];
 
-  constructor(selection: AttributeSelection = {}) {
+  constructor(selection: AttributeSelection = {}, appAttributes: readonly MetricAttributeDef[] = []) {
+    this._app = appAttributes;
     const lists: CompiledLists[] = [];
     for (const [key, il] of Object.entries(selection)) {
       const section = metricSection(key);
@@ -125,8 +131,9 @@ export class AttributeSelector {
    * Attributes (dot form, sorted) a metric reports, out of `defs` (every attribute it can
    * report, each marked default-visible or opt-in).
    */
-  select(metric: string, defs: readonly MetricAttributeDef[]): string[] {
+  select(metric: string, metricDefs: readonly MetricAttributeDef[]): string[] {
     const section = metricSection(metric);
+    const defs = section === TRACES_SECTION || this._app.length === 0 ? metricDefs : [...metricDefs, ...this._app];
     const lists = this._lists.filter((l) => l.metric(section));
     const defaults = (): Set<string> => new Set(defs.filter((d) => d.byDefault).map((d) => d.name));
     if (lists.length === 0) return [...defaults()].sort();

@@ -72,6 +72,7 @@ test('OBI names: every family the telemetry stages make keeps its Prometheus nam
     ['obi.parser.bytes.dropped', 'By', 'obi_parser_bytes_dropped_total'],
     ['obi.ebpf.tracer.flushes', '', 'obi_ebpf_tracer_flushes'],
     ['obi.instrumented.processes', '', 'obi_instrumented_processes'],
+    ['obi.avoided.services', '', 'obi_avoided_services'],
     ['obi.instrumentation.errors', '', 'obi_instrumentation_errors_total'],
     ['obi.spans.dropped', '', 'obi_spans_dropped_total'],
     ['obi.prometheus.http.requests', '', 'obi_prometheus_http_requests_total'],

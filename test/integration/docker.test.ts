@@ -182,8 +182,9 @@ describe('Docker image: the agent container instruments nginx in another contain
       assert.equal(s.resource['container.id'], env.nginxId);
       assert.equal(s.resource['container.name'], env.nginxName);
       assert.equal(s.resource['container.image.name'], 'obi-test-nginx:1');
-      // OBI's rule: the container name where nothing better names the service
+      // OBI's rule: the container name where nothing better names the service, and is its instance id
       assert.equal(s.resource['service.name'], env.nginxName);
+      assert.equal(s.resource['service.instance.id'], env.nginxName);
     }
     // host.id: the host's own id (the image has none), through /proc/1/root with pid: host or the mounted file
     const hostId = readHostId();
@@ -195,8 +196,17 @@ describe('Docker image: the agent container instruments nginx in another contain
     const { metric, point } = await env.rx.waitPoint('http.server.request.duration', (p) => p.count === 5, 20_000);
     assert.equal(metric.resource['container.id'], env.nginxId);
     assert.equal(point.count, 5);
+    // Docker without Kubernetes: container.name on the points (container.id is opt-in), OTLP and Prometheus alike
+    assert.equal(point.attributes['container.name'], env.nginxName);
+    assert.equal('container.id' in point.attributes, false);
     const text = await (await fetch(`http://127.0.0.1:${env.promPort}/metrics`)).text();
-    assert.match(text, new RegExp(`http_server_request_duration_seconds_count\\{[^}]*service_name="${env.nginxName}"[^}]*\\} 5\\n`));
+    const line = text.split('\n').find((l) => l.startsWith('http_server_request_duration_seconds_count{') && l.includes(`service_name="${env.nginxName}"`));
+    if (line === undefined) assert.fail(`no count series for ${env.nginxName}:\n${text}`);
+    assert.ok(line.endsWith(' 5'), line);
+    assert.ok(line.includes(`container_name="${env.nginxName}"`), line);
+    assert.ok(line.includes(`instance="${env.nginxName}"`), line);
+    assert.equal(line.includes('container_id='), false);
+    assert.equal(line.includes('k8s_'), false);
   });
 
   test('a container started after the agent: named from the Docker events, 3 requests → 3 spans with its container.id and name', async () => {

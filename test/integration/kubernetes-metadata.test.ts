@@ -95,6 +95,7 @@ attributes:
     enable: "true"
     cluster_name: test-cluster
     kubeconfig_path: ${kubeconfig}
+    meta_restrict_local_node: true
 `);
     // the node name comes from the agent's environment (the DaemonSet sets it from spec.nodeName)
     process.env.NODE_NAME = 'node-a';
@@ -184,6 +185,47 @@ attributes:
     assert.equal(plain.length, 2);
     assert.match(String(plain[0].resource['service.name']), /^python3/);
     assert.equal(Object.keys(plain[0].resource).some((k) => k.startsWith('k8s.') || k.startsWith('container.')), false);
+    // service.instance.id: <namespace>.<pod>.<container> in a pod, <host>:<pid> outside
+    assert.equal(r['service.instance.id'], 'shop.checkout-7d9f8b6c5d-x2x9k.api');
+    assert.equal(rr['service.instance.id'], 'batch.report-28950720-q7w2k.report');
+    assert.match(String(plain[0].resource['service.instance.id']), new RegExp(`:${env.procs.plain.pid}$`));
+  });
+
+  test('Prometheus: application metrics labelled with the k8s.* attributes of the pod (empty outside pods), instance and target_info from the pod', async () => {
+    const text = await env.agent.metrics();
+    const labels = (line: string): Record<string, string> => Object.fromEntries([...line.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]));
+    const counts = text.split('\n').filter((l) => l.startsWith('http_server_request_duration_seconds_count{'));
+    const checkout = counts.filter((l) => l.includes('service_name="checkout-api"'));
+    assert.equal(checkout.length, 1, counts.join('\n'));
+    assert.equal(checkout[0].slice(checkout[0].lastIndexOf(' ') + 1), '2');
+    const l = labels(checkout[0]);
+    assert.deepEqual(Object.fromEntries(Object.entries(l).filter(([k]) => k.startsWith('k8s_') || k === 'instance' || k === 'job' || k.startsWith('container_'))), {
+      instance: 'shop.checkout-7d9f8b6c5d-x2x9k.api',
+      job: 'shop-suite/checkout-api',
+      k8s_cluster_name: 'test-cluster',
+      k8s_container_name: 'api',
+      k8s_cronjob_name: '',
+      k8s_daemonset_name: '',
+      k8s_deployment_name: 'checkout',
+      k8s_job_name: '',
+      k8s_kind: 'Deployment',
+      k8s_namespace_name: 'shop',
+      k8s_node_name: 'node-a',
+      k8s_owner_name: 'checkout',
+      k8s_pod_name: 'checkout-7d9f8b6c5d-x2x9k',
+      k8s_pod_start_time: '2026-12-01T10:00:00Z',
+      k8s_pod_uid: uid(CHECKOUT),
+      k8s_replicaset_name: 'checkout-7d9f8b6c5d',
+      k8s_statefulset_name: '',
+    });
+    const report = labels(counts.find((c) => c.includes('service_name="report"'))!);
+    assert.deepEqual([report.k8s_cronjob_name, report.k8s_job_name, report.k8s_kind, report.instance], ['report', 'report-28950720', 'CronJob', 'batch.report-28950720-q7w2k.report']);
+    const plainPid = env.procs.plain.pid;
+    const plain = labels(counts.find((c) => /service_name="python3/.test(c) && c.includes(`instance="`) && c.includes(`:${plainPid}"`))!);
+    assert.equal(plain.k8s_pod_name, '');
+    assert.equal(plain.k8s_namespace_name, '');
+    const info = text.split('\n').find((t) => t.startsWith('target_info{') && t.includes('service_name="checkout-api"'))!;
+    assert.equal(labels(info).instance, 'shop.checkout-7d9f8b6c5d-x2x9k.api');
   });
 
   test('a pod that appears after start (watch): selected by its namespace, named by its annotation, Deployment from the pod-template-hash', async () => {
@@ -234,5 +276,37 @@ attributes:
     assert.equal(spans[0].resource['service.name'], 'unknown');
     assert.equal(spans[0].resource['k8s.statefulset.name'], 'unknown');
     assert.equal(spans[0].resource['service.namespace'], 'tools');
+  });
+});
+
+describe('Kubernetes informers: meta_restrict_local_node false (every pod, as OBI) and disable_informers', () => {
+  test('pods listed and watched without a node selector; the disabled informers never ask', async () => {
+    const peer = new KubeApiServerPeer();
+    await peer.start();
+    for (const o of fixtures.objects) peer.apply(o);
+    const dir = mkdtempSync(join(tmpdir(), 'obi-k8s-inf-'));
+    const kubeconfig = join(dir, 'kubeconfig');
+    writeFileSync(kubeconfig, peer.kubeconfig());
+    const { KubeInformers } = await import('../../src/discovery/kubernetes/informers.ts');
+    const log = { info: () => {}, warn: () => {} };
+    const inf = new KubeInformers({ kubeconfigPath: kubeconfig, nodeName: 'node-a', syncTimeoutMs: 10_000, reconnectMs: 200, log, disabled: ['replicaset', 'job'] });
+    try {
+      assert.equal(await inf.start(), true);
+      const pods = peer.requests.filter((r) => r.path === '/api/v1/pods');
+      assert.ok(pods.length >= 1);
+      assert.ok(pods.every((r) => r.query.fieldSelector === undefined), JSON.stringify(pods));
+      assert.equal(peer.requests.some((r) => r.path === '/apis/apps/v1/replicasets' || r.path === '/apis/batch/v1/jobs'), false);
+      // every pod of the fixtures, this node's and the others'
+      const expected = fixtures.objects.filter((o) => o.kind === 'Pod').length;
+      assert.equal(inf.store.podCount, expected);
+      // the Deployment still comes from the ReplicaSet name less its pod-template-hash; the CronJob of a Job is unknown
+      const c = inf.store.lookup(uid(CHECKOUT), cid(CHECKOUT))!;
+      assert.deepEqual([c.ownerKind, c.ownerName], ['Deployment', 'checkout']);
+      const r = inf.store.lookup(uid(REPORT), cid(REPORT))!;
+      assert.deepEqual([r.ownerKind, r.ownerName, r.owners.CronJob], ['Job', 'report-28950720', undefined]);
+    } finally {
+      await inf.stop();
+      await peer.stop();
+    }
   });
 });

@@ -1652,18 +1652,18 @@ export interface AttributesKubernetesConfig {
    */
   readonly informers_resync_period: string;
   /**
-   * Informers to disable.
-   * default []; env OTEL_EBPF_KUBE_DISABLE_INFORMERS; accepted, not implemented
+   * Informers not to start: replicaset, job (node and service are accepted; obi-ts has no such informers).
+   * default []; env OTEL_EBPF_KUBE_DISABLE_INFORMERS
    */
-  readonly disable_informers: readonly ("node" | "service")[];
+  readonly disable_informers: readonly ("node" | "service" | "replicaset" | "job")[];
   /**
-   * host:port of an external k8s-cache service.
-   * env OTEL_EBPF_KUBE_META_CACHE_ADDRESS; accepted, not implemented
+   * host:port of an external k8s-cache service: not supported by obi-ts (a non-empty value stops start-up with OBI_ERR_CONFIG_UNSUPPORTED).
+   * env OTEL_EBPF_KUBE_META_CACHE_ADDRESS
    */
   readonly meta_cache_address?: string;
   /**
-   * Only fetch metadata of pods on this node (obi-ts always does: its informers watch this node's pods only).
-   * default false; env OTEL_EBPF_KUBE_META_RESTRICT_LOCAL_NODE; accepted, not implemented
+   * Watch only the pods of this node (NODE_NAME); false: every pod of the cluster, as OBI.
+   * default false; env OTEL_EBPF_KUBE_META_RESTRICT_LOCAL_NODE
    */
   readonly meta_restrict_local_node: boolean;
   /**
@@ -1682,8 +1682,8 @@ export interface AttributesKubernetesConfig {
    */
   readonly resource_labels: Readonly<Record<string, readonly string[]>>;
   /**
-   * Go-template computing service.name from metadata.
-   * env OTEL_EBPF_SERVICE_NAME_TEMPLATE; accepted, not implemented
+   * Go template computing service.name from pod metadata, in place of the annotation and resource-label rules (subset: .Meta.Name, .Meta.Namespace, .ContainerName, index .Meta.Labels/.Meta.Annotations "key", if/else/end).
+   * env OTEL_EBPF_SERVICE_NAME_TEMPLATE
    */
   readonly service_name_template?: string;
   /**

@@ -1,8 +1,11 @@
 /**
  * Kubernetes metadata through the official client (@kubernetes/client-node): its list+watch
  * informers (`ListWatch`: list, then watch from the list's resourceVersion, relist on 410 Gone)
- * for the pods of this node only (field selector `spec.nodeName=<node>`), and for ReplicaSets and
- * Jobs (their owners: Deployment, CronJob), feeding a {@link KubeStore}. RBAC needed: get, list,
+ * for pods (every pod of the cluster, as OBI; with `meta_restrict_local_node` the pods of this
+ * node only: field selector `spec.nodeName=<node>`), and for ReplicaSets and Jobs (their owners:
+ * Deployment, CronJob; `disable_informers: [replicaset, job]` skips them, the Deployment then
+ * comes from the ReplicaSet name less its `pod-template-hash`, and a Job's CronJob is unknown),
+ * feeding a {@link KubeStore}. RBAC needed: get, list,
  * watch on pods, apps/replicasets and batch/jobs (deploy/kubernetes/rbac.yaml).
  *
  * Configuration (OBI's `attributes.kubernetes`): `kubeconfig_path` (KUBECONFIG) or the in-cluster
@@ -20,6 +23,10 @@ export interface KubeInformerOptions {
   /** the node whose pods are watched */
   readonly nodeName: string;
   readonly clusterName?: string;
+  /** `meta_restrict_local_node`: watch the pods of `nodeName` only (else every pod of the cluster, as OBI does) */
+  readonly restrictLocalNode?: boolean;
+  /** `disable_informers`: informer kinds not started (`replicaset`, `job`; `node` and `service` have no informer here) */
+  readonly disabled?: readonly string[];
   readonly syncTimeoutMs: number;
   readonly reconnectMs: number;
   readonly log: { info(msg: string, f?: Record<string, unknown>): void; warn(msg: string, f?: Record<string, unknown>): void };
@@ -62,7 +69,8 @@ export class KubeInformers {
     const batch = kc.makeApiClient(k8s.BatchV1Api);
     const watch = new k8s.Watch(kc);
     const node = this._opts.nodeName;
-    const fieldSelector = `spec.nodeName=${node}`;
+    const fieldSelector = this._opts.restrictLocalNode === true ? `spec.nodeName=${node}` : undefined;
+    const off = new Set(this._opts.disabled ?? []);
     const s = this.store;
 
     /** one informer; resolves once its first list succeeded (after retries, if it must) */
@@ -108,9 +116,9 @@ export class KubeInformers {
     };
 
     const synced = Promise.all([
-      make<PodLike>('pods', '/api/v1/pods', () => core.listPodForAllNamespaces({ fieldSelector }) as never, (p) => s.setPod(p), (p) => s.deletePod(p), fieldSelector),
-      make<OwnedLike>('replicasets', '/apis/apps/v1/replicasets', () => apps.listReplicaSetForAllNamespaces() as never, (o) => s.setReplicaSet(o), (o) => s.deleteReplicaSet(o)),
-      make<OwnedLike>('jobs', '/apis/batch/v1/jobs', () => batch.listJobForAllNamespaces() as never, (o) => s.setJob(o), (o) => s.deleteJob(o)),
+      make<PodLike>('pods', '/api/v1/pods', () => core.listPodForAllNamespaces(fieldSelector !== undefined ? { fieldSelector } : {}) as never, (p) => s.setPod(p), (p) => s.deletePod(p), fieldSelector),
+      off.has('replicaset') ? undefined : make<OwnedLike>('replicasets', '/apis/apps/v1/replicasets', () => apps.listReplicaSetForAllNamespaces() as never, (o) => s.setReplicaSet(o), (o) => s.deleteReplicaSet(o)),
+      off.has('job') ? undefined : make<OwnedLike>('jobs', '/apis/batch/v1/jobs', () => batch.listJobForAllNamespaces() as never, (o) => s.setJob(o), (o) => s.deleteJob(o)),
     ]).then(() => true);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<boolean>((r) => {

@@ -120,7 +120,8 @@ export class ResourceCache {
   }
 
   get(service: ServiceIdentity): Resource {
-    const key = service.instanceId;
+    // processes of one container or pod share service.instance.id: the key tells them apart
+    const key = `${service.instanceId}\n${service.pid}\n${service.name}\n${service.namespace}`;
     const hit = this._byInstance.get(key);
     if (hit !== undefined) {
       // refresh its LRU position
