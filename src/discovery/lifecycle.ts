@@ -65,6 +65,8 @@ export interface LifecycleOptions {
   readonly decorate?: (info: ProcessInfo) => ProcessInfo;
   onSelected?(p: TrackedProcess): void;
   onRemoved?(p: TrackedProcess): void;
+  /** an exited process's identity is no longer kept for late records (MAX_EXITED, EXITED_TTL_MS) */
+  onForgotten?(p: TrackedProcess): void;
   /** a tracked process got a new identity from metadata learned after its selection (defaults: removed + selected) */
   onReidentified?(before: TrackedProcess, after: TrackedProcess): void;
 }
@@ -148,6 +150,7 @@ export class ProcessLifecycle {
     for (const [pid, e] of this._exited) {
       if (now - e.at < EXITED_TTL_MS) break;
       this._exited.delete(pid);
+      this._opts.onForgotten?.(e.p);
     }
     const minAge = initial ? 0 : (this._opts.minProcessAgeMs ?? 0);
     const byPid = new Map(procs.map((p) => [p.pid, p]));
@@ -311,7 +314,11 @@ export class ProcessLifecycle {
     if (p === undefined) return;
     this._exited.delete(pid);
     this._exited.set(pid, { p, at: Date.now() });
-    if (this._exited.size > MAX_EXITED) this._exited.delete(this._exited.keys().next().value!);
+    if (this._exited.size > MAX_EXITED) {
+      const [oldest, e] = this._exited.entries().next().value!;
+      this._exited.delete(oldest);
+      this._opts.onForgotten?.(e.p);
+    }
   }
 
   /** the service of `pid`: a tracked process, or one that exited a moment ago (MAX_EXITED) */

@@ -330,6 +330,8 @@ export class Agent {
         this._internal!.removeAvoidedService(p.service.instanceId);
         log.info('process gone', { pid: p.pid, service: p.service.name });
       },
+      // a late span of an exited process registered its service again (metrics.ts): not for ever
+      onForgotten: (p) => this._processor!.removeService(p.service),
     });
 
     bpf.ringbufStart(ObiMap.events, Math.max(1, durationMs(cfg.ebpf.drain_interval)), (batch) => this._onBatch(batch));
@@ -400,6 +402,9 @@ export class Agent {
         break;
       case ObiEventType.OBI_EV_EXIT:
         this._tracker!.dropPid(ev.hdrPid, ev.hdrTsNs);
+        // its last spans before its service is removed: recorded after, they would register its
+        // series again (metrics.ts `record`), and under churn those would never go
+        this._flushSpans();
         lc.onExit(ev.hdrPid);
         break;
     }

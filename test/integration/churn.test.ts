@@ -28,7 +28,7 @@ import { TestAgent, freePort, run, sleep, startProcess, waitFor, waitForPort, ty
 
 const CURLS = Number(process.env.OBI_CHURN_CURLS ?? 120);
 const PYTHONS = Number(process.env.OBI_CHURN_PYTHONS ?? 12);
-const GLOBS = Number(process.env.OBI_CHURN_GLOBS ?? 10);
+const GLOBS = Number(process.env.OBI_CHURN_GLOBS ?? 6);
 
 const PY_TLS = `
 import http.server, ssl, sys
