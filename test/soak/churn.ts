@@ -9,7 +9,8 @@
  * own selected by `exe_path` (mode `exe`), or a Python urllib client selected by
  * `languages: python` (narrowed by `cmd_args` to this run's script, so Python processes of
  * other users of the machine are admitted at exec and revoked, not selected; mode
- * `languages`). Spans go over OTLP to a receiver in this process. It reports client spans
+ * `languages`). The agent prints its spans (`trace_printer: json`, read here from its stdout: what
+ * it captured, whatever an exporter would make of it). It reports client spans
  * against clients run (every one must have its span), the agent's RSS after every 1,000
  * processes, the per-process kernel maps at the start and the end (entries of exited
  * processes), the processes user space instruments, and the drops, and fails when a client
@@ -21,7 +22,6 @@ import { chmodSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, sleep, startProcess, waitFor, waitForPort, type Proc } from '../helpers/harness.ts';
-import { OtlpReceiver } from '../helpers/otlp-receiver.ts';
 import { projectRoot } from '../../src/native/binding.ts';
 import { alive, mapState, metric, rssMb, type MapState } from './soak.ts';
 
@@ -86,7 +86,6 @@ export async function churn(opts: ChurnOptions): Promise<ChurnReport> {
   chmodSync(dir, 0o755);
   let server: Proc | undefined;
   let agent: Proc | undefined;
-  let rx: OtlpReceiver | undefined;
   try {
     const curl = join(dir, `churncurl${process.pid}`);
     copyFileSync('/usr/bin/curl', curl);
@@ -96,14 +95,11 @@ export async function churn(opts: ChurnOptions): Promise<ChurnReport> {
     const [port, promPort] = [await freePort(), await freePort()];
     server = startProcess('python3', [join(dir, 'srv.py'), String(port)]);
     await waitForPort(port);
-    rx = await OtlpReceiver.start({ grpcPort: false });
     const selector =
       opts.mode === 'exe' ? `    - exe_path: "*/${curl.slice(curl.lastIndexOf('/') + 1)}"` : `    - languages: python\n      cmd_args: "*${join(dir, 'client.py')}*"`;
     const cfg = join(dir, 'obi.yaml');
-    writeFileSync(cfg, `discovery:\n  instrument:\n    - open_ports: "${port}"\n${selector}\nprometheus_export:\n  port: ${promPort}\ntrace_printer: disabled\n`);
-    agent = startProcess(join(projectRoot, 'bin', 'obi-ts'), ['--config', cfg], {
-      env: { ...process.env, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://127.0.0.1:${rx.httpPort}/v1/traces`, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' },
-    });
+    writeFileSync(cfg, `discovery:\n  instrument:\n    - open_ports: "${port}"\n${selector}\nprometheus_export:\n  port: ${promPort}\ntrace_printer: json\n`);
+    agent = startProcess(join(projectRoot, 'bin', 'obi-ts'), ['--config', cfg]);
     await waitFor('agent running', () => agent!.output().includes('obi-ts running') || agent!.child.exitCode !== null, 60_000, 100);
     if (agent.child.exitCode !== null) throw new Error(`agent exited: ${agent.output()}`);
     const agentPid = agent.pid;
@@ -142,10 +138,17 @@ export async function churn(opts: ChurnOptions): Promise<ChurnReport> {
     await Promise.all(Array.from({ length: parallel }, worker));
     const seconds = (Date.now() - t0) / 1000;
 
-    const ours = (s: { kind: number; attributes: Record<string, unknown> }, kind: number): boolean => s.kind === kind && String(s.attributes['url.full'] ?? s.attributes['url.path']).includes('/c');
-    const clientUrls = (): Set<string> => new Set(rx!.spans.filter((s) => ours(s, 3)).map((s) => String(s.attributes['url.full'])));
+    type Printed = { kind: string; attributes: Record<string, unknown> };
+    const printed = (): Printed[] =>
+      agent!
+        .output()
+        .split('\n')
+        .filter((l) => l.startsWith('{"traceId"'))
+        .map((l) => JSON.parse(l) as Printed);
+    const ours = (s: Printed, kind: string): boolean => s.kind === kind && String(s.attributes['url.full'] ?? s.attributes['url.path']).includes('/c');
+    const clientUrls = (): Set<string> => new Set(printed().filter((s) => ours(s, 'client')).map((s) => String(s.attributes['url.full'])));
     try {
-      await waitFor('client spans', () => clientUrls().size >= opts.processes - failed, 120_000, 500);
+      await waitFor('client spans', () => clientUrls().size >= opts.processes - failed, 120_000, 2000);
     } catch {
       /* reported below */
     }
@@ -154,7 +157,7 @@ export async function churn(opts: ChurnOptions): Promise<ChurnReport> {
     const metrics = await scrape();
     const instrumentedEnd = metric(metrics, 'obi_instrumented_processes');
     const clientSpans = clientUrls().size;
-    const serverSpans = rx.spans.filter((s) => ours(s, 2)).length;
+    const serverSpans = printed().filter((s) => ours(s, 'server')).length;
     const failures: string[] = [];
     if (failed > 0) failures.push(`${failed} clients failed`);
     if (clientSpans !== opts.processes) failures.push(`${clientSpans} client spans for ${opts.processes} clients`);
@@ -181,7 +184,6 @@ export async function churn(opts: ChurnOptions): Promise<ChurnReport> {
     };
   } finally {
     await agent?.kill();
-    await rx?.close().catch(() => undefined);
     await server?.kill();
     rmSync(dir, { recursive: true, force: true });
   }
