@@ -6,7 +6,7 @@ NODE_INCLUDE = $(abspath $(dir $(NODE))/../include/node)
 NPM := $(ROOT)/scripts/npm.sh
 FUZZ_MS ?= 2000
 
-.PHONY: all deps test-deps lint-deps build bpf native typecheck js abi-check run test test-unit test-integration bench soak clean \
+.PHONY: all deps test-deps lint-deps build bpf native typecheck js abi-check run test test-unit test-integration bench soak churn clean \
   lint eslint deps-check format-check format install image
 
 all: build
@@ -93,6 +93,10 @@ bench: build test-deps
 # 10 minutes of HTTP/HTTPS/Postgres/Redis load with process churn and a 60 s collector outage (not in make test)
 soak: build test-deps
 	SOAK_SECONDS=$${SOAK_SECONDS:-600} $(NODE) test/soak/soak.ts
+
+# 10,000 selected short-lived clients, by exe_path then by language: client spans, RSS, kernel maps (not in make test)
+churn: build test-deps
+	CHURN_PROCESSES=$${CHURN_PROCESSES:-10000} $(NODE) test/soak/churn.ts
 
 clean:
 	rm -rf build

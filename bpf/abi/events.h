@@ -41,6 +41,8 @@
 /* bytes of an executable's base name compared by the exec admission rules (bpf/common/exec_admit.h);
  * longer names are compared on their first OBI_EXEC_NAME_LEN - 1 bytes, and user space confirms */
 #define OBI_EXEC_NAME_LEN 32
+/* set in obi_exec_rule_key.prefix_len: the rule is on the last (prefix_len & 255) bytes of the name */
+#define OBI_EXEC_SUFFIX 256
 
 enum obi_event_type {
 	OBI_EV_DATA = 1,   /* payload prefix of one socket read or write */
@@ -148,10 +150,10 @@ struct obi_pid_info {
 
 /* key of the `exec_rules` map: a fact about the base name of an executable that a selector
  * may select, derived by user space from the exe_path globs and languages (an exact base name,
- * or a prefix of it). A match admits the process into the PID filter at exec; user space then
+ * a prefix or a suffix of it). A match admits the process into the PID filter at exec; user space then
  * confirms it with the full selector or revokes it. */
 struct obi_exec_rule_key {
-	__u32 prefix_len;             /* 0: `name` is the whole base name; n: the first n bytes of it */
+	__u32 prefix_len; /* 0: `name` is the whole base name; n: its first n bytes; n | OBI_EXEC_SUFFIX: its last n */
 	char name[OBI_EXEC_NAME_LEN]; /* NUL-padded */
 };
 

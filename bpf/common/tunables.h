@@ -12,4 +12,6 @@ const volatile __u8 capture_udp = 0;
 const volatile __u32 self_pid = 0;
 /* exec admission: bit n set when `exec_rules` holds prefix rules of length n (1..31) */
 const volatile __u32 exec_prefix_lens = 0;
+/* exec admission: bit n set when `exec_rules` holds suffix rules of length n (1..31) */
+const volatile __u32 exec_suffix_lens = 0;
 #endif

@@ -11,6 +11,8 @@
 #include "../common/ringbuf.h"
 #include "../common/sock.h"
 #include "../maps/inflight.h"
+#include "../maps/ssl_fds.h"
+#include "../maps/h2.h"
 
 SEC("tracepoint/sched/sched_process_exec")
 int obi_exec(struct trace_event_raw_sched_process_exec *ctx)
@@ -65,6 +67,22 @@ static long purge_conn(struct bpf_map *map, struct obi_conn_key *key, struct obi
 	return 0;
 }
 
+/* a process that exits without SSL_free or close leaves these behind: LRU maps would evict them
+ * one day, but every per-process entry returns to its baseline at exit (issue 14) */
+static long purge_ssl(struct bpf_map *map, struct obi_ssl_key *key, __u32 *val, struct purge_ctx *pc)
+{
+	if (key->pid == pc->tgid)
+		bpf_map_delete_elem(map, key);
+	return 0;
+}
+
+static long purge_h2(struct bpf_map *map, struct obi_h2_key *key, struct obi_h2_state *val, struct purge_ctx *pc)
+{
+	if (key->pid == pc->tgid)
+		bpf_map_delete_elem(map, key);
+	return 0;
+}
+
 SEC("tracepoint/sched/sched_process_exit")
 int obi_exit(void *ctx)
 {
@@ -79,6 +97,8 @@ int obi_exit(void *ctx)
 	pid_untrace(tgid);
 	struct purge_ctx pc = { .tgid = tgid };
 	bpf_for_each_map_elem(&conns, purge_conn, &pc, 0);
+	bpf_for_each_map_elem(&ssl_fds, purge_ssl, &pc, 0);
+	bpf_for_each_map_elem(&h2_conns, purge_h2, &pc, 0);
 	struct obi_proc_event ev = {};
 	ev.hdr.type = OBI_EV_EXIT;
 	ev.hdr.pid = tgid;

@@ -9,6 +9,7 @@ export const OBI_BATCH_ALIGN = 8;
 export const OBI_PID_MASK_BITS = 64;
 export const OBI_PID_MASK_WORDS = 65536;
 export const OBI_EXEC_NAME_LEN = 32;
+export const OBI_EXEC_SUFFIX = 256;
 
 export const ObiEventType = {
   OBI_EV_DATA: 1,
@@ -56,11 +57,11 @@ export const ObiMap = {
   h2_conns: 'h2_conns',
   conns: 'conns',
   inflight: 'inflight',
+  ssl_fds: 'ssl_fds',
   pids: 'pids',
   pidmask: 'pidmask',
   events: 'events',
   stats: 'stats',
-  ssl_fds: 'ssl_fds',
   ssl_threads: 'ssl_threads',
   exec_rules: 'exec_rules',
 } as const;
@@ -72,6 +73,7 @@ export const ObiGlobal = {
   capture_udp: 'capture_udp',
   self_pid: 'self_pid',
   exec_prefix_lens: 'exec_prefix_lens',
+  exec_suffix_lens: 'exec_suffix_lens',
 } as const;
 
 export const OBI_CONN_TUPLE_SIZE = 40;

@@ -211,24 +211,41 @@ export function globLiteralPrefix(pattern: string): string {
   return out;
 }
 
-/** how many brace expansions `globBaseNames` follows before it gives up */
+/** how many brace expansions `globBaseFacts` follows before it gives up */
 const MAX_EXPANSIONS = 64;
+/** the shortest suffix `globBaseFacts` gives */
+const MIN_SUFFIX = 3;
+
+/** a fact about the base name (the text after the last `/`) of a path a glob matches */
+export interface BaseNameFact {
+  readonly text: string;
+  /** exact: the whole base name; prefix / suffix: its first / last bytes */
+  readonly kind: 'exact' | 'prefix' | 'suffix';
+}
 
 /**
- * The executable base names a glob on a full path can match, when they are few and known:
- * every alternative (braces expanded) must end in literal text that holds a `/`, so the
- * base name of any matching path is the text after that `/`. `*\/curl` → ['curl'],
- * `/usr/bin/{curl,wget}` → ['curl', 'wget']; `*\/python3*` or `*curl` → undefined (a `*`
- * matches `/` too, so the base name is not fixed). Used for exec admission in the kernel
- * (discovery/exec-admission.ts): a superset test that matching keeps to compileGlob.
+ * What the base name of a path matching this glob must look like, one fact per alternative
+ * (braces expanded), for exec admission in the kernel (discovery/exec-admission.ts):
+ *
+ * - literal text holding a `/` at the end: the text after it is the exact base name
+ *   (`*\/curl`, `/usr/bin/{curl,wget}`);
+ * - literal text without `/` at the end, after a wildcard: the path ends with it, and so does
+ *   its base name (`*\/bin/*server` → suffix `server`; `*curl` → suffix `curl`);
+ * - a wildcard at the end, after literal text holding a `/` (`*\/python3*` → prefix `python3`):
+ *   the base name begins with the text after that `/` unless a trailing wildcard matches a `/`
+ *   itself (`/opt/python3/bin/app`); such a path is not admitted in the kernel but still
+ *   selected from user space after exec (compileGlob decides every selection).
+ *
+ * undefined when some alternative gives no fact (`*`, `*\/`, `/opt/*\/cu?l`, too many braces).
  */
-export function globBaseNames(pattern: string): string[] | undefined {
+export function globBaseFacts(pattern: string): BaseNameFact[] | undefined {
   const parser = new Parser(pattern);
   const nodes = parser.sequence(0);
   if (parser.pos !== parser.chars.length) return undefined;
   const seqs = globSequences(nodes);
   if (!seqs) return undefined;
-  const out = new Set<string>();
+  const out = new Map<string, BaseNameFact>();
+  const add = (f: BaseNameFact): void => void out.set(`${f.kind}:${f.text}`, f);
   for (const s of seqs) {
     let tail = '';
     let i = s.length - 1;
@@ -238,13 +255,26 @@ export function globBaseNames(pattern: string): string[] | undefined {
       tail = n.text + tail;
     }
     const slash = tail.lastIndexOf('/');
-    // a fully literal pattern without `/` never equals an absolute path: its name is still exact
-    if (slash < 0 && i >= 0) return undefined;
-    const base = tail.slice(slash + 1);
-    if (base === '') return undefined;
-    out.add(base);
+    if (tail !== '') {
+      const base = tail.slice(slash + 1);
+      if (base === '') return undefined;
+      // a fully literal pattern without `/` never equals an absolute path: its name is still exact
+      const kind = slash >= 0 || i < 0 ? 'exact' : 'suffix';
+      // a suffix of a byte or two would admit much of the host at exec, for user space to revoke
+      if (kind === 'suffix' && Buffer.byteLength(base) < MIN_SUFFIX) return undefined;
+      add({ text: base, kind });
+      continue;
+    }
+    // ends with wildcards: the literal before them, after its last `/`, begins the base name
+    let j = i;
+    while (j >= 0 && s[j].kind !== 'lit') j--;
+    if (j < 0) return undefined;
+    const lit = (s[j] as { text: string }).text;
+    const at = lit.lastIndexOf('/');
+    if (at < 0 || at === lit.length - 1) return undefined;
+    add({ text: lit.slice(at + 1), kind: 'prefix' });
   }
-  return [...out];
+  return [...out.values()];
 }
 
 function globSequences(nodes: readonly Node[]): Node[][] | undefined {

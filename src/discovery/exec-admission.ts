@@ -7,24 +7,27 @@
  * process at exec (exe_path, exe_path_regexp, languages, cmd_args; not open_ports or
  * target_pids, which need a listening port or a known pid) is reduced to base-name facts:
  *
- * - exe_path whose every brace alternative ends in literal text after a `/`
- *   (`*\/curl`, `/usr/bin/{curl,wget}`): those exact names (glob.ts `globBaseNames`);
+ * - exe_path: per brace alternative, an exact base name (`*\/curl`, `/usr/bin/{curl,wget}`),
+ *   a suffix (`*\/bin/*server`) or a prefix (`*\/python3*`) of it (glob.ts `globBaseFacts`);
  * - languages: the names language.ts tells a language by (nodejs: node, nodejs; deno; java;
  *   dotnet: exact; python, ruby, php: name prefixes), for every language the glob matches;
  *   a glob that matches go, rust, cpp or generic (told by ELF contents, not names) has no facts.
  *
- * Facts are a superset of the selector: user space confirms each admission with the full
- * selector (excludes, system paths, cmd_args) and revokes the others. A selector with neither
- * kind of fact (`*\/python3*`, an exe_path_regexp, cmd_args alone) is selected from user space
- * as before, a few milliseconds after exec; `unsupported` lists them so the agent can say so.
+ * Facts are a superset of the selector (but for a prefix fact when the glob's trailing `*`
+ * matches a `/`: glob.ts): user space confirms each admission with the full selector (excludes,
+ * system paths, cmd_args) and revokes the others (`ProcessLifecycle.revokedAdmissions`). A
+ * selector with no fact (`*\/bin/*`, an exe_path_regexp, cmd_args alone, languages told by ELF
+ * contents) and a process its facts miss are selected from user space as before, a few
+ * milliseconds after exec; `unsupported` lists those selectors so the agent can say so.
  */
-import { compileGlob, globBaseNames } from '../common/glob.ts';
+import { compileGlob, globBaseFacts } from '../common/glob.ts';
 import type { Selector } from '../common/selector.ts';
 
 export interface ExecFact {
-  /** exact base name, or its first bytes when `prefix` */
+  /** exact base name, or its first bytes when `prefix`, its last when `suffix` */
   readonly name: string;
   readonly prefix: boolean;
+  readonly suffix?: boolean;
   /** what the kernel compares: the name's UTF-8 bytes, at most nameLen - 1 */
   readonly bytes: Buffer;
   /** 1-based index of the include selector it came from */
@@ -35,6 +38,8 @@ export interface ExecAdmissionPlan {
   readonly facts: readonly ExecFact[];
   /** bit n set: prefix facts of n bytes exist (the `exec_prefix_lens` tunable) */
   readonly prefixLengths: number;
+  /** bit n set: suffix facts of n bytes exist (the `exec_suffix_lens` tunable) */
+  readonly suffixLengths: number;
   /** include selectors that could select at exec but have no facts (selected from user space) */
   readonly unsupported: readonly Selector[];
 }
@@ -84,12 +89,13 @@ export function planExecAdmission(include: readonly Selector[], nameLen: number)
   const facts: ExecFact[] = [];
   const unsupported: Selector[] = [];
   let prefixLengths = 0;
+  let suffixLengths = 0;
   const seen = new Set<string>();
   include.forEach((s, i) => {
     if (!selectsAtExec(s)) return;
     // every criterion of a selector must hold, so the facts of any one of them are a superset
-    let names: { name: string; prefix: boolean }[] | undefined;
-    if (s.exePath !== undefined) names = globBaseNames(s.exePath)?.map((name) => ({ name, prefix: false }));
+    let names: { name: string; prefix: boolean; suffix?: boolean }[] | undefined;
+    if (s.exePath !== undefined) names = globBaseFacts(s.exePath)?.map((f) => ({ name: f.text, prefix: f.kind === 'prefix', suffix: f.kind === 'suffix' }));
     if (!names && s.languages !== undefined) names = languageFacts(s.languages);
     if (!names) {
       unsupported.push(s);
@@ -99,17 +105,24 @@ export function planExecAdmission(include: readonly Selector[], nameLen: number)
       // the kernel compares at most MAX_NAME bytes: a longer name becomes a prefix fact
       let bytes = Buffer.from(f.name);
       let prefix = f.prefix;
+      const suffix = f.suffix === true;
+      if (suffix && bytes.length >= MAX_NAME) {
+        // the kernel tests suffixes of names shorter than MAX_NAME bytes only
+        if (!unsupported.includes(s)) unsupported.push(s);
+        continue;
+      }
       if (bytes.length > MAX_NAME) {
         bytes = bytes.subarray(0, MAX_NAME);
         prefix = true;
       }
       if (bytes.length === 0) continue;
-      const id = `${prefix ? bytes.length : 0}:${bytes.toString('hex')}`;
+      const id = `${suffix ? 's' : ''}${prefix || suffix ? bytes.length : 0}:${bytes.toString('hex')}`;
       if (seen.has(id)) continue;
       seen.add(id);
-      facts.push({ name: f.name, bytes, prefix, selector: i + 1 });
+      facts.push({ name: f.name, bytes, prefix, suffix, selector: i + 1 });
       if (prefix) prefixLengths |= 1 << bytes.length;
+      if (suffix) suffixLengths |= 1 << bytes.length;
     }
   });
-  return { facts, prefixLengths: prefixLengths >>> 0, unsupported };
+  return { facts, prefixLengths: prefixLengths >>> 0, suffixLengths: suffixLengths >>> 0, unsupported };
 }

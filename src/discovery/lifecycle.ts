@@ -6,7 +6,7 @@
  * selected process are traced too (the kernel adds them to the PID filter at
  * fork; here they get their identity). Exits clear the kernel filter.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { languageFromExeName } from './language.ts';
 import { Matcher } from './match.ts';
@@ -33,6 +33,14 @@ export interface ExecHint {
 
 /** processes revoked after a provisional admission, remembered so their forks are revoked too */
 const MAX_REVOKED = 1024;
+/**
+ * Exited processes whose identity is kept for their records still on the way (the connection
+ * tracker flushes a process's connections at its exit event; a record resolved after that, such
+ * as a late read of a process that exited right after its last write, still gets its service):
+ * at most this many, for at most EXITED_TTL_MS.
+ */
+const MAX_EXITED = 1024;
+const EXITED_TTL_MS = 30_000;
 
 export interface TrackedProcess {
   readonly pid: number;
@@ -57,6 +65,8 @@ export interface LifecycleOptions {
   readonly decorate?: (info: ProcessInfo) => ProcessInfo;
   onSelected?(p: TrackedProcess): void;
   onRemoved?(p: TrackedProcess): void;
+  /** an exited process's identity is no longer kept for late records (MAX_EXITED, EXITED_TTL_MS) */
+  onForgotten?(p: TrackedProcess): void;
   /** a tracked process got a new identity from metadata learned after its selection (defaults: removed + selected) */
   onReidentified?(before: TrackedProcess, after: TrackedProcess): void;
 }
@@ -71,6 +81,16 @@ export class ProcessLifecycle {
   private readonly _revoked = new Set<number>();
   /** tracked processes the last scan did not find */
   private readonly _missing = new Set<number>();
+  /** selections undone because the process had exited before the kernel filter was written */
+  lateSelections = 0;
+  /**
+   * tracked processes whose filter entry user space wrote (the others the kernel admitted at exec
+   * or fork): the kernel may have removed such a process at its exit just before the write, so
+   * its exit event is followed by a removal from here
+   */
+  private readonly _allowed = new Set<number>();
+  /** exited processes, oldest first, with the time of their exit (MAX_EXITED) */
+  private readonly _exited = new Map<number, { p: TrackedProcess; at: number }>();
 
   constructor(opts: LifecycleOptions) {
     this._opts = opts;
@@ -91,20 +111,34 @@ export class ProcessLifecycle {
   /** `inKernel`: the kernel traces it already (admitted at exec): the filter is not written again */
   private _select(raw: ProcessInfo, selector: Selector, via: TrackedProcess['via'], inKernel = false): TrackedProcess | undefined {
     if (raw.pid === this._opts.selfPid || this.tracked.has(raw.pid)) return this.tracked.get(raw.pid);
+    this._exited.delete(raw.pid); // the pid is another process's now
     const info = this._decorate(raw);
+    if (!inKernel) {
+      this._opts.filter.allow(info.pid);
+      // The kernel reports the exit only of what it traces: a process that exited before the
+      // line above never will, and its filter entry would outlive it (and trace the next process
+      // given its pid). Checked after the write, so an exit after it is the kernel's to report.
+      if (!processLives(info.pid, this._opts.procRoot ?? '/proc')) {
+        this._opts.filter.block(info.pid);
+        this.lateSelections++;
+        return undefined;
+      }
+    }
     const service = serviceIdentity(info, selector, this._host, this._opts.procRoot);
     const p: TrackedProcess = { pid: info.pid, info, selector, service, via };
     this.tracked.set(info.pid, p);
-    if (!inKernel) this._opts.filter.allow(info.pid);
+    if (!inKernel) this._allowed.add(info.pid);
     this._opts.onSelected?.(p);
     return p;
   }
 
-  private _remove(pid: number, inKernel = true): void {
+  /** `unfilter`: remove it from the kernel filter too (always when user space wrote it there) */
+  private _remove(pid: number, unfilter = true): void {
     const p = this.tracked.get(pid);
     if (!p) return;
     this.tracked.delete(pid);
-    if (inKernel) this._opts.filter.block(pid);
+    const allowed = this._allowed.delete(pid);
+    if (unfilter || allowed) this._opts.filter.block(pid);
     this._opts.onRemoved?.(p);
   }
 
@@ -113,6 +147,11 @@ export class ProcessLifecycle {
     const procs = scanAll({ procRoot: this._opts.procRoot });
     const alive = new Set<number>();
     const now = Date.now();
+    for (const [pid, e] of this._exited) {
+      if (now - e.at < EXITED_TTL_MS) break;
+      this._exited.delete(pid);
+      this._opts.onForgotten?.(e.p);
+    }
     const minAge = initial ? 0 : (this._opts.minProcessAgeMs ?? 0);
     const byPid = new Map(procs.map((p) => [p.pid, p]));
     for (const info of procs) {
@@ -189,6 +228,7 @@ export class ProcessLifecycle {
       return;
     }
     this._revoked.delete(pid);
+    this._exited.delete(pid); // a new process under this pid
     const admitted = hint?.admitted === true;
     if (!this._execMatters) {
       if (admitted) this._revoke(pid);
@@ -233,7 +273,9 @@ export class ProcessLifecycle {
     }
     if (!parent || this.tracked.has(pid)) return;
     const info = readProcess(pid, this._opts.procRoot) ?? { ...parent.info, pid, ppid };
-    this._select(info, parent.selector, 'fork');
+    // never written from here: the child may have exited already (a PostgreSQL backend of a
+    // one-query client), the kernel has then removed it, and writing it back would leak it
+    this._select(info, parent.selector, 'fork', true);
   }
 
   /**
@@ -259,18 +301,48 @@ export class ProcessLifecycle {
   }
 
   /**
-   * The kernel reported the exit and has already removed the process from its filter (proc.h):
-   * user space does not write the filter again, which could race with the kernel admitting a
-   * neighbour in the same bitmap word at exec.
+   * The kernel reported the exit and has already removed the process from its filter (proc.h).
+   * User space writes the filter again only for a process it allowed itself (`_allowed`): that
+   * write may have come after the kernel's removal (the process was exiting, not yet a zombie,
+   * when user space checked it). Processes the kernel admitted are left to the kernel: the pid
+   * may already be a new process the kernel admitted at exec.
    */
   onExit(pid: number): void {
     this._revoked.delete(pid);
+    const p = this.tracked.get(pid);
     this._remove(pid, false);
+    if (p === undefined) return;
+    this._exited.delete(pid);
+    this._exited.set(pid, { p, at: Date.now() });
+    if (this._exited.size > MAX_EXITED) {
+      const [oldest, e] = this._exited.entries().next().value!;
+      this._exited.delete(oldest);
+      this._opts.onForgotten?.(e.p);
+    }
+  }
+
+  /** the service of `pid`: a tracked process, or one that exited a moment ago (MAX_EXITED) */
+  identify(pid: number): ServiceIdentity | undefined {
+    return (this.tracked.get(pid) ?? this._exited.get(pid)?.p)?.service;
+  }
+
+  /** whether `pid` was admitted at exec and then revoked (its records are not of a selected process) */
+  wasRevoked(pid: number): boolean {
+    return this._revoked.has(pid);
   }
 
   /** per-process state held (tests check it returns to its baseline after churn) */
+  get allowedCount(): number {
+    return this._allowed.size;
+  }
+
   get revokedCount(): number {
     return this._revoked.size;
+  }
+
+  /** exited processes whose identity is still kept (bounded by MAX_EXITED and EXITED_TTL_MS) */
+  get exitedCount(): number {
+    return this._exited.size;
   }
 }
 
@@ -285,4 +357,23 @@ function infoFromExec(pid: number, hint: ExecHint): ProcessInfo | undefined {
     startTimeMs: Date.now(),
     language: languageFromExeName(hint.path) ?? 'generic',
   };
+}
+
+/**
+ * Whether `pid` is a live process: not gone, not a zombie (a zombie leader with threads still
+ * running is alive: the kernel reports the exit of a thread group when its last thread exits).
+ */
+function processLives(pid: number, procRoot: string): boolean {
+  let state: string | undefined;
+  try {
+    state = parseStat(readFileSync(`${procRoot}/${pid}/stat`, 'latin1'))?.state;
+  } catch {
+    return false;
+  }
+  if (state !== 'Z' && state !== 'X') return state !== undefined;
+  try {
+    return readdirSync(`${procRoot}/${pid}/task`).length > 1;
+  } catch {
+    return false;
+  }
 }

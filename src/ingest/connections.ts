@@ -64,6 +64,8 @@ export interface ConnectionTrackerOptions {
   sink(record: ProtocolRecord, conn: ProtocolConn): void;
   /** the service identity of a process (asked once per connection); undefined drops the records, counted */
   identify(pid: number): ServiceIdentity | undefined;
+  /** `n` records of `pid` dropped for want of an identity (also counted in `unidentifiedRecords`) */
+  onUnidentified?(pid: number, n: number): void;
   /** protocols tried, in order; default the registry's with their default settings */
   protocols?: readonly BoundProtocol[];
   maxConnections?: number;
@@ -97,6 +99,7 @@ export class ConnectionTracker {
   private readonly _all = new Set<Conn>();
   private readonly _sink: ConnectionTrackerOptions['sink'];
   private readonly _identify: ConnectionTrackerOptions['identify'];
+  private readonly _onUnidentified: ConnectionTrackerOptions['onUnidentified'];
   private readonly _protocols: readonly BoundProtocol[];
   private readonly _max: number;
   private readonly _idleNs: number;
@@ -104,9 +107,15 @@ export class ConnectionTracker {
   constructor(opts: ConnectionTrackerOptions) {
     this._sink = opts.sink;
     this._identify = opts.identify;
+    this._onUnidentified = opts.onUnidentified;
     this._protocols = opts.protocols ?? bindProtocols();
     this._max = opts.maxConnections ?? 65536;
     this._idleNs = opts.idleTimeoutNs ?? 5 * 60e9;
+  }
+
+  /** the processes holding connections here (tests: exited processes leave none) */
+  get pids(): number[] {
+    return [...this._byPid.keys()];
   }
 
   get size(): number {
@@ -287,6 +296,7 @@ export class ConnectionTracker {
     const pc = this._protocolConn(c);
     if (pc === undefined) {
       this.counters.unidentifiedRecords += records.length;
+      this._onUnidentified?.(c.pid, records.length);
       return;
     }
     for (let i = 0; i < records.length; i++) this._sink(records[i], pc);

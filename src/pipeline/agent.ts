@@ -10,7 +10,7 @@ import { ObiEventType, ObiMap, ObiProcFlags, type ObiProcEvent } from '../abi/ev
 import type { EffectiveConfig } from '../config/index.ts';
 import { durationMs, resolveOtlp } from '../config/index.ts';
 import { ProcessLifecycle, type TrackedProcess } from '../discovery/lifecycle.ts';
-import { prepareExecAdmission, purgeKernelConns } from './kernel-state.ts';
+import { PER_PROCESS_MAPS, prepareExecAdmission, purgeKernelState } from './kernel-state.ts';
 import { parseResourceAttributes, readEnviron } from '../discovery/index.ts';
 import { AgentError } from '../errors.ts';
 import { PrometheusServer } from '../export/prometheus/server.ts';
@@ -61,7 +61,11 @@ export interface AgentStatus {
   readonly kernelDropped: bigint;
   readonly spans: number;
   readonly connections: number;
+  /** the processes holding those connections */
+  readonly connectionPids: readonly number[];
   readonly tracked: readonly TrackedProcess[];
+  /** the lifecycle's other per-process state (ProcessLifecycle) */
+  readonly lifecycle: { readonly allowed: number; readonly revoked: number; readonly exited: number; readonly lateSelections: number };
 }
 
 export class Agent {
@@ -116,8 +120,23 @@ export class Agent {
       kernelDropped: this._kernel?.eventsDropped ?? 0n,
       spans: this._spanCount,
       connections: this._tracker?.size ?? 0,
+      connectionPids: this._tracker?.pids ?? [],
       tracked: [...(this._lifecycle?.tracked.values() ?? [])],
+      lifecycle: {
+        allowed: this._lifecycle?.allowedCount ?? 0,
+        revoked: this._lifecycle?.revokedCount ?? 0,
+        exited: this._lifecycle?.exitedCount ?? 0,
+        lateSelections: this._lifecycle?.lateSelections ?? 0,
+      },
     };
+  }
+
+  /** the processes owning entries of each per-process kernel map (kernel-state.ts PER_PROCESS_MAPS) */
+  kernelMapOwners(): Record<string, number[]> {
+    const out: Record<string, number[]> = {};
+    const bpf = this._kernel?.bpf;
+    for (const { map, pidOffset } of PER_PROCESS_MAPS) out[map] = bpf ? bpf.mapKeys(map).map((k) => k.readUInt32LE(pidOffset)) : [];
+    return out;
   }
 
   /** the kernel PID filter's keys (for tests: exited processes leave nothing behind) */
@@ -263,7 +282,9 @@ export class Agent {
 
     this._tracker = new ConnectionTracker({
       sink: (rec, conn) => this._onRecord(rec, conn),
-      identify: (pid) => this._lifecycle?.tracked.get(pid)?.service,
+      identify: (pid) => this._lifecycle?.identify(pid),
+      // a provisional exec admission user space revoked: records of a process never selected
+      onUnidentified: (pid, n) => this._internal!.spansDropped(this._lifecycle?.wasRevoked(pid) ? 'not_selected' : 'unknown_process', n),
       idleTimeoutNs: durationMs(cfg.ebpf.max_transaction_time ?? '5m') * 1e6,
       protocols: bindAgentProtocols(cfg.ebpf, dnsEnabled, this._internal),
     });
@@ -284,7 +305,7 @@ export class Agent {
       minProcessAgeMs: durationMs(cfg.discovery.min_process_age),
       filter: {
         allow: (pid) => kernel.tracePid(pid, true),
-        block: (pid) => void (kernel.tracePid(pid, false), purgeKernelConns(bpf, pid)), // with what it did while traced
+        block: (pid) => void (kernel.tracePid(pid, false), purgeKernelState(bpf, pid)), // with what it did while traced
       },
       onSelected: (p) => {
         this._metrics!.registerService(p.service);
@@ -309,6 +330,8 @@ export class Agent {
         this._internal!.removeAvoidedService(p.service.instanceId);
         log.info('process gone', { pid: p.pid, service: p.service.name });
       },
+      // a late span of an exited process registered its service again (metrics.ts): not for ever
+      onForgotten: (p) => this._processor!.removeService(p.service),
     });
 
     bpf.ringbufStart(ObiMap.events, Math.max(1, durationMs(cfg.ebpf.drain_interval)), (batch) => this._onBatch(batch));
@@ -341,7 +364,6 @@ export class Agent {
     const before = this._decodeStats.records;
     const lostBefore = this._decodeStats.bytesLost;
     const tracker = this._tracker!;
-    const unidentified = tracker.counters.unidentifiedRecords;
     decodeBatch(
       batch,
       {
@@ -356,7 +378,6 @@ export class Agent {
     this._internal!.eventsRead(n);
     this._internal!.tracerFlush(n);
     this._internal!.bytesLost(this._decodeStats.bytesLost - lostBefore);
-    this._internal!.spansDropped('unknown_process', tracker.counters.unidentifiedRecords - unidentified);
     this._internal!.bytesRead(batch.length);
     const t1 = performance.now();
     this._flushSpans();
@@ -381,6 +402,9 @@ export class Agent {
         break;
       case ObiEventType.OBI_EV_EXIT:
         this._tracker!.dropPid(ev.hdrPid, ev.hdrTsNs);
+        // its last spans before its service is removed: recorded after, they would register its
+        // series again (metrics.ts `record`), and under churn those would never go
+        this._flushSpans();
         lc.onExit(ev.hdrPid);
         break;
     }

@@ -6,16 +6,20 @@
  *
  * - every request has its client span (exact count: exec admission in the kernel, no first
  *   request lost), over plain HTTP and over HTTPS (libssl attached once, shared by all);
- * - afterwards no per-process state is left: not in the lifecycle, the TLS instrumenter,
- *   the connection tracker, nor in the kernel maps `pids` and `conns` (read back from the
- *   kernel), and libssl is still attached for the server that keeps using it;
+ * - selectors without a fixed base name are admitted at exec too, with exact counts: a glob
+ *   whose last segment is `*<suffix>` (`*\/bin/*-obi<pid>`) and one ending in `<prefix>*`;
+ * - afterwards no per-process state is left: not in the lifecycle (tracked, allowed, revoked),
+ *   the TLS instrumenter, the connection tracker, nor in the kernel maps `pids`, `conns`,
+ *   `ssl_fds` and `h2_conns` (read back from the kernel), and libssl is still attached for the
+ *   server that keeps using it; the identities kept for late records of exited processes are
+ *   bounded (lifecycle.ts MAX_EXITED);
  * - the agent's RSS after the last batch is within 10 MB of its value after the first (the
  *   first batch warms up: JIT, TLS attachment, metric series).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
@@ -24,6 +28,7 @@ import { TestAgent, freePort, run, sleep, startProcess, waitFor, waitForPort, ty
 
 const CURLS = Number(process.env.OBI_CHURN_CURLS ?? 120);
 const PYTHONS = Number(process.env.OBI_CHURN_PYTHONS ?? 12);
+const GLOBS = Number(process.env.OBI_CHURN_GLOBS ?? 6);
 
 const PY_TLS = `
 import http.server, ssl, sys
@@ -65,6 +70,8 @@ const rssMb = (): number => {
 describe('churn: short-lived selected processes', () => {
   let dir: string;
   let curl: string;
+  let suffixCurl: string;
+  let prefixCurl: string;
   let cert: string;
   let httpPort: number;
   let httpsPort: number;
@@ -81,6 +88,14 @@ describe('churn: short-lived selected processes', () => {
     curl = join(dir, `churncurl${process.pid}`);
     copyFileSync('/usr/bin/curl', curl);
     chmodSync(curl, 0o755);
+    // selected by globs without a fixed base name (exec-admission.ts: suffix and prefix facts)
+    mkdirSync(join(dir, 'bin'));
+    suffixCurl = join(dir, 'bin', `client-obi${process.pid}`);
+    prefixCurl = join(dir, `obipre${process.pid}-curl`);
+    for (const c of [suffixCurl, prefixCurl]) {
+      copyFileSync('/usr/bin/curl', c);
+      chmodSync(c, 0o755);
+    }
     cert = join(dir, 'cert.pem');
     const key = join(dir, 'key.pem');
     await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert,
@@ -99,6 +114,8 @@ describe('churn: short-lived selected processes', () => {
     - exe_path: "*/${curl.slice(curl.lastIndexOf('/') + 1)}"
     - languages: python
       cmd_args: "*${join(dir, 'client.py')}*"
+    - exe_path: "*/bin/*-obi${process.pid}"
+    - exe_path: "*/obipre${process.pid}*"
 `);
     agent = await TestAgent.start({ OTEL_EBPF_CONFIG_PATH: cfg });
     await agent.waitTracked(https.pid);
@@ -124,11 +141,24 @@ describe('churn: short-lived selected processes', () => {
       rss.push(rssMb());
     }
     for (let i = 0; i < PYTHONS; i++) await exec('python3', [join(dir, 'client.py'), `http://127.0.0.1:${httpPort}/p?i=${i}`]);
+    for (let i = 0; i < GLOBS; i++) {
+      for (const [c, tag] of [[suffixCurl, 's'], [prefixCurl, 'x']] as const) {
+        const child = execFile(c, ['-sS', '-o', '/dev/null', `http://127.0.0.1:${httpPort}/${tag}?i=${i}`]);
+        ours.add(child.pid!);
+        await new Promise<void>((resolve, reject) => child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${c} exited ${code}`)))));
+      }
+    }
 
     const clientOf = (prefix: string) => (s: SpanJSON) => s.kind === 'client' && String(s.attributes['url.full']).includes(prefix);
     const curlSpans = await agent.waitSpans(CURLS, clientOf('/c?i='), 30_000);
     const pySpans = await agent.waitSpans(PYTHONS, clientOf('/p?i='), 30_000);
+    await agent.waitSpans(GLOBS, clientOf('/s?i='), 30_000);
+    await agent.waitSpans(GLOBS, clientOf('/x?i='), 30_000);
     await sleep(500);
+    // the first request of every process selected by a suffix or prefix glob
+    assert.equal(agent.spans(clientOf('/s?i=')).length, GLOBS, 'one client span per run selected by `*/bin/*-obi<pid>`');
+    assert.equal(agent.spans(clientOf('/x?i=')).length, GLOBS, 'one client span per run selected by `*/obipre<pid>*`');
+    assert.ok(agent.spans(clientOf('/s?i=')).every((s) => s.service.name === `client-obi${process.pid}`));
     const seen = new Set(agent.spans(clientOf('/c?i=')).map((s) => String(s.attributes['url.full'])));
     assert.equal(seen.size, CURLS, 'one client span per curl run');
     assert.equal(agent.spans(clientOf('/c?i=')).length, CURLS, 'and no duplicates');
@@ -150,7 +180,15 @@ describe('churn: short-lived selected processes', () => {
     assert.ok(tracked.every((p) => alive(p.pid)), 'every tracked process is alive');
     assert.deepEqual(agent.agent.kernelPids().filter((p) => !alive(p)), [], 'kernel `pids`: only live processes');
     assert.deepEqual(agent.agent.kernelPids().filter((p) => ours.has(p)), []);
-    assert.deepEqual(agent.agent.kernelConnPids().filter((p) => ours.has(p) || !alive(p)), [], 'kernel `conns`: nothing of exited processes');
+    for (const [map, owners] of Object.entries(agent.agent.kernelMapOwners())) {
+      assert.deepEqual(owners.filter((p) => ours.has(p) || !alive(p)), [], `kernel \`${map}\`: nothing of exited processes`);
+    }
+    // user space: only live processes are written into the filter by user space, no revocation
+    // is pending for our processes, and the identities kept for late records are bounded
+    const lc = agent.agent.status().lifecycle;
+    assert.ok(lc.allowed <= tracked.length, `allowed ${lc.allowed} <= tracked ${tracked.length}`);
+    assert.ok(lc.exited <= 1024, `exited identities kept: ${lc.exited}`);
+    assert.deepEqual(agent.agent.status().connectionPids.filter((p) => ours.has(p) || !alive(p)), [], 'connection tracker: nothing of exited processes');
     const libssl = agent.agent.tlsLibraries().find((l) => /libssl\.so/.test(l.path));
     assert.ok(libssl, 'libssl still attached: the HTTPS server uses it');
     assert.ok(libssl.users.includes(https.pid));

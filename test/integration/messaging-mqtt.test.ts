@@ -13,6 +13,29 @@ import { createGate, runGated, type Gate, type SimpleServer } from '../helpers/d
 import { startMosquitto } from '../helpers/messaging-servers.ts';
 
 const client = join(import.meta.dirname, '../helpers/apps/mqtt-client.mjs');
+
+/**
+ * MQTT 3.1.1 by hand (the OASIS specification): CONNECT, CONNACK, `n` QoS 0 PUBLISHes and one
+ * QoS 1 PUBLISH answered by its PUBACK, then the process ends at once (os._exit: no DISCONNECT,
+ * no close; the kernel closes the socket after the exit).
+ */
+const EXIT_AFTER_PUBLISH = `
+import os, socket, sys
+def s(b): return len(b).to_bytes(2, 'big') + b
+def packet(kind, body): return bytes([kind, len(body)]) + body
+port, cid, n = int(sys.argv[1]), sys.argv[2].encode(), int(sys.argv[3])
+c = socket.create_connection(('127.0.0.1', port))
+c.sendall(packet(0x10, s(b'MQTT') + bytes([4, 2, 0, 60]) + s(cid)))
+assert c.recv(4) == bytes([0x20, 2, 0, 0])
+for i in range(n):
+    c.sendall(packet(0x30, s(b'exit/q0') + b'm%d' % i))
+c.sendall(packet(0x32, s(b'exit/q1') + (1).to_bytes(2, 'big') + b'last'))
+ack = b''
+while len(ack) < 4:
+    ack += c.recv(4 - len(ack))
+assert ack == bytes([0x40, 2, 0, 1]), ack
+os._exit(0)
+`;
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const PARENT = '00f067aa0ba902b7';
 const TP = `00-${TRACE_ID}-${PARENT}-01`;
@@ -102,6 +125,26 @@ describe('MQTT: mqtt.js and mosquitto clients against mosquitto', () => {
       assert.deepEqual(spans.map((s) => [s.name, s.kind, s.attributes['messaging.client.id'], s.attributes['messaging.message.body.size']]), [[`publish sensors/q${qos}`, 'producer', id, 5]]);
       assert.ok(spans[0].durationNs > 0);
     }
+  });
+
+  test('a client that exits right after its last publish: every span keeps its process', async () => {
+    // the agent flushes a process's connections at its exit event and keeps the identity of an
+    // exited process a while for records resolved after it: none is dropped as unknown_process
+    const dropped = async () => (await agent.metricValue('obi_spans_dropped_total', { reason: 'unknown_process' })) ?? 0;
+    const before = await dropped();
+    const runs = 8;
+    const n = 3;
+    for (let i = 0; i < runs; i++) {
+      const id = `exit-pub-${i}`;
+      const r = await runGated(agent, gate, 'python3', ['-c', EXIT_AFTER_PUBLISH, String(broker.port), id, String(n)], { env: { OTEL_SERVICE_NAME: id } });
+      assert.equal(r.code, 0, r.output);
+      const spans = await spansOf(r.pid, n + 1);
+      assert.deepEqual(
+        spans.map((s) => [s.name, s.kind, s.service.name, s.attributes['messaging.client.id']]),
+        [...Array.from({ length: n }, () => ['publish exit/q0', 'producer', id, id]), ['publish exit/q1', 'producer', id, id]],
+      );
+    }
+    assert.equal((await dropped()) - before, 0, 'no record dropped as of an unknown process');
   });
 
   test('mosquitto_sub: retained messages delivered at QoS 1 and 2 are processed until the client acks them', async () => {

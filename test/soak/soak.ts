@@ -7,11 +7,12 @@
  * rate (curl over HTTP and HTTPS, redis-cli, psql: one new process per request, so the process
  * churn is the load), and exports spans over OTLP to a receiver that is down for a while in the
  * middle (60 s in the full run). Every 5 s it samples the agent's RSS; at the start and the end
- * it reads the sizes of the agent's kernel maps (bpftool, the maps the agent's process holds).
+ * it reads the agent's per-process kernel maps (bpftool, the maps the agent's process holds).
  * The report: RSS over time, drops (kernel ring buffer, OTLP queue, all counted), spans vs
  * requests, map sizes. It fails when RSS trends upward after warm-up (least-squares slope over
- * the second half of the samples above `maxSlopeMbPerMin`), or when a map did not return to
- * its size at the start.
+ * the second half of the samples above `maxSlopeMbPerMin`), when a kernel map holds an entry
+ * of a process that has exited, or when user space instruments other processes than the
+ * kernel filter holds.
  */
 import { execFile } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -42,6 +43,10 @@ export interface SoakReport {
   readonly drops: Record<string, number>;
   readonly mapsStart: Record<string, number>;
   readonly mapsEnd: Record<string, number>;
+  /** map entries of processes that are gone, at the end */
+  readonly mapsDead: Record<string, number>;
+  /** processes the agent instruments (user space, `obi_instrumented_processes`) at the start and the end */
+  readonly instrumented: readonly [number, number];
   readonly failures: readonly string[];
 }
 
@@ -65,14 +70,37 @@ if len(sys.argv) > 2:
 srv.serve_forever()
 `;
 
-function rssMb(pid: number): number {
+export function rssMb(pid: number): number {
   const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
-/** entries of the per-process maps (`pids`, `conns`, `inflight`, `ssl_fds`) the agent `pid` holds (its fds' map_id) */
-async function mapSizes(pid: number): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
+/** where each per-process map's key holds the process id (bpf/maps/*.h; inflight: the tgid half of a pid_tgid) */
+const PID_AT: Record<string, number> = { pids: 0, conns: 0, ssl_fds: 0, h2_conns: 8, inflight: 4 };
+
+/** a live process (zombies have exited: the kernel reported them) */
+export function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) [ZX] /s.test(readFileSync(`/proc/${pid}/stat`, 'latin1'));
+  } catch {
+    return false;
+  }
+}
+
+export interface MapState {
+  /** entries per map */
+  readonly sizes: Record<string, number>;
+  /** entries whose process is gone, per map */
+  readonly dead: Record<string, number>;
+  /** the processes in the PID filter (`pids`) */
+  readonly pids: readonly number[];
+}
+
+/** the per-process maps (`pids`, `conns`, `inflight`, `ssl_fds`, `h2_conns`) the agent `pid` holds (its fds' map_id) */
+export async function mapState(pid: number): Promise<MapState> {
+  const sizes: Record<string, number> = {};
+  const dead: Record<string, number> = {};
+  let pids: number[] = [];
   const ids = new Set<number>();
   for (const fd of readdirSync(`/proc/${pid}/fdinfo`)) {
     try {
@@ -84,16 +112,21 @@ async function mapSizes(pid: number): Promise<Record<string, number>> {
   }
   for (const id of ids) {
     const m = JSON.parse(await run('bpftool', ['map', 'show', 'id', String(id), '-j'])) as { name: string };
-    if (!['pids', 'conns', 'inflight', 'ssl_fds', 'ssl_threads'].includes(m.name)) continue;
+    if (!(m.name in PID_AT)) continue;
+    let entries: { key: string[] }[];
     try {
-      out[m.name] = (JSON.parse(await run('bpftool', ['map', 'dump', 'id', String(id), '-j'])) as unknown[]).length;
+      entries = JSON.parse(await run('bpftool', ['map', 'dump', 'id', String(id), '-j'])) as { key: string[] }[];
     } catch (err) {
       // bpftool exits non-zero on an empty map (it prints [])
       if (!/: \[\]\s*$/.test((err as Error).message)) throw err;
-      out[m.name] = 0;
+      entries = [];
     }
+    const owners = entries.map((e) => Buffer.from(e.key.map((b) => parseInt(b, 16))).readUInt32LE(PID_AT[m.name]));
+    sizes[m.name] = entries.length;
+    dead[m.name] = owners.filter((p) => !alive(p)).length;
+    if (m.name === 'pids') pids = owners;
   }
-  return out;
+  return { sizes, dead, pids };
 }
 
 function slope(points: readonly { t: number; mb: number }[]): number {
@@ -110,7 +143,7 @@ function slope(points: readonly { t: number; mb: number }[]): number {
   return den === 0 ? 0 : (num / den) * 60; // MB per minute (t in s)
 }
 
-function metric(text: string, name: string): number {
+export function metric(text: string, name: string): number {
   let sum = 0;
   for (const line of text.split('\n')) if (line.startsWith(name)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
   return sum;
@@ -156,7 +189,9 @@ trace_printer: disabled
     if (agent.child.exitCode !== null) throw new Error(`agent exited: ${agent.output()}`);
     const agentPid = agent.pid;
     await sleep(1000);
-    const mapsStart = await mapSizes(agentPid);
+    const start = await mapState(agentPid);
+    const mapsStart = start.sizes;
+    const instrumentedStart = metric(await (await fetch(`http://127.0.0.1:${promPort}/metrics`)).text(), 'obi_instrumented_processes');
 
     const clients: [string, string, string[]][] = [
       ['http', 'curl', ['-sS', '-o', '/dev/null', `http://127.0.0.1:${httpPort}/soak`]],
@@ -202,8 +237,10 @@ trace_printer: disabled
     if (down) rx = await OtlpReceiver.start({ httpPort: otlpPort, grpcPort: false });
     await waitFor('clients done', () => inflight === 0, 30_000, 50);
     await sleep(8000); // exits processed, the export queue retried
-    const mapsEnd = await mapSizes(agentPid);
+    const end = await mapState(agentPid);
+    const mapsEnd = end.sizes;
     const metrics = await (await fetch(`http://127.0.0.1:${promPort}/metrics`)).text();
+    const instrumentedEnd = metric(metrics, 'obi_instrumented_processes');
     const drops = {
       kernel_ring_buffer: metric(metrics, 'obi_ebpf_events_dropped_total'),
       otlp_spans_dropped: metric(metrics, 'obi_otlp_spans_dropped_total') + metric(metrics, 'otel_ebpf_otlp_spans_dropped_total'),
@@ -212,9 +249,21 @@ trace_printer: disabled
     const half = rss.filter((p) => p.t >= opts.seconds / 2);
     const s = slope(half);
     if (s > opts.maxSlopeMbPerMin) failures.push(`RSS trends upward after warm-up: ${s.toFixed(2)} MB/min > ${opts.maxSlopeMbPerMin}`);
-    for (const [name, n] of Object.entries(mapsEnd)) {
-      if (n > (mapsStart[name] ?? 0)) failures.push(`kernel map ${name}: ${mapsStart[name] ?? 0} entries at the start, ${n} at the end`);
-    }
+    // Every per-process entry is of a live process, and user space instruments exactly the
+    // processes in the kernel's filter. Counts may differ from the start by what is alive now
+    // (a PostgreSQL autovacuum worker, a keep-alive connection), never by what has exited.
+    for (const [name, n] of Object.entries(end.dead)) if (n > 0) failures.push(`kernel map ${name}: ${n} entries of exited processes`);
+    const livePids = end.pids.filter(alive);
+    if (instrumentedEnd !== livePids.length) failures.push(`user space instruments ${instrumentedEnd} processes, the kernel filter holds ${livePids.length} live ones`);
+    const cmdline = (p: number): string => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'latin1').replace(/\0/g, ' ').trim();
+      } catch {
+        return 'gone';
+      }
+    };
+    const extra = end.pids.filter((p) => !start.pids.includes(p));
+    if (extra.length > 0) log(`# pids at the end not there at the start: ${extra.map((p) => `${p} ${cmdline(p)}`).join('; ')}`);
     const clientSpans = rx.spans.filter((x) => x.kind === 3 || String(x.kind).toLowerCase().includes('client')).length;
     return {
       seconds: opts.seconds,
@@ -227,6 +276,8 @@ trace_printer: disabled
       drops,
       mapsStart,
       mapsEnd,
+      mapsDead: end.dead,
+      instrumented: [instrumentedStart, instrumentedEnd],
       failures,
     };
   } finally {
@@ -247,7 +298,8 @@ export function formatSoak(r: SoakReport): string {
     `drops: ${Object.entries(r.drops).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     `RSS (MB) every 5 s: ${r.rssMb.map((p) => p.mb.toFixed(0)).join(' ')}`,
     `RSS slope over the second half: ${r.slopeMbPerMin.toFixed(2)} MB/min`,
-    `kernel maps at the start: ${JSON.stringify(r.mapsStart)}, at the end: ${JSON.stringify(r.mapsEnd)}`,
+    `kernel maps at the start: ${JSON.stringify(r.mapsStart)}, at the end: ${JSON.stringify(r.mapsEnd)}; entries of exited processes at the end: ${JSON.stringify(r.mapsDead)}`,
+    `processes instrumented (user space): ${r.instrumented[0]} at the start, ${r.instrumented[1]} at the end`,
     r.failures.length === 0 ? 'PASS' : `FAIL: ${r.failures.join('; ')}`,
   ].join('\n');
 }
