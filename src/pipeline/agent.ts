@@ -38,7 +38,7 @@ import { AttributeSelector, selectHttpMetricAttributes, TRACE_ATTRIBUTES } from 
 import type { Span } from '../telemetry/span.ts';
 import type { Logger } from './log.ts';
 import { cachedIngestSnapshot } from './ingest-stats.ts';
-import { bindAgentProtocols, rpcRecorders } from './protocol-hooks.ts';
+import { bindAgentProtocols, httpExtractorsFor, rpcRecorders } from './protocol-hooks.ts';
 import { Kernel } from './kernel.ts';
 import { TlsInstrumenter, type TlsLibraryStatus } from './tls.ts';
 import { preflight, type KernelReport } from './preflight.ts';
@@ -206,7 +206,7 @@ export class Agent {
     }
     const queryText = selector.select('traces', TRACE_ATTRIBUTES).includes('db.query.text');
     const redactQuery = redactorFromConfig(cfg.attributes.sensitive_query_params); // url.query / url.full
-    this._spanCtx = { ids: this._ids, route: (path, svc) => routes.resolve(path, svc.instanceId), queryText, redactQuery };
+    this._spanCtx = { ids: this._ids, route: (path, svc) => routes.resolve(path, svc.instanceId), queryText, redactQuery, httpExtractors: httpExtractorsFor(cfg.ebpf) };
     // filters, metric features, span-attribute selection and series TTL (telemetry/processor.ts)
     this._processor = new SpanProcessor(this.store, this._metrics, {
       features: cfg.metricFeatures,

@@ -2,9 +2,12 @@
  * Every protocol obi-ts decodes, in detection order (obi-compat §4.6): the first descriptor
  * whose detector accepts a new connection's first bytes owns the connection. Adding a protocol
  * is its folder under src/protocols/ plus one line here (docs/devdocs/adding-a-protocol.md).
+ * The HTTP payload extractors (protocols read from parsed HTTP exchanges) are listed here too.
  */
 import { amqp } from './amqp/index.ts';
 import type { ProtocolDescriptor, ProtocolSettings, RecordParser } from './common/descriptor.ts';
+import type { HttpExtractionConfig, HttpExtractor } from './common/http-extract.ts';
+import { graphql } from './graphql/index.ts';
 import { http1 } from './http1/index.ts';
 import { dnsTcp, dnsUdp } from './dns/index.ts';
 import { http2 } from './http2/index.ts';
@@ -47,4 +50,23 @@ export interface BoundProtocol {
 /** The descriptors' parsers configured from `settings` (each protocol's own defaults where absent), in order. */
 export function bindProtocols(descriptors: readonly ProtocolDescriptor[] = PROTOCOLS, settings?: ProtocolSettings): readonly BoundProtocol[] {
   return descriptors.map((descriptor) => ({ descriptor, parser: descriptor.createParser(settings) }));
+}
+
+/**
+ * Every HTTP payload extractor (src/protocols/common/http-extract.ts), in the order they are
+ * tried: the first whose `extract` returns an enrichment for an exchange wins. Adding one is its
+ * folder under src/protocols/ plus one line here (docs/devdocs/adding-a-protocol.md, "HTTP
+ * payload extractors").
+ */
+export const HTTP_EXTRACTORS: readonly HttpExtractor[] = Object.freeze([
+  graphql, // server side
+]);
+
+/** Body bytes the HTTP parsers keep per message while any extractor is on (ProtocolSettings.http_payload_capture). */
+export const DEFAULT_HTTP_PAYLOAD_CAPTURE = 8192;
+
+/** The extractors switched on in `ebpf.payload_extraction.http`, in order. */
+export function enabledHttpExtractors(config: HttpExtractionConfig | undefined, extractors: readonly HttpExtractor[] = HTTP_EXTRACTORS): readonly HttpExtractor[] {
+  if (config === undefined) return [];
+  return extractors.filter((e) => e.enabled(config));
 }

@@ -1,10 +1,13 @@
 /**
  * The one step from a protocol record to a span: `recordToSpan` dispatches on the record's
- * category to that category's builder. A new category adds its builder here (one case).
+ * category to that category's builder. A new category adds its builder here (one case). HTTP
+ * spans then pass through the HTTP payload extractors switched on (telemetry/http-extract.ts).
  */
 import type { ProtocolConn } from '../protocols/common/descriptor.ts';
 import type { ProtocolRecord } from '../protocols/common/records.ts';
+import type { HttpExtractor } from '../protocols/common/http-extract.ts';
 import { dbSpan } from './db.ts';
+import { applyHttpExtractors, type HttpExtractStats } from './http-extract.ts';
 import { dnsSpan } from './dns.ts';
 import { rpcSpan } from './rpc.ts';
 import type { IdSource } from './ids.ts';
@@ -20,13 +23,19 @@ export interface SpanContext {
   readonly queryText?: boolean;
   /** `url.query` / `url.full` redaction (attributes.sensitive_query_params); default OBI's list */
   readonly redactQuery?: (query: string) => string;
+  /** the HTTP payload extractors switched on (src/protocols/registry.ts); none when absent */
+  readonly httpExtractors?: readonly HttpExtractor[];
+  /** where extractor failures are counted */
+  readonly httpExtractStats?: HttpExtractStats;
 }
 
 /** The span of one record observed on `conn`; undefined when the record makes none. */
 export function recordToSpan(rec: ProtocolRecord, conn: ProtocolConn, ctx: SpanContext): Span | undefined {
   switch (rec.category) {
-    case 'http':
-      return httpSpan(rec, conn.info, conn.service, ctx.route, ctx.ids, ctx.redactQuery ? { redactQuery: ctx.redactQuery } : undefined);
+    case 'http': {
+      const span = httpSpan(rec, conn.info, conn.service, ctx.route, ctx.ids, ctx.redactQuery ? { redactQuery: ctx.redactQuery } : undefined);
+      return ctx.httpExtractors === undefined || ctx.httpExtractors.length === 0 ? span : applyHttpExtractors(span, rec, ctx.httpExtractors, ctx.httpExtractStats);
+    }
     case 'rpc':
       return rpcSpan(rec, conn.info, conn.service, ctx.ids);
     case 'db': {

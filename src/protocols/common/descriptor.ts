@@ -24,6 +24,12 @@ export interface ProtocolSettings {
   readonly mongo_requests_cache_size: number;
   /** `ebpf.kafka_topic_uuid_cache_size` (optional: settings built before Kafka may lack it) */
   readonly kafka_topic_uuid_cache_size?: number;
+  /**
+   * Bytes of each HTTP body kept (with the headers) for the HTTP payload extractors
+   * (src/protocols/common/http-extract.ts); 0 or absent: none. Set by the pipeline when an
+   * extractor is switched on, not a configuration key of its own.
+   */
+  readonly http_payload_capture?: number;
 }
 
 /** A parser of any frame and state types producing records of type R. */

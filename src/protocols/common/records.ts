@@ -19,6 +19,27 @@ export interface RecordTiming {
   readonly endNs: number;
 }
 
+/** One header as sent: the name in lower case, the value trimmed. */
+export type HttpHeader = readonly [name: string, value: string];
+
+/**
+ * What an HTTP parser keeps of one exchange for the extractors (only when extraction is on).
+ * Bounded: at most `MAX_PAYLOAD_HEADERS` (http-extract.ts) headers per message, each body cut at the capture
+ * limit. A body is its decoded content (chunked framing removed, content codings not undone);
+ * it stops at the first byte not captured (past the kernel's capture prefix) or at the limit,
+ * and its `...Complete` flag says whether it holds the whole body.
+ */
+export interface HttpPayload {
+  readonly requestHeaders: readonly HttpHeader[];
+  readonly responseHeaders: readonly HttpHeader[];
+  /** the request body's first bytes (empty when none were captured) */
+  readonly requestBody: Buffer;
+  /** the whole request body is in `requestBody` */
+  readonly requestBodyComplete: boolean;
+  readonly responseBody: Buffer;
+  readonly responseBodyComplete: boolean;
+}
+
 /** One HTTP request paired with its response. */
 export interface HttpRecord extends RecordTiming {
   readonly category: 'http';
@@ -41,6 +62,8 @@ export interface HttpRecord extends RecordTiming {
   readonly truncated?: boolean;
   /** `network.protocol.version` when not HTTP/1.x (`2` for HTTP/2) */
   readonly protocolVersion?: string;
+  /** headers and body prefixes for the HTTP payload extractors; only when one is on (http-extract.ts) */
+  readonly payload?: HttpPayload;
 }
 
 /** `rpc.system.name` values of the RPC protocols. */

@@ -2,7 +2,7 @@
  * HTTP/1.x protocol support: `http1Parser` implements the shared ProtocolParser contract.
  */
 import type { ProtocolParser } from '../common/contract.ts';
-import type { ProtocolDescriptor } from '../common/descriptor.ts';
+import type { ProtocolDescriptor, ProtocolSettings } from '../common/descriptor.ts';
 import { detectHttp1, findHttp1FrameBoundary } from './detect.ts';
 import { parseHttp1Frame } from './parse.ts';
 import { stitchHttp1 } from './stitch.ts';
@@ -24,7 +24,10 @@ export const http1: ProtocolDescriptor<HttpExchange> = Object.freeze({
   wire: 'http1',
   category: 'http',
   detect: detectHttp1,
-  createParser: () => http1Parser,
+  createParser: (settings?: ProtocolSettings) => {
+    const capture = settings?.http_payload_capture ?? 0;
+    return capture > 0 ? Object.freeze({ ...http1Parser, newState: () => newHttp1State(capture) }) : http1Parser;
+  },
 });
 
 export { detectHttp1, findHttp1FrameBoundary, HTTP_METHODS } from './detect.ts';

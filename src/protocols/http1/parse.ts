@@ -19,7 +19,8 @@
 import type { MessageType, ParseResult } from '../common/contract.ts';
 import type { StreamBuffer } from '../common/stream.ts';
 import { CONNECT_INDEX, HTTP_METHODS, METHOD_BYTES_LENGTH, METHOD_PARTIAL, matchMethod } from './detect.ts';
-import type { HttpRequestFrame, HttpResponseFrame } from './types.ts';
+import type { HttpMessagePayload, HttpRequestFrame, HttpResponseFrame } from './types.ts';
+import { keepHeader, keepRaw, messagePayload } from './payload.ts';
 import type { Http1Cursor, Http1State } from './state.ts';
 import {
   MAX_PENDING_METHODS,
@@ -343,6 +344,7 @@ function waitOrEnd(isReq: boolean, buf: StreamBuffer, c: Http1Cursor, state: Htt
 /** release the captured body bytes before `upto` that will never be read again */
 function release(buf: StreamBuffer, c: Http1Cursor, upto: number): void {
   if (upto > c.released) {
+    if (c.raw !== undefined) keepRaw(buf, c, c.released, upto);
     buf.forget(c.released, upto);
     c.released = upto;
   }
@@ -362,6 +364,11 @@ function finish(isReq: boolean, buf: StreamBuffer, c: Http1Cursor, state: Http1S
   const endNs = buf.tsAt(end - 1);
   let bodySize = c.bodySize;
   if (truncated && c.phase < PH_BODY_LEN) bodySize = c.contentLength > 0 ? c.contentLength : 0;
+  let payload: HttpMessagePayload | undefined;
+  if (c.capture > 0) {
+    if (c.phase >= PH_BODY_LEN) keepRaw(buf, c, c.released, end);
+    payload = messagePayload(c, bodySize, truncated);
+  }
   if (isReq) {
     frame = {
       kind: 'request',
@@ -378,6 +385,7 @@ function finish(isReq: boolean, buf: StreamBuffer, c: Http1Cursor, state: Http1S
       startNs: c.startNs,
       endNs,
     };
+    if (payload !== undefined) frame = { ...frame, payload };
     const q = state.methods;
     if (q.length >= MAX_PENDING_METHODS) q.shift();
     q.push(c.method);
@@ -393,6 +401,7 @@ function finish(isReq: boolean, buf: StreamBuffer, c: Http1Cursor, state: Http1S
       startNs: c.startNs,
       endNs,
     };
+    if (payload !== undefined) frame = { ...frame, payload };
     if (state.methods.length > 0) state.methods.shift();
     if (c.status === 101 || c.tunnel) state.eos = true;
   }
@@ -532,6 +541,7 @@ function headerLine(win: Buffer, p: number, q: number, e: number, c: Http1Cursor
       }
       break;
   }
+  if (c.headers !== undefined) keepHeader(c, win, p, q, vs, ve);
   return true;
 }
 

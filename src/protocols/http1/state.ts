@@ -2,6 +2,7 @@
  * Per-connection HTTP/1 state: one resumable parse cursor per direction, the FIFO of request
  * methods (a response to HEAD has no body) and the end-of-stream flag (101 / CONNECT tunnel).
  */
+import type { HttpHeader } from '../common/records.ts';
 
 /** parse phases of a message */
 export const PH_START = 0;
@@ -48,6 +49,15 @@ export interface Http1Cursor {
   trailerStart: number;
   /** captured bytes before this offset have been released with forget() */
   released: number;
+  /** body bytes kept per message for the HTTP payload extractors (0: keep none); survives resets */
+  readonly capture: number;
+  /** headers as sent (lower-case names), only when `capture` > 0 */
+  headers: HttpHeader[] | undefined;
+  /** raw body bytes kept from `bodyStart` (chunk framing included), only when `capture` > 0 */
+  raw: Buffer[] | undefined;
+  rawLen: number;
+  /** the raw body stopped before its end: a gap (bytes not captured) or the limit */
+  rawCut: boolean;
 }
 
 export interface Http1State {
@@ -62,7 +72,7 @@ export interface Http1State {
 /** bound on the method FIFO */
 export const MAX_PENDING_METHODS = 1024;
 
-export function newCursor(): Http1Cursor {
+export function newCursor(capture = 0): Http1Cursor {
   return {
     bufId: 0,
     pos: 0,
@@ -87,6 +97,11 @@ export function newCursor(): Http1Cursor {
     bodySize: 0,
     trailerStart: 0,
     released: 0,
+    capture,
+    headers: capture > 0 ? [] : undefined,
+    raw: capture > 0 ? [] : undefined,
+    rawLen: 0,
+    rawCut: false,
   };
 }
 
@@ -114,10 +129,17 @@ export function resetCursor(c: Http1Cursor, bufId: number, pos: number): void {
   c.bodySize = 0;
   c.trailerStart = 0;
   c.released = 0;
+  if (c.capture > 0) {
+    c.headers = [];
+    c.raw = [];
+    c.rawLen = 0;
+    c.rawCut = false;
+  }
 }
 
-export function newHttp1State(): Http1State {
-  return { request: newCursor(), response: newCursor(), methods: [], eos: false };
+/** `capture`: body bytes kept per message for the HTTP payload extractors (0: none) */
+export function newHttp1State(capture = 0): Http1State {
+  return { request: newCursor(capture), response: newCursor(capture), methods: [], eos: false };
 }
 
 /** is a request's body still arriving (headers parsed, cursor live)? */

@@ -8,7 +8,8 @@
  *   `endNs` = the close time; responses still waiting are errors.
  */
 import type { StitchResult } from '../common/contract.ts';
-import type { HttpExchange, HttpRequestFrame, HttpResponseFrame } from './types.ts';
+import type { HttpPayload } from '../common/records.ts';
+import type { HttpExchange, HttpMessagePayload, HttpRequestFrame, HttpResponseFrame } from './types.ts';
 import type { Http1State } from './state.ts';
 import { requestInProgress } from './state.ts';
 
@@ -113,5 +114,20 @@ export function toExchange(q: HttpRequestFrame, s: HttpResponseFrame | undefined
     startNs: q.startNs,
     endNs: s === undefined ? endNs : s.endNs,
     truncated: q.truncated || (s !== undefined && s.truncated),
+    ...(q.payload === undefined ? undefined : { payload: exchangePayload(q.payload, s?.payload) }),
+  };
+}
+
+const NO_BODY = Buffer.alloc(0);
+
+/** the request's and response's kept headers and bodies, for the HTTP payload extractors */
+function exchangePayload(q: HttpMessagePayload, s: HttpMessagePayload | undefined): HttpPayload {
+  return {
+    requestHeaders: q.headers,
+    responseHeaders: s?.headers ?? [],
+    requestBody: q.body,
+    requestBodyComplete: q.complete,
+    responseBody: s?.body ?? NO_BODY,
+    responseBodyComplete: s?.complete ?? false,
   };
 }

@@ -1,5 +1,14 @@
 import type { FrameTiming } from '../common/contract.ts';
-import type { HttpRecord } from '../common/records.ts';
+import type { HttpHeader, HttpRecord } from '../common/records.ts';
+
+/** what a message keeps for the HTTP payload extractors, only when they are on */
+export interface HttpMessagePayload {
+  readonly headers: readonly HttpHeader[];
+  /** decoded body prefix */
+  readonly body: Buffer;
+  /** `body` is the whole body */
+  readonly complete: boolean;
+}
 
 export interface HttpRequestFrame extends FrameTiming {
   readonly kind: 'request';
@@ -20,6 +29,7 @@ export interface HttpRequestFrame extends FrameTiming {
   readonly bodySize: number;
   /** headers did not fit in the captured prefix: header-derived fields may be missing */
   readonly truncated: boolean;
+  readonly payload?: HttpMessagePayload;
 }
 
 export interface HttpResponseFrame extends FrameTiming {
@@ -33,6 +43,7 @@ export interface HttpResponseFrame extends FrameTiming {
   readonly bodySize: number;
   /** headers did not fit in the captured prefix, or the connection closed mid-message */
   readonly truncated: boolean;
+  readonly payload?: HttpMessagePayload;
 }
 
 /** One request paired with its response: the unit that becomes a span. */
