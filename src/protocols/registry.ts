@@ -7,6 +7,8 @@
 import { amqp } from './amqp/index.ts';
 import type { ProtocolDescriptor, ProtocolSettings, RecordParser } from './common/descriptor.ts';
 import type { HttpExtractionConfig, HttpExtractor } from './common/http-extract.ts';
+import { awsS3 } from './aws-s3/index.ts';
+import { elasticsearch } from './elasticsearch/index.ts';
 import { graphql } from './graphql/index.ts';
 import { http1 } from './http1/index.ts';
 import { dnsTcp, dnsUdp } from './dns/index.ts';
@@ -60,6 +62,8 @@ export function bindProtocols(descriptors: readonly ProtocolDescriptor[] = PROTO
  */
 export const HTTP_EXTRACTORS: readonly HttpExtractor[] = Object.freeze([
   graphql, // server side
+  elasticsearch, // client side, by the product header or the client's User-Agent
+  awsS3, // client side, by the SigV4 scope or request id and S3 host
 ]);
 
 /** Body bytes the HTTP parsers keep per message while any extractor is on (ProtocolSettings.http_payload_capture). */

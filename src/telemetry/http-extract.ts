@@ -18,12 +18,15 @@ export function applyHttpExtractors(span: Span, rec: HttpRecord, extractors: rea
   const payload = rec.payload;
   if (payload === undefined) return span;
   const role = span.kind === 'server' ? 'server' : 'client';
+  const addr = span.attributes['server.address'];
+  const port = span.attributes['server.port'];
+  const server = addr === undefined ? undefined : port === undefined ? String(addr) : `${String(addr)}:${String(port)}`;
   for (let i = 0; i < extractors.length; i++) {
     const x = extractors[i];
     if (!x.roles.includes(role)) continue;
     let e: HttpEnrichment | undefined;
     try {
-      e = x.extract(rec, payload, { role });
+      e = x.extract(rec, payload, server === undefined ? { role } : { role, server });
     } catch {
       if (stats !== undefined) stats.errors++;
       continue;

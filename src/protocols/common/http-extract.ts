@@ -56,6 +56,8 @@ export interface HttpEnrichment {
 export interface HttpExtractContext {
   /** which side of the exchange the traced process is on */
   readonly role: 'client' | 'server';
+  /** `server.address:server.port` of the HTTP span (the peer for a client, the host for a server) */
+  readonly server?: string;
 }
 
 /** The `ebpf.payload_extraction.http` section of the configuration, as extractors read it. */

@@ -100,7 +100,7 @@ export function extractGraphql(rec: HttpRecord, payload: HttpPayload): HttpEnric
     return rec.path.endsWith('/graphql') ? { name: 'GraphQL Operation' } : undefined;
   }
   const attributes: Record<string, string> = { 'graphql.operation.type': op.type };
-  const name = req.operationName ?? op.name;
+  const name = req.operationName !== undefined && req.operationName !== '' ? req.operationName : op.name;
   if (name !== undefined) attributes['graphql.operation.name'] = name;
   if (req.complete) attributes['graphql.document'] = req.document;
   const err = responseError(payload);

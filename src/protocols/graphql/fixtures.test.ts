@@ -1,0 +1,19 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { checkFixture, loadFixtures } from '../../../test/helpers/protocol-fixtures.ts';
+import { extractorParser } from '../../../test/helpers/http-extract-fixtures.ts';
+import { graphql } from './index.ts';
+
+const cases = loadFixtures(fileURLToPath(new URL('./fixtures/', import.meta.url)));
+const parser = extractorParser(graphql, 'server');
+
+test('graphql fixtures are present', () => {
+  assert.ok(cases.length >= 8, `only ${cases.length} cases`);
+});
+
+for (const c of cases) {
+  test(`${c.file}: ${c.name} (whole, every split, byte by byte)`, () => {
+    assert.deepEqual(checkFixture(parser, c), []);
+  });
+}
