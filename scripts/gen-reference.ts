@@ -17,7 +17,9 @@ import type { ConnInfo } from '../src/common/conn.ts';
 import type { ServiceIdentity } from '../src/common/service.ts';
 import type { ProtocolConn, ProtocolDescriptor } from '../src/protocols/common/descriptor.ts';
 import type { ProtocolRecord } from '../src/protocols/common/records.ts';
-import { PROTOCOLS } from '../src/protocols/registry.ts';
+import type { HttpExtractor } from '../src/protocols/common/http-extract.ts';
+import type { HttpRecord } from '../src/protocols/common/records.ts';
+import { HTTP_EXTRACTORS, PROTOCOLS } from '../src/protocols/registry.ts';
 import { recordToSpan } from '../src/telemetry/record.ts';
 import type { Span } from '../src/telemetry/span.ts';
 import { loadFixtures, replayFixture } from '../test/helpers/protocol-fixtures.ts';
@@ -87,6 +89,62 @@ function spansOf(d: ProtocolDescriptor, folder: string): Span[] {
   return spans;
 }
 
+/** each HTTP payload extractor's folder, found by what its index.ts exports */
+async function extractorFolders(): Promise<Map<HttpExtractor, string>> {
+  const out = new Map<HttpExtractor, string>();
+  const base = join(ROOT, 'src', 'protocols');
+  for (const dir of readdirSync(base).sort()) {
+    const index = join(base, dir, 'index.ts');
+    if (dir === 'common' || !existsSync(index)) continue;
+    const mod = (await import(pathToFileURL(index).href)) as Record<string, unknown>;
+    for (const v of Object.values(mod)) if (HTTP_EXTRACTORS.includes(v as HttpExtractor)) out.set(v as HttpExtractor, join(base, dir));
+  }
+  return out;
+}
+
+/** an extractor's fixtures (HTTP/1 exchanges) through the HTTP/1 parser keeping payloads, then `recordToSpan` with only that extractor on */
+function extractorSpansOf(x: HttpExtractor, folder: string): Span[] {
+  const http1 = PROTOCOLS.find((p) => p.wire === 'http1')!;
+  const fixtures = join(folder, 'fixtures');
+  if (!existsSync(fixtures)) return [];
+  const spans: Span[] = [];
+  let n = 0;
+  const ids = { traceId: () => (++n).toString(16).padStart(32, '0'), spanId: () => (++n).toString(16).padStart(16, '0') };
+  for (const fx of loadFixtures(fixtures)) {
+    const [run] = replayFixture(http1.createParser({ http_payload_capture: 8192 } as never), fx, 'whole');
+    for (const rec of run.records as HttpRecord[]) {
+      for (const role of x.roles) {
+        if (rec.payload === undefined || x.extract(rec, rec.payload, { role }) === undefined) continue;
+        const pc: ProtocolConn = { info: conn(role), service: SERVICE, descriptor: http1 };
+        const s = recordToSpan(rec, pc, { ids, route: (p) => (/\d/.test(p) ? '' : p), queryText: true, httpExtractors: [x] });
+        if (s) spans.push(s);
+      }
+    }
+  }
+  return spans;
+}
+
+function spanTable(lines: string[], spans: readonly Span[]): void {
+  const byKind = new Map<string, Seen>();
+  for (const s of spans) {
+    const key = `${s.kind}|${s.category}`;
+    let k = byKind.get(key);
+    if (!k) byKind.set(key, (k = { names: new Set(), attributes: new Set(), statuses: new Set(), spans: 0 }));
+    k.spans++;
+    if (k.names.size < MAX_NAMES) k.names.add(s.name);
+    for (const a of Object.keys(s.attributes)) k.attributes.add(a);
+    k.statuses.add(s.status);
+  }
+  lines.push('| kind | category | span names (examples) | attributes | statuses |', '|---|---|---|---|---|');
+  for (const [key, k] of [...byKind].sort(([a], [b]) => a.localeCompare(b))) {
+    const [kind, category] = key.split('|');
+    const names = [...k.names].map((n) => `\`${n.replace(/\|/g, '\\|')}\``).join(', ');
+    const attrs = [...k.attributes].sort().map((a) => `\`${a}\``).join(', ');
+    lines.push(`| ${kind.toUpperCase()} | ${category} | ${names} | ${attrs} | ${[...k.statuses].sort().join(', ')} |`);
+  }
+  lines.push('');
+}
+
 export async function generate(): Promise<string> {
   const folders = await descriptorFolders();
   const lines = [
@@ -124,6 +182,23 @@ export async function generate(): Promise<string> {
       lines.push(`| ${kind.toUpperCase()} | ${names} | ${attrs} | ${[...k.statuses].sort().join(', ')} |`);
     }
     lines.push('');
+  }
+  lines.push(
+    '# HTTP payload extractors',
+    '',
+    'Protocols read from parsed HTTP exchanges (docs/devdocs/adding-a-protocol.md, "HTTP payload',
+    'extractors"), each off until switched on in `ebpf.payload_extraction.http`: their fixtures',
+    'through the HTTP/1 parser and `recordToSpan`. The HTTP attributes stay; the extractor renames',
+    'the span, adds its attributes and may change its category (and so its metric).',
+    '',
+  );
+  const xfolders = await extractorFolders();
+  for (const x of HTTP_EXTRACTORS) {
+    lines.push(`## \`${x.name}\` (${x.roles.join(' and ')} side)`, '');
+    const folder = xfolders.get(x);
+    const spans = folder === undefined ? [] : extractorSpansOf(x, folder);
+    if (spans.length === 0) lines.push('No fixtures.', '');
+    else spanTable(lines, spans);
   }
   return lines.join('\n');
 }

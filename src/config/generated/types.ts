@@ -846,12 +846,12 @@ export interface EbpfPayloadExtractionHttpConfig {
   readonly aws: EbpfPayloadExtractionHttpAwsConfig;
   /**
    * SQL++ (Couchbase) over HTTP.
-   * default {}
+   * default {}; accepted, not implemented
    */
   readonly sqlpp: EbpfPayloadExtractionHttpSqlppConfig;
   /**
    * JSON-RPC over HTTP.
-   * default {}
+   * default {}; accepted, not implemented
    */
   readonly jsonrpc: EbpfPayloadExtractionHttpJsonrpcConfig;
   /**
@@ -867,7 +867,7 @@ export interface EbpfPayloadExtractionHttpConfig {
   readonly genai: EbpfPayloadExtractionHttpGenaiConfig;
   /**
    * Copy HTTP headers into spans (http.request.header.<name>).
-   * default {}
+   * default {}; accepted, not implemented
    */
   readonly enrichment: EbpfPayloadExtractionHttpEnrichmentConfig;
 }
@@ -899,7 +899,7 @@ export interface EbpfPayloadExtractionHttpElasticsearchConfig {
  */
 export interface EbpfPayloadExtractionHttpAwsConfig {
   /**
-   * Decode AWS S3/SQS requests.
+   * Decode AWS S3 requests (SQS is not decoded yet).
    * default false; env OTEL_EBPF_HTTP_AWS_ENABLED
    */
   readonly enabled: boolean;
