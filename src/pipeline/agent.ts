@@ -206,7 +206,7 @@ export class Agent {
     }
     const queryText = selector.select('traces', TRACE_ATTRIBUTES).includes('db.query.text');
     const redactQuery = redactorFromConfig(cfg.attributes.sensitive_query_params); // url.query / url.full
-    this._spanCtx = { ids: this._ids, route: (path, svc) => routes.resolve(path, svc.instanceId), queryText, redactQuery, httpExtractors: httpExtractorsFor(cfg.ebpf) };
+    this._spanCtx = { ids: this._ids, route: (path, svc) => routes.resolve(path, svc.instanceId), queryText, redactQuery, httpExtractors: httpExtractorsFor(cfg.ebpf), httpExtractStats: new Map() };
     // filters, metric features, span-attribute selection and series TTL (telemetry/processor.ts)
     this._processor = new SpanProcessor(this.store, this._metrics, {
       features: cfg.metricFeatures,
@@ -264,7 +264,7 @@ export class Agent {
       protocols: bindAgentProtocols(cfg.ebpf, dnsEnabled, this._internal),
     });
     const tracker = this._tracker;
-    this._internal.setIngestSource(cachedIngestSnapshot(tracker, this._decodeStats));
+    this._internal.setIngestSource(cachedIngestSnapshot(tracker, this._decodeStats, undefined, this._spanCtx?.httpExtractStats));
 
     // TLS libraries of selected processes get uprobes (bpf/probes/ssl.h), per file, ref-counted
     const tls = new TlsInstrumenter({ bpf, log, onError: (name, type) => this._internal!.instrumentationError(name, type) });

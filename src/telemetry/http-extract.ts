@@ -9,10 +9,11 @@ import type { HttpEnrichment, HttpExtractor } from '../protocols/common/http-ext
 import type { HttpRecord } from '../protocols/common/records.ts';
 import type { Span } from './span.ts';
 
-/** counts extractor failures (a throw is a bug in the extractor: the span stays HTTP) */
-export interface HttpExtractStats {
-  errors: number;
-}
+/**
+ * Exceptions thrown by extractors, by extractor name (a throw is a bug in the extractor: the span
+ * stays HTTP); reported as `obi_parser_errors_total{protocol=<name>,kind="exception"}`.
+ */
+export type HttpExtractStats = Map<string, number>;
 
 export function applyHttpExtractors(span: Span, rec: HttpRecord, extractors: readonly HttpExtractor[], stats?: HttpExtractStats): Span {
   const payload = rec.payload;
@@ -28,7 +29,7 @@ export function applyHttpExtractors(span: Span, rec: HttpRecord, extractors: rea
     try {
       e = x.extract(rec, payload, server === undefined ? { role } : { role, server });
     } catch {
-      if (stats !== undefined) stats.errors++;
+      stats?.set(x.name, (stats.get(x.name) ?? 0) + 1);
       continue;
     }
     if (e !== undefined) return enrich(span, e);
