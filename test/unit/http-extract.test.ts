@@ -1,13 +1,17 @@
+/**
+ * The HTTP payload extractors through recordToSpan: the registry list, switching on by config,
+ * renaming, category change, errors, and a throwing extractor counted.
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ConnInfo } from '../common/conn.ts';
-import type { ServiceIdentity } from '../common/service.ts';
-import type { ProtocolConn } from '../protocols/common/descriptor.ts';
-import type { HttpExtractor } from '../protocols/common/http-extract.ts';
-import type { HttpPayload, HttpRecord } from '../protocols/common/records.ts';
-import { enabledHttpExtractors, HTTP_EXTRACTORS, PROTOCOLS } from '../protocols/registry.ts';
-import type { IdSource } from './ids.ts';
-import { recordToSpan, type SpanContext } from './record.ts';
+import type { ConnInfo } from '../../src/common/conn.ts';
+import type { ServiceIdentity } from '../../src/common/service.ts';
+import type { ProtocolConn } from '../../src/protocols/common/descriptor.ts';
+import type { HttpExtractor } from '../../src/protocols/common/http-extract.ts';
+import type { HttpPayload, HttpRecord } from '../../src/protocols/common/records.ts';
+import { enabledHttpExtractors, HTTP_EXTRACTORS, PROTOCOLS } from '../../src/protocols/registry.ts';
+import type { IdSource } from '../../src/telemetry/ids.ts';
+import { recordToSpan, type SpanContext } from '../../src/telemetry/record.ts';
 
 const ids: IdSource = { traceId: () => '0af7651916cd43dd8448eb211c80319c', spanId: () => 'b7ad6b7169203331' };
 const service = { name: 'app', namespace: '', instanceId: 'h:1', pid: 1 } as unknown as ServiceIdentity;
