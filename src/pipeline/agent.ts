@@ -5,6 +5,7 @@
  * (printer, Prometheus), with discovery feeding the in-kernel PID filter.
  * Hot path: one JS call per ring-buffer drain; spans recorded and printed per batch.
  */
+import { largeHttpBytes, registerLargeCaptureMetrics } from './large-capture.ts';
 import { hostname, networkInterfaces } from 'node:os';
 import { ObiEventType, ObiMap, ObiProcFlags, type ObiProcEvent } from '../abi/events.ts';
 import type { EffectiveConfig } from '../config/index.ts';
@@ -246,6 +247,7 @@ export class Agent {
     const kernel = Kernel.load({
       captureSize: cfg.ebpf.capture_size,
       captureUdp: dnsEnabled,
+      largeHttp: largeHttpBytes(cfg),
       ringBufferSize: cfg.ebpf.ring_buffer_size,
       wakeupLen: cfg.ebpf.wakeup_len,
       objectPath: this._opts.bpfObjectPath,
@@ -256,6 +258,7 @@ export class Agent {
     const bpf = kernel.bpf;
     admission.install(bpf);
     this._internal.setKernelDropsSource(() => Number(kernel.eventsDropped));
+    if (largeHttpBytes(cfg) > 0) registerLargeCaptureMetrics(this._internalStore ?? this.store, () => kernel.largeCapture);
 
     this._tracker = new ConnectionTracker({
       sink: (rec, conn) => this._onRecord(rec, conn),
