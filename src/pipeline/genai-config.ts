@@ -8,9 +8,7 @@ import type { HttpExtractor } from '../protocols/common/http-extract.ts';
 import { createGenaiMetrics } from '../telemetry/genai.ts';
 import type { SpanRecorder } from '../telemetry/processor.ts';
 import type { MetricStore } from '../telemetry/store.ts';
-import { GENAI_BODY_KEEP, genaiExtractor } from '../protocols/genai/index.ts';
-
-import type { GenaiProvider } from '../protocols/genai/types.ts';
+import { GENAI_BODY_KEEP, genaiExtractor, type GenaiProvider } from '../protocols/registry.ts';
 
 export type GenaiProviderSwitch = GenaiProvider;
 

@@ -11,6 +11,10 @@ import { awsS3 } from './aws-s3/index.ts';
 import { elasticsearch } from './elasticsearch/index.ts';
 import { graphql } from './graphql/index.ts';
 import { genai } from './genai/index.ts';
+
+/** the GenAI extractor narrowed to the providers enabled, and the body it needs kept (pipeline/genai-config.ts) */
+export { GENAI_BODY_KEEP, genaiExtractor, type GenaiProvider } from './genai/index.ts';
+
 import { http1 } from './http1/index.ts';
 import { dnsTcp, dnsUdp } from './dns/index.ts';
 import { http2 } from './http2/index.ts';

@@ -4,51 +4,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadGenaiCases, type GenaiCase as Case } from '../../../test/helpers/genai-fixtures.ts';
 import { readGenaiCall, ATTR_GEN_AI_RESPONSE_FINISH_REASONS } from './extract.ts';
 import { GenaiResponseReader } from './response.ts';
 import { genaiRoute } from './request.ts';
 
-interface Case {
-  title: string;
-  method: string;
-  path: string;
-  request: Buffer;
-  contentType: string;
-  response: Buffer;
-  expect: { name: string; events?: number; errorType?: string; errorMessage?: string; attributes: Record<string, string | number> };
-}
-
-function loadCases(file: string): Case[] {
-  const text = readFileSync(file, 'utf8');
-  const out: Case[] = [];
-  for (const section of text.split(/^## /m).slice(1)) {
-    const title = section.slice(0, section.indexOf('\n'));
-    const blocks = new Map<string, { info: string; body: string }>();
-    const re = /^```(\w+)([^\n]*)\n([\s\S]*?)^```$/gm;
-    for (let m = re.exec(section); m !== null; m = re.exec(section)) blocks.set(m[1], { info: m[2].trim(), body: m[3] });
-    const req = blocks.get('request')!;
-    const res = blocks.get('response')!;
-    const [method, path] = req.info.split(' ');
-    const raw = (s: string): Buffer => Buffer.from(s.replace(/\\r/g, '\r'), 'utf8');
-    out.push({
-      title,
-      method,
-      path,
-      request: raw(req.body.replace(/\n$/, '')),
-      contentType: res.info,
-      response: raw(res.body),
-      expect: JSON.parse(blocks.get('expect')!.body) as Case['expect'],
-    });
-  }
-  return out;
-}
-
 const dir = join(import.meta.dirname, 'fixtures');
-const cases = readdirSync(dir)
-  .filter((f) => f.endsWith('.md'))
-  .flatMap((f) => loadCases(join(dir, f)).map((c) => ({ file: f, c })));
+const cases = loadGenaiCases(dir);
 
 function call(c: Case, body: Buffer, complete: boolean): ReturnType<typeof readGenaiCall> {
   return readGenaiCall({ method: c.method, path: c.path, requestBody: c.request, requestComplete: true, responseBody: body, responseComplete: complete, responseContentType: c.contentType });

@@ -13,6 +13,8 @@ import type { HttpRecord } from '../common/records.ts';
 import { readGenaiCall } from './extract.ts';
 import type { GenaiProvider } from './types.ts';
 
+export type { GenaiProvider } from './types.ts';
+
 /** body bytes the HTTP parsers keep per message while the GenAI extractor is on: a streamed answer of ~1000 chunks */
 export const GENAI_BODY_KEEP = 256 * 1024;
 
