@@ -25,13 +25,15 @@ import type { BenchOptions, BenchResult, ConfigId, GroupId, MachineInfo, MicroRe
 import { ensureSdk, runOne, type Ctx } from './lib/scenarios.ts';
 
 const BENCH_DIR = import.meta.dirname;
-const ALL_GROUPS: readonly GroupId[] = ['nginx-http', 'nginx-https', 'node', 'redis', 'grpc'];
+const ALL_GROUPS: readonly GroupId[] = ['nginx-http', 'nginx-https', 'node', 'redis', 'grpc', 'genai-https', 'genai-https-large'];
 const GROUP_CONFIGS: Readonly<Record<GroupId, readonly ConfigId[]>> = {
   'nginx-http': ['none', 'idle', 'obi'],
   'nginx-https': ['none', 'idle', 'obi'],
   node: ['none', 'obi', 'sdk'],
   redis: ['none', 'obi'],
   grpc: ['none', 'obi'],
+  'genai-https': ['none', 'obi'],
+  'genai-https-large': ['none', 'obi'],
 };
 /** processes the agent must select for each group (nginx: master + worker) */
 
@@ -152,7 +154,7 @@ const METHOD_NOTES = (o: BenchOptions): string[] => [
 ];
 
 const USAGE = `Usage: node bench/run.ts [--smoke] [--reps N] [--duration S] [--warmup S] [--redis-requests N]
-                         [--only nginx-http,nginx-https,node,redis,grpc] [--configs none,idle,obi,sdk]
+                         [--only nginx-http,nginx-https,node,redis,grpc,genai-https,genai-https-large] [--configs none,idle,obi,sdk]
                          [--https auto|on|off] [--no-micro] [--out DIR] [--rate R]
        node bench/run.ts --render bench/results/<date>.json   (rewrite its .md, .svg and latest.md)
 Overhead of obi-ts vs no instrumentation (and the OTel Node SDK); see bench/README.md.
@@ -204,7 +206,7 @@ async function main(argv: readonly string[]): Promise<number> {
     } else pending.push(`node/OTel SDK rows: ${s.why}`);
   }
   let tls: TlsFiles | undefined;
-  const tlsDir = groups.includes('nginx-https') ? mkdtempSync(join(tmpdir(), 'obi-bench-tls-')) : undefined;
+  const tlsDir = groups.some((g) => g === 'nginx-https' || g.startsWith('genai-')) ? mkdtempSync(join(tmpdir(), 'obi-bench-tls-')) : undefined;
   if (tlsDir) tls = await makeCert(tlsDir);
 
   const ctx: Ctx = { opts, receiver, sdkRegister, tls, cpus: cpus().length, seq: 0 };

@@ -10,6 +10,10 @@
  *
  * scripts/gen-reference.test.ts runs the check in `make test`.
  */
+import { createGenaiMetrics } from '../src/telemetry/genai.ts';
+import { readGenaiCall } from '../src/protocols/genai/extract.ts';
+import { loadGenaiCases } from '../test/helpers/genai-fixtures.ts';
+import { registerLargeCaptureMetrics } from '../src/pipeline/large-capture.ts';
 import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -194,6 +198,10 @@ export async function generate(): Promise<string> {
   );
   const xfolders = await extractorFolders();
   for (const x of HTTP_EXTRACTORS) {
+    if (x.name === 'genai') {
+      lines.push(...genaiSection()); // its fixtures are API bodies (src/protocols/genai/fixtures)
+      continue;
+    }
     lines.push(`## \`${x.name}\` (${x.roles.join(' and ')} side)`, '');
     const folder = xfolders.get(x);
     const spans = folder === undefined ? [] : extractorSpansOf(x, folder);
@@ -201,6 +209,33 @@ export async function generate(): Promise<string> {
     else spanTable(lines, spans);
   }
   return lines.join('\n');
+}
+
+/** the GenAI extractor's spans (an HTTP client span read by src/protocols/genai/), from its fixtures */
+function genaiSection(): string[] {
+  const names = new Set<string>();
+  const attrs = new Set<string>(['http.request.method', 'http.response.status_code', 'server.address', 'server.port', 'url.full', 'url.scheme']);
+  for (const { c } of loadGenaiCases(join(ROOT, 'src', 'protocols', 'genai', 'fixtures'))) {
+    const call = readGenaiCall({ method: c.method, path: c.path, requestBody: c.request, requestComplete: true, responseBody: c.response, responseComplete: true, responseContentType: c.contentType });
+    if (call === undefined) continue;
+    if (names.size < MAX_NAMES) names.add(call.name);
+    for (const a of Object.keys(call.attributes)) attrs.add(a);
+    if (call.errorType !== undefined) attrs.add('error.type');
+  }
+  return [
+    '## `genai` (client side)',
+    '',
+    'Instrumentation `genai`, category `genai`. Client spans of OpenAI-compatible and Anthropic API calls (HTTP/1, TLS included), when `genai` is listed in',
+    '`instrumentations` and a provider is enabled under `ebpf.payload_extraction.http.genai`: the HTTP span',
+    'renamed `<operation> <model>`, with the HTTP attributes plus these (values only where the captured bytes',
+    'hold them: usage at the end of a long answer needs `ebpf.buffer_sizes.http`). ERROR with `error.type` =',
+    'the API error type when the body carries one. `gen_ai.response.finish_reasons` is comma-separated.',
+    '',
+    '| kind | span names (examples) | attributes | statuses |',
+    '|---|---|---|---|',
+    `| CLIENT | ${[...names].map((n) => `\`${n}\``).join(', ')} | ${[...attrs].sort().map((a) => `\`${a}\``).join(', ')} | error, unset |`,
+    '',
+  ];
 }
 
 /** the families the agent can register, each group in its own store (as the agent does) */
@@ -213,6 +248,7 @@ function metricGroups(): { title: string; note: string; families: readonly Store
   new MessagingMetrics(app, 'process');
   new RpcCallMetric(app, 'server');
   new RpcCallMetric(app, 'client');
+  createGenaiMetrics(app);
   const span = new MetricStore();
   new SpanProcessor(span, new RedMetrics(new MetricStore()), { features: ['application_span_otel', 'application_service_graph'] });
   const legacy = new MetricStore();
@@ -220,11 +256,12 @@ function metricGroups(): { title: string; note: string; families: readonly Store
   const self = new MetricStore();
   new InternalMetrics(self);
   new OtlpExportMetrics(self);
+  registerLargeCaptureMetrics(self, () => ({ records: 0, bytes: 0, dropped: 0 }));
   return [
     {
       title: 'Application metrics',
       note:
-        'with `metrics.features: application` (the default); DNS only when `dns` is instrumented. With Kubernetes metadata every application metric also has ' +
+        'with `metrics.features: application` (the default); DNS only when `dns` is instrumented, GenAI only when `genai` is (and a provider enabled under `ebpf.payload_extraction.http.genai`). With Kubernetes metadata every application metric also has ' +
         '`k8s_namespace_name`, `k8s_pod_name`, `k8s_container_name`, `k8s_deployment_name`, `k8s_replicaset_name`, `k8s_daemonset_name`, `k8s_statefulset_name`, ' +
         '`k8s_job_name`, `k8s_cronjob_name`, `k8s_node_name`, `k8s_pod_uid`, `k8s_pod_start_time`, `k8s_cluster_name`, `k8s_owner_name`, `k8s_kind`; with Docker ' +
         'metadata and no Kubernetes, `container_name` (`container_id` on request) (src/telemetry/meta-attrs.ts)',
@@ -232,7 +269,7 @@ function metricGroups(): { title: string; note: string; families: readonly Store
     },
     { title: 'Span metrics and service graph', note: '`application_span_otel`, `application_service_graph`', families: span.families() },
     { title: 'Span metrics, legacy names', note: '`application_span`', families: legacy.families().filter((f) => f.name !== 'traces_target_info') },
-    { title: "The agent's own metrics", note: 'on `internal_metrics.prometheus` when set, else beside the application metrics', families: self.families() },
+    { title: "The agent's own metrics", note: 'on `internal_metrics.prometheus` when set, else beside the application metrics; `obi_ebpf_large_capture_*` only while the larger HTTP capture is on (`ebpf.buffer_sizes.http`)', families: self.families() },
   ];
 }
 

@@ -8,10 +8,12 @@ export interface WrkOptions {
   readonly durationS: number;
   readonly threads: number;
   readonly connections: number;
+  /** a wrk Lua script (`-s`): method, body, headers */
+  readonly script?: string;
 }
 
 export async function wrk(o: WrkOptions): Promise<WrkResult> {
-  const out = await runCommand('wrk', [`-t${o.threads}`, `-c${o.connections}`, `-d${Math.max(1, Math.round(o.durationS))}s`, '--timeout', '5s', '--latency', o.url]);
+  const out = await runCommand('wrk', [`-t${o.threads}`, `-c${o.connections}`, `-d${Math.max(1, Math.round(o.durationS))}s`, '--timeout', '5s', '--latency', ...(o.script !== undefined ? ['-s', o.script] : []), o.url]);
   return parseWrk(out);
 }
 

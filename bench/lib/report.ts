@@ -13,6 +13,8 @@ export const SCENARIOS: readonly { id: string; title: string; paced?: true }[] =
   { id: 'redis-set', title: 'Redis SET (redis-benchmark, no pipelining)' },
   { id: 'redis-get', title: 'Redis GET (redis-benchmark, no pipelining)' },
   { id: 'grpc-unary', title: 'gRPC unary (grpc-js server and client, one HTTP/2 connection)' },
+  { id: 'genai-https', title: 'GenAI chat completions over HTTPS (20 KB JSON answers, GenAI on, capture prefix only)' },
+  { id: 'genai-https-large', title: 'the same with the larger HTTP capture on (ebpf.buffer_sizes.http 65536)' },
   { id: 'nginx-http-paced', title: 'nginx static file, HTTP, at a fixed rate', paced: true },
   { id: 'nginx-https-paced', title: 'nginx static file, HTTPS, at a fixed rate', paced: true },
   { id: 'node-paced', title: 'Node.js http server, at a fixed rate', paced: true },

@@ -9,7 +9,7 @@ import { AgentProcess, REPO_ROOT, type AgentCounters } from './agent.ts';
 import { redisBenchmark, wrk } from './load.ts';
 import type { OtlpReceiver } from './otlp.ts';
 import { cleanEnv, cpuSeconds, freePort, machineCpu, reapedChildrenCpuSeconds, runCommand } from './proc.ts';
-import { startGrpcServer, startNginx, startNodeApp, startRedis, type App, type TlsFiles } from './servers.ts';
+import { startGenaiServer, startGrpcServer, startNginx, startNodeApp, startRedis, type App, type TlsFiles } from './servers.ts';
 import { median } from './stats.ts';
 import type { AgentMeasure, BenchOptions, ConfigId, GroupId, Sample } from './types.ts';
 
@@ -17,7 +17,11 @@ const BENCH_DIR = join(import.meta.dirname, '..');
 const SDK_DIR = join(BENCH_DIR, 'sdk');
 const NODE_APP = join(BENCH_DIR, 'apps', 'node-server.cjs');
 /** selected processes per group with obi-ts: nginx master and worker, the others one */
-const EXPECTED_INSTRUMENTED: Readonly<Record<GroupId, number>> = { 'nginx-http': 2, 'nginx-https': 2, node: 1, redis: 1, grpc: 1 };
+const EXPECTED_INSTRUMENTED: Readonly<Record<GroupId, number>> = { 'nginx-http': 2, 'nginx-https': 2, node: 1, redis: 1, grpc: 1, 'genai-https': 1, 'genai-https-large': 1 };
+const GENAI_SERVER = join(BENCH_DIR, '..', 'test', 'helpers', 'apps', 'genai-server.mjs');
+const GENAI_POST = join(BENCH_DIR, 'apps', 'genai-post.lua');
+/** the agent's GenAI settings in the genai groups (environment, as OBI names them) */
+const GENAI_ENV: Readonly<Record<string, string>> = { OTEL_EBPF_TRACES_INSTRUMENTATIONS: 'http,genai', OTEL_EBPF_HTTP_OPENAI_ENABLED: 'true' };
 const GRPC_SERVER = join(BENCH_DIR, 'apps', 'grpc-server.mjs');
 const GRPC_LOAD = join(BENCH_DIR, 'apps', 'grpc-load.mjs');
 const PACE = join(BENCH_DIR, 'apps', 'pace.mjs');
@@ -63,16 +67,18 @@ interface PhaseResult {
 
 interface GroupSpec {
   start(config: ConfigId, port: number, ctx: Ctx): Promise<App>;
+  /** more agent environment for this group */
+  readonly agentEnv?: Readonly<Record<string, string>>;
   /** warm-up load; returns requests completed */
   warm(port: number, ctx: Ctx): Promise<number>;
   phases: readonly { scenario: string; run(port: number, ctx: Ctx): Promise<PhaseResult> }[];
 }
 
-const wrkPhase = (scenario: string, scheme: 'http' | 'https', path: string) => ({
+const wrkPhase = (scenario: string, scheme: 'http' | 'https', path: string, script?: string) => ({
   scenario,
   async run(port: number, ctx: Ctx): Promise<PhaseResult> {
     const o = ctx.opts;
-    const r = await wrk({ url: `${scheme}://127.0.0.1:${port}${path}`, durationS: o.durationS, threads: o.wrkThreads, connections: o.connections });
+    const r = await wrk({ url: `${scheme}://127.0.0.1:${port}${path}`, durationS: o.durationS, threads: o.wrkThreads, connections: o.connections, script });
     return { scenario, durationS: r.durationS, requests: r.requests, rps: r.rps, p50Us: r.latencyUs['50'], p99Us: r.latencyUs['99'], errors: r.socketErrors + r.non2xx, inFlightBound: r.connections };
   },
 });
@@ -91,8 +97,8 @@ const pacedPhase = (scenario: string, scheme: 'http' | 'https', path: string) =>
   },
 });
 
-const wrkWarm = (scheme: 'http' | 'https', path: string) => async (port: number, ctx: Ctx): Promise<number> => {
-  const r = await wrk({ url: `${scheme}://127.0.0.1:${port}${path}`, durationS: ctx.opts.warmupS, threads: ctx.opts.wrkThreads, connections: ctx.opts.connections });
+const wrkWarm = (scheme: 'http' | 'https', path: string, script?: string) => async (port: number, ctx: Ctx): Promise<number> => {
+  const r = await wrk({ url: `${scheme}://127.0.0.1:${port}${path}`, durationS: ctx.opts.warmupS, threads: ctx.opts.wrkThreads, connections: ctx.opts.connections, script });
   return r.requests;
 };
 
@@ -151,6 +157,19 @@ const GROUPS: Readonly<Record<GroupId, GroupSpec>> = {
     },
     phases: [redisPhase('set'), redisPhase('get')],
   },
+  // POST /v1/chat/completions answered with 20 KB of JSON: the prefix alone, then with the larger capture
+  'genai-https': {
+    start: (_c, port, ctx) => startGenaiServer(port, GENAI_SERVER, ctx.tls!),
+    agentEnv: GENAI_ENV,
+    warm: wrkWarm('https', '/v1/chat/completions', GENAI_POST),
+    phases: [wrkPhase('genai-https', 'https', '/v1/chat/completions', GENAI_POST)],
+  },
+  'genai-https-large': {
+    start: (_c, port, ctx) => startGenaiServer(port, GENAI_SERVER, ctx.tls!),
+    agentEnv: { ...GENAI_ENV, OTEL_EBPF_BPF_BUFFER_SIZE_HTTP: '65536' },
+    warm: wrkWarm('https', '/v1/chat/completions', GENAI_POST),
+    phases: [wrkPhase('genai-https-large', 'https', '/v1/chat/completions', GENAI_POST)],
+  },
   grpc: {
     start: (_c, port) => startGrpcServer(port, GRPC_SERVER),
     warm: async (port, ctx) => (await grpcLoad(port, ctx.opts.warmupS, ctx.opts.connections)).requests,
@@ -172,7 +191,7 @@ export async function runOne(group: GroupId, config: ConfigId, rep: number, ctx:
   try {
     if (config === 'idle' || config === 'obi') {
       const unused = await freePort();
-      agent = await AgentProcess.start({ openPort: String(config === 'obi' ? port : unused), expectInstrumented: config === 'obi' ? EXPECTED_INSTRUMENTED[group] : 0 });
+      agent = await AgentProcess.start({ openPort: String(config === 'obi' ? port : unused), expectInstrumented: config === 'obi' ? EXPECTED_INSTRUMENTED[group] : 0, env: spec.agentEnv });
     }
     let requestsTotal = await spec.warm(port, ctx);
     const pids = app.pids();

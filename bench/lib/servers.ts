@@ -108,6 +108,13 @@ export async function startGrpcServer(port: number, script: string): Promise<App
   return appOf('grpc', port, c, () => [c.pid]);
 }
 
+/** the GenAI test server (test/helpers/apps/genai-server.mjs: OpenAI and Anthropic API formats) over HTTPS */
+export async function startGenaiServer(port: number, script: string, tls: TlsFiles): Promise<App> {
+  const c = startChild(process.execPath, [script, String(port), tls.cert, tls.key], { env: process.env });
+  await waitForPort(port, 30_000);
+  return appOf('genai', port, c, () => [c.pid]);
+}
+
 function appOf(name: string, port: number, c: Child, pids: () => number[], cleanup?: () => void): App {
   return {
     name,

@@ -43,6 +43,10 @@
 #define OBI_EXEC_NAME_LEN 32
 /* set in obi_exec_rule_key.prefix_len: the rule is on the last (prefix_len & 255) bytes of the name */
 #define OBI_EXEC_SUFFIX 256
+/* the larger HTTP capture (`ebpf.buffer_sizes.http`, bpf/protocols/http1_large.h): bytes copied per
+ * syscall at most (OBI's maximum for http), in records of at most OBI_MAX_CAPTURE bytes each */
+#define OBI_LARGE_MAX 262144
+#define OBI_LARGE_MAX_CHUNKS (OBI_LARGE_MAX / OBI_MAX_CAPTURE)
 
 enum obi_event_type {
 	OBI_EV_DATA = 1,   /* payload prefix of one socket read or write */
@@ -77,7 +81,10 @@ enum obi_stat {
 	OBI_STAT_DROPPED = 1,        /* records lost: ring buffer full */
 	OBI_STAT_WAKEUPS = 2,        /* forced wake-ups past the watermark */
 	OBI_STAT_CONN_UNTRACKED = 3, /* conns map full: LRU evicted an entry */
-	OBI_STAT__COUNT = 4,
+	OBI_STAT_LARGE_RECORDS = 4,  /* records submitted by the larger HTTP capture (protocols/http1_large.h) */
+	OBI_STAT_LARGE_BYTES = 5,    /* payload bytes it captured past the capture_size prefix */
+	OBI_STAT_LARGE_DROPPED = 6,  /* its records lost: ring buffer full */
+	OBI_STAT__COUNT = 7,
 };
 
 /* A TCP connection (or a connected UDP socket) as seen from the traced process. IPv4 is stored IPv4-mapped (::ffff:a.b.c.d). */
@@ -155,6 +162,15 @@ struct obi_pid_info {
 struct obi_exec_rule_key {
 	__u32 prefix_len; /* 0: `name` is the whole base name; n: its first n bytes; n | OBI_EXEC_SUFFIX: its last n */
 	char name[OBI_EXEC_NAME_LEN]; /* NUL-padded */
+};
+
+/* key of the `large_conns` map: an HTTP/1 connection of one process whose payloads the larger
+ * capture copies: its socket (sock_id) or, for TLS plaintext, its session (SSL*) */
+struct obi_large_key {
+	__u64 id;
+	__u32 pid;
+	__u8 tls; /* 1: id is a TLS session */
+	__u8 _pad[3];
 };
 
 /* key of the `conns` map: one entry per (process, fd) seen doing socket I/O */

@@ -14,4 +14,7 @@ const volatile __u32 self_pid = 0;
 const volatile __u32 exec_prefix_lens = 0;
 /* exec admission: bit n set when `exec_rules` holds suffix rules of length n (1..31) */
 const volatile __u32 exec_suffix_lens = 0;
+/* larger capture of HTTP/1 connections (`ebpf.buffer_sizes.http`, only when an extractor that reads
+ * bodies is on): bytes copied per syscall (<= OBI_LARGE_MAX); 0: off, the verifier drops the path */
+const volatile __u32 large_http = 0;
 #endif

@@ -55,6 +55,9 @@ struct obi_h2_iovs {
 	__u32 io_got;
 	__u32 io_dst;
 	__u8 _pad2[4];
+	/* the larger HTTP capture (protocols/http1_large.h): bytes to copy, bytes copied past the prefix */
+	__u32 l_limit;
+	__u32 l_bytes;
 };
 
 struct {

@@ -23,5 +23,8 @@
 /* exec admission facts (base names and prefixes) derived from the exe_path / languages selectors:
  * a few per selector; brace alternatives expand to at most 64 per glob */
 #define OBI_MAX_EXEC_RULES 1024
+/* HTTP/1 connections (sockets or TLS sessions) the larger capture follows: as many as TLS sessions;
+ * LRU: a connection that ends unseen must not pin an entry */
+#define OBI_MAX_LARGE 16384
 
 #endif

@@ -6,6 +6,7 @@
 #include "../common/ringbuf.h"
 #include "../common/sock.h"
 #include "../maps/inflight.h"
+#include "../protocols/http1_large.h"
 
 #define OBI_EINPROGRESS 115
 
@@ -81,8 +82,10 @@ int obi_enter_close(struct trace_event_raw_sys_enter *ctx)
 	struct obi_conn_info *ci = bpf_map_lookup_elem(&conns, &key);
 	if (!ci)
 		return 0;
-	if (ci->sock_id)
+	if (ci->sock_id) {
 		emit_conn(OBI_EV_CLOSE, tgid, id, key.fd, ci);
+		large_forget(ci->sock_id, tgid, 0);
+	}
 	bpf_map_delete_elem(&conns, &key);
 	return 0;
 }

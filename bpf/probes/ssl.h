@@ -19,6 +19,7 @@
 #include "../common/ssl.h"
 #include "../maps/scratch.h"
 #include "../protocols/http2.h"
+#include "../protocols/http1_large.h"
 
 static __always_inline int ssl_enter(__u64 ssl, __u64 buf, __u64 size_out, __u8 op)
 {
@@ -182,6 +183,7 @@ int BPF_KPROBE(obi_tls_release, void *ssl)
 	bpf_map_delete_elem(&h2_conns, &hk);
 	hk.dir = OBI_DIR_INGRESS | OBI_H2_TLS_DIR;
 	bpf_map_delete_elem(&h2_conns, &hk);
+	large_forget((__u64)ssl, tgid, 1);
 	struct obi_ssl_thread *st = bpf_task_storage_get(&ssl_threads, bpf_get_current_task_btf(), 0, 0);
 	if (st && st->pending == (__u64)ssl)
 		st->pending = 0;

@@ -289,6 +289,9 @@ __attribute__((noinline)) int h2_walk_payload(__u64 id, __u64 pid_dir, __u32 ret
  * record, or, on a followed HTTP/2 connection, as pieces (see above). `id` names the connection
  * direction's owner (sock_id, or the TLS session with `tls` set).
  */
+/* protocols/http1_large.h: the larger capture of HTTP/1 connections; 1 when it submitted the record */
+__attribute__((noinline)) int large_capture(__u64 id, __u64 ptr, __u64 ret_got, __u64 pid_count, __u32 kind_tls);
+
 static __always_inline void h2_submit(struct obi_scratch *s, struct obi_conn_info *ci, __u64 id, __u32 tgid, __u8 dir,
                                       __u8 tls, __u32 ret, __u32 got, __u8 kind, __u64 ptr, __u32 count)
 {
@@ -311,6 +314,9 @@ static __always_inline void h2_submit(struct obi_scratch *s, struct obi_conn_inf
 		st = bpf_map_lookup_elem(&h2_conns, &key);
 	}
 	if (!st) {
+		if (large_http && large_capture(id, ptr, ((__u64)ret << 32) | got, ((__u64)tgid << 32) | count,
+		                                kind | (tls ? 0x100 : 0)))
+			return;
 		rb_emit(s, sizeof(s->ev) + (got & (2 * OBI_MAX_CAPTURE - 1)));
 		return;
 	}

@@ -10,6 +10,7 @@ export const OBI_PID_MASK_BITS = 64;
 export const OBI_PID_MASK_WORDS = 65536;
 export const OBI_EXEC_NAME_LEN = 32;
 export const OBI_EXEC_SUFFIX = 256;
+export const OBI_LARGE_MAX = 262144;
 
 export const ObiEventType = {
   OBI_EV_DATA: 1,
@@ -43,7 +44,10 @@ export const ObiStat = {
   OBI_STAT_DROPPED: 1,
   OBI_STAT_WAKEUPS: 2,
   OBI_STAT_CONN_UNTRACKED: 3,
-  OBI_STAT__COUNT: 4,
+  OBI_STAT_LARGE_RECORDS: 4,
+  OBI_STAT_LARGE_BYTES: 5,
+  OBI_STAT_LARGE_DROPPED: 6,
+  OBI_STAT__COUNT: 7,
 } as const;
 
 export const ObiProcFlags = {
@@ -55,6 +59,7 @@ export const ObiMap = {
   scratch: 'scratch',
   h2_iovs: 'h2_iovs',
   h2_conns: 'h2_conns',
+  large_conns: 'large_conns',
   conns: 'conns',
   inflight: 'inflight',
   ssl_fds: 'ssl_fds',
@@ -74,6 +79,7 @@ export const ObiGlobal = {
   self_pid: 'self_pid',
   exec_prefix_lens: 'exec_prefix_lens',
   exec_suffix_lens: 'exec_suffix_lens',
+  large_http: 'large_http',
 } as const;
 
 export const OBI_CONN_TUPLE_SIZE = 40;
@@ -305,6 +311,28 @@ export function decodeObiExecRuleKey(v: DataView, o: number): ObiExecRuleKey {
   return {
     prefixLen: v.getUint32(o + 0, true),
     name: cString(v, o + 4, 32),
+  };
+}
+
+export const OBI_LARGE_KEY_SIZE = 16;
+export const ObiLargeKeyOffsets = {
+  id: 0,
+  pid: 8,
+  tls: 12,
+} as const;
+
+export interface ObiLargeKey {
+  id: bigint;
+  pid: number;
+  tls: number;
+}
+
+/** Decodes one obi_large_key at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies. */
+export function decodeObiLargeKey(v: DataView, o: number): ObiLargeKey {
+  return {
+    id: v.getBigUint64(o + 0, true),
+    pid: v.getUint32(o + 8, true),
+    tls: v.getUint8(o + 12),
   };
 }
 

@@ -5,6 +5,8 @@
  * (printer, Prometheus), with discovery feeding the in-kernel PID filter.
  * Hot path: one JS call per ring-buffer drain; spans recorded and printed per batch.
  */
+import { largeHttpBytes, registerLargeCaptureMetrics } from './large-capture.ts';
+import { agentHttpExtractors, agentProtocolSettings, genaiRecorders } from './genai-config.ts';
 import { hostname, networkInterfaces } from 'node:os';
 import { ObiEventType, ObiMap, ObiProcFlags, type ObiProcEvent } from '../abi/events.ts';
 import type { EffectiveConfig } from '../config/index.ts';
@@ -228,11 +230,11 @@ export class Agent {
     }
     const queryText = selector.select('traces', TRACE_ATTRIBUTES).includes('db.query.text');
     const redactQuery = redactorFromConfig(cfg.attributes.sensitive_query_params); // url.query / url.full
-    this._spanCtx = { ids: this._ids, route: (path, svc) => routes.resolve(path, svc.instanceId), queryText, redactQuery, httpExtractors: httpExtractorsFor(cfg.ebpf), httpExtractStats: new Map() };
+    this._spanCtx = { ids: this._ids, route: (path, svc) => routes.resolve(path, svc.instanceId), queryText, redactQuery, httpExtractors: agentHttpExtractors(cfg, httpExtractorsFor(agentProtocolSettings(cfg))), httpExtractStats: new Map() };
     // filters, metric features, span-attribute selection and series TTL (telemetry/processor.ts)
     this._processor = new SpanProcessor(this.store, this._metrics, {
       features: cfg.metricFeatures,
-      recorders: [this._dbMetrics, this._dnsMetrics, ...this._messagingMetrics, ...rpcRecorders(this.store, { on: cfg.metricFeatures.includes('application'), buckets: buckets.duration_histogram, select: (m, d) => selector.select(m, d), instrumentations: cfg.prometheus_export.instrumentations, otlp: this._otlp })].filter((r) => r !== undefined),
+      recorders: [this._dbMetrics, this._dnsMetrics, ...genaiRecorders(cfg, this.store), ...this._messagingMetrics, ...rpcRecorders(this.store, { on: cfg.metricFeatures.includes('application'), buckets: buckets.duration_histogram, select: (m, d) => selector.select(m, d), instrumentations: cfg.prometheus_export.instrumentations, otlp: this._otlp })].filter((r) => r !== undefined),
       selector,
       filter: cfg.filter.application,
       isIgnoredPath: cfg.routes.ignored_patterns.length > 0 ? (path) => routes.isIgnored(path) : undefined,
@@ -269,6 +271,7 @@ export class Agent {
     const kernel = Kernel.load({
       captureSize: cfg.ebpf.capture_size,
       captureUdp: dnsEnabled,
+      largeHttp: largeHttpBytes(cfg),
       ringBufferSize: cfg.ebpf.ring_buffer_size,
       wakeupLen: cfg.ebpf.wakeup_len,
       objectPath: this._opts.bpfObjectPath,
@@ -279,6 +282,7 @@ export class Agent {
     const bpf = kernel.bpf;
     admission.install(bpf);
     this._internal.setKernelDropsSource(() => Number(kernel.eventsDropped));
+    if (largeHttpBytes(cfg) > 0) registerLargeCaptureMetrics(this._internalStore ?? this.store, () => kernel.largeCapture);
 
     this._tracker = new ConnectionTracker({
       sink: (rec, conn) => this._onRecord(rec, conn),
@@ -286,7 +290,7 @@ export class Agent {
       // a provisional exec admission user space revoked: records of a process never selected
       onUnidentified: (pid, n) => this._internal!.spansDropped(this._lifecycle?.wasRevoked(pid) ? 'not_selected' : 'unknown_process', n),
       idleTimeoutNs: durationMs(cfg.ebpf.max_transaction_time ?? '5m') * 1e6,
-      protocols: bindAgentProtocols(cfg.ebpf, dnsEnabled, this._internal),
+      protocols: bindAgentProtocols(agentProtocolSettings(cfg), dnsEnabled, this._internal),
     });
     const tracker = this._tracker;
     this._internal.setIngestSource(cachedIngestSnapshot(tracker, this._decodeStats, undefined, this._spanCtx?.httpExtractStats));

@@ -20,6 +20,8 @@ export interface KernelOptions {
   readonly captureSize: number;
   /** capture UDP datagrams that look like DNS (the `dns` instrumentation is on) */
   readonly captureUdp?: boolean;
+  /** larger capture of HTTP/1 connections: bytes copied per syscall, 0 off (`ebpf.buffer_sizes.http`; pipeline/large-capture.ts) */
+  readonly largeHttp?: number;
   /** ring buffer bytes (`ebpf.ring_buffer_size`) */
   readonly ringBufferSize: number;
   /** records submitted before a forced wake-up (`ebpf.wakeup_len`) */
@@ -59,6 +61,7 @@ export class Kernel {
       bpf.setGlobal(ObiGlobal.wakeup_bytes, BigInt(wakeupBytes), 8);
       bpf.setGlobal(ObiGlobal.self_pid, process.pid);
       bpf.setGlobal(ObiGlobal.capture_udp, Buffer.from([o.captureUdp === true ? 1 : 0]));
+      bpf.setGlobal(ObiGlobal.large_http, o.largeHttp ?? 0);
       bpf.setMapMaxEntries(ObiMap.events, o.ringBufferSize);
       o.beforeLoad?.(bpf);
       try {
@@ -84,6 +87,7 @@ export class Kernel {
       attach_ms: (performance.now() - tLoad).toFixed(1),
       hooks: attached.join(','),
       capture_size: o.captureSize,
+      large_http: o.largeHttp ?? 0,
       ring_buffer_size: o.ringBufferSize,
       wakeup_bytes: wakeupBytes,
     });
@@ -123,6 +127,12 @@ export class Kernel {
 
   get eventsDropped(): bigint {
     return this.bpf.percpuSum(ObiMap.stats, ObiStat.OBI_STAT_DROPPED);
+  }
+
+  /** the larger HTTP capture's kernel counters: records submitted, bytes past the prefix, records lost */
+  get largeCapture(): { records: number; bytes: number; dropped: number } {
+    const sum = (i: number): number => Number(this.bpf.percpuSum(ObiMap.stats, i));
+    return { records: sum(ObiStat.OBI_STAT_LARGE_RECORDS), bytes: sum(ObiStat.OBI_STAT_LARGE_BYTES), dropped: sum(ObiStat.OBI_STAT_LARGE_DROPPED) };
   }
 
   /** Detach the tracepoints (each costs an RCU grace period), leaving maps readable for a last drain. */

@@ -10,6 +10,11 @@ import type { HttpExtractionConfig, HttpExtractor } from './common/http-extract.
 import { awsS3 } from './aws-s3/index.ts';
 import { elasticsearch } from './elasticsearch/index.ts';
 import { graphql } from './graphql/index.ts';
+import { genai } from './genai/index.ts';
+
+/** the GenAI extractor narrowed to the providers enabled, and the body it needs kept (pipeline/genai-config.ts) */
+export { GENAI_BODY_KEEP, genaiExtractor, type GenaiProvider } from './genai/index.ts';
+
 import { http1 } from './http1/index.ts';
 import { dnsTcp, dnsUdp } from './dns/index.ts';
 import { http2 } from './http2/index.ts';
@@ -64,6 +69,7 @@ export const HTTP_EXTRACTORS: readonly HttpExtractor[] = Object.freeze([
   graphql, // server side
   elasticsearch, // client side, by the product header or the client's User-Agent
   awsS3, // client side, by the SigV4 scope or request id and S3 host
+  genai, // client side; the agent narrows it to the providers enabled (pipeline/genai-config.ts)
 ]);
 
 /** Body bytes the HTTP parsers keep per message while any extractor is on (ProtocolSettings.http_payload_capture). */

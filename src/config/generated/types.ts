@@ -612,7 +612,7 @@ export interface EbpfConfig {
   readonly track_request_headers: boolean;
   /**
    * Per-protocol "large buffer" capture sizes in bytes.
-   * default {}; accepted, not implemented
+   * default {}
    */
   readonly buffer_sizes: EbpfBufferSizesConfig;
   /**
@@ -767,33 +767,33 @@ export interface EbpfConfig {
  */
 export interface EbpfBufferSizesConfig {
   /**
-   * Extra HTTP payload bytes captured per request (0 = prefix only).
+   * Bytes of each HTTP/1 payload captured on HTTP/1 connections (in records of at most 8192 bytes) when a payload extractor that reads bodies is on (the GenAI decoders); 0 = the capture_size prefix only. Off by default.
    * default 0; env OTEL_EBPF_BPF_BUFFER_SIZE_HTTP
    */
   readonly http: number;
   /**
    * Extra MySQL payload bytes captured.
-   * default 0; env OTEL_EBPF_BPF_BUFFER_SIZE_MYSQL
+   * default 0; env OTEL_EBPF_BPF_BUFFER_SIZE_MYSQL; accepted, not implemented
    */
   readonly mysql: number;
   /**
    * Extra PostgreSQL payload bytes captured.
-   * default 0; env OTEL_EBPF_BPF_BUFFER_SIZE_POSTGRES
+   * default 0; env OTEL_EBPF_BPF_BUFFER_SIZE_POSTGRES; accepted, not implemented
    */
   readonly postgres: number;
   /**
    * Extra Kafka payload bytes captured.
-   * default 0; env OTEL_EBPF_BPF_BUFFER_SIZE_KAFKA
+   * default 0; env OTEL_EBPF_BPF_BUFFER_SIZE_KAFKA; accepted, not implemented
    */
   readonly kafka: number;
   /**
    * Extra MSSQL payload bytes captured.
-   * default 0; env OTEL_EBPF_BPF_BUFFER_SIZE_MSSQL
+   * default 0; env OTEL_EBPF_BPF_BUFFER_SIZE_MSSQL; accepted, not implemented
    */
   readonly mssql: number;
   /**
    * Extra payload bytes captured for other TCP protocols.
-   * default 0; env OTEL_EBPF_BPF_BUFFER_SIZE_TCP
+   * default 0; env OTEL_EBPF_BPF_BUFFER_SIZE_TCP; accepted, not implemented
    */
   readonly tcp: number;
 }
@@ -959,46 +959,46 @@ export interface EbpfPayloadExtractionHttpGenaiConfig {
   readonly anthropic: EbpfPayloadExtractionHttpGenaiAnthropicConfig;
   /**
    * GenAI decoder: gemini.
-   * default {}
+   * default {}; accepted, not implemented
    */
   readonly gemini: EbpfPayloadExtractionHttpGenaiGeminiConfig;
   /**
    * GenAI decoder: qwen.
-   * default {}
+   * default {}; accepted, not implemented
    */
   readonly qwen: EbpfPayloadExtractionHttpGenaiQwenConfig;
   /**
    * GenAI decoder: bedrock.
-   * default {}
+   * default {}; accepted, not implemented
    */
   readonly bedrock: EbpfPayloadExtractionHttpGenaiBedrockConfig;
   /**
    * GenAI decoder: mcp.
-   * default {}
+   * default {}; accepted, not implemented
    */
   readonly mcp: EbpfPayloadExtractionHttpGenaiMcpConfig;
   /**
    * GenAI decoder: embedding.
-   * default {}
+   * default {}; accepted, not implemented
    */
   readonly embedding: EbpfPayloadExtractionHttpGenaiEmbeddingConfig;
   /**
    * GenAI decoder: rerank.
-   * default {}
+   * default {}; accepted, not implemented
    */
   readonly rerank: EbpfPayloadExtractionHttpGenaiRerankConfig;
   /**
    * GenAI decoder: retrieval.
-   * default {}
+   * default {}; accepted, not implemented
    */
   readonly retrieval: EbpfPayloadExtractionHttpGenaiRetrievalConfig;
   /**
    * GenAI decoder: ollama.
-   * default {}
+   * default {}; accepted, not implemented
    */
   readonly ollama: EbpfPayloadExtractionHttpGenaiOllamaConfig;
   /**
-   * GenAI decoder: openai_compatible.
+   * GenAI decoder: openai_compatible (read as openai: the OpenAI API paths on any host).
    * default {}
    */
   readonly openai_compatible: EbpfPayloadExtractionHttpGenaiOpenaiCompatibleConfig;
@@ -1115,7 +1115,7 @@ export interface EbpfPayloadExtractionHttpGenaiOllamaConfig {
 }
 
 /**
- * GenAI decoder: openai_compatible.
+ * GenAI decoder: openai_compatible (read as openai: the OpenAI API paths on any host).
  */
 export interface EbpfPayloadExtractionHttpGenaiOpenaiCompatibleConfig {
   /**

@@ -11,7 +11,8 @@
  * The kinds of operation obi-ts reports; each has one span builder and its metrics. A category
  * without a record type below has no protocol yet.
  */
-export type ProtocolCategory = 'http' | 'rpc' | 'db' | 'messaging' | 'dns';
+/** `genai`: an HTTP exchange the GenAI extractor read (protocols/genai/): its span and metrics are GenAI's */
+export type ProtocolCategory = 'http' | 'rpc' | 'db' | 'messaging' | 'dns' | 'genai';
 
 /** When an operation's first request byte and last response byte crossed the socket (monotonic ns). */
 export interface RecordTiming {

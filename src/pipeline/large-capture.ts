@@ -1,0 +1,60 @@
+/**
+ * The larger HTTP capture (`ebpf.buffer_sizes.http`; bpf/protocols/http1_large.h): when it is on,
+ * and its kernel counters as `obi_*` self-metrics. It is on only when `buffer_sizes.http` is set
+ * AND a payload extractor that reads bodies is enabled (today the GenAI decoders, listed in
+ * `instrumentations` and enabled under `payload_extraction.http.genai`): never for all traffic by
+ * default. docs/devdocs/kernel.md describes the kernel side.
+ */
+import type { ObiConfig } from '../config/index.ts';
+import { OBI_LARGE_MAX } from '../abi/events.ts';
+import { CounterVec } from '../telemetry/counter.ts';
+import { SeriesIndex } from '../telemetry/series.ts';
+import type { FamilyTarget } from '../telemetry/family.ts';
+import { genaiProviders } from './genai-config.ts';
+
+/** the extractors enabled that read HTTP bodies past the capture prefix */
+export function bodyExtractors(cfg: ObiConfig): string[] {
+  return genaiProviders(cfg).length > 0 ? ['genai'] : [];
+}
+
+/** bytes the kernel copies per payload of an HTTP/1 connection; 0 when the larger capture is off */
+export function largeHttpBytes(cfg: ObiConfig): number {
+  const want = cfg.ebpf.buffer_sizes.http;
+  if (want <= 0 || bodyExtractors(cfg).length === 0) return 0;
+  return Math.min(OBI_LARGE_MAX, Math.max(want, cfg.ebpf.capture_size));
+}
+
+export interface LargeCaptureCounts {
+  readonly records: number;
+  readonly bytes: number;
+  readonly dropped: number;
+}
+
+/** `obi_ebpf_large_capture_{records,bytes,dropped}_total`, read from the kernel at collection */
+export function registerLargeCaptureMetrics(store: FamilyTarget, source: () => LargeCaptureCounts, prefix = 'obi'): void {
+  const none = new SeriesIndex(0);
+  let last: LargeCaptureCounts | undefined;
+  let lastAt = 0;
+  // the three families are collected one after the other: read the kernel once per collection
+  const read = (): LargeCaptureCounts => {
+    const now = performance.now();
+    if (last === undefined || now - lastAt > 50) {
+      last = source();
+      lastAt = now;
+    }
+    return last;
+  };
+  const family = (name: string, help: string, pick: (c: LargeCaptureCounts) => number, unit?: string): void => {
+    const c: CounterVec = new CounterVec({
+      name: `${prefix}.ebpf.large_capture.${name}`,
+      ...(unit !== undefined ? { unit, promName: `${prefix}_ebpf_large_capture_${name}_total` } : {}),
+      help,
+      labelNames: [],
+      index: none,
+      collect: () => c.setTotal(0, pick(read())),
+    }).registerIn(store);
+  };
+  family('records', 'Records the larger HTTP capture (ebpf.buffer_sizes.http) submitted: pieces of payloads past the capture prefix', (c) => c.records);
+  family('bytes', 'Payload bytes the larger HTTP capture copied past the capture_size prefix', (c) => c.bytes, 'By');
+  family('dropped', 'Records of the larger HTTP capture lost (ring buffer full)', (c) => c.dropped);
+}

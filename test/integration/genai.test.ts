@@ -1,0 +1,222 @@
+/**
+ * GenAI client calls over HTTPS, end to end on the real kernel: the official `openai` and
+ * `@anthropic-ai/sdk` npm clients (Node's built-in OpenSSL: TLS uprobes give the plaintext) call
+ * a local HTTPS server, test/helpers/apps/genai-server.mjs, which answers in each API's documented
+ * format (written for the tests from the public OpenAI and Anthropic API references; no model
+ * behind it, and no real API is reachable here). Chat completions whole and streamed (SSE, usage
+ * in the last chunk), embeddings, Anthropic messages whole and streamed, an error on each; the
+ * whole answers are 3 KB to 20 KB, past the 1 KiB capture prefix and past 8 KiB.
+ *
+ * Twice: with the larger capture off (the default: `ebpf.buffer_sizes.http` 0; nothing past the
+ * prefix is captured, so whole answers past it give no usage, and no value is invented), then on
+ * (65536: every value, token counts exact). The client process alone is traced.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TestAgent, freePort, nodeBin, run, startProcess, waitFor, waitForPort, type Proc, type SpanJSON } from '../helpers/harness.ts';
+
+const server = join(import.meta.dirname, '../helpers/apps/genai-server.mjs');
+const client = join(import.meta.dirname, '../helpers/apps/genai-client.mjs');
+
+const noUprobes = existsSync('/sys/bus/event_source/devices/uprobe/type') ? false : 'kernel feature missing: uprobes (CONFIG_UPROBE_EVENTS)';
+
+/** the calls genai-client.mjs makes, in order, with what the server reports for each */
+const CALLS = [
+  { name: 'chat gpt-4o-mini', provider: 'openai', op: 'chat', model: 'gpt-4o-mini', respModel: 'gpt-4o-mini-2024-07-18', id: 'chatcmpl-obi1', input: 11, output: 22, finish: 'stop', whole: true, params: { 'gen_ai.request.temperature': 0.5 } },
+  { name: 'chat gpt-4o-mini', provider: 'openai', op: 'chat', model: 'gpt-4o-mini', respModel: 'gpt-4o-mini-2024-07-18', id: 'chatcmpl-obi2', input: 33, output: 44, finish: 'stop', whole: true, params: { 'gen_ai.request.temperature': 0.5 } },
+  { name: 'chat gpt-4o', provider: 'openai', op: 'chat', model: 'gpt-4o', respModel: 'gpt-4o-2024-07-18', id: 'chatcmpl-obi3', input: 55, output: 66, finish: 'stop', whole: false, params: {} },
+  { name: 'embeddings text-embedding-3-small', provider: 'openai', op: 'embeddings', model: 'text-embedding-3-small', respModel: 'text-embedding-3-small', input: 77, whole: true, params: {} },
+  { name: 'chat claude-3-5-haiku', provider: 'anthropic', op: 'chat', model: 'claude-3-5-haiku', respModel: 'claude-3-5-haiku-20241022', id: 'msg_obi4', input: 88, output: 99, finish: 'end_turn', whole: true, params: { 'gen_ai.request.max_tokens': 512 } },
+  { name: 'chat claude-sonnet-4', provider: 'anthropic', op: 'chat', model: 'claude-sonnet-4', respModel: 'claude-sonnet-4-20241022', id: 'msg_obi5', input: 111, output: 222, finish: 'max_tokens', whole: false, params: { 'gen_ai.request.max_tokens': 256 } },
+  { name: 'chat missing-model', provider: 'openai', op: 'chat', model: 'missing-model', error: 'invalid_request_error', status: 404, whole: true, params: {} },
+  { name: 'chat missing-model', provider: 'anthropic', op: 'chat', model: 'missing-model', error: 'not_found_error', status: 404, whole: true, params: { 'gen_ai.request.max_tokens': 1 } },
+] as const;
+
+describe('GenAI: openai and @anthropic-ai/sdk over HTTPS (TLS uprobes), larger capture off and on', { skip: noUprobes }, () => {
+  let dir: string;
+  let cert: string;
+  let srv: Proc;
+  let port: number;
+  /** the traced client's gate: a copy of dash with a base name no other test uses (the kernel admits
+   * processes at exec by base name, and other agents' tests run on this machine too) */
+  let gate: { exe: string; cleanup(): void };
+  let lostOff = 0;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'obi-genai-'));
+    cert = join(dir, 'cert.pem');
+    const key = join(dir, 'key.pem');
+    await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert,
+      '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1']);
+    const exe = join(dir, `obi-genai-gate-${process.pid}`);
+    copyFileSync('/bin/dash', exe);
+    gate = { exe, cleanup: () => undefined };
+  });
+
+  after(async () => {
+    await srv?.kill();
+    gate?.cleanup();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** a fresh server per run: its ids count from 1 */
+  async function startServer(): Promise<void> {
+    await srv?.kill();
+    port = await freePort();
+    srv = startProcess(nodeBin, [server, String(port), cert, join(dir, 'key.pem')]);
+    await waitForPort(port);
+  }
+
+  async function startAgent(bufferSize: number): Promise<TestAgent> {
+    await startServer();
+    const cfg = join(dir, `obi-${bufferSize}.yaml`);
+    writeFileSync(cfg, `otel_traces_export:
+  instrumentations: [http, genai]
+prometheus_export:
+  instrumentations: [http, genai]
+ebpf:
+  buffer_sizes:
+    http: ${bufferSize}
+  payload_extraction:
+    http:
+      genai:
+        openai: { enabled: true }
+        anthropic: { enabled: true }
+`);
+    return await TestAgent.start({ OTEL_EBPF_AUTO_TARGET_EXE: gate.exe, OTEL_EBPF_CONFIG_PATH: cfg });
+  }
+
+  /** the client behind the gate: traced from its exec, released once Node's OpenSSL has its uprobes */
+  async function runClient(agent: TestAgent): Promise<{ pid: number; lines: Record<string, unknown>[] }> {
+    const child = spawn(gate.exe, ['-c', 'read _ ; exec "$@"', 'obi-genai', nodeBin, client, String(port)], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: cert, OTEL_SERVICE_NAME: 'genai-app' },
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    const pid = child.pid!;
+    await agent.waitTracked(pid);
+    child.stdin.write('exec\n');
+    await waitFor('the node client maps an instrumented OpenSSL', () => agent.agent.tlsLibraries().some((l) => l.path === nodeBin && l.users.includes(pid)), 20_000);
+    child.stdin.end('start\n');
+    const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 60_000).unref())]);
+    if (code === 'timeout') child.kill('SIGKILL');
+    assert.equal(code, 0, out);
+    return { pid, lines: out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>) };
+  }
+
+  /** the client's spans in call order (one connection per client: the calls are sequential) */
+  async function clientSpans(agent: TestAgent, pid: number): Promise<SpanJSON[]> {
+    const of = (s: SpanJSON): boolean => s.service.pid === pid && s.kind === 'client';
+    await agent.waitSpans(CALLS.length, of, 20_000);
+    await new Promise((r) => setTimeout(r, 200));
+    const spans = agent.spans(of).sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+    assert.equal(spans.length, CALLS.length, spans.map((s) => s.name).join(', '));
+    return spans;
+  }
+
+  function checkCommon(s: SpanJSON, c: (typeof CALLS)[number]): void {
+    assert.equal(s.name, c.name);
+    assert.equal(s.attributes['gen_ai.provider.name'], c.provider);
+    assert.equal(s.attributes['gen_ai.operation.name'], c.op);
+    assert.equal(s.attributes['gen_ai.request.model'], c.model);
+    assert.equal(s.attributes['server.address'], '127.0.0.1');
+    assert.equal(s.attributes['server.port'], port);
+    assert.equal(s.attributes['url.scheme'], 'https');
+    for (const [k, v] of Object.entries(c.params)) assert.equal(s.attributes[k], v, k);
+    assert.equal(s.service.name, 'genai-app');
+  }
+
+  test('off by default: request attributes, streamed usage; whole answers past the prefix give no usage, nothing extra captured', async () => {
+    const agent = await startAgent(0);
+    try {
+      const { pid, lines } = await runClient(agent);
+      assert.equal(lines.length, CALLS.length);
+      const spans = await clientSpans(agent, pid);
+      for (let i = 0; i < CALLS.length; i++) {
+        const s = spans[i];
+        const c = CALLS[i];
+        checkCommon(s, c);
+        if ('error' in c) {
+          assert.equal(s.status, 'error');
+          assert.equal(s.attributes['error.type'], c.error); // the error body fits the prefix
+          continue;
+        }
+        if (c.whole) {
+          // the body was cut at the prefix: the JSON is not read, nothing is guessed
+          assert.equal(s.attributes['gen_ai.usage.input_tokens'], undefined, c.name);
+          assert.equal(s.attributes['gen_ai.response.id'], undefined, c.name);
+        } else {
+          // streamed: one small event per write and read, each within the prefix
+          assert.equal(s.attributes['gen_ai.usage.input_tokens'], c.input);
+          assert.equal(s.attributes['gen_ai.usage.output_tokens'], c.output);
+          assert.equal(s.attributes['gen_ai.response.id'], c.id);
+          assert.equal(s.attributes['gen_ai.response.finish_reasons'], c.finish);
+        }
+      }
+      const metrics = await agent.metrics();
+      assert.doesNotMatch(metrics, /obi_ebpf_large_capture/, 'the larger capture is not loaded');
+      // past the prefix: the whole answers (~43 KB) and the TLS handshakes' ciphertext (never HTTP)
+      lostOff = (await agent.metricValue('obi_ingest_bytes_lost_total', {}))!;
+      assert.ok(lostOff > 40000, `bytes lost ${lostOff}`);
+    } finally {
+      await agent.stop();
+    }
+  });
+
+  test('on (buffer_sizes.http 65536): every call read whole, exact token counts, gen_ai metrics', async () => {
+    const agent = await startAgent(65536);
+    try {
+      const { pid, lines } = await runClient(agent);
+      assert.equal(lines.length, CALLS.length);
+      const spans = await clientSpans(agent, pid);
+      for (let i = 0; i < CALLS.length; i++) {
+        const s = spans[i];
+        const c = CALLS[i];
+        checkCommon(s, c);
+        if ('error' in c) {
+          assert.equal(s.status, 'error');
+          assert.equal(s.attributes['error.type'], c.error);
+          assert.equal(s.attributes['http.response.status_code'], c.status);
+          continue;
+        }
+        assert.equal(s.status, 'unset');
+        assert.equal(s.attributes['gen_ai.response.model'], c.respModel);
+        assert.equal(s.attributes['gen_ai.usage.input_tokens'], c.input, c.name);
+        assert.equal(s.attributes['gen_ai.usage.output_tokens'], 'output' in c ? c.output : undefined, c.name);
+        assert.equal(s.attributes['gen_ai.response.id'], 'id' in c ? c.id : undefined, c.name);
+        assert.equal(s.attributes['gen_ai.response.finish_reasons'], 'finish' in c ? c.finish : undefined, c.name);
+      }
+      // the client saw the same usage the spans report
+      assert.deepEqual(lines[1], { call: 'openai.chat', id: 'chatcmpl-obi2', usage: { prompt_tokens: 33, completion_tokens: 44, total_tokens: 77 }, len: 20000 });
+
+      const text = await agent.metrics();
+      const sum = (re: RegExp): number => text.split('\n').filter((l) => re.test(l)).reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+      assert.equal(sum(/^gen_ai_client_operation_duration_seconds_count\{/), CALLS.length);
+      assert.equal(sum(/^gen_ai_client_token_usage_count\{.*gen_ai_token_type="input"/), 6);
+      assert.equal(sum(/^gen_ai_client_token_usage_sum\{.*gen_ai_token_type="input"/), 11 + 33 + 55 + 77 + 88 + 111);
+      assert.equal(sum(/^gen_ai_client_token_usage_count\{.*gen_ai_token_type="output"/), 5);
+      assert.equal(sum(/^gen_ai_client_token_usage_sum\{.*gen_ai_token_type="output"/), 22 + 44 + 66 + 99 + 222);
+      assert.equal(sum(/^gen_ai_client_operation_duration_seconds_count\{.*error_type="not_found_error"/), 1);
+      assert.equal(sum(/^http_client_request_duration_seconds_count\{.*service_name="genai-app"/), 0, 'GenAI calls are not HTTP client metrics');
+
+      // the same calls again: what was lost is now captured, but for the handshakes (their ECDSA
+      // signatures vary by a few bytes from run to run)
+      const lostOn = (await agent.metricValue('obi_ingest_bytes_lost_total', {}))!;
+      const large = (await agent.metricValue('obi_ebpf_large_capture_bytes_total', {}))!;
+      assert.ok(lostOn < 8192, `bytes lost ${lostOn}`);
+      assert.ok(large > 38000, `large-capture bytes ${large}`);
+      assert.ok(Math.abs(lostOff - large - lostOn) <= 16, `lost off ${lostOff} = captured past the prefix ${large} + lost on ${lostOn}`);
+      assert.ok((await agent.metricValue('obi_ebpf_large_capture_records_total', {}))! > 0);
+      assert.equal(await agent.metricValue('obi_ebpf_large_capture_dropped_total', {}), 0);
+    } finally {
+      await agent.stop();
+    }
+  });
+});
