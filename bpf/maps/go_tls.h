@@ -10,7 +10,7 @@ struct obi_go_key {
 	__u64 g;
 };
 
-/* a crypto/tls.(*Conn).Read or Write in progress, saved at entry for the probes on its RET instructions */
+/* a crypto/tls.(*Conn).Read in progress, saved at entry for the probes on its RET instructions */
 struct obi_go_call {
 	__u64 conn; /* *tls.Conn */
 	__u64 buf;  /* the byte slice's data pointer */

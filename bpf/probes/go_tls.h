@@ -4,10 +4,11 @@
  * the functions `crypto/tls.(*Conn).Read` and `crypto/tls.(*Conn).Write` of each Go executable
  * (src/discovery/gotls.ts finds them in the symbol table). Go's register ABI (Go >= 1.17 on
  * x86-64) passes the receiver in rax and the byte slice in rbx (pointer) and rcx (length), and
- * returns n in rax; r14 holds the running goroutine (g). Never a uretprobe on Go code: the
- * return-address rewrite breaks when a goroutine's stack moves. The return side is one uprobe
- * on each RET instruction of the function (found by disassembling it); the call is keyed by
- * (process, goroutine), since a goroutine that blocks in Read resumes on another thread.
+ * returns n in rax; r14 holds the running goroutine (g). Write's plaintext is complete at entry
+ * and is emitted there. Read's is known at return, and never through a uretprobe on Go code (the
+ * return-address rewrite breaks when a goroutine's stack moves): one uprobe goes on each RET
+ * instruction of Read (found by disassembling it); the call is keyed by (process, goroutine),
+ * since a goroutine that blocks in Read resumes on another thread.
  *
  * The socket is read from the connection at entry: tls.Conn starts with its `conn net.Conn`
  * interface (type word, data word); for a *net.TCPConn the data points at a struct whose first
@@ -48,6 +49,16 @@ static __always_inline int go_tls_enter(struct pt_regs *ctx, __u8 ingress)
 				ssl_bind(tgid, conn, c.fd, ci);
 		}
 	}
+	if (!ingress) {
+		/* Write(b) sends all of b or fails: its plaintext goes out now, before the socket write, so
+		 * a response read by another goroutine (Go's HTTP client reads on its own) never precedes it */
+		long n = (long)ctx->cx;
+		struct obi_conn_key ck = { .pid = tgid, .fd = c.fd };
+		struct obi_conn_info *ci = c.fd != ~0u ? bpf_map_lookup_elem(&conns, &ck) : 0;
+		if (n > 0 && ci && ci->sock_id)
+			tls_emit(conn, c.buf, n, 0, ci, c.fd, tgid, (__u32)bpf_get_current_pid_tgid());
+		return 0;
+	}
 	struct obi_go_key k = { .pid = tgid, .g = ctx->r14 };
 	bpf_map_update_elem(&go_tls_calls, &k, &c, BPF_ANY);
 	return 0;
@@ -67,7 +78,7 @@ int obi_go_tls_write(struct pt_regs *ctx)
 	return go_tls_enter(ctx, 0);
 }
 
-/* on each RET of Read and Write: rax = n */
+/* on each RET of Read: rax = n */
 SEC("uprobe")
 int obi_go_tls_ret(struct pt_regs *ctx)
 {

@@ -2,9 +2,9 @@
  * Where Go's crypto/tls is in a Go executable, and at which file offsets the uprobes of
  * bpf/probes/go_tls.h go. Go links crypto/tls into the program, so the functions are found by
  * name in the executable's symbol table (`.symtab`; a binary built with `-ldflags=-s` has none
- * and cannot be instrumented). The return side is not a uretprobe (unsafe on Go: goroutine stacks
- * move) but one uprobe on each RET instruction of the function, found by decoding its machine
- * code with iced-x86. Only x86-64 Go >= 1.17 qualifies (the register ABI the programs read); the
+ * and cannot be instrumented). Write is probed at entry only; Read's return side is not a
+ * uretprobe (unsafe on Go: goroutine stacks move) but one uprobe on each RET instruction of the
+ * function, found by decoding its machine code with iced-x86. Only x86-64 Go >= 1.17 qualifies (the register ABI the programs read); the
  * version comes from the `.go.buildinfo` section (inline since Go 1.18; an older layout stores
  * pointers and is reported as unsupported).
  */
@@ -28,7 +28,7 @@ export const GO_TLS_WRITE = 'crypto/tls.(*Conn).Write';
 export const GO_TLS_CLOSE = 'crypto/tls.(*Conn).Close';
 export const GO_TLS_RET_PROGRAM = 'obi_go_tls_ret';
 
-/** functions larger than this are not decoded (Read and Write are ~1 KiB) */
+/** functions larger than this are not decoded (Read is ~1 KiB) */
 const MAX_FUNCTION_BYTES = 64 * 1024;
 const EM_X86_64 = 62;
 const SHT_SYMTAB = 2;
@@ -131,12 +131,12 @@ export function resolveGoTls(fd: number, info: ElfInfo): GoTlsResolution | undef
     [GO_TLS_CLOSE, 'obi_go_tls_close', false],
   ] as const) {
     const sym = syms.get(symbol);
-    if (sym?.fileOffset === undefined || (entry !== 'obi_go_tls_close' && (sym.size <= 0 || sym.size > MAX_FUNCTION_BYTES))) {
+    if (sym?.fileOffset === undefined || (entry === 'obi_go_tls_read' && (sym.size <= 0 || sym.size > MAX_FUNCTION_BYTES))) {
       if (required) missing.push(symbol);
       continue;
     }
     probes.push({ symbol, program: entry, offset: sym.fileOffset });
-    if (entry === 'obi_go_tls_close') continue;
+    if (entry !== 'obi_go_tls_read') continue;
     const code = readAt(fd, sym.fileOffset, sym.size);
     const rets = code && code.length === sym.size ? findReturns(code) : [];
     if (rets.length === 0) {
