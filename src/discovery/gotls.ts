@@ -2,7 +2,7 @@
  * Where Go's crypto/tls is in a Go executable, and at which file offsets the uprobes of
  * bpf/probes/go_tls.h go. Go links crypto/tls into the program, so the functions are found by
  * name in the executable's symbol table (`.symtab`; a binary built with `-ldflags=-s` has none
- * and cannot be instrumented). Write is probed at entry only; Read's return side is not a
+ * and is reported as not instrumentable when its `.gopclntab` names crypto/tls). Write is probed at entry only; Read's return side is not a
  * uretprobe (unsafe on Go: goroutine stacks move) but one uprobe on each RET instruction of the
  * function, found by decoding its machine code with iced-x86. Only x86-64 Go >= 1.17 qualifies (the register ABI the programs read); the
  * version comes from the `.go.buildinfo` section (inline since Go 1.18; an older layout stores
@@ -10,7 +10,7 @@
  */
 import { createRequire } from 'node:module';
 import { readSync } from 'node:fs';
-import { findFunctionSymbols, type ElfInfo } from './elf.ts';
+import { MAX_SYMBOL_SCAN_BYTES, findFunctionSymbols, type ElfInfo } from './elf.ts';
 
 /** One uprobe in a Go executable. */
 export interface GoTlsProbe {
@@ -120,7 +120,13 @@ export function resolveGoTls(fd: number, info: ElfInfo): GoTlsResolution | undef
   if (!bi) return undefined;
   const version = parseBuildInfo(readAt(fd, bi.offset, Math.min(bi.size, 128)) ?? Buffer.alloc(0));
   if (!version || !goAtLeast(version, 17) || !isX8664(fd)) return { ok: false, version, missing: [`register ABI on x86-64 (Go ${version ?? '< 1.18'})`] };
-  if (!info.sections.some((s) => s.type === SHT_SYMTAB)) return { ok: false, version, missing: ['.symtab (stripped)'] };
+  if (!info.sections.some((s) => s.type === SHT_SYMTAB)) {
+    // stripped: its function names are still in .gopclntab; only a program with crypto/tls is worth reporting
+    const pcln = info.sections.find((s) => s.name === '.gopclntab');
+    const names = pcln && pcln.size <= MAX_SYMBOL_SCAN_BYTES ? readAt(fd, pcln.offset, pcln.size) : undefined;
+    if (!names || names.indexOf(`\0${GO_TLS_READ}\0`, 0, 'latin1') < 0) return undefined;
+    return { ok: false, version, missing: ['.symtab (stripped)'] };
+  }
   const syms = findFunctionSymbols(fd, info, [GO_TLS_READ, GO_TLS_WRITE, GO_TLS_CLOSE]);
   if (!syms.has(GO_TLS_READ) && !syms.has(GO_TLS_WRITE)) return undefined; // crypto/tls not linked in
   const probes: GoTlsProbe[] = [];

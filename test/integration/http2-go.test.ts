@@ -131,13 +131,21 @@ describe('HTTP/2: a Go server (x/net/http2, h2c) and curl', () => {
     assert.doesNotMatch(await agent.metrics(), /obi_http2_streams_events_total\{event="(header_block_lost|desync|partial)"\} [1-9]/);
   });
 
-  test('h2c with prior knowledge (curl --http2-prior-knowledge): a 2 MiB body with trailers', async () => {
+  test('h2c with prior knowledge (curl --http2-prior-knowledge): a 2 MiB body with trailers, a POST with a body', async () => {
     const base = `http://127.0.0.1:${port}`;
     const big = await curl('curl-prior', ['--http2-prior-knowledge'], [`${base}/big`]);
     assert.equal(big.output, '200 2097152 1 2\n');
+    const post = await curl('curl-prior', ['--http2-prior-knowledge', '--data-binary', 'abcdefghij'], [`${base}/echo`]);
+    assert.equal(post.output, '201 2 1 2\n');
     assert.deepEqual(summary(await agent.waitSpans(1, of(big.pid))), [['GET /big', 'client', 200, '2', 2097152]]);
-    await agent.waitSpans(5, ofServer('http'));
-    assert.deepEqual(summary(agent.spans(ofServer('http')).slice(4)), [['GET /big', 'server', 200, '2', 2097152]]);
+    const p = await agent.waitSpans(1, of(post.pid));
+    assert.deepEqual(summary(p), [['POST /echo', 'client', 201, '2', 2]]);
+    assert.equal(p[0].attributes['http.request.body.size'], 10);
+    await agent.waitSpans(6, ofServer('http'));
+    assert.deepEqual(summary(agent.spans(ofServer('http')).slice(4)), [
+      ['GET /big', 'server', 200, '2', 2097152],
+      ['POST /echo', 'server', 201, '2', 2],
+    ]);
   });
 
 });
