@@ -25,7 +25,7 @@
 #include "../maps/go_tls.h"
 #include "ssl.h"
 
-#define OBI_GO_CONN_DATA 8 /* tls.Conn.conn (net.Conn): the interface's data word */
+#define OBI_GO_CONN_DATA 8    /* tls.Conn.conn (net.Conn): the interface's data word */
 #define OBI_GO_NETFD_SYSFD 16 /* netFD.pfd (poll.FD) .Sysfd, after fdMutex{state uint64; rsema, wsema uint32} */
 
 static __always_inline int go_tls_enter(struct pt_regs *ctx, __u8 ingress)

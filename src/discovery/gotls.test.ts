@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readElfInfo } from './elf.ts';
 import { GO_TLS_CLOSE, GO_TLS_READ, GO_TLS_RET_PROGRAM, GO_TLS_WRITE, findReturns, goAtLeast, parseBuildInfo, resolveGoTls } from './gotls.ts';
-import { resolveTlsProbes } from './tls.ts';
+import { resolveTlsProbes, resolveTlsProbesFd } from './tls.ts';
 
 test('.go.buildinfo: the inline version of Go >= 1.18; the older pointer layout and junk give none', () => {
   const head = Buffer.alloc(32);
@@ -70,6 +70,8 @@ test('a Go program built here: Read at entry and on every RET (as go tool objdum
       assert.deepEqual(by(GO_TLS_RET_PROGRAM), rets.map((a) => [GO_TLS_READ, off(a)]));
       assert.deepEqual(by('obi_go_tls_write'), [[GO_TLS_WRITE, off(addr(GO_TLS_WRITE))]]);
       assert.deepEqual(by('obi_go_tls_close'), [[GO_TLS_CLOSE, off(addr(GO_TLS_CLOSE))]]);
+      // discovery.skip_go_specific_tracers: a Go program is then a generic executable
+      assert.deepEqual(resolveTlsProbesFd(fd, 'executable', { go: false }), { kind: undefined, probes: [], missing: [] });
     } finally {
       closeSync(fd);
     }

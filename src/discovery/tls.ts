@@ -234,6 +234,8 @@ export function withInternalCallees(plan: TlsResolution, callees: readonly Inter
 export interface ResolveOptions {
   /** probe OpenSSL's internal read/write functions where verified (default true; see tls-callee.ts) */
   readonly internalCallees?: boolean;
+  /** look into Go executables for crypto/tls (default true; false: discovery.skip_go_specific_tracers) */
+  readonly go?: boolean;
 }
 
 /**
@@ -251,7 +253,7 @@ export function resolveTlsProbesFd(fd: number, candidate: TlsMapping['candidate'
   {
     const info = readElfInfo(fd);
     const kinds: TlsLibrary[] = m.candidate === 'executable' ? ['openssl', 'gnutls'] : [m.candidate];
-    if (info && m.candidate === 'executable') {
+    if (info && m.candidate === 'executable' && o.go !== false) {
       const go = resolveGoTls(fd, info);
       if (go?.ok) return { kind: 'go', probes: go.probes.map((p) => ({ ...p, retprobe: false })), missing: [] };
       if (go) return { kind: 'go', probes: [], missing: go.missing };
