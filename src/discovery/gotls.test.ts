@@ -43,7 +43,8 @@ test('a Go program built here: Read at entry and on every RET (as go tool objdum
   const dir = mkdtempSync(join(tmpdir(), 'obi-gotls-'));
   try {
     writeFileSync(join(dir, 'main.go'), 'package main\nimport ("crypto/tls"; "os")\nfunc main() { c, err := tls.Dial("tcp", os.Args[1], nil); if err == nil { c.Write([]byte("x")); b := make([]byte, 9); c.Read(b); c.Close() } }\n');
-    const env = { ...process.env, GO111MODULE: 'off', GOPATH: join(dir, 'gopath'), GOCACHE: join(dir, 'cache'), GOFLAGS: '' };
+    // the integration tests' build cache (build/test-go/cache): the standard library is compiled once
+    const env = { ...process.env, GO111MODULE: 'off', GOPATH: join(dir, 'gopath'), GOCACHE: join(import.meta.dirname, '../../build/test-go/cache'), GOFLAGS: '' };
     execFileSync('go', ['build', '-o', join(dir, 'app'), join(dir, 'main.go')], { env, stdio: 'pipe' });
     execFileSync('go', ['build', '-ldflags=-s', '-o', join(dir, 'stripped'), join(dir, 'main.go')], { env, stdio: 'pipe' });
     writeFileSync(join(dir, 'nt.go'), 'package main\nimport "fmt"\nfunc main() { fmt.Println("no tls") }\n');
