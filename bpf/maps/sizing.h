@@ -20,6 +20,9 @@
 /* HTTP/2 connection directions whose frames the kernel follows (two per connection and process); LRU: a
  * connection that ends unseen must not pin an entry */
 #define OBI_MAX_H2 16384
+/* Go crypto/tls calls in flight: one per goroutine blocked in (*tls.Conn).Read, so
+ * about one per open TLS connection of traced Go processes; LRU */
+#define OBI_MAX_GO_CALLS 16384
 /* exec admission facts (base names and prefixes) derived from the exe_path / languages selectors:
  * a few per selector; brace alternatives expand to at most 64 per glob */
 #define OBI_MAX_EXEC_RULES 1024

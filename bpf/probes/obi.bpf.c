@@ -11,5 +11,6 @@
 #include "sock_conn.h"
 #include "proc.h"
 #include "ssl.h"
+#include "go_tls.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

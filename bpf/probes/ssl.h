@@ -49,6 +49,45 @@ static __always_inline struct obi_conn_info *ssl_conn(__u32 tgid, __u64 ssl, __u
 	return ci && ci->sock_id ? ci : 0;
 }
 
+/*
+ * Emits the plaintext of one TLS call: `n` > 0 bytes at `buf` of session `ssl`, on socket `ci`
+ * (fd `fd`) or, when it is not known yet, with sock_id 0 for user space to pair by (pid, ssl).
+ */
+static __always_inline void tls_emit(__u64 ssl, __u64 buf, long n, __u8 ingress, struct obi_conn_info *ci, __u32 fd,
+                                     __u32 tgid, __u32 tid)
+{
+	__u32 zero = 0;
+	struct obi_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
+		return;
+	s->ev.hdr.type = OBI_EV_DATA;
+	s->ev.hdr.pid = tgid;
+	s->ev.hdr.ts_ns = bpf_ktime_get_ns();
+	s->ev.tid = tid;
+	s->ev.len = n;
+	s->ev.direction = ingress ? OBI_DIR_INGRESS : OBI_DIR_EGRESS;
+	s->ev.flags = OBI_DATA_TLS;
+	s->ev.ssl_id = ssl;
+	if (ci) {
+		s->ev.sock_id = ci->sock_id;
+		s->ev.fd = fd;
+		s->ev.role = ci->role;
+		s->ev.tuple = ci->tuple;
+	} else {
+		s->ev.sock_id = 0;
+		s->ev.fd = ~0u;
+		s->ev.role = OBI_ROLE_UNKNOWN;
+		__builtin_memset(&s->ev.tuple, 0, sizeof(s->ev.tuple));
+	}
+	__u32 want = (__u64)n < capture_size ? (__u32)n : capture_size;
+	__u32 got = copy_user(s, 0, buf, want);
+	if (got > OBI_MAX_CAPTURE)
+		got = OBI_MAX_CAPTURE;
+	asm volatile("%[got] &= %[mask]" : [got] "+r"(got) : [mask] "i"(2 * OBI_MAX_CAPTURE - 1));
+	s->ev.captured = got;
+	h2_submit(s, ci, ssl, tgid, s->ev.direction, 1, n, got, OBI_IO_BUF, buf, 0);
+}
+
 SEC("uretprobe")
 int BPF_KRETPROBE(obi_tls_ret, long rc)
 {
@@ -94,39 +133,8 @@ int BPF_KRETPROBE(obi_tls_ret, long rc)
 			st->pending = ssl;
 		}
 	}
-	if (n <= 0)
-		return 0;
-
-	__u32 zero = 0;
-	struct obi_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
-	if (!s)
-		return 0;
-	s->ev.hdr.type = OBI_EV_DATA;
-	s->ev.hdr.pid = tgid;
-	s->ev.hdr.ts_ns = bpf_ktime_get_ns();
-	s->ev.tid = (__u32)id;
-	s->ev.len = n;
-	s->ev.direction = ingress ? OBI_DIR_INGRESS : OBI_DIR_EGRESS;
-	s->ev.flags = OBI_DATA_TLS;
-	s->ev.ssl_id = ssl;
-	if (ci) {
-		s->ev.sock_id = ci->sock_id;
-		s->ev.fd = fd;
-		s->ev.role = ci->role;
-		s->ev.tuple = ci->tuple;
-	} else {
-		s->ev.sock_id = 0;
-		s->ev.fd = ~0u;
-		s->ev.role = OBI_ROLE_UNKNOWN;
-		__builtin_memset(&s->ev.tuple, 0, sizeof(s->ev.tuple));
-	}
-	__u32 want = (__u64)n < capture_size ? (__u32)n : capture_size;
-	__u32 got = copy_user(s, 0, buf, want);
-	if (got > OBI_MAX_CAPTURE)
-		got = OBI_MAX_CAPTURE;
-	asm volatile("%[got] &= %[mask]" : [got] "+r"(got) : [mask] "i"(2 * OBI_MAX_CAPTURE - 1));
-	s->ev.captured = got;
-	h2_submit(s, ci, ssl, tgid, s->ev.direction, 1, n, got, OBI_IO_BUF, buf, 0);
+	if (n > 0)
+		tls_emit(ssl, buf, n, ingress, ci, fd, tgid, (__u32)id);
 	return 0;
 }
 
@@ -169,24 +177,29 @@ int BPF_KPROBE(obi_gnutls_send, void *session, void *data)
 	return ssl_enter((__u64)session, (__u64)data, 0, OBI_SSL_OP_GNUTLS_SEND);
 }
 
-/* SSL_shutdown, SSL_free, gnutls_bye, gnutls_deinit: the session is over, forget its socket */
-SEC("uprobe")
-int BPF_KPROBE(obi_tls_release, void *ssl)
+/* the session is over: forget its socket and its HTTP/2 frame following (a new session at the same address starts afresh) */
+static __always_inline void tls_release(__u64 ssl)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	if (!pid_traced(tgid))
-		return 0;
-	struct obi_ssl_key k = { .pid = tgid, .ssl = (__u64)ssl };
+		return;
+	struct obi_ssl_key k = { .pid = tgid, .ssl = ssl };
 	bpf_map_delete_elem(&ssl_fds, &k);
-	/* and its HTTP/2 frame following: a new session at the same address starts afresh */
-	struct obi_h2_key hk = { .id = (__u64)ssl, .pid = tgid, .dir = OBI_DIR_EGRESS | OBI_H2_TLS_DIR };
+	struct obi_h2_key hk = { .id = ssl, .pid = tgid, .dir = OBI_DIR_EGRESS | OBI_H2_TLS_DIR };
 	bpf_map_delete_elem(&h2_conns, &hk);
 	hk.dir = OBI_DIR_INGRESS | OBI_H2_TLS_DIR;
 	bpf_map_delete_elem(&h2_conns, &hk);
 	large_forget((__u64)ssl, tgid, 1);
 	struct obi_ssl_thread *st = bpf_task_storage_get(&ssl_threads, bpf_get_current_task_btf(), 0, 0);
-	if (st && st->pending == (__u64)ssl)
+	if (st && st->pending == ssl)
 		st->pending = 0;
+}
+
+/* SSL_shutdown, SSL_free, gnutls_bye, gnutls_deinit */
+SEC("uprobe")
+int BPF_KPROBE(obi_tls_release, void *ssl)
+{
+	tls_release((__u64)ssl);
 	return 0;
 }
 #endif

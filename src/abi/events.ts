@@ -63,6 +63,7 @@ export const ObiMap = {
   conns: 'conns',
   inflight: 'inflight',
   ssl_fds: 'ssl_fds',
+  go_tls_calls: 'go_tls_calls',
   pids: 'pids',
   pidmask: 'pidmask',
   events: 'events',

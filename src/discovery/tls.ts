@@ -10,15 +10,19 @@
  * device and inode are checked against the mapping; when they differ (the
  * package was upgraded and the path now names another file, or the file was
  * deleted), /proc/PID/map_files/<range> reaches the mapped file itself where
- * the agent may read it (that needs CAP_SYS_ADMIN). The uprobes are attached
+ * the agent may read it (that needs CAP_SYS_ADMIN). A Go executable carries crypto/tls, which is
+ * Go code, not a library: discovery/gotls.ts plans its probes. The uprobes are attached
  * through the agent's own descriptor (/proc/self/fd/N), so the attachment does
  * not depend on the process that showed the file still being alive.
  */
 import { closeSync, fstatSync, openSync, readFileSync, readlinkSync } from 'node:fs';
 import { findFunctionSymbols, readElfInfo, withFile } from './elf.ts';
 import { findOpensslCallees, type InternalCallee } from './tls-callee.ts';
+import { resolveGoTls } from './gotls.ts';
 
-export type TlsLibraryKind = 'openssl' | 'gnutls';
+/** a TLS library family, or Go's crypto/tls linked into a Go executable (discovery/gotls.ts) */
+export type TlsLibraryKind = 'openssl' | 'gnutls' | 'go';
+type TlsLibrary = Exclude<TlsLibraryKind, 'go'>;
 
 /** A file-backed mapping of a process that may hold TLS code. */
 export interface TlsMapping {
@@ -31,7 +35,7 @@ export interface TlsMapping {
   /** the mapping itself (/proc/PID/map_files/START-END), when the path no longer names the file */
   readonly mapFilesPath?: string;
   /** the library family its name says, or `executable` (a copy linked in, told by its symbols) */
-  readonly candidate: TlsLibraryKind | 'executable';
+  readonly candidate: TlsLibrary | 'executable';
 }
 
 /** One uprobe: `program` of the BPF object on `symbol`, at `offset` in the file. */
@@ -62,7 +66,7 @@ interface ProbeSpec {
 export const TLS_RETURN_PROGRAM = 'obi_tls_ret';
 
 /** What is probed in each library family, and which program goes on each symbol. */
-export const TLS_PROBES: Readonly<Record<TlsLibraryKind, readonly ProbeSpec[]>> = {
+export const TLS_PROBES: Readonly<Record<TlsLibrary, readonly ProbeSpec[]>> = {
   openssl: [
     { symbol: 'SSL_read', entry: 'obi_ssl_read', ret: true, required: true },
     { symbol: 'SSL_write', entry: 'obi_ssl_write', ret: true, required: true },
@@ -82,13 +86,13 @@ export const TLS_PROBES: Readonly<Record<TlsLibraryKind, readonly ProbeSpec[]>> 
 
 // libssl.so, libssl.so.3, libssl.so.1.1, libssl-1a2b3c4d.so.3 (a copy bundled by a Python wheel);
 // not libssl3.so (Mozilla NSS). libgnutls.so.30; not libgnutls-dane / libgnutls-openssl.
-const LIB_PATTERNS: readonly (readonly [RegExp, TlsLibraryKind])[] = [
+const LIB_PATTERNS: readonly (readonly [RegExp, TlsLibrary])[] = [
   [/^libssl(?:-[0-9a-f]+)?\.so(?:\.\d+)*$/, 'openssl'],
   [/^libgnutls(?:-[0-9a-f]+)?\.so(?:\.\d+)*$/, 'gnutls'],
 ];
 
 /** The TLS library family a file name says, if any. */
-export function libraryKind(path: string): TlsLibraryKind | undefined {
+export function libraryKind(path: string): TlsLibrary | undefined {
   const base = path.slice(path.lastIndexOf('/') + 1);
   for (const [re, kind] of LIB_PATTERNS) if (re.test(base)) return kind;
   return undefined;
@@ -194,7 +198,7 @@ export function openTlsFile(m: TlsMapping): OpenedTlsFile {
 }
 
 /** Which probes `spec` needs, given the symbols found. */
-export function planProbes(kind: TlsLibraryKind, offsets: ReadonlyMap<string, number>): TlsResolution {
+export function planProbes(kind: TlsLibrary, offsets: ReadonlyMap<string, number>): TlsResolution {
   const probes: TlsProbe[] = [];
   const missing: string[] = [];
   for (const s of TLS_PROBES[kind]) {
@@ -230,6 +234,8 @@ export function withInternalCallees(plan: TlsResolution, callees: readonly Inter
 export interface ResolveOptions {
   /** probe OpenSSL's internal read/write functions where verified (default true; see tls-callee.ts) */
   readonly internalCallees?: boolean;
+  /** look into Go executables for crypto/tls (default true; false: discovery.skip_go_specific_tracers) */
+  readonly go?: boolean;
 }
 
 /**
@@ -246,7 +252,12 @@ export function resolveTlsProbesFd(fd: number, candidate: TlsMapping['candidate'
   const m = { candidate };
   {
     const info = readElfInfo(fd);
-    const kinds: TlsLibraryKind[] = m.candidate === 'executable' ? ['openssl', 'gnutls'] : [m.candidate];
+    const kinds: TlsLibrary[] = m.candidate === 'executable' ? ['openssl', 'gnutls'] : [m.candidate];
+    if (info && m.candidate === 'executable' && o.go !== false) {
+      const go = resolveGoTls(fd, info);
+      if (go?.ok) return { kind: 'go', probes: go.probes.map((p) => ({ ...p, retprobe: false })), missing: [] };
+      if (go) return { kind: 'go', probes: [], missing: go.missing };
+    }
     if (!info) return m.candidate === 'executable' ? { kind: undefined, probes: [], missing: [] } : { kind: m.candidate, probes: [], missing: ['ELF'] };
     const names = kinds.flatMap((k) => TLS_PROBES[k].map((s) => s.symbol));
     const syms = findFunctionSymbols(fd, info, names);

@@ -295,8 +295,8 @@ export class Agent {
     const tracker = this._tracker;
     this._internal.setIngestSource(cachedIngestSnapshot(tracker, this._decodeStats, undefined, this._spanCtx?.httpExtractStats));
 
-    // TLS libraries of selected processes get uprobes (bpf/probes/ssl.h), per file, ref-counted
-    const tls = new TlsInstrumenter({ bpf, log, onError: (name, type) => this._internal!.instrumentationError(name, type) });
+    // TLS libraries of selected processes get uprobes (bpf/probes/ssl.h, go_tls.h), per file, ref-counted
+    const tls = new TlsInstrumenter({ bpf, log, skipGo: cfg.discovery.skip_go_specific_tracers, onError: (name, type) => this._internal!.instrumentationError(name, type) });
     this._tls = tls;
     // container / Kubernetes metadata, per process (pipeline/metadata.ts)
     const meta = (this._meta = await startMetadata(cfg, log, (id) => this._safe(() => this._lifecycle?.reidentifyContainer(id))));

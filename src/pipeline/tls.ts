@@ -1,6 +1,7 @@
 /**
  * TLS library instrumentation: attaches the uprobes of bpf/probes/ssl.h to the
- * TLS libraries (and executables with a linked-in copy) of selected processes.
+ * TLS libraries (and executables with a linked-in copy) of selected processes, and
+ * those of bpf/probes/go_tls.h to Go executables (their crypto/tls).
  *
  * One attachment per file, identified by (device, inode): a uprobe fires in every
  * process that maps the file, and the BPF programs drop untraced processes at
@@ -41,6 +42,8 @@ export interface TlsInstrumenterOptions {
   readonly recheckMs?: number;
   /** re-checks of a newly instrumented process (its libraries are mapped after exec) */
   readonly followUpMs?: readonly number[];
+  /** Go executables get no crypto/tls uprobes (discovery.skip_go_specific_tracers) */
+  readonly skipGo?: boolean;
   /** how long a library stays attached after its last user went (default DEFAULT_TLS_LINGER_MS) */
   readonly lingerMs?: number;
   /** for tests */
@@ -232,7 +235,7 @@ export class TlsInstrumenter {
     let res: TlsResolution | undefined;
     try {
       try {
-        res = this._resolve ? this._resolve(m) : resolveTlsProbesFd(file.fd, m.candidate);
+        res = this._resolve ? this._resolve(m) : resolveTlsProbesFd(file.fd, m.candidate, { go: !this._opts.skipGo });
       } catch (err) {
         res = undefined;
         this._opts.log.debug('TLS symbol lookup failed', { path: m.path, error: (err as Error).message });

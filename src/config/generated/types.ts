@@ -242,8 +242,8 @@ export interface DiscoveryConfig {
    */
   readonly default_otlp_grpc_port: number;
   /**
-   * Treat Go binaries as generic processes (no Go uprobes).
-   * default false; env OTEL_EBPF_SKIP_GO_SPECIFIC_TRACERS; accepted, not implemented
+   * Treat Go binaries as generic processes (no Go uprobes: their crypto/tls plaintext is not captured).
+   * default false; env OTEL_EBPF_SKIP_GO_SPECIFIC_TRACERS
    */
   readonly skip_go_specific_tracers: boolean;
   /**
