@@ -55,3 +55,38 @@ export function parseTraceparent(value: string | undefined): TraceParent | undef
 export function formatTraceparent(traceId: string, spanId: string, flags: number): string {
   return `00-${traceId}-${spanId}-${(flags & 0xff).toString(16).padStart(2, '0')}`;
 }
+
+const TP_NAME = 'traceparent';
+/** how far into a request's first segment the header block is searched */
+const PEEK_LIMIT = 8192;
+
+/**
+ * The `traceparent` of an HTTP/1 request from the first captured segment of the request (its
+ * header block, up to the first empty line or the end of the capture); undefined when absent,
+ * malformed or not in that segment. Used at request start, before the request is parsed whole.
+ */
+export function peekTraceparent(head: Buffer): TraceParent | undefined {
+  const end = Math.min(head.length, PEEK_LIMIT);
+  // skip the request line
+  let i = head.indexOf(0x0a);
+  while (i >= 0 && i + 1 < end) {
+    const start = i + 1;
+    if (head[start] === 0x0d || head[start] === 0x0a) return undefined; // end of the header block
+    if (start + TP_NAME.length + 1 < end && matchesName(head, start)) {
+      let v = start + TP_NAME.length;
+      while (v < end && head[v] === 0x20) v++;
+      if (head[v] === 0x3a /* : */) {
+        const eol = head.indexOf(0x0a, v);
+        if (eol < 0 || eol > end) return undefined;
+        return parseTraceparent(head.toString('latin1', v + 1, eol).trim());
+      }
+    }
+    i = head.indexOf(0x0a, start);
+  }
+  return undefined;
+}
+
+function matchesName(b: Buffer, at: number): boolean {
+  for (let k = 0; k < TP_NAME.length; k++) if ((b[at + k] | 0x20) !== TP_NAME.charCodeAt(k)) return false;
+  return true;
+}
