@@ -1,0 +1,36 @@
+"""A thread-per-request HTTP hop for the correlation tests (docs/devdocs/correlation.md).
+
+usage: hop.py PORT [NEXT_URL_PREFIX]
+GET /x: with NEXT_URL_PREFIX, calls NEXT_URL_PREFIX + /x with urllib on the handling thread and
+answers with what it got; without, answers "leaf /x". Prints "listening" once bound.
+"""
+import sys
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+PORT = int(sys.argv[1])
+NEXT = sys.argv[2] if len(sys.argv) > 2 else None
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        if NEXT is not None:
+            with urllib.request.urlopen(NEXT + self.path, timeout=20) as r:
+                body = r.read()
+        else:
+            body = ("leaf " + self.path).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+server = ThreadingHTTPServer(("127.0.0.1", PORT), Handler)
+server.daemon_threads = True
+print("listening", flush=True)
+server.serve_forever()
