@@ -30,6 +30,7 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
+ThreadingHTTPServer.request_queue_size = 128  # the default backlog (5) drops SYNs under 50 concurrent requests
 server = ThreadingHTTPServer(("127.0.0.1", PORT), Handler)
 server.daemon_threads = True
 print("listening", flush=True)
