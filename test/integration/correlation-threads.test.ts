@@ -4,7 +4,9 @@
  * - a Java `com.sun.net.httpserver.HttpServer` with a fixed pool of 8 threads (openjdk-17),
  *   calling a Python leaf with HttpURLConnection (keep-alive connections shared by the pool);
  * - the PHP built-in server (`php -S`), each request querying MariaDB (mysqli) and calling the
- *   Python leaf (file_get_contents).
+ *   Python leaf (file_get_contents);
+ * - a Python ThreadingHTTPServer whose handler makes its call on a thread it creates for it
+ *   (the new thread inherits the request's context: OBI_EV_THREAD from sched_process_fork).
  * Every client span is the child of the server span of its own request (the request's id is in
  * the path), and the leaf's server spans are the children of those client spans (both ends).
  */
@@ -22,8 +24,9 @@ describe('correlation: Java thread pool and the PHP built-in server, 20 concurre
   let leaf: Proc;
   let java: Proc;
   let php: Proc;
+  let spawner: Proc;
   let db: MariaDbServer;
-  const ports = { leaf: 0, java: 0, php: 0 };
+  const ports = { leaf: 0, java: 0, php: 0, spawner: 0 };
 
   before(async () => {
     for (const k of Object.keys(ports) as (keyof typeof ports)[]) ports[k] = await freePort();
@@ -34,18 +37,21 @@ describe('correlation: Java thread pool and the PHP built-in server, 20 concurre
     php = startProcess('php', ['-S', `127.0.0.1:${ports.php}`, join(apps, 'threads/router.php')], {
       env: { ...process.env, OTEL_SERVICE_NAME: 'php-hop', NEXT: `http://127.0.0.1:${ports.leaf}`, DB_PORT: String(db.port), DB_USER: 'obi', DB_PASS: 'obi-pass' },
     });
-    for (const p of [ports.leaf, ports.java, ports.php]) await waitForPort(p, '127.0.0.1', 30_000);
-    agent = await TestAgent.start({ OTEL_EBPF_OPEN_PORT: `${ports.leaf},${ports.java},${ports.php},${db.port}` });
-    for (const pid of [leaf.pid, java.pid, php.pid]) await agent.waitTracked(pid);
+    spawner = startProcess('/usr/bin/python3', [join(apps, 'chain/hop.py'), String(ports.spawner), `http://127.0.0.1:${ports.leaf}`], {
+      env: { ...process.env, OTEL_SERVICE_NAME: 'py-spawner', HOP_SPAWN: '1' },
+    });
+    for (const p of Object.values(ports)) await waitForPort(p, '127.0.0.1', 30_000);
+    agent = await TestAgent.start({ OTEL_EBPF_OPEN_PORT: `${Object.values(ports).join(',')},${db.port}` });
+    for (const pid of [leaf.pid, java.pid, php.pid, spawner.pid]) await agent.waitTracked(pid);
   });
 
   after(async () => {
     await agent?.stop();
-    for (const p of [leaf, java, php]) await p?.kill();
+    for (const p of [leaf, java, php, spawner]) await p?.kill();
     await db?.stop();
   });
 
-  const idOf = (s: SpanJSON): string | undefined => /\/[jp]\/\d+$/.exec(String(s.attributes['url.path'] ?? s.attributes['url.full'] ?? ''))?.[0];
+  const idOf = (s: SpanJSON): string | undefined => /\/[jps]\/\d+$/.exec(String(s.attributes['url.path'] ?? s.attributes['url.full'] ?? ''))?.[0];
   const burst = async (prefix: string, port: number): Promise<void> => {
     const urls = Array.from({ length: N }, (_, i) => `http://127.0.0.1:${port}/${prefix}/${i}`);
     await run('curl', ['-sf', '-Z', '--parallel-max', String(N), ...urls.flatMap((u) => ['-o', '/dev/null', u])]);
@@ -107,5 +113,15 @@ describe('correlation: Java thread pool and the PHP built-in server, 20 concurre
       parents.add(p.spanId);
     }
     assert.equal(parents.size, N, 'one query per request');
+  });
+
+  test('Python: a call made on a thread the handler creates is the child of the request (thread inheritance)', async () => {
+    await burst('s', ports.spawner);
+    const mine = (s: SpanJSON): boolean => idOf(s)?.startsWith('/s/') === true;
+    await agent.waitSpans(3 * N, mine, 20_000);
+    await new Promise((r) => setTimeout(r, 200));
+    const spans = agent.spans(mine);
+    assert.equal(spans.length, 3 * N);
+    checkHttp(spans, spawner.pid);
   });
 });
