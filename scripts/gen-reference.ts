@@ -10,6 +10,7 @@
  *
  * scripts/gen-reference.test.ts runs the check in `make test`.
  */
+import { CorrelationMetrics } from '../src/telemetry/correlate.ts';
 import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -144,6 +145,7 @@ function metricGroups(): { title: string; note: string; families: readonly Store
   new SpanProcessor(legacy, new RedMetrics(new MetricStore()), { features: ['application_span'] });
   const self = new MetricStore();
   new InternalMetrics(self);
+  new CorrelationMetrics(self);
   new OtlpExportMetrics(self);
   return [
     {

@@ -443,7 +443,7 @@ export class CorrelationMetrics {
   constructor(store: MetricStore, prefix = 'obi') {
     this._unlinked = new CounterVec({
       name: `${prefix}.unlinked.client.spans`,
-      help: 'Client spans made by a process that serves requests but not linked to a server span, by reason (go_runtime, event_loop, overlap, ambiguous)',
+      help: 'Client spans not linked to a server span of their process because no sound link exists, by reason (go_runtime: every client span of a Go process; event_loop; overlap; ambiguous)',
       labelNames: ['reason'],
       index: new SeriesIndex(1),
     }).registerIn(store);
