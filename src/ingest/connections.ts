@@ -308,7 +308,8 @@ export class ConnectionTracker {
   }
 
   /** drop c from the indexes (its session, if any, is the caller's business) */
-  private _forget(c: Conn): void {
+  private _forget(c: Conn, tsNs: number): void {
+    if (c.corr !== undefined) this._corr?.closed(c.corr.conn, tsNs); // also for a lingering TLS connection
     const m = this._byPid.get(c.pid);
     m?.delete(c.sockId);
     if (m && m.size === 0) this._byPid.delete(c.pid);
@@ -317,8 +318,7 @@ export class ConnectionTracker {
 
   private _finish(c: Conn, tsNs: number): void {
     if (c.session) this._closeSession(c, tsNs);
-    if (c.corr !== undefined) this._corr?.closed(c.corr.conn, tsNs);
-    this._forget(c);
+    this._forget(c, tsNs);
   }
 
   /** close c's session: its last records go out, its counters into the totals */
@@ -333,7 +333,7 @@ export class ConnectionTracker {
     if (!c) return;
     if (c.tls && c.sslId !== undefined && c.session !== undefined && c.session.pendingRequests > 0) {
       // a TLS connection closed with requests unanswered: forget its socket, keep its session a moment
-      this._forget(c);
+      this._forget(c, ev.hdrTsNs);
       this._lingering.add(c.pid, c.sslId, c, ev.hdrTsNs);
     } else this._finish(c, ev.hdrTsNs);
   }

@@ -52,9 +52,9 @@ export type CorrelationPolicy =
  * undefined when the call is not made while serving a request.
  */
 export interface ContextProvider {
-  serverStart?(pid: number, tid: number, tsNs: number, ctx: SpanCtx): void;
-  serverEnd?(pid: number, tid: number, tsNs: number, ctx: SpanCtx): void;
-  parentOf(pid: number, tid: number, tsNs: number): SpanCtx | UnlinkedReason | undefined;
+  serverStart?(pid: number, tid: number, tsNs: number, ctx: SpanCtx, conn: CorrelatedConn): void;
+  serverEnd?(pid: number, tid: number, tsNs: number, ctx: SpanCtx, conn: CorrelatedConn): void;
+  parentOf(pid: number, tid: number, tsNs: number, conn: CorrelatedConn): SpanCtx | UnlinkedReason | undefined;
 }
 
 export interface CorrelatorOptions {
@@ -323,7 +323,7 @@ export class Correlator implements RequestCorrelator {
         t.markerConn = conn;
         break;
       case 'custom':
-        policy.provider.serverStart?.(conn.pid, tid, tsNs, ctx);
+        policy.provider.serverStart?.(conn.pid, tid, tsNs, ctx, conn);
         break;
       case 'unlinked':
         break;
@@ -336,7 +336,7 @@ export class Correlator implements RequestCorrelator {
     if (t === undefined) return;
     cs.thread = undefined;
     const policy = this.policy(conn.pid);
-    if (policy.kind === 'custom' && cs.current !== undefined) policy.provider.serverEnd?.(conn.pid, cs.threadKey % TID_SPACE, tsNs, cs.current);
+    if (policy.kind === 'custom' && cs.current !== undefined) policy.provider.serverEnd?.(conn.pid, cs.threadKey % TID_SPACE, tsNs, cs.current, conn);
     cs.current = undefined;
     const i = t.open.indexOf(conn);
     if (i >= 0) t.open.splice(i, 1);
@@ -379,7 +379,7 @@ export class Correlator implements RequestCorrelator {
         this._count(policy.reason);
         return undefined;
       case 'custom': {
-        const r = policy.provider.parentOf(conn.pid, tid, tsNs);
+        const r = policy.provider.parentOf(conn.pid, tid, tsNs, conn);
         if (typeof r === 'string') {
           this._count(r);
           return undefined;
