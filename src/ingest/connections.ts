@@ -1,3 +1,4 @@
+// Over 400 lines: one connection table with its role inference, TLS pairing hooks, correlation hook and flush paths, kept together.
 /**
  * Per-connection byte streams: routes data events of one (pid, socket) to the
  * protocol session that owns it, decides the role of connections that predate

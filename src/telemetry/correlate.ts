@@ -1,3 +1,4 @@
+// Over 400 lines: the correlator (its four policies, the join of both ends, bounds) and its self-metrics, one decision point as docs/devdocs/correlation.md asks.
 /**
  * The one place where span ids are decided at request start and linked (docs/devdocs/correlation.md):
  *
