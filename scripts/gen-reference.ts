@@ -14,6 +14,7 @@ import { createGenaiMetrics } from '../src/telemetry/genai.ts';
 import { readGenaiCall } from '../src/protocols/genai/extract.ts';
 import { loadGenaiCases } from '../test/helpers/genai-fixtures.ts';
 import { registerLargeCaptureMetrics } from '../src/pipeline/large-capture.ts';
+import { CorrelationMetrics } from '../src/telemetry/correlate.ts';
 import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -255,6 +256,7 @@ function metricGroups(): { title: string; note: string; families: readonly Store
   new SpanProcessor(legacy, new RedMetrics(new MetricStore()), { features: ['application_span'] });
   const self = new MetricStore();
   new InternalMetrics(self);
+  new CorrelationMetrics(self);
   new OtlpExportMetrics(self);
   registerLargeCaptureMetrics(self, () => ({ records: 0, bytes: 0, dropped: 0 }));
   return [

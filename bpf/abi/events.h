@@ -56,6 +56,8 @@ enum obi_event_type {
 	OBI_EV_EXIT = 5,   /* a tracked process exited (thread group dead) */
 	OBI_EV_FORK = 6,   /* a tracked process forked a child, now tracked too */
 	OBI_EV_LISTEN = 7, /* any process started listening on a TCP port (host-wide; rare) */
+	OBI_EV_THREAD =
+		8, /* a thread of a traced process created a thread (correlation: the child inherits its context) */
 };
 
 enum obi_direction {
@@ -139,13 +141,13 @@ enum obi_proc_flags {
 	OBI_PROC_ADMITTED = 1, /* EXEC: an exec admission rule matched; the kernel traces the process already */
 };
 
-/* OBI_EV_EXEC, OBI_EV_EXIT, OBI_EV_FORK, OBI_EV_LISTEN */
+/* OBI_EV_EXEC, OBI_EV_EXIT, OBI_EV_FORK, OBI_EV_LISTEN, OBI_EV_THREAD */
 struct obi_proc_event {
 	struct obi_event_header hdr;
-	__u32 ppid;  /* parent tgid (EXEC, FORK) */
-	__u32 port;  /* listening port (LISTEN) */
-	__u32 flags; /* enum obi_proc_flags */
-	__u8 _pad[4];
+	__u32 ppid;              /* parent tgid (EXEC, FORK); the creating thread's id (THREAD) */
+	__u32 port;              /* listening port (LISTEN) */
+	__u32 flags;             /* enum obi_proc_flags */
+	__u32 tid;               /* the new thread's id (THREAD) */
 	char path[OBI_MAX_PATH]; /* executable path (EXEC), NUL-terminated */
 };
 

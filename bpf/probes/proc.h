@@ -41,14 +41,22 @@ int obi_fork(struct bpf_raw_tracepoint_args *ctx)
 	struct task_struct *child = (struct task_struct *)ctx->args[1];
 	__u32 ptgid = BPF_CORE_READ(parent, tgid);
 	__u32 ctgid = BPF_CORE_READ(child, tgid);
-	if (ptgid == ctgid || !pid_traced(ptgid))
-		return 0; /* a new thread, or an untraced parent */
-	pid_trace(ctgid);
+	if (!pid_traced(ptgid))
+		return 0; /* an untraced parent */
 	struct obi_proc_event ev = {};
-	ev.hdr.type = OBI_EV_FORK;
-	ev.hdr.pid = ctgid;
 	ev.hdr.ts_ns = bpf_ktime_get_ns();
-	ev.ppid = ptgid;
+	if (ptgid == ctgid) {
+		/* a new thread: user space lets it inherit its creator's request context */
+		ev.hdr.type = OBI_EV_THREAD;
+		ev.hdr.pid = ptgid;
+		ev.ppid = BPF_CORE_READ(parent, pid);
+		ev.tid = BPF_CORE_READ(child, pid);
+	} else {
+		pid_trace(ctgid);
+		ev.hdr.type = OBI_EV_FORK;
+		ev.hdr.pid = ctgid;
+		ev.ppid = ptgid;
+	}
 	rb_emit(&ev, sizeof(ev));
 	return 0;
 }

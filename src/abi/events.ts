@@ -20,6 +20,7 @@ export const ObiEventType = {
   OBI_EV_EXIT: 5,
   OBI_EV_FORK: 6,
   OBI_EV_LISTEN: 7,
+  OBI_EV_THREAD: 8,
 } as const;
 
 export const ObiDirection = {
@@ -254,6 +255,7 @@ export const ObiProcEventOffsets = {
   ppid: 16,
   port: 20,
   flags: 24,
+  tid: 28,
   path: 32,
 } as const;
 
@@ -264,6 +266,7 @@ export interface ObiProcEvent {
   ppid: number;
   port: number;
   flags: number;
+  tid: number;
   path: string;
 }
 
@@ -276,6 +279,7 @@ export function decodeObiProcEvent(v: DataView, o: number): ObiProcEvent {
     ppid: v.getUint32(o + 16, true),
     port: v.getUint32(o + 20, true),
     flags: v.getUint32(o + 24, true),
+    tid: v.getUint32(o + 28, true),
     path: cString(v, o + 32, 256),
   };
 }

@@ -1,3 +1,4 @@
+// Over 400 lines: one connection table with its role inference, TLS pairing hooks, correlation hook and flush paths, kept together.
 /**
  * Per-connection byte streams: routes data events of one (pid, socket) to the
  * protocol session that owns it, decides the role of connections that predate
@@ -7,18 +8,17 @@
 import { ObiDataFlags, ObiDirection, ObiRole, type ObiConnEvent, type ObiDataEvent } from '../abi/events.ts';
 import type { ConnInfo } from '../common/conn.ts';
 import type { ServiceIdentity } from '../common/service.ts';
+import type { RequestCorrelator, SpanCtx } from '../common/trace.ts';
 import type { FrameTiming, MessageType } from '../protocols/common/contract.ts';
 import type { ProtocolConn } from '../protocols/common/descriptor.ts';
 import type { ProtocolRecord } from '../protocols/common/records.ts';
 import { addSessionCounters as addCounters, ProtocolSession, type SessionCounters } from '../protocols/common/session.ts';
 import { bindProtocols, type BoundProtocol } from '../protocols/registry.ts';
+import { correlateSegment, correlationState, startOf, type CorrelationState } from './correlation.ts';
 import { formatAddress } from './decode.ts';
 import { HeldPlaintext, Lingering } from './tls-pairing.ts';
-
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnySession = ProtocolSession<FrameTiming, FrameTiming, ProtocolRecord, any>;
-
-
 /** data segments inspected before a connection of no known protocol is ignored */
 const DETECT_SEGMENTS = 8;
 
@@ -38,6 +38,7 @@ interface Conn {
   tls: boolean;
   /** the TLS session (SSL*) whose plaintext this connection carries */
   sslId?: bigint;
+  corr?: CorrelationState; // ingest/correlation.ts
 }
 
 export interface ConnectionCounters {
@@ -61,7 +62,9 @@ export interface ConnectionCounters {
 
 export interface ConnectionTrackerOptions {
   /** where each completed record (an exchange, an operation) goes, with its connection */
-  sink(record: ProtocolRecord, conn: ProtocolConn): void;
+  sink(record: ProtocolRecord, conn: ProtocolConn, ctx?: SpanCtx): void;
+  /** decides span ids at request start and links them (src/telemetry/correlate.ts); none: ids at completion */
+  correlator?: RequestCorrelator;
   /** the service identity of a process (asked once per connection); undefined drops the records, counted */
   identify(pid: number): ServiceIdentity | undefined;
   /** `n` records of `pid` dropped for want of an identity (also counted in `unidentifiedRecords`) */
@@ -103,8 +106,10 @@ export class ConnectionTracker {
   private readonly _protocols: readonly BoundProtocol[];
   private readonly _max: number;
   private readonly _idleNs: number;
+  private readonly _corr: RequestCorrelator | undefined;
 
   constructor(opts: ConnectionTrackerOptions) {
+    this._corr = opts.correlator;
     this._sink = opts.sink;
     this._identify = opts.identify;
     this._onUnidentified = opts.onUnidentified;
@@ -160,7 +165,6 @@ export class ConnectionTracker {
     }
   }
 
-
   /** accept/connect: the role is known from the syscall */
   onConn(ev: ObiConnEvent): void {
     const tuple = {
@@ -174,6 +178,7 @@ export class ConnectionTracker {
     const c = this._get(ev.hdrPid, ev.sockId, true, tuple, ev.hdrTsNs)!;
     c.role = ev.role === ObiRole.OBI_ROLE_SERVER ? 'server' : ev.role === ObiRole.OBI_ROLE_CLIENT ? 'client' : 'unknown';
     c.tid = ev.tid;
+    if (this._corr !== undefined && c.role === 'client') this._corr.connected(correlationState(c).conn, ev.tid, ev.hdrTsNs);
   }
 
   onData(ev: ObiDataEvent, payload: Buffer): void {
@@ -220,6 +225,7 @@ export class ConnectionTracker {
       if (!this._detect(c, ingress, payload, flags)) return;
     }
     const type: MessageType = (c.role === 'server') === ingress ? 'request' : 'response';
+    if (this._corr !== undefined) correlateSegment(this._corr, c, type === 'request', payload, tsNs);
     const records = c.session!.feed(type, payload, Math.max(len, payload.length), tsNs);
     this._emit(c, records);
   }
@@ -299,11 +305,12 @@ export class ConnectionTracker {
       this._onUnidentified?.(c.pid, records.length);
       return;
     }
-    for (let i = 0; i < records.length; i++) this._sink(records[i], pc);
+    for (let i = 0; i < records.length; i++) this._sink(records[i], pc, startOf(c.corr, records[i]));
   }
 
   /** drop c from the indexes (its session, if any, is the caller's business) */
-  private _forget(c: Conn): void {
+  private _forget(c: Conn, tsNs: number): void {
+    if (c.corr !== undefined) this._corr?.closed(c.corr.conn, tsNs); // also for a lingering TLS connection
     const m = this._byPid.get(c.pid);
     m?.delete(c.sockId);
     if (m && m.size === 0) this._byPid.delete(c.pid);
@@ -312,7 +319,7 @@ export class ConnectionTracker {
 
   private _finish(c: Conn, tsNs: number): void {
     if (c.session) this._closeSession(c, tsNs);
-    this._forget(c);
+    this._forget(c, tsNs);
   }
 
   /** close c's session: its last records go out, its counters into the totals */
@@ -327,7 +334,7 @@ export class ConnectionTracker {
     if (!c) return;
     if (c.tls && c.sslId !== undefined && c.session !== undefined && c.session.pendingRequests > 0) {
       // a TLS connection closed with requests unanswered: forget its socket, keep its session a moment
-      this._forget(c);
+      this._forget(c, ev.hdrTsNs);
       this._lingering.add(c.pid, c.sslId, c, ev.hdrTsNs);
     } else this._finish(c, ev.hdrTsNs);
   }

@@ -71,6 +71,7 @@ export function decodeBatch(batch: Buffer, h: EventHandlers, stats: DecodeStats)
       case ObiEventType.OBI_EV_EXIT:
       case ObiEventType.OBI_EV_FORK:
       case ObiEventType.OBI_EV_LISTEN:
+      case ObiEventType.OBI_EV_THREAD:
         h.proc(decodeObiProcEvent(v, rec));
         break;
       default:

@@ -47,6 +47,8 @@ import { TlsInstrumenter, type TlsLibraryStatus } from './tls.ts';
 import { preflight, type KernelReport } from './preflight.ts';
 import { metadataSourcesOn, startMetadata, type MetadataSources } from './metadata.ts';
 import { metadataMetricAttributes } from '../telemetry/meta-attrs.ts';
+import { createCorrelation, type AgentCorrelation } from './correlation.ts';
+import type { SpanCtx } from '../common/trace.ts';
 
 export interface AgentOptions {
   readonly log: Logger;
@@ -79,6 +81,7 @@ export class Agent {
   private _lifecycle?: ProcessLifecycle;
   private _tls?: TlsInstrumenter;
   private _tracker?: ConnectionTracker;
+  private _corr?: AgentCorrelation;
   private _prom?: PrometheusServer;
   private _printer?: TracePrinter;
   private _metrics?: RedMetrics;
@@ -284,8 +287,10 @@ export class Agent {
     this._internal.setKernelDropsSource(() => Number(kernel.eventsDropped));
     if (largeHttpBytes(cfg) > 0) registerLargeCaptureMetrics(this._internalStore ?? this.store, () => kernel.largeCapture);
 
+    this._corr = createCorrelation(this._ids, this._internalStore!, (pid) => this._lifecycle?.tracked.get(pid));
     this._tracker = new ConnectionTracker({
-      sink: (rec, conn) => this._onRecord(rec, conn),
+      sink: (rec, conn, ids) => this._onRecord(rec, conn, ids),
+      correlator: this._corr.correlator,
       identify: (pid) => this._lifecycle?.identify(pid),
       // a provisional exec admission user space revoked: records of a process never selected
       onUnidentified: (pid, n) => this._internal!.spansDropped(this._lifecycle?.wasRevoked(pid) ? 'not_selected' : 'unknown_process', n),
@@ -344,7 +349,7 @@ export class Agent {
 
     const poll = Math.max(100, durationMs(cfg.discovery.poll_interval) || 5000);
     this._timers.push(setInterval(() => this._safe(() => this._lifecycle!.scan(false)), poll));
-    this._timers.push(setInterval(() => this._safe(() => this._tracker!.sweep(this._nowNs())), 10_000));
+    this._timers.push(setInterval(() => this._safe(() => (this._tracker!.sweep(this._nowNs()), this._corr!.correlator.expire(this._nowNs()))), 10_000));
     const ttlMs = this._processor.ttlMs;
     if (ttlMs > 0) this._timers.push(setInterval(() => this._safe(() => this._processor!.expire(performance.now())), Math.max(100, Math.min(ttlMs / 2, 30_000))));
     for (const t of this._timers) t.unref();
@@ -383,6 +388,7 @@ export class Agent {
     this._internal!.tracerFlush(n);
     this._internal!.bytesLost(this._decodeStats.bytesLost - lostBefore);
     this._internal!.bytesRead(batch.length);
+    this._corr!.update();
     const t1 = performance.now();
     this._flushSpans();
     this._internal!.stageTime('ingest', (t1 - t0) / 1000);
@@ -404,18 +410,22 @@ export class Agent {
       case ObiEventType.OBI_EV_FORK:
         lc.onFork(ev.hdrPid, ev.ppid);
         break;
+      case ObiEventType.OBI_EV_THREAD:
+        this._corr!.correlator.threadCreated(ev.hdrPid, ev.ppid, ev.tid, ev.hdrTsNs);
+        break;
       case ObiEventType.OBI_EV_EXIT:
         this._tracker!.dropPid(ev.hdrPid, ev.hdrTsNs);
         // its last spans before its service is removed: recorded after, they would register its
         // series again (metrics.ts `record`), and under churn those would never go
         this._flushSpans();
+        this._corr!.correlator.forgetPid(ev.hdrPid);
         lc.onExit(ev.hdrPid);
         break;
     }
   }
 
-  private _onRecord(rec: ProtocolRecord, conn: ProtocolConn): void {
-    const span = recordToSpan(rec, conn, this._spanCtx!);
+  private _onRecord(rec: ProtocolRecord, conn: ProtocolConn, ids: SpanCtx | undefined): void {
+    const span = recordToSpan(rec, conn, this._spanCtx!, ids);
     if (span) this._batchSpans.push(span);
   }
 

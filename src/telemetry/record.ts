@@ -3,6 +3,8 @@
  * category to that category's builder. A new category adds its builder here (one case). HTTP
  * spans then pass through the HTTP payload extractors switched on (telemetry/http-extract.ts).
  */
+import type { ServiceIdentity } from '../common/service.ts';
+import type { SpanCtx } from '../common/trace.ts';
 import type { ProtocolConn } from '../protocols/common/descriptor.ts';
 import type { ProtocolRecord } from '../protocols/common/records.ts';
 import type { HttpExtractor } from '../protocols/common/http-extract.ts';
@@ -29,8 +31,25 @@ export interface SpanContext {
   readonly httpExtractStats?: HttpExtractStats;
 }
 
-/** The span of one record observed on `conn`; undefined when the record makes none. */
-export function recordToSpan(rec: ProtocolRecord, conn: ProtocolConn, ctx: SpanContext): Span | undefined {
+/**
+ * The span of one record observed on `conn`; undefined when the record makes none. `ids`: the
+ * span's ids decided at its request's start (telemetry/correlate.ts); without, fresh ids (or
+ * those of an incoming traceparent).
+ */
+export function recordToSpan(rec: ProtocolRecord, conn: ProtocolConn, ctx: SpanContext, ids?: SpanCtx): Span | undefined {
+  const span = buildSpan(rec, conn, ctx);
+  return span === undefined || ids === undefined ? span : withIds(span, ids);
+}
+
+/** the span with the ids decided at its start; a traceparent the start did not see still counts for the span itself */
+function withIds(span: Span, ids: SpanCtx): Span {
+  if (ids.isRoot && span.kind === 'server' && span.parentSpanId !== undefined) ids.continueRemote(span.traceId, span.parentSpanId, span.traceFlags);
+  const out: Span = { ...span, traceId: ids.traceId, spanId: ids.spanId, parentSpanId: ids.parentSpanId, traceFlags: ids.traceFlags };
+  if (ids.peerService !== undefined) (out as { peerService?: ServiceIdentity }).peerService = ids.peerService;
+  return out;
+}
+
+function buildSpan(rec: ProtocolRecord, conn: ProtocolConn, ctx: SpanContext): Span | undefined {
   switch (rec.category) {
     case 'http': {
       const span = httpSpan(rec, conn.info, conn.service, ctx.route, ctx.ids, ctx.redactQuery ? { redactQuery: ctx.redactQuery } : undefined);

@@ -90,3 +90,18 @@ test('api exported to the service-graph family names and label order', () => {
   assert.equal(g.failed.name, 'traces_service_graph_request_failed_total');
   assert.equal(api.name, 'api');
 });
+
+test('a server span joined to its client span on this host (peerService): the client service names the edge, not a self reference', async () => {
+  const reg = new ScrapableStore();
+  const g = new ServiceGraph(reg, { lookupServer: lookup });
+  const loop = { localAddr: '127.0.0.1', remoteAddr: '127.0.0.1' };
+  g.recordAll([
+    { ...mkSpan({ conn: loop }), peerService: worker },
+    { ...mkSpan({ conn: loop }), peerService: worker },
+    mkSpan({ conn: loop }), // not joined: a loopback self reference, skipped as before
+  ]);
+  const text = await scrape(reg);
+  const l = { client: 'worker', client_service_namespace: '', server: 'api', server_service_namespace: 'shop', source: 'obi', connection_type: '' };
+  assert.equal(sampleValue(text, 'traces_service_graph_request_total', l), 2);
+  assert.equal(sampleLines(text, 'traces_service_graph_request_total').length, 1);
+});

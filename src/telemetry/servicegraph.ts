@@ -108,7 +108,9 @@ export class ServiceGraph {
     const host = isClient ? conn.remoteAddr : conn.localAddr;
     const other = isClient && this._lookup !== undefined ? this._lookup(conn.remoteAddr, conn.remotePort) : undefined;
     const otherNamespace = other?.namespace ?? '';
-    if (!this._allowSelf && peer === host && (otherNamespace === '' || otherNamespace === svc.namespace)) return;
+    const joined = isServer ? span.peerService : undefined; // its client is a service on this host (telemetry/correlate.ts)
+    const self = joined !== undefined ? joined.name === svc.name && joined.namespace === svc.namespace : peer === host && (otherNamespace === '' || otherNamespace === svc.namespace);
+    if (!this._allowSelf && self) return;
 
     let connectionType: ConnectionType = PEER_CONNECTION_TYPE[span.category] ?? '';
     if (connectionType === '' && isClient && other === undefined) connectionType = 'virtual_node';
@@ -120,8 +122,8 @@ export class ServiceGraph {
       v[2] = other?.name ?? host;
       v[3] = otherNamespace;
     } else {
-      v[0] = peer;
-      v[1] = '';
+      v[0] = joined?.name ?? peer;
+      v[1] = joined?.namespace ?? '';
       v[2] = svc.name;
       v[3] = svc.namespace;
     }

@@ -56,6 +56,8 @@ export interface Span {
   readonly service: ServiceIdentity;
   /** the connection the operation was observed on (absent for spans not tied to one) */
   readonly conn?: ConnInfo;
+  /** a server span joined to the client span at the other end of its connection: that client's service (service graph) */
+  readonly peerService?: ServiceIdentity;
 }
 
 export interface HttpSpanOptions {

@@ -55,3 +55,38 @@ export function parseTraceparent(value: string | undefined): TraceParent | undef
 export function formatTraceparent(traceId: string, spanId: string, flags: number): string {
   return `00-${traceId}-${spanId}-${(flags & 0xff).toString(16).padStart(2, '0')}`;
 }
+
+const TP_NAME = 'traceparent';
+/** how far into a request's first segment the header block is searched */
+const PEEK_LIMIT = 8192;
+
+/**
+ * The `traceparent` of an HTTP/1 request from the first captured segment of the request (its
+ * header block, up to the first empty line or the end of the capture); undefined when absent,
+ * malformed or not in that segment. Used at request start, before the request is parsed whole.
+ * One pass in JavaScript over the bytes (cheaper than native searches for short header blocks).
+ */
+export function peekTraceparent(head: Buffer): TraceParent | undefined {
+  const end = Math.min(head.length, PEEK_LIMIT);
+  for (let i = 0; i < end; i++) {
+    if (head[i] !== 0x0a) continue;
+    const start = i + 1;
+    if (start >= end) return undefined;
+    const c = head[start];
+    if (c === 0x0d || c === 0x0a) return undefined; // end of the header block
+    if ((c | 0x20) !== 0x74 /* t */ || start + TP_NAME.length >= end || !matchesName(head, start)) continue;
+    let v = start + TP_NAME.length;
+    while (v < end && head[v] === 0x20) v++;
+    if (head[v] !== 0x3a /* : */) continue;
+    let eol = v + 1;
+    while (eol < end && head[eol] !== 0x0a) eol++;
+    if (eol >= end) return undefined;
+    return parseTraceparent(head.toString('latin1', v + 1, eol).trim());
+  }
+  return undefined;
+}
+
+function matchesName(b: Buffer, at: number): boolean {
+  for (let k = 1; k < TP_NAME.length; k++) if ((b[at + k] | 0x20) !== TP_NAME.charCodeAt(k)) return false;
+  return true;
+}

@@ -1,0 +1,82 @@
+/**
+ * The ingest side of correlation (docs/devdocs/correlation.md): tells the correlator where each
+ * request and response of a connection starts, keeps the span context decided at a request's
+ * start until its record completes, and hands it out with that record (matched by the request's
+ * start timestamp, which is the timestamp of the segment holding its first byte).
+ */
+import type { CorrelatedConn, RequestCorrelator, SpanCtx } from '../common/trace.ts';
+import type { ProtocolDescriptor } from '../protocols/common/descriptor.ts';
+import type { ProtocolRecord } from '../protocols/common/records.ts';
+
+/** span contexts of requests started and not yet completed, kept per connection at most */
+const MAX_STARTS = 16;
+
+export interface CorrelationState {
+  readonly conn: CorrelatedConn;
+  /** the last segment fed was of the request direction */
+  inRequest: boolean;
+  /** span contexts decided at request starts, by the start's timestamp, until their record completes */
+  starts: { ns: number; ctx: SpanCtx }[];
+}
+
+/** what of an ingest connection correlation reads */
+export interface CorrelatableConn {
+  readonly pid: number;
+  role: 'server' | 'client' | 'unknown';
+  tid: number;
+  readonly tuple: { localAddr: Uint8Array; remoteAddr: Uint8Array; localPort: number; remotePort: number };
+  bound?: { readonly descriptor: ProtocolDescriptor };
+  corr?: CorrelationState;
+}
+
+export function correlationState(c: CorrelatableConn): CorrelationState {
+  if (c.corr !== undefined) return c.corr;
+  const t = c.tuple;
+  c.corr = {
+    conn: {
+      pid: c.pid,
+      role: c.role === 'client' ? 'client' : 'server',
+      localKey: `${Buffer.from(t.localAddr).toString('hex')}:${t.localPort}`,
+      remoteKey: `${Buffer.from(t.remoteAddr).toString('hex')}:${t.remotePort}`,
+      wire: c.bound?.descriptor.wire,
+    },
+    inRequest: false,
+    starts: [],
+  };
+  return c.corr;
+}
+
+/** one segment of a connection whose protocol is known, before it is fed to its session */
+export function correlateSegment(corr: RequestCorrelator, c: CorrelatableConn, isReq: boolean, payload: Buffer, tsNs: number): void {
+  const st = correlationState(c);
+  const cc = st.conn;
+  if (cc.wire === undefined) cc.wire = c.bound?.descriptor.wire;
+  if (isReq === st.inRequest) {
+    corr.segment(cc, c.tid);
+    return;
+  }
+  st.inRequest = isReq;
+  if (!isReq) {
+    corr.responseStart(cc, c.tid, tsNs);
+    return;
+  }
+  const ctx = corr.requestStart(cc, c.tid, tsNs, payload);
+  if (ctx === undefined) return;
+  const starts = st.starts;
+  if (starts.length >= MAX_STARTS) starts.shift();
+  starts.push({ ns: tsNs, ctx });
+}
+
+/** the context decided at the start of the request of `rec`, taken once */
+export function startOf(st: CorrelationState | undefined, rec: ProtocolRecord): SpanCtx | undefined {
+  const starts = st?.starts;
+  if (starts === undefined || starts.length === 0) return undefined;
+  for (let i = 0; i < starts.length; i++) {
+    if (starts[i].ns === rec.startNs) {
+      const ctx = starts[i].ctx;
+      starts.splice(0, i + 1); // older starts will have no record (their requests never completed)
+      return ctx;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,194 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { CorrelatedConn } from '../common/trace.ts';
+import { Correlator, type CorrelationPolicy } from './correlate.ts';
+import { RandomIdSource } from './ids.ts';
+
+const NO_HEAD = Buffer.alloc(0);
+let port = 1000;
+
+/** a server connection of pid and the client connection (of cpid) at its other end */
+function pair(pid: number, cpid: number, wire = 'http1'): { server: CorrelatedConn; client: CorrelatedConn } {
+  const p = port++;
+  return {
+    server: { pid, role: 'server', localKey: 'a:80', remoteKey: `a:${p}`, wire },
+    client: { pid: cpid, role: 'client', localKey: `a:${p}`, remoteKey: 'a:80', wire },
+  };
+}
+function out(pid: number, wire = 'http1'): CorrelatedConn {
+  return { pid, role: 'client', localKey: `b:${port++}`, remoteKey: 'c:6379', wire };
+}
+function inbound(pid: number, wire = 'http1'): CorrelatedConn {
+  return { pid, role: 'server', localKey: 'a:80', remoteKey: `d:${port++}`, wire };
+}
+
+function correlator(policies: Record<number, CorrelationPolicy> = {}, opts: { maxThreads?: number } = {}): Correlator {
+  return new Correlator({ ids: new RandomIdSource(), policyOf: (pid) => policies[pid] ?? { kind: 'thread' }, ...opts });
+}
+
+test('thread policy: a client request on the serving thread is the child of the server span, until the response starts', () => {
+  const c = correlator();
+  const s = inbound(1);
+  const srv = c.requestStart(s, 11, 1, NO_HEAD)!;
+  const db = c.requestStart(out(1, 'redis'), 11, 2, NO_HEAD)!;
+  assert.equal(db.parentSpanId, srv.spanId);
+  assert.equal(db.traceId, srv.traceId);
+  const other = c.requestStart(out(1), 12, 3, NO_HEAD)!; // another thread: not linked
+  assert.equal(other.parentSpanId, undefined);
+  assert.notEqual(other.traceId, srv.traceId);
+  c.responseStart(s, 11, 4);
+  const after = c.requestStart(out(1), 11, 5, NO_HEAD)!;
+  assert.equal(after.parentSpanId, undefined);
+  assert.equal(c.counters.linkedClients, 1);
+  assert.equal(c.unlinked.size, 0);
+});
+
+test('two server requests open on one thread invalidate the link until both are answered (counted)', () => {
+  const c = correlator();
+  const a = inbound(1);
+  const b = inbound(1);
+  c.requestStart(a, 11, 1, NO_HEAD);
+  c.requestStart(b, 11, 2, NO_HEAD);
+  assert.equal(c.requestStart(out(1), 11, 3, NO_HEAD)!.parentSpanId, undefined);
+  c.responseStart(a, 11, 4);
+  assert.equal(c.requestStart(out(1), 11, 5, NO_HEAD)!.parentSpanId, undefined); // b still open: still ambiguous
+  assert.equal(c.unlinked.get('overlap'), 2);
+  c.responseStart(b, 11, 6);
+  const s3 = c.requestStart(a, 11, 7, NO_HEAD)!; // a keep-alive request after both: linked again
+  assert.equal(c.requestStart(out(1), 11, 8, NO_HEAD)!.parentSpanId, s3.spanId);
+});
+
+test('a thread created while a context is active inherits it while the parent still works for that request', () => {
+  const c = correlator();
+  const s = inbound(1);
+  const srv = c.requestStart(s, 11, 1, NO_HEAD)!;
+  c.threadCreated(1, 11, 21, 2);
+  assert.equal(c.requestStart(out(1), 21, 3, NO_HEAD)!.parentSpanId, srv.spanId);
+  c.responseStart(s, 11, 4);
+  assert.equal(c.requestStart(out(1), 21, 5, NO_HEAD)!.parentSpanId, undefined);
+  // a thread created with no active context inherits nothing
+  c.threadCreated(1, 11, 22, 6);
+  assert.equal(c.counters.threadsInherited, 1);
+  // and the inheritance does not carry over to the parent's next request
+  c.threadCreated(1, 11, 23, 7);
+  const s2 = c.requestStart(s, 11, 8, NO_HEAD)!;
+  assert.equal(c.requestStart(out(1), 23, 9, NO_HEAD)!.parentSpanId, undefined);
+  assert.equal(c.requestStart(out(1), 11, 10, NO_HEAD)!.parentSpanId, s2.spanId);
+});
+
+test('thread states expire by age and are bounded (oldest evicted, counted)', () => {
+  const c = correlator({}, { maxThreads: 3 });
+  for (let tid = 1; tid <= 5; tid++) c.requestStart(inbound(1), tid, tid * 1e9, NO_HEAD);
+  assert.equal(c.threadCount, 3);
+  assert.equal(c.counters.threadsEvicted, 2);
+  c.expire(3e9 + 300e9 + 1); // tid 3 started at 3 s: older than the 300 s default
+  assert.equal(c.threadCount, 2);
+  assert.equal(c.counters.contextsExpired, 1);
+  // an expired context links nothing
+  assert.equal(c.requestStart(out(1), 3, 400e9, NO_HEAD)!.parentSpanId, undefined);
+  c.forgetPid(1);
+  assert.equal(c.threadCount, 0);
+});
+
+test('unlinked policy (Go): the client span keeps its own trace and is counted', () => {
+  const c = correlator({ 2: { kind: 'unlinked', reason: 'go_runtime' } });
+  const srv = c.requestStart(inbound(2), 11, 1, NO_HEAD)!;
+  const cl = c.requestStart(out(2), 11, 2, NO_HEAD)!;
+  assert.equal(cl.parentSpanId, undefined);
+  assert.notEqual(cl.traceId, srv.traceId);
+  assert.equal(c.unlinked.get('go_runtime'), 1);
+});
+
+test('event policy: the upstream request right after the downstream read is its child; anything in between makes it ambiguous', () => {
+  const c = correlator({ 3: { kind: 'event' } });
+  const a = inbound(3);
+  const b = inbound(3);
+  const sa = c.requestStart(a, 5, 1, NO_HEAD)!;
+  const sb = c.requestStart(b, 5, 2, NO_HEAD)!; // nginx reads b after a: a's marker is gone
+  const up1 = out(3);
+  c.connected(up1, 5, 3); // connect right after b's read: b's upstream
+  assert.equal(c.requestStart(up1, 5, 4, NO_HEAD)!.parentSpanId, sb.spanId);
+  // keep-alive upstream: the write right after the downstream read
+  c.responseStart(a, 5, 5);
+  const sa2 = c.requestStart(a, 5, 6, NO_HEAD)!;
+  const up2 = out(3);
+  assert.equal(c.requestStart(up2, 5, 7, NO_HEAD)!.parentSpanId, sa2.spanId);
+  // a socket event of another connection in between: not linked, counted
+  c.responseStart(up2, 5, 8);
+  c.responseStart(a, 5, 9);
+  c.requestStart(a, 5, 10, NO_HEAD);
+  c.segment(b, 5);
+  assert.equal(c.requestStart(up2, 5, 11, NO_HEAD)!.parentSpanId, undefined);
+  assert.equal(c.unlinked.get('ambiguous'), 1);
+  assert.notEqual(sa.spanId, sa2.spanId);
+});
+
+test('both ends on this host: the server span is the child of the client span, in either order of arrival', () => {
+  const c = correlator();
+  const { server, client } = pair(2, 1);
+  const front = inbound(1);
+  const up = c.requestStart(front, 11, 1, NO_HEAD)!;
+  const cl = c.requestStart(client, 11, 2, NO_HEAD)!; // client write seen first
+  const sv = c.requestStart(server, 31, 3, NO_HEAD)!;
+  assert.equal(sv.parentSpanId, cl.spanId);
+  assert.equal(sv.traceId, up.traceId);
+  // the server's read seen before the client's write (the write's event comes at its syscall exit)
+  c.responseStart(server, 31, 4);
+  c.responseStart(client, 11, 5);
+  const sv2 = c.requestStart(server, 31, 6, NO_HEAD)!;
+  const db = out(2);
+  const child = c.requestStart(db, 31, 7, NO_HEAD)!; // the server's own child, linked before the join
+  const cl2 = c.requestStart(client, 11, 8, NO_HEAD)!;
+  assert.equal(sv2.parentSpanId, cl2.spanId);
+  assert.equal(child.traceId, up.traceId); // resolved through the joined parent
+  assert.equal(c.counters.joinedServers, 2);
+  for (const conn of [server, client, front, db]) c.closed(conn, 9);
+  assert.equal(c.joinIndexSize, 0);
+});
+
+test('an answered request no longer pairs: a stale client request never becomes a later server parent', () => {
+  const c = correlator();
+  const { server, client } = pair(2, 1);
+  c.requestStart(client, 11, 1, NO_HEAD); // the server was not traced then
+  c.responseStart(client, 11, 2);
+  const sv = c.requestStart(server, 31, 3, NO_HEAD)!;
+  assert.equal(sv.parentSpanId, undefined);
+});
+
+test('an incoming traceparent flows to the server span and to its children; it wins over a join', () => {
+  const c = correlator();
+  const head = Buffer.from('GET / HTTP/1.1\r\nHost: x\r\nTraceParent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\r\n\r\n');
+  const { server, client } = pair(2, 1);
+  c.requestStart(client, 11, 1, NO_HEAD);
+  const sv = c.requestStart(server, 31, 2, head)!;
+  assert.equal(sv.traceId, '0af7651916cd43dd8448eb211c80319c');
+  assert.equal(sv.parentSpanId, 'b7ad6b7169203331');
+  const child = c.requestStart(out(2, 'mysql'), 31, 3, NO_HEAD)!;
+  assert.equal(child.traceId, '0af7651916cd43dd8448eb211c80319c');
+  assert.equal(child.parentSpanId, sv.spanId);
+  assert.equal(c.counters.remoteParents, 1);
+  assert.equal(c.counters.joinedServers, 0);
+});
+
+test('multiplexed protocols get no context at start', () => {
+  const c = correlator();
+  assert.equal(c.requestStart(inbound(1, 'http2'), 11, 1, NO_HEAD), undefined);
+  assert.equal(c.requestStart(out(1, 'kafka'), 11, 1, NO_HEAD), undefined);
+});
+
+test('custom provider decides the parent (the Node.js mechanism builds on this)', () => {
+  const served: string[] = [];
+  const c = correlator({
+    4: {
+      kind: 'custom',
+      provider: {
+        serverStart: (_pid, _tid, _ts, ctx) => void served.push(ctx.spanId),
+        parentOf: (_pid, tid) => (tid === 1 ? 'event_loop' : undefined),
+      },
+    },
+  });
+  c.requestStart(inbound(4), 1, 1, NO_HEAD);
+  assert.equal(served.length, 1);
+  assert.equal(c.requestStart(out(4), 1, 2, NO_HEAD)!.parentSpanId, undefined);
+  assert.equal(c.unlinked.get('event_loop'), 1);
+});

@@ -1,0 +1,473 @@
+// Over 400 lines: the correlator (its four policies, the join of both ends, bounds) and its self-metrics, one decision point as docs/devdocs/correlation.md asks.
+/**
+ * The one place where span ids are decided at request start and linked (docs/devdocs/correlation.md):
+ *
+ * - thread correlation (thread-per-request runtimes): a server request read on thread (pid, tid)
+ *   is that thread's context until its response starts; client requests started on the thread
+ *   meanwhile are its children. Two server requests open on one thread invalidate the link
+ *   (`overlap`). Threads created while a context is active inherit it while it lasts.
+ * - event correlation (nginx): the upstream request is the child of the downstream request read
+ *   on the thread immediately before (the `connect()` of a new upstream connection or the first
+ *   write on a reused one, with no other socket event of the thread in between); anything else
+ *   is ambiguous and not linked.
+ * - unlinked (Go, event loops without a provider): client spans keep their own trace, counted.
+ * - custom: a provider for a runtime's own mechanism (e.g. Node.js async context) decides.
+ * - both ends of one connection on this host: the server span of a request is the child of the
+ *   client span of that request (paired in order among the requests in flight on the connection).
+ * - an incoming `traceparent` (HTTP/1, read from the first segment) makes the server span, and
+ *   through the thread context its children, continue that trace.
+ *
+ * Pure: no I/O, no timers; time is the events' monotonic ns. Bounded: thread states (oldest
+ * evicted, counted), per-connection queues, join index entries removed at close.
+ */
+import type { ServiceIdentity } from '../common/service.ts';
+import { SpanCtx, type CorrelatedConn, type RequestCorrelator, type TraceIds } from '../common/trace.ts';
+import { CounterVec } from './counter.ts';
+import { SeriesIndex } from './histogram.ts';
+import type { MetricStore } from './store.ts';
+import { peekTraceparent } from './tracecontext.ts';
+
+/** Why a client span was not linked to a server span of its process (`obi_unlinked_client_spans_total{reason}`). */
+export type UnlinkedReason =
+  /** Go: goroutines share OS threads */
+  | 'go_runtime'
+  /** an event loop with no context provider (Node.js without its provider, Python asyncio) */
+  | 'event_loop'
+  /** two server requests were open on the thread */
+  | 'overlap'
+  /** event correlation: another socket event of the thread came between the downstream read and the upstream request */
+  | 'ambiguous'
+  | (string & {});
+
+/** How the client calls of one process are correlated with its server requests. */
+export type CorrelationPolicy =
+  | { readonly kind: 'thread' }
+  | { readonly kind: 'event' }
+  | { readonly kind: 'unlinked'; readonly reason: UnlinkedReason }
+  | { readonly kind: 'custom'; readonly provider: ContextProvider };
+
+/**
+ * A runtime's own correlation mechanism (e.g. Node.js async context, built on this API).
+ * `serverStart` sees every server span decided in the process; `parentOf` names the parent of a
+ * client request starting on (pid, tid) now: a SpanCtx, or a reason string when not linked, or
+ * undefined when the call is not made while serving a request.
+ */
+export interface ContextProvider {
+  serverStart?(pid: number, tid: number, tsNs: number, ctx: SpanCtx, conn: CorrelatedConn): void;
+  serverEnd?(pid: number, tid: number, tsNs: number, ctx: SpanCtx, conn: CorrelatedConn): void;
+  parentOf(pid: number, tid: number, tsNs: number, conn: CorrelatedConn): SpanCtx | UnlinkedReason | undefined;
+}
+
+export interface CorrelatorOptions {
+  readonly ids: TraceIds;
+  /** the policy of a process, asked once per pid (cached until `forgetPid`); default thread */
+  readonly policyOf?: (pid: number) => CorrelationPolicy;
+  /** the service of a process (for the service graph edge of a joined server span) */
+  readonly serviceOf?: (pid: number) => ServiceIdentity | undefined;
+  /** wire protocols whose requests are correlated (one request at a time per connection) */
+  readonly wires?: readonly string[];
+  /** thread states kept at most (oldest evicted, counted) */
+  readonly maxThreads?: number;
+  /** a thread context older than this ends (`expire`) */
+  readonly maxContextAgeNs?: number;
+}
+
+export interface CorrelationCounters {
+  /** client spans given a local parent (server span of their process) */
+  linkedClients: number;
+  /** server spans given a local parent (the client span at the other end of their connection) */
+  joinedServers: number;
+  /** server spans that continued an incoming traceparent */
+  remoteParents: number;
+  /** thread states evicted at the cap */
+  threadsEvicted: number;
+  /** thread contexts ended by age */
+  contextsExpired: number;
+  /** threads that inherited a context at creation */
+  threadsInherited: number;
+}
+
+/** Request/response protocols with one exchange at a time per connection (HTTP/2, Kafka are multiplexed). */
+export const CORRELATED_WIRES: readonly string[] = ['http1', 'postgresql', 'mysql', 'redis', 'memcached', 'mongodb'];
+
+const MAX_QUEUE = 8;
+const TID_SPACE = 4194304; // 2^22: PID_MAX_LIMIT
+
+interface ThreadState {
+  lastNs: number;
+  /** the server request the thread works for (thread policy) */
+  active: SpanCtx | undefined;
+  /** server connections with a request open on the thread */
+  open: CorrelatedConn[];
+  /** two server requests overlapped on the thread since it was last idle */
+  poisoned: boolean;
+  /** event policy: the downstream request read last, until another socket event of the thread */
+  marker: SpanCtx | undefined;
+  markerConn: CorrelatedConn | undefined;
+  /** inherited at thread creation: valid while the parent thread still works for `inheritedCtx` */
+  inheritedFrom: ThreadState | undefined;
+  inheritedCtx: SpanCtx | undefined;
+}
+
+/** per-connection state, kept on the connection (`CorrelatedConn.corr`) */
+interface ConnState {
+  /** server: the thread the request in flight was read on */
+  thread: ThreadState | undefined;
+  threadKey: number;
+  /** spans of requests in flight not yet paired with the other end of the connection */
+  unjoined: SpanCtx[];
+  /** event policy: the parent bound at `connect()` for the first request */
+  pendingParent: SpanCtx | undefined;
+  joinKey: string | undefined;
+  /** the server ctx of the request in flight (custom providers' serverEnd) */
+  current: SpanCtx | undefined;
+}
+
+const THREAD: CorrelationPolicy = { kind: 'thread' };
+
+export class Correlator implements RequestCorrelator {
+  readonly counters: CorrelationCounters = { linkedClients: 0, joinedServers: 0, remoteParents: 0, threadsEvicted: 0, contextsExpired: 0, threadsInherited: 0 };
+  /** client spans not linked, by reason */
+  readonly unlinked = new Map<UnlinkedReason, number>();
+  private readonly _ids: TraceIds;
+  private readonly _policyOf: (pid: number) => CorrelationPolicy;
+  private readonly _serviceOf: ((pid: number) => ServiceIdentity | undefined) | undefined;
+  private readonly _wires: ReadonlySet<string>;
+  private readonly _maxThreads: number;
+  private readonly _maxAgeNs: number;
+  private readonly _policies = new Map<number, CorrelationPolicy>();
+  private readonly _threads = new Map<number, ThreadState>();
+  private readonly _clients = new Map<string, CorrelatedConn>();
+  private readonly _servers = new Map<string, CorrelatedConn>();
+  private readonly _state = new WeakMap<CorrelatedConn, ConnState>();
+
+  constructor(opts: CorrelatorOptions) {
+    this._ids = opts.ids;
+    this._policyOf = opts.policyOf ?? (() => THREAD);
+    this._serviceOf = opts.serviceOf;
+    this._wires = new Set(opts.wires ?? CORRELATED_WIRES);
+    this._maxThreads = opts.maxThreads ?? 16384;
+    this._maxAgeNs = opts.maxContextAgeNs ?? 300e9;
+  }
+
+  get threadCount(): number {
+    return this._threads.size;
+  }
+
+  get joinIndexSize(): number {
+    return this._clients.size + this._servers.size;
+  }
+
+  /** the policy of a process (cached) */
+  policy(pid: number): CorrelationPolicy {
+    let p = this._policies.get(pid);
+    if (p === undefined) {
+      p = this._policyOf(pid);
+      this._policies.set(pid, p);
+    }
+    return p;
+  }
+
+  /** set (or with undefined, re-ask `policyOf` for) the policy of a process, e.g. when a provider attaches */
+  setPolicy(pid: number, policy: CorrelationPolicy | undefined): void {
+    if (policy === undefined) this._policies.delete(pid);
+    else this._policies.set(pid, policy);
+  }
+
+  requestStart(conn: CorrelatedConn, tid: number, tsNs: number, head: Buffer): SpanCtx | undefined {
+    if (conn.wire === undefined || !this._wires.has(conn.wire)) return undefined;
+    const cs = this._conn(conn);
+    const ctx = new SpanCtx(this._ids);
+    const paired = conn.role === 'server' ? this._serverStart(conn, cs, ctx, tid, tsNs, head) : this._clientStart(conn, cs, ctx, tid, tsNs);
+    if (!paired) {
+      // wait for the other end of the connection (if it is on this host) while the request is in flight
+      if (cs.unjoined.length >= MAX_QUEUE) cs.unjoined.shift();
+      cs.unjoined.push(ctx);
+    }
+    return ctx;
+  }
+
+  responseStart(conn: CorrelatedConn, tid: number, tsNs: number): void {
+    const cs = this._state.get(conn);
+    if (cs === undefined) {
+      this._touch(conn, tid);
+      return;
+    }
+    cs.unjoined.length = 0; // answered: no longer waiting for the other end
+    if (conn.role === 'server') this._serverEnd(conn, cs, tsNs);
+    this._touch(conn, tid);
+  }
+
+  segment(conn: CorrelatedConn, tid: number): void {
+    this._touch(conn, tid);
+  }
+
+  connected(conn: CorrelatedConn, tid: number, tsNs: number): void {
+    const t = this._threads.get(key(conn.pid, tid));
+    if (t === undefined || t.marker === undefined) return;
+    // event policy: a connect right after a downstream read is that request's upstream
+    this._conn(conn).pendingParent = t.marker;
+    t.marker = undefined;
+    t.markerConn = undefined;
+    t.lastNs = tsNs;
+  }
+
+  closed(conn: CorrelatedConn, tsNs: number): void {
+    const cs = this._state.get(conn);
+    if (cs === undefined) return;
+    if (conn.role === 'server') this._serverEnd(conn, cs, tsNs);
+    if (cs.joinKey !== undefined) {
+      const index = conn.role === 'server' ? this._servers : this._clients;
+      if (index.get(cs.joinKey) === conn) index.delete(cs.joinKey);
+    }
+    cs.unjoined.length = 0;
+    cs.pendingParent = undefined;
+    this._state.delete(conn);
+  }
+
+  /** A thread `childTid` was created by thread `parentTid` of `pid`: it inherits the parent's context while that lasts. */
+  threadCreated(pid: number, parentTid: number, childTid: number, tsNs: number): void {
+    const parent = this._threads.get(key(pid, parentTid));
+    if (parent === undefined || parent.active === undefined || parent.poisoned) return;
+    const child = this._thread(pid, childTid, tsNs);
+    child.inheritedFrom = parent;
+    child.inheritedCtx = parent.active;
+    this.counters.threadsInherited++;
+  }
+
+  /** The process is gone: forget its threads and its policy. */
+  forgetPid(pid: number): void {
+    this._policies.delete(pid);
+    const lo = pid * TID_SPACE;
+    for (const k of this._threads.keys()) if (k >= lo && k < lo + TID_SPACE) this._threads.delete(k);
+  }
+
+  /** End thread contexts idle since before `nowNs - maxContextAge` (call from a sweep). */
+  expire(nowNs: number): void {
+    const limit = nowNs - this._maxAgeNs;
+    for (const [k, t] of this._threads) {
+      if (t.lastNs < limit) {
+        this._threads.delete(k);
+        if (t.active !== undefined) this.counters.contextsExpired++;
+      }
+    }
+  }
+
+  private _count(reason: UnlinkedReason): void {
+    this.unlinked.set(reason, (this.unlinked.get(reason) ?? 0) + 1);
+  }
+
+  private _conn(conn: CorrelatedConn): ConnState {
+    let cs = this._state.get(conn);
+    if (cs === undefined) {
+      cs = { thread: undefined, threadKey: 0, unjoined: [], pendingParent: undefined, joinKey: undefined, current: undefined };
+      this._state.set(conn, cs);
+      // both ends: a client's local end is its server's remote end
+      cs.joinKey = conn.role === 'client' ? `${conn.localKey}>${conn.remoteKey}` : `${conn.remoteKey}>${conn.localKey}`;
+      (conn.role === 'client' ? this._clients : this._servers).set(cs.joinKey, conn);
+    }
+    return cs;
+  }
+
+  private _thread(pid: number, tid: number, tsNs: number): ThreadState {
+    const k = key(pid, tid);
+    let t = this._threads.get(k);
+    if (t === undefined) {
+      if (this._threads.size >= this._maxThreads) {
+        const oldest = this._threads.keys().next().value;
+        if (oldest !== undefined) this._threads.delete(oldest);
+        this.counters.threadsEvicted++;
+      }
+      t = { lastNs: tsNs, active: undefined, open: [], poisoned: false, marker: undefined, markerConn: undefined, inheritedFrom: undefined, inheritedCtx: undefined };
+      this._threads.set(k, t);
+    }
+    t.lastNs = tsNs;
+    return t;
+  }
+
+  /** event policy: a socket event of the thread on another connection than the marker's clears the marker */
+  private _touch(conn: CorrelatedConn, tid: number): void {
+    const t = this._threads.get(key(conn.pid, tid));
+    if (t !== undefined && t.marker !== undefined && t.markerConn !== conn) {
+      t.marker = undefined;
+      t.markerConn = undefined;
+    }
+  }
+
+  /** true when paired with the client end of the connection */
+  private _serverStart(conn: CorrelatedConn, cs: ConnState, ctx: SpanCtx, tid: number, tsNs: number, head: Buffer): boolean {
+    // an incoming traceparent wins; else the client end of this connection, if on this host
+    const tp = conn.wire === 'http1' ? peekTraceparent(head) : undefined;
+    if (tp !== undefined) {
+      ctx.continueRemote(tp.traceId, tp.parentId, tp.flags);
+      this.counters.remoteParents++;
+    }
+    const client = this._clients.get(cs.joinKey!);
+    const ccs = client === undefined ? undefined : this._state.get(client);
+    const parent = ccs?.unjoined.shift();
+    if (parent !== undefined && tp === undefined) this._join(ctx, parent, client!);
+    const policy = this.policy(conn.pid);
+    const t = this._thread(conn.pid, tid, tsNs);
+    this._touch(conn, tid);
+    cs.thread = t;
+    cs.threadKey = key(conn.pid, tid);
+    cs.current = ctx;
+    switch (policy.kind) {
+      case 'thread':
+        if (!t.open.includes(conn)) t.open.push(conn);
+        if (t.open.length > 1) t.poisoned = true;
+        t.active = ctx;
+        break;
+      case 'event':
+        if (!t.open.includes(conn)) t.open.push(conn);
+        t.marker = ctx;
+        t.markerConn = conn;
+        break;
+      case 'custom':
+        policy.provider.serverStart?.(conn.pid, tid, tsNs, ctx, conn);
+        break;
+      case 'unlinked':
+        break;
+    }
+    return parent !== undefined;
+  }
+
+  private _serverEnd(conn: CorrelatedConn, cs: ConnState, tsNs: number): void {
+    const t = cs.thread;
+    if (t === undefined) return;
+    cs.thread = undefined;
+    const policy = this.policy(conn.pid);
+    if (policy.kind === 'custom' && cs.current !== undefined) policy.provider.serverEnd?.(conn.pid, cs.threadKey % TID_SPACE, tsNs, cs.current, conn);
+    cs.current = undefined;
+    const i = t.open.indexOf(conn);
+    if (i >= 0) t.open.splice(i, 1);
+    if (t.open.length === 0) {
+      t.active = undefined;
+      t.poisoned = false;
+    }
+    if (t.markerConn === conn) {
+      t.marker = undefined;
+      t.markerConn = undefined;
+    }
+  }
+
+  /** true when paired with the server end of the connection */
+  private _clientStart(conn: CorrelatedConn, cs: ConnState, ctx: SpanCtx, tid: number, tsNs: number): boolean {
+    const parent = this._parentOf(conn, cs, tid, tsNs);
+    if (parent !== undefined) {
+      ctx.parent = parent;
+      this.counters.linkedClients++;
+    }
+    // the server end of this connection may have started first (its read seen before our write)
+    const server = this._servers.get(cs.joinKey!);
+    const scs = server === undefined ? undefined : this._state.get(server);
+    const s = scs?.unjoined.shift();
+    if (s === undefined) return false;
+    if (s.isRoot) this._join(s, ctx, conn); // else it continued an incoming traceparent: paired, not linked
+    return true;
+  }
+
+  private _join(server: SpanCtx, client: SpanCtx, clientConn: CorrelatedConn): void {
+    server.parent = client;
+    server.peerService = this._serviceOf?.(clientConn.pid);
+    this.counters.joinedServers++;
+  }
+
+  private _parentOf(conn: CorrelatedConn, cs: ConnState, tid: number, tsNs: number): SpanCtx | undefined {
+    const policy = this.policy(conn.pid);
+    switch (policy.kind) {
+      case 'unlinked':
+        this._count(policy.reason);
+        return undefined;
+      case 'custom': {
+        const r = policy.provider.parentOf(conn.pid, tid, tsNs, conn);
+        if (typeof r === 'string') {
+          this._count(r);
+          return undefined;
+        }
+        return r;
+      }
+      case 'event': {
+        if (cs.pendingParent !== undefined) {
+          const p = cs.pendingParent;
+          cs.pendingParent = undefined;
+          return p;
+        }
+        const t = this._threads.get(key(conn.pid, tid));
+        if (t === undefined) return undefined;
+        t.lastNs = tsNs;
+        if (t.marker !== undefined) {
+          const p = t.marker;
+          t.marker = undefined;
+          t.markerConn = undefined;
+          return p;
+        }
+        if (t.open.length > 0) this._count('ambiguous');
+        return undefined;
+      }
+      case 'thread': {
+        const t = this._threads.get(key(conn.pid, tid));
+        if (t === undefined) return undefined;
+        t.lastNs = tsNs;
+        if (t.poisoned) {
+          this._count('overlap');
+          return undefined;
+        }
+        if (t.active !== undefined) return t.active;
+        const from = t.inheritedFrom;
+        if (from !== undefined) {
+          if (from.active === t.inheritedCtx && !from.poisoned) return t.inheritedCtx;
+          t.inheritedFrom = undefined;
+          t.inheritedCtx = undefined;
+        }
+        return undefined;
+      }
+    }
+  }
+}
+
+function key(pid: number, tid: number): number {
+  return pid * TID_SPACE + tid;
+}
+
+/**
+ * The correlator's self-metrics: `obi_unlinked_client_spans_total{reason}` and
+ * `obi_correlated_spans_total{link}` (`thread_parent`: a client span given its server span as
+ * parent; `connection_join`: a server span given the client span at the other end of its
+ * connection on this host; `remote_parent`: a server span continuing an incoming traceparent).
+ */
+export class CorrelationMetrics {
+  private readonly _unlinked: CounterVec;
+  private readonly _linked: CounterVec;
+  private readonly _seen = new Map<string, number>();
+
+  constructor(store: MetricStore, prefix = 'obi') {
+    this._unlinked = new CounterVec({
+      name: `${prefix}.unlinked.client.spans`,
+      help: 'Client spans not linked to a server span of their process because no sound link exists, by reason (go_runtime: every client span of a Go process; event_loop; overlap; ambiguous)',
+      labelNames: ['reason'],
+      index: new SeriesIndex(1),
+    }).registerIn(store);
+    this._linked = new CounterVec({
+      name: `${prefix}.correlated.spans`,
+      help: 'Spans given a parent on this host at their start, by link (thread_parent, connection_join, remote_parent)',
+      labelNames: ['link'],
+      index: new SeriesIndex(1),
+    }).registerIn(store);
+  }
+
+  /** add what `c` counted since the last call (once per batch) */
+  update(c: Correlator): void {
+    for (const [reason, n] of c.unlinked) this._add(this._unlinked, reason, n);
+    this._add(this._linked, 'thread_parent', c.counters.linkedClients);
+    this._add(this._linked, 'connection_join', c.counters.joinedServers);
+    this._add(this._linked, 'remote_parent', c.counters.remoteParents);
+  }
+
+  private _add(vec: CounterVec, label: string, total: number): void {
+    const k = `${vec === this._linked ? 'l' : 'u'}:${label}`;
+    const before = this._seen.get(k) ?? 0;
+    if (total > before) vec.inc(vec.index.id([label]), total - before);
+    this._seen.set(k, total);
+  }
+}
