@@ -19,4 +19,5 @@ const enum obi_stat *obi_unused_stat __attribute__((unused));
 const enum obi_proc_flags *obi_unused_proc_flags __attribute__((unused));
 const struct obi_exec_rule_key *obi_unused_exec_rule_key __attribute__((unused));
 const struct obi_large_key *obi_unused_large_key __attribute__((unused));
+const struct obi_sig_probe *obi_unused_sig_probe __attribute__((unused));
 #endif

@@ -151,6 +151,18 @@ struct obi_proc_event {
 	char path[OBI_MAX_PATH]; /* executable path (EXEC), NUL-terminated */
 };
 
+/* value of the `sigprobe` map: user space inserts a zeroed entry for a traced tgid; the next time
+ * one of its threads enters epoll_wait/epoll_pwait the kernel copies that process's SIGUSR1
+ * disposition (handler address and sa_flags) and sets `done`. Lets user space tell Node.js's own
+ * inspector handler from an application's (libuv's adds SA_RESTART) without sending a signal
+ * (docs/devdocs/correlation-node.md). */
+struct obi_sig_probe {
+	__u64 handler; /* sa_handler: 0 = SIG_DFL, 1 = SIG_IGN */
+	__u64 flags;   /* sa_flags as the kernel holds them */
+	__u32 done;    /* 1 once filled */
+	__u32 _pad;
+};
+
 /* value of the `pids` filter map: a process user space selected (or a child of one) */
 struct obi_pid_info {
 	__u32 flags; /* reserved */

@@ -30,4 +30,8 @@
  * LRU: a connection that ends unseen must not pin an entry */
 #define OBI_MAX_LARGE 16384
 
+/* processes whose SIGUSR1 disposition user space asked for and not yet collected: Node.js processes
+ * being attached (docs/devdocs/correlation-node.md), a handful at a time */
+#define OBI_MAX_SIGPROBES 256
+
 #endif

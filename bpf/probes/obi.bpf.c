@@ -12,5 +12,6 @@
 #include "proc.h"
 #include "ssl.h"
 #include "go_tls.h"
+#include "sigprobe.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

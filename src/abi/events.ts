@@ -71,6 +71,7 @@ export const ObiMap = {
   stats: 'stats',
   ssl_threads: 'ssl_threads',
   exec_rules: 'exec_rules',
+  sigprobe: 'sigprobe',
 } as const;
 
 /** The BPF object's load-time globals, by name. */
@@ -281,6 +282,28 @@ export function decodeObiProcEvent(v: DataView, o: number): ObiProcEvent {
     flags: v.getUint32(o + 24, true),
     tid: v.getUint32(o + 28, true),
     path: cString(v, o + 32, 256),
+  };
+}
+
+export const OBI_SIG_PROBE_SIZE = 24;
+export const ObiSigProbeOffsets = {
+  handler: 0,
+  flags: 8,
+  done: 16,
+} as const;
+
+export interface ObiSigProbe {
+  handler: bigint;
+  flags: bigint;
+  done: number;
+}
+
+/** Decodes one obi_sig_probe at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies. */
+export function decodeObiSigProbe(v: DataView, o: number): ObiSigProbe {
+  return {
+    handler: v.getBigUint64(o + 0, true),
+    flags: v.getBigUint64(o + 8, true),
+    done: v.getUint32(o + 16, true),
   };
 }
 

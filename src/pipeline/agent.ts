@@ -49,6 +49,7 @@ import { metadataSourcesOn, startMetadata, type MetadataSources } from './metada
 import { metadataMetricAttributes } from '../telemetry/meta-attrs.ts';
 import { createCorrelation, type AgentCorrelation } from './correlation.ts';
 import type { SpanCtx } from '../common/trace.ts';
+import { NodeContext } from './node-ctx/index.ts';
 
 export interface AgentOptions {
   readonly log: Logger;
@@ -102,6 +103,7 @@ export class Agent {
   private _spanCount = 0;
   private _kernelReport?: KernelReport;
   private _meta?: MetadataSources;
+  private _nodeCtx?: NodeContext;
 
   constructor(config: EffectiveConfig, opts: AgentOptions) {
     this.config = config;
@@ -301,6 +303,8 @@ export class Agent {
     this._internal.setIngestSource(cachedIngestSnapshot(tracker, this._decodeStats, undefined, this._spanCtx?.httpExtractStats));
 
     // TLS libraries of selected processes get uprobes (bpf/probes/ssl.h, go_tls.h), per file, ref-counted
+    // parent links in Node.js processes through the inspector (pipeline/node-ctx/, nodejs.enabled)
+    const nodeCtx = (this._nodeCtx = cfg.nodejs.enabled ? new NodeContext({ bpf, log, internalStore: this.internalStore }) : undefined);
     const tls = new TlsInstrumenter({ bpf, log, skipGo: cfg.discovery.skip_go_specific_tracers, onError: (name, type) => this._internal!.instrumentationError(name, type) });
     this._tls = tls;
     // container / Kubernetes metadata, per process (pipeline/metadata.ts)
@@ -330,9 +334,11 @@ export class Agent {
           via: p.via,
         });
         tls.instrument(p.pid, p.service.name);
+        nodeCtx?.selected(p.pid, p.info.language, p.info.exePath);
       },
       onRemoved: (p) => {
         tls.release(p.pid);
+        nodeCtx?.removed(p.pid);
         meta.forget(p.pid);
         this._internal!.uninstrumentProcess(p.service.name);
         this._processor!.removeService(p.service);
@@ -352,6 +358,8 @@ export class Agent {
     this._timers.push(setInterval(() => this._safe(() => (this._tracker!.sweep(this._nowNs()), this._corr!.correlator.expire(this._nowNs()))), 10_000));
     const ttlMs = this._processor.ttlMs;
     if (ttlMs > 0) this._timers.push(setInterval(() => this._safe(() => this._processor!.expire(performance.now())), Math.max(100, Math.min(ttlMs / 2, 30_000))));
+    // spans the Node.js linker holds are released even when no batch arrives
+    if (nodeCtx) this._timers.push(setInterval(() => this._safe(() => nodeCtx.held > 0 && this._flushSpans()), 250));
     for (const t of this._timers) t.unref();
     if (this._prom) log.info('Prometheus metrics', { url: `http://localhost:${this._prom.port}${cfg.prometheus_export.path}` });
   }
@@ -430,9 +438,11 @@ export class Agent {
   }
 
   private _flushSpans(): void {
-    const spans = this._batchSpans;
-    if (spans.length === 0) return;
+    let spans = this._batchSpans;
+    if (spans.length === 0 && !(this._nodeCtx && this._nodeCtx.held > 0)) return;
     this._batchSpans = [];
+    if (this._nodeCtx) spans = this._nodeCtx.link(spans, this._nowNs());
+    if (spans.length === 0) return;
     this._spanCount += spans.length;
     const { traces, dropped } = this._processor!.process(spans, performance.now());
     if (dropped > 0) this._internal!.spansDropped('filtered', dropped);
@@ -440,10 +450,22 @@ export class Agent {
     this._otlp?.offer(traces);
   }
 
+  /** Node.js processes attached for context correlation: pid → inspector port (pipeline/node-ctx/). */
+  nodeContextAttached(): ReadonlyMap<number, number> {
+    return this._nodeCtx?.attacher.attached ?? new Map();
+  }
+
+  /** Resolves when no Node.js attach is in progress. */
+  async nodeContextIdle(): Promise<void> {
+    await this._nodeCtx?.attacher.idle();
+  }
+
   /** Ordered shutdown: detach, drain once more, flush, close. */
   async stop(): Promise<void> {
     for (const t of this._timers) clearInterval(t);
     this._timers = [];
+    // the Node.js hooks go first, while the processes are still traced (their last spans are joined)
+    await this._nodeCtx?.detach();
     const kernel = this._kernel;
     if (kernel) {
       const bpf = kernel.bpf;
@@ -456,6 +478,8 @@ export class Agent {
         if (!AgentError.is(err)) throw err;
       }
       this._tracker?.closeAll(this._nowNs());
+      this._flushSpans();
+      if (this._nodeCtx) this._batchSpans.push(...this._nodeCtx.flush());
       this._flushSpans();
       kernel.close();
       this._kernel = undefined;

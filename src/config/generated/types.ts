@@ -164,7 +164,7 @@ export interface ObiConfig {
   readonly javaagent: JavaagentConfig;
   /**
    * Node.js in-process helper.
-   * default {}; accepted, not implemented
+   * default {}
    */
   readonly nodejs: NodejsConfig;
   /**
@@ -2185,13 +2185,13 @@ export interface JavaagentConfig {
  */
 export interface NodejsConfig {
   /**
-   * Inject the Node.js helper (async context tracking) into Node processes.
+   * Attach to selected Node.js processes through the inspector for parent links (async context tracking; docs/devdocs/correlation-node.md). A process with its own SIGUSR1 handler is never signalled.
    * default true; env OTEL_EBPF_NODEJS_ENABLED
    */
   readonly enabled: boolean;
   /**
    * Bridge spans created with the OpenTelemetry API inside Node processes.
-   * default false
+   * default false; accepted, not implemented
    */
   readonly manual_spans: boolean;
 }

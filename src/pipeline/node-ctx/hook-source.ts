@@ -1,0 +1,112 @@
+/**
+ * The script the Node.js context correlation evaluates inside an attached process (through the
+ * inspector session, docs/devdocs/correlation-node.md). It runs in the target, so it is plain
+ * JavaScript for Node 18+, kept as a string here; the agent never evaluates it itself.
+ *
+ * What it does in the target:
+ * - `http.server.request.start` (diagnostics_channel): a new context id for the request, entered
+ *   into an AsyncLocalStorage so that timers, promises and callbacks of the handler carry it;
+ *   reports `s,<id>,<localPort>,<remotePort>,<hrtime ns>`.
+ * - `undici:request:create` (fetch) and `http.client.request.start` (http.request): remembers the
+ *   context of the caller; `undici:client:sendHeaders` and the first `socket.write` of a
+ *   ClientRequest report `c,<id>,<localPort>,<remotePort>,<hrtime ns>` just before the bytes go out.
+ * - every other `net.Socket#write` of a client socket (Redis, databases, raw TCP) reports the
+ *   context current at the call, `0` outside any request.
+ * - a watchdog: when the agent has not pinged for `watchdogMs`, the hooks remove themselves and the
+ *   inspector closes, so an agent that dies leaves nothing behind.
+ * Reports go through the inspector binding `binding` (Runtime.addBinding): no socket, no file.
+ */
+
+/** Name of the inspector binding (a global function while attached). */
+export const NODE_CTX_BINDING = '__obiNodeCtxReport';
+/** Name of the global object the hook keeps its controls on while attached. */
+export const NODE_CTX_GLOBAL = '__obiNodeCtx';
+
+const HOOK = String.raw`
+(function (B, G, watchdogMs) {
+  var g = globalThis;
+  if (g[G]) return 'present';
+  var send = g[B];
+  if (typeof send !== 'function') return 'no-binding';
+  var req = typeof require === 'function' ? require : process.getBuiltinModule;
+  var dc = req('diagnostics_channel'), ah = req('async_hooks'), net = req('net'), http = req('http');
+  var als = new ah.AsyncLocalStorage();
+  var next = 0, active = true, last = Date.now();
+  var reqCtx = new WeakMap(), undiciSockets = new WeakSet(), reported = new WeakSet();
+  function out(kind, id, s) {
+    if (!active || !s) return;
+    // a write to a connecting socket goes out in a 'connect' listener registered by that write: report just before it
+    if (s.connecting) { s.once('connect', function () { out(kind, id, s); }); return; }
+    var lp = s.localPort, rp = s.remotePort;
+    if (!lp || !rp) return;
+    try { send(kind + ',' + id + ',' + lp + ',' + rp + ',' + process.hrtime.bigint()); } catch (e) { /* binding gone */ }
+  }
+  function cur() { var c = als.getStore(); return typeof c === 'number' ? c : 0; }
+  var subs = {
+    'http.server.request.start': function (m) {
+      var id = ++next;
+      als.enterWith(id);
+      out('s', id, m.socket || (m.request && m.request.socket));
+    },
+    'undici:request:create': function (m) { reqCtx.set(m.request, cur()); },
+    'undici:client:connected': function (m) { if (m.socket) undiciSockets.add(m.socket); },
+    'undici:client:sendHeaders': function (m) {
+      if (m.socket) undiciSockets.add(m.socket);
+      var id = reqCtx.get(m.request);
+      out('c', id === undefined ? 0 : id, m.socket);
+    },
+    'http.client.request.start': function (m) { if (!reqCtx.has(m.request)) reqCtx.set(m.request, cur()); }
+  };
+  for (var k in subs) dc.subscribe(k, subs[k]);
+  var proto = net.Socket.prototype, origWrite = proto.write, ownWrite = Object.prototype.hasOwnProperty.call(proto, 'write');
+  function write() {
+    if (active) {
+      try {
+        if (!undiciSockets.has(this)) {
+          var msg = this._httpMessage;
+          if (msg) {
+            if (msg instanceof http.ClientRequest && !reported.has(msg)) {
+              reported.add(msg);
+              var id = reqCtx.get(msg);
+              out('c', id === undefined ? cur() : id, this);
+            }
+          } else if (!this.server) out('c', cur(), this);
+        }
+      } catch (e) { /* never disturb the application */ }
+    }
+    return origWrite.apply(this, arguments);
+  }
+  proto.write = write;
+  var timer;
+  function stop(closeInspector) {
+    if (!active) return 'stopped';
+    active = false;
+    for (var k in subs) { try { dc.unsubscribe(k, subs[k]); } catch (e) {} }
+    if (proto.write === write) { if (ownWrite) proto.write = origWrite; else delete proto.write; } // else someone wrapped us: stay inert
+    clearInterval(timer);
+    try { als.disable(); } catch (e) {}
+    delete g[G];
+    try { delete g[B]; } catch (e) {} // Runtime.removeBinding leaves the function behind
+    if (closeInspector) { try { req('inspector').close(); } catch (e) {} }
+    return 'stopped';
+  }
+  timer = setInterval(function () { if (Date.now() - last > watchdogMs) stop(true); }, Math.max(1000, watchdogMs / 4));
+  if (timer.unref) timer.unref();
+  g[G] = { ping: function () { last = Date.now(); return 'ok'; }, stop: stop, version: 1 };
+  return 'installed';
+})`;
+
+/** The expression that installs the hook (evaluated with the command-line API, for `require`). */
+export function hookExpression(watchdogMs: number): string {
+  return `${HOOK}(${JSON.stringify(NODE_CTX_BINDING)}, ${JSON.stringify(NODE_CTX_GLOBAL)}, ${Math.trunc(watchdogMs)})`;
+}
+
+/** The expression that keeps the hook alive (the watchdog's ping). */
+export function pingExpression(): string {
+  return `(globalThis[${JSON.stringify(NODE_CTX_GLOBAL)}] ? globalThis[${JSON.stringify(NODE_CTX_GLOBAL)}].ping() : 'absent')`;
+}
+
+/** The expression that removes the hook (the inspector is closed separately). */
+export function stopExpression(): string {
+  return `(globalThis[${JSON.stringify(NODE_CTX_GLOBAL)}] ? globalThis[${JSON.stringify(NODE_CTX_GLOBAL)}].stop(false) : 'absent')`;
+}

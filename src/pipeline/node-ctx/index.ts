@@ -1,0 +1,58 @@
+/**
+ * The Node.js context correlation as the agent wires it (docs/devdocs/correlation-node.md): an
+ * attacher for selected Node processes and the linker its reports feed, behind four calls the
+ * agent makes (selected, removed, spans of a batch, stop).
+ */
+import type { FamilyTarget } from '../../telemetry/family.ts';
+import { NodeContextLinker } from '../../telemetry/node-links.ts';
+import type { Span } from '../../telemetry/span.ts';
+import type { Logger } from '../log.ts';
+import { isNodeExecutable, NodeCtxAttacher, type SigProbeMaps } from './attach.ts';
+
+export interface NodeContextOptions {
+  readonly bpf: SigProbeMaps;
+  readonly log: Logger;
+  /** where the obi_nodejs_context_* self-metrics go */
+  readonly internalStore: FamilyTarget;
+  readonly watchdogMs?: number;
+}
+
+export class NodeContext {
+  readonly linker = new NodeContextLinker();
+  readonly attacher: NodeCtxAttacher;
+
+  constructor(o: NodeContextOptions) {
+    this.attacher = new NodeCtxAttacher({ bpf: o.bpf, log: o.log, linker: this.linker, watchdogMs: o.watchdogMs });
+    this.linker.registerMetrics(o.internalStore);
+    this.attacher.registerMetrics(o.internalStore);
+  }
+
+  /** A process was selected: attach when it is Node.js. */
+  selected(pid: number, language: string, exe: string): void {
+    if (language === 'nodejs' || isNodeExecutable(exe)) this.attacher.attach(pid);
+  }
+
+  removed(pid: number): void {
+    this.attacher.forget(pid);
+  }
+
+  /** The spans of one batch → the spans ready for export (see NodeContextLinker.link). */
+  link(spans: readonly Span[], nowNs: number): Span[] {
+    return this.linker.link(spans, nowNs);
+  }
+
+  /** Spans waiting for a report or their server span. */
+  get held(): number {
+    return this.linker.held;
+  }
+
+  /** Detaches from every process: hooks removed, inspectors closed. */
+  detach(): Promise<void> {
+    return this.attacher.close();
+  }
+
+  /** The spans still held, released unlinked where not joined (shutdown, after the last drain). */
+  flush(): Span[] {
+    return this.linker.flush();
+  }
+}

@@ -1,0 +1,272 @@
+/**
+ * Parent links for Node.js processes (docs/devdocs/correlation-node.md): joins the reports of the
+ * hook running inside an attached process (which server request each request started and each
+ * client write was made for) with the spans the kernel capture produced, and makes every client
+ * span whose context is known the child of its server span.
+ *
+ * The join is per connection (pid, local port, remote port) and by time on one clock (the hook's
+ * process.hrtime and bpf_ktime_get_ns are both CLOCK_MONOTONIC):
+ * - a server span takes the first server report on its connection made while it ran
+ *   (startNs ≤ t ≤ endNs): the hook reports when the request's headers were parsed;
+ * - a client span takes every client report on its connection made before its first byte went out
+ *   (t ≤ startNs) and not taken by an earlier span: the hook reports just before the write. If those
+ *   reports name one context, the span is its child; if they name several (writes of different
+ *   requests coalesced into one syscall, or a request the capture missed), it is left unlinked and
+ *   counted `ambiguous`: never a guess.
+ * Client spans finish before their server span: a linked client span is held until its server span
+ * arrives (bounded in number and time; released unlinked and counted past either bound). Spans of
+ * attached processes also wait up to `reportWaitNs` for reports still in flight.
+ * Pure: the agent passes the clock.
+ */
+import type { Span } from './span.ts';
+import { CounterVec } from './counter.ts';
+import { SeriesIndex } from './series.ts';
+import type { FamilyTarget } from './family.ts';
+
+/** One report line from the hook (src/pipeline/node-ctx/hook-source.ts). */
+export interface NodeCtxReport {
+  readonly kind: 's' | 'c';
+  /** context id within the process; 0 = outside any server request */
+  readonly id: number;
+  readonly localPort: number;
+  readonly remotePort: number;
+  /** CLOCK_MONOTONIC ns (process.hrtime), the clock of bpf_ktime_get_ns */
+  readonly t: number;
+}
+
+/** Parses one report; undefined for anything malformed (the target process is not trusted). */
+export function parseNodeCtxReport(line: string): NodeCtxReport | undefined {
+  const f = line.split(',');
+  if (f.length !== 5 || (f[0] !== 's' && f[0] !== 'c')) return undefined;
+  const id = Number(f[1]);
+  const lp = Number(f[2]);
+  const rp = Number(f[3]);
+  const t = Number(f[4]);
+  if (!Number.isSafeInteger(id) || id < 0 || !Number.isInteger(lp) || lp <= 0 || lp > 65535 || !Number.isInteger(rp) || rp <= 0 || rp > 65535 || !(t > 0)) return undefined;
+  return { kind: f[0], id, localPort: lp, remotePort: rp, t };
+}
+
+/** What became of a span of an attached process (`obi_nodejs_context_links_total{outcome}`). */
+export type NodeLinkOutcome =
+  /** a client span made the child of its request's server span */
+  | 'linked'
+  /** a server span matched to its request context */
+  | 'server_matched'
+  /** a client call made outside any server request (a root span, correctly) */
+  | 'no_context'
+  /** the reports before a client span name several contexts: left unlinked */
+  | 'ambiguous'
+  /** no report for the span arrived in time (a client the hook does not see, or lost reports) */
+  | 'no_report'
+  /** its context's server span never arrived in time (or the hold cap was reached) */
+  | 'server_missing';
+
+export interface NodeLinkerOptions {
+  /** how long a span waits for reports still in flight (default 500 ms) */
+  readonly reportWaitNs?: number;
+  /** how long a linked client span waits for its server span (default 60 s) */
+  readonly holdNs?: number;
+  /** client spans held at most, over all processes (default 10000) */
+  readonly maxHeld?: number;
+  /** reports kept per connection at most (default 1024); older ones are dropped */
+  readonly maxReportsPerConn?: number;
+  /** contexts remembered after their server span, for late client calls (default 30 s) */
+  readonly contextTtlNs?: number;
+}
+
+interface Ctx {
+  server?: Span;
+  waiting: Span[];
+  /** when the server span arrived (for expiry) or when the context was first seen */
+  touchedNs: number;
+}
+
+interface Waiting {
+  readonly span: Span;
+  readonly arrivedNs: number;
+}
+
+const OUTCOMES: readonly NodeLinkOutcome[] = ['linked', 'server_matched', 'no_context', 'ambiguous', 'no_report', 'server_missing'];
+
+export class NodeContextLinker {
+  private readonly _reportWaitNs: number;
+  private readonly _holdNs: number;
+  private readonly _maxHeld: number;
+  private readonly _maxReports: number;
+  private readonly _ctxTtlNs: number;
+  private readonly _pids = new Set<number>();
+  /** `pid|s|lport|rport` / `pid|c|lport|rport` → reports in arrival (= time) order */
+  private readonly _reports = new Map<string, NodeCtxReport[]>();
+  /** `pid:id` → context */
+  private readonly _ctxs = new Map<string, Ctx>();
+  /** spans of attached processes waiting for their reports */
+  private _pending: Waiting[] = [];
+  private _held = 0;
+  readonly counts: Record<NodeLinkOutcome, number> = { linked: 0, server_matched: 0, no_context: 0, ambiguous: 0, no_report: 0, server_missing: 0 };
+  /** reports dropped: malformed, or past the per-connection cap */
+  reportsDropped = 0;
+
+  constructor(o: NodeLinkerOptions = {}) {
+    this._reportWaitNs = o.reportWaitNs ?? 500e6;
+    this._holdNs = o.holdNs ?? 60e9;
+    this._maxHeld = o.maxHeld ?? 10_000;
+    this._maxReports = o.maxReportsPerConn ?? 1024;
+    this._ctxTtlNs = o.contextTtlNs ?? 30e9;
+  }
+
+  /** Spans of `pid` are joined from now on. */
+  track(pid: number): void {
+    this._pids.add(pid);
+  }
+
+  /** `pid` is detached: its state goes; its waiting spans are released at the next `link`. */
+  untrack(pid: number): void {
+    this._pids.delete(pid);
+    const prefix = `${pid}|`;
+    for (const k of this._reports.keys()) if (k.startsWith(prefix)) this._reports.delete(k);
+  }
+
+  tracks(pid: number): boolean {
+    return this._pids.has(pid);
+  }
+
+  /** Spans held now (waiting for reports or for their server span). */
+  get held(): number {
+    return this._pending.length + this._held;
+  }
+
+  /** One report line of `pid`'s hook. */
+  report(pid: number, line: string): void {
+    const r = parseNodeCtxReport(line);
+    if (r === undefined || !this._pids.has(pid)) {
+      this.reportsDropped++;
+      return;
+    }
+    const key = `${pid}|${r.kind}|${r.localPort}|${r.remotePort}`;
+    let q = this._reports.get(key);
+    if (q === undefined) this._reports.set(key, (q = []));
+    q.push(r);
+    if (q.length > this._maxReports) {
+      q.shift();
+      this.reportsDropped++;
+    }
+  }
+
+  /**
+   * Takes the spans of one batch; returns the spans ready for export (spans of other processes
+   * unchanged and at once; spans of attached processes once joined, or released unlinked).
+   */
+  link(spans: readonly Span[], nowNs: number): Span[] {
+    const out: Span[] = [];
+    for (const s of spans) {
+      if (s.conn !== undefined && this._pids.has(s.conn.pid) && (s.kind === 'server' || s.kind === 'client')) this._pending.push({ span: s, arrivedNs: nowNs });
+      else out.push(s);
+    }
+    // servers first: a client span in the same batch then finds its server span
+    const pending = this._pending;
+    this._pending = [];
+    for (const w of pending) if (w.span.kind === 'server') this._joinServer(w, nowNs, out);
+    for (const w of pending) if (w.span.kind === 'client') this._joinClient(w, nowNs, out);
+    this._expire(nowNs, out);
+    return out;
+  }
+
+  /** Releases everything held, unlinked where not joined (agent shutdown). */
+  flush(): Span[] {
+    const out: Span[] = [];
+    for (const w of this._pending) out.push(w.span);
+    this._pending = [];
+    for (const c of this._ctxs.values()) this._releaseUnlinked(c, out);
+    this._ctxs.clear();
+    return out;
+  }
+
+  /** `obi_nodejs_context_links_total{outcome}`, read from `counts` at collection. */
+  registerMetrics(store: FamilyTarget, prefix = 'obi'): void {
+    const c: CounterVec = new CounterVec({
+      name: `${prefix}.nodejs.context.links`,
+      help: 'Spans of Node.js processes attached for context correlation, by what became of them: linked (client span made the child of its request), server_matched, no_context (a call outside any request), ambiguous, no_report, server_missing (left unlinked)',
+      labelNames: ['outcome'],
+      index: new SeriesIndex(1),
+      collect: () => {
+        for (const o of OUTCOMES) c.setTotal(c.index.id([o]), this.counts[o]);
+      },
+    }).registerIn(store);
+  }
+
+  private _joinServer(w: Waiting, nowNs: number, out: Span[]): void {
+    const s = w.span;
+    const conn = s.conn!;
+    const q = this._reports.get(`${conn.pid}|s|${conn.localPort}|${conn.remotePort}`);
+    // reports before this span belong to requests the capture missed
+    while (q !== undefined && q.length > 0 && q[0]!.t < s.startNs) q.shift();
+    const r = q !== undefined && q.length > 0 && q[0]!.t <= s.endNs ? q.shift() : undefined;
+    if (r === undefined) {
+      if (nowNs - w.arrivedNs < this._reportWaitNs && this._pids.has(conn.pid)) this._pending.push(w);
+      else this._emit('no_report', s, out);
+      return;
+    }
+    const ctx = this._ctx(conn.pid, r.id, nowNs);
+    ctx.server = s;
+    ctx.touchedNs = nowNs;
+    this._emit('server_matched', s, out);
+    for (const c of ctx.waiting) this._emit('linked', childOf(c, s), out);
+    this._held -= ctx.waiting.length;
+    ctx.waiting = [];
+  }
+
+  private _joinClient(w: Waiting, nowNs: number, out: Span[]): void {
+    const s = w.span;
+    const conn = s.conn!;
+    const q = this._reports.get(`${conn.pid}|c|${conn.localPort}|${conn.remotePort}`);
+    let n = 0;
+    while (q !== undefined && n < q.length && q[n]!.t <= s.startNs) n++;
+    if (n === 0) {
+      if (nowNs - w.arrivedNs < this._reportWaitNs && this._pids.has(conn.pid)) this._pending.push(w);
+      else this._emit('no_report', s, out);
+      return;
+    }
+    const taken = q!.splice(0, n);
+    const id = taken[0]!.id;
+    if (taken.some((r) => r.id !== id)) return this._emit('ambiguous', s, out);
+    if (id === 0) return this._emit('no_context', s, out);
+    const ctx = this._ctx(conn.pid, id, nowNs);
+    if (ctx.server !== undefined) return this._emit('linked', childOf(s, ctx.server), out);
+    if (this._held >= this._maxHeld) return this._emit('server_missing', s, out);
+    ctx.waiting.push(s);
+    this._held++;
+  }
+
+  private _ctx(pid: number, id: number, nowNs: number): Ctx {
+    const key = `${pid}:${id}`;
+    let c = this._ctxs.get(key);
+    if (c === undefined) this._ctxs.set(key, (c = { waiting: [], touchedNs: nowNs }));
+    return c;
+  }
+
+  private _expire(nowNs: number, out: Span[]): void {
+    for (const [k, c] of this._ctxs) {
+      const age = nowNs - c.touchedNs;
+      if (c.server === undefined ? age > this._holdNs : age > this._ctxTtlNs) {
+        this._releaseUnlinked(c, out);
+        this._ctxs.delete(k);
+      }
+    }
+  }
+
+  private _releaseUnlinked(c: Ctx, out: Span[]): void {
+    for (const s of c.waiting) this._emit('server_missing', s, out);
+    this._held -= c.waiting.length;
+    c.waiting = [];
+  }
+
+  private _emit(outcome: NodeLinkOutcome, s: Span, out: Span[]): void {
+    this.counts[outcome]++;
+    out.push(s);
+  }
+}
+
+/** `child` re-parented under `parent`: its trace id, flags and parent span id. */
+function childOf(child: Span, parent: Span): Span {
+  return { ...child, traceId: parent.traceId, parentSpanId: parent.spanId, traceFlags: parent.traceFlags };
+}
