@@ -37,6 +37,8 @@ import { InternalMetrics } from '../src/telemetry/internal.ts';
 import { RedMetrics } from '../src/telemetry/metrics.ts';
 import { SpanProcessor } from '../src/telemetry/processor.ts';
 import { MetricStore, type StoredFamily } from '../src/telemetry/store.ts';
+import { NodeContextLinker } from '../src/telemetry/node-links.ts';
+import { registerNodeAttachMetrics } from '../src/pipeline/node-ctx/attach.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 export const SPANS_DOC = 'docs/reference/spans.md';
@@ -259,6 +261,8 @@ function metricGroups(): { title: string; note: string; families: readonly Store
   new CorrelationMetrics(self);
   new OtlpExportMetrics(self);
   registerLargeCaptureMetrics(self, () => ({ records: 0, bytes: 0, dropped: 0 }));
+  new NodeContextLinker().registerMetrics(self);
+  registerNodeAttachMetrics(self, () => ({ attached: 0, app_sigusr1_handler: 0, no_inspector: 0, unknown_handler: 0, probe_timeout: 0, other_netns: 0, inspector_not_listening: 0, inspector_failed: 0 }));
   return [
     {
       title: 'Application metrics',

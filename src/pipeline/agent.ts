@@ -304,7 +304,7 @@ export class Agent {
 
     // TLS libraries of selected processes get uprobes (bpf/probes/ssl.h, go_tls.h), per file, ref-counted
     // parent links in Node.js processes through the inspector (pipeline/node-ctx/, nodejs.enabled)
-    const nodeCtx = (this._nodeCtx = cfg.nodejs.enabled ? new NodeContext({ bpf, log, internalStore: this.internalStore }) : undefined);
+    const nodeCtx = (this._nodeCtx = cfg.nodejs.enabled ? new NodeContext({ bpf, log, internalStore: this.internalStore, correlator: this._corr.correlator }) : undefined);
     const tls = new TlsInstrumenter({ bpf, log, skipGo: cfg.discovery.skip_go_specific_tracers, onError: (name, type) => this._internal!.instrumentationError(name, type) });
     this._tls = tls;
     // container / Kubernetes metadata, per process (pipeline/metadata.ts)

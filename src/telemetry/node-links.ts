@@ -72,6 +72,8 @@ export interface NodeLinkerOptions {
   readonly maxReportsPerConn?: number;
   /** contexts remembered after their server span, for late client calls (default 30 s) */
   readonly contextTtlNs?: number;
+  /** told when a process starts (`true`) and stops (`false`) being joined here */
+  readonly onTracked?: (pid: number, tracked: boolean) => void;
 }
 
 interface Ctx {
@@ -94,6 +96,7 @@ export class NodeContextLinker {
   private readonly _maxHeld: number;
   private readonly _maxReports: number;
   private readonly _ctxTtlNs: number;
+  private readonly _onTracked: ((pid: number, tracked: boolean) => void) | undefined;
   private readonly _pids = new Set<number>();
   /** `pid|s|lport|rport` / `pid|c|lport|rport` → reports in arrival (= time) order */
   private readonly _reports = new Map<string, NodeCtxReport[]>();
@@ -112,16 +115,18 @@ export class NodeContextLinker {
     this._maxHeld = o.maxHeld ?? 10_000;
     this._maxReports = o.maxReportsPerConn ?? 1024;
     this._ctxTtlNs = o.contextTtlNs ?? 30e9;
+    this._onTracked = o.onTracked;
   }
 
   /** Spans of `pid` are joined from now on. */
   track(pid: number): void {
     this._pids.add(pid);
+    this._onTracked?.(pid, true);
   }
 
   /** `pid` is detached: its state goes; its waiting spans are released at the next `link`. */
   untrack(pid: number): void {
-    this._pids.delete(pid);
+    if (this._pids.delete(pid)) this._onTracked?.(pid, false);
     const prefix = `${pid}|`;
     for (const k of this._reports.keys()) if (k.startsWith(prefix)) this._reports.delete(k);
   }

@@ -16,7 +16,7 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { startRedis, type SimpleServer } from '../helpers/db-servers.ts';
 import { OtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver.ts';
-import { TestAgent, freePort, nodeBin, run, startProcess, waitForPort, type Proc } from '../helpers/harness.ts';
+import { TestAgent, freePort, nodeBin, run, startProcess, waitFor, waitForPort, type Proc } from '../helpers/harness.ts';
 import { listeningSockets } from '../../src/pipeline/node-ctx/procfs.ts';
 
 const app = join(import.meta.dirname, '../helpers/apps/node-ctx-app.mjs');
@@ -140,6 +140,8 @@ for (const [label, bin] of binaries) {
       assert.equal(linked, N * 7); // timer + sync + redis (GET and fetch) + all (three)
       assert.equal(await agent!.metricValue('obi_nodejs_context_links_total', { outcome: 'ambiguous' }), 0);
       assert.equal(await agent!.metricValue('obi_nodejs_context_attach_total', { result: 'attached' }), 1);
+      // the request correlator (telemetry/correlate.ts) leaves an attached process to this mechanism
+      assert.equal((await agent!.metricValue('obi_unlinked_client_spans_total', { reason: 'event_loop' })) ?? 0, 0);
     });
 
     test('after the agent stops: no inspector port, hooks gone, the process serves on', async () => {
@@ -198,6 +200,10 @@ describe('Node.js context correlation: processes that SIGUSR1 would disturb are 
     assert.equal((await fetch(`http://127.0.0.1:${disabledPort}/timer/1`)).status, 200);
     assert.equal(disabled.child.exitCode, null);
     assert.equal(disabled.child.signalCode, null);
+    // their client spans keep their own trace, counted by the request correlator (3 + 1 fetches)
+    await agent.waitSpans(4, (s) => s.kind === 'client' && String(s.attributes['url.full']).includes('/down/timer-'));
+    assert.ok(agent.spans((s) => s.kind === 'client').every((s) => s.parentSpanId === undefined));
+    await waitFor('event_loop count', async () => (await agent.metricValue('obi_unlinked_client_spans_total', { reason: 'event_loop' })) === 4);
     assert.deepEqual(listeningSockets(own.pid).map((s) => s.port), [ownPort]);
     assert.deepEqual(listeningSockets(disabled.pid).map((s) => s.port), [disabledPort]);
   });

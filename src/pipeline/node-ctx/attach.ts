@@ -135,15 +135,7 @@ export class NodeCtxAttacher {
 
   /** `obi_nodejs_context_attach_total{result}`, read from `results` at collection. */
   registerMetrics(store: FamilyTarget, prefix = 'obi'): void {
-    const c: CounterVec = new CounterVec({
-      name: `${prefix}.nodejs.context.attach`,
-      help: 'Node.js processes the context correlation tried to attach to, by result (only attached processes get parent links; the others are never signalled)',
-      labelNames: ['result'],
-      index: new SeriesIndex(1),
-      collect: () => {
-        for (const r of RESULTS) c.setTotal(c.index.id([r]), this.results[r]);
-      },
-    }).registerIn(store);
+    registerNodeAttachMetrics(store, () => this.results, prefix);
   }
 
   private async _drain(): Promise<void> {
@@ -276,6 +268,20 @@ function wake(pid: number): void {
   c.on('connect', () => c.destroy());
   c.on('error', () => c.destroy());
   c.setTimeout(1000, () => c.destroy());
+}
+
+/** `obi_nodejs_context_attach_total{result}` in `store`, read from `results()` at collection. */
+export function registerNodeAttachMetrics(store: FamilyTarget, results: () => Readonly<Record<NodeAttachResult, number>>, prefix = 'obi'): void {
+  const c: CounterVec = new CounterVec({
+    name: `${prefix}.nodejs.context.attach`,
+    help: 'Node.js processes the context correlation tried to attach to, by result (only attached processes get parent links; the others are never signalled)',
+    labelNames: ['result'],
+    index: new SeriesIndex(1),
+    collect: () => {
+      const r = results();
+      for (const k of RESULTS) c.setTotal(c.index.id([k]), r[k]);
+    },
+  }).registerIn(store);
 }
 
 function sameNetns(pid: number): boolean {

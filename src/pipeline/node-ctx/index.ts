@@ -3,6 +3,7 @@
  * attacher for selected Node processes and the linker its reports feed, behind four calls the
  * agent makes (selected, removed, spans of a batch, stop).
  */
+import type { CorrelationPolicy, Correlator } from '../../telemetry/correlate.ts';
 import type { FamilyTarget } from '../../telemetry/family.ts';
 import { NodeContextLinker } from '../../telemetry/node-links.ts';
 import type { Span } from '../../telemetry/span.ts';
@@ -15,13 +16,23 @@ export interface NodeContextOptions {
   /** where the obi_nodejs_context_* self-metrics go */
   readonly internalStore: FamilyTarget;
   readonly watchdogMs?: number;
+  /** the request correlator (telemetry/correlate.ts): an attached process gets the `custom` policy */
+  readonly correlator?: Pick<Correlator, 'setPolicy'>;
 }
 
+/**
+ * The correlator's policy for an attached process: its client spans are not linked at request
+ * start (thread correlation is wrong on an event loop) nor counted `event_loop`; the linker links
+ * them when their reports and server span are in (its own obi_nodejs_context_links_total).
+ */
+const ATTACHED: CorrelationPolicy = { kind: 'custom', provider: { parentOf: () => undefined } };
+
 export class NodeContext {
-  readonly linker = new NodeContextLinker();
+  readonly linker: NodeContextLinker;
   readonly attacher: NodeCtxAttacher;
 
   constructor(o: NodeContextOptions) {
+    this.linker = new NodeContextLinker({ onTracked: (pid, on) => o.correlator?.setPolicy(pid, on ? ATTACHED : undefined) });
     this.attacher = new NodeCtxAttacher({ bpf: o.bpf, log: o.log, linker: this.linker, watchdogMs: o.watchdogMs });
     this.linker.registerMetrics(o.internalStore);
     this.attacher.registerMetrics(o.internalStore);

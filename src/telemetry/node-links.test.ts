@@ -1,0 +1,147 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { ServiceIdentity } from '../common/service.ts';
+import { NodeContextLinker, parseNodeCtxReport } from './node-links.ts';
+import type { Span } from './span.ts';
+import { MetricStore } from './store.ts';
+
+const service: ServiceIdentity = { name: 'api', namespace: '', instanceId: 'h:7', pid: 7, exePath: '/usr/bin/node', language: 'nodejs' };
+let n = 0;
+
+function span(kind: 'server' | 'client', lport: number, rport: number, startNs: number, endNs: number, pid = 7): Span {
+  n++;
+  return {
+    protocol: 'http',
+    category: 'http',
+    traceId: n.toString(16).padStart(32, '0'),
+    spanId: n.toString(16).padStart(16, '0'),
+    traceFlags: 1,
+    name: 'GET',
+    kind,
+    startNs,
+    endNs,
+    status: 'unset',
+    attributes: {},
+    service,
+    conn: { pid, tid: pid, role: kind, localAddr: '127.0.0.1', localPort: lport, remoteAddr: '127.0.0.1', remotePort: rport, tls: false },
+  };
+}
+
+const MS = 1e6;
+
+test('a client span reported in a context becomes the child of that context’s server span, held until the server span arrives', () => {
+  const l = new NodeContextLinker();
+  l.track(7);
+  l.report(7, 's,1,8080,50000,1000');
+  l.report(7, 's,2,8080,50001,1100');
+  l.report(7, 'c,2,40000,9000,2000');
+  l.report(7, 'c,1,40001,9000,2100');
+  const c2 = span('client', 40000, 9000, 2010, 3000);
+  const c1 = span('client', 40001, 9000, 2110, 3100);
+  assert.deepEqual(l.link([c1, c2], 10 * MS), []); // waiting for their server spans
+  assert.equal(l.held, 2);
+  const s1 = span('server', 8080, 50000, 900, 4000);
+  const out1 = l.link([s1], 11 * MS);
+  assert.equal(out1.length, 2);
+  assert.equal(out1[0], s1);
+  assert.equal(out1[1]!.spanId, c1.spanId);
+  assert.equal(out1[1]!.parentSpanId, s1.spanId);
+  assert.equal(out1[1]!.traceId, s1.traceId);
+  const s2 = span('server', 8080, 50001, 1050, 4100);
+  const out2 = l.link([s2], 12 * MS);
+  assert.equal(out2[1]!.parentSpanId, s2.spanId);
+  assert.equal(out2[1]!.traceId, s2.traceId);
+  assert.equal(l.held, 0);
+  assert.equal(l.counts.linked, 2);
+  assert.equal(l.counts.server_matched, 2);
+});
+
+test('a client span after its server span (fire and forget) is linked at once; one in the same batch too', () => {
+  const l = new NodeContextLinker();
+  l.track(7);
+  l.report(7, 's,5,8080,50000,1000');
+  l.report(7, 'c,5,40000,9000,1500');
+  const s = span('server', 8080, 50000, 900, 2000);
+  const c = span('client', 40000, 9000, 1600, 5000);
+  const out = l.link([c, s], MS);
+  assert.equal(out.length, 2);
+  assert.equal(out.find((x) => x.kind === 'client')!.parentSpanId, s.spanId);
+});
+
+test('reports of two contexts before one client span: ambiguous, never a guess; a call outside any request: no_context', () => {
+  const l = new NodeContextLinker();
+  l.track(7);
+  l.report(7, 'c,1,40000,6379,1000');
+  l.report(7, 'c,2,40000,6379,1001');
+  l.report(7, 'c,0,40002,6379,1000');
+  const a = span('client', 40000, 6379, 1005, 1100);
+  const b = span('client', 40002, 6379, 1005, 1100);
+  const out = l.link([a, b], MS);
+  assert.deepEqual(out, [a, b]);
+  assert.equal(l.counts.ambiguous, 1);
+  assert.equal(l.counts.no_context, 1);
+  assert.equal(out[0]!.parentSpanId, undefined);
+});
+
+test('a report made after the client span started is not its report (it belongs to the next request)', () => {
+  const l = new NodeContextLinker({ reportWaitNs: 100 });
+  l.track(7);
+  l.report(7, 'c,3,40000,9000,2000');
+  const c = span('client', 40000, 9000, 1000, 1500);
+  assert.deepEqual(l.link([c], 0), []);
+  assert.deepEqual(l.link([], 200), [c]);
+  assert.equal(l.counts.no_report, 1);
+});
+
+test('bounds: a server span that never comes releases its children unlinked; the hold cap; untrack releases pending spans', () => {
+  const l = new NodeContextLinker({ holdNs: 1000, maxHeld: 1, reportWaitNs: 10 });
+  l.track(7);
+  l.report(7, 'c,1,40000,9000,100');
+  l.report(7, 'c,1,40001,9000,100');
+  const a = span('client', 40000, 9000, 200, 300);
+  const b = span('client', 40001, 9000, 200, 300);
+  assert.deepEqual(l.link([a, b], 0), [b]); // the cap: b released at once
+  assert.equal(l.counts.server_missing, 1);
+  assert.deepEqual(l.link([], 2000), [a]);
+  assert.equal(l.counts.server_missing, 2);
+  const c = span('client', 40002, 9000, 200, 300);
+  assert.deepEqual(l.link([c], 3000), []);
+  l.untrack(7);
+  assert.deepEqual(l.link([], 3001), [c]);
+});
+
+test('spans of other processes and of other kinds pass through unchanged and at once', () => {
+  const l = new NodeContextLinker();
+  l.track(7);
+  const other = span('client', 40000, 9000, 1, 2, 8);
+  assert.deepEqual(l.link([other], 0), [other]);
+  assert.equal(l.held, 0);
+});
+
+test('the per-connection report queue is bounded; reports of untracked processes and malformed lines are dropped', () => {
+  const l = new NodeContextLinker({ maxReportsPerConn: 2 });
+  l.report(7, 'c,1,40000,9000,1');
+  l.track(7);
+  for (const bad of ['', 'x,1,2,3,4', 'c,1,0,9000,1', 'c,-1,1,1,1', 'c,1,1,70000,1', 'c,1,1,1', 'c,1.5,1,1,1', 'c,1,1,1,0']) l.report(7, bad);
+  assert.equal(l.reportsDropped, 9);
+  for (let i = 1; i <= 3; i++) l.report(7, `c,${i},40000,9000,${i}`);
+  assert.equal(l.reportsDropped, 10);
+  assert.deepEqual(parseNodeCtxReport('s,12,8080,50000,123456789'), { kind: 's', id: 12, localPort: 8080, remotePort: 50000, t: 123456789 });
+});
+
+test('flush releases everything; the outcome counter reads the counts; onTracked follows track/untrack', async () => {
+  const seen: string[] = [];
+  const l = new NodeContextLinker({ onTracked: (pid, on) => seen.push(`${pid}:${on}`) });
+  l.track(7);
+  l.report(7, 'c,1,40000,9000,1');
+  const a = span('client', 40000, 9000, 5, 6);
+  l.link([a], 0);
+  assert.deepEqual(l.flush(), [a]);
+  l.untrack(7);
+  l.untrack(7);
+  assert.deepEqual(seen, ['7:true', '7:false']);
+  const store = new MetricStore();
+  l.registerMetrics(store);
+  const text = JSON.stringify(store.families().map((f) => f.name));
+  assert.match(text, /obi\.nodejs\.context\.links/);
+});
