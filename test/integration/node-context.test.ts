@@ -142,6 +142,10 @@ for (const [label, bin] of binaries) {
       assert.equal(await agent!.metricValue('obi_nodejs_context_attach_total', { result: 'attached' }), 1);
       // the request correlator (telemetry/correlate.ts) leaves an attached process to this mechanism
       assert.equal((await agent!.metricValue('obi_unlinked_client_spans_total', { reason: 'event_loop' })) ?? 0, 0);
+      // the agent's own exchanges with the inspector (/json/list, the WebSocket upgrade) are not the service's spans
+      const inspectorPort = agent!.agent.nodeContextAttached().get(svc.pid)!;
+      assert.equal(rx.spans.filter((s) => s.attributes['server.port'] === inspectorPort).length, 0);
+      assert.equal(rx.spans.filter((s) => s.kind === SERVER).length, N * 4);
     });
 
     test('after the agent stops: no inspector port, hooks gone, the process serves on', async () => {

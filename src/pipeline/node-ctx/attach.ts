@@ -80,6 +80,8 @@ export class NodeCtxAttacher {
   private readonly _queue: number[] = [];
   private readonly _seen = new Set<number>();
   private readonly _attached = new Map<number, Attached>();
+  /** `pid:port` of every inspector port we opened: the agent's own exchanges there are not the app's */
+  private readonly _inspectorPorts = new Set<string>();
   private _running?: Promise<void>;
   private _closing = false;
   private readonly _ping: NodeJS.Timeout;
@@ -105,6 +107,7 @@ export class NodeCtxAttacher {
   /** `pid` exited: forget it (its session closes by itself). */
   forget(pid: number): void {
     this._seen.delete(pid);
+    for (const k of this._inspectorPorts) if (k.startsWith(`${pid}:`)) this._inspectorPorts.delete(k);
     const a = this._attached.get(pid);
     if (a) {
       this._attached.delete(pid);
@@ -116,6 +119,11 @@ export class NodeCtxAttacher {
   /** Resolves when the queue is empty (tests, shutdown). */
   async idle(): Promise<void> {
     while (this._running) await this._running;
+  }
+
+  /** Whether `localPort` of `pid` is an inspector port the agent opened (its exchanges there are the agent's). */
+  isInspectorPort(pid: number, localPort: number): boolean {
+    return this._inspectorPorts.size > 0 && this._inspectorPorts.has(`${pid}:${localPort}`);
   }
 
   /** Processes attached now: pid → inspector port. */
@@ -167,6 +175,7 @@ export class NodeCtxAttacher {
     process.kill(pid, 'SIGUSR1');
     const port = await this._waitListener(pid, before);
     if (port === undefined) return 'inspector_not_listening';
+    this._inspectorPorts.add(`${pid}:${port}`);
     let session: CdpSession | undefined;
     try {
       const list = (await (await fetch(`http://127.0.0.1:${port}/json/list`, { signal: AbortSignal.timeout(this._waitMs) })).json()) as { webSocketDebuggerUrl?: string }[];

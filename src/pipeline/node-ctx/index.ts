@@ -49,7 +49,10 @@ export class NodeContext {
 
   /** The spans of one batch → the spans ready for export (see NodeContextLinker.link). */
   link(spans: readonly Span[], nowNs: number): Span[] {
-    return this.linker.link(spans, nowNs);
+    // the agent's own requests to an inspector port it opened (/json/list, the WebSocket upgrade) are not the service's
+    const a = this.attacher;
+    const own = spans.filter((s) => s.conn !== undefined && s.conn.role === 'server' && a.isInspectorPort(s.conn.pid, s.conn.localPort));
+    return this.linker.link(own.length === 0 ? spans : spans.filter((s) => !own.includes(s)), nowNs);
   }
 
   /** Spans waiting for a report or their server span. */
