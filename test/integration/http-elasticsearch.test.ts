@@ -62,7 +62,7 @@ describe('Elasticsearch and OpenSearch: the official clients against a REST peer
       const want: [string, string, string | undefined, string | undefined][] = [
         ['indices.create books', 'indices.create', 'books', undefined],
         ['index books', 'index', 'books', '{"title":"Dune","year":1965}'],
-        // no index: `<op> <db.namespace>`, else `<op> <server.address>:<server.port>` (obi-reference)
+        // no index: `<op> <db.namespace>`, else `<op> <server.address>:<server.port>` (as OBI; docs/reference/spans.md)
         [product === 'elasticsearch' ? `bulk ${PEER_CLUSTER}` : `bulk 127.0.0.1:${peer.port}`, 'bulk', undefined, undefined],
         ['get books', 'get', 'books', undefined],
         ['search books', 'search', 'books', '{"query":{"match":{"title":"dune"}}}'],

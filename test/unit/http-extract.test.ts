@@ -31,7 +31,7 @@ const rec = (r: Partial<HttpRecord>): HttpRecord => ({ category: 'http', method:
 const ctx = (httpExtractors: readonly HttpExtractor[], stats?: Map<string, number>): SpanContext => ({ ids, route: () => '', httpExtractors, ...(stats ? { httpExtractStats: stats } : {}) });
 
 test('the registry lists the extractors; config switches them on one by one (all off by default)', () => {
-  assert.deepEqual(HTTP_EXTRACTORS.map((x) => x.name), ['graphql', 'elasticsearch', 'aws-s3']);
+  assert.deepEqual(HTTP_EXTRACTORS.map((x) => x.name), ['graphql', 'elasticsearch', 'aws-s3', 'genai']);
   assert.deepEqual(enabledHttpExtractors(undefined), []);
   assert.deepEqual(enabledHttpExtractors({ graphql: { enabled: false } }), []);
   assert.deepEqual(enabledHttpExtractors({ graphql: { enabled: true }, aws: { enabled: true } }).map((x) => x.name), ['graphql', 'aws-s3']);

@@ -5,7 +5,7 @@
  * `X-Amz-Credential`), or when the response carries an AWS request id and the Host is an S3
  * endpoint (`s3.<region>.amazonaws.com`, `<bucket>.s3...`).
  *
- * Span (obi-reference, AWS S3): name `s3.<Operation>` (`s3.Operation` when it is not known),
+ * Span (as OBI; docs/reference/spans.md, AWS S3): name `s3.<Operation>` (`s3.Operation` when it is not known),
  * `rpc.system.name=aws-api`, `rpc.method` (the S3 API operation, from the method, the path or
  * virtual host, the query and `x-amz-copy-source`), `aws.s3.bucket`, `aws.s3.key`,
  * `cloud.region` (from the endpoint's host name, else the signature's credential scope, else

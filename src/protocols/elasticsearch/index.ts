@@ -5,7 +5,7 @@
  * OpenSearch's when the client names itself so in its `User-Agent` (`opensearch-js`,
  * `opensearch-py`, ...; OpenSearch sends no product header).
  *
- * Span (obi-reference, Elasticsearch/OpenSearch): category `db` (so
+ * Span (as OBI; docs/reference/spans.md, Elasticsearch/OpenSearch): category `db` (so
  * `db_client_operation_duration_seconds`, not the HTTP client metric), name `<operation>
  * <index>`, else `<operation> <server.address>:<server.port>`; `db.system.name`
  * (`elasticsearch` | `opensearch`), `db.operation.name` (the REST API's endpoint name: `search`,

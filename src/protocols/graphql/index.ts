@@ -4,7 +4,7 @@
  * "operationName", "variables"}` or an `application/graphql` body, or a GET with `query` and
  * `operationName` in the query string), errors from the response's `errors` array.
  *
- * Span (obi-reference, GraphQL): name `GraphQL <operation type>` (`GraphQL Operation` when the
+ * Span (as OBI; docs/reference/spans.md, GraphQL): name `GraphQL <operation type>` (`GraphQL Operation` when the
  * type is not known), `graphql.operation.type`, `graphql.operation.name`, `graphql.document`
  * (opt-in through `attributes.select.traces`; only when the whole query was captured). A
  * non-empty `errors` array makes the span ERROR with `error.type` = the first error's
