@@ -53,6 +53,11 @@ export type CorrelationPolicy =
  * undefined when the call is not made while serving a request.
  */
 export interface ContextProvider {
+  /**
+   * true: a client request `parentOf` does not link now is left `pending` (SpanCtx): the provider
+   * settles it later, and spans joined under it wait for that (the Node.js linker)
+   */
+  readonly defers?: boolean;
   serverStart?(pid: number, tid: number, tsNs: number, ctx: SpanCtx, conn: CorrelatedConn): void;
   serverEnd?(pid: number, tid: number, tsNs: number, ctx: SpanCtx, conn: CorrelatedConn): void;
   parentOf(pid: number, tid: number, tsNs: number, conn: CorrelatedConn): SpanCtx | UnlinkedReason | undefined;
@@ -357,6 +362,9 @@ export class Correlator implements RequestCorrelator {
     if (parent !== undefined) {
       ctx.parent = parent;
       this.counters.linkedClients++;
+    } else {
+      const policy = this.policy(conn.pid);
+      if (policy.kind === 'custom' && policy.provider.defers === true) ctx.pending = true;
     }
     // the server end of this connection may have started first (its read seen before our write)
     const server = this._servers.get(cs.joinKey!);
