@@ -26,6 +26,7 @@
 #define OBI_MAX_CAPTURE 8192
 /* executable path carried by exec events; longer paths are truncated (user space re-reads /proc/PID/exe) */
 #define OBI_MAX_PATH 256
+#define OBI_MAX_ARGS 128 /* a power of two: the copy length is masked with OBI_MAX_ARGS - 1 */
 /* iovecs walked per readv/writev/sendmsg/recvmsg (bounded loop): Node writes a chunked
  * response as 13+ iovecs; data past the 32nd is counted, not copied */
 #define OBI_MAX_IOV 32
@@ -149,6 +150,10 @@ struct obi_proc_event {
 	__u32 flags;             /* enum obi_proc_flags */
 	__u32 tid;               /* the new thread's id (THREAD) */
 	char path[OBI_MAX_PATH]; /* executable path (EXEC), NUL-terminated */
+	__u32 args_len;          /* bytes of `args` filled (EXEC) */
+	__u32 _pad2;
+	__u8 args
+		[OBI_MAX_ARGS]; /* the first bytes of argv, NUL-separated (EXEC): cmd_args of a process gone before /proc is read */
 };
 
 /* value of the `sigprobe` map: user space inserts a zeroed entry for a traced tgid; the next time

@@ -62,12 +62,12 @@ export const ObiMap = {
   h2_conns: 'h2_conns',
   large_conns: 'large_conns',
   conns: 'conns',
+  events: 'events',
   inflight: 'inflight',
   ssl_fds: 'ssl_fds',
   go_tls_calls: 'go_tls_calls',
   pids: 'pids',
   pidmask: 'pidmask',
-  events: 'events',
   stats: 'stats',
   ssl_threads: 'ssl_threads',
   exec_rules: 'exec_rules',
@@ -248,7 +248,7 @@ export function decodeObiConnEvent(v: DataView, o: number): ObiConnEvent {
   };
 }
 
-export const OBI_PROC_EVENT_SIZE = 288;
+export const OBI_PROC_EVENT_SIZE = 424;
 export const ObiProcEventOffsets = {
   hdrType: 0,
   hdrPid: 4,
@@ -258,6 +258,8 @@ export const ObiProcEventOffsets = {
   flags: 24,
   tid: 28,
   path: 32,
+  argsLen: 288,
+  args: 296,
 } as const;
 
 export interface ObiProcEvent {
@@ -269,6 +271,8 @@ export interface ObiProcEvent {
   flags: number;
   tid: number;
   path: string;
+  argsLen: number;
+  args: Uint8Array;
 }
 
 /** Decodes one obi_proc_event at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies. */
@@ -282,6 +286,8 @@ export function decodeObiProcEvent(v: DataView, o: number): ObiProcEvent {
     flags: v.getUint32(o + 24, true),
     tid: v.getUint32(o + 28, true),
     path: cString(v, o + 32, 256),
+    argsLen: v.getUint32(o + 288, true),
+    args: new Uint8Array(v.buffer, v.byteOffset + o + 296, 128),
   };
 }
 

@@ -407,7 +407,10 @@ export class Agent {
     const lc = this._lifecycle!;
     switch (ev.hdrType) {
       case ObiEventType.OBI_EV_EXEC: {
-        lc.onExec(ev.hdrPid, { admitted: (ev.flags & ObiProcFlags.OBI_PROC_ADMITTED) !== 0, path: ev.path, ppid: ev.ppid });
+        const admitted = (ev.flags & ObiProcFlags.OBI_PROC_ADMITTED) !== 0;
+        // argv as the kernel saw it at exec (copied: the event is a view into the drain buffer)
+        const args = admitted ? Buffer.from(ev.args.subarray(0, Math.min(ev.argsLen, ev.args.length))) : undefined;
+        lc.onExec(ev.hdrPid, { admitted, path: ev.path, ppid: ev.ppid, args });
         const t = lc.tracked.get(ev.hdrPid);
         if (t) this._tls?.instrument(t.pid, t.service.name); // its new image's TLS libraries (idempotent)
         break;
