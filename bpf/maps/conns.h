@@ -15,10 +15,10 @@ enum obi_unix_gate {
 struct obi_conn_info {
 	__u64 sock_id; /* 0: the fd is not an inet stream socket (negative cache) */
 	struct obi_conn_tuple tuple;
-	__u8 role; /* enum obi_role */
-	__u8 tls;  /* a TLS library uprobe owns this socket: its raw (encrypted) bytes are not captured */
-	__u8 udp;  /* a UDP socket (capture_udp): each read or write is one datagram */
-	__u8 h2;   /* began with the HTTP/2 client preface: the kernel follows its frames (protocols/http2.h) */
+	__u8 role;      /* enum obi_role */
+	__u8 tls;       /* a TLS library uprobe owns this socket: its raw (encrypted) bytes are not captured */
+	__u8 udp;       /* a UDP socket (capture_udp): each read or write is one datagram */
+	__u8 h2;        /* began with the HTTP/2 client preface: the kernel follows its frames (protocols/http2.h) */
 	__u8 unix_gate; /* enum obi_unix_gate: a unix stream socket waiting for its first payload */
 	__u8 _pad[3];
 };

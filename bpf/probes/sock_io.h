@@ -33,7 +33,8 @@
  * unix socket) turns the entry negative: no record now or later, one map lookup per syscall.
  * Returns 1 when the payload is to be reported.
  */
-static __always_inline int unix_gate(struct obi_scratch *s, struct obi_conn_info *ci, __u32 got, __u32 tgid, __u32 tid, __u32 fd)
+static __always_inline int unix_gate(struct obi_scratch *s, struct obi_conn_info *ci, __u32 got, __u32 tgid, __u32 tid,
+                                     __u32 fd)
 {
 	if (ci->unix_gate == OBI_UNIX_FASTCGI)
 		return 1;
