@@ -6,7 +6,9 @@
  *   nginx server (HTTP/1) -> nginx client (FastCGI) -> PHP-FPM server (FastCGI) -> MySQL client
  * each parent correct (event policy in nginx, both ends of the FastCGI connection joined, thread
  * policy in the PHP worker), with method, route, status; a script answering
- * `http_response_code(404)` gives status 404 on both FastCGI spans and on nginx's.
+ * `http_response_code(404)` gives status 404 on both FastCGI spans and on nginx's. The kernel's
+ * gate: the same script querying MariaDB over MariaDB's unix socket gives no span and no
+ * connection (exact count of `obi_ingest_connections_opened_total`).
  * The FPM pools are `pm = ondemand`: their workers are forked after the agent started, from the
  * master it selected by the TCP pool's port, and are traced from their fork on.
  */
@@ -14,7 +16,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { TestAgent, freePort, run, startProcess, waitFor, waitForPort, type Proc } from '../helpers/harness.ts';
 import { startMariaDb, type MariaDbServer } from '../helpers/db-servers.ts';
 import { startNginx, type Nginx } from '../helpers/nginx.ts';
@@ -44,7 +46,8 @@ describe('FastCGI: nginx -> PHP-FPM (unix socket and TCP) -> MariaDB, one trace 
     ports.front = await freePort();
     ports.fpm = await freePort();
     db = await startMariaDb();
-    await db.sql("CREATE USER 'obi'@'%' IDENTIFIED BY 'obi-pass'; GRANT ALL ON *.* TO 'obi'@'%';");
+    await db.sql("CREATE USER 'obi'@'%' IDENTIFIED BY 'obi-pass'; GRANT ALL ON *.* TO 'obi'@'%'; CREATE USER 'obi'@'localhost' IDENTIFIED BY 'obi-pass'; GRANT ALL ON *.* TO 'obi'@'localhost';");
+    chmodSync(dirname(db.socket), 0o755); // the workers (nobody) reach MariaDB's unix socket too
     const pool = (name: string, listen: string): string => `
 [${name}]
 user = nobody
@@ -56,6 +59,7 @@ pm.max_children = 2
 pm.process_idle_timeout = 120s
 clear_env = no
 env[DB_PORT] = ${db!.port}
+env[DB_SOCKET] = ${db!.socket}
 env[DB_USER] = obi
 env[DB_PASS] = obi-pass
 `;
@@ -136,6 +140,21 @@ env[DB_PASS] = obi-pass
       assert.equal(php.status.code, 0, 'a 404 is not a server error');
     }
   }
+
+  test('unix: other unix sockets of traced processes are never reported (MySQL over its unix socket gives no span, no connection)', async () => {
+    rx!.clear();
+    const opened = async (): Promise<number> => (await agent!.metricValue('obi_ingest_connections_opened_total', {})) ?? 0;
+    const before = await opened();
+    const paths = Array.from({ length: N }, (_, i) => `/unix/local/${i}`);
+    for (const p of paths) assert.equal(await run('curl', ['-sf', `http://127.0.0.1:${ports.front}${p}`]), `php-fpm ${p}\n`);
+    const mine = (s: ReceivedSpan): boolean => paths.includes(pathOf(s));
+    await rx!.waitSpans(3 * N, mine, 20_000);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(rx!.spans.filter(mine).length, 3 * N);
+    assert.deepEqual(rx!.spans.filter((s) => svc(s) === FPM_SERVICE && s.kind === CLIENT), [], 'no span from the MariaDB unix socket');
+    // per request: curl -> nginx (TCP), and the FastCGI unix connection seen from both ends; the MariaDB one is gated out
+    assert.equal((await opened()) - before, 3 * N);
+  });
 
   for (const mode of ['unix', 'tcp'] as const) {
     test(`${mode}: ${N} requests, each nginx -> FastCGI -> PHP-FPM -> MySQL in one trace`, async () => {
