@@ -1,7 +1,8 @@
 /**
  * nginx -> PHP-FPM over FastCGI (Debian `nginx`, `php8.2-fpm`, `php-mysql`, `mariadb-server`),
  * issue 11: one PHP-FPM master with two pools, one listening on a unix socket and one on TCP,
- * nginx passing /unix/ and /tcp/ to them (`fastcgi_pass`), the PHP script querying MariaDB.
+ * nginx passing /unix/ and /tcp/ to them (`fastcgi_pass`) and /kept/ to the unix pool over kept
+ * connections (`fastcgi_keep_conn on`, upstream keepalive), the PHP script querying MariaDB.
  * Requests by curl. At the OTLP receiver each request is one trace of four spans:
  *   nginx server (HTTP/1) -> nginx client (FastCGI) -> PHP-FPM server (FastCGI) -> MySQL client
  * each parent correct (event policy in nginx, both ends of the FastCGI connection joined, thread
@@ -71,9 +72,11 @@ env[DB_PASS] = obi-pass
     nginx = await startNginx(await freePort(), {
       workers: 1,
       extraServer: `
+  upstream fpm_kept { server unix:${dir}/fpm.sock; keepalive 2; }
   server {
     listen 127.0.0.1:${ports.front};
     location /unix/ { ${params} fastcgi_pass unix:${dir}/fpm.sock; }
+    location /kept/ { ${params} fastcgi_keep_conn on; fastcgi_pass fpm_kept; }
     location /tcp/ { ${params} fastcgi_pass 127.0.0.1:${ports.fpm}; }
   }`,
     });
@@ -97,7 +100,7 @@ env[DB_PASS] = obi-pass
   });
 
   const svc = (s: ReceivedSpan): string => String(s.resource['service.name']);
-  const pathOf = (s: ReceivedSpan): string => String(s.attributes['url.path'] ?? '').replace(/^.*?(\/(unix|tcp)\/)/, '$1') || String(s.attributes['url.full'] ?? '').replace(/^https?:\/\/[^/]*/, '').replace(/\?.*$/, '');
+  const pathOf = (s: ReceivedSpan): string => String(s.attributes['url.path'] ?? '').replace(/^.*?(\/(unix|tcp|kept)\/)/, '$1') || String(s.attributes['url.full'] ?? '').replace(/^https?:\/\/[^/]*/, '').replace(/\?.*$/, '');
 
   /** the four spans of each of `paths`, checked: one trace, each parent correct; returns them by path */
   async function chains(paths: string[], status: number): Promise<void> {
@@ -156,8 +159,8 @@ env[DB_PASS] = obi-pass
     assert.equal((await opened()) - before, 3 * N);
   });
 
-  for (const mode of ['unix', 'tcp'] as const) {
-    test(`${mode}: ${N} requests, each nginx -> FastCGI -> PHP-FPM -> MySQL in one trace`, async () => {
+  for (const mode of ['unix', 'tcp', 'kept'] as const) {
+    test(`${mode === 'kept' ? 'unix, kept connections (fastcgi_keep_conn)' : mode}: ${N} requests, each nginx -> FastCGI -> PHP-FPM -> MySQL in one trace`, async () => {
       rx!.clear();
       const joins = (await agent!.metricValue('obi_correlated_spans_total', { link: 'connection_join' })) ?? 0;
       const paths = Array.from({ length: N }, (_, i) => `/${mode}/${i}`);
@@ -166,7 +169,7 @@ env[DB_PASS] = obi-pass
       // the FPM requests joined to nginx's FastCGI requests (both ends of each connection), and nothing else
       await waitFor('join count', async () => ((await agent!.metricValue('obi_correlated_spans_total', { link: 'connection_join' })) ?? 0) - joins === N, 5_000);
     });
-    test(`${mode}: http_response_code(404) reaches both FastCGI spans as the Status header`, async () => {
+    test(`${mode === 'kept' ? 'unix, kept connections' : mode}: http_response_code(404) reaches both FastCGI spans as the Status header`, async () => {
       rx!.clear();
       const paths = [`/${mode}/missing/1`];
       const out = join(dir, 'body');

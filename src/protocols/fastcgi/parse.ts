@@ -64,6 +64,14 @@ export interface FcgiState {
   req?: ReqProgress;
   /** the last request frame emitted: its STDIN is counted while it waits for its response */
   lastReq?: FcgiRequestFrame;
+  /**
+   * when request-direction records of no waiting request (the previous request's empty STDIN,
+   * which PHP-FPM reads only after answering, just before the next BEGIN_REQUEST on a kept
+   * connection) came first in this turn: when that turn began. The next request starts then, so
+   * that its record starts where ingest saw the request start (the correlation context is keyed
+   * by it).
+   */
+  turnStartNs?: number;
   resp?: RespProgress;
 }
 
@@ -277,7 +285,8 @@ export function parseFcgiFrame(type: MessageType, buf: StreamBuffer, state: Fcgi
   switch (t) {
     case FCGI_BEGIN_REQUEST: {
       if (content === null || content.length < 8) return { state: 'invalid' };
-      state.req = { startNs, requestId, role: content.readUInt16BE(0), chunks: [], kept: 0, truncated: false };
+      state.req = { startNs: state.turnStartNs ?? startNs, requestId, role: content.readUInt16BE(0), chunks: [], kept: 0, truncated: false };
+      state.turnStartNs = undefined;
       break;
     }
     case FCGI_PARAMS: {
@@ -303,6 +312,7 @@ export function parseFcgiFrame(type: MessageType, buf: StreamBuffer, state: Fcgi
     case FCGI_STDIN: {
       const last = state.lastReq;
       if (last !== undefined && last.requestId === requestId) last.bodySize += contentLength;
+      else if (state.req === undefined) state.turnStartNs ??= startNs;
       break;
     }
     case FCGI_STDOUT:
@@ -320,6 +330,7 @@ export function parseFcgiFrame(type: MessageType, buf: StreamBuffer, state: Fcgi
       break;
     }
     case FCGI_END_REQUEST: {
+      state.turnStartNs = undefined; // a new request turn follows the answer
       let r = state.resp;
       if (r === undefined || r.requestId !== requestId) {
         // no output at all (or output before the capture): a response without a CGI head
