@@ -159,6 +159,36 @@ env[DB_PASS] = obi-pass
     assert.equal((await opened()) - before, 3 * N);
   });
 
+  test('unix, 20 concurrent requests: each FPM request joins its own nginx FastCGI request; nginx links each upstream to its own request or counts it', async () => {
+    rx!.clear();
+    const C = 20;
+    const ambiguous = (await agent!.metricValue('obi_unlinked_client_spans_total', { reason: 'ambiguous' })) ?? 0;
+    const paths = Array.from({ length: C }, (_, i) => `/unix/c/${i}`);
+    await run('curl', ['-sf', '-Z', '--parallel-max', String(C), ...paths.flatMap((p) => ['-o', '/dev/null', `http://127.0.0.1:${ports.front}${p}`])]);
+    const mine = (s: ReceivedSpan): boolean => paths.includes(pathOf(s));
+    await rx!.waitSpans(3 * C, mine, 20_000);
+    await rx!.waitSpans(C, (s) => svc(s) === FPM_SERVICE && s.kind === CLIENT, 20_000);
+    await new Promise((r) => setTimeout(r, 300));
+    const spans = rx!.spans.filter(mine);
+    assert.equal(spans.length, 3 * C);
+    const selects = rx!.spans.filter((s) => svc(s) === FPM_SERVICE && s.kind === CLIENT);
+    assert.equal(selects.length, C);
+    let unlinked = 0;
+    for (const p of paths) {
+      const one = (service: string, kind: number): ReceivedSpan => spans.filter((s) => svc(s) === service && s.kind === kind && pathOf(s) === p)[0];
+      const down = one('nginx', SERVER);
+      const up = one('nginx', CLIENT);
+      const php = one(FPM_SERVICE, SERVER);
+      assert.equal(php.parentSpanId, up.spanId, `${p}: joined to its own FastCGI request`);
+      assert.equal(selects.filter((q) => q.parentSpanId === php.spanId).length, 1, `${p}: its query`);
+      if (up.parentSpanId === '') unlinked++;
+      else assert.equal(up.parentSpanId, down.spanId, `${p}: never the child of another request`);
+    }
+    const counted = ((await agent!.metricValue('obi_unlinked_client_spans_total', { reason: 'ambiguous' })) ?? 0) - ambiguous;
+    console.log(`# 20 concurrent: ${C - unlinked} nginx upstream spans linked, ${unlinked} not (counted ambiguous: ${counted})`);
+    assert.equal(counted, unlinked);
+  });
+
   for (const mode of ['unix', 'tcp', 'kept'] as const) {
     test(`${mode === 'kept' ? 'unix, kept connections (fastcgi_keep_conn)' : mode}: ${N} requests, each nginx -> FastCGI -> PHP-FPM -> MySQL in one trace`, async () => {
       rx!.clear();
