@@ -48,6 +48,11 @@
  * syscall at most (OBI's maximum for http), in records of at most OBI_MAX_CAPTURE bytes each */
 #define OBI_LARGE_MAX 262144
 #define OBI_LARGE_MAX_CHUNKS (OBI_LARGE_MAX / OBI_MAX_CAPTURE)
+/* bytes of a unix socket path carried by connection events (sizeof sockaddr_un.sun_path) */
+#define OBI_UNIX_PATH 108
+/* obi_conn_tuple.family of a unix stream socket (AF_UNIX): local_addr/remote_addr hold the kernel
+ * addresses of this end's and the peer's struct sock (8 bytes, host order), ports are 0 */
+#define OBI_AF_UNIX 1
 
 enum obi_event_type {
 	OBI_EV_DATA = 1,   /* payload prefix of one socket read or write */
@@ -136,6 +141,11 @@ struct obi_conn_event {
 	__u8 role; /* enum obi_role */
 	__u8 _pad[7];
 	struct obi_conn_tuple tuple;
+	/* a unix stream socket (tuple.family OBI_AF_UNIX): the path it is bound to or connected to
+	 * (NUL-padded; an abstract name starts with a NUL byte), reported in the OBI_EV_CONN sent when
+	 * its first payload passed the FastCGI gate (probes/sock_io.h); empty for inet sockets */
+	char unix_path[OBI_UNIX_PATH];
+	__u8 _pad2[4];
 };
 
 enum obi_proc_flags {

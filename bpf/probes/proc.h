@@ -155,9 +155,9 @@ int obi_exit_listen(struct trace_event_raw_sys_exit *ctx)
 	__u32 fd;
 	if (inflight_take_fd(id, &fd) || ctx->ret != 0)
 		return 0;
-	__u8 udp = 0;
-	struct sock *sk = fd_inet_stream_sock(fd, &udp);
-	if (!sk)
+	__u8 udp = 0, unx = 0;
+	struct sock *sk = fd_inet_stream_sock(fd, &udp, &unx);
+	if (!sk || unx)
 		return 0;
 	struct obi_proc_event ev = {};
 	ev.hdr.type = OBI_EV_LISTEN;

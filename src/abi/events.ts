@@ -11,6 +11,8 @@ export const OBI_PID_MASK_WORDS = 65536;
 export const OBI_EXEC_NAME_LEN = 32;
 export const OBI_EXEC_SUFFIX = 256;
 export const OBI_LARGE_MAX = 262144;
+export const OBI_UNIX_PATH = 108;
+export const OBI_AF_UNIX = 1;
 
 export const ObiEventType = {
   OBI_EV_DATA: 1,
@@ -79,6 +81,7 @@ export const ObiGlobal = {
   capture_size: 'capture_size',
   wakeup_bytes: 'wakeup_bytes',
   capture_udp: 'capture_udp',
+  capture_unix: 'capture_unix',
   self_pid: 'self_pid',
   exec_prefix_lens: 'exec_prefix_lens',
   exec_suffix_lens: 'exec_suffix_lens',
@@ -199,7 +202,7 @@ export function decodeObiDataEvent(v: DataView, o: number): ObiDataEvent {
   };
 }
 
-export const OBI_CONN_EVENT_SIZE = 80;
+export const OBI_CONN_EVENT_SIZE = 192;
 export const ObiConnEventOffsets = {
   hdrType: 0,
   hdrPid: 4,
@@ -213,6 +216,7 @@ export const ObiConnEventOffsets = {
   tupleLocalPort: 72,
   tupleRemotePort: 74,
   tupleFamily: 76,
+  unixPath: 80,
 } as const;
 
 export interface ObiConnEvent {
@@ -228,6 +232,7 @@ export interface ObiConnEvent {
   tupleLocalPort: number;
   tupleRemotePort: number;
   tupleFamily: number;
+  unixPath: string;
 }
 
 /** Decodes one obi_conn_event at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies. */
@@ -245,6 +250,7 @@ export function decodeObiConnEvent(v: DataView, o: number): ObiConnEvent {
     tupleLocalPort: v.getUint16(o + 72, true),
     tupleRemotePort: v.getUint16(o + 74, true),
     tupleFamily: v.getUint16(o + 76, true),
+    unixPath: cString(v, o + 80, 108),
   };
 }
 

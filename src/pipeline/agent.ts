@@ -276,6 +276,7 @@ export class Agent {
     const kernel = Kernel.load({
       captureSize: cfg.ebpf.capture_size,
       captureUdp: dnsEnabled,
+      captureUnix: true, // FastCGI over unix sockets (nginx -> PHP-FPM); other unix sockets are gated out in the kernel
       largeHttp: largeHttpBytes(cfg),
       ringBufferSize: cfg.ebpf.ring_buffer_size,
       wakeupLen: cfg.ebpf.wakeup_len,

@@ -20,6 +20,8 @@ export interface KernelOptions {
   readonly captureSize: number;
   /** capture UDP datagrams that look like DNS (the `dns` instrumentation is on) */
   readonly captureUdp?: boolean;
+  /** capture unix stream sockets whose first payload is a FastCGI request (bpf/probes/sock_io.h) */
+  readonly captureUnix?: boolean;
   /** larger capture of HTTP/1 connections: bytes copied per syscall, 0 off (`ebpf.buffer_sizes.http`; pipeline/large-capture.ts) */
   readonly largeHttp?: number;
   /** ring buffer bytes (`ebpf.ring_buffer_size`) */
@@ -61,6 +63,7 @@ export class Kernel {
       bpf.setGlobal(ObiGlobal.wakeup_bytes, BigInt(wakeupBytes), 8);
       bpf.setGlobal(ObiGlobal.self_pid, process.pid);
       bpf.setGlobal(ObiGlobal.capture_udp, Buffer.from([o.captureUdp === true ? 1 : 0]));
+      bpf.setGlobal(ObiGlobal.capture_unix, Buffer.from([o.captureUnix === true ? 1 : 0]));
       bpf.setGlobal(ObiGlobal.large_http, o.largeHttp ?? 0);
       bpf.setMapMaxEntries(ObiMap.events, o.ringBufferSize);
       o.beforeLoad?.(bpf);

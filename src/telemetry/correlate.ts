@@ -93,7 +93,7 @@ export interface CorrelationCounters {
 }
 
 /** Request/response protocols with one exchange at a time per connection (HTTP/2, Kafka are multiplexed). */
-export const CORRELATED_WIRES: readonly string[] = ['http1', 'postgresql', 'mysql', 'redis', 'memcached', 'mongodb'];
+export const CORRELATED_WIRES: readonly string[] = ['http1', 'fastcgi', 'postgresql', 'mysql', 'redis', 'memcached', 'mongodb'];
 
 const MAX_QUEUE = 8;
 const TID_SPACE = 4194304; // 2^22: PID_MAX_LIMIT
