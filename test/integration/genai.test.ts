@@ -9,7 +9,10 @@
  *
  * Twice: with the larger capture off (the default: `ebpf.buffer_sizes.http` 0; nothing past the
  * prefix is captured, so whole answers past it give no usage, and no value is invented), then on
- * (65536: every value, token counts exact). The client process alone is traced.
+ * (65536: every value, token counts exact). The client process alone is traced. The second run
+ * also exports metrics over OTLP (http/protobuf) to the test receiver (test/helpers/otlp-receiver.ts,
+ * decoding the real protobuf): the two gen_ai families with exact counts, token sums and the bucket
+ * boundaries the OTel GenAI semantic conventions advise.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,6 +20,7 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { OtlpReceiver } from '../helpers/otlp-receiver.ts';
 import { TestAgent, freePort, nodeBin, run, startProcess, waitFor, waitForPort, type Proc, type SpanJSON } from '../helpers/harness.ts';
 
 const server = join(import.meta.dirname, '../helpers/apps/genai-server.mjs');
@@ -45,8 +49,10 @@ describe('GenAI: openai and @anthropic-ai/sdk over HTTPS (TLS uprobes), larger c
    * processes at exec by base name, and other agents' tests run on this machine too) */
   let gate: { exe: string; cleanup(): void };
   let lostOff = 0;
+  let rx: OtlpReceiver;
 
   before(async () => {
+    rx = await OtlpReceiver.start({ grpcPort: false });
     dir = mkdtempSync(join(tmpdir(), 'obi-genai-'));
     cert = join(dir, 'cert.pem');
     const key = join(dir, 'key.pem');
@@ -59,6 +65,7 @@ describe('GenAI: openai and @anthropic-ai/sdk over HTTPS (TLS uprobes), larger c
 
   after(async () => {
     await srv?.kill();
+    await rx?.close();
     gate?.cleanup();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
@@ -78,6 +85,8 @@ describe('GenAI: openai and @anthropic-ai/sdk over HTTPS (TLS uprobes), larger c
   instrumentations: [http, genai]
 prometheus_export:
   instrumentations: [http, genai]
+otel_metrics_export:
+  instrumentations: [http, genai]
 ebpf:
   buffer_sizes:
     http: ${bufferSize}
@@ -87,7 +96,15 @@ ebpf:
         openai: { enabled: true }
         anthropic: { enabled: true }
 `);
-    return await TestAgent.start({ OTEL_EBPF_AUTO_TARGET_EXE: gate.exe, OTEL_EBPF_CONFIG_PATH: cfg });
+    // metrics over OTLP too (the second run asserts them; the receiver is cleared per run)
+    rx.clear();
+    return await TestAgent.start({
+      OTEL_EBPF_AUTO_TARGET_EXE: gate.exe,
+      OTEL_EBPF_CONFIG_PATH: cfg,
+      OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `http://127.0.0.1:${rx.httpPort}/v1/metrics`,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+      OTEL_EBPF_METRICS_INTERVAL: '200ms',
+    });
   }
 
   /** the client behind the gate: traced from its exec, released once Node's OpenSSL has its uprobes */
@@ -205,6 +222,52 @@ ebpf:
       assert.equal(sum(/^gen_ai_client_token_usage_sum\{.*gen_ai_token_type="output"/), 22 + 44 + 66 + 99 + 222);
       assert.equal(sum(/^gen_ai_client_operation_duration_seconds_count\{.*error_type="not_found_error"/), 1);
       assert.equal(sum(/^http_client_request_duration_seconds_count\{.*service_name="genai-app"/), 0, 'GenAI calls are not HTTP client metrics');
+
+      // the same families over OTLP: the client service's points, semconv names, units and bounds
+      const ofApp = (m: { resource: Record<string, unknown> }): boolean => m.resource['service.name'] === 'genai-app';
+      const points = (name: string, type?: string): { count: number; sum: number; attributes: Record<string, unknown>; bounds: number[]; unit: string }[] =>
+        rx.latestPoints(name, (p, m) => ofApp(m) && (type === undefined || p.attributes['gen_ai.token.type'] === type)).map(({ metric, point }) => ({
+          count: point.count,
+          sum: point.sum ?? 0,
+          attributes: point.attributes as Record<string, unknown>,
+          bounds: point.explicitBounds,
+          unit: metric.unit,
+        }));
+      const total = (ps: { count: number }[]): number => ps.reduce((a, p) => a + p.count, 0);
+      await waitFor('OTLP gen_ai points of all calls', () => total(points('gen_ai.client.operation.duration')) === CALLS.length && total(points('gen_ai.client.token.usage')) === 11, 10_000).catch((e: unknown) => {
+        throw new Error(`${String(e)}; received: ${JSON.stringify([...new Set(rx.metrics.map((m) => `${m.name}@${String(m.resource['service.name'])}`))])} dur ${JSON.stringify(points('gen_ai.client.operation.duration'))}`);
+      });
+      const dur = points('gen_ai.client.operation.duration');
+      assert.equal(total(dur), CALLS.length);
+      for (const p of dur) {
+        assert.equal(p.unit, 's');
+        assert.deepEqual(p.bounds, [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92]);
+        assert.equal(p.attributes['server.address'], '127.0.0.1');
+        assert.equal(p.attributes['server.port'], port);
+        assert.equal(p.attributes['job'], undefined, 'job and instance are Prometheus labels');
+      }
+      // one series per (provider, operation, request model, response model, error): 7 here (the two
+      // gpt-4o-mini calls share one)
+      assert.equal(dur.length, 7, JSON.stringify(dur.map((p) => p.attributes)));
+      const mini = dur.find((p) => p.attributes['gen_ai.request.model'] === 'gpt-4o-mini')!;
+      assert.equal(mini.count, 2);
+      assert.deepEqual(
+        Object.fromEntries(Object.entries(mini.attributes).filter(([k]) => k.startsWith('gen_ai.'))),
+        { 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'openai', 'gen_ai.request.model': 'gpt-4o-mini', 'gen_ai.response.model': 'gpt-4o-mini-2024-07-18' },
+      );
+      const errs = dur.filter((p) => p.attributes['error.type'] !== undefined).map((p) => `${String(p.attributes['gen_ai.provider.name'])}:${String(p.attributes['error.type'])}:${p.count}`).sort();
+      assert.deepEqual(errs, ['anthropic:not_found_error:1', 'openai:invalid_request_error:1']);
+      const input = points('gen_ai.client.token.usage', 'input');
+      const output = points('gen_ai.client.token.usage', 'output');
+      assert.equal(total(input), 6);
+      assert.equal(input.reduce((a, p) => a + p.sum, 0), 11 + 33 + 55 + 77 + 88 + 111);
+      assert.equal(total(output), 5);
+      assert.equal(output.reduce((a, p) => a + p.sum, 0), 22 + 44 + 66 + 99 + 222);
+      for (const p of [...input, ...output]) {
+        assert.equal(p.unit, '{token}');
+        assert.deepEqual(p.bounds, [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864]);
+      }
+      assert.equal(input.find((p) => p.attributes['gen_ai.request.model'] === 'claude-sonnet-4')?.sum, 111);
 
       // the same calls again: what was lost is now captured, but for the handshakes (their ECDSA
       // signatures vary by a few bytes from run to run)
