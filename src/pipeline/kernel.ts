@@ -20,7 +20,7 @@ export interface KernelOptions {
   readonly captureSize: number;
   /** capture UDP datagrams that look like DNS (the `dns` instrumentation is on) */
   readonly captureUdp?: boolean;
-  /** larger capture of HTTP/1 connections: bytes copied per syscall, 0 off (`ebpf.buffer_sizes.http`; pipeline/large-capture.ts) */
+  /** larger capture of HTTP/1 connections: bytes copied per syscall, and of each HTTP/2 stream's body per direction; 0 off (`ebpf.buffer_sizes.http`; pipeline/large-capture.ts) */
   readonly largeHttp?: number;
   /** ring buffer bytes (`ebpf.ring_buffer_size`) */
   readonly ringBufferSize: number;
@@ -62,6 +62,8 @@ export class Kernel {
       bpf.setGlobal(ObiGlobal.self_pid, process.pid);
       bpf.setGlobal(ObiGlobal.capture_udp, Buffer.from([o.captureUdp === true ? 1 : 0]));
       bpf.setGlobal(ObiGlobal.large_http, o.largeHttp ?? 0);
+      // the same budget for HTTP/2 streams' bodies (bpf/protocols/http2.h body capture)
+      bpf.setGlobal(ObiGlobal.h2_body_bytes, o.largeHttp ?? 0);
       bpf.setMapMaxEntries(ObiMap.events, o.ringBufferSize);
       o.beforeLoad?.(bpf);
       try {

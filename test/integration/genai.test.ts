@@ -13,6 +13,11 @@
  * also exports metrics over OTLP (http/protobuf) to the test receiver (test/helpers/otlp-receiver.ts,
  * decoding the real protobuf): the two gen_ai families with exact counts, token sums and the bucket
  * boundaries the OTel GenAI semantic conventions advise.
+ * Then the same calls over HTTP/2 through TLS: the server on node:http2 (`h2`, the same handlers
+ * through its compatibility API), both official clients fetching through undici with HTTP/2
+ * allowed (ALPN selects h2). With the capture off only DATA within each read's 1 KiB prefix
+ * reaches user space (no usage for the whole answers); with `buffer_sizes.http` the kernel copies
+ * each stream's body (bpf/protocols/http2.h body capture) and every token count is exact.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -71,15 +76,15 @@ describe('GenAI: openai and @anthropic-ai/sdk over HTTPS (TLS uprobes), larger c
   });
 
   /** a fresh server per run: its ids count from 1 */
-  async function startServer(): Promise<void> {
+  async function startServer(h2 = false): Promise<void> {
     await srv?.kill();
     port = await freePort();
-    srv = startProcess(nodeBin, [server, String(port), cert, join(dir, 'key.pem')]);
+    srv = startProcess(nodeBin, [server, String(port), cert, join(dir, 'key.pem'), ...(h2 ? ['h2'] : [])]);
     await waitForPort(port);
   }
 
-  async function startAgent(bufferSize: number): Promise<TestAgent> {
-    await startServer();
+  async function startAgent(bufferSize: number, h2 = false): Promise<TestAgent> {
+    await startServer(h2);
     const cfg = join(dir, `obi-${bufferSize}.yaml`);
     writeFileSync(cfg, `otel_traces_export:
   instrumentations: [http, genai]
@@ -108,8 +113,8 @@ ebpf:
   }
 
   /** the client behind the gate: traced from its exec, released once Node's OpenSSL has its uprobes */
-  async function runClient(agent: TestAgent): Promise<{ pid: number; lines: Record<string, unknown>[] }> {
-    const child = spawn(gate.exe, ['-c', 'read _ ; exec "$@"', 'obi-genai', nodeBin, client, String(port)], {
+  async function runClient(agent: TestAgent, h2 = false): Promise<{ pid: number; lines: Record<string, unknown>[] }> {
+    const child = spawn(gate.exe, ['-c', 'read _ ; exec "$@"', 'obi-genai', nodeBin, client, String(port), ...(h2 ? ['h2'] : [])], {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, NODE_EXTRA_CA_CERTS: cert, OTEL_SERVICE_NAME: 'genai-app' },
     });
@@ -282,4 +287,58 @@ ebpf:
       await agent.stop();
     }
   });
+
+  /** over HTTP/2: both clients through undici with h2 allowed (ALPN h2), the server on node:http2 */
+  for (const bufferSize of [0, 65536]) {
+    test(`over HTTP/2 through TLS (h2), buffer_sizes.http ${bufferSize}: ${bufferSize > 0 ? 'stream bodies captured, exact token counts' : 'DATA past the prefix not copied, no usage invented'}`, async () => {
+      const agent = await startAgent(bufferSize, true);
+      try {
+        const { pid, lines } = await runClient(agent, true);
+        assert.equal(lines.length, CALLS.length);
+        assert.deepEqual(lines[1], { call: 'openai.chat', id: 'chatcmpl-obi2', usage: { prompt_tokens: 33, completion_tokens: 44, total_tokens: 77 }, len: 20000 });
+        const spans = await clientSpans(agent, pid);
+        for (let i = 0; i < CALLS.length; i++) {
+          const s = spans[i];
+          const c = CALLS[i];
+          checkCommon(s, c);
+          assert.equal(s.attributes['network.protocol.version'], '2', c.name);
+          if ('error' in c) {
+            assert.equal(s.status, 'error');
+            assert.equal(s.attributes['error.type'], c.error);
+            assert.equal(s.attributes['http.response.status_code'], c.status);
+            continue;
+          }
+          assert.equal(s.status, 'unset');
+          if (bufferSize === 0) {
+            // only DATA within each read's 1 KiB prefix reaches user space: the answers (3 KB to
+            // 20 KB) are cut, so their usage is left out, never guessed
+            if (c.whole) assert.equal(s.attributes['gen_ai.usage.input_tokens'], undefined, c.name);
+            continue;
+          }
+          assert.equal(s.attributes['gen_ai.response.model'], c.respModel);
+          assert.equal(s.attributes['gen_ai.usage.input_tokens'], c.input, c.name);
+          assert.equal(s.attributes['gen_ai.usage.output_tokens'], 'output' in c ? c.output : undefined, c.name);
+          assert.equal(s.attributes['gen_ai.response.id'], 'id' in c ? c.id : undefined, c.name);
+          assert.equal(s.attributes['gen_ai.response.finish_reasons'], 'finish' in c ? c.finish : undefined, c.name);
+        }
+        if (bufferSize > 0) {
+          const text = await agent.metrics();
+          const sum = (re: RegExp): number => text.split('\n').filter((l) => re.test(l)).reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+          assert.equal(sum(/^gen_ai_client_token_usage_sum\{.*gen_ai_token_type="input"/), 11 + 33 + 55 + 77 + 88 + 111);
+          assert.equal(sum(/^gen_ai_client_token_usage_sum\{.*gen_ai_token_type="output"/), 22 + 44 + 66 + 99 + 222);
+          const large = (await agent.metricValue('obi_ebpf_large_capture_bytes_total', {}))!;
+          // the whole answers' DATA past each read's prefix (~38 KB; 8 KiB pieces), within the budget
+          assert.ok(large > 30000 && large < 8 * 65536, `h2 body bytes captured ${large}`);
+          assert.ok((await agent.metricValue('obi_ebpf_large_capture_records_total', {}))! >= 4);
+        }
+        // bytes on the wire not captured: the whole answers with the capture off; then only the
+        // TLS handshakes' ciphertext (never HTTP)
+        const lost = (await agent.metricValue('obi_ingest_bytes_lost_total', {}))!;
+        if (bufferSize === 0) assert.ok(lost > 30000, `bytes lost ${lost}`);
+        else assert.ok(lost < 8192, `bytes lost ${lost}`);
+      } finally {
+        await agent.stop();
+      }
+    });
+  }
 });

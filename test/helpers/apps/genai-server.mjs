@@ -5,11 +5,12 @@
 // written for the tests from those public API references (no model behind it). The last user
 // message says what to answer: `in=<input tokens> out=<output tokens> size=<answer bytes>`;
 // the answer text is that many bytes and the usage reports those counts.
-// Usage: node genai-server.mjs <port> <cert> <key>
+// Usage: node genai-server.mjs <port> <cert> <key> [h2]   (h2: HTTP/2 over TLS only, ALPN h2, node:http2)
 import https from 'node:https';
+import http2 from 'node:http2';
 import { readFileSync } from 'node:fs';
 
-const [port, cert, key] = process.argv.slice(2);
+const [port, cert, key, version] = process.argv.slice(2);
 let seq = 0;
 
 function ask(body) {
@@ -81,8 +82,9 @@ function anthropicMessages(body, res) {
   ]);
 }
 
-https
-  .createServer({ cert: readFileSync(cert), key: readFileSync(key) }, (req, res) => {
+// the same handler on node:http2's compatibility API (req/res per stream)
+const serve = (opts, handler) => (version === 'h2' ? http2.createSecureServer({ ...opts, allowHTTP1: false }, handler) : https.createServer(opts, handler));
+serve({ cert: readFileSync(cert), key: readFileSync(key) }, (req, res) => {
     const parts = [];
     req.on('data', (d) => parts.push(d));
     req.on('end', () => {
@@ -105,5 +107,4 @@ https
       res.writeHead(404);
       res.end();
     });
-  })
-  .listen(Number(port), '127.0.0.1', () => console.log('listening'));
+}).listen(Number(port), '127.0.0.1', () => console.log('listening'));
