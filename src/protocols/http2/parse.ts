@@ -53,6 +53,7 @@ import {
 import { GRPC_DEADLINE_EXCEEDED, MessageCounter, parseGrpcTimeout, statusForReset } from './grpc.ts';
 import { HpackDecoder, type HeaderField } from './hpack.ts';
 import { MAX_PAYLOAD_HEADERS, MAX_PAYLOAD_HEADER_VALUE } from '../common/http-extract.ts';
+import { decodedPayload } from '../common/content-coding.ts';
 import type { Direction, Http2Counters, Http2Output, Http2Record, Http2State, KeptBody, Stream } from './types.ts';
 
 /** concurrent streams tracked per connection */
@@ -749,14 +750,14 @@ function toRecord(s: Stream, resetCode: number | undefined, state: Http2State): 
   // a body is whole when its direction ended (END_STREAM) and every byte of it was kept
   return {
     ...rec,
-    payload: {
+    payload: decodedPayload({
       requestHeaders: k.request.headers,
       responseHeaders: k.response.headers,
       requestBody: keptBody(k.request),
       requestBodyComplete: s.reqEnded && !k.request.cut && k.request.len === s.requestBytes,
       responseBody: keptBody(k.response),
       responseBodyComplete: resetCode === undefined && !k.response.cut && k.response.len === s.responseBytes,
-    },
+    }),
   };
 }
 
