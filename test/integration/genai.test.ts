@@ -18,6 +18,8 @@
  * allowed (ALPN selects h2). With the capture off only DATA within each read's 1 KiB prefix
  * reaches user space (no usage for the whole answers); with `buffer_sizes.http` the kernel copies
  * each stream's body (bpf/protocols/http2.h body capture) and every token count is exact.
+ * Last, the server gzip-codes its whole JSON answers (the clients' fetch accepts gzip), over
+ * HTTP/1.1 and HTTP/2: the bodies are decoded for the extractor (protocols/common/content-coding.ts).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -76,15 +78,15 @@ describe('GenAI: openai and @anthropic-ai/sdk over HTTPS (TLS uprobes), larger c
   });
 
   /** a fresh server per run: its ids count from 1 */
-  async function startServer(h2 = false): Promise<void> {
+  async function startServer(h2 = false, gzip = false): Promise<void> {
     await srv?.kill();
     port = await freePort();
-    srv = startProcess(nodeBin, [server, String(port), cert, join(dir, 'key.pem'), ...(h2 ? ['h2'] : [])]);
+    srv = startProcess(nodeBin, [server, String(port), cert, join(dir, 'key.pem'), ...(h2 ? ['h2'] : []), ...(gzip ? ['gzip'] : [])]);
     await waitForPort(port);
   }
 
-  async function startAgent(bufferSize: number, h2 = false): Promise<TestAgent> {
-    await startServer(h2);
+  async function startAgent(bufferSize: number, h2 = false, gzip = false): Promise<TestAgent> {
+    await startServer(h2, gzip);
     const cfg = join(dir, `obi-${bufferSize}.yaml`);
     writeFileSync(cfg, `otel_traces_export:
   instrumentations: [http, genai]
@@ -336,6 +338,38 @@ ebpf:
         const lost = (await agent.metricValue('obi_ingest_bytes_lost_total', {}))!;
         if (bufferSize === 0) assert.ok(lost > 30000, `bytes lost ${lost}`);
         else assert.ok(lost < 8192, `bytes lost ${lost}`);
+      } finally {
+        await agent.stop();
+      }
+    });
+  }
+
+  /** gzip-coded whole answers (the clients' fetch accepts gzip): decoded for the extractor, on HTTP/1 and HTTP/2 */
+  for (const h2 of [false, true]) {
+    test(`gzip-coded answers over ${h2 ? 'HTTP/2' : 'HTTP/1.1'} (buffer_sizes.http 65536): decoded, exact token counts`, async () => {
+      const agent = await startAgent(65536, h2, true);
+      try {
+        const { pid, lines } = await runClient(agent, h2);
+        assert.equal(lines.length, CALLS.length);
+        assert.deepEqual(lines[1], { call: 'openai.chat', id: 'chatcmpl-obi2', usage: { prompt_tokens: 33, completion_tokens: 44, total_tokens: 77 }, len: 20000 });
+        // the server coded the four whole answers (two chats, the embeddings, the Anthropic message)
+        const coded = srv.output().split('\n').filter((l) => l.startsWith('gzip '));
+        assert.deepEqual(coded, ['gzip /v1/chat/completions', 'gzip /v1/chat/completions', 'gzip /v1/embeddings', 'gzip /v1/messages']);
+        const spans = await clientSpans(agent, pid);
+        for (let i = 0; i < CALLS.length; i++) {
+          const s = spans[i];
+          const c = CALLS[i];
+          checkCommon(s, c);
+          assert.equal(s.attributes['network.protocol.version'], h2 ? '2' : undefined, c.name); // HTTP/1.1 spans carry none
+          if ('error' in c) {
+            assert.equal(s.attributes['error.type'], c.error);
+            continue;
+          }
+          assert.equal(s.attributes['gen_ai.response.model'], c.respModel);
+          assert.equal(s.attributes['gen_ai.usage.input_tokens'], c.input, c.name);
+          assert.equal(s.attributes['gen_ai.usage.output_tokens'], 'output' in c ? c.output : undefined, c.name);
+          assert.equal(s.attributes['gen_ai.response.id'], 'id' in c ? c.id : undefined, c.name);
+        }
       } finally {
         await agent.stop();
       }
