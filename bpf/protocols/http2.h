@@ -15,7 +15,8 @@
  * Body capture (opt-in: `h2_body_bytes`, set only while an extractor that reads bodies is on):
  * the first h2_body_bytes of each stream's body per direction are copied too, DATA frames past
  * the prefix included, as further pieces of at most OBI_MAX_CAPTURE bytes; a DATA frame cut by
- * the end of a payload is continued in the next one (`b_left`). Streams are followed in
+ * the end of a payload is continued in the next one (`b_left`), and one whose header was cut
+ * has its body copied from where the header completes. Streams are followed in
  * OBI_H2_BODY_SLOTS slots per direction (freed at END_STREAM; a fifth concurrent stream takes
  * a slot over, and its predecessor's count restarts). Counted as the larger capture's records
  * and bytes (OBI_STAT_LARGE_*).
@@ -288,6 +289,16 @@ __attribute__((noinline)) int h2_walk_payload(__u64 id, __u64 pid_dir, __u32 ret
 		return 0;
 	__u64 start = 0;
 	start = st->skip;
+	/* body capture: a DATA frame cut by the last payload's end continues here, its wanted bytes first */
+	__u64 body_end = st->b_left <= start ? st->b_left : start;
+	if (h2_body_bytes) {
+		v->l_bytes = 0;
+#pragma clang loop unroll(full)
+		for (int k = 0; k < OBI_H2_BODY_SLOTS; k++) {
+			v->b_sid[k] = st->b_sid[k];
+			v->b_done[k] = st->b_done[k];
+		}
+	}
 	if (st->hdr_len > 0 && st->hdr_len < OBI_H2_FRAME_HEADER) {
 		/* the header cut by the last payload's end: complete it from this one */
 		__u32 have = st->hdr_len;
@@ -315,6 +326,13 @@ __attribute__((noinline)) int h2_walk_payload(__u64 id, __u64 pid_dir, __u32 ret
 		}
 		__u32 len = ((__u32)v->hdr[0] << 16) | ((__u32)v->hdr[1] << 8) | v->hdr[2];
 		start = need + len;
+		body_end = 0;
+		if (h2_body_bytes && v->hdr[3] == 0) {
+			/* a DATA frame whose header was cut: its body starts here */
+			__u32 sid = (((__u32)v->hdr[5] & 0x7f) << 24) | ((__u32)v->hdr[6] << 16) |
+			            ((__u32)v->hdr[7] << 8) | v->hdr[8];
+			body_end = need + h2_body_take(v, sid, v->hdr[4], len);
+		}
 	}
 	v->w_off = start;
 	v->w_ret = ret;
@@ -323,16 +341,7 @@ __attribute__((noinline)) int h2_walk_payload(__u64 id, __u64 pid_dir, __u32 ret
 	v->w_skip = 0;
 	v->w_hdr_len = 0;
 	v->w_stop = 0;
-	if (h2_body_bytes) {
-		/* a DATA frame cut by the last payload's end continues here: its wanted bytes first */
-		v->b_end = st->b_left <= start ? st->b_left : start;
-		v->l_bytes = 0;
-#pragma clang loop unroll(full)
-		for (int k = 0; k < OBI_H2_BODY_SLOTS; k++) {
-			v->b_sid[k] = st->b_sid[k];
-			v->b_done[k] = st->b_done[k];
-		}
-	}
+	v->b_end = body_end;
 	bpf_loop(OBI_H2_MAX_FRAMES, h2_step, 0, 0);
 	/* s was reused by the pieces: it holds the current one */
 	__u32 pstart = v->w_pstart;
