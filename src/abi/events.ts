@@ -86,6 +86,7 @@ export const ObiGlobal = {
   exec_prefix_lens: 'exec_prefix_lens',
   exec_suffix_lens: 'exec_suffix_lens',
   large_http: 'large_http',
+  h2_body_bytes: 'h2_body_bytes',
 } as const;
 
 export const OBI_CONN_TUPLE_SIZE = 40;

@@ -239,7 +239,7 @@ export class Agent {
     // filters, metric features, span-attribute selection and series TTL (telemetry/processor.ts)
     this._processor = new SpanProcessor(this.store, this._metrics, {
       features: cfg.metricFeatures,
-      recorders: [this._dbMetrics, this._dnsMetrics, ...genaiRecorders(cfg, this.store), ...this._messagingMetrics, ...rpcRecorders(this.store, { on: cfg.metricFeatures.includes('application'), buckets: buckets.duration_histogram, select: (m, d) => selector.select(m, d), instrumentations: cfg.prometheus_export.instrumentations, otlp: this._otlp })].filter((r) => r !== undefined),
+      recorders: [this._dbMetrics, this._dnsMetrics, ...genaiRecorders(cfg, this.store, this._otlp), ...this._messagingMetrics, ...rpcRecorders(this.store, { on: cfg.metricFeatures.includes('application'), buckets: buckets.duration_histogram, select: (m, d) => selector.select(m, d), instrumentations: cfg.prometheus_export.instrumentations, otlp: this._otlp })].filter((r) => r !== undefined),
       selector,
       filter: cfg.filter.application,
       isIgnoredPath: cfg.routes.ignored_patterns.length > 0 ? (path) => routes.isIgnored(path) : undefined,
