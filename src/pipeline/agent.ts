@@ -253,6 +253,7 @@ export class Agent {
       localAddresses: new Set(Object.values(networkInterfaces()).flatMap((l) => (l ?? []).map((a) => a.address))),
       avoid: createAvoider(cfg, this._internal, log), // exclude_otel_instrumented_services
     });
+    this._internal.setExitedSeriesSource(() => this._processor!.exited.evictedSeries); // telemetry/exited.ts
     // span metrics, service graph and traces_target_info over OTLP too
     this._otlp?.addSpanMetrics(this._processor);
     this._printer = new TracePrinter(cfg.trace_printer, { out: this._opts.out as never, clock: this._clock });
