@@ -24,7 +24,7 @@
  * is about what the agent holds. RSS just before the collection and the heap used are reported too.
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, sleep, startProcess, waitFor, waitForPort, type Proc } from '../helpers/harness.ts';
@@ -80,6 +80,9 @@ urllib.request.urlopen(sys.argv[1]).read()
 
 const SAMPLE_EVERY = 1000;
 
+/** Debian's interpreter: a `python3` found first on PATH may be a pyenv shim (a shell script that starts slowly) */
+const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+
 function dropsOf(metrics: string): Record<string, number> {
   const out: Record<string, number> = { kernel_ring_buffer: metric(metrics, 'obi_ebpf_events_dropped_total') };
   for (const m of metrics.matchAll(/^obi_spans_dropped_total\{reason="([^"]+)"\} (\S+)$/gm)) out[`spans_${m[1]}`] = Number(m[2]);
@@ -102,7 +105,7 @@ export async function churn(opts: ChurnOptions): Promise<ChurnReport> {
     writeFileSync(join(dir, 'client.py'), PY_CLIENT);
     const [port, promPort, inspectPort] = [await freePort(), await freePort(), await freePort()];
     mem = new InspectorMemory(inspectPort);
-    server = startProcess('python3', [join(dir, 'srv.py'), String(port)]);
+    server = startProcess(PYTHON, [join(dir, 'srv.py'), String(port)]);
     await waitForPort(port);
     const selector =
       opts.mode === 'exe' ? `    - exe_path: "*/${curl.slice(curl.lastIndexOf('/') + 1)}"` : `    - languages: python\n      cmd_args: "*${join(dir, 'client.py')}*"`;
@@ -126,7 +129,7 @@ export async function churn(opts: ChurnOptions): Promise<ChurnReport> {
     const one = (i: number): Promise<void> =>
       new Promise((resolve) => {
         const url = `http://127.0.0.1:${port}/c?i=${i}`;
-        const [cmd, args] = opts.mode === 'exe' ? [curl, ['-sS', '-o', '/dev/null', url]] : ['python3', [join(dir, 'client.py'), url]];
+        const [cmd, args] = opts.mode === 'exe' ? [curl, ['-sS', '-o', '/dev/null', url]] : [PYTHON, [join(dir, 'client.py'), url]];
         execFile(cmd, args, (err) => {
           if (err) failed++;
           resolve();
