@@ -347,7 +347,7 @@ export class Agent {
         log.info('process gone', { pid: p.pid, service: p.service.name });
       },
       // a late span of an exited process registered its service again (metrics.ts): not for ever
-      onForgotten: (p) => this._processor!.removeService(p.service),
+      onForgotten: (p) => this._processor!.forgetService(p.service),
     });
 
     bpf.ringbufStart(ObiMap.events, Math.max(1, durationMs(cfg.ebpf.drain_interval)), (batch) => this._onBatch(batch));

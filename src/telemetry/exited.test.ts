@@ -73,6 +73,11 @@ test(`churn: ${MAX_EXITED_INSTANCES + 976} short-lived clients leave the series 
   assert.equal(text.includes(`instance="host1:${1000 + n - 1}"`), true);
   assert.equal(p.exited.evictedInstances, 976);
   assert.equal(p.exited.evictedSeries, 976 * 2); // its HTTP client group (3 histograms share it) and its span-metrics series
+  // the lifecycle forgetting an identity later (agent.ts onForgotten) does not count an exit again
+  for (let i = 0; i < n; i++) p.forgetService(client(i));
+  assert.equal(p.exited.size, MAX_EXITED_INSTANCES);
+  assert.equal(p.exited.evictedInstances, 976);
+  assert.equal(sampleLines(await reg.metrics(), 'http_client_request_duration_seconds_count').length, MAX_EXITED_INSTANCES);
   // ttl still applies to what is kept
   assert.equal(p.expire(n + 300_000), MAX_EXITED_INSTANCES * 2 + 2);
   assert.equal(p.exited.size, 0);

@@ -231,6 +231,15 @@ export class SpanProcessor {
   /** A service went away (its process exited): its series are kept as exited.ts says. */
   removeService(service: ServiceIdentity): void {
     this.exited.exited(service.instanceId, this._now);
+    this.forgetService(service);
+  }
+
+  /**
+   * The identity of an exited service is no longer kept (a late span had registered it again):
+   * its target_info and per-service state go; its exit was counted at `removeService` already,
+   * so its series are not put back among the exited ones (they may be gone at the cap).
+   */
+  forgetService(service: ServiceIdentity): void {
     this._red.removeService(service); // its target_info series and identity (churn: bounded memory)
     this.tracesTargetInfo?.removeService(service);
     this._targets.delete(service.instanceId);
