@@ -253,6 +253,7 @@ export class Agent {
       localAddresses: new Set(Object.values(networkInterfaces()).flatMap((l) => (l ?? []).map((a) => a.address))),
       avoid: createAvoider(cfg, this._internal, log), // exclude_otel_instrumented_services
     });
+    this._internal.setExitedSeriesSource(() => this._processor!.exited.evictedSeries); // telemetry/exited.ts
     // span metrics, service graph and traces_target_info over OTLP too
     this._otlp?.addSpanMetrics(this._processor);
     this._printer = new TracePrinter(cfg.trace_printer, { out: this._opts.out as never, clock: this._clock });
@@ -347,7 +348,7 @@ export class Agent {
         log.info('process gone', { pid: p.pid, service: p.service.name });
       },
       // a late span of an exited process registered its service again (metrics.ts): not for ever
-      onForgotten: (p) => this._processor!.removeService(p.service),
+      onForgotten: (p) => this._processor!.forgetService(p.service),
     });
 
     bpf.ringbufStart(ObiMap.events, Math.max(1, durationMs(cfg.ebpf.drain_interval)), (batch) => this._onBatch(batch));

@@ -354,6 +354,11 @@ export class Correlator implements RequestCorrelator {
       t.marker = undefined;
       t.markerConn = undefined;
     }
+    // An idle thread's state says nothing a missing one does not (no context, no marker, nothing
+    // inherited): it goes now, not at the age limit. A thread-per-request server (Python's
+    // ThreadingHTTPServer) creates a thread per connection and the kernel reports only process
+    // exits, so these states would otherwise pile up to the cap (issue 14, bounded memory).
+    if (t.open.length === 0 && t.marker === undefined && t.inheritedFrom === undefined && this._threads.get(cs.threadKey) === t) this._threads.delete(cs.threadKey);
   }
 
   /** true when paired with the server end of the connection */

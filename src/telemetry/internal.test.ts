@@ -17,6 +17,8 @@ test('families, help texts and types', async () => {
     '# TYPE obi_ebpf_events_read_total counter',
     '# HELP obi_ebpf_events_dropped_total Events the eBPF programs could not submit (ring buffer full), as counted in the kernel',
     '# TYPE obi_ebpf_events_dropped_total counter',
+    '# HELP obi_metrics_exited_series_evicted_total Application metric series of exited processes removed before their ttl because more than 1024 exited processes kept theirs (oldest exit first)',
+    '# TYPE obi_metrics_exited_series_evicted_total counter',
     '# HELP obi_ebpf_bytes_read_total Bytes read from the eBPF ring buffers (records and their captured payload)',
     '# TYPE obi_ebpf_bytes_read_total counter',
     '# HELP obi_agent_stage_seconds_total Wall time the agent spent per pipeline stage, timed per ring-buffer drain: ingest (decode, per-connection streams, protocol parsers, record to span), process (span filters, metrics, printers, export queueing)',
@@ -89,6 +91,10 @@ test('event counters and tracer flushes', async () => {
   assert.deepEqual(await lines(reg, 'obi_ebpf_events_read_total'), ['obi_ebpf_events_read_total 128']);
   assert.deepEqual(await lines(reg, 'obi_ingest_bytes_lost_total'), ['obi_ingest_bytes_lost_total 4096']);
   assert.deepEqual(await lines(reg, 'obi_ebpf_bytes_read_total'), ['obi_ebpf_bytes_read_total 1024']);
+  let evicted = 0;
+  im.setExitedSeriesSource(() => evicted);
+  evicted = 7;
+  assert.deepEqual(await lines(reg, 'obi_metrics_exited_series_evicted_total'), ['obi_metrics_exited_series_evicted_total 7']);
   assert.deepEqual(await lines(reg, 'obi_agent_stage_seconds_total'), ['obi_agent_stage_seconds_total{stage="ingest"} 0.75', 'obi_agent_stage_seconds_total{stage="process"} 0.125']);
   assert.deepEqual(await lines(reg, 'obi_ebpf_tracer_flushes'), [
     'obi_ebpf_tracer_flushes_bucket{le="0"} 1',

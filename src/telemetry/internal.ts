@@ -9,6 +9,7 @@
  * Every method is cheap enough to call once per ring-buffer drain or per batch; none is
  * meant to be called per event.
  */
+import { MAX_EXITED_INSTANCES } from './exited.ts';
 import { CounterVec } from './counter.ts';
 import { GaugeVec } from './gauge.ts';
 import { HistogramVec, SeriesIndex } from './histogram.ts';
@@ -96,6 +97,7 @@ export class InternalMetrics {
   /** read once per family per collection: a source shared by several families should be cheap or cache */
   private _ingestSource: (() => IngestSnapshot) | undefined;
   private _http2Source: (() => Readonly<Record<string, number>>) | undefined;
+  private _exitedSeriesSource: (() => number) | undefined;
 
   constructor(store: MetricStore, options: InternalMetricsOptions = {}) {
     const p = options.prefix ?? 'obi';
@@ -114,6 +116,15 @@ export class InternalMetrics {
       index: none,
       collect: () => {
         if (this._kernelDropsSource !== undefined) this.setKernelDropsTotal(this._kernelDropsSource());
+      },
+    }).registerIn(store);
+    const exitedSeries: CounterVec = new CounterVec({
+      name: `${p}.metrics.exited.series.evicted`,
+      help: `Application metric series of exited processes removed before their ttl because more than ${MAX_EXITED_INSTANCES} exited processes kept theirs (oldest exit first)`,
+      labelNames: [],
+      index: none,
+      collect: () => {
+        if (this._exitedSeriesSource !== undefined) exitedSeries.setTotal(0, this._exitedSeriesSource());
       },
     }).registerIn(store);
     this._bytesRead = new CounterVec({
@@ -284,6 +295,11 @@ export class InternalMetrics {
     const delta = total >= this._kernelDropsSeen ? total - this._kernelDropsSeen : total;
     this._kernelDropsSeen = total;
     if (delta > 0) this._eventsDropped.inc(0, delta);
+  }
+
+  /** Read the count of series of exited processes removed at the cap (telemetry/exited.ts) at every collection. */
+  setExitedSeriesSource(source: (() => number) | undefined): void {
+    this._exitedSeriesSource = source;
   }
 
   /** Read the kernel drop count at every collection (scrape) instead of pushing it. */

@@ -39,6 +39,7 @@ import {
 import type { ServiceIdentity } from '../common/service.ts';
 import { GaugeVec } from './gauge.ts';
 import { isMetadataAttribute } from './meta-attrs.ts';
+import { instancePositions } from './exited.ts';
 import { HistogramVec, SeriesIndex } from './histogram.ts';
 import type { LabelValue } from './histogram.ts';
 import type { MetricStore } from './store.ts';
@@ -468,6 +469,13 @@ export class RedMetrics {
       const vec = def.measure === 'duration' ? m.duration : def.measure === 'requestSize' ? m.requestSize : m.responseSize;
       return { def, vec };
     });
+  }
+
+  /** Remove now the series labelled with `instanceId` (an exited process: telemetry/exited.ts); returns how many. */
+  removeInstanceSeries(instanceId: string): number {
+    let n = 0;
+    for (const m of [this._server, this._client]) for (const g of m.groups) for (const pos of instancePositions(g.attrs)) n += g.index.removeWhere(pos, instanceId);
+    return n;
   }
 
   /** Drop the `target_info` series of a service that went away. */

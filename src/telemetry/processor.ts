@@ -15,7 +15,8 @@ import type { IgnoreMode, MatchDefinition } from './filter.ts';
 import type { RedMetrics, ResourceInfo } from './metrics.ts';
 import { AttributeSelector, TraceAttributeFilter } from './select.ts';
 import { ServiceGraph } from './servicegraph.ts';
-import { SpanMetrics, TracesTargetInfo } from './spanmetrics.ts';
+import { SPAN_METRICS_ATTRIBUTES, SpanMetrics, TracesTargetInfo } from './spanmetrics.ts';
+import { ExitedInstances, instancePositions } from './exited.ts';
 import type { Span } from './span.ts';
 import type { MetricStore } from './store.ts';
 
@@ -52,6 +53,8 @@ export interface SpanProcessorOptions {
   readonly ignoreMode?: IgnoreMode;
   /** series not updated for this long are removed (`prometheus_export.ttl`); 0 = never */
   readonly ttlMs?: number;
+  /** exited service instances whose series are kept until `ttl` (exited.ts; default MAX_EXITED_INSTANCES) */
+  readonly maxExitedInstances?: number;
   /** duration histogram buckets of span metrics and service graph */
   readonly durationBuckets?: readonly number[];
   /** `attributes.metric_span_names_limit` */
@@ -95,6 +98,8 @@ export class SpanProcessor {
   private readonly _lookupCache = new Map<number, ServiceIdentity | null>();
   /** the services with a `traces_target_info` series, by instance id (what the OTLP exporter reads) */
   private readonly _targets = new Map<string, ServiceIdentity>();
+  /** series of exited processes: at most MAX_EXITED_INSTANCES instances keep theirs until `ttl` (exited.ts) */
+  readonly exited: ExitedInstances;
   private _lookupCacheAt = -Infinity;
   private _now = 0;
 
@@ -122,6 +127,7 @@ export class SpanProcessor {
           lookupServer: (addr, port) => this._lookupServer(addr, port),
         })
       : undefined;
+    this.exited = new ExitedInstances((id) => this._removeInstanceSeries(id), options.maxExitedInstances);
     this.tracesTargetInfo = this.spanMetrics !== undefined || this.serviceGraph !== undefined ? new TracesTargetInfo(store, options.resource) : undefined;
   }
 
@@ -179,11 +185,22 @@ export class SpanProcessor {
     const cutoff = nowMs - this.ttlMs;
     let n = this._red.expire(cutoff) + (this.spanMetrics?.expire(cutoff) ?? 0) + (this.serviceGraph?.expire(cutoff) ?? 0);
     for (const r of this._recorders) n += r.histogram.index.expire(cutoff);
+    this.exited.expire(cutoff);
+    return n;
+  }
+
+  /** the series of one service instance, in every family that has an instance label */
+  private _removeInstanceSeries(instanceId: string): number {
+    let n = this._red.removeInstanceSeries(instanceId);
+    const sm = this.spanMetrics;
+    if (sm !== undefined) for (const pos of instancePositions(SPAN_METRICS_ATTRIBUTES)) n += sm.index.removeWhere(pos, instanceId);
+    for (const r of this._recorders) for (const pos of instancePositions(r.histogram.attributes)) n += r.histogram.index.removeWhere(pos, instanceId);
     return n;
   }
 
   /** A service was selected: expose its `traces_target_info`. */
   registerService(service: ServiceIdentity): void {
+    this.exited.selected(service.instanceId);
     if (this.tracesTargetInfo !== undefined) {
       this.tracesTargetInfo.registerService(service);
       this._targets.set(service.instanceId, service);
@@ -211,8 +228,18 @@ export class SpanProcessor {
     return hit;
   }
 
-  /** A service went away. */
+  /** A service went away (its process exited): its series are kept as exited.ts says. */
   removeService(service: ServiceIdentity): void {
+    this.exited.exited(service.instanceId, this._now);
+    this.forgetService(service);
+  }
+
+  /**
+   * The identity of an exited service is no longer kept (a late span had registered it again):
+   * its target_info and per-service state go; its exit was counted at `removeService` already,
+   * so its series are not put back among the exited ones (they may be gone at the cap).
+   */
+  forgetService(service: ServiceIdentity): void {
     this._red.removeService(service); // its target_info series and identity (churn: bounded memory)
     this.tracesTargetInfo?.removeService(service);
     this._targets.delete(service.instanceId);

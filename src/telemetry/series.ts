@@ -125,6 +125,31 @@ export class SeriesIndex {
     this._remove(id);
   }
 
+  /**
+   * Remove now every series whose label at `position` is `value` (the series of a service
+   * instance that went away); returns how many. Walks the trie down to `position` only, then the
+   * subtrees under `value`: the cost is the number of distinct label prefixes plus the series removed.
+   */
+  removeWhere(position: number, value: string): number {
+    if (!(position >= 0 && position < this.width)) throw new RangeError(`position must be in [0, ${this.width}), got ${position}`);
+    const ids: number[] = [];
+    const collect = (node: Trie | number, depth: number): void => {
+      if (typeof node === 'number') ids.push(node);
+      else for (const child of node.values()) collect(child, depth + 1);
+    };
+    const walk = (node: Trie, depth: number): void => {
+      if (depth === position) {
+        const hit = node.get(value);
+        if (hit !== undefined) collect(hit, depth + 1);
+        return;
+      }
+      for (const child of node.values()) walk(child as Trie, depth + 1);
+    };
+    walk(this._root, 0);
+    for (const id of ids) this._remove(id);
+    return ids.length;
+  }
+
   private _remove(id: number): void {
     const vals = this._values[id];
     const w = this.width;

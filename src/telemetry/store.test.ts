@@ -58,6 +58,7 @@ test('OBI names: every family the telemetry stages make keeps its Prometheus nam
     ['traces_target_info', '', 'traces_target_info'],
     ['obi.ebpf.events.read', '', 'obi_ebpf_events_read_total'],
     ['obi.ebpf.events.dropped', '', 'obi_ebpf_events_dropped_total'],
+    ['obi.metrics.exited.series.evicted', '', 'obi_metrics_exited_series_evicted_total'],
     ['obi.ebpf.bytes.read', 'By', 'obi_ebpf_bytes_read_total'],
     ['obi.agent.stage.time', 's', 'obi_agent_stage_seconds_total'],
     ['obi.ingest.bytes.lost', 'By', 'obi_ingest_bytes_lost_total'],

@@ -6,13 +6,23 @@
  * server (libssl), Redis and PostgreSQL, and the short-lived clients that hit them at a steady
  * rate (curl over HTTP and HTTPS, redis-cli, psql: one new process per request, so the process
  * churn is the load), and exports spans over OTLP to a receiver that is down for a while in the
- * middle (60 s in the full run). Every 5 s it samples the agent's RSS; at the start and the end
- * it reads the agent's per-process kernel maps (bpftool, the maps the agent's process holds).
- * The report: RSS over time, drops (kernel ring buffer, OTLP queue, all counted), spans vs
- * requests, map sizes. It fails when RSS trends upward after warm-up (least-squares slope over
- * the second half of the samples above `maxSlopeMbPerMin`), when a kernel map holds an entry
- * of a process that has exited, or when user space instruments other processes than the
- * kernel filter holds.
+ * middle (60 s in the full run). Every 5 s it samples the agent's RSS after a full garbage
+ * collection forced through the agent's inspector (test/helpers/inspector.ts; the agent runs with
+ * `--inspect` on a free loopback port); at the start and the end it reads the agent's per-process
+ * kernel maps (bpftool, the maps the agent's process holds). The report: RSS over time (after
+ * the collection, and as it was just before), heap used, drops (kernel ring buffer, OTLP queue,
+ * all counted), spans vs requests, map sizes. It fails when RSS trends upward after warm-up
+ * (least-squares slope of the RSS after collection over the second half of the samples above
+ * `maxSlopeMbPerMin`), when a kernel map holds an entry of a process that has exited, or when
+ * user space instruments other processes than the kernel filter holds.
+ *
+ * Why after a forced collection: the RSS V8 leaves uncollected is GC lag, not retention. Measured
+ * here (issue 14) in one-minute runs, before the fixes of exited-process series and idle thread
+ * states: RSS sampled as it comes rose 133 -> 139 MB over the second half (7.6 MB/min; CI once
+ * 10.42 MB/min, over the 10 MB/min threshold), while in the same load with a collection forced
+ * before each sample RSS stayed at 111.3-111.9 MB (about 1 MB/min) and the heap used after
+ * collection grew 2.2 MB/min (the series of exited clients, now bounded: telemetry/exited.ts).
+ * The threshold is unchanged; what it is applied to is memory the agent holds.
  */
 import { execFile } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,6 +32,7 @@ import { freePort, run, sleep, startProcess, waitFor, waitForPort, type Proc } f
 import { startPostgres, startRedis, type PostgresServer, type SimpleServer } from '../helpers/db-servers.ts';
 import { OtlpReceiver } from '../helpers/otlp-receiver.ts';
 import { projectRoot } from '../../src/native/binding.ts';
+import { InspectorMemory } from '../helpers/inspector.ts';
 
 export interface SoakOptions {
   readonly seconds: number;
@@ -38,7 +49,12 @@ export interface SoakReport {
   readonly failedRequests: number;
   readonly spansReceived: number;
   readonly clientSpans: number;
+  /** RSS after a forced full collection (what the trend check reads) */
   readonly rssMb: readonly { t: number; mb: number }[];
+  /** RSS just before that collection (GC lag included) */
+  readonly rssBeforeGcMb: readonly number[];
+  /** V8 heap used after the collection */
+  readonly heapUsedMb: readonly number[];
   readonly slopeMbPerMin: number;
   readonly drops: Record<string, number>;
   readonly mapsStart: Record<string, number>;
@@ -69,11 +85,6 @@ if len(sys.argv) > 2:
     srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
 srv.serve_forever()
 `;
-
-export function rssMb(pid: number): number {
-  const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
 
 /** where each per-process map's key holds the process id (bpf/maps/*.h; inflight: the tgid half of a pid_tgid) */
 const PID_AT: Record<string, number> = { pids: 0, conns: 0, ssl_fds: 0, h2_conns: 8, inflight: 4 };
@@ -158,6 +169,7 @@ export async function soak(opts: SoakOptions): Promise<SoakReport> {
   let pg: PostgresServer | undefined;
   let rx: OtlpReceiver | undefined;
   let agent: Proc | undefined;
+  let mem: InspectorMemory | undefined;
   const failures: string[] = [];
   try {
     const cert = join(dir, 'cert.pem');
@@ -165,7 +177,7 @@ export async function soak(opts: SoakOptions): Promise<SoakReport> {
     await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert,
       '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1']);
     writeFileSync(join(dir, 'srv.py'), PY_SERVER);
-    const [httpPort, httpsPort, promPort] = [await freePort(), await freePort(), await freePort()];
+    const [httpPort, httpsPort, promPort, inspectPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
     procs.push(startProcess('python3', [join(dir, 'srv.py'), String(httpPort)]), startProcess('python3', [join(dir, 'srv.py'), String(httpsPort), cert, key]));
     redis = await startRedis();
     pg = await startPostgres();
@@ -183,11 +195,12 @@ prometheus_export:
 trace_printer: disabled
 `);
     agent = startProcess(join(projectRoot, 'bin', 'obi-ts'), ['--config', cfg], {
-      env: { ...process.env, OTEL_EXPORTER_OTLP_TIMEOUT: '500', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://127.0.0.1:${otlpPort}/v1/traces`, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' },
+      env: { ...process.env, NODE_OPTIONS: InspectorMemory.nodeOptions(inspectPort), OTEL_EXPORTER_OTLP_TIMEOUT: '500', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://127.0.0.1:${otlpPort}/v1/traces`, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' },
     });
     await waitFor('agent running', () => agent!.output().includes('obi-ts running') || agent!.child.exitCode !== null, 60_000, 100);
     if (agent.child.exitCode !== null) throw new Error(`agent exited: ${agent.output()}`);
     const agentPid = agent.pid;
+    mem = new InspectorMemory(inspectPort);
     await sleep(1000);
     const start = await mapState(agentPid);
     const mapsStart = start.sizes;
@@ -203,6 +216,8 @@ trace_printer: disabled
     let failed = 0;
     let inflight = 0;
     const rss: { t: number; mb: number }[] = [];
+    const rssBefore: number[] = [];
+    const heap: number[] = [];
     const t0 = Date.now();
     const outageFrom = opts.seconds / 2 - opts.outageSeconds / 2;
     let down = false;
@@ -220,7 +235,10 @@ trace_printer: disabled
         log(`# ${t.toFixed(0)} s: collector up`);
       }
       if (t >= nextSample) {
-        rss.push({ t, mb: rssMb(agentPid) });
+        const m = await mem.sample();
+        rss.push({ t, mb: m.rss });
+        rssBefore.push(m.rssBefore);
+        heap.push(m.heapUsed);
         nextSample += 5;
       }
       const [kind, cmd, args] = clients[k++ % clients.length];
@@ -272,6 +290,8 @@ trace_printer: disabled
       spansReceived: rx.spans.length,
       clientSpans,
       rssMb: rss,
+      rssBeforeGcMb: rssBefore,
+      heapUsedMb: heap,
       slopeMbPerMin: s,
       drops,
       mapsStart,
@@ -281,6 +301,7 @@ trace_printer: disabled
       failures,
     };
   } finally {
+    mem?.close();
     await agent?.kill();
     await rx?.close().catch(() => undefined);
     for (const p of procs) await p.kill();
@@ -296,8 +317,10 @@ export function formatSoak(r: SoakReport): string {
     `soak: ${r.seconds} s, ${total} client processes (${Object.entries(r.requests).map(([k, v]) => `${k} ${v}`).join(', ')}), ${r.failedRequests} failed`,
     `spans received over OTLP: ${r.spansReceived} (client spans ${r.clientSpans}; each request gives a client and a server span, minus the drops below)`,
     `drops: ${Object.entries(r.drops).map(([k, v]) => `${k} ${v}`).join(', ')}`,
-    `RSS (MB) every 5 s: ${r.rssMb.map((p) => p.mb.toFixed(0)).join(' ')}`,
-    `RSS slope over the second half: ${r.slopeMbPerMin.toFixed(2)} MB/min`,
+    `RSS (MB) every 5 s, after a forced full GC: ${r.rssMb.map((p) => p.mb.toFixed(1)).join(' ')}`,
+    `RSS (MB) just before each GC: ${r.rssBeforeGcMb.map((v) => v.toFixed(0)).join(' ')}`,
+    `heap used (MB) after each GC: ${r.heapUsedMb.map((v) => v.toFixed(1)).join(' ')}`,
+    `RSS slope over the second half (after GC): ${r.slopeMbPerMin.toFixed(2)} MB/min; just before GC: ${slope(r.rssMb.map((p, i) => ({ t: p.t, mb: r.rssBeforeGcMb[i] })).filter((p) => p.t >= r.seconds / 2)).toFixed(2)} MB/min; heap used: ${slope(r.rssMb.map((p, i) => ({ t: p.t, mb: r.heapUsedMb[i] })).filter((p) => p.t >= r.seconds / 2)).toFixed(2)} MB/min`,
     `kernel maps at the start: ${JSON.stringify(r.mapsStart)}, at the end: ${JSON.stringify(r.mapsEnd)}; entries of exited processes at the end: ${JSON.stringify(r.mapsDead)}`,
     `processes instrumented (user space): ${r.instrumented[0]} at the start, ${r.instrumented[1]} at the end`,
     r.failures.length === 0 ? 'PASS' : `FAIL: ${r.failures.join('; ')}`,
