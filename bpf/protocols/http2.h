@@ -1,3 +1,4 @@
+/* Over 400 lines: one bounded frame walker (headers copied, DATA counted, bodies on demand) whose steps share the per-call iov state and the verifier bounds. */
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * HTTP/2-aware capture. A payload prefix alone loses every frame header past it: a HEADERS frame
