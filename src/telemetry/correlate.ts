@@ -16,6 +16,9 @@
  *   client span of that request (paired in order among the requests in flight on the connection).
  * - an incoming `traceparent` (HTTP/1, read from the first segment) makes the server span, and
  *   through the thread context its children, continue that trace.
+ * - HTTP/2 per stream (`streamStart`): the server stream is the child of the client stream with
+ *   the same id on the same connection; server streams mark nginx's thread (event policy) only
+ *   while alone on their connection, and give a thread-policy thread no context (counted).
  *
  * Pure: no I/O, no timers; time is the events' monotonic ns. Bounded: thread states (oldest
  * evicted, counted), per-connection queues, join index entries removed at close.

@@ -120,5 +120,24 @@ describe('HTTP/2 and gRPC through nginx', () => {
     const be = await agent.waitSpans(6, (s) => s.service.pid === backend.pid);
     assert.deepEqual(names(be).filter((n) => n[0] !== '/test.Svc/Slow'), all.filter((n) => n[0] !== '/test.Svc/Slow'));
     assert.ok(ngServer.every((s) => s.attributes['rpc.system.name'] === 'grpc'));
+    // one trace per call through nginx (docs/devdocs/correlation.md, HTTP/2): each nginx server stream is
+    // the child of the client's stream (both ends), nginx's upstream stream of its downstream stream
+    // (event policy: one stream open on the downstream connection at a time), the backend's stream of
+    // nginx's (both ends)
+    const key = (s: SpanJSON): string => `${s.name} ${String(s.attributes['rpc.response.status_code'])}`;
+    const cli = agent.spans((s) => s.service.pid === r.pid);
+    for (const [name, code] of all.filter((n) => n[0] !== '/test.Svc/Slow')) {
+      const k = `${name} ${code}`;
+      const one = (spans: SpanJSON[]): SpanJSON => {
+        const found = spans.filter((s) => key(s) === k);
+        assert.equal(found.length, 1, k);
+        return found[0];
+      };
+      const [c, ns, nc, b] = [one(cli), one(ngServer), one(ngClient), one(be)];
+      assert.equal(ns.parentSpanId, c.spanId, `${k}: nginx server stream, child of the client's`);
+      assert.equal(nc.parentSpanId, ns.spanId, `${k}: nginx upstream stream, child of its downstream stream`);
+      assert.equal(b.parentSpanId, nc.spanId, `${k}: backend stream, child of nginx's`);
+      assert.ok([ns, nc, b].every((s) => s.traceId === c.traceId), k);
+    }
   });
 });
