@@ -9,7 +9,11 @@
  * - plain HTTP/2 between a Go client (x/net/http2) and a Go server (x/net/http2/h2c), 1 + 16
  *   requests on ONE connection, 16 of them concurrent streams: h2c with prior knowledge, and h2
  *   over TLS by ALPN (both sides' plaintext from the uprobes on Go's crypto/tls); Go's client
- *   spans keep their own trace (counted `go_runtime`), its server spans join them.
+ *   spans keep their own trace (counted `go_runtime`), its server spans join them;
+ * - a grpcio server whose handler calls a Python `http.server` (urllib): the gRPC C core reads the
+ *   streams on its own poller thread and the handlers run on a ThreadPoolExecutor, so the
+ *   handler's HTTP/1 call is NOT linked to its stream (never a wrong link), each one is counted
+ *   `multiplexed_server`; the downstream server spans still join the handler's client spans.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,6 +26,7 @@ import { grpcApp, makeCert, startGatedServer, type GatedServer } from '../helper
 
 const root = join(import.meta.dirname, '../..');
 const pyApp = join(root, 'test/helpers/apps/grpc_app.py');
+const relayApp = join(root, 'test/helpers/apps/grpc_relay.py');
 const python = '/usr/bin/python3';
 const binDir = join(root, 'build/test-go');
 const goEnv = { ...process.env, GOPATH: '/usr/share/gocode', GO111MODULE: 'off', GOCACHE: join(binDir, 'cache'), GOFLAGS: '' };
@@ -36,10 +41,13 @@ describe('HTTP/2 and gRPC: both ends of a connection joined per stream', () => {
   let pyServer: GatedServer;
   let nodeServer: GatedServer;
   let goServer: GatedServer;
+  let relay: GatedServer;
+  let downstream: GatedServer;
   let pyPort: number;
   let nodePort: number;
   let goPort: number;
   let goTlsPort: number;
+  let relayPort: number;
   let tls: { dir: string; cert: string; key: string };
 
   before(async () => {
@@ -56,12 +64,18 @@ describe('HTTP/2 and gRPC: both ends of a connection joined per stream', () => {
     goPort = await freePort();
     goTlsPort = await freePort();
     goServer = await startGatedServer(agent, gate, join(binDir, 'h2server'), [String(goPort), String(goTlsPort), tls.cert, tls.key], /listening/, { OTEL_SERVICE_NAME: 'go-h2-server' });
+    const downPort = await freePort();
+    downstream = await startGatedServer(agent, gate, python, ['-m', 'http.server', '--bind', '127.0.0.1', String(downPort)], /Serving HTTP/, { OTEL_SERVICE_NAME: 'py-downstream', PYTHONUNBUFFERED: '1' });
+    relayPort = await freePort();
+    relay = await startGatedServer(agent, gate, python, [relayApp, 'server', String(relayPort), `http://127.0.0.1:${downPort}/`], /listening/, { OTEL_SERVICE_NAME: 'grpc-py-relay' });
   });
 
   after(async () => {
     pyServer?.stop();
     nodeServer?.stop();
     goServer?.stop();
+    relay?.stop();
+    downstream?.stop();
     await agent?.stop();
     gate?.cleanup();
     if (tls) rmSync(tls.dir, { recursive: true, force: true });
@@ -156,5 +170,35 @@ describe('HTTP/2 and gRPC: both ends of a connection joined per stream', () => {
     const pid = await goClient('go-h2-tls-client', `https://localhost:${goTlsPort}`, true);
     await checkGo(pid, 'https');
     assert.equal(await agent.metricValue('traces_service_graph_request_total', { client: 'go-h2-tls-client', server: 'go-h2-server' }), CONCURRENT + 1);
+  });
+
+  test('grpcio server calling HTTP/1 from its handler: the stream is joined, the handler\'s call is not linked (counted multiplexed_server)', async () => {
+    const r = await runGated(agent, gate, python, [relayApp, 'client', `127.0.0.1:${relayPort}`, '3'], { env: { OTEL_SERVICE_NAME: 'py-relay-client' } });
+    assert.equal(r.code, 0, r.output);
+    const res = JSON.parse(r.output.trim().split('\n').pop()!) as { statuses: string[]; calls: number; tids: number[] };
+    assert.deepEqual([res.statuses, res.calls], [['200'], 7]);
+    const cli = await agent.waitSpans(7, (s) => s.service.pid === r.pid);
+    const srv = await agent.waitSpans(7, (s) => s.service.pid === relay.pid && s.kind === 'server');
+    const calls = await agent.waitSpans(7, (s) => s.service.pid === relay.pid && s.kind === 'client');
+    const down = await agent.waitSpans(7, (s) => s.service.pid === downstream.pid);
+    await new Promise((res) => setTimeout(res, 1000));
+    assert.equal(agent.spans((s) => s.service.pid === relay.pid).length, 14);
+    assert.equal(agent.spans((s) => s.service.pid === downstream.pid).length, 7);
+    // each gRPC server stream joined to its own client call
+    assert.deepEqual(srv.map((s) => s.parentSpanId).sort(), cli.map((c) => c.spanId).sort());
+    assert.ok(srv.every((s) => s.name === '/test.Relay/Call' && s.traceId === cli.find((c) => c.spanId === s.parentSpanId)!.traceId));
+    // the handler's HTTP/1 calls: no parent (the thread that read the stream is not the handler's), never a wrong one
+    assert.deepEqual(calls.map((c) => c.parentSpanId), Array(7).fill(undefined));
+    const tidOf = (sp: SpanJSON): number | undefined => (sp as unknown as { conn?: { tid?: number } }).conn?.tid;
+    assert.ok(calls.every((c) => res.tids.includes(tidOf(c)!)), `the calls are made on the handler threads ${JSON.stringify(res.tids)}: ${JSON.stringify(calls.map(tidOf))}`);
+    assert.ok(calls.every((c) => !srv.some((s) => s.traceId === c.traceId)));
+    assert.equal(await agent.metricValue('obi_unlinked_client_spans_total', { reason: 'multiplexed_server' }), 7);
+    // the downstream's server spans join the handler's calls (both ends), one per request id
+    const id = (s: SpanJSON): string => (s.kind === 'server' ? String(s.attributes['url.query']) : String(s.attributes['url.full']).split('?')[1]);
+    for (const d of down) {
+      const c = calls.find((x) => x.spanId === d.parentSpanId);
+      assert.ok(c !== undefined, `downstream ${id(d)} joined`);
+      assert.equal(id(d), id(c));
+    }
   });
 });
