@@ -117,8 +117,9 @@ describe('HTTP/2 and gRPC through nginx', () => {
     // hop 2: nginx's client spans to the backend and the backend's server spans
     const ngClient = await agent.waitSpans(5, (s) => ofPids(workers)(s) && s.kind === 'client' && s.attributes['server.port'] === backendPort);
     assert.deepEqual(names(ngClient).filter((n) => n[0] !== '/test.Svc/Slow'), all.filter((n) => n[0] !== '/test.Svc/Slow'));
-    // the backend's Slow span exists only when nginx resets the cancelled upstream stream before it
-    // closes the connection: a stream still open at close is dropped (counted), so it is not waited for
+    // the backend's Slow span does not always come (1 run in 5 on main too): nginx cancels the upstream
+    // call when its client gives up, and a stream still open when its connection ends makes no record
+    // (counted dropped), so it is not waited for
     const be = await agent.waitSpans(5, (s) => s.service.pid === backend.pid && s.name !== '/test.Svc/Slow');
     assert.deepEqual(names(be).filter((n) => n[0] !== '/test.Svc/Slow'), all.filter((n) => n[0] !== '/test.Svc/Slow'));
     assert.ok(ngServer.every((s) => s.attributes['rpc.system.name'] === 'grpc'));
