@@ -5,7 +5,7 @@
  * start timestamp, which is the timestamp of the segment holding its first byte).
  */
 import type { CorrelatedConn, RequestCorrelator, SpanCtx } from '../common/trace.ts';
-import { isMultiplexedState, type MultiplexedState } from '../protocols/common/contract.ts';
+import { isMultiplexedState } from '../protocols/common/contract.ts';
 import type { ProtocolDescriptor } from '../protocols/common/descriptor.ts';
 import type { ProtocolRecord } from '../protocols/common/records.ts';
 
@@ -93,7 +93,10 @@ export function startOf(st: CorrelationState | undefined, rec: ProtocolRecord): 
  * stream events; the connection's ids are then decided per stream (`correlateStreams`).
  */
 export function enableStreams(c: CorrelatableConn, state: unknown): void {
-  if (!isMultiplexedState(state)) return;
+  if (!isMultiplexedState(state)) {
+    if (c.corr !== undefined) c.corr.streams = undefined; // bound anew (TLS plaintext after ciphertext) to a protocol that is not
+    return;
+  }
   state.streamEvents = [];
   correlationState(c).streams = new Map();
 }
@@ -128,7 +131,7 @@ export function correlateStreams(corr: RequestCorrelator, c: CorrelatableConn, s
 export function contextOf(corr: RequestCorrelator | undefined, c: CorrelatableConn, rec: ProtocolRecord, state: unknown, tsNs: number): SpanCtx | undefined {
   const st = c.corr;
   if (st?.streams === undefined) return startOf(st, rec);
-  const sid = (state as MultiplexedState).recordStream.get(rec);
+  const sid = isMultiplexedState(state) ? state.recordStream.get(rec) : undefined;
   if (sid === undefined) return undefined;
   const ctx = st.streams.get(sid);
   st.streams.delete(sid);
