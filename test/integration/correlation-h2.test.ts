@@ -9,7 +9,8 @@
  * - plain HTTP/2 between a Go client (x/net/http2) and a Go server (x/net/http2/h2c), 1 + 16
  *   requests on ONE connection, 16 of them concurrent streams: h2c with prior knowledge, and h2
  *   over TLS by ALPN (both sides' plaintext from the uprobes on Go's crypto/tls); Go's client
- *   spans keep their own trace (counted `go_runtime`), its server spans join them;
+ *   spans keep their own trace (counted `go_runtime`), its server spans join them; with a
+ *   `traceparent` header sent, the server streams continue it instead (counted `remote_parent`);
  * - a grpcio server whose handler calls a Python `http.server` (urllib): the gRPC C core reads the
  *   streams on its own poller thread and the handlers run on a ThreadPoolExecutor, so the
  *   handler's HTTP/1 call is NOT linked to its stream (never a wrong link), each one is counted
@@ -118,10 +119,10 @@ describe('HTTP/2 and gRPC: both ends of a connection joined per stream', () => {
   });
 
   /** run the Go client against `base` once it is instrumented; its pid */
-  const goClient = async (name: string, base: string, tlsClient: boolean): Promise<number> => {
+  const goClient = async (name: string, base: string, tlsClient: boolean, env: Record<string, string> = {}): Promise<number> => {
     const child = spawn(gate.exe, ['-c', 'read _ ; exec "$@"', 'obi-dbclient', join(binDir, 'h2client'), base, String(CONCURRENT), tls.cert], {
       stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, OTEL_SERVICE_NAME: name },
+      env: { ...process.env, OTEL_SERVICE_NAME: name, ...env },
     });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
@@ -170,6 +171,22 @@ describe('HTTP/2 and gRPC: both ends of a connection joined per stream', () => {
     const pid = await goClient('go-h2-tls-client', `https://localhost:${goTlsPort}`, true);
     await checkGo(pid, 'https');
     assert.equal(await agent.metricValue('traces_service_graph_request_total', { client: 'go-h2-tls-client', server: 'go-h2-server' }), CONCURRENT + 1);
+  });
+
+  test('an incoming traceparent wins over the join: Go h2c client sending one, the server streams continue it', async () => {
+    const trace = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const parent = '00f067aa0ba902b7';
+    const link = async (l: string): Promise<number> => (await agent.metricValue('obi_correlated_spans_total', { link: l })) ?? 0;
+    const [joins, remotes] = [await link('connection_join'), await link('remote_parent')];
+    const pid = await goClient('go-h2c-tp-client', `http://127.0.0.1:${goPort}`, false, { H2_TRACEPARENT: `00-${trace}-${parent}-01` });
+    await agent.waitSpans(CONCURRENT + 1, (s) => s.service.pid === pid);
+    const mine = (s: SpanJSON): boolean => s.service.pid === goServer.pid && s.traceId === trace;
+    const srv = await agent.waitSpans(CONCURRENT + 1, mine);
+    await new Promise((res) => setTimeout(res, 500));
+    assert.equal(agent.spans(mine).length, CONCURRENT + 1);
+    assert.ok(srv.every((s) => s.parentSpanId === parent && s.kind === 'server'));
+    assert.equal(await link('remote_parent'), remotes + CONCURRENT + 1);
+    assert.equal(await link('connection_join'), joins, 'the streams were paired, not joined');
   });
 
   test('grpcio server calling HTTP/1 from its handler: the stream is joined, the handler\'s call is not linked (counted multiplexed_server)', async () => {

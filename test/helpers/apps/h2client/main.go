@@ -6,7 +6,7 @@
 // Waits for a line on stdin (until the agent has instrumented it), then on ONE connection
 // (h2c with prior knowledge for http://, h2 by ALPN for https:// with cacert): GET /hello?i=0,
 // then GET /hello?i=1..n all at once (concurrent streams on the connection). Prints the number
-// of 200 responses.
+// of 200 responses. With H2_TRACEPARENT set, every request carries it as its `traceparent` header.
 package main
 
 import (
@@ -52,7 +52,14 @@ func main() {
 	c := &http.Client{Transport: t}
 	bufio.NewReader(os.Stdin).ReadString('\n')
 	get := func(i int) bool {
-		resp, err := c.Get(fmt.Sprintf("%s/hello?i=%d", base, i))
+		req, err := http.NewRequest("GET", fmt.Sprintf("%s/hello?i=%d", base, i), nil)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if tp := os.Getenv("H2_TRACEPARENT"); tp != "" {
+			req.Header.Set("traceparent", tp)
+		}
+		resp, err := c.Do(req)
 		if err != nil {
 			log.Print(err)
 			return false
