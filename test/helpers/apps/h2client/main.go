@@ -6,7 +6,8 @@
 // Waits for a line on stdin (until the agent has instrumented it), then on ONE connection
 // (h2c with prior knowledge for http://, h2 by ALPN for https:// with cacert): GET /hello?i=0,
 // then GET /hello?i=1..n all at once (concurrent streams on the connection). Prints the number
-// of 200 responses. With H2_TRACEPARENT set, every request carries it as its `traceparent` header.
+// of 200 responses. With H2_TRACEPARENT set, every request carries it as its `traceparent` header;
+// with H2_TAG, the query is i=<tag><i>; with H2_SEQUENTIAL=1, the n requests go one after the other.
 package main
 
 import (
@@ -52,7 +53,7 @@ func main() {
 	c := &http.Client{Transport: t}
 	bufio.NewReader(os.Stdin).ReadString('\n')
 	get := func(i int) bool {
-		req, err := http.NewRequest("GET", fmt.Sprintf("%s/hello?i=%d", base, i), nil)
+		req, err := http.NewRequest("GET", fmt.Sprintf("%s/hello?i=%s%d", base, os.Getenv("H2_TAG"), i), nil)
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -74,7 +75,12 @@ func main() {
 	}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for i := 1; i <= n; i++ {
+	for i := 1; i <= n && os.Getenv("H2_SEQUENTIAL") == "1"; i++ {
+		if get(i) {
+			ok++
+		}
+	}
+	for i := 1; i <= n && os.Getenv("H2_SEQUENTIAL") != "1"; i++ {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
