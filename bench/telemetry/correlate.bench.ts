@@ -5,7 +5,9 @@
  * One "request" = an HTTP/1 server exchange on a keep-alive connection plus one Redis call made
  * from the serving thread (4 data events), fed through the ConnectionTracker and turned into
  * spans by recordToSpan, with and without the correlator; the difference is the cost of
- * deciding the ids at request start and linking them. Also the correlator's calls alone.
+ * deciding the ids at request start and linking them. The same for a unary gRPC call on an h2c
+ * connection whose both ends are traced (ids decided per stream, the server stream joined). Also
+ * the correlator's calls alone.
  */
 import { ObiDirection, ObiEventType, ObiRole, type ObiDataEvent } from '../../src/abi/events.ts';
 import type { ServiceIdentity } from '../../src/common/service.ts';
@@ -89,10 +91,78 @@ function bench(name: string, n: number, fn: (i: number) => unknown): number {
   return ns;
 }
 
+/** an HTTP/2 frame; header blocks as HPACK literals without indexing */
+function h2frame(type: number, flags: number, sid: number, p: Buffer): Buffer {
+  const h = Buffer.alloc(9);
+  h.writeUIntBE(p.length, 0, 3);
+  h[3] = type;
+  h[4] = flags;
+  h.writeUInt32BE(sid, 5);
+  return Buffer.concat([h, p]);
+}
+function hpack(fields: [string, string][]): Buffer {
+  return Buffer.concat(fields.map(([k, v]) => Buffer.concat([Buffer.from([0x00, k.length]), Buffer.from(k, 'latin1'), Buffer.from([v.length]), Buffer.from(v, 'latin1')])));
+}
+const H2_PREFACE = Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1'), h2frame(4, 0, 0, Buffer.alloc(0))]);
+const h2ReqBlock = hpack([[':method', 'POST'], [':scheme', 'http'], [':path', '/test.Svc/Unary'], [':authority', 'svc:8443'], ['content-type', 'application/grpc'], ['te', 'trailers']]);
+const h2RespBlock = hpack([[':status', '200'], ['content-type', 'application/grpc']]);
+const h2Trailers = hpack([['grpc-status', '0']]);
+const h2Msg = Buffer.from([0, 0, 0, 0, 2, 0x6f, 0x6b]);
+
+/**
+ * One "request" = one unary gRPC call on a long-lived h2c connection whose both ends are traced
+ * (client HEADERS+DATA written and read, response HEADERS+DATA+trailers written and read: 4 data
+ * events, 2 spans), with and without the correlator (the server stream joined to the client's).
+ */
+function runH2(name: string, withCorrelator: boolean, n: number): number {
+  let spans = 0;
+  const correlator = withCorrelator ? new Correlator({ ids }) : undefined;
+  const t = new ConnectionTracker({
+    sink: (rec, conn, ctx) => {
+      if (recordToSpan(rec, conn, spanCtx, ctx) !== undefined) spans++;
+    },
+    identify: () => service,
+    correlator,
+  });
+  let ts = 1;
+  const feed = (e: ObiDataEvent, p: Buffer): void => t.onData({ ...e, len: p.length, captured: p.length }, p);
+  feed(ev(3n, false, ObiRole.OBI_ROLE_CLIENT, ts++, 50001, 8443), H2_PREFACE);
+  feed(ev(4n, true, ObiRole.OBI_ROLE_SERVER, ts++, 8443, 50001), H2_PREFACE);
+  let sid = 1;
+  const loop = (count: number): void => {
+    for (let i = 0; i < count; i++, sid += 2) {
+      const reqB = Buffer.concat([h2frame(1, 4, sid, h2ReqBlock), h2frame(0, 1, sid, h2Msg)]);
+      const respB = Buffer.concat([h2frame(1, 4, sid, h2RespBlock), h2frame(0, 0, sid, h2Msg), h2frame(1, 5, sid, h2Trailers)]);
+      feed(ev(3n, false, ObiRole.OBI_ROLE_CLIENT, ts++, 50001, 8443), reqB);
+      feed(ev(4n, true, ObiRole.OBI_ROLE_SERVER, ts++, 8443, 50001), reqB);
+      feed(ev(4n, false, ObiRole.OBI_ROLE_SERVER, ts++, 8443, 50001), respB);
+      feed(ev(3n, true, ObiRole.OBI_ROLE_CLIENT, ts++, 50001, 8443), respB);
+    }
+  };
+  loop(20_000); // warm-up
+  spans = 0;
+  const joined = correlator?.counters.joinedServers ?? 0;
+  const t0 = performance.now();
+  loop(n);
+  const ns = ((performance.now() - t0) * 1e6) / n;
+  if (spans !== 2 * n) throw new Error(`expected ${2 * n} spans, got ${spans}`);
+  if (correlator !== undefined && correlator.counters.joinedServers - joined !== n) throw new Error(`expected ${n} joins, got ${correlator.counters.joinedServers - joined}`);
+  process.stdout.write(`${name.padEnd(58)} ${ns.toFixed(0).padStart(6)} ns/request\n`);
+  return ns;
+}
+
 const N = 200_000;
 const off = run('ingest + spans, no correlation (2 spans)', false, N);
 const on = run('ingest + spans, correlated (2 spans, child linked)', true, N);
 process.stdout.write(`${'correlation cost per request'.padEnd(58)} ${(on - off).toFixed(0).padStart(6)} ns/request\n`);
+// alternated three times, the fastest of each kept: the shared test machine's load swings within a run
+let h2off = Infinity;
+let h2on = Infinity;
+for (let r = 0; r < 3; r++) {
+  h2off = Math.min(h2off, runH2('h2c gRPC call, both ends, no correlation (2 spans)', false, N / 2));
+  h2on = Math.min(h2on, runH2('h2c gRPC call, both ends, correlated (server joined)', true, N / 2));
+}
+process.stdout.write(`${'correlation cost per HTTP/2 stream pair'.padEnd(58)} ${(h2on - h2off).toFixed(0).padStart(6)} ns/request\n`);
 
 const c = new Correlator({ ids });
 const server: CorrelatedConn = { pid: 1, role: 'server', localKey: 'a:80', remoteKey: 'b:1', wire: 'http1' };
@@ -107,4 +177,15 @@ const tp = Buffer.from('GET / HTTP/1.1\r\nHost: x\r\nAccept: */*\r\ntraceparent:
 bench('correlator: server start with a traceparent + response start', N, (i) => {
   c.requestStart(server, 7, i, tp);
   c.responseStart(server, 7, i);
+});
+const h2s: CorrelatedConn = { pid: 1, role: 'server', localKey: 'a:8443', remoteKey: 'a:50001', wire: 'http2' };
+const h2c: CorrelatedConn = { pid: 2, role: 'client', localKey: 'a:50001', remoteKey: 'a:8443', wire: 'http2' };
+let streamId = 1;
+bench('correlator: HTTP/2 client + server stream start (joined), response, 2 ends', N, () => {
+  const sid = (streamId += 2);
+  c.streamStart(h2c, sid, 7, sid, undefined);
+  c.streamStart(h2s, sid, 8, sid, undefined);
+  c.streamResponse(h2s, sid, 8, sid);
+  c.streamEnd(h2s, sid, sid);
+  c.streamEnd(h2c, sid, sid);
 });

@@ -120,4 +120,14 @@ export interface RequestCorrelator {
   connected(conn: CorrelatedConn, tid: number, tsNs: number): void;
   /** The connection is gone (close, eviction, process exit, idle). */
   closed(conn: CorrelatedConn, tsNs: number): void;
+  /**
+   * Multiplexed protocols (HTTP/2): stream `streamId` of `conn` starts (its request headers were
+   * read or written on thread `tid`), with the request's `traceparent` if any. Returns the span's
+   * ids, or undefined when the protocol is not correlated.
+   */
+  streamStart?(conn: CorrelatedConn, streamId: number, tid: number, tsNs: number, traceparent: string | undefined): SpanCtx | undefined;
+  /** The first response headers of stream `streamId` of `conn`, on thread `tid`. */
+  streamResponse?(conn: CorrelatedConn, streamId: number, tid: number, tsNs: number): void;
+  /** The record of stream `streamId` of `conn` was handed on (its span is built). */
+  streamEnd?(conn: CorrelatedConn, streamId: number, tsNs: number): void;
 }

@@ -14,7 +14,7 @@ import type { ProtocolConn } from '../protocols/common/descriptor.ts';
 import type { ProtocolRecord } from '../protocols/common/records.ts';
 import { addSessionCounters as addCounters, ProtocolSession, type SessionCounters } from '../protocols/common/session.ts';
 import { bindProtocols, type BoundProtocol } from '../protocols/registry.ts';
-import { correlateSegment, correlationState, startOf, type CorrelationState } from './correlation.ts';
+import { contextOf, correlateSegment, correlateStreams, correlationState, enableStreams, type CorrelationState } from './correlation.ts';
 import { formatAddress } from './decode.ts';
 import { HeldPlaintext, Lingering } from './tls-pairing.ts';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -239,11 +239,13 @@ export class ConnectionTracker {
     }
     if (c.state === 'detecting') {
       if (!this._detect(c, ingress, payload, flags)) return;
+      if (this._corr !== undefined) enableStreams(c, c.session!.state);
     }
     const type: MessageType = (c.role === 'server') === ingress ? 'request' : 'response';
     if (this._corr !== undefined) correlateSegment(this._corr, c, type === 'request', payload, tsNs);
     const records = c.session!.feed(type, payload, Math.max(len, payload.length), tsNs);
-    this._emit(c, records);
+    if (this._corr !== undefined) correlateStreams(this._corr, c, c.session!.state);
+    this._emit(c, records, tsNs);
   }
 
   /** what was seen of the connection so far was the TLS handshake and ciphertext: start over on plaintext */
@@ -316,7 +318,7 @@ export class ConnectionTracker {
     return c.pc;
   }
 
-  private _emit(c: Conn, records: readonly ProtocolRecord[]): void {
+  private _emit(c: Conn, records: readonly ProtocolRecord[], tsNs: number): void {
     if (records.length === 0) return;
     const pc = this._protocolConn(c);
     if (pc === undefined) {
@@ -324,7 +326,7 @@ export class ConnectionTracker {
       this._onUnidentified?.(c.pid, records.length);
       return;
     }
-    for (let i = 0; i < records.length; i++) this._sink(records[i], pc, startOf(c.corr, records[i]));
+    for (let i = 0; i < records.length; i++) this._sink(records[i], pc, contextOf(this._corr, c, records[i], c.session?.state, tsNs));
   }
 
   /** drop c from the indexes (its session, if any, is the caller's business) */
@@ -344,7 +346,7 @@ export class ConnectionTracker {
   /** close c's session: its last records go out, its counters into the totals */
   private _closeSession(c: Conn, tsNs: number): void {
     const session = c.session!;
-    this._emit(c, session.close(tsNs));
+    this._emit(c, session.close(tsNs), tsNs);
     addCounters(this._closedParserTotals, c.bound!.descriptor.wire, session.counters());
   }
 

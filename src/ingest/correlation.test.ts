@@ -109,3 +109,63 @@ test('a unix-socket FastCGI connection: both ends (nginx client, PHP-FPM server)
   ]);
   assert.ok(got.every((g) => g.span !== undefined), 'each record carries the context decided at its start');
 });
+
+/** an HTTP/2 frame; header blocks as HPACK literals without indexing (no table needed) */
+function h2frame(type: number, flags: number, sid: number, p: Buffer): Buffer {
+  const h = Buffer.alloc(9);
+  h.writeUIntBE(p.length, 0, 3);
+  h[3] = type;
+  h[4] = flags;
+  h.writeUInt32BE(sid, 5);
+  return Buffer.concat([h, p]);
+}
+function hpack(fields: [string, string][]): Buffer {
+  return Buffer.concat(fields.map(([n, v]) => Buffer.concat([Buffer.from([0x00, n.length]), Buffer.from(n, 'latin1'), Buffer.from([v.length]), Buffer.from(v, 'latin1')])));
+}
+const HEADERS = 1;
+const END_STREAM = 1;
+const END_HEADERS = 4;
+
+test('HTTP/2: stream starts (two in one segment) reach the correlator with their traceparent; each record carries its own stream\'s context', () => {
+  const calls: string[] = [];
+  const ctxs = new Map<number, SpanCtx>();
+  const corr: RequestCorrelator = {
+    requestStart: () => (calls.push('req'), undefined),
+    responseStart: () => void calls.push('resp'),
+    segment: (_c, tid) => void calls.push(`seg ${tid}`),
+    connected: () => undefined,
+    closed: (_c, ts) => void calls.push(`closed ${ts}`),
+    streamStart: (c, sid, tid, ts, tp) => {
+      calls.push(`start ${c.role} ${c.wire} ${sid} ${tid} ${ts} ${tp ?? '-'}`);
+      const ctx = new SpanCtx(ids);
+      ctxs.set(sid, ctx);
+      return ctx;
+    },
+    streamResponse: (_c, sid, tid, ts) => void calls.push(`response ${sid} ${tid} ${ts}`),
+    streamEnd: (_c, sid) => void calls.push(`end ${sid}`),
+  };
+  const got: [string, SpanCtx | undefined][] = [];
+  const t = new ConnectionTracker({ sink: (rec, _conn, ctx) => void got.push([(rec as { path: string }).path, ctx]), identify: () => service, correlator: corr });
+  const feed = (e: ObiDataEvent, b: Buffer): void => t.onData({ ...e, len: b.length, captured: b.length }, b);
+  const req = (sid: number, path: string, extra: [string, string][] = []): Buffer =>
+    h2frame(HEADERS, END_HEADERS | END_STREAM, sid, hpack([[':method', 'GET'], [':scheme', 'http'], [':path', path], [':authority', 'x'], ...extra]));
+  const resp = (sid: number): Buffer => h2frame(HEADERS, END_HEADERS | END_STREAM, sid, hpack([[':status', '200']]));
+  const tp = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+  feed(ev(true, 10), Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1'), h2frame(4, 0, 0, Buffer.alloc(0)), req(1, '/a'), req(3, '/b', [['traceparent', tp]])]));
+  feed(ev(false, 12), resp(3));
+  feed(ev(false, 13, 8), resp(1));
+  t.closeAll(30);
+  assert.deepEqual(calls, [
+    'seg 7',
+    'start server http2 1 7 10 -',
+    `start server http2 3 7 10 ${tp}`,
+    'seg 7',
+    'response 3 7 12',
+    'end 3',
+    'seg 8',
+    'response 1 8 13',
+    'end 1',
+    'closed 30',
+  ]);
+  assert.deepEqual(got.map(([p, c]) => [p, c?.spanId]), [['/b', ctxs.get(3)!.spanId], ['/a', ctxs.get(1)!.spanId]]);
+});

@@ -5,11 +5,14 @@
  * start timestamp, which is the timestamp of the segment holding its first byte).
  */
 import type { CorrelatedConn, RequestCorrelator, SpanCtx } from '../common/trace.ts';
+import { isMultiplexedState } from '../protocols/common/contract.ts';
 import type { ProtocolDescriptor } from '../protocols/common/descriptor.ts';
 import type { ProtocolRecord } from '../protocols/common/records.ts';
 
 /** span contexts of requests started and not yet completed, kept per connection at most */
 const MAX_STARTS = 16;
+/** multiplexed connections: span contexts of streams started and not yet completed, at most (the HTTP/2 parser's stream cap) */
+const MAX_STREAMS = 256;
 
 export interface CorrelationState {
   readonly conn: CorrelatedConn;
@@ -17,6 +20,8 @@ export interface CorrelationState {
   inRequest: boolean;
   /** span contexts decided at request starts, by the start's timestamp, until their record completes */
   starts: { ns: number; ctx: SpanCtx }[];
+  /** multiplexed connections (HTTP/2): span contexts decided at stream starts, by stream id, until their record completes */
+  streams: Map<number, SpanCtx> | undefined;
 }
 
 /** what of an ingest connection correlation reads */
@@ -42,6 +47,7 @@ export function correlationState(c: CorrelatableConn): CorrelationState {
     },
     inRequest: false,
     starts: [],
+    streams: undefined,
   };
   return c.corr;
 }
@@ -51,7 +57,8 @@ export function correlateSegment(corr: RequestCorrelator, c: CorrelatableConn, i
   const st = correlationState(c);
   const cc = st.conn;
   if (cc.wire === undefined) cc.wire = c.bound?.descriptor.wire;
-  if (isReq === st.inRequest) {
+  if (st.streams !== undefined || isReq === st.inRequest) {
+    // multiplexed: requests and responses of many streams interleave; their starts come from the parser (correlateStreams)
     corr.segment(cc, c.tid);
     return;
   }
@@ -79,4 +86,55 @@ export function startOf(st: CorrelationState | undefined, rec: ProtocolRecord): 
     }
   }
   return undefined;
+}
+
+/**
+ * A session was just bound to `c`: when its parser's state is multiplexed (HTTP/2), ask it for its
+ * stream events; the connection's ids are then decided per stream (`correlateStreams`).
+ */
+export function enableStreams(c: CorrelatableConn, state: unknown): void {
+  if (!isMultiplexedState(state)) {
+    if (c.corr !== undefined) c.corr.streams = undefined; // bound anew (TLS plaintext after ciphertext) to a protocol that is not
+    return;
+  }
+  state.streamEvents = [];
+  correlationState(c).streams = new Map();
+}
+
+/** after a segment was fed: the stream starts and response starts the parser met in it, in order */
+export function correlateStreams(corr: RequestCorrelator, c: CorrelatableConn, state: unknown): void {
+  const st = c.corr;
+  if (st?.streams === undefined || !isMultiplexedState(state)) return;
+  const evs = state.streamEvents;
+  if (evs === undefined || evs.length === 0) return;
+  const cc = st.conn;
+  if (cc.wire === undefined) cc.wire = c.bound?.descriptor.wire;
+  for (let i = 0; i < evs.length; i++) {
+    const ev = evs[i];
+    if (ev.kind === 'response') {
+      corr.streamResponse?.(cc, ev.streamId, c.tid, ev.ns);
+      continue;
+    }
+    const ctx = corr.streamStart?.(cc, ev.streamId, c.tid, ev.ns, ev.traceparent);
+    if (ctx === undefined) continue;
+    const streams = st.streams;
+    if (streams.size >= MAX_STREAMS) {
+      const oldest = streams.keys().next().value;
+      if (oldest !== undefined) streams.delete(oldest);
+    }
+    streams.set(ev.streamId, ctx);
+  }
+  evs.length = 0;
+}
+
+/** the context decided at the start of the request (or stream) of `rec`, taken once */
+export function contextOf(corr: RequestCorrelator | undefined, c: CorrelatableConn, rec: ProtocolRecord, state: unknown, tsNs: number): SpanCtx | undefined {
+  const st = c.corr;
+  if (st?.streams === undefined) return startOf(st, rec);
+  const sid = isMultiplexedState(state) ? state.recordStream.get(rec) : undefined;
+  if (sid === undefined) return undefined;
+  const ctx = st.streams.get(sid);
+  st.streams.delete(sid);
+  corr?.streamEnd?.(st.conn, sid, tsNs);
+  return ctx;
 }

@@ -237,3 +237,99 @@ test('custom provider decides the parent (the Node.js mechanism builds on this)'
   assert.equal(pending.settled, true);
   assert.equal(pending.traceId, parent.traceId);
 });
+
+test('HTTP/2: each server stream is the child of the client stream with the same id on the same connection, in either order', () => {
+  const c = correlator({ 1: { kind: 'unlinked', reason: 'go_runtime' }, 2: { kind: 'unlinked', reason: 'go_runtime' } });
+  const { server, client } = pair(1, 2, 'http2');
+  // streams 1 and 3 in flight at once; stream 1 seen client first, stream 3 server first
+  const c1 = c.streamStart(client, 1, 21, 1, undefined)!;
+  const s3 = c.streamStart(server, 3, 11, 2, undefined)!;
+  const s1 = c.streamStart(server, 1, 11, 3, undefined)!;
+  const c3 = c.streamStart(client, 3, 21, 4, undefined)!;
+  assert.equal(s1.parentSpanId, c1.spanId);
+  assert.equal(s1.traceId, c1.traceId);
+  assert.equal(s3.parentSpanId, c3.spanId);
+  assert.equal(s3.traceId, c3.traceId);
+  assert.notEqual(c1.traceId, c3.traceId);
+  assert.equal(c.counters.joinedServers, 2);
+  assert.equal(c.unlinked.get('go_runtime'), 2); // Go's client calls: their own trace, counted
+  // the same stream id on another connection never pairs
+  const other = pair(1, 2, 'http2');
+  const oc = c.streamStart(other.client, 5, 21, 5, undefined)!;
+  c.streamEnd(other.client, 5, 6);
+  const os = c.streamStart(other.server, 5, 11, 7, undefined)!;
+  assert.equal(os.parentSpanId, undefined);
+  assert.notEqual(os.traceId, oc.traceId);
+  // a stream whose record was handed on no longer pairs; closing forgets the connection
+  c.streamEnd(server, 1, 8);
+  c.closed(server, 9);
+  c.closed(client, 9);
+  c.closed(other.server, 9);
+  c.closed(other.client, 9);
+  assert.equal(c.joinIndexSize, 0);
+  // HTTP/1 requests are not streams, streams are not HTTP/1 requests
+  assert.equal(c.streamStart(pair(1, 2).server, 1, 11, 10, undefined), undefined);
+});
+
+test('HTTP/2: an incoming traceparent wins over the join', () => {
+  const c = correlator();
+  const { server, client } = pair(1, 2, 'http2');
+  const cl = c.streamStart(client, 1, 21, 1, undefined)!;
+  const sv = c.streamStart(server, 1, 11, 2, '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01')!;
+  assert.equal(sv.traceId, '4bf92f3577b34da6a3ce929d0e0e4736');
+  assert.equal(sv.parentSpanId, '00f067aa0ba902b7');
+  assert.notEqual(cl.traceId, sv.traceId);
+  // server first: the client stream pairs it but does not link it
+  const s3 = c.streamStart(server, 3, 11, 3, '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b8-01')!;
+  c.streamStart(client, 3, 21, 4, undefined);
+  assert.equal(s3.parentSpanId, '00f067aa0ba902b8');
+  assert.equal(c.counters.joinedServers, 0);
+  assert.equal(c.counters.remoteParents, 2);
+});
+
+test('HTTP/2 under the thread policy: a server stream gives its reading thread no context; client calls meanwhile are counted', () => {
+  const c = correlator();
+  const s = inbound(1, 'http2');
+  c.streamStart(s, 1, 11, 1, undefined);
+  const same = c.streamStart(out(1, 'http2'), 1, 11, 2, undefined)!; // even on the thread that read the stream
+  const db = c.requestStart(out(1, 'redis'), 12, 3, NO_HEAD)!;
+  assert.equal(same.parentSpanId, undefined);
+  assert.equal(db.parentSpanId, undefined);
+  assert.equal(c.unlinked.get('multiplexed_server'), 2);
+  c.streamResponse(s, 1, 11, 4);
+  c.requestStart(out(1, 'redis'), 12, 5, NO_HEAD);
+  assert.equal(c.unlinked.get('multiplexed_server'), 2); // no stream open: nothing to count
+  // an HTTP/1 server request of the same process still links its client calls
+  const h1 = inbound(1);
+  const r = c.requestStart(h1, 13, 6, NO_HEAD)!;
+  c.streamStart(s, 3, 11, 7, undefined);
+  assert.equal(c.streamStart(out(1, 'http2'), 1, 13, 8, undefined)!.parentSpanId, r.spanId);
+  c.closed(s, 9);
+  c.requestStart(out(1, 'redis'), 12, 10, NO_HEAD);
+  assert.equal(c.unlinked.get('multiplexed_server'), 2); // closing ended the open stream
+});
+
+test('HTTP/2 under the event policy (nginx): the upstream of the one stream open on its connection is its child; a second stream makes it ambiguous', () => {
+  const c = correlator({ 1: { kind: 'event' } });
+  const s = inbound(1, 'http2');
+  const st1 = c.streamStart(s, 1, 11, 1, undefined)!;
+  c.segment(s, 11); // the rest of the stream's request on the same connection
+  const up1 = out(1);
+  c.connected(up1, 11, 2);
+  assert.equal(c.requestStart(up1, 11, 3, NO_HEAD)!.parentSpanId, st1.spanId);
+  c.streamResponse(s, 1, 11, 4);
+  // two streams open on the connection: neither upstream is linked
+  c.streamStart(s, 3, 11, 5, undefined);
+  c.streamStart(s, 5, 11, 5, undefined);
+  const up2 = out(1);
+  c.connected(up2, 11, 6);
+  assert.equal(c.requestStart(up2, 11, 7, NO_HEAD)!.parentSpanId, undefined);
+  assert.equal(c.unlinked.get('ambiguous'), 1);
+  c.streamResponse(s, 3, 11, 8);
+  c.streamResponse(s, 5, 11, 8);
+  // the connection idle again: the next stream links
+  const st7 = c.streamStart(s, 7, 11, 9, undefined)!;
+  const up3 = out(1);
+  assert.equal(c.requestStart(up3, 11, 10, NO_HEAD)!.parentSpanId, st7.spanId); // keep-alive upstream, first write
+  assert.equal(c.counters.linkedClients, 2);
+});

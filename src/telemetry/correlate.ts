@@ -16,6 +16,9 @@
  *   client span of that request (paired in order among the requests in flight on the connection).
  * - an incoming `traceparent` (HTTP/1, read from the first segment) makes the server span, and
  *   through the thread context its children, continue that trace.
+ * - HTTP/2 per stream (`streamStart`): the server stream is the child of the client stream with
+ *   the same id on the same connection; server streams mark nginx's thread (event policy) only
+ *   while alone on their connection, and give a thread-policy thread no context (counted).
  *
  * Pure: no I/O, no timers; time is the events' monotonic ns. Bounded: thread states (oldest
  * evicted, counted), per-connection queues, join index entries removed at close.
@@ -25,7 +28,7 @@ import { SpanCtx, type CorrelatedConn, type RequestCorrelator, type TraceIds } f
 import { CounterVec } from './counter.ts';
 import { SeriesIndex } from './histogram.ts';
 import type { MetricStore } from './store.ts';
-import { peekTraceparent } from './tracecontext.ts';
+import { parseTraceparent, peekTraceparent } from './tracecontext.ts';
 
 /** Why a client span was not linked to a server span of its process (`obi_unlinked_client_spans_total{reason}`). */
 export type UnlinkedReason =
@@ -37,6 +40,11 @@ export type UnlinkedReason =
   | 'overlap'
   /** event correlation: another socket event of the thread came between the downstream read and the upstream request */
   | 'ambiguous'
+  /**
+   * thread policy: the process serves HTTP/2 streams, which thread-per-request runtimes read on
+   * I/O threads that are not the handlers' (gRPC C core, grpc-java, Jetty): no sound link
+   */
+  | 'multiplexed_server'
   | (string & {});
 
 /** How the client calls of one process are correlated with its server requests. */
@@ -71,6 +79,8 @@ export interface CorrelatorOptions {
   readonly serviceOf?: (pid: number) => ServiceIdentity | undefined;
   /** wire protocols whose requests are correlated (one request at a time per connection) */
   readonly wires?: readonly string[];
+  /** multiplexed wire protocols whose streams are correlated (`streamStart`, stream ids shared by both ends) */
+  readonly streamWires?: readonly string[];
   /** thread states kept at most (oldest evicted, counted) */
   readonly maxThreads?: number;
   /** a thread context older than this ends (`expire`) */
@@ -95,7 +105,12 @@ export interface CorrelationCounters {
 /** Request/response protocols with one exchange at a time per connection (HTTP/2, Kafka are multiplexed). */
 export const CORRELATED_WIRES: readonly string[] = ['http1', 'fastcgi', 'postgresql', 'mysql', 'redis', 'memcached', 'mongodb'];
 
+/** Multiplexed protocols correlated per stream (a stream id names one exchange on both ends of a connection). */
+export const STREAM_WIRES: readonly string[] = ['http2'];
+
 const MAX_QUEUE = 8;
+/** per connection: streams not yet paired with the other end (the HTTP/2 parser's stream cap) */
+const MAX_STREAMS = 256;
 const TID_SPACE = 4194304; // 2^22: PID_MAX_LIMIT
 
 interface ThreadState {
@@ -126,6 +141,10 @@ interface ConnState {
   joinKey: string | undefined;
   /** the server ctx of the request in flight (custom providers' serverEnd) */
   current: SpanCtx | undefined;
+  /** multiplexed: spans of streams not yet paired with the other end, by stream id (until their record) */
+  streams: Map<number, SpanCtx> | undefined;
+  /** multiplexed server: streams whose response has not started */
+  openStreams: Set<number> | undefined;
 }
 
 const THREAD: CorrelationPolicy = { kind: 'thread' };
@@ -138,6 +157,9 @@ export class Correlator implements RequestCorrelator {
   private readonly _policyOf: (pid: number) => CorrelationPolicy;
   private readonly _serviceOf: ((pid: number) => ServiceIdentity | undefined) | undefined;
   private readonly _wires: ReadonlySet<string>;
+  private readonly _streamWires: ReadonlySet<string>;
+  /** thread policy: HTTP/2 server streams open per process (their client calls are counted `multiplexed_server`) */
+  private readonly _muxOpen = new Map<number, number>();
   private readonly _maxThreads: number;
   private readonly _maxAgeNs: number;
   private readonly _policies = new Map<number, CorrelationPolicy>();
@@ -151,6 +173,7 @@ export class Correlator implements RequestCorrelator {
     this._policyOf = opts.policyOf ?? (() => THREAD);
     this._serviceOf = opts.serviceOf;
     this._wires = new Set(opts.wires ?? CORRELATED_WIRES);
+    this._streamWires = new Set(opts.streamWires ?? STREAM_WIRES);
     this._maxThreads = opts.maxThreads ?? 16384;
     this._maxAgeNs = opts.maxContextAgeNs ?? 300e9;
   }
@@ -220,6 +243,8 @@ export class Correlator implements RequestCorrelator {
   closed(conn: CorrelatedConn, tsNs: number): void {
     const cs = this._state.get(conn);
     if (cs === undefined) return;
+    if (cs.openStreams !== undefined) for (const sid of [...cs.openStreams]) this._streamClosed(conn, cs, sid, tsNs);
+    cs.streams?.clear();
     if (conn.role === 'server') this._serverEnd(conn, cs, tsNs);
     if (cs.joinKey !== undefined) {
       const index = conn.role === 'server' ? this._servers : this._clients;
@@ -228,6 +253,122 @@ export class Correlator implements RequestCorrelator {
     cs.unjoined.length = 0;
     cs.pendingParent = undefined;
     this._state.delete(conn);
+  }
+
+  /**
+   * Multiplexed (HTTP/2): stream `sid` of `conn` starts. Its ids are decided now; the server
+   * stream is joined to the client stream with the same id on the same connection (4-tuple),
+   * whichever end is seen first, unless its request carries a `traceparent`, which wins.
+   */
+  streamStart(conn: CorrelatedConn, sid: number, tid: number, tsNs: number, traceparent: string | undefined): SpanCtx | undefined {
+    if (conn.wire === undefined || !this._streamWires.has(conn.wire)) return undefined;
+    const cs = this._conn(conn);
+    const ctx = new SpanCtx(this._ids);
+    const peer = (conn.role === 'server' ? this._clients : this._servers).get(cs.joinKey!);
+    const pcs = peer === undefined ? undefined : this._state.get(peer);
+    const other = pcs?.streams?.get(sid);
+    if (other !== undefined) pcs!.streams!.delete(sid);
+    if (conn.role === 'server') {
+      const tp = parseTraceparent(traceparent);
+      if (tp !== undefined) {
+        ctx.continueRemote(tp.traceId, tp.parentId, tp.flags);
+        this.counters.remoteParents++;
+      } else if (other !== undefined) this._join(ctx, other, peer!);
+      this._serverStream(conn, cs, sid, ctx, tid, tsNs);
+    } else {
+      const parent = this._parentOf(conn, cs, tid, tsNs);
+      if (parent !== undefined) {
+        ctx.parent = parent;
+        this.counters.linkedClients++;
+      } else {
+        const policy = this.policy(conn.pid);
+        if (policy.kind === 'custom' && policy.provider.defers === true) ctx.pending = true;
+      }
+      if (other !== undefined && other.isRoot) this._join(other, ctx, conn); // else it continued a traceparent: paired, not linked
+    }
+    if (other === undefined) {
+      // wait for the other end of the connection (if it is on this host) until the stream's record
+      const streams = (cs.streams ??= new Map());
+      if (streams.size >= MAX_STREAMS) {
+        const oldest = streams.keys().next().value;
+        if (oldest !== undefined) streams.delete(oldest);
+      }
+      streams.set(sid, ctx);
+    }
+    return ctx;
+  }
+
+  /** Multiplexed: the first response headers of stream `sid` (a server stream's handling is over). */
+  streamResponse(conn: CorrelatedConn, sid: number, tid: number, tsNs: number): void {
+    const cs = this._state.get(conn);
+    if (cs !== undefined && conn.role === 'server') this._streamClosed(conn, cs, sid, tsNs);
+    this._touch(conn, tid);
+  }
+
+  /** Multiplexed: the record of stream `sid` was handed on; too late to pair it. */
+  streamEnd(conn: CorrelatedConn, sid: number, tsNs: number): void {
+    const cs = this._state.get(conn);
+    if (cs === undefined) return;
+    cs.streams?.delete(sid);
+    if (conn.role === 'server') this._streamClosed(conn, cs, sid, tsNs);
+  }
+
+  /**
+   * A server stream starts. Under the `event` policy (nginx) the stream is the thread's marker
+   * only while it is the one stream open on its connection: a second stream started before the
+   * first one's response makes the upstream of either ambiguous. Under the `thread` policy no
+   * context: no thread-per-request runtime handles HTTP/2 streams on the thread that reads them
+   * (docs/devdocs/correlation.md); the process's client calls meanwhile are counted.
+   */
+  private _serverStream(conn: CorrelatedConn, cs: ConnState, sid: number, ctx: SpanCtx, tid: number, tsNs: number): void {
+    const open = (cs.openStreams ??= new Set());
+    if (open.has(sid)) return;
+    open.add(sid);
+    const policy = this.policy(conn.pid);
+    switch (policy.kind) {
+      case 'thread':
+        this._muxOpen.set(conn.pid, (this._muxOpen.get(conn.pid) ?? 0) + 1);
+        break;
+      case 'event': {
+        const t = this._thread(conn.pid, tid, tsNs);
+        this._touch(conn, tid);
+        cs.thread = t;
+        cs.threadKey = key(conn.pid, tid);
+        if (!t.open.includes(conn)) t.open.push(conn);
+        if (open.size === 1) {
+          t.marker = ctx;
+          t.markerConn = conn;
+        } else if (t.markerConn === conn) {
+          t.marker = undefined;
+          t.markerConn = undefined;
+        }
+        break;
+      }
+      case 'custom': // the Node.js provider sees http.server requests only: its h2 streams are not its
+      case 'unlinked':
+        break;
+    }
+  }
+
+  /** a server stream's response started, its record was handed on, or its connection closed */
+  private _streamClosed(conn: CorrelatedConn, cs: ConnState, sid: number, tsNs: number): void {
+    const open = cs.openStreams;
+    if (open === undefined || !open.delete(sid)) return;
+    const policy = this.policy(conn.pid);
+    if (policy.kind === 'thread') {
+      const n = (this._muxOpen.get(conn.pid) ?? 1) - 1;
+      if (n <= 0) this._muxOpen.delete(conn.pid);
+      else this._muxOpen.set(conn.pid, n);
+      return;
+    }
+    const t = cs.thread;
+    if (t === undefined) return;
+    if (open.size === 0) this._serverEnd(conn, cs, tsNs);
+    else if (t.markerConn === conn) {
+      // the marker was this stream's or was already cleared as ambiguous
+      t.marker = undefined;
+      t.markerConn = undefined;
+    }
   }
 
   /** A thread `childTid` was created by thread `parentTid` of `pid`: it inherits the parent's context while that lasts. */
@@ -243,6 +384,7 @@ export class Correlator implements RequestCorrelator {
   /** The process is gone: forget its threads and its policy. */
   forgetPid(pid: number): void {
     this._policies.delete(pid);
+    this._muxOpen.delete(pid);
     const lo = pid * TID_SPACE;
     for (const k of this._threads.keys()) if (k >= lo && k < lo + TID_SPACE) this._threads.delete(k);
   }
@@ -265,7 +407,7 @@ export class Correlator implements RequestCorrelator {
   private _conn(conn: CorrelatedConn): ConnState {
     let cs = this._state.get(conn);
     if (cs === undefined) {
-      cs = { thread: undefined, threadKey: 0, unjoined: [], pendingParent: undefined, joinKey: undefined, current: undefined };
+      cs = { thread: undefined, threadKey: 0, unjoined: [], pendingParent: undefined, joinKey: undefined, current: undefined, streams: undefined, openStreams: undefined };
       this._state.set(conn, cs);
       // both ends: a client's local end is its server's remote end
       cs.joinKey = conn.role === 'client' ? `${conn.localKey}>${conn.remoteKey}` : `${conn.remoteKey}>${conn.localKey}`;
@@ -420,7 +562,10 @@ export class Correlator implements RequestCorrelator {
       }
       case 'thread': {
         const t = this._threads.get(key(conn.pid, tid));
-        if (t === undefined) return undefined;
+        if (t === undefined) {
+          if (this._muxOpen.has(conn.pid)) this._count('multiplexed_server');
+          return undefined;
+        }
         t.lastNs = tsNs;
         if (t.poisoned) {
           this._count('overlap');
@@ -433,6 +578,7 @@ export class Correlator implements RequestCorrelator {
           t.inheritedFrom = undefined;
           t.inheritedCtx = undefined;
         }
+        if (this._muxOpen.has(conn.pid)) this._count('multiplexed_server');
         return undefined;
       }
     }

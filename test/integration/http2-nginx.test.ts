@@ -117,8 +117,30 @@ describe('HTTP/2 and gRPC through nginx', () => {
     // hop 2: nginx's client spans to the backend and the backend's server spans
     const ngClient = await agent.waitSpans(5, (s) => ofPids(workers)(s) && s.kind === 'client' && s.attributes['server.port'] === backendPort);
     assert.deepEqual(names(ngClient).filter((n) => n[0] !== '/test.Svc/Slow'), all.filter((n) => n[0] !== '/test.Svc/Slow'));
-    const be = await agent.waitSpans(6, (s) => s.service.pid === backend.pid);
+    // the backend's Slow span does not always come (1 run in 5 on main too): nginx cancels the upstream
+    // call when its client gives up, and a stream still open when its connection ends makes no record
+    // (counted dropped), so it is not waited for
+    const be = await agent.waitSpans(5, (s) => s.service.pid === backend.pid && s.name !== '/test.Svc/Slow');
     assert.deepEqual(names(be).filter((n) => n[0] !== '/test.Svc/Slow'), all.filter((n) => n[0] !== '/test.Svc/Slow'));
     assert.ok(ngServer.every((s) => s.attributes['rpc.system.name'] === 'grpc'));
+    // one trace per call through nginx (docs/devdocs/correlation.md, HTTP/2): each nginx server stream is
+    // the child of the client's stream (both ends), nginx's upstream stream of its downstream stream
+    // (event policy: one stream open on the downstream connection at a time), the backend's stream of
+    // nginx's (both ends)
+    const key = (s: SpanJSON): string => `${s.name} ${String(s.attributes['rpc.response.status_code'])}`;
+    const cli = agent.spans((s) => s.service.pid === r.pid);
+    for (const [name, code] of all.filter((n) => n[0] !== '/test.Svc/Slow')) {
+      const k = `${name} ${code}`;
+      const one = (spans: SpanJSON[]): SpanJSON => {
+        const found = spans.filter((s) => key(s) === k);
+        assert.equal(found.length, 1, k);
+        return found[0];
+      };
+      const [c, ns, nc, b] = [one(cli), one(ngServer), one(ngClient), one(be)];
+      assert.equal(ns.parentSpanId, c.spanId, `${k}: nginx server stream, child of the client's`);
+      assert.equal(nc.parentSpanId, ns.spanId, `${k}: nginx upstream stream, child of its downstream stream`);
+      assert.equal(b.parentSpanId, nc.spanId, `${k}: backend stream, child of nginx's`);
+      assert.ok([ns, nc, b].every((s) => s.traceId === c.traceId), k);
+    }
   });
 });

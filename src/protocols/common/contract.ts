@@ -85,3 +85,43 @@ export interface ProtocolParser<Req extends FrameTiming, Resp extends FrameTimin
    */
   stitch(requests: Req[], responses: Resp[], state: State, closing: boolean, nowNs?: number): StitchResult<Rec>;
 }
+
+/**
+ * Where a stream of a multiplexed protocol (HTTP/2) starts and where its response starts, in the
+ * order its parser met them (ingest/correlation.ts decides the stream's span ids there, before
+ * its record completes). Pure data: the parser only appends.
+ */
+export interface StreamEvent {
+  readonly kind: 'start' | 'response';
+  readonly streamId: number;
+  /** monotonic ns of the segment holding the first byte of the stream's header block */
+  readonly ns: number;
+  /** `traceparent` of the request's headers (start only) */
+  readonly traceparent?: string;
+}
+
+/** The per-connection state of a multiplexed protocol's parser (HTTP/2). */
+export interface MultiplexedState {
+  /**
+   * Stream events since the caller last emptied the array; undefined (the default) when nobody
+   * reads them, and nothing is kept. At most `MAX_STREAM_EVENTS` (oldest dropped).
+   */
+  streamEvents: StreamEvent[] | undefined;
+  /** the stream each record handed out belongs to */
+  readonly recordStream: WeakMap<object, number>;
+}
+
+/** stream events kept at most between two reads */
+export const MAX_STREAM_EVENTS = 512;
+
+export function isMultiplexedState(s: unknown): s is MultiplexedState {
+  return typeof s === 'object' && s !== null && 'recordStream' in s && (s as { recordStream: unknown }).recordStream instanceof WeakMap;
+}
+
+/** append a stream event when someone reads them (bounded) */
+export function pushStreamEvent(s: MultiplexedState, ev: StreamEvent): void {
+  const evs = s.streamEvents;
+  if (evs === undefined) return;
+  if (evs.length >= MAX_STREAM_EVENTS) evs.shift();
+  evs.push(ev);
+}

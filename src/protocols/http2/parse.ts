@@ -23,7 +23,7 @@
  * Bounded: streams per connection capped (oldest dropped, counted), header blocks capped, body
  * bytes kept per connection capped (MAX_KEPT_PER_CONNECTION: past it, bodies are cut).
  */
-import type { MessageType, ParseResult, StitchResult } from '../common/contract.ts';
+import { pushStreamEvent, type MessageType, type ParseResult, type StitchResult } from '../common/contract.ts';
 import type { StreamBuffer } from '../common/stream.ts';
 import type { HttpRecord, RpcRecord } from '../common/records.ts';
 import {
@@ -81,7 +81,7 @@ function newDirection(): Direction {
 }
 
 export function newState(): Http2State {
-  return { request: newDirection(), response: newDirection(), streams: new Map(), lastStreamId: 0, out: [], midStream: false, grpcSeen: false, keptBytes: 0 };
+  return { request: newDirection(), response: newDirection(), streams: new Map(), lastStreamId: 0, out: [], midStream: false, grpcSeen: false, keptBytes: 0, streamEvents: undefined, recordStream: new WeakMap() };
 }
 
 const EMPTY_BODY = Buffer.alloc(0);
@@ -276,6 +276,7 @@ export class Http2Parser {
       const ct = /\r\ncontent-type:[ \t]*([^\r\n]*)/i.exec(text);
       if (ct) s.contentType = ct[1].trim().toLowerCase();
       s.reqEnded = true;
+      pushStreamEvent(state, { kind: 'start', streamId: 1, ns: ts, traceparent: s.traceparent });
       // the client's preface follows the server's 101
       d.started = false;
       return IGNORED;
@@ -492,6 +493,7 @@ export class Http2Parser {
         if (s === undefined) return IGNORED;
         if (partial) s.partial = true;
         for (const [n, v] of fields) requestField(s, n, v);
+        pushStreamEvent(state, { kind: 'start', streamId: sid, ns: block.ts, traceparent: s.traceparent });
         if (s.kept !== undefined) {
           // gRPC calls are RPC records, which no extractor reads: keep nothing for them
           if (s.contentType?.startsWith('application/grpc') === true) s.kept = undefined;
@@ -523,6 +525,7 @@ export class Http2Parser {
       else if (n === 'content-type' && first && s.contentType === undefined) s.contentType = v.toLowerCase();
     }
     if (!informational) {
+      if (first) pushStreamEvent(state, { kind: 'response', streamId: sid, ns: block.ts });
       s.responseHeaders = true;
       if (s.kept !== undefined) keepFields(s.kept.response, fields);
     }
@@ -571,6 +574,7 @@ export class Http2Parser {
       else this.counters.streamsDropped++;
       return IGNORED;
     }
+    state.recordStream.set(rec, s.id);
     state.out.push(rec);
     return this._flush(state, s.startNs, s.endNs);
   }

@@ -1,5 +1,5 @@
 /** HTTP/2 parser state: per connection, per direction, per stream. */
-import type { FrameTiming } from '../common/contract.ts';
+import type { FrameTiming, MultiplexedState } from '../common/contract.ts';
 import type { HttpHeader, HttpRecord, RpcRecord } from '../common/records.ts';
 import type { MessageCounter } from './grpc.ts';
 import type { HpackDecoder } from './hpack.ts';
@@ -94,7 +94,7 @@ export interface Http2Counters {
   streamsDropped: number;
 }
 
-export interface Http2State {
+export interface Http2State extends MultiplexedState {
   readonly request: Direction;
   readonly response: Direction;
   readonly streams: Map<number, Stream>;
