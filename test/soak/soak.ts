@@ -12,8 +12,8 @@
  * kernel maps (bpftool, the maps the agent's process holds). The report: RSS over time (after
  * the collection, and as it was just before), heap used, drops (kernel ring buffer, OTLP queue,
  * all counted), spans vs requests, map sizes. It fails when RSS trends upward after warm-up
- * (least-squares slope of the RSS after collection over the second half of the samples above
- * `maxSlopeMbPerMin`), when a kernel map holds an entry of a process that has exited, or when
+ * (least-squares slope of the RSS after collection over the second half of the samples, and
+ * not before 5 s after the outage ended, above `maxSlopeMbPerMin`), when a kernel map holds an entry of a process that has exited, or when
  * user space instruments other processes than the kernel filter holds.
  *
  * Why after a forced collection: the RSS V8 leaves uncollected is GC lag, not retention. Measured
@@ -37,6 +37,8 @@ import { InspectorMemory } from '../helpers/inspector.ts';
 export interface SoakOptions {
   readonly seconds: number;
   readonly outageSeconds: number;
+  /** when the outage starts, in seconds from the start (default: centred in the run) */
+  readonly outageStart?: number;
   /** client processes started per second */
   readonly rate: number;
   readonly maxSlopeMbPerMin: number;
@@ -215,17 +217,22 @@ trace_printer: disabled
     const requests: Record<string, number> = { http: 0, https: 0, redis: 0, postgres: 0 };
     let failed = 0;
     let inflight = 0;
+    const isClient = (x: { kind: unknown }): boolean => x.kind === 3 || String(x.kind).toLowerCase().includes('client');
+    const before = { spans: 0, client: 0 };
     const rss: { t: number; mb: number }[] = [];
     const rssBefore: number[] = [];
     const heap: number[] = [];
     const t0 = Date.now();
-    const outageFrom = opts.seconds / 2 - opts.outageSeconds / 2;
+    const outageFrom = opts.outageStart ?? opts.seconds / 2 - opts.outageSeconds / 2;
     let down = false;
     let k = 0;
     let nextSample = 0;
     while (Date.now() - t0 < opts.seconds * 1000) {
       const t = (Date.now() - t0) / 1000;
       if (!down && opts.outageSeconds > 0 && t >= outageFrom && t < outageFrom + opts.outageSeconds) {
+        // what this receiver got before the outage counts too (the next one starts empty)
+        before.spans += rx.spans.length;
+        before.client += rx.spans.filter(isClient).length;
         await rx.close();
         down = true;
         log(`# ${t.toFixed(0)} s: collector down`);
@@ -264,7 +271,10 @@ trace_printer: disabled
       otlp_spans_dropped: metric(metrics, 'obi_otlp_spans_dropped_total') + metric(metrics, 'otel_ebpf_otlp_spans_dropped_total'),
       spans_dropped: metric(metrics, 'obi_spans_dropped_total'),
     };
-    const half = rss.filter((p) => p.t >= opts.seconds / 2);
+    // after warm-up and after the outage's transient (the retained spans' export once the
+    // collector is back): the second half, starting no earlier than 5 s after the outage
+    const trendFrom = Math.max(opts.seconds / 2, opts.outageSeconds > 0 ? outageFrom + opts.outageSeconds + 5 : 0);
+    const half = rss.filter((p) => p.t >= trendFrom);
     const s = slope(half);
     if (s > opts.maxSlopeMbPerMin) failures.push(`RSS trends upward after warm-up: ${s.toFixed(2)} MB/min > ${opts.maxSlopeMbPerMin}`);
     // Every per-process entry is of a live process, and user space instruments exactly the
@@ -282,12 +292,12 @@ trace_printer: disabled
     };
     const extra = end.pids.filter((p) => !start.pids.includes(p));
     if (extra.length > 0) log(`# pids at the end not there at the start: ${extra.map((p) => `${p} ${cmdline(p)}`).join('; ')}`);
-    const clientSpans = rx.spans.filter((x) => x.kind === 3 || String(x.kind).toLowerCase().includes('client')).length;
+    const clientSpans = before.client + rx.spans.filter(isClient).length;
     return {
       seconds: opts.seconds,
       requests,
       failedRequests: failed,
-      spansReceived: rx.spans.length,
+      spansReceived: before.spans + rx.spans.length,
       clientSpans,
       rssMb: rss,
       rssBeforeGcMb: rssBefore,
