@@ -20,6 +20,7 @@
 #include "../common/copy.h"
 #include "../maps/scratch.h"
 #include "../protocols/http2.h"
+#include "propagation.h"
 
 static __always_inline int io_enter(__u32 fd, __u64 ptr, __u32 count, __u8 kind, __u8 dir)
 {
@@ -28,6 +29,8 @@ static __always_inline int io_enter(__u32 fd, __u64 ptr, __u32 count, __u8 kind,
 	if (!pid_traced(tgid))
 		return 0;
 	struct obi_conn_info *ci = conn_lookup(tgid, fd);
+	if (ci && dir == OBI_DIR_EGRESS)
+		prop_egress(id, ci); /* before any byte leaves: the option must carry this request's ids */
 	if (!ci || ssl_sock_io(tgid, fd, ci, dir))
 		return 0; /* not a socket, or a TLS one: its plaintext comes from the uprobes (probes/ssl.h) */
 	struct obi_inflight in = { .ptr = ptr, .fd = fd, .count = count, .kind = kind, .direction = dir };
@@ -130,6 +133,10 @@ static __always_inline int io_exit(long ret, __u8 flags)
 	s->ev.flags = flags | (ci->udp ? OBI_DATA_UDP : 0);
 	s->ev.tuple = ci->tuple;
 	s->ev.ssl_id = 0;
+	if (a.direction == OBI_DIR_INGRESS)
+		prop_ingress(id, ci);
+	prop_thread_io(id, ci->sock_id);
+	prop_fill(&s->ev, ci->sock_id);
 	if (a.kind == OBI_IO_MMSG) {
 		mmsg_submit(s, a.ptr, ret, ci->udp);
 		return 0;

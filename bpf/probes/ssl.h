@@ -20,6 +20,7 @@
 #include "../maps/scratch.h"
 #include "../protocols/http2.h"
 #include "../protocols/http1_large.h"
+#include "propagation.h"
 
 static __always_inline int ssl_enter(__u64 ssl, __u64 buf, __u64 size_out, __u8 op)
 {
@@ -73,7 +74,16 @@ static __always_inline void tls_emit(__u64 ssl, __u64 buf, long n, __u8 ingress,
 		s->ev.fd = fd;
 		s->ev.role = ci->role;
 		s->ev.tuple = ci->tuple;
+		/* plaintext: a server request starts at its first decrypted read; a client request was
+		 * decided at its first socket write (or here, at Go's Write entry, before the socket write) */
+		__u64 pid_tid = ((__u64)tgid << 32) | tid;
+		if (ingress)
+			prop_ingress(pid_tid, ci);
+		else
+			prop_egress(pid_tid, ci);
+		prop_fill(&s->ev, ci->sock_id);
 	} else {
+		s->ev.ctx_flags = 0;
 		s->ev.sock_id = 0;
 		s->ev.fd = ~0u;
 		s->ev.role = OBI_ROLE_UNKNOWN;

@@ -11,6 +11,8 @@ export const OBI_PID_MASK_WORDS = 65536;
 export const OBI_EXEC_NAME_LEN = 32;
 export const OBI_EXEC_SUFFIX = 256;
 export const OBI_LARGE_MAX = 262144;
+export const OBI_TCPOPT_KIND = 25;
+export const OBI_TCPOPT_LEN = 26;
 
 export const ObiEventType = {
   OBI_EV_DATA: 1,
@@ -40,6 +42,19 @@ export const ObiDataFlags = {
   OBI_DATA_UDP: 4,
 } as const;
 
+export const ObiCtxFlags = {
+  OBI_CTX_SET: 1,
+  OBI_CTX_REMOTE: 2,
+  OBI_CTX_INHERITED: 4,
+} as const;
+
+export const ObiPropMode = {
+  OBI_PROP_OFF: 0,
+  OBI_PROP_ROOT: 1,
+  OBI_PROP_THREAD: 2,
+  OBI_PROP_EVENT: 3,
+} as const;
+
 export const ObiStat = {
   OBI_STAT_EVENTS: 0,
   OBI_STAT_DROPPED: 1,
@@ -48,7 +63,10 @@ export const ObiStat = {
   OBI_STAT_LARGE_RECORDS: 4,
   OBI_STAT_LARGE_BYTES: 5,
   OBI_STAT_LARGE_DROPPED: 6,
-  OBI_STAT__COUNT: 7,
+  OBI_STAT_PROP_WRITTEN: 7,
+  OBI_STAT_PROP_READ: 8,
+  OBI_STAT_PROP_USED: 9,
+  OBI_STAT__COUNT: 10,
 } as const;
 
 export const ObiProcFlags = {
@@ -60,9 +78,12 @@ export const ObiMap = {
   scratch: 'scratch',
   h2_iovs: 'h2_iovs',
   h2_conns: 'h2_conns',
+  prop_socks: 'prop_socks',
   large_conns: 'large_conns',
   conns: 'conns',
   inflight: 'inflight',
+  prop_threads: 'prop_threads',
+  prop_pids: 'prop_pids',
   ssl_fds: 'ssl_fds',
   go_tls_calls: 'go_tls_calls',
   pids: 'pids',
@@ -83,6 +104,7 @@ export const ObiGlobal = {
   exec_prefix_lens: 'exec_prefix_lens',
   exec_suffix_lens: 'exec_suffix_lens',
   large_http: 'large_http',
+  prop_tcp: 'prop_tcp',
 } as const;
 
 export const OBI_CONN_TUPLE_SIZE = 40;
@@ -135,7 +157,7 @@ export function decodeObiEventHeader(v: DataView, o: number): ObiEventHeader {
   };
 }
 
-export const OBI_DATA_EVENT_SIZE = 96;
+export const OBI_DATA_EVENT_SIZE = 128;
 export const ObiDataEventOffsets = {
   hdrType: 0,
   hdrPid: 4,
@@ -148,12 +170,16 @@ export const ObiDataEventOffsets = {
   direction: 40,
   role: 41,
   flags: 42,
+  ctxFlags: 43,
   tupleLocalAddr: 48,
   tupleRemoteAddr: 64,
   tupleLocalPort: 80,
   tupleRemotePort: 82,
   tupleFamily: 84,
   sslId: 88,
+  traceId: 96,
+  spanId: 112,
+  parentId: 120,
 } as const;
 
 export interface ObiDataEvent {
@@ -168,12 +194,16 @@ export interface ObiDataEvent {
   direction: number;
   role: number;
   flags: number;
+  ctxFlags: number;
   tupleLocalAddr: Uint8Array;
   tupleRemoteAddr: Uint8Array;
   tupleLocalPort: number;
   tupleRemotePort: number;
   tupleFamily: number;
   sslId: bigint;
+  traceId: Uint8Array;
+  spanId: Uint8Array;
+  parentId: Uint8Array;
 }
 
 /** Decodes one obi_data_event at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies. */
@@ -190,12 +220,16 @@ export function decodeObiDataEvent(v: DataView, o: number): ObiDataEvent {
     direction: v.getUint8(o + 40),
     role: v.getUint8(o + 41),
     flags: v.getUint8(o + 42),
+    ctxFlags: v.getUint8(o + 43),
     tupleLocalAddr: new Uint8Array(v.buffer, v.byteOffset + o + 48, 16),
     tupleRemoteAddr: new Uint8Array(v.buffer, v.byteOffset + o + 64, 16),
     tupleLocalPort: v.getUint16(o + 80, true),
     tupleRemotePort: v.getUint16(o + 82, true),
     tupleFamily: v.getUint16(o + 84, true),
     sslId: v.getBigUint64(o + 88, true),
+    traceId: new Uint8Array(v.buffer, v.byteOffset + o + 96, 16),
+    spanId: new Uint8Array(v.buffer, v.byteOffset + o + 112, 8),
+    parentId: new Uint8Array(v.buffer, v.byteOffset + o + 120, 8),
   };
 }
 
@@ -304,6 +338,93 @@ export function decodeObiSigProbe(v: DataView, o: number): ObiSigProbe {
     handler: v.getBigUint64(o + 0, true),
     flags: v.getBigUint64(o + 8, true),
     done: v.getUint32(o + 16, true),
+  };
+}
+
+export const OBI_PROP_PID_SIZE = 8;
+export const ObiPropPidOffsets = {
+  mode: 0,
+} as const;
+
+export interface ObiPropPid {
+  mode: number;
+}
+
+/** Decodes one obi_prop_pid at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies. */
+export function decodeObiPropPid(v: DataView, o: number): ObiPropPid {
+  return {
+    mode: v.getUint32(o + 0, true),
+  };
+}
+
+export const OBI_PROP_SOCK_SIZE = 64;
+export const ObiPropSockOffsets = {
+  traceId: 0,
+  spanId: 16,
+  parentId: 24,
+  rxTraceId: 32,
+  rxSpanId: 48,
+  lastDir: 56,
+  flags: 57,
+  rxFresh: 58,
+  tx: 59,
+} as const;
+
+export interface ObiPropSock {
+  traceId: Uint8Array;
+  spanId: Uint8Array;
+  parentId: Uint8Array;
+  rxTraceId: Uint8Array;
+  rxSpanId: Uint8Array;
+  lastDir: number;
+  flags: number;
+  rxFresh: number;
+  tx: number;
+}
+
+/** Decodes one obi_prop_sock at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies. */
+export function decodeObiPropSock(v: DataView, o: number): ObiPropSock {
+  return {
+    traceId: new Uint8Array(v.buffer, v.byteOffset + o + 0, 16),
+    spanId: new Uint8Array(v.buffer, v.byteOffset + o + 16, 8),
+    parentId: new Uint8Array(v.buffer, v.byteOffset + o + 24, 8),
+    rxTraceId: new Uint8Array(v.buffer, v.byteOffset + o + 32, 16),
+    rxSpanId: new Uint8Array(v.buffer, v.byteOffset + o + 48, 8),
+    lastDir: v.getUint8(o + 56),
+    flags: v.getUint8(o + 57),
+    rxFresh: v.getUint8(o + 58),
+    tx: v.getUint8(o + 59),
+  };
+}
+
+export const OBI_PROP_THREAD_SIZE = 40;
+export const ObiPropThreadOffsets = {
+  traceId: 0,
+  spanId: 16,
+  sockId: 24,
+  open: 32,
+  overlap: 36,
+  otherIo: 37,
+} as const;
+
+export interface ObiPropThread {
+  traceId: Uint8Array;
+  spanId: Uint8Array;
+  sockId: bigint;
+  open: number;
+  overlap: number;
+  otherIo: number;
+}
+
+/** Decodes one obi_prop_thread at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies. */
+export function decodeObiPropThread(v: DataView, o: number): ObiPropThread {
+  return {
+    traceId: new Uint8Array(v.buffer, v.byteOffset + o + 0, 16),
+    spanId: new Uint8Array(v.buffer, v.byteOffset + o + 16, 8),
+    sockId: v.getBigUint64(o + 24, true),
+    open: v.getUint32(o + 32, true),
+    overlap: v.getUint8(o + 36),
+    otherIo: v.getUint8(o + 37),
   };
 }
 

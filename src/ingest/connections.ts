@@ -14,7 +14,7 @@ import type { ProtocolConn } from '../protocols/common/descriptor.ts';
 import type { ProtocolRecord } from '../protocols/common/records.ts';
 import { addSessionCounters as addCounters, ProtocolSession, type SessionCounters } from '../protocols/common/session.ts';
 import { bindProtocols, type BoundProtocol } from '../protocols/registry.ts';
-import { correlateSegment, correlationState, startOf, type CorrelationState } from './correlation.ts';
+import { correlateSegment, correlationState, startOf, type CorrelationState, type RecordIds } from './correlation.ts';
 import { formatAddress } from './decode.ts';
 import { HeldPlaintext, Lingering } from './tls-pairing.ts';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -213,10 +213,11 @@ export class ConnectionTracker {
     }
     if (tls) c.sslId = ev.sslId;
     if (tls && this._held.sessions > 0) this._replay(c, ev.hdrPid, ev.sslId);
-    this._feed(c, ev.direction === ObiDirection.OBI_DIR_INGRESS, payload, ev.len, ev.flags, ev.hdrTsNs);
+    this._feed(c, ev.direction === ObiDirection.OBI_DIR_INGRESS, payload, ev.len, ev.flags, ev.hdrTsNs, ev);
   }
 
-  private _feed(c: Conn, ingress: boolean, payload: Buffer, len: number, flags: number, tsNs: number): void {
+  /** `ids`: the record, when it may carry the kernel's ids of its exchange (propagation `tcp`) */
+  private _feed(c: Conn, ingress: boolean, payload: Buffer, len: number, flags: number, tsNs: number, ids?: RecordIds): void {
     if (c.state === 'ignored') {
       this.counters.ignoredSegments++;
       return;
@@ -225,7 +226,7 @@ export class ConnectionTracker {
       if (!this._detect(c, ingress, payload, flags)) return;
     }
     const type: MessageType = (c.role === 'server') === ingress ? 'request' : 'response';
-    if (this._corr !== undefined) correlateSegment(this._corr, c, type === 'request', payload, tsNs);
+    if (this._corr !== undefined) correlateSegment(this._corr, c, type === 'request', payload, tsNs, ids);
     const records = c.session!.feed(type, payload, Math.max(len, payload.length), tsNs);
     this._emit(c, records);
   }
@@ -352,7 +353,7 @@ export class ConnectionTracker {
         if (c.sslId !== ev.sslId || !c.tls) continue;
         this.counters.tlsLate++;
         c.lastNs = ev.hdrTsNs;
-        this._feed(c, true, payload, ev.len, ev.flags, ev.hdrTsNs);
+        this._feed(c, true, payload, ev.len, ev.flags, ev.hdrTsNs, ev);
         return true;
       }
     }
@@ -360,7 +361,7 @@ export class ConnectionTracker {
     const l = this._lingering.get(ev.hdrPid, ev.sslId);
     if (!l) return false;
     this.counters.tlsLate++;
-    this._feed(l, true, payload, ev.len, ev.flags, ev.hdrTsNs);
+    this._feed(l, true, payload, ev.len, ev.flags, ev.hdrTsNs, ev);
     if (l.session === undefined || l.session.pendingRequests === 0) this._lingering.end(ev.hdrPid, ev.sslId, ev.hdrTsNs);
     return true;
   }

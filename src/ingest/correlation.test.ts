@@ -13,7 +13,7 @@ function ev(ingress: boolean, ts: number, tid = 7): ObiDataEvent {
   return {
     hdrType: ObiEventType.OBI_EV_DATA, hdrPid: 1, hdrTsNs: ts, sockId: 5n, tid, fd: 3, len: 0, captured: 0,
     direction: ingress ? ObiDirection.OBI_DIR_INGRESS : ObiDirection.OBI_DIR_EGRESS, role: ObiRole.OBI_ROLE_SERVER, flags: 0,
-    tupleLocalAddr: new Uint8Array(16), tupleRemoteAddr: new Uint8Array(16), tupleLocalPort: 80, tupleRemotePort: 4000, tupleFamily: 10, sslId: 0n,
+    tupleLocalAddr: new Uint8Array(16), tupleRemoteAddr: new Uint8Array(16), tupleLocalPort: 80, tupleRemotePort: 4000, tupleFamily: 10, sslId: 0n, ctxFlags: 0, traceId: new Uint8Array(16), spanId: new Uint8Array(8), parentId: new Uint8Array(8),
   };
 }
 

@@ -20,6 +20,7 @@ interface NativeAddon {
   programs(h: Handle): { name: string; section: string }[];
   attach(h: Handle, prog: string): number;
   attachUprobe(h: Handle, prog: string, retprobe: boolean, pid: number, path: string, offset: number): number;
+  attachCgroup(h: Handle, prog: string, cgroupDir: string): number;
   detach(h: Handle, link: number): void;
   close(h: Handle): void;
   mapUpdate(h: Handle, map: string, key: Buffer, value: Buffer, flags: number): void;
@@ -200,6 +201,11 @@ export class BpfObject {
       'OBI_ERR_BPF_LOAD',
       `attach uprobe ${prog} to ${opts.path}+0x${opts.offset.toString(16)}`,
     );
+  }
+
+  /** attach a cgroup program (sockops) to one cgroup v2 directory; returns a link id */
+  attachCgroup(prog: string, cgroupDir: string): number {
+    return this._call(() => this._addon.attachCgroup(this._handle, prog, cgroupDir), 'OBI_ERR_BPF_LOAD', `attach ${prog} to cgroup ${cgroupDir}`);
   }
 
   detach(link: number): void {

@@ -20,6 +20,7 @@ export const PER_PROCESS_MAPS: readonly { readonly map: string; readonly pidOffs
   { map: 'conns', pidOffset: ObiConnKeyOffsets.pid },
   { map: 'ssl_fds', pidOffset: 0 },
   { map: 'h2_conns', pidOffset: 8 },
+  { map: 'prop_pids', pidOffset: 0 },
 ];
 
 /** Deletes the entries of `pid` in the per-process maps; returns how many. */

@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Context propagation `tcp` (docs/devdocs/propagation.md): the kernel decides the ids of each
+ * exchange of a traced process's sockets at its start, carries them on the data records, and a
+ * cgroup sockops program writes the client's ids into a TCP option (kind 25: 16-byte trace id,
+ * 8-byte span id) on its segments and reads the option on the receiving end.
+ *
+ * - client request: ids decided at sys_enter of its first write (before any byte leaves), the
+ *   trace id inherited from the server request the thread serves (prop_pids mode THREAD/EVENT);
+ * - server request: ids decided at sys_exit of its first read (the segment, and its option, has
+ *   arrived), the trace id and parent from the last option received on the socket when one came
+ *   since the previous request.
+ * No user memory is written: the application's bytes are never touched.
+ */
+#ifndef OBI_PROBES_PROPAGATION_H
+#define OBI_PROBES_PROPAGATION_H
+#include "../common/stats.h"
+#include "../common/tunables.h"
+#include "../maps/conns.h"
+#include "../maps/prop.h"
+
+static __always_inline void prop_rand(__u8 *dst, int words)
+{
+#pragma clang loop unroll(full)
+	for (int i = 0; i < words; i++) {
+		__u32 r = bpf_get_prandom_u32();
+		__builtin_memcpy(dst + 4 * i, &r, 4);
+	}
+}
+
+/* the socket's state, created on first sight */
+static __always_inline struct obi_prop_sock *prop_sock(__u64 sock_id)
+{
+	struct obi_prop_sock *ps = bpf_map_lookup_elem(&prop_socks, &sock_id);
+	if (ps)
+		return ps;
+	struct obi_prop_sock fresh = {};
+	fresh.last_dir = 0xff;
+	bpf_map_update_elem(&prop_socks, &sock_id, &fresh, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&prop_socks, &sock_id);
+}
+
+static __always_inline __u32 prop_mode(__u32 tgid)
+{
+	struct obi_prop_pid *pp = bpf_map_lookup_elem(&prop_pids, &tgid);
+	return pp ? pp->mode : OBI_PROP_OFF;
+}
+
+/* a server request starts on the thread (its first read returned) */
+static __always_inline void prop_thread_start(__u64 id, __u64 sock_id, struct obi_prop_sock *ps, __u32 mode)
+{
+	struct obi_prop_thread *th = bpf_map_lookup_elem(&prop_threads, &id);
+	if (th && mode == OBI_PROP_THREAD && th->open > 0 && th->sock_id != sock_id) {
+		th->open += 1; /* a second request open on the thread: no inheritance until it is idle */
+		th->overlap = 1;
+		return;
+	}
+	struct obi_prop_thread t = {};
+	__builtin_memcpy(t.trace_id, ps->trace_id, 16);
+	__builtin_memcpy(t.span_id, ps->span_id, 8);
+	t.sock_id = sock_id;
+	t.open = 1;
+	bpf_map_update_elem(&prop_threads, &id, &t, BPF_ANY);
+}
+
+/* a server response starts on the thread: the request it answers is done */
+static __always_inline void prop_thread_end(__u64 id, __u64 sock_id)
+{
+	struct obi_prop_thread *th = bpf_map_lookup_elem(&prop_threads, &id);
+	if (!th)
+		return;
+	if (th->open > 1) {
+		th->open -= 1;
+		return;
+	}
+	bpf_map_delete_elem(&prop_threads, &id);
+}
+
+/* sys_enter of a write on a traced socket: a client request's first write decides its ids */
+static __always_inline void prop_egress(__u64 id, struct obi_conn_info *ci)
+{
+	if (!prop_tcp || ci->udp || ci->role == OBI_ROLE_UNKNOWN)
+		return;
+	struct obi_prop_sock *ps = prop_sock(ci->sock_id);
+	if (!ps || ps->last_dir == OBI_DIR_EGRESS)
+		return; /* the exchange's write side goes on */
+	ps->last_dir = OBI_DIR_EGRESS;
+	if (ci->role == OBI_ROLE_SERVER) {
+		prop_thread_end(id, ci->sock_id);
+		return;
+	}
+	__u32 mode = prop_mode(id >> 32);
+	if (mode == OBI_PROP_OFF) {
+		ps->flags = 0;
+		ps->tx = 0;
+		return;
+	}
+	__u8 flags = OBI_CTX_SET;
+	struct obi_prop_thread *th = 0;
+	if (mode == OBI_PROP_THREAD || mode == OBI_PROP_EVENT)
+		th = bpf_map_lookup_elem(&prop_threads, &id);
+	if (th && th->open == 1 && !th->overlap && !(mode == OBI_PROP_EVENT && th->other_io)) {
+		__builtin_memcpy(ps->trace_id, th->trace_id, 16);
+		__builtin_memcpy(ps->parent_id, th->span_id, 8);
+		flags |= OBI_CTX_INHERITED;
+	} else {
+		prop_rand(ps->trace_id, 4);
+		__builtin_memset(ps->parent_id, 0, 8);
+	}
+	prop_rand(ps->span_id, 2);
+	ps->flags = flags;
+	ps->tx = 1;
+}
+
+/* sys_exit of a read that returned data on a traced socket: a server request's first read decides its ids */
+static __always_inline void prop_ingress(__u64 id, struct obi_conn_info *ci)
+{
+	if (!prop_tcp || ci->udp || ci->role != OBI_ROLE_SERVER)
+		goto client;
+	struct obi_prop_sock *ps = prop_sock(ci->sock_id);
+	if (!ps || ps->last_dir == OBI_DIR_INGRESS)
+		return;
+	ps->last_dir = OBI_DIR_INGRESS;
+	__u32 mode = prop_mode(id >> 32);
+	if (mode == OBI_PROP_OFF) {
+		ps->flags = 0;
+		return;
+	}
+	__u8 flags = OBI_CTX_SET;
+	if (ps->rx_fresh) {
+		__builtin_memcpy(ps->trace_id, ps->rx_trace_id, 16);
+		__builtin_memcpy(ps->parent_id, ps->rx_span_id, 8);
+		ps->rx_fresh = 0;
+		flags |= OBI_CTX_REMOTE;
+		stat_inc(OBI_STAT_PROP_USED);
+	} else {
+		prop_rand(ps->trace_id, 4);
+		__builtin_memset(ps->parent_id, 0, 8);
+	}
+	prop_rand(ps->span_id, 2);
+	ps->flags = flags;
+	if (mode == OBI_PROP_THREAD || mode == OBI_PROP_EVENT)
+		prop_thread_start(id, ci->sock_id, ps, mode);
+	return;
+client:
+	if (!prop_tcp || ci->udp || ci->role != OBI_ROLE_CLIENT)
+		return;
+	struct obi_prop_sock *pc = bpf_map_lookup_elem(&prop_socks, &ci->sock_id);
+	if (pc)
+		pc->last_dir = OBI_DIR_INGRESS; /* the response: the next write starts a new request */
+}
+
+/* sys_exit of any data syscall of the thread: event mode forgets a request read before other I/O */
+static __always_inline void prop_thread_io(__u64 id, __u64 sock_id)
+{
+	if (!prop_tcp)
+		return;
+	struct obi_prop_thread *th = bpf_map_lookup_elem(&prop_threads, &id);
+	if (th && th->sock_id != sock_id)
+		th->other_io = 1;
+}
+
+/* copy the ids of the socket's current exchange onto a data record */
+static __always_inline void prop_fill(struct obi_data_event *ev, __u64 sock_id)
+{
+	ev->ctx_flags = 0;
+	if (!prop_tcp)
+		return;
+	struct obi_prop_sock *ps = bpf_map_lookup_elem(&prop_socks, &sock_id);
+	if (!ps || !(ps->flags & OBI_CTX_SET))
+		return;
+	ev->ctx_flags = ps->flags;
+	__builtin_memcpy(ev->trace_id, ps->trace_id, 16);
+	__builtin_memcpy(ev->span_id, ps->span_id, 8);
+	__builtin_memcpy(ev->parent_id, ps->parent_id, 8);
+}
+
+/* a traced thread created a thread: it inherits the server request its creator serves */
+static __always_inline void prop_thread_fork(__u64 parent_id, __u64 child_id)
+{
+	if (!prop_tcp)
+		return;
+	struct obi_prop_thread *th = bpf_map_lookup_elem(&prop_threads, &parent_id);
+	if (!th || th->open != 1 || th->overlap)
+		return;
+	struct obi_prop_thread t = *th;
+	bpf_map_update_elem(&prop_threads, &child_id, &t, BPF_ANY);
+}
+
+/* a traced process forked a child (traced at once): it propagates as its parent does */
+static __always_inline void prop_pid_fork(__u32 ptgid, __u32 ctgid)
+{
+	if (!prop_tcp)
+		return;
+	struct obi_prop_pid *pp = bpf_map_lookup_elem(&prop_pids, &ptgid);
+	if (!pp)
+		return;
+	struct obi_prop_pid c = *pp;
+	bpf_map_update_elem(&prop_pids, &ctgid, &c, BPF_ANY);
+}
+
+/*
+ * The sockops program, attached per cgroup v2 directory (the cgroups of the selected processes,
+ * src/pipeline/propagation.ts). It turns on option writing and parsing for every established TCP
+ * connection of the cgroup; an option is written only on sockets whose current exchange is a
+ * client request of a traced process (prop_socks tx), and read on any.
+ */
+SEC("sockops")
+int obi_sockops(struct bpf_sock_ops *skops)
+{
+	__u32 op = skops->op;
+	if (op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB || op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB) {
+		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_WRITE_HDR_OPT_CB_FLAG |
+		                                         BPF_SOCK_OPS_PARSE_UNKNOWN_HDR_OPT_CB_FLAG);
+		return 1;
+	}
+	if (op != BPF_SOCK_OPS_HDR_OPT_LEN_CB && op != BPF_SOCK_OPS_WRITE_HDR_OPT_CB &&
+	    op != BPF_SOCK_OPS_PARSE_HDR_OPT_CB)
+		return 1;
+	struct bpf_sock *sk = skops->sk;
+	if (!sk)
+		return 1;
+	__u64 key = (__u64)sk;
+	if (op == BPF_SOCK_OPS_PARSE_HDR_OPT_CB) {
+		__u8 opt[OBI_TCPOPT_LEN] = { OBI_TCPOPT_KIND, 0 };
+		if (bpf_load_hdr_opt(skops, opt, sizeof(opt), 0) != OBI_TCPOPT_LEN || opt[1] != OBI_TCPOPT_LEN)
+			return 1;
+		stat_inc(OBI_STAT_PROP_READ);
+		struct obi_prop_sock *ps = prop_sock(key);
+		if (!ps)
+			return 1;
+		__builtin_memcpy(ps->rx_trace_id, opt + 2, 16);
+		__builtin_memcpy(ps->rx_span_id, opt + 18, 8);
+		ps->rx_fresh = 1;
+		return 1;
+	}
+	struct obi_prop_sock *ps = bpf_map_lookup_elem(&prop_socks, &key);
+	if (!ps || !ps->tx)
+		return 1;
+	if (op == BPF_SOCK_OPS_HDR_OPT_LEN_CB) {
+		bpf_reserve_hdr_opt(skops, OBI_TCPOPT_LEN, 0);
+		return 1;
+	}
+	__u8 opt[OBI_TCPOPT_LEN] = { OBI_TCPOPT_KIND, OBI_TCPOPT_LEN };
+	__builtin_memcpy(opt + 2, ps->trace_id, 16);
+	__builtin_memcpy(opt + 18, ps->span_id, 8);
+	if (bpf_store_hdr_opt(skops, opt, sizeof(opt), 0) == 0)
+		stat_inc(OBI_STAT_PROP_WRITTEN);
+	return 1;
+}
+#endif
