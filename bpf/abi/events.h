@@ -83,6 +83,7 @@ enum obi_ctx_flags {
 	OBI_CTX_SET = 1,       /* trace_id and span_id are set: the kernel decided them at the request's start */
 	OBI_CTX_REMOTE = 2,    /* server: parent_id (and trace_id) came from a received TCP option */
 	OBI_CTX_INHERITED = 4, /* client: trace_id and parent_id came from the server request of the thread */
+	OBI_CTX_HEADER = 8,    /* server: trace_id and parent_id came from a `traceparent` header in the first read */
 };
 
 /* the TCP option that carries a trace context (kind 25, unassigned by IANA): kind, length, 16-byte

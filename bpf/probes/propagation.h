@@ -18,6 +18,7 @@
 #include "../common/tunables.h"
 #include "../maps/conns.h"
 #include "../maps/prop.h"
+#include "../maps/scratch.h"
 
 static __always_inline void prop_rand(__u8 *dst, int words)
 {
@@ -112,8 +113,94 @@ static __always_inline void prop_egress(__u64 id, struct obi_conn_info *ci)
 	ps->tx = 1;
 }
 
-/* sys_exit of a read that returned data on a traced socket: a server request's first read decides its ids */
-static __always_inline void prop_ingress(__u64 id, struct obi_conn_info *ci)
+/* "\ntraceparent:" (case-insensitive) in the captured prefix of a server request's first read */
+#define OBI_TP_NAME_LEN 13
+struct prop_tp_scan {
+	__u32 len; /* bytes captured */
+	__u32 at;  /* offset of the value (past the colon), 0: not found */
+};
+
+static long prop_tp_step(__u32 i, struct prop_tp_scan *c)
+{
+	__u32 zero = 0;
+	struct obi_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s || i + OBI_TP_NAME_LEN + 55 > c->len)
+		return 1; /* no room left for a whole header line */
+	__u32 j = i & (OBI_MAX_CAPTURE - 1);
+	if (s->data[j] != '\n')
+		return 0;
+	const char name[] = "traceparent:";
+#pragma clang loop unroll(full)
+	for (int k = 0; k < 12; k++) {
+		__u8 ch = s->data[j + 1 + k];
+		if (ch >= 'A' && ch <= 'Z')
+			ch += 'a' - 'A';
+		if (ch != (__u8)name[k])
+			return 0;
+	}
+	c->at = j + OBI_TP_NAME_LEN;
+	return 1;
+}
+
+static __always_inline int prop_hex(__u8 ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* parse `n` bytes of hex at s->data[at..] into dst; 0 when all were hex digits */
+static __always_inline int prop_unhex(struct obi_scratch *s, __u32 at, __u8 *dst, int n)
+{
+#pragma clang loop unroll(full)
+	for (int k = 0; k < 16; k++) {
+		if (k >= n)
+			break;
+		int hi = prop_hex(s->data[(at + 2 * k) & (2 * OBI_MAX_CAPTURE - 1)]);
+		int lo = prop_hex(s->data[(at + 2 * k + 1) & (2 * OBI_MAX_CAPTURE - 1)]);
+		if (hi < 0 || lo < 0)
+			return -1;
+		dst[k] = (hi << 4) | lo;
+	}
+	return 0;
+}
+
+/* a valid `traceparent: 00-<32 hex>-<16 hex>-<2 hex>` in the first `got` captured bytes (version 00
+ * only, ids not all zero), as user space's peekTraceparent reads it (telemetry/tracecontext.ts) */
+static __always_inline int prop_traceparent(__u32 got, __u8 *trace, __u8 *parent)
+{
+	__u32 zero = 0;
+	struct obi_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s || got < 16)
+		return 0;
+	struct prop_tp_scan c = { .len = got };
+	bpf_loop(got < OBI_MAX_CAPTURE ? got : OBI_MAX_CAPTURE, prop_tp_step, &c, 0);
+	if (!c.at)
+		return 0;
+	__u32 at = c.at & (OBI_MAX_CAPTURE - 1);
+#pragma clang loop unroll(full)
+	for (int k = 0; k < 2; k++)
+		if (s->data[at] == ' ' || s->data[at] == '\t')
+			at = (at + 1) & (OBI_MAX_CAPTURE - 1);
+	if (s->data[at] != '0' || s->data[at + 1] != '0' || s->data[at + 2] != '-' || s->data[at + 35] != '-' ||
+	    s->data[at + 52] != '-')
+		return 0;
+	if (prop_unhex(s, at + 3, trace, 16) || prop_unhex(s, at + 36, parent, 8))
+		return 0;
+	__u64 t0 = 0, t1 = 0, p0 = 0;
+	__builtin_memcpy(&t0, trace, 8);
+	__builtin_memcpy(&t1, trace + 8, 8);
+	__builtin_memcpy(&p0, parent, 8);
+	return (t0 | t1) != 0 && p0 != 0;
+}
+
+/* after a read that returned data on a traced socket (its first `got` bytes in scratch): a server
+ * request's first read decides its ids */
+static __always_inline void prop_ingress(__u64 id, struct obi_conn_info *ci, __u32 got)
 {
 	if (!prop_tcp || ci->udp || ci->role != OBI_ROLE_SERVER)
 		goto client;
@@ -133,6 +220,8 @@ static __always_inline void prop_ingress(__u64 id, struct obi_conn_info *ci)
 		ps->rx_fresh = 0;
 		flags |= OBI_CTX_REMOTE;
 		stat_inc(OBI_STAT_PROP_USED);
+	} else if (prop_traceparent(got, ps->trace_id, ps->parent_id)) {
+		flags |= OBI_CTX_HEADER; /* an instrumented client's header: its children continue it too */
 	} else {
 		prop_rand(ps->trace_id, 4);
 		__builtin_memset(ps->parent_id, 0, 8);

@@ -133,10 +133,7 @@ static __always_inline int io_exit(long ret, __u8 flags)
 	s->ev.flags = flags | (ci->udp ? OBI_DATA_UDP : 0);
 	s->ev.tuple = ci->tuple;
 	s->ev.ssl_id = 0;
-	if (a.direction == OBI_DIR_INGRESS)
-		prop_ingress(id, ci);
-	prop_thread_io(id, ci->sock_id);
-	prop_fill(&s->ev, ci->sock_id);
+	s->ev.ctx_flags = 0;
 	if (a.kind == OBI_IO_MMSG) {
 		mmsg_submit(s, a.ptr, ret, ci->udp);
 		return 0;
@@ -161,6 +158,11 @@ static __always_inline int io_exit(long ret, __u8 flags)
 		got = OBI_MAX_CAPTURE;
 	asm volatile("%[got] &= %[mask]" : [got] "+r"(got) : [mask] "i"(2 * OBI_MAX_CAPTURE - 1));
 	s->ev.captured = got;
+	/* after the copy: a server request's start may take its trace from a traceparent in it */
+	if (a.direction == OBI_DIR_INGRESS)
+		prop_ingress(id, ci, got);
+	prop_thread_io(id, ci->sock_id);
+	prop_fill(&s->ev, ci->sock_id);
 	h2_submit(s, ci, ci->sock_id, tgid, a.direction, 0, ret, got, a.kind, a.ptr, a.count);
 	return 0;
 }

@@ -74,16 +74,7 @@ static __always_inline void tls_emit(__u64 ssl, __u64 buf, long n, __u8 ingress,
 		s->ev.fd = fd;
 		s->ev.role = ci->role;
 		s->ev.tuple = ci->tuple;
-		/* plaintext: a server request starts at its first decrypted read; a client request was
-		 * decided at its first socket write (or here, at Go's Write entry, before the socket write) */
-		__u64 pid_tid = ((__u64)tgid << 32) | tid;
-		if (ingress)
-			prop_ingress(pid_tid, ci);
-		else
-			prop_egress(pid_tid, ci);
-		prop_fill(&s->ev, ci->sock_id);
 	} else {
-		s->ev.ctx_flags = 0;
 		s->ev.sock_id = 0;
 		s->ev.fd = ~0u;
 		s->ev.role = OBI_ROLE_UNKNOWN;
@@ -95,6 +86,17 @@ static __always_inline void tls_emit(__u64 ssl, __u64 buf, long n, __u8 ingress,
 		got = OBI_MAX_CAPTURE;
 	asm volatile("%[got] &= %[mask]" : [got] "+r"(got) : [mask] "i"(2 * OBI_MAX_CAPTURE - 1));
 	s->ev.captured = got;
+	s->ev.ctx_flags = 0;
+	if (ci) {
+		/* plaintext: a server request starts at its first decrypted read; a client request was
+		 * decided at its first socket write (or here, at Go's Write entry, before the socket write) */
+		__u64 pid_tid = ((__u64)tgid << 32) | tid;
+		if (ingress)
+			prop_ingress(pid_tid, ci, got);
+		else
+			prop_egress(pid_tid, ci);
+		prop_fill(&s->ev, ci->sock_id);
+	}
 	h2_submit(s, ci, ssl, tgid, s->ev.direction, 1, n, got, OBI_IO_BUF, buf, 0);
 }
 

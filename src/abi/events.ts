@@ -46,6 +46,7 @@ export const ObiCtxFlags = {
   OBI_CTX_SET: 1,
   OBI_CTX_REMOTE: 2,
   OBI_CTX_INHERITED: 4,
+  OBI_CTX_HEADER: 8,
 } as const;
 
 export const ObiPropMode = {

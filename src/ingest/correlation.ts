@@ -62,7 +62,8 @@ export function wireOf(r: RecordIds | undefined): WireCtx | undefined {
   if (r === undefined || (r.ctxFlags & ObiCtxFlags.OBI_CTX_SET) === 0) return undefined;
   const remote = (r.ctxFlags & ObiCtxFlags.OBI_CTX_REMOTE) !== 0;
   const inherited = (r.ctxFlags & ObiCtxFlags.OBI_CTX_INHERITED) !== 0;
-  return { traceId: hex(r.traceId), spanId: hex(r.spanId), parentId: remote || inherited ? hex(r.parentId) : undefined, remote, inherited };
+  const header = (r.ctxFlags & ObiCtxFlags.OBI_CTX_HEADER) !== 0; // the same traceparent user space reads (peekTraceparent)
+  return { traceId: hex(r.traceId), spanId: hex(r.spanId), parentId: remote || inherited || header ? hex(r.parentId) : undefined, remote, inherited };
 }
 
 /** one segment of a connection whose protocol is known, before it is fed to its session */
