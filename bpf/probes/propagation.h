@@ -65,11 +65,16 @@ static __always_inline void prop_thread_start(__u64 id, __u64 sock_id, struct ob
 }
 
 /* a server response starts on the thread: the request it answers is done */
-static __always_inline void prop_thread_end(__u64 id, __u64 sock_id)
+static __always_inline void prop_thread_end(__u64 id, __u64 sock_id, __u32 mode)
 {
 	struct obi_prop_thread *th = bpf_map_lookup_elem(&prop_threads, &id);
 	if (!th)
 		return;
+	if (mode == OBI_PROP_EVENT) {
+		if (th->sock_id == sock_id) /* the request read last is answered; another one's answer changes nothing */
+			bpf_map_delete_elem(&prop_threads, &id);
+		return;
+	}
 	if (th->open > 1) {
 		th->open -= 1;
 		return;
@@ -86,11 +91,11 @@ static __always_inline void prop_egress(__u64 id, struct obi_conn_info *ci)
 	if (!ps || ps->last_dir == OBI_DIR_EGRESS)
 		return; /* the exchange's write side goes on */
 	ps->last_dir = OBI_DIR_EGRESS;
+	__u32 mode = prop_mode(id >> 32);
 	if (ci->role == OBI_ROLE_SERVER) {
-		prop_thread_end(id, ci->sock_id);
+		prop_thread_end(id, ci->sock_id, mode);
 		return;
 	}
-	__u32 mode = prop_mode(id >> 32);
 	if (mode == OBI_PROP_OFF) {
 		ps->flags = 0;
 		ps->tx = 0;
@@ -100,10 +105,16 @@ static __always_inline void prop_egress(__u64 id, struct obi_conn_info *ci)
 	struct obi_prop_thread *th = 0;
 	if (mode == OBI_PROP_THREAD || mode == OBI_PROP_EVENT)
 		th = bpf_map_lookup_elem(&prop_threads, &id);
-	if (th && th->open == 1 && !th->overlap && !(mode == OBI_PROP_EVENT && th->other_io)) {
+	if (ps->bound) {
+		/* event mode: the connect() right after the downstream read bound this first request */
+		ps->bound = 0;
+		flags |= OBI_CTX_INHERITED;
+	} else if (th && th->open == 1 && !th->overlap && !(mode == OBI_PROP_EVENT && th->other_io)) {
 		__builtin_memcpy(ps->trace_id, th->trace_id, 16);
 		__builtin_memcpy(ps->parent_id, th->span_id, 8);
 		flags |= OBI_CTX_INHERITED;
+		if (mode == OBI_PROP_EVENT)
+			th->other_io = 1; /* taken: the next upstream request of the thread is not its child */
 	} else {
 		prop_rand(ps->trace_id, 4);
 		__builtin_memset(ps->parent_id, 0, 8);
@@ -249,6 +260,33 @@ static __always_inline void prop_thread_io(__u64 id, __u64 sock_id)
 		th->other_io = 1;
 }
 
+/* connect() of a client socket: a fresh state (a struct sock address is reused after close); in
+ * event mode (nginx) the request read on the thread immediately before is bound to its first request */
+static __always_inline void prop_connect(__u64 id, __u64 sock_id)
+{
+	if (!prop_tcp)
+		return;
+	struct obi_prop_sock fresh = {};
+	fresh.last_dir = 0xff;
+	if (prop_mode(id >> 32) == OBI_PROP_EVENT) {
+		struct obi_prop_thread *th = bpf_map_lookup_elem(&prop_threads, &id);
+		if (th && !th->other_io) {
+			__builtin_memcpy(fresh.trace_id, th->trace_id, 16);
+			__builtin_memcpy(fresh.parent_id, th->span_id, 8);
+			fresh.bound = 1;
+			th->other_io = 1; /* taken, as user space's marker is */
+		}
+	}
+	bpf_map_update_elem(&prop_socks, &sock_id, &fresh, BPF_ANY);
+}
+
+/* close() of a traced socket: its state goes (the address may be a new socket's soon) */
+static __always_inline void prop_forget(__u64 sock_id)
+{
+	if (prop_tcp)
+		bpf_map_delete_elem(&prop_socks, &sock_id);
+}
+
 /* copy the ids of the socket's current exchange onto a data record */
 static __always_inline void prop_fill(struct obi_data_event *ev, __u64 sock_id)
 {
@@ -298,6 +336,14 @@ SEC("sockops")
 int obi_sockops(struct bpf_sock_ops *skops)
 {
 	__u32 op = skops->op;
+	if (op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB) {
+		/* a new server socket: nothing of a socket that had its address before (no data arrived yet) */
+		struct bpf_sock *nsk = skops->sk;
+		if (nsk) {
+			__u64 nkey = (__u64)nsk;
+			bpf_map_delete_elem(&prop_socks, &nkey);
+		}
+	}
 	if (op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB || op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB) {
 		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_WRITE_HDR_OPT_CB_FLAG |
 		                                         BPF_SOCK_OPS_PARSE_UNKNOWN_HDR_OPT_CB_FLAG);

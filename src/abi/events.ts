@@ -369,6 +369,7 @@ export const ObiPropSockOffsets = {
   flags: 57,
   rxFresh: 58,
   tx: 59,
+  bound: 60,
 } as const;
 
 export interface ObiPropSock {
@@ -381,6 +382,7 @@ export interface ObiPropSock {
   flags: number;
   rxFresh: number;
   tx: number;
+  bound: number;
 }
 
 /** Decodes one obi_prop_sock at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies. */
@@ -395,6 +397,7 @@ export function decodeObiPropSock(v: DataView, o: number): ObiPropSock {
     flags: v.getUint8(o + 57),
     rxFresh: v.getUint8(o + 58),
     tx: v.getUint8(o + 59),
+    bound: v.getUint8(o + 60),
   };
 }
 
