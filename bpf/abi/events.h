@@ -153,7 +153,7 @@ struct obi_data_event {
 	__u8 trace_id[16];
 	__u8 span_id[8];
 	__u8 parent_id[8]; /* OBI_CTX_REMOTE or OBI_CTX_INHERITED: the parent span id; zero otherwise */
-	/* __u8 data[captured] follows */
+			   /* __u8 data[captured] follows */
 };
 
 /* OBI_EV_CONN and OBI_EV_CLOSE */
@@ -207,11 +207,11 @@ struct obi_prop_sock {
 	__u8 parent_id[8];
 	__u8 rx_trace_id[16]; /* the last option received on this socket */
 	__u8 rx_span_id[8];
-	__u8 last_dir;  /* enum obi_direction of the last data syscall, 0xff: none yet */
-	__u8 flags;     /* enum obi_ctx_flags of the current exchange */
-	__u8 rx_fresh;  /* 1: an option arrived since the last server request started */
-	__u8 tx;        /* 1: client: the option is written on the socket's segments */
-	__u8 bound;     /* 1: event mode: connect() bound trace_id/parent_id for the first request */
+	__u8 last_dir; /* enum obi_direction of the last data syscall, 0xff: none yet */
+	__u8 flags;    /* enum obi_ctx_flags of the current exchange */
+	__u8 rx_fresh; /* 1: an option arrived since the last server request started */
+	__u8 tx;       /* 1: client: the option is written on the socket's segments */
+	__u8 bound;    /* 1: event mode: connect() bound trace_id/parent_id for the first request */
 	__u8 _pad[3];
 };
 
@@ -220,9 +220,9 @@ struct obi_prop_thread {
 	__u8 trace_id[16];
 	__u8 span_id[8];
 	__u64 sock_id; /* the server socket of that request */
-	__u32 open;     /* server requests started on the thread and not yet answered */
-	__u8 overlap;   /* thread mode: two were open at once; no inheritance until the thread is idle */
-	__u8 other_io;  /* event mode: the thread did I/O on another socket after the request's read */
+	__u32 open;    /* server requests started on the thread and not yet answered */
+	__u8 overlap;  /* thread mode: two were open at once; no inheritance until the thread is idle */
+	__u8 other_io; /* event mode: the thread did I/O on another socket after the request's read */
 	__u8 _pad[2];
 };
 

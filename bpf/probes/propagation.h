@@ -71,7 +71,8 @@ static __always_inline void prop_thread_end(__u64 id, __u64 sock_id, __u32 mode)
 	if (!th)
 		return;
 	if (mode == OBI_PROP_EVENT) {
-		if (th->sock_id == sock_id) /* the request read last is answered; another one's answer changes nothing */
+		if (th->sock_id ==
+		    sock_id) /* the request read last is answered; another one's answer changes nothing */
 			bpf_map_delete_elem(&prop_threads, &id);
 		return;
 	}
