@@ -5,7 +5,7 @@
  * the agent, and flushes sessions on close, process exit and idle expiry.
  * Bounded: a cap on tracked connections (oldest evicted, counted).
  */
-import { ObiDataFlags, ObiDirection, ObiRole, type ObiConnEvent, type ObiDataEvent } from '../abi/events.ts';
+import { ObiCtxFlags, ObiDataFlags, ObiDirection, ObiRole, type ObiConnEvent, type ObiDataEvent } from '../abi/events.ts';
 import type { ConnInfo } from '../common/conn.ts';
 import type { ServiceIdentity } from '../common/service.ts';
 import type { RequestCorrelator, SpanCtx } from '../common/trace.ts';
@@ -39,6 +39,9 @@ interface Conn {
   /** the TLS session (SSL*) whose plaintext this connection carries */
   sslId?: bigint;
   corr?: CorrelationState; // ingest/correlation.ts
+  /** the kernel's ids carried by the last socket-level (ciphertext) record: the ids of a TLS plaintext
+   * record that reached user space without its socket (paired late) */
+  rawIds?: RecordIds;
 }
 
 export interface ConnectionCounters {
@@ -207,6 +210,7 @@ export class ConnectionTracker {
       // a TLS connection: its socket bytes are ciphertext, the plaintext comes from the library uprobes
       if (!tls) {
         this.counters.tlsRawSegments++;
+        keepRawIds(c, ev);
         return;
       }
       this._becomeTls(c);
@@ -218,6 +222,10 @@ export class ConnectionTracker {
 
   /** `ids`: the record, when it may carry the kernel's ids of its exchange (propagation `tcp`) */
   private _feed(c: Conn, ingress: boolean, payload: Buffer, len: number, flags: number, tsNs: number, ids?: RecordIds): void {
+    if ((flags & ObiDataFlags.OBI_DATA_TLS) !== 0) {
+      // TLS plaintext whose socket the kernel did not know yet carries no ids: the ciphertext before it did
+      if (ids === undefined || (ids.ctxFlags & ObiCtxFlags.OBI_CTX_SET) === 0) ids = c.rawIds;
+    } else if (c.state !== 'parsing' && ids !== undefined) keepRawIds(c, ids);
     if (c.state === 'ignored') {
       this.counters.ignoredSegments++;
       return;
@@ -409,3 +417,8 @@ export class ConnectionTracker {
   }
 }
 
+/** remember the kernel's ids of a socket-level record (copied: the record's arrays are views into the batch) */
+function keepRawIds(c: Conn, r: RecordIds): void {
+  if ((r.ctxFlags & ObiCtxFlags.OBI_CTX_SET) === 0) return;
+  c.rawIds = { ctxFlags: r.ctxFlags, traceId: Uint8Array.from(r.traceId), spanId: Uint8Array.from(r.spanId), parentId: Uint8Array.from(r.parentId) };
+}

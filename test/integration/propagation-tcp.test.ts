@@ -12,7 +12,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, rmdirSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, rmdirSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestAgent, freePort, run, startProcess, waitFor, type Proc } from '../helpers/harness.ts';
 import { OtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver.ts';
@@ -41,11 +42,12 @@ describe('propagation tcp: a trace crosses a veth hop between two network namesp
   let b: Proc | undefined;
   let agentA: TestAgent | undefined;
   let agentB: TestAgent | undefined;
-  const ports = { a: 0, b: 0 };
+  const ports = { a: 0, b: 0, bTls: 0 };
+  const certDir = mkdtempSync(join(tmpdir(), 'obi-prop-cert-'));
 
   /** start a service in a namespace and a cgroup (the pid stays the shell's through both execs) */
-  const startIn = (side: 'a' | 'b', port: number): Proc =>
-    startProcess('/bin/sh', ['-c', `echo $$ > ${cgroups[side]}/cgroup.procs && exec ip netns exec ${ns[side]} ${PY} ${SVC} ${port}`], {
+  const startIn = (side: 'a' | 'b', args: string): Proc =>
+    startProcess('/bin/sh', ['-c', `echo $$ > ${cgroups[side]}/cgroup.procs && exec ip netns exec ${ns[side]} ${PY} ${SVC} ${args}`], {
       env: { ...process.env, OTEL_SERVICE_NAME: `prop-${side}-${tag}` },
     });
 
@@ -91,8 +93,12 @@ describe('propagation tcp: a trace crosses a veth hop between two network namesp
     }
     ports.a = await freePort();
     ports.b = await freePort();
-    a = startIn('a', ports.a);
-    b = startIn('b', ports.b);
+    ports.bTls = await freePort();
+    const cert = join(certDir, 'cert.pem');
+    const key = join(certDir, 'key.pem');
+    await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=prop-b', '-days', '1', '-keyout', key, '-out', cert]);
+    a = startIn('a', String(ports.a));
+    b = startIn('b', `${ports.b} ${ports.bTls} ${cert} ${key}`);
     await waitFor('both services listening', () => a!.output().includes('listening') && b!.output().includes('listening'), 10_000);
     rx = await OtlpReceiver.start({ grpcPort: false });
     await startAgents('tcp');
@@ -102,6 +108,7 @@ describe('propagation tcp: a trace crosses a veth hop between two network namesp
     await stopAgents().catch(() => {});
     for (const p of [a, b]) await p?.kill().catch(() => {});
     await rx?.close().catch(() => {});
+    rmSync(certDir, { recursive: true, force: true });
     for (const n of Object.values(ns)) await run('ip', ['netns', 'del', n]).catch(() => {}); // takes the veth pair with it
     for (const d of Object.values(cgroups)) {
       if (d === '' || !existsSync(d)) continue;
@@ -142,10 +149,12 @@ describe('propagation tcp: a trace crosses a veth hop between two network namesp
   for (const [family, to] of [
     ['IPv4', (): string => `${addr4.b}:${ports.b}`],
     ['IPv6', (): string => `[${addr6.b}]:${ports.b}`],
+    ['HTTPS (IPv4, the option is below TLS)', (): string => `${addr4.b}:${ports.bTls}&tls=1`],
   ] as const) {
     test(`${family}: one trace across the hop, B's server span is the child of A's client span`, async () => {
-      const label = `one-${family}`;
+      const label = `one-${family.split(' ')[0]}`;
       const { aSrv, aCli, bSrv } = await oneHop(label, to());
+      if (process.env.PROP_DEBUG) console.log(JSON.stringify({ aSrv: [aSrv.traceId, aSrv.spanId, aSrv.parentSpanId], aCli: [aCli.traceId, aCli.spanId, aCli.parentSpanId], bSrv: [bSrv.traceId, bSrv.spanId, bSrv.parentSpanId] }));
       assert.equal(aCli.traceId, aSrv.traceId, "A's client span in its request's trace");
       assert.equal(bSrv.traceId, aSrv.traceId, "B's server span in A's trace (from the option)");
       assert.equal(bSrv.parentSpanId, aCli.spanId, "B's server span: child of A's client span");
@@ -178,6 +187,8 @@ describe('propagation tcp: a trace crosses a veth hop between two network namesp
     assert.equal(own, N, "every B server span's parent is its own request's client span");
     const written = await metric(agentA!, 'obi_context_propagation_tcp_options_written_total');
     const parents = await metric(agentB!, 'obi_context_propagation_tcp_parents_total');
+    const read = await metric(agentB!, 'obi_context_propagation_tcp_options_read_total');
+    console.log(`# ${N} keep-alive requests: options written ${written} (agent A), read ${read}, used as parent ${parents} (agent B)`);
     assert.ok(written >= N, `options written: ${written}`);
     assert.ok(parents >= N, `server requests given their parent by an option: ${parents}`);
   });

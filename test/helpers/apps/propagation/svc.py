@@ -1,14 +1,17 @@
 """A thread-per-request HTTP/1.1 service for the propagation test (docs/devdocs/propagation.md).
 
-usage: svc.py PORT
-GET /call?n=N&tag=T&to=HOST:PORT: on the handling thread, makes N GET requests /leaf/T/<i> to
-HOST:PORT over ONE keep-alive connection (http.client), then answers "called N". HOST may be an
-IPv6 address in brackets. GET /leaf/...: answers "leaf". Listens on all IPv4 and IPv6 addresses
-(dual stack); prints "listening" once bound.
+usage: svc.py PORT [TLS_PORT CERT KEY]
+GET /call?n=N&tag=T&to=HOST:PORT[&tls=1]: on the handling thread, makes N GET requests /leaf/T/<i>
+to HOST:PORT over ONE keep-alive connection (http.client; with tls=1 over HTTPS, the certificate not
+verified), then answers "called N". HOST may be an IPv6 address in brackets. GET /leaf/...: answers
+"leaf". Listens on all IPv4 and IPv6 addresses (dual stack), with TLS_PORT also HTTPS (OpenSSL
+through Python's ssl module); prints "listening" once bound.
 """
 import http.client
 import socket
+import ssl
 import sys
+import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -25,7 +28,11 @@ class Handler(BaseHTTPRequestHandler):
             q = urllib.parse.parse_qs(u.query)
             n, tag, to = int(q["n"][0]), q["tag"][0], q["to"][0]
             host, _, port = to.rpartition(":")
-            conn = http.client.HTTPConnection(host.strip("[]"), int(port), timeout=30)
+            if q.get("tls") == ["1"]:
+                ctx = ssl._create_unverified_context()
+                conn = http.client.HTTPSConnection(host.strip("[]"), int(port), timeout=30, context=ctx)
+            else:
+                conn = http.client.HTTPConnection(host.strip("[]"), int(port), timeout=30)
             for i in range(n):
                 conn.request("GET", f"/leaf/{tag}/{i}")
                 r = conn.getresponse()
@@ -55,5 +62,11 @@ class Server(ThreadingHTTPServer):
 
 
 server = Server(("::", PORT), Handler)
+if len(sys.argv) > 4:
+    tls = Server(("::", int(sys.argv[2])), Handler)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(sys.argv[3], sys.argv[4])
+    tls.socket = ctx.wrap_socket(tls.socket, server_side=True)
+    threading.Thread(target=tls.serve_forever, daemon=True).start()
 print("listening", flush=True)
 server.serve_forever()
