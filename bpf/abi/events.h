@@ -209,7 +209,7 @@ struct obi_prop_sock {
 	__u8 rx_span_id[8];
 	__u8 last_dir; /* enum obi_direction of the last data syscall, 0xff: none yet */
 	__u8 flags;    /* enum obi_ctx_flags of the current exchange */
-	__u8 rx_fresh; /* 1: an option arrived since the last server request started */
+	__u8 rx_fresh; /* 1: an option arrived on this socket (rx_* hold the last one) */
 	__u8 tx;       /* 1: client: the option is written on the socket's segments */
 	__u8 bound;    /* 1: event mode: connect() bound trace_id/parent_id for the first request */
 	__u8 _pad[3];

@@ -227,9 +227,11 @@ static __always_inline void prop_ingress(__u64 id, struct obi_conn_info *ci, __u
 	}
 	__u8 flags = OBI_CTX_SET;
 	if (ps->rx_fresh) {
+		/* the last option received: the client's current request (a client rewrites it at each
+		 * request's first write). Not consumed: a TLS handshake's last flight and the first request
+		 * may come in one segment while the server sees two exchanges (its session ticket between) */
 		__builtin_memcpy(ps->trace_id, ps->rx_trace_id, 16);
 		__builtin_memcpy(ps->parent_id, ps->rx_span_id, 8);
-		ps->rx_fresh = 0;
 		flags |= OBI_CTX_REMOTE;
 		stat_inc(OBI_STAT_PROP_USED);
 	} else if (prop_traceparent(got, ps->trace_id, ps->parent_id)) {
