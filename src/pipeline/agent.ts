@@ -43,7 +43,8 @@ import type { Logger } from './log.ts';
 import { cachedIngestSnapshot } from './ingest-stats.ts';
 import { bindAgentProtocols, httpExtractorsFor, rpcRecorders } from './protocol-hooks.ts';
 import { Kernel } from './kernel.ts';
-import { Propagation, planPropagation, registerPropagationMetrics } from './propagation.ts';
+import { Propagation, planPropagation, propagationBlocker, registerPropagationMetrics } from './propagation.ts';
+import { capabilityStates } from './capabilities.ts';
 import { TlsInstrumenter, type TlsLibraryStatus } from './tls.ts';
 import { preflight, type KernelReport } from './preflight.ts';
 import { metadataSourcesOn, startMetadata, type MetadataSources } from './metadata.ts';
@@ -276,8 +277,9 @@ export class Agent {
     // kernel side
     const admission = prepareExecAdmission(cfg.selectors, log); // exe/language selectors admitted at exec
     const propPlan = planPropagation(cfg.ebpf.context_propagation);
+    const propBlocker = propPlan.tcp ? propagationBlocker(capabilityStates().some((c) => c.name === 'CAP_NET_ADMIN' && c.present)) : undefined;
     const kernel = Kernel.load({
-      propagationTcp: propPlan.tcp,
+      propagationTcp: propPlan.tcp && propBlocker === undefined,
       captureSize: cfg.ebpf.capture_size,
       captureUdp: dnsEnabled,
       largeHttp: largeHttpBytes(cfg),
@@ -293,8 +295,8 @@ export class Agent {
     this._internal.setKernelDropsSource(() => Number(kernel.eventsDropped));
     if (largeHttpBytes(cfg) > 0) registerLargeCaptureMetrics(this._internalStore ?? this.store, () => kernel.largeCapture);
     // context propagation (pipeline/propagation.ts): the sockops program on the selected processes' cgroups
-    const prop = (this._prop = new Propagation({ plan: propPlan, kernel, log }));
-    registerPropagationMetrics(this._internalStore ?? this.store, propPlan.active, () => kernel.propagation);
+    const prop = (this._prop = new Propagation({ plan: propPlan, kernel, log, unavailable: propBlocker }));
+    registerPropagationMetrics(this._internalStore ?? this.store, propBlocker === undefined ? propPlan.active : 'disabled', () => kernel.propagation);
 
     this._corr = createCorrelation(this._ids, this._internalStore!, (pid) => this._lifecycle?.tracked.get(pid));
     this._tracker = new ConnectionTracker({

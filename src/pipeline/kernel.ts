@@ -67,6 +67,8 @@ export class Kernel {
       bpf.setGlobal(ObiGlobal.capture_udp, Buffer.from([o.captureUdp === true ? 1 : 0]));
       bpf.setGlobal(ObiGlobal.large_http, o.largeHttp ?? 0);
       bpf.setGlobal(ObiGlobal.prop_tcp, Buffer.from([o.propagationTcp === true ? 1 : 0]));
+      // the sockops program loads only for propagation (loading it needs CAP_NET_ADMIN)
+      if (o.propagationTcp !== true) bpf.setAutoload('obi_sockops', false);
       bpf.setMapMaxEntries(ObiMap.events, o.ringBufferSize);
       o.beforeLoad?.(bpf);
       try {
@@ -82,7 +84,7 @@ export class Kernel {
     const tLoad = performance.now();
     const attached: string[] = [];
     for (const p of bpf.programs()) {
-      if (/^u(ret)?probe/.test(p.section) || p.section === 'sockops') continue; // sockops: per cgroup (pipeline/propagation.ts)
+      if (/^u(ret)?probe/.test(p.section) || p.section === 'sockops') continue; // sockops: per cgroup (pipeline/propagation.ts), when loaded
       k._links.push(bpf.attach(p.name));
       attached.push(p.section.replace(/^(raw_)?tracepoint\//, ''));
     }

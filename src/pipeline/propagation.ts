@@ -78,6 +78,13 @@ export function cgroupDirOf(pid: number, cgroupRoot: string, procRoot = '/proc')
   return undefined;
 }
 
+/** why `tcp` cannot run with these capabilities and mounts, or undefined when it can (checked before the object loads) */
+export function propagationBlocker(netAdmin: boolean, procRoot = '/proc'): string | undefined {
+  if (!netAdmin) return 'CAP_NET_ADMIN is missing: the sockops program cannot be loaded or attached';
+  if (cgroup2Mount(procRoot) === undefined) return 'no cgroup v2 hierarchy is mounted';
+  return undefined;
+}
+
 /** the cgroup2 mount point, if any */
 export function cgroup2Mount(procRoot = '/proc'): string | undefined {
   try {
@@ -109,6 +116,8 @@ export interface PropagationOptions {
   /** cgroup v2 mount (default: from /proc/mounts) */
   readonly cgroupRoot?: string;
   readonly procRoot?: string;
+  /** why `tcp` cannot run although asked for (e.g. CAP_NET_ADMIN missing: the sockops program was not loaded) */
+  readonly unavailable?: string;
 }
 
 export const SOCKOPS_PROGRAM = 'obi_sockops';
@@ -127,7 +136,8 @@ export class Propagation {
     this._o = o;
     this.plan = o.plan;
     this._root = o.cgroupRoot ?? cgroup2Mount(o.procRoot);
-    if (o.plan.tcp && this._root === undefined) this._unavailable = 'no cgroup v2 hierarchy is mounted';
+    if (o.plan.tcp && o.unavailable !== undefined) this._unavailable = o.unavailable;
+    else if (o.plan.tcp && this._root === undefined) this._unavailable = 'no cgroup v2 hierarchy is mounted';
   }
 
   /** the cgroup directories the sockops program runs on */
