@@ -146,6 +146,16 @@ describe('propagation tcp: a trace crosses a veth hop between two network namesp
     return { aSrv: aSrv[0], aCli: aCli[0], bSrv: bSrv[0] };
   };
 
+  test("start-up report: each agent names the mode and the one cgroup it attached (its process's)", () => {
+    for (const [agent, side] of [[agentA!, 'a'], [agentB!, 'b']] as const) {
+      const report = agent.logs.find((l) => l.includes('msg="context propagation"'));
+      assert.ok(report !== undefined, agent.logs.join('\n'));
+      assert.match(report, /mode=tcp/);
+      assert.ok(report.includes(`cgroups=${cgroups[side]}`), report);
+      assert.ok(!report.includes(cgroups[side === 'a' ? 'b' : 'a']), 'not the other namespace\'s cgroup');
+    }
+  });
+
   for (const [family, to] of [
     ['IPv4', (): string => `${addr4.b}:${ports.b}`],
     ['IPv6', (): string => `[${addr6.b}]:${ports.b}`],
@@ -154,7 +164,6 @@ describe('propagation tcp: a trace crosses a veth hop between two network namesp
     test(`${family}: one trace across the hop, B's server span is the child of A's client span`, async () => {
       const label = `one-${family.split(' ')[0]}`;
       const { aSrv, aCli, bSrv } = await oneHop(label, to());
-      if (process.env.PROP_DEBUG) console.log(JSON.stringify({ aSrv: [aSrv.traceId, aSrv.spanId, aSrv.parentSpanId], aCli: [aCli.traceId, aCli.spanId, aCli.parentSpanId], bSrv: [bSrv.traceId, bSrv.spanId, bSrv.parentSpanId] }));
       assert.equal(aCli.traceId, aSrv.traceId, "A's client span in its request's trace");
       assert.equal(bSrv.traceId, aSrv.traceId, "B's server span in A's trace (from the option)");
       assert.equal(bSrv.parentSpanId, aCli.spanId, "B's server span: child of A's client span");
@@ -211,6 +220,7 @@ describe('propagation tcp: a trace crosses a veth hop between two network namesp
     assert.equal(await metric(agentA!, 'obi_context_propagation_tcp_options_written_total'), 0);
     assert.equal(await metric(agentB!, 'obi_context_propagation_tcp_options_read_total'), 0);
     assert.match(await agentA!.metrics(), /obi_context_propagation_mode\{mode="disabled"\} 1/);
+    assert.ok(agentA!.logs.some((l) => l.includes('msg="context propagation"') && l.includes('mode=disabled')));
   });
 });
 
