@@ -25,7 +25,7 @@ import type { BenchOptions, BenchResult, ConfigId, GroupId, MachineInfo, MicroRe
 import { ensureSdk, runOne, type Ctx } from './lib/scenarios.ts';
 
 const BENCH_DIR = import.meta.dirname;
-const ALL_GROUPS: readonly GroupId[] = ['nginx-http', 'nginx-http-noprop', 'nginx-https', 'node', 'redis', 'grpc', 'genai-https', 'genai-https-large'];
+const ALL_GROUPS: readonly GroupId[] = ['nginx-http', 'nginx-http-noprop', 'nginx-https', 'node', 'redis', 'grpc', 'genai-https', 'genai-https-large', 'genai-h2', 'genai-h2-large'];
 const GROUP_CONFIGS: Readonly<Record<GroupId, readonly ConfigId[]>> = {
   'nginx-http': ['none', 'idle', 'obi'],
   // the same with context propagation disabled: nginx-http runs the default, tcp (docs/devdocs/propagation.md)
@@ -36,6 +36,8 @@ const GROUP_CONFIGS: Readonly<Record<GroupId, readonly ConfigId[]>> = {
   grpc: ['none', 'obi'],
   'genai-https': ['none', 'obi'],
   'genai-https-large': ['none', 'obi'],
+  'genai-h2': ['none', 'obi'],
+  'genai-h2-large': ['none', 'obi'],
 };
 /** processes the agent must select for each group (nginx: master + worker) */
 
@@ -156,7 +158,7 @@ const METHOD_NOTES = (o: BenchOptions): string[] => [
 ];
 
 const USAGE = `Usage: node bench/run.ts [--smoke] [--reps N] [--duration S] [--warmup S] [--redis-requests N]
-                         [--only nginx-http,nginx-http-noprop,nginx-https,node,redis,grpc,genai-https,genai-https-large] [--configs none,idle,obi,sdk]
+                         [--only nginx-http,nginx-http-noprop,nginx-https,node,redis,grpc,genai-https,genai-https-large,genai-h2,genai-h2-large] [--configs none,idle,obi,sdk]
                          [--https auto|on|off] [--no-micro] [--out DIR] [--rate R]
        node bench/run.ts --render bench/results/<date>.json   (rewrite its .md, .svg and latest.md)
 Overhead of obi-ts vs no instrumentation (and the OTel Node SDK); see bench/README.md.

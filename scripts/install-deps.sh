@@ -4,7 +4,7 @@
 # --lint). Idempotent: only missing packages are installed.
 set -euo pipefail
 build=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make gcc binutils pkg-config)
-test=(nginx python3 python3-kafka curl wamerican wrk redis-server redis-tools postgresql mariadb-server mariadb-client memcached prometheus gnutls-bin openssl python3-pymongo dnsmasq-base bind9-dnsutils nats-server mosquitto mosquitto-clients rabbitmq-server python3-pika python3-grpcio golang-go golang-golang-x-net-dev systemd docker.io debootstrap libcap2-bin python3-graphene awscli php-cli php-mysql openjdk-17-jdk-headless)
+test=(nginx python3 python3-kafka curl wamerican wrk redis-server redis-tools postgresql mariadb-server mariadb-client memcached prometheus gnutls-bin openssl python3-pymongo dnsmasq-base bind9-dnsutils nats-server mosquitto mosquitto-clients rabbitmq-server python3-pika python3-grpcio golang-go golang-golang-x-net-dev systemd docker.io debootstrap libcap2-bin python3-graphene python3-aiohttp awscli php-cli php-fpm php-mysql openjdk-17-jdk-headless)
 # the Node.js context correlation test also runs on the system's Node (test/integration/node-context.test.ts)
 test+=(nodejs)
 lint=(clang-format)

@@ -16,6 +16,8 @@ export const SCENARIOS: readonly { id: string; title: string; paced?: true }[] =
   { id: 'grpc-unary', title: 'gRPC unary (grpc-js server and client, one HTTP/2 connection)' },
   { id: 'genai-https', title: 'GenAI chat completions over HTTPS (20 KB JSON answers, GenAI on, capture prefix only)' },
   { id: 'genai-https-large', title: 'the same with the larger HTTP capture on (ebpf.buffer_sizes.http 65536)' },
+  { id: 'genai-h2', title: 'GenAI chat completions over HTTP/2 through TLS (20 KB answers, 32 streams on one connection, GenAI on, capture prefix only)' },
+  { id: 'genai-h2-large', title: 'the same with the HTTP/2 body capture on (ebpf.buffer_sizes.http 65536)' },
   { id: 'nginx-http-paced', title: 'nginx static file, HTTP, at a fixed rate', paced: true },
   { id: 'nginx-https-paced', title: 'nginx static file, HTTPS, at a fixed rate', paced: true },
   { id: 'node-paced', title: 'Node.js http server, at a fixed rate', paced: true },

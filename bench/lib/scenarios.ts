@@ -17,13 +17,14 @@ const BENCH_DIR = join(import.meta.dirname, '..');
 const SDK_DIR = join(BENCH_DIR, 'sdk');
 const NODE_APP = join(BENCH_DIR, 'apps', 'node-server.cjs');
 /** selected processes per group with obi-ts: nginx master and worker, the others one */
-const EXPECTED_INSTRUMENTED: Readonly<Record<GroupId, number>> = { 'nginx-http': 2, 'nginx-http-noprop': 2, 'nginx-https': 2, node: 1, redis: 1, grpc: 1, 'genai-https': 1, 'genai-https-large': 1 };
+const EXPECTED_INSTRUMENTED: Readonly<Record<GroupId, number>> = { 'nginx-http': 2, 'nginx-http-noprop': 2, 'nginx-https': 2, node: 1, redis: 1, grpc: 1, 'genai-https': 1, 'genai-https-large': 1, 'genai-h2': 1, 'genai-h2-large': 1 };
 const GENAI_SERVER = join(BENCH_DIR, '..', 'test', 'helpers', 'apps', 'genai-server.mjs');
 const GENAI_POST = join(BENCH_DIR, 'apps', 'genai-post.lua');
 /** the agent's GenAI settings in the genai groups (environment, as OBI names them) */
 const GENAI_ENV: Readonly<Record<string, string>> = { OTEL_EBPF_TRACES_INSTRUMENTATIONS: 'http,genai', OTEL_EBPF_HTTP_OPENAI_ENABLED: 'true' };
 const GRPC_SERVER = join(BENCH_DIR, 'apps', 'grpc-server.mjs');
 const GRPC_LOAD = join(BENCH_DIR, 'apps', 'grpc-load.mjs');
+const H2_GENAI_LOAD = join(BENCH_DIR, 'apps', 'h2-genai-load.mjs');
 const PACE = join(BENCH_DIR, 'apps', 'pace.mjs');
 const log = (msg: string): void => void process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 
@@ -125,6 +126,20 @@ const grpcPhase = {
   },
 };
 
+/** POSTs of 20 KB answers on one HTTP/2-over-TLS connection (bench/apps/h2-genai-load.mjs) */
+async function h2GenaiLoad(port: number, seconds: number, concurrency: number): Promise<{ requests: number; rps: number; p50Us: number; p99Us: number; errors: number; wallS: number }> {
+  const out = await runCommand(process.execPath, [H2_GENAI_LOAD, String(port), String(Math.max(1, Math.round(seconds))), String(concurrency)]);
+  return JSON.parse(out.trim().split('\n').pop()!) as { requests: number; rps: number; p50Us: number; p99Us: number; errors: number; wallS: number };
+}
+
+const h2GenaiPhase = (scenario: string) => ({
+  scenario,
+  async run(port: number, ctx: Ctx): Promise<PhaseResult> {
+    const r = await h2GenaiLoad(port, ctx.opts.durationS, ctx.opts.connections);
+    return { scenario, durationS: r.wallS, requests: r.requests, rps: r.rps, p50Us: r.p50Us, p99Us: r.p99Us, errors: r.errors, inFlightBound: ctx.opts.connections };
+  },
+});
+
 const GROUPS: Readonly<Record<GroupId, GroupSpec>> = {
   'nginx-http': { start: (_c, port) => startNginx(port), warm: wrkWarm('http', '/index.html'), phases: [wrkPhase('nginx-http', 'http', '/index.html'), pacedPhase('nginx-http-paced', 'http', '/index.html')] },
   // the agent's default is context propagation tcp; this row turns it off to show its cost on a server
@@ -177,6 +192,20 @@ const GROUPS: Readonly<Record<GroupId, GroupSpec>> = {
     agentEnv: { ...GENAI_ENV, OTEL_EBPF_BPF_BUFFER_SIZE_HTTP: '65536' },
     warm: wrkWarm('https', '/v1/chat/completions', GENAI_POST),
     phases: [wrkPhase('genai-https-large', 'https', '/v1/chat/completions', GENAI_POST)],
+  },
+  // the same answers over HTTP/2 through TLS: the DATA frames past each write's prefix, then with
+  // the HTTP/2 body capture (the same ebpf.buffer_sizes.http; bpf/protocols/http2.h)
+  'genai-h2': {
+    start: (_c, port, ctx) => startGenaiServer(port, GENAI_SERVER, ctx.tls!, true),
+    agentEnv: GENAI_ENV,
+    warm: async (port, ctx) => (await h2GenaiLoad(port, ctx.opts.warmupS, ctx.opts.connections)).requests,
+    phases: [h2GenaiPhase('genai-h2')],
+  },
+  'genai-h2-large': {
+    start: (_c, port, ctx) => startGenaiServer(port, GENAI_SERVER, ctx.tls!, true),
+    agentEnv: { ...GENAI_ENV, OTEL_EBPF_BPF_BUFFER_SIZE_HTTP: '65536' },
+    warm: async (port, ctx) => (await h2GenaiLoad(port, ctx.opts.warmupS, ctx.opts.connections)).requests,
+    phases: [h2GenaiPhase('genai-h2-large')],
   },
   grpc: {
     start: (_c, port) => startGrpcServer(port, GRPC_SERVER),

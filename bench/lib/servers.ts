@@ -109,8 +109,8 @@ export async function startGrpcServer(port: number, script: string): Promise<App
 }
 
 /** the GenAI test server (test/helpers/apps/genai-server.mjs: OpenAI and Anthropic API formats) over HTTPS */
-export async function startGenaiServer(port: number, script: string, tls: TlsFiles): Promise<App> {
-  const c = startChild(process.execPath, [script, String(port), tls.cert, tls.key], { env: process.env });
+export async function startGenaiServer(port: number, script: string, tls: TlsFiles, h2 = false): Promise<App> {
+  const c = startChild(process.execPath, [script, String(port), tls.cert, tls.key, ...(h2 ? ['h2'] : [])], { env: process.env });
   await waitForPort(port, 30_000);
   return appOf('genai', port, c, () => [c.pid]);
 }

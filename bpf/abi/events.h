@@ -26,6 +26,7 @@
 #define OBI_MAX_CAPTURE 8192
 /* executable path carried by exec events; longer paths are truncated (user space re-reads /proc/PID/exe) */
 #define OBI_MAX_PATH 256
+#define OBI_MAX_ARGS 128 /* a power of two: the copy length is masked with OBI_MAX_ARGS - 1 */
 /* iovecs walked per readv/writev/sendmsg/recvmsg (bounded loop): Node writes a chunked
  * response as 13+ iovecs; data past the 32nd is counted, not copied */
 #define OBI_MAX_IOV 32
@@ -47,6 +48,11 @@
  * syscall at most (OBI's maximum for http), in records of at most OBI_MAX_CAPTURE bytes each */
 #define OBI_LARGE_MAX 262144
 #define OBI_LARGE_MAX_CHUNKS (OBI_LARGE_MAX / OBI_MAX_CAPTURE)
+/* bytes of a unix socket path carried by connection events (sizeof sockaddr_un.sun_path) */
+#define OBI_UNIX_PATH 108
+/* obi_conn_tuple.family of a unix stream socket (AF_UNIX): local_addr/remote_addr hold the kernel
+ * addresses of this end's and the peer's struct sock (8 bytes, host order), ports are 0 */
+#define OBI_AF_UNIX 1
 
 enum obi_event_type {
 	OBI_EV_DATA = 1,   /* payload prefix of one socket read or write */
@@ -165,6 +171,11 @@ struct obi_conn_event {
 	__u8 role; /* enum obi_role */
 	__u8 _pad[7];
 	struct obi_conn_tuple tuple;
+	/* a unix stream socket (tuple.family OBI_AF_UNIX): the path it is bound to or connected to
+	 * (NUL-padded; an abstract name starts with a NUL byte), reported in the OBI_EV_CONN sent when
+	 * its first payload passed the FastCGI gate (probes/sock_io.h); empty for inet sockets */
+	char unix_path[OBI_UNIX_PATH];
+	__u8 _pad2[4];
 };
 
 enum obi_proc_flags {
@@ -179,6 +190,10 @@ struct obi_proc_event {
 	__u32 flags;             /* enum obi_proc_flags */
 	__u32 tid;               /* the new thread's id (THREAD) */
 	char path[OBI_MAX_PATH]; /* executable path (EXEC), NUL-terminated */
+	__u32 args_len;          /* bytes of `args` filled (EXEC) */
+	__u32 _pad2;
+	__u8 args
+		[OBI_MAX_ARGS]; /* the first bytes of argv, NUL-separated (EXEC): cmd_args of a process gone before /proc is read */
 };
 
 /* value of the `sigprobe` map: user space inserts a zeroed entry for a traced tgid; the next time
@@ -223,7 +238,9 @@ struct obi_prop_thread {
 	__u32 open;    /* server requests started on the thread and not yet answered */
 	__u8 overlap;  /* thread mode: two were open at once; no inheritance until the thread is idle */
 	__u8 other_io; /* event mode: the thread did I/O on another socket after the request's read */
-	__u8 _pad[2];
+	__u8 nowire;   /* the request came over a unix socket (FastCGI): its trace is decided in user space,
+	                * so the thread's client requests carry no ids and no option */
+	__u8 _pad;
 };
 
 /* value of the `pids` filter map: a process user space selected (or a child of one) */

@@ -10,14 +10,15 @@
 #define OBI_S_IFSOCK 0140000
 #define OBI_AF_INET 2
 #define OBI_AF_INET6 10
+/* OBI_AF_UNIX (1) is in abi/events.h: user space reads it in tuples */
 #define OBI_SOCK_STREAM 1
 #define OBI_SOCK_DGRAM 2
 #define OBI_IPPROTO_UDP 17
 #include "tunables.h"
 
 /* the struct sock behind fd if it is an inet stream socket (or, with capture_udp, an inet UDP
- * socket: *udp set), else NULL */
-static __always_inline struct sock *fd_inet_stream_sock(__u32 fd, __u8 *udp)
+ * socket: *udp set; with capture_unix, a unix stream socket: *unx set), else NULL */
+static __always_inline struct sock *fd_inet_stream_sock(__u32 fd, __u8 *udp, __u8 *unx)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
@@ -36,6 +37,7 @@ static __always_inline struct sock *fd_inet_stream_sock(__u32 fd, __u8 *udp)
 		return 0;
 	short type = BPF_CORE_READ(sock, type);
 	*udp = 0;
+	*unx = 0;
 	if (type != OBI_SOCK_STREAM && !(capture_udp && type == OBI_SOCK_DGRAM))
 		return 0;
 	struct sock *sk = BPF_CORE_READ(sock, sk);
@@ -47,9 +49,45 @@ static __always_inline struct sock *fd_inet_stream_sock(__u32 fd, __u8 *udp)
 		*udp = 1;
 	}
 	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family == OBI_AF_UNIX && type == OBI_SOCK_STREAM && capture_unix) {
+		*unx = 1;
+		return sk;
+	}
 	if (family != OBI_AF_INET && family != OBI_AF_INET6)
 		return 0;
 	return sk;
+}
+
+/* a unix stream socket's "tuple": this end's and the peer's struct sock, so that both ends of one
+ * connection give the same key (client local>remote = server remote>local), as for TCP */
+static __always_inline void unix_tuple(struct sock *sk, struct obi_conn_tuple *t)
+{
+	__builtin_memset(t, 0, sizeof(*t));
+	t->family = OBI_AF_UNIX;
+	__u64 self = (__u64)sk;
+	__u64 peer = (__u64)BPF_CORE_READ((struct unix_sock *)sk, peer);
+	__builtin_memcpy(t->local_addr, &self, 8);
+	__builtin_memcpy(t->remote_addr, &peer, 8);
+}
+
+/* the path of a unix socket: its own address (an accepted socket shares its listener's), else
+ * its peer's (a connecting client is unbound); dst is zeroed first */
+static __always_inline void unix_path(struct sock *sk, char *dst)
+{
+	struct unix_address *addr = BPF_CORE_READ((struct unix_sock *)sk, addr);
+	if (!addr) {
+		struct sock *peer = BPF_CORE_READ((struct unix_sock *)sk, peer);
+		if (peer)
+			addr = BPF_CORE_READ((struct unix_sock *)peer, addr);
+	}
+	if (!addr)
+		return;
+	int len = BPF_CORE_READ(addr, len) - 2; /* minus sun_family */
+	if (len <= 0)
+		return;
+	__u32 n = len > OBI_UNIX_PATH ? OBI_UNIX_PATH : len;
+	asm volatile("if %[n] <= %[max] goto +1\n\t%[n] = %[max]" : [n] "+r"(n) : [max] "i"(OBI_UNIX_PATH));
+	bpf_probe_read_kernel(dst, n, (char *)addr + __builtin_offsetof(struct unix_address, name) + 2);
 }
 
 static __always_inline void v4_mapped(__u8 *dst, __u32 addr)
@@ -86,11 +124,14 @@ static __always_inline struct obi_conn_info *conn_lookup(__u32 tgid, __u32 fd)
 	if (ci)
 		return ci->sock_id ? ci : 0;
 	struct obi_conn_info fresh = {};
-	__u8 udp = 0;
-	struct sock *sk = fd_inet_stream_sock(fd, &udp);
+	__u8 udp = 0, unx = 0;
+	struct sock *sk = fd_inet_stream_sock(fd, &udp, &unx);
 	if (sk) {
 		fresh.sock_id = (__u64)sk;
-		sock_tuple(sk, &fresh.tuple);
+		if (unx)
+			fresh.unix_gate = OBI_UNIX_UNDECIDED; /* tuple taken at the gate, once connected */
+		else
+			sock_tuple(sk, &fresh.tuple);
 		fresh.role = OBI_ROLE_UNKNOWN;
 		fresh.udp = udp;
 	}
@@ -103,8 +144,8 @@ static __always_inline struct obi_conn_info *conn_lookup(__u32 tgid, __u32 fd)
 /* (re)register fd as a socket with a known role (accept/connect); NULL if not an inet stream socket */
 static __always_inline struct obi_conn_info *conn_register(__u32 tgid, __u32 fd, __u8 role)
 {
-	__u8 udp = 0;
-	struct sock *sk = fd_inet_stream_sock(fd, &udp);
+	__u8 udp = 0, unx = 0;
+	struct sock *sk = fd_inet_stream_sock(fd, &udp, &unx);
 	struct obi_conn_key key = { .pid = tgid, .fd = fd };
 	struct obi_conn_info fresh = {};
 	if (!sk) {
@@ -114,7 +155,10 @@ static __always_inline struct obi_conn_info *conn_register(__u32 tgid, __u32 fd,
 	fresh.sock_id = (__u64)sk;
 	fresh.role = role;
 	fresh.udp = udp;
-	sock_tuple(sk, &fresh.tuple);
+	if (unx)
+		fresh.unix_gate = OBI_UNIX_UNDECIDED;
+	else
+		sock_tuple(sk, &fresh.tuple);
 	bpf_map_update_elem(&conns, &key, &fresh, BPF_ANY);
 	return bpf_map_lookup_elem(&conns, &key);
 }

@@ -8,6 +8,8 @@ const volatile __u32 capture_size = 1024;
 const volatile __u64 wakeup_bytes = 1024 * 1024;
 /* capture UDP datagrams that look like DNS messages (instrumentation `dns`); 0: TCP only */
 const volatile __u8 capture_udp = 0;
+/* capture unix stream sockets whose first payload is a FastCGI BEGIN_REQUEST (nginx -> PHP-FPM) */
+const volatile __u8 capture_unix = 0;
 /* the agent's own tgid: never traced, never reported */
 const volatile __u32 self_pid = 0;
 /* exec admission: bit n set when `exec_rules` holds prefix rules of length n (1..31) */
@@ -19,4 +21,8 @@ const volatile __u32 exec_suffix_lens = 0;
 const volatile __u32 large_http = 0;
 /* context propagation `tcp` (probes/propagation.h): 1 when on; 0: the verifier drops the path */
 const volatile __u8 prop_tcp = 0;
+/* HTTP/2 body capture (same condition as large_http): bytes of each stream's body copied per
+ * direction, DATA payloads past the capture prefix included (<= OBI_LARGE_MAX); 0: off, the
+ * verifier drops the path (protocols/http2.h) */
+const volatile __u32 h2_body_bytes = 0;
 #endif

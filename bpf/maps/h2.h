@@ -11,12 +11,20 @@ struct obi_h2_key {
 	__u8 _pad[3];
 };
 
+/* streams of one direction whose body the HTTP/2 body capture follows (h2_body_bytes) */
+#define OBI_H2_BODY_SLOTS 4
+
 /* where the next frame header is, relative to the start of the next payload of this direction */
 struct obi_h2_state {
 	__u32 skip;   /* bytes of the current frame still to come */
 	__u8 hdr_len; /* bytes of a frame header cut by the end of the last payload (then skip = 0) */
 	__u8 hdr[9];
 	__u8 _pad[2];
+	/* body capture (h2_body_bytes): bytes of the current DATA frame still to copy at the start of
+	 * the next payload, and per stream (id, body bytes copied so far); id 0 = free slot */
+	__u32 b_left;
+	__u32 b_sid[OBI_H2_BODY_SLOTS];
+	__u32 b_done[OBI_H2_BODY_SLOTS];
 };
 
 struct {
@@ -58,6 +66,11 @@ struct obi_h2_iovs {
 	/* the larger HTTP capture (protocols/http1_large.h): bytes to copy, bytes copied past the prefix */
 	__u32 l_limit;
 	__u32 l_bytes;
+	/* HTTP/2 body capture (protocols/http2.h): body bytes wanted up to this payload offset, the
+	 * stream slots of the direction being walked (copied from and back to its obi_h2_state) */
+	__u64 b_end;
+	__u32 b_sid[OBI_H2_BODY_SLOTS];
+	__u32 b_done[OBI_H2_BODY_SLOTS];
 };
 
 struct {

@@ -18,20 +18,43 @@
 SEC("tracepoint/sched/sched_process_exec")
 int obi_exec(struct trace_event_raw_sched_process_exec *ctx)
 {
-	struct obi_proc_event ev = {};
-	ev.hdr.type = OBI_EV_EXEC;
-	ev.hdr.pid = bpf_get_current_pid_tgid() >> 32;
-	ev.hdr.ts_ns = bpf_ktime_get_ns();
+	/* reserved in the ring, not built on the stack: with argv the event is too large for it */
+	struct obi_proc_event *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev) {
+		stat_inc(OBI_STAT_DROPPED);
+		return 0;
+	}
+	ev->hdr.type = OBI_EV_EXEC;
+	ev->hdr._pad[0] = ev->hdr._pad[1] = ev->hdr._pad[2] = 0;
+	ev->hdr.pid = bpf_get_current_pid_tgid() >> 32;
+	ev->hdr.ts_ns = bpf_ktime_get_ns();
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	ev.ppid = BPF_CORE_READ(task, real_parent, tgid);
+	ev->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	ev->port = 0;
+	ev->tid = 0;
+	ev->flags = 0;
+	ev->_pad2 = 0;
 	/* admitted before it runs a single instruction of the new image (exec_admit.h) */
-	if (ev.hdr.pid != self_pid && !pid_traced(ev.hdr.pid) && exec_admitted(task)) {
-		pid_trace(ev.hdr.pid);
-		ev.flags = OBI_PROC_ADMITTED;
+	if (ev->hdr.pid != self_pid && !pid_traced(ev->hdr.pid) && exec_admitted(task)) {
+		pid_trace(ev->hdr.pid);
+		ev->flags = OBI_PROC_ADMITTED;
 	}
 	__u16 off = ctx->__data_loc_filename & 0xFFFF;
-	bpf_probe_read_kernel_str(ev.path, sizeof(ev.path), (void *)ctx + off);
-	rb_emit(&ev, sizeof(ev));
+	if (bpf_probe_read_kernel_str(ev->path, sizeof(ev->path), (void *)ctx + off) < 0)
+		ev->path[0] = 0;
+	/* argv of the new image, on its stack already: a process that exits before user space reads
+	 * /proc/PID/cmdline is still matched against cmd_args (discovery/lifecycle.ts) */
+	ev->args_len = 0;
+	__u64 arg_start = BPF_CORE_READ(task, mm, arg_start);
+	__u64 arg_end = BPF_CORE_READ(task, mm, arg_end);
+	if (arg_end > arg_start) {
+		__u32 n = arg_end - arg_start > OBI_MAX_ARGS ? OBI_MAX_ARGS : arg_end - arg_start;
+		asm volatile("%[n] &= %[mask]" : [n] "+r"(n) : [mask] "i"(2 * OBI_MAX_ARGS - 1));
+		if (n > 0 && n <= OBI_MAX_ARGS && bpf_probe_read_user(ev->args, n, (void *)arg_start) == 0)
+			ev->args_len = n;
+	}
+	bpf_ringbuf_submit(ev, rb_flags(sizeof(*ev)));
+	stat_inc(OBI_STAT_EVENTS);
 	return 0;
 }
 
@@ -139,9 +162,9 @@ int obi_exit_listen(struct trace_event_raw_sys_exit *ctx)
 	__u32 fd;
 	if (inflight_take_fd(id, &fd) || ctx->ret != 0)
 		return 0;
-	__u8 udp = 0;
-	struct sock *sk = fd_inet_stream_sock(fd, &udp);
-	if (!sk)
+	__u8 udp = 0, unx = 0;
+	struct sock *sk = fd_inet_stream_sock(fd, &udp, &unx);
+	if (!sk || unx)
 		return 0;
 	struct obi_proc_event ev = {};
 	ev.hdr.type = OBI_EV_LISTEN;

@@ -88,6 +88,13 @@ static __always_inline void prop_egress(__u64 id, struct obi_conn_info *ci)
 {
 	if (!prop_tcp || ci->udp || ci->role == OBI_ROLE_UNKNOWN)
 		return;
+	if (ci->unix_gate != OBI_UNIX_NONE) {
+		/* unix sockets (FastCGI): no ids, no option (user space joins both ends); a server's answer
+		 * ends the thread's no-ids state (prop_ingress) */
+		if (ci->role == OBI_ROLE_SERVER)
+			prop_thread_end(id, ci->sock_id, OBI_PROP_THREAD);
+		return;
+	}
 	struct obi_prop_sock *ps = prop_sock(ci->sock_id);
 	if (!ps || ps->last_dir == OBI_DIR_EGRESS)
 		return; /* the exchange's write side goes on */
@@ -106,6 +113,12 @@ static __always_inline void prop_egress(__u64 id, struct obi_conn_info *ci)
 	struct obi_prop_thread *th = 0;
 	if (mode == OBI_PROP_THREAD || mode == OBI_PROP_EVENT)
 		th = bpf_map_lookup_elem(&prop_threads, &id);
+	if (th && th->nowire) {
+		/* serving a request whose trace user space decides (FastCGI over a unix socket) */
+		ps->flags = 0;
+		ps->tx = 0;
+		return;
+	}
 	if (ps->bound) {
 		/* event mode: the connect() right after the downstream read bound this first request */
 		ps->bound = 0;
@@ -214,6 +227,18 @@ static __always_inline int prop_traceparent(__u32 got, __u8 *trace, __u8 *parent
  * request's first read decides its ids */
 static __always_inline void prop_ingress(__u64 id, struct obi_conn_info *ci, __u32 got)
 {
+	if (prop_tcp && ci->unix_gate != OBI_UNIX_NONE) {
+		/* a server request over a unix socket (FastCGI): user space decides its trace (the join of
+		 * both ends); its thread's client requests go without ids until it is answered */
+		if (ci->role == OBI_ROLE_SERVER) {
+			struct obi_prop_thread t = {};
+			t.sock_id = ci->sock_id;
+			t.open = 1;
+			t.nowire = 1;
+			bpf_map_update_elem(&prop_threads, &id, &t, BPF_ANY);
+		}
+		return;
+	}
 	if (!prop_tcp || ci->udp || ci->role != OBI_ROLE_SERVER)
 		goto client;
 	struct obi_prop_sock *ps = prop_sock(ci->sock_id);

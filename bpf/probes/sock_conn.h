@@ -11,18 +11,31 @@
 
 #define OBI_EINPROGRESS 115
 
+/* reserved in the ring and filled in place (the event with its unix path is too big for the stack
+ * of the I/O programs that emit it at the FastCGI gate) */
 static __always_inline void emit_conn(__u8 type, __u32 tgid, __u32 tid, __u32 fd, struct obi_conn_info *ci)
 {
-	struct obi_conn_event ev = {};
-	ev.hdr.type = type;
-	ev.hdr.pid = tgid;
-	ev.hdr.ts_ns = bpf_ktime_get_ns();
-	ev.sock_id = ci->sock_id;
-	ev.tid = tid;
-	ev.fd = fd;
-	ev.role = ci->role;
-	ev.tuple = ci->tuple;
-	rb_emit(&ev, sizeof(ev));
+	/* a unix socket is reported from its first FastCGI payload on (probes/sock_io.h) */
+	if (ci->unix_gate == OBI_UNIX_UNDECIDED)
+		return;
+	struct obi_conn_event *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev) {
+		stat_inc(OBI_STAT_DROPPED);
+		return;
+	}
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->hdr.type = type;
+	ev->hdr.pid = tgid;
+	ev->hdr.ts_ns = bpf_ktime_get_ns();
+	ev->sock_id = ci->sock_id;
+	ev->tid = tid;
+	ev->fd = fd;
+	ev->role = ci->role;
+	ev->tuple = ci->tuple;
+	if (type == OBI_EV_CONN && ci->unix_gate == OBI_UNIX_FASTCGI)
+		unix_path((struct sock *)ci->sock_id, ev->unix_path);
+	bpf_ringbuf_submit(ev, rb_flags(sizeof(*ev)));
+	stat_inc(OBI_STAT_EVENTS);
 }
 
 static __always_inline int on_accept(long ret)

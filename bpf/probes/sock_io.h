@@ -21,6 +21,34 @@
 #include "../maps/scratch.h"
 #include "../protocols/http2.h"
 #include "propagation.h"
+#include "sock_conn.h"
+
+/* FastCGI record header: version 1, type BEGIN_REQUEST (1), content length 8 (big-endian) */
+#define OBI_FCGI_HEADER 8
+
+/*
+ * The gate of unix stream sockets: the first payload (either direction: nginx writes the
+ * BEGIN_REQUEST, PHP-FPM reads it, header first) decides. A FastCGI request start makes the
+ * socket reported: its tuple (both struct socks) is taken now that it is connected, and an
+ * OBI_EV_CONN with its path precedes its first data. Anything else (syslog, D-Bus, a database's
+ * unix socket) turns the entry negative: no record now or later, one map lookup per syscall.
+ * Returns 1 when the payload is to be reported.
+ */
+static __always_inline int unix_gate(struct obi_scratch *s, struct obi_conn_info *ci, __u32 got, __u32 tgid, __u32 tid,
+                                     __u32 fd)
+{
+	if (ci->unix_gate == OBI_UNIX_FASTCGI)
+		return 1;
+	if (got >= OBI_FCGI_HEADER && s->data[0] == 1 && s->data[1] == 1 && s->data[4] == 0 && s->data[5] == 8) {
+		ci->unix_gate = OBI_UNIX_FASTCGI;
+		unix_tuple((struct sock *)ci->sock_id, &ci->tuple);
+		emit_conn(OBI_EV_CONN, tgid, tid, fd, ci);
+		s->ev.tuple = ci->tuple;
+		return 1;
+	}
+	ci->sock_id = 0; /* negative entry until close (sys_enter_close deletes it silently) */
+	return 0;
+}
 
 static __always_inline int io_enter(__u32 fd, __u64 ptr, __u32 count, __u8 kind, __u8 dir)
 {
@@ -154,6 +182,8 @@ static __always_inline int io_exit(long ret, __u8 flags)
 		data_submit(s, got, 1);
 		return 0;
 	}
+	if (ci->unix_gate != OBI_UNIX_NONE && !unix_gate(s, ci, got, tgid, (__u32)id, a.fd))
+		return 0;
 	if (got > OBI_MAX_CAPTURE)
 		got = OBI_MAX_CAPTURE;
 	asm volatile("%[got] &= %[mask]" : [got] "+r"(got) : [mask] "i"(2 * OBI_MAX_CAPTURE - 1));

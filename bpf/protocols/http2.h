@@ -12,6 +12,14 @@
  * User space sees ordinary segments whose frame headers are all captured.
  * A header past the bound of the walk or an impossible one stops the following for that
  * direction (user space then resynchronises on its own, as without this).
+ * Body capture (opt-in: `h2_body_bytes`, set only while an extractor that reads bodies is on):
+ * the first h2_body_bytes of each stream's body per direction are copied too, DATA frames past
+ * the prefix included, as further pieces of at most OBI_MAX_CAPTURE bytes; a DATA frame cut by
+ * the end of a payload is continued in the next one (`b_left`), and one whose header was cut
+ * has its body copied from where the header completes. Streams are followed in
+ * OBI_H2_BODY_SLOTS slots per direction (freed at END_STREAM; a fifth concurrent stream takes
+ * a slot over, and its predecessor's count restarts). Counted as the larger capture's records
+ * and bytes (OBI_STAT_LARGE_*).
  */
 #ifndef OBI_PROTOCOLS_HTTP2_H
 #define OBI_PROTOCOLS_HTTP2_H
@@ -101,8 +109,8 @@ static __always_inline __u32 h2_io(struct obi_h2_iovs *v, __u32 dst, __u32 off, 
 	return v->io_got;
 }
 
-/* close the current piece at `at` and start one there capturing `need` bytes */
-static __always_inline void h2_piece(struct obi_scratch *s, struct obi_h2_iovs *v, __u32 at, __u32 need)
+/* close the current piece at `at` and start one there capturing `need` bytes, at most `limit` */
+static __always_inline void h2_piece_n(struct obi_scratch *s, struct obi_h2_iovs *v, __u32 at, __u32 need, __u32 limit)
 {
 	__u32 pstart = v->w_pstart;
 	if (at > pstart) {
@@ -113,11 +121,44 @@ static __always_inline void h2_piece(struct obi_scratch *s, struct obi_h2_iovs *
 		s->ev.captured = cap;
 		rb_emit(s, sizeof(s->ev) + cap);
 	}
-	__u32 n = need < capture_size ? need : capture_size;
+	__u32 n = need < limit ? need : limit;
 	if (n > v->w_ret - at)
 		n = v->w_ret - at;
 	v->w_pstart = at;
 	v->w_pcap = h2_io(v, 0, at, n, 0);
+}
+
+/* close the current piece at `at` and start one there capturing `need` bytes (up to capture_size) */
+static __always_inline void h2_piece(struct obi_scratch *s, struct obi_h2_iovs *v, __u32 at, __u32 need)
+{
+	h2_piece_n(s, v, at, need, capture_size);
+}
+
+/* body capture: bytes of the DATA frame of stream `sid` (flags, payload length `len`) to copy,
+ * counted against the stream's budget in the walk's slots */
+static __always_inline __u32 h2_body_take(struct obi_h2_iovs *v, __u32 sid, __u8 flags, __u32 len)
+{
+	int slot = -1, free = -1;
+#pragma clang loop unroll(full)
+	for (int k = 0; k < OBI_H2_BODY_SLOTS; k++) {
+		if (v->b_sid[k] == sid)
+			slot = k;
+		else if (v->b_sid[k] == 0 && free < 0)
+			free = k;
+	}
+	if (slot < 0) {
+		slot = free >= 0 ? free : (int)(sid & (OBI_H2_BODY_SLOTS - 1));
+		v->b_sid[slot & (OBI_H2_BODY_SLOTS - 1)] = sid;
+		v->b_done[slot & (OBI_H2_BODY_SLOTS - 1)] = 0;
+	}
+	slot &= OBI_H2_BODY_SLOTS - 1;
+	__u32 done = v->b_done[slot];
+	__u32 room = done < h2_body_bytes ? h2_body_bytes - done : 0;
+	__u32 take = len < room ? len : room;
+	v->b_done[slot] = done + take;
+	if (flags & 1) /* END_STREAM: the slot is free again */
+		v->b_sid[slot] = 0;
+	return take;
 }
 
 static long h2_step(__u32 i, void *unused)
@@ -129,6 +170,22 @@ static long h2_step(__u32 i, void *unused)
 		return 1;
 	__u64 off64 = v->w_off;
 	__u32 ret = v->w_ret;
+	if (h2_body_bytes) {
+		/* body bytes wanted past what the current piece captured: one more piece */
+		__u64 cov = (__u64)v->w_pstart + v->w_pcap;
+		__u64 end = v->b_end < ret ? v->b_end : ret;
+		if (cov < end) {
+			__u32 at = cov;
+			__u32 n = end - cov < OBI_MAX_CAPTURE ? end - cov : OBI_MAX_CAPTURE;
+			h2_piece_n(s, v, at, n, OBI_MAX_CAPTURE);
+			v->l_bytes += v->w_pcap;
+			stat_inc(OBI_STAT_LARGE_RECORDS);
+			if (v->w_pcap != n) {
+				v->b_end = 0; /* the bytes could not be read: give up this body's rest */
+			}
+			return 0;
+		}
+	}
 	if (off64 >= ret) {
 		v->w_skip = off64 - ret;
 		v->w_stop = 1;
@@ -161,6 +218,15 @@ static long h2_step(__u32 i, void *unused)
 	}
 	__u32 total = OBI_H2_FRAME_HEADER + len;
 	__u32 need = type == 0 ? OBI_H2_FRAME_HEADER : total;
+	if (h2_body_bytes && type == 0) {
+		__u32 sid = (((__u32)v->hdr[5] & 0x7f) << 24) | ((__u32)v->hdr[6] << 16) | ((__u32)v->hdr[7] << 8) |
+		            v->hdr[8];
+		__u32 take = h2_body_take(v, sid, v->hdr[4], len);
+		if (take > 0) {
+			v->b_end = (__u64)off + OBI_H2_FRAME_HEADER + take;
+			need = OBI_H2_FRAME_HEADER + take; /* header and body in one piece, as far as it goes */
+		}
+	}
 	if ((__u64)off + need > (__u64)v->w_pstart + v->w_pcap)
 		h2_piece(s, v, off, need);
 	v->w_off = off64 + total;
@@ -223,6 +289,16 @@ __attribute__((noinline)) int h2_walk_payload(__u64 id, __u64 pid_dir, __u32 ret
 		return 0;
 	__u64 start = 0;
 	start = st->skip;
+	/* body capture: a DATA frame cut by the last payload's end continues here, its wanted bytes first */
+	__u64 body_end = st->b_left <= start ? st->b_left : start;
+	if (h2_body_bytes) {
+		v->l_bytes = 0;
+#pragma clang loop unroll(full)
+		for (int k = 0; k < OBI_H2_BODY_SLOTS; k++) {
+			v->b_sid[k] = st->b_sid[k];
+			v->b_done[k] = st->b_done[k];
+		}
+	}
 	if (st->hdr_len > 0 && st->hdr_len < OBI_H2_FRAME_HEADER) {
 		/* the header cut by the last payload's end: complete it from this one */
 		__u32 have = st->hdr_len;
@@ -250,6 +326,13 @@ __attribute__((noinline)) int h2_walk_payload(__u64 id, __u64 pid_dir, __u32 ret
 		}
 		__u32 len = ((__u32)v->hdr[0] << 16) | ((__u32)v->hdr[1] << 8) | v->hdr[2];
 		start = need + len;
+		body_end = 0;
+		if (h2_body_bytes && v->hdr[3] == 0) {
+			/* a DATA frame whose header was cut: its body starts here */
+			__u32 sid = (((__u32)v->hdr[5] & 0x7f) << 24) | ((__u32)v->hdr[6] << 16) |
+			            ((__u32)v->hdr[7] << 8) | v->hdr[8];
+			body_end = need + h2_body_take(v, sid, v->hdr[4], len);
+		}
 	}
 	v->w_off = start;
 	v->w_ret = ret;
@@ -258,6 +341,7 @@ __attribute__((noinline)) int h2_walk_payload(__u64 id, __u64 pid_dir, __u32 ret
 	v->w_skip = 0;
 	v->w_hdr_len = 0;
 	v->w_stop = 0;
+	v->b_end = body_end;
 	bpf_loop(OBI_H2_MAX_FRAMES, h2_step, 0, 0);
 	/* s was reused by the pieces: it holds the current one */
 	__u32 pstart = v->w_pstart;
@@ -274,6 +358,16 @@ __attribute__((noinline)) int h2_walk_payload(__u64 id, __u64 pid_dir, __u32 ret
 		return 0;
 	}
 	st->skip = v->w_skip;
+	if (h2_body_bytes) {
+		st->b_left = v->b_end > ret ? v->b_end - ret : 0;
+#pragma clang loop unroll(full)
+		for (int k = 0; k < OBI_H2_BODY_SLOTS; k++) {
+			st->b_sid[k] = v->b_sid[k];
+			st->b_done[k] = v->b_done[k];
+		}
+		if (v->l_bytes > 0)
+			stat_add(OBI_STAT_LARGE_BYTES, v->l_bytes);
+	}
 	__u8 hl = v->w_hdr_len;
 	st->hdr_len = hl;
 	if (hl > 0) {

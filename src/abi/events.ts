@@ -11,6 +11,8 @@ export const OBI_PID_MASK_WORDS = 65536;
 export const OBI_EXEC_NAME_LEN = 32;
 export const OBI_EXEC_SUFFIX = 256;
 export const OBI_LARGE_MAX = 262144;
+export const OBI_UNIX_PATH = 108;
+export const OBI_AF_UNIX = 1;
 export const OBI_TCPOPT_KIND = 25;
 export const OBI_TCPOPT_LEN = 26;
 
@@ -82,6 +84,7 @@ export const ObiMap = {
   prop_socks: 'prop_socks',
   large_conns: 'large_conns',
   conns: 'conns',
+  events: 'events',
   inflight: 'inflight',
   prop_threads: 'prop_threads',
   prop_pids: 'prop_pids',
@@ -89,7 +92,6 @@ export const ObiMap = {
   go_tls_calls: 'go_tls_calls',
   pids: 'pids',
   pidmask: 'pidmask',
-  events: 'events',
   stats: 'stats',
   ssl_threads: 'ssl_threads',
   exec_rules: 'exec_rules',
@@ -101,11 +103,13 @@ export const ObiGlobal = {
   capture_size: 'capture_size',
   wakeup_bytes: 'wakeup_bytes',
   capture_udp: 'capture_udp',
+  capture_unix: 'capture_unix',
   self_pid: 'self_pid',
   exec_prefix_lens: 'exec_prefix_lens',
   exec_suffix_lens: 'exec_suffix_lens',
   large_http: 'large_http',
   prop_tcp: 'prop_tcp',
+  h2_body_bytes: 'h2_body_bytes',
 } as const;
 
 export const OBI_CONN_TUPLE_SIZE = 40;
@@ -234,7 +238,7 @@ export function decodeObiDataEvent(v: DataView, o: number): ObiDataEvent {
   };
 }
 
-export const OBI_CONN_EVENT_SIZE = 80;
+export const OBI_CONN_EVENT_SIZE = 192;
 export const ObiConnEventOffsets = {
   hdrType: 0,
   hdrPid: 4,
@@ -248,6 +252,7 @@ export const ObiConnEventOffsets = {
   tupleLocalPort: 72,
   tupleRemotePort: 74,
   tupleFamily: 76,
+  unixPath: 80,
 } as const;
 
 export interface ObiConnEvent {
@@ -263,6 +268,7 @@ export interface ObiConnEvent {
   tupleLocalPort: number;
   tupleRemotePort: number;
   tupleFamily: number;
+  unixPath: string;
 }
 
 /** Decodes one obi_conn_event at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies. */
@@ -280,10 +286,11 @@ export function decodeObiConnEvent(v: DataView, o: number): ObiConnEvent {
     tupleLocalPort: v.getUint16(o + 72, true),
     tupleRemotePort: v.getUint16(o + 74, true),
     tupleFamily: v.getUint16(o + 76, true),
+    unixPath: cString(v, o + 80, 108),
   };
 }
 
-export const OBI_PROC_EVENT_SIZE = 288;
+export const OBI_PROC_EVENT_SIZE = 424;
 export const ObiProcEventOffsets = {
   hdrType: 0,
   hdrPid: 4,
@@ -293,6 +300,8 @@ export const ObiProcEventOffsets = {
   flags: 24,
   tid: 28,
   path: 32,
+  argsLen: 288,
+  args: 296,
 } as const;
 
 export interface ObiProcEvent {
@@ -304,6 +313,8 @@ export interface ObiProcEvent {
   flags: number;
   tid: number;
   path: string;
+  argsLen: number;
+  args: Uint8Array;
 }
 
 /** Decodes one obi_proc_event at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies. */
@@ -317,6 +328,8 @@ export function decodeObiProcEvent(v: DataView, o: number): ObiProcEvent {
     flags: v.getUint32(o + 24, true),
     tid: v.getUint32(o + 28, true),
     path: cString(v, o + 32, 256),
+    argsLen: v.getUint32(o + 288, true),
+    args: new Uint8Array(v.buffer, v.byteOffset + o + 296, 128),
   };
 }
 
@@ -409,6 +422,7 @@ export const ObiPropThreadOffsets = {
   open: 32,
   overlap: 36,
   otherIo: 37,
+  nowire: 38,
 } as const;
 
 export interface ObiPropThread {
@@ -418,6 +432,7 @@ export interface ObiPropThread {
   open: number;
   overlap: number;
   otherIo: number;
+  nowire: number;
 }
 
 /** Decodes one obi_prop_thread at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies. */
@@ -429,6 +444,7 @@ export function decodeObiPropThread(v: DataView, o: number): ObiPropThread {
     open: v.getUint32(o + 32, true),
     overlap: v.getUint8(o + 36),
     otherIo: v.getUint8(o + 37),
+    nowire: v.getUint8(o + 38),
   };
 }
 

@@ -13,4 +13,9 @@ export interface ConnInfo {
   readonly remotePort: number;
   /** payload was captured above TLS (SSL_read/SSL_write) */
   readonly tls: boolean;
+  /**
+   * a unix stream socket (FastCGI from nginx to PHP-FPM): the path it is bound or connected to
+   * ('' for an abstract or unnamed one); `localAddr`/`remoteAddr` then hold that path, ports are 0
+   */
+  readonly unixPath?: string;
 }

@@ -43,6 +43,11 @@ export class SpanCtx {
   remoteParentId: string | undefined;
   /** the service of the parent span, when it is a client span on this host (service graph edge) */
   peerService: ServiceIdentity | undefined;
+  /**
+   * A provider (the Node.js context linker) names this client's parent after the request
+   * started: until it settles, spans under this ctx must not take their trace id (the linker holds them).
+   */
+  pending = false;
   private _traceId: string | undefined;
   private _flags: number;
   private readonly _ids: TraceIds;
@@ -83,6 +88,21 @@ export class SpanCtx {
   /** the trace id this span has while it has no local parent (the kernel's, from the wire) */
   setOwnTrace(traceId: string): void {
     this._traceId = traceId;
+  }
+
+  /** true when no ctx on the way to the root waits for a provider: the trace id read now is final */
+  get settled(): boolean {
+    let c: SpanCtx | undefined = this;
+    for (let hops = 0; c !== undefined && hops < 64; hops++, c = c.parent) if (c.pending) return false;
+    return true;
+  }
+
+  /** the provider's decision for a pending ctx: its parent, or none; false (and nothing changed) when not pending */
+  settle(parent?: SpanCtx): boolean {
+    if (!this.pending) return false;
+    this.pending = false;
+    if (parent !== undefined && parent !== this) this.parent = parent;
+    return true;
   }
 
   /** a root with no remote parent yet (nothing decided about it but its span id) */

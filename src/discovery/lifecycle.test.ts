@@ -79,3 +79,27 @@ test('lifecycle: identities of exited processes are kept for late records, bound
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('lifecycle: a process admitted at exec and gone before /proc is read is matched on cmd_args from the argv the kernel read', () => {
+  const root = mkdtempSync(join(tmpdir(), 'obi-lc-'));
+  try {
+    const lc = new ProcessLifecycle({
+      include: [{ languages: 'python', cmdArgs: '*client.py*' }],
+      selfPid: 1,
+      hostName: 'h',
+      procRoot: root,
+      filter: { allow: () => undefined, block: () => undefined },
+    });
+    const argv = (...a: string[]): Buffer => Buffer.from(a.join('\0') + '\0');
+    lc.onExec(300, { admitted: true, path: '/usr/bin/python3', ppid: 1, args: argv('python3', '/tmp/x/client.py', 'http://127.0.0.1:1/p') });
+    assert.ok(lc.tracked.has(300), 'selected: its argv matches cmd_args');
+    assert.deepEqual(lc.tracked.get(300)!.info.cmdline, ['python3', '/tmp/x/client.py', 'http://127.0.0.1:1/p']);
+    lc.onExec(301, { admitted: true, path: '/usr/bin/python3', ppid: 1, args: argv('python3', '/tmp/x/other.py') });
+    assert.ok(!lc.tracked.has(301), 'not selected: another script');
+    assert.ok(lc.wasRevoked(301));
+    lc.onExec(302, { admitted: true, path: '/usr/bin/python3', ppid: 1 });
+    assert.ok(!lc.tracked.has(302), 'no argv: the path alone does not match cmd_args');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});

@@ -10,7 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { languageFromExeName } from './language.ts';
 import { Matcher } from './match.ts';
-import { listPids, parseStat, readProcess, scanAll } from './procfs.ts';
+import { listPids, parseCmdline, parseStat, readProcess, scanAll } from './procfs.ts';
 import { serviceIdentity } from './service.ts';
 import type { ProcessInfo } from './types.ts';
 import type { Selector } from '../common/selector.ts';
@@ -29,6 +29,11 @@ export interface ExecHint {
   /** the path given to execve (used when the process is gone before /proc is read) */
   readonly path: string;
   readonly ppid: number;
+  /**
+   * the first bytes of argv (NUL-separated, at most OBI_MAX_ARGS = 128: the last argument may be
+   * cut) as the kernel read them at exec: the cmdline when the process is gone before /proc is read
+   */
+  readonly args?: Buffer;
 }
 
 /** processes revoked after a provisional admission, remembered so their forks are revoked too */
@@ -352,7 +357,7 @@ function infoFromExec(pid: number, hint: ExecHint): ProcessInfo | undefined {
     pid,
     ppid: hint.ppid,
     exePath: hint.path,
-    cmdline: [hint.path],
+    cmdline: hint.args !== undefined && hint.args.length > 0 ? parseCmdline(hint.args) : [hint.path],
     listenPorts: [],
     startTimeMs: Date.now(),
     language: languageFromExeName(hint.path) ?? 'generic',

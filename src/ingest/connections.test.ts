@@ -17,6 +17,7 @@ function connEvent(pid: number, sockId: bigint, ts: number): ObiConnEvent {
     tupleLocalPort: 8080,
     tupleRemotePort: 40000,
     tupleFamily: 10,
+    unixPath: '',
   };
 }
 

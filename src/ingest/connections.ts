@@ -5,7 +5,7 @@
  * the agent, and flushes sessions on close, process exit and idle expiry.
  * Bounded: a cap on tracked connections (oldest evicted, counted).
  */
-import { ObiCtxFlags, ObiDataFlags, ObiDirection, ObiRole, type ObiConnEvent, type ObiDataEvent } from '../abi/events.ts';
+import { OBI_AF_UNIX, ObiCtxFlags, ObiDataFlags, ObiDirection, ObiRole, type ObiConnEvent, type ObiDataEvent } from '../abi/events.ts';
 import type { ConnInfo } from '../common/conn.ts';
 import type { ServiceIdentity } from '../common/service.ts';
 import type { RequestCorrelator, SpanCtx } from '../common/trace.ts';
@@ -22,6 +22,32 @@ type AnySession = ProtocolSession<FrameTiming, FrameTiming, ProtocolRecord, any>
 /** data segments inspected before a connection of no known protocol is ignored */
 const DETECT_SEGMENTS = 8;
 
+/**
+ * Both ends of a connection. A unix stream socket (family OBI_AF_UNIX, reported only when it
+ * carries FastCGI: bpf/probes/sock_io.h) holds the kernel addresses of its own and its peer's
+ * socket as addresses (so both ends give the same correlation key) and its path in `unixPath`.
+ */
+interface ConnTuple {
+  localAddr: Uint8Array;
+  remoteAddr: Uint8Array;
+  localPort: number;
+  remotePort: number;
+  family: number;
+  unixPath?: string;
+}
+
+function tupleOf(ev: ObiConnEvent | ObiDataEvent, unixPath?: string): ConnTuple {
+  const t: ConnTuple = {
+    localAddr: Uint8Array.from(ev.tupleLocalAddr),
+    remoteAddr: Uint8Array.from(ev.tupleRemoteAddr),
+    localPort: ev.tupleLocalPort,
+    remotePort: ev.tupleRemotePort,
+    family: ev.tupleFamily,
+  };
+  if (ev.tupleFamily === OBI_AF_UNIX) t.unixPath = unixPath ?? '';
+  return t;
+}
+
 interface Conn {
   readonly pid: number;
   readonly sockId: bigint;
@@ -34,7 +60,7 @@ interface Conn {
   pc?: ProtocolConn;
   tid: number;
   lastNs: number;
-  tuple: { localAddr: Uint8Array; remoteAddr: Uint8Array; localPort: number; remotePort: number };
+  tuple: ConnTuple;
   tls: boolean;
   /** the TLS session (SSL*) whose plaintext this connection carries */
   sslId?: bigint;
@@ -170,12 +196,7 @@ export class ConnectionTracker {
 
   /** accept/connect: the role is known from the syscall */
   onConn(ev: ObiConnEvent): void {
-    const tuple = {
-      localAddr: Uint8Array.from(ev.tupleLocalAddr),
-      remoteAddr: Uint8Array.from(ev.tupleRemoteAddr),
-      localPort: ev.tupleLocalPort,
-      remotePort: ev.tupleRemotePort,
-    };
+    const tuple = tupleOf(ev, ev.unixPath);
     const prev = this._get(ev.hdrPid, ev.sockId, false);
     if (prev) this._finish(prev, ev.hdrTsNs); // a socket address reused: the old connection is over
     const c = this._get(ev.hdrPid, ev.sockId, true, tuple, ev.hdrTsNs)!;
@@ -195,12 +216,7 @@ export class ConnectionTracker {
     }
     let c = this._get(ev.hdrPid, ev.sockId, false);
     if (!c) {
-      c = this._get(ev.hdrPid, ev.sockId, true, {
-        localAddr: Uint8Array.from(ev.tupleLocalAddr),
-        remoteAddr: Uint8Array.from(ev.tupleRemoteAddr),
-        localPort: ev.tupleLocalPort,
-        remotePort: ev.tupleRemotePort,
-      }, ev.hdrTsNs)!;
+      c = this._get(ev.hdrPid, ev.sockId, true, tupleOf(ev), ev.hdrTsNs)!;
       if (ev.role === ObiRole.OBI_ROLE_SERVER) c.role = 'server';
       else if (ev.role === ObiRole.OBI_ROLE_CLIENT) c.role = 'client';
     }
@@ -292,16 +308,19 @@ export class ConnectionTracker {
     if (c.pc !== undefined) return c.pc;
     const service = this._identify(c.pid);
     if (service === undefined) return undefined;
+    const unixPath = c.tuple.unixPath;
     const info: ConnInfo = {
       pid: c.pid,
       tid: c.tid,
       role: c.role === 'client' ? 'client' : 'server',
-      localAddr: formatAddress(c.tuple.localAddr),
+      // a unix socket: both ends are named by its path (no port)
+      localAddr: unixPath ?? formatAddress(c.tuple.localAddr),
       localPort: c.tuple.localPort,
-      remoteAddr: formatAddress(c.tuple.remoteAddr),
+      remoteAddr: unixPath ?? formatAddress(c.tuple.remoteAddr),
       remotePort: c.tuple.remotePort,
       tls: c.tls,
     };
+    if (unixPath !== undefined) (info as { unixPath?: string }).unixPath = unixPath;
     c.pc = { info, service, descriptor: c.bound!.descriptor };
     return c.pc;
   }

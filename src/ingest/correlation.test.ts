@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ObiDirection, ObiEventType, ObiRole, type ObiDataEvent } from '../abi/events.ts';
+import { OBI_AF_UNIX, ObiDirection, ObiEventType, ObiRole, type ObiDataEvent } from '../abi/events.ts';
 import type { ServiceIdentity } from '../common/service.ts';
 import { SpanCtx, type CorrelatedConn, type RequestCorrelator } from '../common/trace.ts';
 import { ConnectionTracker } from './connections.ts';
@@ -50,4 +50,62 @@ test('without a correlator records carry no context', () => {
   const r = Buffer.from('HTTP/1.1 204 No Content\r\n\r\n');
   t.onData({ ...ev(false, 2), len: r.length, captured: r.length }, r);
   assert.deepEqual(got, [undefined]);
+});
+
+test('a unix-socket FastCGI connection: both ends (nginx client, PHP-FPM server) give one join key (their socket pair) and are named by the path', () => {
+  const starts: { pid: number; role: string; key: string; wire?: string; ts: number }[] = [];
+  const corr: RequestCorrelator = {
+    requestStart: (c, _tid, ts) => {
+      starts.push({ pid: c.pid, role: c.role, key: c.role === 'client' ? `${c.localKey}>${c.remoteKey}` : `${c.remoteKey}>${c.localKey}`, wire: c.wire, ts });
+      return new SpanCtx(ids);
+    },
+    responseStart: () => {},
+    segment: () => {},
+    connected: () => {},
+    closed: () => {},
+  };
+  const got: { pid: number; role: string; local: string; remote: string; port: number; path?: string; status: number; span?: string }[] = [];
+  const t = new ConnectionTracker({
+    sink: (rec, conn, ctx) =>
+      void got.push({ pid: conn.info.pid, role: conn.info.role, local: conn.info.localAddr, remote: conn.info.remoteAddr, port: conn.info.remotePort, path: conn.info.unixPath, status: (rec as { status: number }).status, span: ctx?.spanId }),
+    identify: (pid) => ({ ...service, pid }),
+    correlator: corr,
+  });
+  const sk = (a: bigint): Uint8Array => {
+    const b = new Uint8Array(16);
+    new DataView(b.buffer).setBigUint64(0, a, true);
+    return b;
+  };
+  const NGINX = 0xffff0001n;
+  const FPM = 0xffff0002n;
+  // what the kernel reports at the gate: the connection event with the path, then the data
+  const end = (pid: number, self: bigint, peer: bigint, role: number) => ({
+    hdrType: ObiEventType.OBI_EV_CONN, hdrPid: pid, hdrTsNs: 1, sockId: self, tid: pid, fd: 9, role,
+    tupleLocalAddr: sk(self), tupleRemoteAddr: sk(peer), tupleLocalPort: 0, tupleRemotePort: 0, tupleFamily: OBI_AF_UNIX, unixPath: '/run/php/fpm.sock',
+  });
+  const data = (e: ReturnType<typeof end>, ingress: boolean, ts: number, b: Buffer): void => {
+    const { unixPath: _p, ...rest } = e;
+    t.onData({ ...rest, hdrType: ObiEventType.OBI_EV_DATA, hdrTsNs: ts, len: b.length, captured: b.length, direction: ingress ? ObiDirection.OBI_DIR_INGRESS : ObiDirection.OBI_DIR_EGRESS, flags: 0, sslId: 0n, ctxFlags: 0, traceId: new Uint8Array(16), spanId: new Uint8Array(8), parentId: new Uint8Array(8) }, b);
+  };
+  const rec = (type: number, c: Buffer): Buffer => Buffer.concat([Buffer.from([1, type, 0, 1, c.length >> 8, c.length & 255, 0, 0]), c]);
+  const params = Buffer.concat([Buffer.from([14, 3]), Buffer.from('REQUEST_METHODGET'), Buffer.from([11, 4]), Buffer.from('REQUEST_URI/x/1')]);
+  const request = Buffer.concat([rec(1, Buffer.from([0, 1, 0, 0, 0, 0, 0, 0])), rec(4, params), rec(4, Buffer.alloc(0)), rec(5, Buffer.alloc(0))]);
+  const response = Buffer.concat([rec(6, Buffer.from('Status: 404 Not Found\r\n\r\n')), rec(3, Buffer.alloc(8))]);
+  const client = end(100, NGINX, FPM, ObiRole.OBI_ROLE_CLIENT);
+  const server = end(200, FPM, NGINX, ObiRole.OBI_ROLE_SERVER);
+  t.onConn(client);
+  t.onConn(server);
+  data(client, false, 10, request);
+  data(server, true, 11, request.subarray(0, 8)); // PHP-FPM reads the header first
+  data(server, true, 12, request.subarray(8, request.length - 8));
+  data(server, false, 20, response);
+  data(client, true, 21, response);
+  t.closeAll(30);
+  assert.deepEqual(starts.map((s) => [s.pid, s.role, s.wire, s.ts]), [[100, 'client', 'fastcgi', 10], [200, 'server', 'fastcgi', 11]]);
+  assert.equal(starts[0].key, starts[1].key, 'one key for both ends');
+  assert.deepEqual(got.map((g) => [g.pid, g.role, g.local, g.remote, g.port, g.path, g.status]), [
+    [200, 'server', '/run/php/fpm.sock', '/run/php/fpm.sock', 0, '/run/php/fpm.sock', 404],
+    [100, 'client', '/run/php/fpm.sock', '/run/php/fpm.sock', 0, '/run/php/fpm.sock', 404],
+  ]);
+  assert.ok(got.every((g) => g.span !== undefined), 'each record carries the context decided at its start');
 });

@@ -242,7 +242,7 @@ export class Agent {
     // filters, metric features, span-attribute selection and series TTL (telemetry/processor.ts)
     this._processor = new SpanProcessor(this.store, this._metrics, {
       features: cfg.metricFeatures,
-      recorders: [this._dbMetrics, this._dnsMetrics, ...genaiRecorders(cfg, this.store), ...this._messagingMetrics, ...rpcRecorders(this.store, { on: cfg.metricFeatures.includes('application'), buckets: buckets.duration_histogram, select: (m, d) => selector.select(m, d), instrumentations: cfg.prometheus_export.instrumentations, otlp: this._otlp })].filter((r) => r !== undefined),
+      recorders: [this._dbMetrics, this._dnsMetrics, ...genaiRecorders(cfg, this.store, this._otlp), ...this._messagingMetrics, ...rpcRecorders(this.store, { on: cfg.metricFeatures.includes('application'), buckets: buckets.duration_histogram, select: (m, d) => selector.select(m, d), instrumentations: cfg.prometheus_export.instrumentations, otlp: this._otlp })].filter((r) => r !== undefined),
       selector,
       filter: cfg.filter.application,
       isIgnoredPath: cfg.routes.ignored_patterns.length > 0 ? (path) => routes.isIgnored(path) : undefined,
@@ -282,6 +282,7 @@ export class Agent {
       propagationTcp: propPlan.tcp && propBlocker === undefined,
       captureSize: cfg.ebpf.capture_size,
       captureUdp: dnsEnabled,
+      captureUnix: true, // FastCGI over unix sockets (nginx -> PHP-FPM); other unix sockets are gated out in the kernel
       largeHttp: largeHttpBytes(cfg),
       ringBufferSize: cfg.ebpf.ring_buffer_size,
       wakeupLen: cfg.ebpf.wakeup_len,
@@ -419,7 +420,10 @@ export class Agent {
     const lc = this._lifecycle!;
     switch (ev.hdrType) {
       case ObiEventType.OBI_EV_EXEC: {
-        lc.onExec(ev.hdrPid, { admitted: (ev.flags & ObiProcFlags.OBI_PROC_ADMITTED) !== 0, path: ev.path, ppid: ev.ppid });
+        const admitted = (ev.flags & ObiProcFlags.OBI_PROC_ADMITTED) !== 0;
+        // argv as the kernel saw it at exec (copied: the event is a view into the drain buffer)
+        const args = admitted ? Buffer.from(ev.args.subarray(0, Math.min(ev.argsLen, ev.args.length))) : undefined;
+        lc.onExec(ev.hdrPid, { admitted, path: ev.path, ppid: ev.ppid, args });
         const t = lc.tracked.get(ev.hdrPid);
         if (t) this._tls?.instrument(t.pid, t.service.name); // its new image's TLS libraries (idempotent)
         break;

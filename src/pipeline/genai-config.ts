@@ -5,7 +5,7 @@
  */
 import type { EffectiveConfig, ObiConfig } from '../config/index.ts';
 import type { HttpExtractor } from '../protocols/common/http-extract.ts';
-import { createGenaiMetrics } from '../telemetry/genai.ts';
+import { createGenaiMetrics, type GenaiMetrics } from '../telemetry/genai.ts';
 import type { SpanRecorder } from '../telemetry/processor.ts';
 import type { MetricStore } from '../telemetry/store.ts';
 import { GENAI_BODY_KEEP, genaiExtractor, type GenaiProvider } from '../protocols/registry.ts';
@@ -46,9 +46,14 @@ export function agentProtocolSettings(cfg: ObiConfig): ObiConfig['ebpf'] & { rea
   return { ...cfg.ebpf, payload_extraction: { ...cfg.ebpf.payload_extraction, http: { ...h, genai, openai: off } } };
 }
 
-/** gen_ai_client_operation_duration_seconds and gen_ai_client_token_usage, with GenAI on and the `application` feature */
-export function genaiRecorders(cfg: EffectiveConfig, store: MetricStore): SpanRecorder[] {
+/**
+ * gen_ai_client_operation_duration_seconds and gen_ai_client_token_usage, with GenAI on and the
+ * `application` feature; handed to the OTLP exporter too (it exports them when `genai` is listed in
+ * `otel_metrics_export.instrumentations`)
+ */
+export function genaiRecorders(cfg: EffectiveConfig, store: MetricStore, otlp?: { addGenaiMetrics(m: GenaiMetrics): void }): SpanRecorder[] {
   if (genaiProviders(cfg).length === 0 || !cfg.metricFeatures.includes('application')) return [];
   const m = createGenaiMetrics(store);
+  otlp?.addGenaiMetrics(m);
   return [m.duration, m.tokens];
 }

@@ -22,7 +22,9 @@ export interface KernelOptions {
   readonly captureSize: number;
   /** capture UDP datagrams that look like DNS (the `dns` instrumentation is on) */
   readonly captureUdp?: boolean;
-  /** larger capture of HTTP/1 connections: bytes copied per syscall, 0 off (`ebpf.buffer_sizes.http`; pipeline/large-capture.ts) */
+  /** capture unix stream sockets whose first payload is a FastCGI request (bpf/probes/sock_io.h) */
+  readonly captureUnix?: boolean;
+  /** larger capture of HTTP/1 connections: bytes copied per syscall, and of each HTTP/2 stream's body per direction; 0 off (`ebpf.buffer_sizes.http`; pipeline/large-capture.ts) */
   readonly largeHttp?: number;
   /** ring buffer bytes (`ebpf.ring_buffer_size`) */
   readonly ringBufferSize: number;
@@ -65,10 +67,13 @@ export class Kernel {
       bpf.setGlobal(ObiGlobal.wakeup_bytes, BigInt(wakeupBytes), 8);
       bpf.setGlobal(ObiGlobal.self_pid, process.pid);
       bpf.setGlobal(ObiGlobal.capture_udp, Buffer.from([o.captureUdp === true ? 1 : 0]));
+      bpf.setGlobal(ObiGlobal.capture_unix, Buffer.from([o.captureUnix === true ? 1 : 0]));
       bpf.setGlobal(ObiGlobal.large_http, o.largeHttp ?? 0);
       bpf.setGlobal(ObiGlobal.prop_tcp, Buffer.from([o.propagationTcp === true ? 1 : 0]));
       // the sockops program loads only for propagation (loading it needs CAP_NET_ADMIN)
       if (o.propagationTcp !== true) bpf.setAutoload('obi_sockops', false);
+      // the same budget for HTTP/2 streams' bodies (bpf/protocols/http2.h body capture)
+      bpf.setGlobal(ObiGlobal.h2_body_bytes, o.largeHttp ?? 0);
       bpf.setMapMaxEntries(ObiMap.events, o.ringBufferSize);
       o.beforeLoad?.(bpf);
       try {

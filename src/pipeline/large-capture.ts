@@ -1,5 +1,6 @@
 /**
- * The larger HTTP capture (`ebpf.buffer_sizes.http`; bpf/protocols/http1_large.h): when it is on,
+ * The larger HTTP capture (`ebpf.buffer_sizes.http`; bpf/protocols/http1_large.h for HTTP/1
+ * payloads, and the same budget for each HTTP/2 stream's body, bpf/protocols/http2.h): when it is on,
  * and its kernel counters as `obi_*` self-metrics. It is on only when `buffer_sizes.http` is set
  * AND a payload extractor that reads bodies is enabled (today the GenAI decoders, listed in
  * `instrumentations` and enabled under `payload_extraction.http.genai`): never for all traffic by
@@ -17,7 +18,7 @@ export function bodyExtractors(cfg: ObiConfig): string[] {
   return genaiProviders(cfg).length > 0 ? ['genai'] : [];
 }
 
-/** bytes the kernel copies per payload of an HTTP/1 connection; 0 when the larger capture is off */
+/** bytes the kernel copies per payload of an HTTP/1 connection (and per HTTP/2 stream body and direction); 0 when the larger capture is off */
 export function largeHttpBytes(cfg: ObiConfig): number {
   const want = cfg.ebpf.buffer_sizes.http;
   if (want <= 0 || bodyExtractors(cfg).length === 0) return 0;

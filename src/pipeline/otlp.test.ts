@@ -11,6 +11,7 @@ import { loadConfig } from '../config/index.ts';
 import { MonoClock } from '../telemetry/clock.ts';
 import { InternalMetrics } from '../telemetry/internal.ts';
 import { DbMetrics } from '../telemetry/db.ts';
+import { createGenaiMetrics } from '../telemetry/genai.ts';
 import { MessagingMetrics } from '../telemetry/messaging.ts';
 import { RedMetrics } from '../telemetry/metrics.ts';
 import { OBI_TS_VERSION } from '../version.ts';
@@ -129,6 +130,68 @@ describe('OTLP export from configuration to a real receiver', () => {
     assert.equal(point.count, 3);
     assert.deepEqual(point.bucketCounts, [0, 2, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
     assert.deepEqual(point.attributes, { 'db.operation.name': 'GET', 'db.system.name': 'redis', 'error.type': '', 'server.address': '127.0.0.1', 'service.name': 'svc', 'service.namespace': 'ns' });
+  });
+
+  test('gen_ai.client.operation.duration and gen_ai.client.token.usage: semconv bounds, empty attributes left out, only with genai listed', async () => {
+    rx.clear();
+    const env = { OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `http://127.0.0.1:${rx.httpPort}/v1/metrics`, OTEL_EBPF_METRICS_INTERVAL: '1h' };
+    const off = build({ ...env, OTEL_EBPF_METRICS_INSTRUMENTATIONS: 'http' });
+    const none = createGenaiMetrics(off.registry);
+    off.otlp!.addGenaiMetrics(none); // neither `genai` nor `*` in otel_metrics_export.instrumentations: not exported
+    const { otlp, registry } = build({ ...env, OTEL_EBPF_METRICS_INSTRUMENTATIONS: 'http,genai' });
+    const m = createGenaiMetrics(registry);
+    otlp!.addGenaiMetrics(m);
+    const call = (ms: number, input: number, output: number | undefined, error?: string) =>
+      testSpan({
+        protocol: 'http',
+        category: 'genai',
+        kind: 'client',
+        startNs: 0,
+        endNs: ms * 1e6,
+        attributes: {
+          'gen_ai.operation.name': 'chat',
+          'gen_ai.provider.name': 'openai',
+          'gen_ai.request.model': 'gpt-4o-mini',
+          ...(error === undefined ? { 'gen_ai.response.model': 'gpt-4o-mini-2024-07-18' } : { 'error.type': error }),
+          'gen_ai.usage.input_tokens': input,
+          ...(output === undefined ? {} : { 'gen_ai.usage.output_tokens': output }),
+          'server.address': 'api.openai.com',
+          'server.port': 443,
+        },
+      });
+    const spans = [call(15, 10, 100), call(300, 20, 3000), call(5, 7, undefined, 'invalid_request_error')];
+    for (const r of [none.duration, none.tokens, m.duration, m.tokens]) r.recordAll(spans);
+    await off.otlp!.shutdown();
+    assert.equal(rx.latestPoints('gen_ai.client.operation.duration').length, 0);
+    await otlp!.shutdown();
+    const dur = rx.latestPoints('gen_ai.client.operation.duration');
+    assert.equal(dur.length, 2);
+    const ok = dur.find((d) => d.point.attributes['error.type'] === undefined)!;
+    assert.equal(ok.metric.unit, 's');
+    assert.equal(ok.point.count, 2);
+    assert.deepEqual(ok.point.explicitBounds, [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92]);
+    assert.deepEqual(ok.point.bucketCounts, [0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    assert.deepEqual(ok.point.attributes, {
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.provider.name': 'openai',
+      'gen_ai.request.model': 'gpt-4o-mini',
+      'gen_ai.response.model': 'gpt-4o-mini-2024-07-18',
+      'server.address': 'api.openai.com',
+      'server.port': 443,
+      'service.name': 'svc',
+      'service.namespace': 'ns',
+    });
+    const err = dur.find((d) => d.point.attributes['error.type'] !== undefined)!;
+    assert.equal(err.point.attributes['error.type'], 'invalid_request_error');
+    assert.equal(err.point.attributes['gen_ai.response.model'], undefined);
+    const tokens = rx.latestPoints('gen_ai.client.token.usage');
+    const of = (type: string) => tokens.filter((t) => t.point.attributes['gen_ai.token.type'] === type);
+    assert.equal(tokens[0].metric.unit, '{token}');
+    assert.deepEqual(tokens[0].point.explicitBounds, [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864]);
+    assert.equal(of('input').reduce((a, t) => a + t.point.count, 0), 3);
+    assert.equal(of('input').reduce((a, t) => a + (t.point.sum ?? 0), 0), 37);
+    assert.equal(of('output').reduce((a, t) => a + t.point.count, 0), 2);
+    assert.equal(of('output').reduce((a, t) => a + (t.point.sum ?? 0), 0), 3100);
   });
 
   test('messaging.client.operation.duration and messaging.process.duration are exported', async () => {

@@ -18,6 +18,7 @@ import { createMetricSender, createTraceSender } from '../export/otlp/transport.
 import type { MonoClock } from '../telemetry/clock.ts';
 import type { DbMetrics } from '../telemetry/db.ts';
 import type { DnsMetrics } from '../telemetry/dns.ts';
+import type { GenaiMetrics } from '../telemetry/genai.ts';
 import type { InternalMetrics } from '../telemetry/internal.ts';
 import type { RedMetrics } from '../telemetry/metrics.ts';
 import type { SpanProcessor } from '../telemetry/processor.ts';
@@ -57,6 +58,12 @@ export interface OtlpExport {
   addDbMetrics(db: DbMetrics): void;
   /** export `dns.lookup.duration` too (when OTLP metrics are on; the caller creates it only with `dns` enabled) */
   addDnsMetrics(dns: DnsMetrics): void;
+  /**
+   * export `gen_ai.client.operation.duration` / `gen_ai.client.token.usage` too (when OTLP metrics
+   * are on and `genai` is listed in `otel_metrics_export.instrumentations` or it is `*`), with the
+   * bucket boundaries the OTel GenAI semantic conventions advise (the families' own)
+   */
+  addGenaiMetrics(m: GenaiMetrics): void;
   /** export `messaging.client.operation.duration` / `messaging.process.duration` too (when OTLP metrics are on and a messaging instrumentation is selected) */
   addMessagingMetrics(m: MessagingMetrics): void;
   /** export `rpc.{server,client}.call.duration` too (when OTLP metrics are on and `grpc` is selected) */
@@ -138,6 +145,15 @@ export function createOtlpExport(o: OtlpSetupOptions): OtlpExport | undefined {
       if (metrics === undefined) return;
       // `dns.lookup.duration` (unit s): the family as it is
       metrics.addHistogram({ vec: dns.histogram, buckets: cfg.otel_metrics_export.buckets.duration_histogram });
+    },
+    addGenaiMetrics: (m) => {
+      const inst = cfg.otel_metrics_export.instrumentations;
+      if (metrics === undefined || !(inst.includes('*') || inst.includes('genai' as never))) return;
+      // no `buckets`: the semconv-advised bounds of the families, not the HTTP duration ones; an
+      // attribute without a value (no error, no response model) is left out, as an SDK would
+      const omitEmpty = ['gen_ai.request.model', 'gen_ai.response.model', 'error.type', 'server.address', 'server.port', 'service.namespace'];
+      metrics.addHistogram({ vec: m.duration.histogram, omitEmpty });
+      metrics.addHistogram({ vec: m.tokens.histogram, omitEmpty });
     },
     addMessagingMetrics: (m) => {
       const inst = cfg.otel_metrics_export.instrumentations;

@@ -14,6 +14,7 @@ test('the registry: detection order, unique wire names, OBI instrumentation name
     [
       ['http2', 'http', 'http'],
       ['http1', 'http', 'http'],
+      ['fastcgi', 'http', 'http'],
       ['postgresql', 'sql', 'db'],
       ['mysql', 'sql', 'db'],
       ['mongodb', 'mongo', 'db'],
@@ -56,6 +57,9 @@ test('each descriptor detects its own first bytes and the first descriptor to sa
   assert.equal(first('+OK\r\n', 'response'), 'redis'); // NATS never claims a connection on +OK
   // Kafka ApiVersions v2 from client `obi`
   assert.equal(first('\u0000\u0000\u0000\u000d\u0000\u0012\u0000\u0002\u0000\u0000\u0000\u0001\u0000\u0003obi', 'request'), 'kafka');
+  // FastCGI: nginx's BEGIN_REQUEST (responder, keep_conn 0); PHP-FPM's first STDOUT with its CGI head
+  assert.equal(first('\u0001\u0001\u0000\u0001\u0000\u0008\u0000\u0000\u0000\u0001\u0000\u0000\u0000\u0000\u0000\u0000', 'request'), 'fastcgi');
+  assert.equal(first('\u0001\u0006\u0000\u0001\u0000\u0020\u0000\u0000Content-type: text/html\r\n\r\nhi\n', 'response'), 'fastcgi');
   assert.equal(first('hello', 'request'), undefined);
   // HTTP/2: the preface, an h2c upgrade, the server's SETTINGS; an ordinary HTTP/1.1 request stays http1
   assert.equal(first('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'request'), 'http2');

@@ -9,6 +9,7 @@ import type { ProtocolDescriptor, ProtocolSettings, RecordParser } from './commo
 import type { HttpExtractionConfig, HttpExtractor } from './common/http-extract.ts';
 import { awsS3 } from './aws-s3/index.ts';
 import { elasticsearch } from './elasticsearch/index.ts';
+import { fastcgi } from './fastcgi/index.ts';
 import { graphql } from './graphql/index.ts';
 import { genai } from './genai/index.ts';
 
@@ -30,6 +31,7 @@ import { redis } from './redis/index.ts';
 export const PROTOCOLS: readonly ProtocolDescriptor[] = Object.freeze([
   http2, // before http1: an HTTP/1.1 request with `Upgrade: h2c` is HTTP/2's
   http1,
+  fastcgi, // binary: a BEGIN_REQUEST header (version 1, type 1, length 8) or a STDOUT with a CGI head
   postgres,
   mysql,
   mongo,

@@ -191,6 +191,18 @@ test('custom provider decides the parent (the Node.js mechanism builds on this)'
   assert.equal(served.length, 1);
   assert.equal(c.requestStart(out(4), 1, 2, NO_HEAD)!.parentSpanId, undefined);
   assert.equal(c.unlinked.get('event_loop'), 1);
+  const unlinked = c.requestStart(out(4), 2, 3, NO_HEAD)!;
+  assert.equal(unlinked.pending, false, 'no `defers`: an unlinked client is final at once');
+
+  const d = correlator({ 5: { kind: 'custom', provider: { defers: true, parentOf: () => undefined } } });
+  const pending = d.requestStart(out(5), 1, 1, NO_HEAD)!;
+  assert.equal(pending.pending, true, '`defers`: left for the provider to settle');
+  assert.equal(pending.settled, false);
+  const parent = d.requestStart(inbound(5), 1, 2, NO_HEAD)!;
+  assert.equal(pending.settle(parent), true);
+  assert.equal(pending.settle(), false, 'settled once');
+  assert.equal(pending.settled, true);
+  assert.equal(pending.traceId, parent.traceId);
 });
 
 // propagation `tcp` (docs/devdocs/propagation.md): the kernel's ids, as on the wire

@@ -55,6 +55,11 @@ export type CorrelationPolicy =
  * undefined when the call is not made while serving a request.
  */
 export interface ContextProvider {
+  /**
+   * true: a client request `parentOf` does not link now is left `pending` (SpanCtx): the provider
+   * settles it later, and spans joined under it wait for that (the Node.js linker)
+   */
+  readonly defers?: boolean;
   serverStart?(pid: number, tid: number, tsNs: number, ctx: SpanCtx, conn: CorrelatedConn): void;
   serverEnd?(pid: number, tid: number, tsNs: number, ctx: SpanCtx, conn: CorrelatedConn): void;
   parentOf(pid: number, tid: number, tsNs: number, conn: CorrelatedConn): SpanCtx | UnlinkedReason | undefined;
@@ -94,7 +99,7 @@ export interface CorrelationCounters {
 }
 
 /** Request/response protocols with one exchange at a time per connection (HTTP/2, Kafka are multiplexed). */
-export const CORRELATED_WIRES: readonly string[] = ['http1', 'postgresql', 'mysql', 'redis', 'memcached', 'mongodb'];
+export const CORRELATED_WIRES: readonly string[] = ['http1', 'fastcgi', 'postgresql', 'mysql', 'redis', 'memcached', 'mongodb'];
 
 const MAX_QUEUE = 8;
 const TID_SPACE = 4194304; // 2^22: PID_MAX_LIMIT
@@ -381,6 +386,9 @@ export class Correlator implements RequestCorrelator {
       // user space found no parent but the kernel gave the request its thread's server request (same trace on the wire)
       ctx.remoteParentId = wire.parentId;
       this.counters.wireParents++;
+    } else {
+      const policy = this.policy(conn.pid);
+      if (policy.kind === 'custom' && policy.provider.defers === true) ctx.pending = true;
     }
     // the server end of this connection may have started first (its read seen before our write)
     const server = this._servers.get(cs.joinKey!);

@@ -33,7 +33,7 @@ export const GENAI_METRIC_ATTRIBUTES: readonly string[] = [
 
 const isGenaiClient = (s: Span): boolean => s.kind === 'client' && s.category === 'genai';
 
-class GenaiHistogram {
+export class GenaiHistogram {
   readonly histogram: HistogramVec;
   private readonly _index: SeriesIndex;
   private readonly _getters: ((s: Span) => LabelValue)[];
@@ -82,7 +82,13 @@ class GenaiHistogram {
   }
 }
 
+/** The two GenAI families, as span recorders of the processor (`histogram`: the family, for exporters). */
+export interface GenaiMetrics {
+  readonly duration: GenaiHistogram;
+  readonly tokens: GenaiHistogram;
+}
+
 /** The two GenAI families, as span recorders of the processor. */
-export function createGenaiMetrics(store: MetricStore): { duration: GenaiHistogram; tokens: GenaiHistogram } {
+export function createGenaiMetrics(store: MetricStore): GenaiMetrics {
   return { duration: new GenaiHistogram(store, false), tokens: new GenaiHistogram(store, true) };
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ServiceIdentity } from '../common/service.ts';
+import { SpanCtx, type TraceIds } from '../common/trace.ts';
 import { NodeContextLinker, parseNodeCtxReport } from './node-links.ts';
 import type { Span } from './span.ts';
 import { MetricStore } from './store.ts';
@@ -144,4 +145,59 @@ test('flush releases everything; the outcome counter reads the counts; onTracked
   l.registerMetrics(store);
   const text = JSON.stringify(store.families().map((f) => f.name));
   assert.match(text, /obi\.nodejs\.context\.links/);
+});
+
+test('a span of another process joined under a pending client call waits for the link and takes its trace; past the bound the call stays unlinked', () => {
+  let k = 0;
+  const ids: TraceIds = { traceId: () => (++k).toString(16).padStart(32, 'a'), spanId: () => (++k).toString(16).padStart(16, 'b') };
+  const withCtx = (sp: Span, ctx: SpanCtx): Span => ({ ...sp, traceId: ctx.traceId, spanId: ctx.spanId, parentSpanId: ctx.parentSpanId, ctx });
+  const l = new NodeContextLinker({ holdNs: 10 * MS, reportWaitNs: 1 * MS });
+  l.track(7);
+  // the Node server request (its own parent upstream: settled), its client call (pending until linked),
+  // the downstream server in process 9 joined under that call, and that server's own child
+  const upstream = new SpanCtx(ids);
+  const sCtx = new SpanCtx(ids, upstream);
+  const cCtx = new SpanCtx(ids);
+  cCtx.pending = true;
+  const dCtx = new SpanCtx(ids, cCtx);
+  const dChildCtx = new SpanCtx(ids, dCtx);
+  l.report(7, 's,1,8080,50000,1000');
+  l.report(7, 'c,1,40000,9000,2000');
+  const down = withCtx(span('server', 9000, 40000, 2100, 2900, 9), dCtx);
+  const downChild = withCtx(span('client', 41000, 6379, 2200, 2300, 9), dChildCtx);
+  assert.deepEqual(l.link([downChild, down], 3 * MS), []); // held: their trace is not decided yet
+  assert.equal(l.held, 2);
+  const c = withCtx(span('client', 40000, 9000, 2010, 3000), cCtx);
+  assert.deepEqual(l.link([c], 4 * MS), []);
+  const s = withCtx(span('server', 8080, 50000, 900, 4000), sCtx);
+  const out = l.link([s], 5 * MS);
+  assert.equal(out.length, 4);
+  assert.equal(l.held, 0);
+  const trace = upstream.traceId;
+  for (const x of out) assert.equal(x.traceId, trace, `${x.kind} ${x.conn!.pid}`);
+  assert.equal(out.find((x) => x.conn!.pid === 7 && x.kind === 'client')!.parentSpanId, s.spanId);
+  assert.equal(out.find((x) => x.conn!.pid === 9 && x.kind === 'server')!.parentSpanId, c.spanId);
+  assert.equal(out.find((x) => x.conn!.pid === 9 && x.kind === 'client')!.parentSpanId, down.spanId);
+  assert.equal(l.counts.downstream_unsettled, 0);
+
+  // a pending call whose span never comes: the downstream span is released past holdNs + reportWaitNs
+  // with the call's own trace, and the call, should it come later, is not linked (it would disagree)
+  const c2Ctx = new SpanCtx(ids);
+  c2Ctx.pending = true;
+  const d2 = withCtx(span('server', 9000, 40001, 6000, 6100, 9), new SpanCtx(ids, c2Ctx));
+  assert.deepEqual(l.link([d2], 6 * MS), []);
+  assert.deepEqual(l.link([], 16 * MS), []);
+  const late = l.link([], 18 * MS);
+  assert.equal(late.length, 1);
+  assert.equal(late[0]!.traceId, c2Ctx.traceId);
+  assert.equal(late[0]!.parentSpanId, c2Ctx.spanId);
+  assert.equal(l.counts.downstream_unsettled, 1);
+  l.report(7, 's,2,8080,50001,19000000');
+  l.report(7, 'c,2,40001,9000,19100000');
+  const s2 = withCtx(span('server', 8080, 50001, 18.9 * MS, 20 * MS), new SpanCtx(ids));
+  const c2 = withCtx(span('client', 40001, 9000, 19.2 * MS, 19.5 * MS), c2Ctx);
+  const out2 = l.link([s2, c2], 20 * MS);
+  assert.equal(out2.find((x) => x.kind === 'client')!.parentSpanId, undefined);
+  assert.equal(out2.find((x) => x.kind === 'client')!.traceId, c2Ctx.traceId);
+  assert.equal(l.counts.downstream_unsettled, 2);
 });

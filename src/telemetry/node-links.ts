@@ -16,8 +16,14 @@
  * Client spans finish before their server span: a linked client span is held until its server span
  * arrives (bounded in number and time; released unlinked and counted past either bound). Spans of
  * attached processes also wait up to `reportWaitNs` for reports still in flight.
+ * The client's request ctx (SpanCtx, `pending` from its start: the correlator's `defers` provider)
+ * is settled with the decision, so that spans of other processes joined under it (the server at
+ * the other end of the connection, and their children) take the same trace: while a ctx on their
+ * way to the root is pending they are held here too (same bounds; past them the pending ctx is
+ * settled unlinked, counted `downstream_unsettled`, and the client is not linked afterwards).
  * Pure: the agent passes the clock.
  */
+import type { SpanCtx } from '../common/trace.ts';
 import type { Span } from './span.ts';
 import { CounterVec } from './counter.ts';
 import { SeriesIndex } from './series.ts';
@@ -59,7 +65,9 @@ export type NodeLinkOutcome =
   /** no report for the span arrived in time (a client the hook does not see, or lost reports) */
   | 'no_report'
   /** its context's server span never arrived in time (or the hold cap was reached) */
-  | 'server_missing';
+  | 'server_missing'
+  /** a span of another process joined under a client call still pending past the bounds (the call is left unlinked) */
+  | 'downstream_unsettled';
 
 export interface NodeLinkerOptions {
   /** how long a span waits for reports still in flight (default 500 ms) */
@@ -88,7 +96,7 @@ interface Waiting {
   readonly arrivedNs: number;
 }
 
-const OUTCOMES: readonly NodeLinkOutcome[] = ['linked', 'server_matched', 'no_context', 'ambiguous', 'no_report', 'server_missing'];
+const OUTCOMES: readonly NodeLinkOutcome[] = ['linked', 'server_matched', 'no_context', 'ambiguous', 'no_report', 'server_missing', 'downstream_unsettled'];
 
 export class NodeContextLinker {
   private readonly _reportWaitNs: number;
@@ -104,8 +112,10 @@ export class NodeContextLinker {
   private readonly _ctxs = new Map<string, Ctx>();
   /** spans of attached processes waiting for their reports */
   private _pending: Waiting[] = [];
+  /** spans of other processes whose way to the root passes a pending client ctx, in arrival order */
+  private _unsettled: Waiting[] = [];
   private _held = 0;
-  readonly counts: Record<NodeLinkOutcome, number> = { linked: 0, server_matched: 0, no_context: 0, ambiguous: 0, no_report: 0, server_missing: 0 };
+  readonly counts: Record<NodeLinkOutcome, number> = { linked: 0, server_matched: 0, no_context: 0, ambiguous: 0, no_report: 0, server_missing: 0, downstream_unsettled: 0 };
   /** reports dropped: malformed, or past the per-connection cap */
   reportsDropped = 0;
 
@@ -135,11 +145,6 @@ export class NodeContextLinker {
     return this._pids.has(pid);
   }
 
-  /** Spans held now (waiting for reports or for their server span). */
-  get held(): number {
-    return this._pending.length + this._held;
-  }
-
   /** One report line of `pid`'s hook. */
   report(pid: number, line: string): void {
     const r = parseNodeCtxReport(line);
@@ -165,6 +170,7 @@ export class NodeContextLinker {
     const out: Span[] = [];
     for (const s of spans) {
       if (s.conn !== undefined && this._pids.has(s.conn.pid) && (s.kind === 'server' || s.kind === 'client')) this._pending.push({ span: s, arrivedNs: nowNs });
+      else if (s.ctx !== undefined && !s.ctx.settled) this._unsettled.push({ span: s, arrivedNs: nowNs });
       else out.push(s);
     }
     // servers first: a client span in the same batch then finds its server span
@@ -173,16 +179,26 @@ export class NodeContextLinker {
     for (const w of pending) if (w.span.kind === 'server') this._joinServer(w, nowNs, out);
     for (const w of pending) if (w.span.kind === 'client') this._joinClient(w, nowNs, out);
     this._expire(nowNs, out);
+    this._releaseSettled(nowNs, out);
     return out;
+  }
+
+  /** Spans held here (waiting for reports, their server span, or a pending client upstream). */
+  get held(): number {
+    return this._held + this._pending.length + this._unsettled.length;
   }
 
   /** Releases everything held, unlinked where not joined (agent shutdown). */
   flush(): Span[] {
     const out: Span[] = [];
-    for (const w of this._pending) out.push(w.span);
+    for (const w of this._pending) {
+      w.span.ctx?.settle();
+      out.push(w.span);
+    }
     this._pending = [];
     for (const c of this._ctxs.values()) this._releaseUnlinked(c, out);
     this._ctxs.clear();
+    this._releaseSettled(Infinity, out);
     return out;
   }
 
@@ -190,7 +206,7 @@ export class NodeContextLinker {
   registerMetrics(store: FamilyTarget, prefix = 'obi'): void {
     const c: CounterVec = new CounterVec({
       name: `${prefix}.nodejs.context.links`,
-      help: 'Spans of Node.js processes attached for context correlation, by what became of them: linked (client span made the child of its request), server_matched, no_context (a call outside any request), ambiguous, no_report, server_missing (left unlinked)',
+      help: 'Spans of Node.js processes attached for context correlation, by what became of them: linked (client span made the child of its request), server_matched, no_context (a call outside any request), ambiguous, no_report, server_missing (left unlinked), downstream_unsettled (a span of another process joined under a call still pending past the bounds)',
       labelNames: ['outcome'],
       index: new SeriesIndex(1),
       collect: () => {
@@ -236,6 +252,7 @@ export class NodeContextLinker {
     if (taken.some((r) => r.id !== id)) return this._emit('ambiguous', s, out);
     if (id === 0) return this._emit('no_context', s, out);
     const ctx = this._ctx(conn.pid, id, nowNs);
+    if (s.ctx !== undefined && !s.ctx.pending) return this._emit('downstream_unsettled', s, out); // settled unlinked meanwhile
     if (ctx.server !== undefined) return this._emit('linked', childOf(s, ctx.server), out);
     if (this._held >= this._maxHeld) return this._emit('server_missing', s, out);
     ctx.waiting.push(s);
@@ -267,11 +284,36 @@ export class NodeContextLinker {
 
   private _emit(outcome: NodeLinkOutcome, s: Span, out: Span[]): void {
     this.counts[outcome]++;
+    if (outcome !== 'linked') s.ctx?.settle(); // a client left unlinked: its own trace, final now
     out.push(s);
+  }
+
+  /**
+   * Spans held for a pending client upstream: released, with the trace id their ctx resolves to
+   * now, once settled; past `holdNs + reportWaitNs` (or the hold cap) the pending ctx is settled
+   * unlinked first.
+   */
+  private _releaseSettled(nowNs: number, out: Span[]): void {
+    if (this._unsettled.length === 0) return;
+    const keep: Waiting[] = [];
+    const bound = this._holdNs + this._reportWaitNs;
+    const over = Math.max(0, this._unsettled.length - this._maxHeld);
+    for (let i = 0; i < this._unsettled.length; i++) {
+      const w = this._unsettled[i]!;
+      const ctx = w.span.ctx!;
+      if (!ctx.settled && (i < over || nowNs - w.arrivedNs > bound)) {
+        for (let c: SpanCtx | undefined = ctx, hops = 0; c !== undefined && hops < 64; hops++, c = c.parent) c.settle();
+        this.counts.downstream_unsettled++;
+      }
+      if (ctx.settled) out.push({ ...w.span, traceId: ctx.traceId, parentSpanId: ctx.parentSpanId, traceFlags: ctx.traceFlags });
+      else keep.push(w);
+    }
+    this._unsettled = keep;
   }
 }
 
-/** `child` re-parented under `parent`: its trace id, flags and parent span id. */
+/** `child` re-parented under `parent`: its trace id, flags and parent span id (and its request ctx settled so). */
 function childOf(child: Span, parent: Span): Span {
+  child.ctx?.settle(parent.ctx);
   return { ...child, traceId: parent.traceId, parentSpanId: parent.spanId, traceFlags: parent.traceFlags };
 }

@@ -44,7 +44,7 @@ export function recordToSpan(rec: ProtocolRecord, conn: ProtocolConn, ctx: SpanC
 /** the span with the ids decided at its start; a traceparent the start did not see still counts for the span itself */
 function withIds(span: Span, ids: SpanCtx): Span {
   if (ids.isRoot && span.kind === 'server' && span.parentSpanId !== undefined) ids.continueRemote(span.traceId, span.parentSpanId, span.traceFlags);
-  const out: Span = { ...span, traceId: ids.traceId, spanId: ids.spanId, parentSpanId: ids.parentSpanId, traceFlags: ids.traceFlags };
+  const out: Span = { ...span, traceId: ids.traceId, spanId: ids.spanId, parentSpanId: ids.parentSpanId, traceFlags: ids.traceFlags, ctx: ids };
   if (ids.peerService !== undefined) (out as { peerService?: ServiceIdentity }).peerService = ids.peerService;
   return out;
 }

@@ -18,6 +18,7 @@ import {
 // not yet stable in semantic conventions: the incubating entry point
 import { ATTR_HTTP_REQUEST_BODY_SIZE, ATTR_HTTP_RESPONSE_BODY_SIZE } from '@opentelemetry/semantic-conventions/incubating';
 import type { ServiceIdentity } from '../common/service.ts';
+import type { SpanCtx } from '../common/trace.ts';
 import type { HttpRecord, ProtocolCategory } from '../protocols/common/records.ts';
 import type { IdSource } from './ids.ts';
 import { createQueryRedactor } from './redact.ts';
@@ -58,6 +59,11 @@ export interface Span {
   readonly conn?: ConnInfo;
   /** a server span joined to the client span at the other end of its connection: that client's service (service graph) */
   readonly peerService?: ServiceIdentity;
+  /**
+   * the ids decided at the request's start (telemetry/correlate.ts), when they were: while one ctx
+   * on its way to the root is `pending`, the trace id above is provisional (node-links.ts holds the span)
+   */
+  readonly ctx?: SpanCtx;
 }
 
 export interface HttpSpanOptions {

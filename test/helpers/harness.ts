@@ -107,10 +107,15 @@ export class TestAgent {
   }
 
   async waitSpans(count: number, filter: (s: SpanJSON) => boolean, timeoutMs = 10_000): Promise<SpanJSON[]> {
-    return await waitFor(`${count} spans`, () => {
-      const s = this.spans(filter);
-      return s.length >= count ? s : undefined;
-    }, timeoutMs);
+    try {
+      return await waitFor(`${count} spans`, () => {
+        const s = this.spans(filter);
+        return s.length >= count ? s : undefined;
+      }, timeoutMs);
+    } catch (err) {
+      // say how far it got: a slow agent and a lost span fail differently
+      throw new Error(`${(err as Error).message} (${this.spans(filter).length} arrived)`, { cause: err });
+    }
   }
 
   /** waits until pid is instrumented (selected and in the kernel filter) */

@@ -14,6 +14,7 @@ import type { ProtocolParser } from '../../src/protocols/common/contract.ts';
 import type { HttpEnrichment, HttpExtractor } from '../../src/protocols/common/http-extract.ts';
 import type { HttpRecord } from '../../src/protocols/common/records.ts';
 import { http1 } from '../../src/protocols/http1/index.ts';
+import { http2 } from '../../src/protocols/http2/index.ts';
 
 export interface ExtractedRecord {
   readonly category: 'http';
@@ -27,22 +28,27 @@ export interface ExtractedRecord {
   readonly enrichment: HttpEnrichment | null;
 }
 
-/** the HTTP/1 parser keeping `capture` body bytes, its records run through `extractor` on `role`'s side */
+/**
+ * the HTTP/1 parser (or, with `wire` 'http2', the HTTP/2 one) keeping `capture` body bytes, its
+ * records run through `extractor` on `role`'s side
+ */
 export function extractorParser(
   extractor: HttpExtractor,
   role: 'client' | 'server',
   capture = 8192,
   server = 'search.local:9200',
+  wire: 'http1' | 'http2' = 'http1',
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
 ): ProtocolParser<any, any, ExtractedRecord, any> {
-  const base = http1.createParser({ http_payload_capture: capture } as never);
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const base = (wire === 'http2' ? http2 : http1).createParser({ http_payload_capture: capture } as never) as unknown as ProtocolParser<any, any, HttpRecord, any>;
   return {
-    newState: base.newState,
-    findFrameBoundary: base.findFrameBoundary,
-    parseFrame: base.parseFrame,
+    newState: () => base.newState(),
+    findFrameBoundary: (type, buf, from) => base.findFrameBoundary(type, buf, from),
+    parseFrame: (type, buf, state) => base.parseFrame(type, buf, state),
     stitch(requests, responses, state, closing, nowNs) {
       const r = base.stitch(requests, responses, state, closing, nowNs);
-      return { records: r.records.map((rec) => view(rec, extractor, role, server)), errorCount: r.errorCount };
+      return { records: r.records.filter((rec) => rec.category === 'http').map((rec) => view(rec, extractor, role, server)), errorCount: r.errorCount };
     },
   };
 }

@@ -18,7 +18,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -171,6 +171,28 @@ describe('churn: short-lived selected processes', () => {
     const growth = rss[rss.length - 1] - rss[0];
     console.log(`# RSS after each batch of ${CURLS / batches}: ${rss.map((r) => r.toFixed(1)).join(', ')} MB`);
     assert.ok(growth < 10, `RSS grew ${growth.toFixed(1)} MB from the first batch to the last`);
+  });
+
+  test('a Python client gone before the agent reads /proc is still selected by cmd_args (argv from the exec event)', async () => {
+    // spawnSync blocks this process's event loop, which is the agent's: the exec event is handled
+    // only after the client has exited, so /proc/PID/cmdline is gone and only the argv the kernel
+    // read at exec can match `cmd_args: *client.py*` (the control script must not match)
+    writeFileSync(join(dir, 'other.py'), PY_CLIENT);
+    const RUNS = 4;
+    for (let i = 0; i < RUNS; i++) {
+      for (const [script, tag] of [['client.py', 'g'], ['other.py', 'o']] as const) {
+        const r = spawnSync('/usr/bin/python3', [join(dir, script), `http://127.0.0.1:${httpPort}/${tag}?i=${i}`]);
+        assert.equal(r.status, 0, String(r.stderr));
+        ours.add(r.pid);
+      }
+    }
+    const clientOf = (prefix: string) => (s: SpanJSON) => s.kind === 'client' && String(s.attributes['url.full']).includes(prefix);
+    await agent.waitSpans(RUNS, clientOf('/g?i='), 15_000);
+    await agent.waitSpans(2 * RUNS, (s) => s.kind === 'server' && /^\/[go]$/.test(String(s.attributes['url.path'])), 15_000);
+    await sleep(300);
+    assert.equal(agent.spans(clientOf('/g?i=')).length, RUNS, 'one client span per run of client.py');
+    assert.ok(agent.spans(clientOf('/g?i=')).every((s) => s.service.language === 'python'));
+    assert.equal(agent.spans(clientOf('/o?i=')).length, 0, 'other.py is not selected');
   });
 
   test('no per-process state left, in user space and in the kernel maps', async () => {

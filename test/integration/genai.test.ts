@@ -9,7 +9,17 @@
  *
  * Twice: with the larger capture off (the default: `ebpf.buffer_sizes.http` 0; nothing past the
  * prefix is captured, so whole answers past it give no usage, and no value is invented), then on
- * (65536: every value, token counts exact). The client process alone is traced.
+ * (65536: every value, token counts exact). The client process alone is traced. The second run
+ * also exports metrics over OTLP (http/protobuf) to the test receiver (test/helpers/otlp-receiver.ts,
+ * decoding the real protobuf): the two gen_ai families with exact counts, token sums and the bucket
+ * boundaries the OTel GenAI semantic conventions advise.
+ * Then the same calls over HTTP/2 through TLS: the server on node:http2 (`h2`, the same handlers
+ * through its compatibility API), both official clients fetching through undici with HTTP/2
+ * allowed (ALPN selects h2). With the capture off only DATA within each read's 1 KiB prefix
+ * reaches user space (no usage for the whole answers); with `buffer_sizes.http` the kernel copies
+ * each stream's body (bpf/protocols/http2.h body capture) and every token count is exact.
+ * Last, the server gzip-codes its whole JSON answers (the clients' fetch accepts gzip), over
+ * HTTP/1.1 and HTTP/2: the bodies are decoded for the extractor (protocols/common/content-coding.ts).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,6 +27,7 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { OtlpReceiver } from '../helpers/otlp-receiver.ts';
 import { TestAgent, freePort, nodeBin, run, startProcess, waitFor, waitForPort, type Proc, type SpanJSON } from '../helpers/harness.ts';
 
 const server = join(import.meta.dirname, '../helpers/apps/genai-server.mjs');
@@ -45,8 +56,10 @@ describe('GenAI: openai and @anthropic-ai/sdk over HTTPS (TLS uprobes), larger c
    * processes at exec by base name, and other agents' tests run on this machine too) */
   let gate: { exe: string; cleanup(): void };
   let lostOff = 0;
+  let rx: OtlpReceiver;
 
   before(async () => {
+    rx = await OtlpReceiver.start({ grpcPort: false });
     dir = mkdtempSync(join(tmpdir(), 'obi-genai-'));
     cert = join(dir, 'cert.pem');
     const key = join(dir, 'key.pem');
@@ -59,24 +72,27 @@ describe('GenAI: openai and @anthropic-ai/sdk over HTTPS (TLS uprobes), larger c
 
   after(async () => {
     await srv?.kill();
+    await rx?.close();
     gate?.cleanup();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   /** a fresh server per run: its ids count from 1 */
-  async function startServer(): Promise<void> {
+  async function startServer(h2 = false, gzip = false): Promise<void> {
     await srv?.kill();
     port = await freePort();
-    srv = startProcess(nodeBin, [server, String(port), cert, join(dir, 'key.pem')]);
+    srv = startProcess(nodeBin, [server, String(port), cert, join(dir, 'key.pem'), ...(h2 ? ['h2'] : []), ...(gzip ? ['gzip'] : [])]);
     await waitForPort(port);
   }
 
-  async function startAgent(bufferSize: number): Promise<TestAgent> {
-    await startServer();
+  async function startAgent(bufferSize: number, h2 = false, gzip = false): Promise<TestAgent> {
+    await startServer(h2, gzip);
     const cfg = join(dir, `obi-${bufferSize}.yaml`);
     writeFileSync(cfg, `otel_traces_export:
   instrumentations: [http, genai]
 prometheus_export:
+  instrumentations: [http, genai]
+otel_metrics_export:
   instrumentations: [http, genai]
 ebpf:
   buffer_sizes:
@@ -87,12 +103,20 @@ ebpf:
         openai: { enabled: true }
         anthropic: { enabled: true }
 `);
-    return await TestAgent.start({ OTEL_EBPF_AUTO_TARGET_EXE: gate.exe, OTEL_EBPF_CONFIG_PATH: cfg });
+    // metrics over OTLP too (the second run asserts them; the receiver is cleared per run)
+    rx.clear();
+    return await TestAgent.start({
+      OTEL_EBPF_AUTO_TARGET_EXE: gate.exe,
+      OTEL_EBPF_CONFIG_PATH: cfg,
+      OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `http://127.0.0.1:${rx.httpPort}/v1/metrics`,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+      OTEL_EBPF_METRICS_INTERVAL: '200ms',
+    });
   }
 
   /** the client behind the gate: traced from its exec, released once Node's OpenSSL has its uprobes */
-  async function runClient(agent: TestAgent): Promise<{ pid: number; lines: Record<string, unknown>[] }> {
-    const child = spawn(gate.exe, ['-c', 'read _ ; exec "$@"', 'obi-genai', nodeBin, client, String(port)], {
+  async function runClient(agent: TestAgent, h2 = false): Promise<{ pid: number; lines: Record<string, unknown>[] }> {
+    const child = spawn(gate.exe, ['-c', 'read _ ; exec "$@"', 'obi-genai', nodeBin, client, String(port), ...(h2 ? ['h2'] : [])], {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, NODE_EXTRA_CA_CERTS: cert, OTEL_SERVICE_NAME: 'genai-app' },
     });
@@ -206,6 +230,52 @@ ebpf:
       assert.equal(sum(/^gen_ai_client_operation_duration_seconds_count\{.*error_type="not_found_error"/), 1);
       assert.equal(sum(/^http_client_request_duration_seconds_count\{.*service_name="genai-app"/), 0, 'GenAI calls are not HTTP client metrics');
 
+      // the same families over OTLP: the client service's points, semconv names, units and bounds
+      const ofApp = (m: { resource: Record<string, unknown> }): boolean => m.resource['service.name'] === 'genai-app';
+      const points = (name: string, type?: string): { count: number; sum: number; attributes: Record<string, unknown>; bounds: number[]; unit: string }[] =>
+        rx.latestPoints(name, (p, m) => ofApp(m) && (type === undefined || p.attributes['gen_ai.token.type'] === type)).map(({ metric, point }) => ({
+          count: point.count,
+          sum: point.sum ?? 0,
+          attributes: point.attributes as Record<string, unknown>,
+          bounds: point.explicitBounds,
+          unit: metric.unit,
+        }));
+      const total = (ps: { count: number }[]): number => ps.reduce((a, p) => a + p.count, 0);
+      await waitFor('OTLP gen_ai points of all calls', () => total(points('gen_ai.client.operation.duration')) === CALLS.length && total(points('gen_ai.client.token.usage')) === 11, 10_000).catch((e: unknown) => {
+        throw new Error(`${String(e)}; received: ${JSON.stringify([...new Set(rx.metrics.map((m) => `${m.name}@${String(m.resource['service.name'])}`))])} dur ${JSON.stringify(points('gen_ai.client.operation.duration'))}`);
+      });
+      const dur = points('gen_ai.client.operation.duration');
+      assert.equal(total(dur), CALLS.length);
+      for (const p of dur) {
+        assert.equal(p.unit, 's');
+        assert.deepEqual(p.bounds, [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92]);
+        assert.equal(p.attributes['server.address'], '127.0.0.1');
+        assert.equal(p.attributes['server.port'], port);
+        assert.equal(p.attributes['job'], undefined, 'job and instance are Prometheus labels');
+      }
+      // one series per (provider, operation, request model, response model, error): 7 here (the two
+      // gpt-4o-mini calls share one)
+      assert.equal(dur.length, 7, JSON.stringify(dur.map((p) => p.attributes)));
+      const mini = dur.find((p) => p.attributes['gen_ai.request.model'] === 'gpt-4o-mini')!;
+      assert.equal(mini.count, 2);
+      assert.deepEqual(
+        Object.fromEntries(Object.entries(mini.attributes).filter(([k]) => k.startsWith('gen_ai.'))),
+        { 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'openai', 'gen_ai.request.model': 'gpt-4o-mini', 'gen_ai.response.model': 'gpt-4o-mini-2024-07-18' },
+      );
+      const errs = dur.filter((p) => p.attributes['error.type'] !== undefined).map((p) => `${String(p.attributes['gen_ai.provider.name'])}:${String(p.attributes['error.type'])}:${p.count}`).sort();
+      assert.deepEqual(errs, ['anthropic:not_found_error:1', 'openai:invalid_request_error:1']);
+      const input = points('gen_ai.client.token.usage', 'input');
+      const output = points('gen_ai.client.token.usage', 'output');
+      assert.equal(total(input), 6);
+      assert.equal(input.reduce((a, p) => a + p.sum, 0), 11 + 33 + 55 + 77 + 88 + 111);
+      assert.equal(total(output), 5);
+      assert.equal(output.reduce((a, p) => a + p.sum, 0), 22 + 44 + 66 + 99 + 222);
+      for (const p of [...input, ...output]) {
+        assert.equal(p.unit, '{token}');
+        assert.deepEqual(p.bounds, [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864]);
+      }
+      assert.equal(input.find((p) => p.attributes['gen_ai.request.model'] === 'claude-sonnet-4')?.sum, 111);
+
       // the same calls again: what was lost is now captured, but for the handshakes (their ECDSA
       // signatures vary by a few bytes from run to run)
       const lostOn = (await agent.metricValue('obi_ingest_bytes_lost_total', {}))!;
@@ -219,4 +289,90 @@ ebpf:
       await agent.stop();
     }
   });
+
+  /** over HTTP/2: both clients through undici with h2 allowed (ALPN h2), the server on node:http2 */
+  for (const bufferSize of [0, 65536]) {
+    test(`over HTTP/2 through TLS (h2), buffer_sizes.http ${bufferSize}: ${bufferSize > 0 ? 'stream bodies captured, exact token counts' : 'DATA past the prefix not copied, no usage invented'}`, async () => {
+      const agent = await startAgent(bufferSize, true);
+      try {
+        const { pid, lines } = await runClient(agent, true);
+        assert.equal(lines.length, CALLS.length);
+        assert.deepEqual(lines[1], { call: 'openai.chat', id: 'chatcmpl-obi2', usage: { prompt_tokens: 33, completion_tokens: 44, total_tokens: 77 }, len: 20000 });
+        const spans = await clientSpans(agent, pid);
+        for (let i = 0; i < CALLS.length; i++) {
+          const s = spans[i];
+          const c = CALLS[i];
+          checkCommon(s, c);
+          assert.equal(s.attributes['network.protocol.version'], '2', c.name);
+          if ('error' in c) {
+            assert.equal(s.status, 'error');
+            assert.equal(s.attributes['error.type'], c.error);
+            assert.equal(s.attributes['http.response.status_code'], c.status);
+            continue;
+          }
+          assert.equal(s.status, 'unset');
+          if (bufferSize === 0) {
+            // only DATA within each read's 1 KiB prefix reaches user space: the answers (3 KB to
+            // 20 KB) are cut, so their usage is left out, never guessed
+            if (c.whole) assert.equal(s.attributes['gen_ai.usage.input_tokens'], undefined, c.name);
+            continue;
+          }
+          assert.equal(s.attributes['gen_ai.response.model'], c.respModel);
+          assert.equal(s.attributes['gen_ai.usage.input_tokens'], c.input, c.name);
+          assert.equal(s.attributes['gen_ai.usage.output_tokens'], 'output' in c ? c.output : undefined, c.name);
+          assert.equal(s.attributes['gen_ai.response.id'], 'id' in c ? c.id : undefined, c.name);
+          assert.equal(s.attributes['gen_ai.response.finish_reasons'], 'finish' in c ? c.finish : undefined, c.name);
+        }
+        if (bufferSize > 0) {
+          const text = await agent.metrics();
+          const sum = (re: RegExp): number => text.split('\n').filter((l) => re.test(l)).reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+          assert.equal(sum(/^gen_ai_client_token_usage_sum\{.*gen_ai_token_type="input"/), 11 + 33 + 55 + 77 + 88 + 111);
+          assert.equal(sum(/^gen_ai_client_token_usage_sum\{.*gen_ai_token_type="output"/), 22 + 44 + 66 + 99 + 222);
+          const large = (await agent.metricValue('obi_ebpf_large_capture_bytes_total', {}))!;
+          // the whole answers' DATA past each read's prefix (~38 KB; 8 KiB pieces), within the budget
+          assert.ok(large > 30000 && large < 8 * 65536, `h2 body bytes captured ${large}`);
+          assert.ok((await agent.metricValue('obi_ebpf_large_capture_records_total', {}))! >= 4);
+        }
+        // bytes on the wire not captured: the whole answers with the capture off; then only the
+        // TLS handshakes' ciphertext (never HTTP)
+        const lost = (await agent.metricValue('obi_ingest_bytes_lost_total', {}))!;
+        if (bufferSize === 0) assert.ok(lost > 30000, `bytes lost ${lost}`);
+        else assert.ok(lost < 8192, `bytes lost ${lost}`);
+      } finally {
+        await agent.stop();
+      }
+    });
+  }
+
+  /** gzip-coded whole answers (the clients' fetch accepts gzip): decoded for the extractor, on HTTP/1 and HTTP/2 */
+  for (const h2 of [false, true]) {
+    test(`gzip-coded answers over ${h2 ? 'HTTP/2' : 'HTTP/1.1'} (buffer_sizes.http 65536): decoded, exact token counts`, async () => {
+      const agent = await startAgent(65536, h2, true);
+      try {
+        const { pid, lines } = await runClient(agent, h2);
+        assert.equal(lines.length, CALLS.length);
+        assert.deepEqual(lines[1], { call: 'openai.chat', id: 'chatcmpl-obi2', usage: { prompt_tokens: 33, completion_tokens: 44, total_tokens: 77 }, len: 20000 });
+        // the server coded the four whole answers (two chats, the embeddings, the Anthropic message)
+        const coded = srv.output().split('\n').filter((l) => l.startsWith('gzip '));
+        assert.deepEqual(coded, ['gzip /v1/chat/completions', 'gzip /v1/chat/completions', 'gzip /v1/embeddings', 'gzip /v1/messages']);
+        const spans = await clientSpans(agent, pid);
+        for (let i = 0; i < CALLS.length; i++) {
+          const s = spans[i];
+          const c = CALLS[i];
+          checkCommon(s, c);
+          assert.equal(s.attributes['network.protocol.version'], h2 ? '2' : undefined, c.name); // HTTP/1.1 spans carry none
+          if ('error' in c) {
+            assert.equal(s.attributes['error.type'], c.error);
+            continue;
+          }
+          assert.equal(s.attributes['gen_ai.response.model'], c.respModel);
+          assert.equal(s.attributes['gen_ai.usage.input_tokens'], c.input, c.name);
+          assert.equal(s.attributes['gen_ai.usage.output_tokens'], 'output' in c ? c.output : undefined, c.name);
+          assert.equal(s.attributes['gen_ai.response.id'], 'id' in c ? c.id : undefined, c.name);
+        }
+      } finally {
+        await agent.stop();
+      }
+    });
+  }
 });

@@ -767,7 +767,7 @@ export interface EbpfConfig {
  */
 export interface EbpfBufferSizesConfig {
   /**
-   * Bytes of each HTTP/1 payload captured on HTTP/1 connections (in records of at most 8192 bytes) when a payload extractor that reads bodies is on (the GenAI decoders); 0 = the capture_size prefix only. Off by default.
+   * Bytes of each HTTP/1 payload captured on HTTP/1 connections (in records of at most 8192 bytes), and bytes of each HTTP/2 stream's body per direction, when a payload extractor that reads bodies is on (the GenAI decoders); 0 = the capture_size prefix only. Off by default.
    * default 0; env OTEL_EBPF_BPF_BUFFER_SIZE_HTTP
    */
   readonly http: number;

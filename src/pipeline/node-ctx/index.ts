@@ -23,9 +23,11 @@ export interface NodeContextOptions {
 /**
  * The correlator's policy for an attached process: its client spans are not linked at request
  * start (thread correlation is wrong on an event loop) nor counted `event_loop`; the linker links
- * them when their reports and server span are in (its own obi_nodejs_context_links_total).
+ * them when their reports and server span are in (its own obi_nodejs_context_links_total). Their
+ * request ctx stays pending until then (`defers`), so that the server at the other end of the
+ * connection, joined under it, takes the trace the linker decides.
  */
-const ATTACHED: CorrelationPolicy = { kind: 'custom', provider: { parentOf: () => undefined } };
+const ATTACHED: CorrelationPolicy = { kind: 'custom', provider: { defers: true, parentOf: () => undefined } };
 
 export class NodeContext {
   readonly linker: NodeContextLinker;

@@ -9,6 +9,7 @@
  */
 import type { StitchResult } from '../common/contract.ts';
 import type { HttpPayload } from '../common/records.ts';
+import { decodedPayload } from '../common/content-coding.ts';
 import type { HttpExchange, HttpMessagePayload, HttpRequestFrame, HttpResponseFrame } from './types.ts';
 import type { Http1State } from './state.ts';
 import { requestInProgress } from './state.ts';
@@ -120,14 +121,14 @@ export function toExchange(q: HttpRequestFrame, s: HttpResponseFrame | undefined
 
 const NO_BODY = Buffer.alloc(0);
 
-/** the request's and response's kept headers and bodies, for the HTTP payload extractors */
+/** the request's and response's kept headers and bodies (content codings undone on reading), for the HTTP payload extractors */
 function exchangePayload(q: HttpMessagePayload, s: HttpMessagePayload | undefined): HttpPayload {
-  return {
+  return decodedPayload({
     requestHeaders: q.headers,
     responseHeaders: s?.headers ?? [],
     requestBody: q.body,
     requestBodyComplete: q.complete,
     responseBody: s?.body ?? NO_BODY,
     responseBodyComplete: s?.complete ?? false,
-  };
+  });
 }

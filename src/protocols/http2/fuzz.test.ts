@@ -8,12 +8,15 @@ import fc from 'fast-check';
 import type { MessageType } from '../common/contract.ts';
 import { FUZZ_LIMITS, cutAt, fuzzParams, fuzzPropertyMs, mutate, mutationsArb, playSegments, type FuzzSegment } from '../../../test/helpers/protocol-fuzz.ts';
 import type { HttpRecord, RpcRecord } from '../common/records.ts';
-import { MAX_STREAMS, Http2Parser } from './parse.ts';
+import { MAX_KEPT_PER_CONNECTION, MAX_STREAMS, Http2Parser } from './parse.ts';
 import type { Http2Record, Http2State } from './types.ts';
 
 const PER_PROPERTY_MS = fuzzPropertyMs(1 / 2, 3, 50);
 const params = (): fc.Parameters<unknown> => fuzzParams(PER_PROPERTY_MS);
 const parser = new Http2Parser();
+/** a parser keeping payloads for the HTTP extractors, with a small limit so that it is reached */
+const KEEP = 64;
+const keeper = new Http2Parser(KEEP);
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
 function play(segs: readonly FuzzSegment[], opts = FUZZ_LIMITS): Http2Record[] {
@@ -135,6 +138,34 @@ test('fuzz: mutated valid traffic with gaps never throws', () => {
       const segs = [...cutAt('request', t.req, points), ...cutAt('response', t.resp, points)];
       mutate(segs, muts);
       play(segs);
+    }),
+    params(),
+  );
+});
+
+test('fuzz: payload keeping (capture 64): never throws, kept bytes within the stream and connection bounds', () => {
+  const check = (segs: readonly FuzzSegment[]): void => {
+    const recs = playSegments(keeper as never, segs, FUZZ_LIMITS, (s) => {
+      const st = s.state as Http2State;
+      assert.ok(st.keptBytes >= 0 && st.keptBytes <= MAX_KEPT_PER_CONNECTION, `kept ${st.keptBytes}`);
+      let sum = 0;
+      for (const x of st.streams.values()) if (x.kept !== undefined) sum += x.kept.request.len + x.kept.response.len;
+      assert.equal(st.keptBytes, sum, 'kept bytes accounted');
+    }) as unknown as Http2Record[];
+    for (const r of recs) {
+      if (r.category !== 'http' || r.payload === undefined) continue;
+      assert.ok(r.payload.requestBody.length <= KEEP && r.payload.responseBody.length <= KEEP);
+      assert.ok(r.payload.requestHeaders.length <= 64 && r.payload.responseHeaders.length <= 64);
+      if (r.payload.responseBodyComplete) assert.equal(r.payload.responseBody.length, r.responseBodySize);
+    }
+  };
+  fc.assert(fc.property(fc.boolean(), fc.array(segArb, { maxLength: 40 }), (preface, segs) => void check(preface ? [{ type: 'request', data: PREFACE, gap: 0 }, ...segs] : segs)), params());
+  fc.assert(
+    fc.property(fc.array(callArb, { minLength: 1, maxLength: 5 }), mutationsArb, pointsArb, (calls, muts, points) => {
+      const t = traffic(calls);
+      const segs = [...cutAt('request', t.req, points), ...cutAt('response', t.resp, points)];
+      mutate(segs, muts);
+      check(segs);
     }),
     params(),
   );

@@ -4,7 +4,7 @@
  * The descriptor's name is `http`, the instrumentation of the connection's plain HTTP/2 records;
  * RPC spans carry `grpc` (telemetry/rpc.ts), so `instrumentations` filters each kind by its name.
  */
-import type { ProtocolDescriptor, RecordParser } from '../common/descriptor.ts';
+import type { ProtocolDescriptor, ProtocolSettings, RecordParser } from '../common/descriptor.ts';
 import { detectHttp2 } from './detect.ts';
 import { Http2Parser } from './parse.ts';
 import type { Http2Counters, Http2Record } from './types.ts';
@@ -12,9 +12,13 @@ import type { Http2Counters, Http2Record } from './types.ts';
 export { Http2Parser } from './parse.ts';
 export type { Http2Counters, Http2Record } from './types.ts';
 
-/** One parser per agent (its connections share it): `counters` sums over them all. */
-export function createHttp2Parser(): Http2Parser {
-  return new Http2Parser();
+/**
+ * One parser per agent (its connections share it): `counters` sums over them all. With
+ * `http_payload_capture` set (an HTTP extractor is on) its HTTP records carry headers and body
+ * prefixes of that many bytes.
+ */
+export function createHttp2Parser(settings?: ProtocolSettings): Http2Parser {
+  return new Http2Parser(settings?.http_payload_capture ?? 0);
 }
 
 /** the HTTP/2 totals of a parser this descriptor created (self-metrics) */
@@ -34,5 +38,5 @@ export const http2: ProtocolDescriptor<Http2Record> = {
   wire: 'http2',
   category: 'http',
   detect: detectHttp2,
-  createParser: () => createHttp2Parser() as unknown as RecordParser<Http2Record>,
+  createParser: (settings?: ProtocolSettings) => createHttp2Parser(settings) as unknown as RecordParser<Http2Record>,
 };

@@ -15,7 +15,13 @@
  *   gap) costs the direction its HPACK table (it becomes unknown, see hpack.ts), not its framing.
  * - A frame header that cannot be read or breaks the protocol → `invalid` (the session counts it
  *   and resynchronises at the next plausible frame header); the table becomes unknown.
- * Bounded: streams per connection capped (oldest dropped, counted), header blocks capped.
+ * - Payloads for the HTTP extractors (GraphQL, GenAI, ...; src/protocols/common/http-extract.ts):
+ *   only when created with a capture limit (`http_payload_capture`), a plain (non-gRPC) stream
+ *   keeps its regular header fields (not the pseudo-headers) and the first `capture` bytes of
+ *   each direction's DATA payloads (padding excluded), up to the first byte not captured; its
+ *   HTTP record then carries them as `payload`, as HTTP/1 records do.
+ * Bounded: streams per connection capped (oldest dropped, counted), header blocks capped, body
+ * bytes kept per connection capped (MAX_KEPT_PER_CONNECTION: past it, bodies are cut).
  */
 import type { MessageType, ParseResult, StitchResult } from '../common/contract.ts';
 import type { StreamBuffer } from '../common/stream.ts';
@@ -46,7 +52,9 @@ import {
 } from './frame.ts';
 import { GRPC_DEADLINE_EXCEEDED, MessageCounter, parseGrpcTimeout, statusForReset } from './grpc.ts';
 import { HpackDecoder, type HeaderField } from './hpack.ts';
-import type { Direction, Http2Counters, Http2Output, Http2Record, Http2State, Stream } from './types.ts';
+import { MAX_PAYLOAD_HEADERS, MAX_PAYLOAD_HEADER_VALUE } from '../common/http-extract.ts';
+import { decodedPayload } from '../common/content-coding.ts';
+import type { Direction, Http2Counters, Http2Output, Http2Record, Http2State, KeptBody, Stream } from './types.ts';
 
 /** concurrent streams tracked per connection */
 export const MAX_STREAMS = 256;
@@ -54,6 +62,8 @@ export const MAX_STREAMS = 256;
 export const MAX_HEADER_BLOCK = 64 * 1024;
 /** largest non-DATA frame waited for whole (the stream buffer holds 64 KiB of captured bytes) */
 const MAX_WHOLE_FRAME = 60 * 1024;
+/** body bytes kept per connection for the extractors, all open streams together */
+export const MAX_KEPT_PER_CONNECTION = 1024 * 1024;
 
 const NEEDS_MORE: ParseResult<never> = { state: 'needs-more-data' };
 const IGNORED: ParseResult<never> = { state: 'ignored' };
@@ -71,11 +81,19 @@ function newDirection(): Direction {
 }
 
 export function newState(): Http2State {
-  return { request: newDirection(), response: newDirection(), streams: new Map(), lastStreamId: 0, out: [], midStream: false, grpcSeen: false };
+  return { request: newDirection(), response: newDirection(), streams: new Map(), lastStreamId: 0, out: [], midStream: false, grpcSeen: false, keptBytes: 0 };
 }
+
+const EMPTY_BODY = Buffer.alloc(0);
 
 export class Http2Parser {
   readonly counters: Http2Counters = newCounters();
+  /** body bytes kept per stream direction for the HTTP extractors; 0: no payload kept */
+  readonly capture: number;
+
+  constructor(capture = 0) {
+    this.capture = capture > 0 ? Math.floor(capture) : 0;
+  }
 
   newState(): Http2State {
     return newState();
@@ -177,6 +195,7 @@ export class Http2Parser {
     if (closing && state.streams.size > 0) {
       this.counters.streamsDropped += state.streams.size;
       state.streams.clear();
+      state.keptBytes = 0;
     }
     if (state.out.length === 0) return { records: EMPTY as unknown as Http2Record[], errorCount: 0 };
     const records = state.out.splice(0);
@@ -278,13 +297,17 @@ export class Http2Parser {
       let n: number;
       if (buf.isGap(0)) {
         n = Math.min(d.dataLeft, buf.gapEnd(0));
-        if (s !== undefined && bodyLeft > 0) this._body(type, s, undefined, 0, Math.min(n, bodyLeft));
+        if (s !== undefined && bodyLeft > 0) {
+          this._body(type, s, undefined, 0, Math.min(n, bodyLeft));
+          if (s.kept !== undefined) (type === 'request' ? s.kept.request : s.kept.response).cut = true;
+        }
       } else {
         n = Math.min(d.dataLeft, buf.capturedRunEnd(0));
         if (s !== undefined && bodyLeft > 0) {
           const k = Math.min(n, bodyLeft);
           const b = buf.slice(0, k);
           this._body(type, s, b ?? undefined, 0, k);
+          if (s.kept !== undefined) this._keep(state, type === 'request' ? s.kept.request : s.kept.response, b, k);
         }
       }
       if (s !== undefined) s.endNs = Math.max(s.endNs, buf.tsAt(n - 1));
@@ -302,6 +325,23 @@ export class Http2Parser {
     else s.responseBytes += len;
     if (b === undefined) counter.gap(len);
     else counter.data(b, start, start + len);
+  }
+
+  /** keep the first bytes of a body for the extractors, within the stream's and the connection's bounds */
+  private _keep(state: Http2State, k: KeptBody, b: Buffer | null, n: number): void {
+    if (k.cut) return;
+    if (b === null) {
+      k.cut = true;
+      return;
+    }
+    const room = Math.min(this.capture - k.len, MAX_KEPT_PER_CONNECTION - state.keptBytes);
+    const take = n < room ? n : room > 0 ? room : 0;
+    if (take > 0) {
+      k.chunks.push(Buffer.from(b.subarray(0, take))); // a copy: the view dies with the segment
+      k.len += take;
+      state.keptBytes += take;
+    }
+    if (take < n) k.cut = true;
   }
 
   private _dataDone(type: MessageType, d: Direction, buf: StreamBuffer, state: Http2State): ParseResult<Http2Output> {
@@ -452,7 +492,12 @@ export class Http2Parser {
         if (s === undefined) return IGNORED;
         if (partial) s.partial = true;
         for (const [n, v] of fields) requestField(s, n, v);
-      }
+        if (s.kept !== undefined) {
+          // gRPC calls are RPC records, which no extractor reads: keep nothing for them
+          if (s.contentType?.startsWith('application/grpc') === true) s.kept = undefined;
+          else keepFields(s.kept.request, fields);
+        }
+      } else if (s.kept !== undefined) keepFields(s.kept.request, fields); // trailers
       if (block.endStream) {
         s.reqEnded = true;
         s.reqMsgs?.end();
@@ -477,7 +522,10 @@ export class Http2Parser {
       } else if (n === 'grpc-message') s.grpcMessage = v;
       else if (n === 'content-type' && first && s.contentType === undefined) s.contentType = v.toLowerCase();
     }
-    if (!informational) s.responseHeaders = true;
+    if (!informational) {
+      s.responseHeaders = true;
+      if (s.kept !== undefined) keepFields(s.kept.response, fields);
+    }
     if (block.endStream) return this._endOf(type, s, state, endTs);
     return IGNORED;
   }
@@ -486,10 +534,12 @@ export class Http2Parser {
     state.lastStreamId = sid;
     if (state.streams.size >= MAX_STREAMS) {
       const oldest = state.streams.keys().next().value as number;
+      release(state, state.streams.get(oldest));
       state.streams.delete(oldest);
       this.counters.streamsDropped++;
     }
     const s: Stream = { id: sid, startNs: ts, endNs: ts, responseHeaders: false, requestBytes: 0, responseBytes: 0, reqEnded: false, partial: false };
+    if (this.capture > 0) s.kept = { request: newKept(), response: newKept() };
     state.streams.set(sid, s);
     return s;
   }
@@ -513,6 +563,7 @@ export class Http2Parser {
 
   private _complete(s: Stream, state: Http2State, resetCode: number | undefined): ParseResult<Http2Output> {
     state.streams.delete(s.id);
+    release(state, s);
     if (s.partial) this.counters.partialStreams++;
     const rec = toRecord(s, resetCode, state);
     if (rec === undefined) {
@@ -559,6 +610,31 @@ export class Http2Parser {
     void state;
     return INVALID;
   }
+}
+
+function newKept(): KeptBody {
+  return { headers: [], chunks: [], len: 0, cut: false };
+}
+
+/** the stream's kept bytes no longer count against the connection's bound */
+function release(state: Http2State, s: Stream | undefined): void {
+  const k = s?.kept;
+  if (k === undefined) return;
+  state.keptBytes -= k.request.len + k.response.len;
+  if (state.keptBytes < 0) state.keptBytes = 0;
+}
+
+/** keep a header block's regular fields (names are lower case on HTTP/2), within the bounds */
+function keepFields(k: KeptBody, fields: readonly HeaderField[]): void {
+  for (const [n, v] of fields) {
+    if (k.headers.length >= MAX_PAYLOAD_HEADERS) return;
+    if (n.length === 0 || n.charCodeAt(0) === 0x3a /* : */) continue;
+    k.headers.push([n, v.length > MAX_PAYLOAD_HEADER_VALUE ? v.slice(0, MAX_PAYLOAD_HEADER_VALUE) : v]);
+  }
+}
+
+function keptBody(k: KeptBody): Buffer {
+  return k.chunks.length === 0 ? EMPTY_BODY : k.chunks.length === 1 ? k.chunks[0] : Buffer.concat(k.chunks, k.len);
 }
 
 function isUpgradeHead(buf: StreamBuffer): boolean {
@@ -669,7 +745,20 @@ function toRecord(s: Stream, resetCode: number | undefined, state: Http2State): 
     protocolVersion: '2',
     ...(s.partial ? { truncated: true } : {}),
   };
-  return rec;
+  const k = s.kept;
+  if (k === undefined) return rec;
+  // a body is whole when its direction ended (END_STREAM) and every byte of it was kept
+  return {
+    ...rec,
+    payload: decodedPayload({
+      requestHeaders: k.request.headers,
+      responseHeaders: k.response.headers,
+      requestBody: keptBody(k.request),
+      requestBodyComplete: s.reqEnded && !k.request.cut && k.request.len === s.requestBytes,
+      responseBody: keptBody(k.response),
+      responseBodyComplete: resetCode === undefined && !k.response.cut && k.response.len === s.responseBytes,
+    }),
+  };
 }
 
 /** grpc-message is percent-encoded (gRPC PROTOCOL-HTTP2) */

@@ -1,6 +1,6 @@
 /** HTTP/2 parser state: per connection, per direction, per stream. */
 import type { FrameTiming } from '../common/contract.ts';
-import type { HttpRecord, RpcRecord } from '../common/records.ts';
+import type { HttpHeader, HttpRecord, RpcRecord } from '../common/records.ts';
 import type { MessageCounter } from './grpc.ts';
 import type { HpackDecoder } from './hpack.ts';
 
@@ -62,6 +62,22 @@ export interface Stream {
   partial: boolean;
   reqMsgs?: MessageCounter;
   respMsgs?: MessageCounter;
+  /** payload kept for the HTTP extractors (only when the parser keeps payloads) */
+  kept?: StreamPayload;
+}
+
+/** One direction's headers and body prefix kept for the HTTP payload extractors. */
+export interface KeptBody {
+  readonly headers: HttpHeader[];
+  readonly chunks: Buffer[];
+  len: number;
+  /** a byte of the body was not kept (not captured, over the limit): the prefix ends at `len` */
+  cut: boolean;
+}
+
+export interface StreamPayload {
+  readonly request: KeptBody;
+  readonly response: KeptBody;
 }
 
 /** Per-parser totals (all connections), read by the agent's self-metrics. */
@@ -90,4 +106,6 @@ export interface Http2State {
   midStream: boolean;
   /** a stream of this connection was decoded as gRPC (content-type): its partly decoded streams are too */
   grpcSeen: boolean;
+  /** body bytes kept for the extractors by this connection's open streams (bounded: MAX_KEPT_PER_CONNECTION) */
+  keptBytes: number;
 }

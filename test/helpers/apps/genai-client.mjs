@@ -2,8 +2,10 @@
 // `@anthropic-ai/sdk` clients against test/helpers/apps/genai-server.mjs. Waits for a line on
 // stdin (the test attaches the TLS uprobes first), makes the calls in order, prints one JSON
 // line per call with what the client itself saw.
-// Usage: node genai-client.mjs <port>   (NODE_EXTRA_CA_CERTS names the server's certificate)
+// Usage: node genai-client.mjs <port> [h2]   (NODE_EXTRA_CA_CERTS names the server's certificate;
+// h2: both clients fetch through undici with HTTP/2 allowed, so that ALPN selects h2)
 import OpenAI from 'openai';
+import { Agent, fetch as undiciFetch } from 'undici';
 import Anthropic from '@anthropic-ai/sdk';
 import { createInterface } from 'node:readline';
 
@@ -12,8 +14,11 @@ const rl = createInterface({ input: process.stdin });
 await new Promise((resolve) => rl.once('line', resolve));
 rl.close();
 
-const openai = new OpenAI({ apiKey: 'sk-test', baseURL: `https://127.0.0.1:${port}/v1`, maxRetries: 0 });
-const anthropic = new Anthropic({ apiKey: 'sk-ant-test', baseURL: `https://127.0.0.1:${port}`, maxRetries: 0 });
+const h2 = process.argv[3] === 'h2';
+const dispatcher = h2 ? new Agent({ allowH2: true }) : undefined;
+const fetchOpt = h2 ? { fetch: (url, init) => undiciFetch(url, { ...init, dispatcher }) } : {};
+const openai = new OpenAI({ apiKey: 'sk-test', baseURL: `https://127.0.0.1:${port}/v1`, maxRetries: 0, ...fetchOpt });
+const anthropic = new Anthropic({ apiKey: 'sk-ant-test', baseURL: `https://127.0.0.1:${port}`, maxRetries: 0, ...fetchOpt });
 const say = (o) => console.log(JSON.stringify(o));
 const user = (content) => [{ role: 'user', content }];
 
@@ -55,3 +60,4 @@ for (const f of [() => openai.chat.completions.create({ model: 'missing-model', 
     say({ call: 'error', status: err.status });
   }
 }
+await dispatcher?.close();

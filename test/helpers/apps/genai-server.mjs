@@ -5,11 +5,29 @@
 // written for the tests from those public API references (no model behind it). The last user
 // message says what to answer: `in=<input tokens> out=<output tokens> size=<answer bytes>`;
 // the answer text is that many bytes and the usage reports those counts.
-// Usage: node genai-server.mjs <port> <cert> <key>
+// Usage: node genai-server.mjs <port> <cert> <key> [h2] [gzip]   (h2: HTTP/2 over TLS only, ALPN h2,
+// node:http2; gzip: whole JSON answers gzip-coded when the request accepts it, one `gzip <path>`
+// line on stdout per coded answer)
 import https from 'node:https';
+import http2 from 'node:http2';
+import { gzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
 
-const [port, cert, key] = process.argv.slice(2);
+const [port, cert, key, ...flags] = process.argv.slice(2);
+const version = flags.includes('h2') ? 'h2' : 'h1';
+const gzip = flags.includes('gzip');
+
+/** a whole JSON answer, gzip-coded when the server was asked to and the request accepts it */
+function json(res, status, headers, obj) {
+  let body = Buffer.from(JSON.stringify(obj));
+  if (res.obiGzip) {
+    body = gzipSync(body);
+    headers = { ...headers, 'content-encoding': 'gzip' };
+    console.log(`gzip ${res.obiPath}`);
+  }
+  res.writeHead(status, headers);
+  res.end(body);
+}
 let seq = 0;
 
 function ask(body) {
@@ -39,9 +57,8 @@ function openaiChat(body, res) {
   const model = `${body.model}-2024-07-18`;
   const text = answer(size);
   if (!body.stream) {
-    const json = { id, object: 'chat.completion', created: 1741569952, model, choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null }, logprobs: null, finish_reason: 'stop' }], usage: { prompt_tokens: input, completion_tokens: output, total_tokens: input + output }, system_fingerprint: 'fp_obi' };
-    res.writeHead(200, { 'content-type': 'application/json' });
-    return res.end(JSON.stringify(json));
+    const answerJson = { id, object: 'chat.completion', created: 1741569952, model, choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null }, logprobs: null, finish_reason: 'stop' }], usage: { prompt_tokens: input, completion_tokens: output, total_tokens: input + output }, system_fingerprint: 'fp_obi' };
+    return json(res, 200, { 'content-type': 'application/json' }, answerJson);
   }
   const chunk = (delta, finish, usage = null) => `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created: 1741569952, model, system_fingerprint: 'fp_obi', choices: delta === undefined ? [] : [{ index: 0, delta, logprobs: null, finish_reason: finish }], usage })}\n\n`;
   const events = [chunk({ role: 'assistant', content: '' }, null), ...chunks(text, 200).map((c) => chunk({ content: c }, null)), chunk({}, 'stop')];
@@ -56,8 +73,7 @@ function openaiEmbeddings(body, res) {
   const b64 = body.encoding_format === 'base64';
   const floats = Array.from({ length: Math.ceil(size / (b64 ? 5 : 20)) }, (_, i) => Math.sin(i) / 3);
   const embedding = b64 ? Buffer.from(new Float32Array(floats).buffer).toString('base64') : floats;
-  res.writeHead(200, { 'content-type': 'application/json' });
-  res.end(JSON.stringify({ object: 'list', data: [{ object: 'embedding', index: 0, embedding }], model: body.model, usage: { prompt_tokens: input, total_tokens: input } }));
+  json(res, 200, { 'content-type': 'application/json' }, { object: 'list', data: [{ object: 'embedding', index: 0, embedding }], model: body.model, usage: { prompt_tokens: input, total_tokens: input } });
 }
 
 function anthropicMessages(body, res) {
@@ -66,8 +82,7 @@ function anthropicMessages(body, res) {
   const model = `${body.model}-20241022`;
   const text = answer(size);
   if (!body.stream) {
-    res.writeHead(200, { 'content-type': 'application/json', 'request-id': `req_${seq}` });
-    return res.end(JSON.stringify({ id, type: 'message', role: 'assistant', model, content: [{ type: 'text', text }], stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: input, output_tokens: output } }));
+    return json(res, 200, { 'content-type': 'application/json', 'request-id': `req_${seq}` }, { id, type: 'message', role: 'assistant', model, content: [{ type: 'text', text }], stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: input, output_tokens: output } });
   }
   const ev = (type, data) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
   sse(res, [
@@ -81,8 +96,9 @@ function anthropicMessages(body, res) {
   ]);
 }
 
-https
-  .createServer({ cert: readFileSync(cert), key: readFileSync(key) }, (req, res) => {
+// the same handler on node:http2's compatibility API (req/res per stream)
+const serve = (opts, handler) => (version === 'h2' ? http2.createSecureServer({ ...opts, allowHTTP1: false }, handler) : https.createServer(opts, handler));
+serve({ cert: readFileSync(cert), key: readFileSync(key) }, (req, res) => {
     const parts = [];
     req.on('data', (d) => parts.push(d));
     req.on('end', () => {
@@ -94,6 +110,8 @@ https
         return res.end(JSON.stringify({ error: { message: 'bad json', type: 'invalid_request_error', param: null, code: null } }));
       }
       const path = new URL(req.url, 'https://localhost').pathname;
+      res.obiGzip = gzip && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+      res.obiPath = path;
       if (body.model === 'missing-model') {
         res.writeHead(404, { 'content-type': 'application/json' });
         if (path === '/v1/messages') return res.end(JSON.stringify({ type: 'error', error: { type: 'not_found_error', message: 'model: missing-model' } }));
@@ -105,5 +123,4 @@ https
       res.writeHead(404);
       res.end();
     });
-  })
-  .listen(Number(port), '127.0.0.1', () => console.log('listening'));
+}).listen(Number(port), '127.0.0.1', () => console.log('listening'));

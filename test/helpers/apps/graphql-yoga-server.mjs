@@ -1,6 +1,8 @@
-// A graphql-yoga server for the GraphQL integration test: PORT from argv[2], endpoint /graphql.
+// A graphql-yoga server for the GraphQL integration test: PORT from argv[2], endpoint /graphql;
+// with argv[3] `h2c`, served over cleartext HTTP/2 (node:http2, prior knowledge) instead of HTTP/1.1.
 // Schema: books (query), book(id) (query), addBook(title) (mutation), boom (a resolver that fails).
 import { createServer } from 'node:http';
+import { createServer as createH2cServer } from 'node:http2';
 import { createSchema, createYoga } from 'graphql-yoga';
 
 const books = [{ id: '1', title: 'Dune' }];
@@ -29,6 +31,6 @@ const yoga = createYoga({
     },
   }),
 });
-const server = createServer(yoga);
+const server = process.argv[3] === 'h2c' ? createH2cServer(yoga) : createServer(yoga);
 server.listen(Number(process.argv[2]), '127.0.0.1', () => console.log('listening'));
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
