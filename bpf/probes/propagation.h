@@ -83,6 +83,44 @@ static __always_inline void prop_thread_end(__u64 id, __u64 sock_id, __u32 mode)
 	bpf_map_delete_elem(&prop_threads, &id);
 }
 
+static __always_inline void prop_quiet_mark(struct obi_conn_info *ci)
+{
+	__u8 one = 1;
+	bpf_map_update_elem(&prop_quiet, &ci->tuple, &one, BPF_ANY);
+}
+
+/* a server request whose trace user space decides: no ids on its records, and its thread's client
+ * requests go without ids until it is answered */
+static __always_inline void prop_nowire(__u64 id, __u64 sock_id)
+{
+	struct obi_prop_thread t = {};
+	t.sock_id = sock_id;
+	t.open = 1;
+	t.nowire = 1;
+	bpf_map_update_elem(&prop_threads, &id, &t, BPF_ANY);
+}
+
+/* is the client end of this server connection a quiet client on this host (prop_quiet)? */
+static __always_inline int prop_quiet_peer(struct obi_conn_info *ci)
+{
+	struct obi_conn_tuple k = {};
+	__builtin_memcpy(k.local_addr, ci->tuple.remote_addr, 16);
+	__builtin_memcpy(k.remote_addr, ci->tuple.local_addr, 16);
+	k.local_port = ci->tuple.remote_port;
+	k.remote_port = ci->tuple.local_port;
+	k.family = ci->tuple.family;
+	return bpf_map_lookup_elem(&prop_quiet, &k) != 0;
+}
+
+/* the first captured bytes are a FastCGI record header (version 1, a record type): user space
+ * decides where a FastCGI request starts (PHP-FPM reads the previous request's empty STDIN first) */
+static __always_inline int prop_fastcgi(__u32 got)
+{
+	__u32 zero = 0;
+	struct obi_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	return s && got >= 8 && s->data[0] == 1 && s->data[1] >= 1 && s->data[1] <= 11;
+}
+
 /* sys_enter of a write on a traced socket: a client request's first write decides its ids */
 static __always_inline void prop_egress(__u64 id, struct obi_conn_info *ci)
 {
@@ -105,6 +143,7 @@ static __always_inline void prop_egress(__u64 id, struct obi_conn_info *ci)
 		return;
 	}
 	if (mode == OBI_PROP_OFF) {
+		prop_quiet_mark(ci);
 		ps->flags = 0;
 		ps->tx = 0;
 		return;
@@ -114,7 +153,8 @@ static __always_inline void prop_egress(__u64 id, struct obi_conn_info *ci)
 	if (mode == OBI_PROP_THREAD || mode == OBI_PROP_EVENT)
 		th = bpf_map_lookup_elem(&prop_threads, &id);
 	if (th && th->nowire) {
-		/* serving a request whose trace user space decides (FastCGI over a unix socket) */
+		/* serving a request whose trace user space decides (FastCGI, a quiet local client) */
+		prop_quiet_mark(ci);
 		ps->flags = 0;
 		ps->tx = 0;
 		return;
@@ -230,13 +270,8 @@ static __always_inline void prop_ingress(__u64 id, struct obi_conn_info *ci, __u
 	if (prop_tcp && ci->unix_gate != OBI_UNIX_NONE) {
 		/* a server request over a unix socket (FastCGI): user space decides its trace (the join of
 		 * both ends); its thread's client requests go without ids until it is answered */
-		if (ci->role == OBI_ROLE_SERVER) {
-			struct obi_prop_thread t = {};
-			t.sock_id = ci->sock_id;
-			t.open = 1;
-			t.nowire = 1;
-			bpf_map_update_elem(&prop_threads, &id, &t, BPF_ANY);
-		}
+		if (ci->role == OBI_ROLE_SERVER)
+			prop_nowire(id, ci->sock_id);
 		return;
 	}
 	if (!prop_tcp || ci->udp || ci->role != OBI_ROLE_SERVER)
@@ -251,6 +286,11 @@ static __always_inline void prop_ingress(__u64 id, struct obi_conn_info *ci, __u
 		return;
 	}
 	__u8 flags = OBI_CTX_SET;
+	if (prop_fastcgi(got) || (!ps->rx_fresh && prop_quiet_peer(ci))) {
+		ps->flags = 0;
+		prop_nowire(id, ci->sock_id);
+		return;
+	}
 	if (ps->rx_fresh) {
 		/* the last option received: the client's current request (a client rewrites it at each
 		 * request's first write). Not consumed: a TLS handshake's last flight and the first request
@@ -309,10 +349,12 @@ static __always_inline void prop_connect(__u64 id, __u64 sock_id)
 }
 
 /* close() of a traced socket: its state goes (the address may be a new socket's soon) */
-static __always_inline void prop_forget(__u64 sock_id)
+static __always_inline void prop_forget(struct obi_conn_info *ci)
 {
-	if (prop_tcp)
-		bpf_map_delete_elem(&prop_socks, &sock_id);
+	if (!prop_tcp)
+		return;
+	bpf_map_delete_elem(&prop_socks, &ci->sock_id);
+	bpf_map_delete_elem(&prop_quiet, &ci->tuple); /* the tuple may be a new connection's soon */
 }
 
 /* copy the ids of the socket's current exchange onto a data record */

@@ -101,7 +101,7 @@ int obi_enter_close(struct trace_event_raw_sys_enter *ctx)
 	if (ci->sock_id) {
 		emit_conn(OBI_EV_CLOSE, tgid, id, key.fd, ci);
 		large_forget(ci->sock_id, tgid, 0);
-		prop_forget(ci->sock_id);
+		prop_forget(ci);
 	}
 	bpf_map_delete_elem(&conns, &key);
 	return 0;

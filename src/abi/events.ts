@@ -94,6 +94,7 @@ export const ObiMap = {
   pidmask: 'pidmask',
   stats: 'stats',
   ssl_threads: 'ssl_threads',
+  prop_quiet: 'prop_quiet',
   exec_rules: 'exec_rules',
   sigprobe: 'sigprobe',
 } as const;
