@@ -25,9 +25,11 @@ import type { BenchOptions, BenchResult, ConfigId, GroupId, MachineInfo, MicroRe
 import { ensureSdk, runOne, type Ctx } from './lib/scenarios.ts';
 
 const BENCH_DIR = import.meta.dirname;
-const ALL_GROUPS: readonly GroupId[] = ['nginx-http', 'nginx-https', 'node', 'redis', 'grpc', 'genai-https', 'genai-https-large', 'genai-h2', 'genai-h2-large'];
+const ALL_GROUPS: readonly GroupId[] = ['nginx-http', 'nginx-http-noprop', 'nginx-https', 'node', 'redis', 'grpc', 'genai-https', 'genai-https-large', 'genai-h2', 'genai-h2-large'];
 const GROUP_CONFIGS: Readonly<Record<GroupId, readonly ConfigId[]>> = {
   'nginx-http': ['none', 'idle', 'obi'],
+  // the same with context propagation disabled: nginx-http runs the default, tcp (docs/devdocs/propagation.md)
+  'nginx-http-noprop': ['none', 'obi'],
   'nginx-https': ['none', 'idle', 'obi'],
   node: ['none', 'obi', 'sdk'],
   redis: ['none', 'obi'],
@@ -156,7 +158,7 @@ const METHOD_NOTES = (o: BenchOptions): string[] => [
 ];
 
 const USAGE = `Usage: node bench/run.ts [--smoke] [--reps N] [--duration S] [--warmup S] [--redis-requests N]
-                         [--only nginx-http,nginx-https,node,redis,grpc,genai-https,genai-https-large,genai-h2,genai-h2-large] [--configs none,idle,obi,sdk]
+                         [--only nginx-http,nginx-http-noprop,nginx-https,node,redis,grpc,genai-https,genai-https-large,genai-h2,genai-h2-large] [--configs none,idle,obi,sdk]
                          [--https auto|on|off] [--no-micro] [--out DIR] [--rate R]
        node bench/run.ts --render bench/results/<date>.json   (rewrite its .md, .svg and latest.md)
 Overhead of obi-ts vs no instrumentation (and the OTel Node SDK); see bench/README.md.

@@ -8,6 +8,7 @@ import { CONFIG_LABEL, type BenchResult, type ConfigId, type Row, type Sample, t
 /** scenario display order and names */
 export const SCENARIOS: readonly { id: string; title: string; paced?: true }[] = [
   { id: 'nginx-http', title: 'nginx static file, HTTP (1 worker, wrk keep-alive)' },
+  { id: 'nginx-http-noprop', title: 'the same with context propagation disabled (the row above runs the default, tcp)' },
   { id: 'nginx-https', title: 'nginx static file, HTTPS (1 worker, wrk keep-alive)' },
   { id: 'node', title: 'Node.js http server (small JSON + loop)' },
   { id: 'redis-set', title: 'Redis SET (redis-benchmark, no pipelining)' },

@@ -14,7 +14,7 @@ export const CONFIG_LABEL: Readonly<Record<ConfigId, string>> = {
 /** groups of runs sharing one application: `redis` yields the `redis-set` and `redis-get` scenarios */
 /** `genai-https` / `genai-https-large` (and `genai-h2` / `genai-h2-large`, HTTP/2 over TLS): the GenAI test server, 20 KB chat answers, GenAI on; `-large` with
  * the larger HTTP capture (`ebpf.buffer_sizes.http` 65536) */
-export type GroupId = 'nginx-http' | 'nginx-https' | 'node' | 'redis' | 'grpc' | 'genai-https' | 'genai-https-large' | 'genai-h2' | 'genai-h2-large';
+export type GroupId = 'nginx-http' | 'nginx-http-noprop' | 'nginx-https' | 'node' | 'redis' | 'grpc' | 'genai-https' | 'genai-https-large' | 'genai-h2' | 'genai-h2-large';
 
 export interface AgentMeasure {
   /** agent CPU over the load window plus the drain of its tail, seconds */

@@ -40,6 +40,7 @@ function ev(sockId: bigint, ingress: boolean, role: number, ts: number, localPor
     tupleRemotePort: remotePort,
     tupleFamily: 10,
     sslId: 0n,
+    ctxFlags: 0, traceId: new Uint8Array(16), spanId: new Uint8Array(8), parentId: new Uint8Array(8),
   };
 }
 

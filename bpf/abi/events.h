@@ -83,6 +83,28 @@ enum obi_data_flags {
 	OBI_DATA_UDP = 4,      /* one UDP datagram (capture_udp; DNS-looking datagrams only) */
 };
 
+/* obi_data_event.ctx_flags: the trace context the kernel decided for the exchange this record
+ * belongs to (context propagation `tcp`, bpf/probes/propagation.h; docs/devdocs/propagation.md) */
+enum obi_ctx_flags {
+	OBI_CTX_SET = 1,       /* trace_id and span_id are set: the kernel decided them at the request's start */
+	OBI_CTX_REMOTE = 2,    /* server: parent_id (and trace_id) came from a received TCP option */
+	OBI_CTX_INHERITED = 4, /* client: trace_id and parent_id came from the server request of the thread */
+	OBI_CTX_HEADER = 8,    /* server: trace_id and parent_id came from a `traceparent` header in the first read */
+};
+
+/* the TCP option that carries a trace context (kind 25, unassigned by IANA): kind, length, 16-byte
+ * trace id, 8-byte span id */
+#define OBI_TCPOPT_KIND 25
+#define OBI_TCPOPT_LEN 26
+
+/* obi_prop_pid.mode: how the kernel decides the trace id of a process's client requests */
+enum obi_prop_mode {
+	OBI_PROP_OFF = 0,    /* no ids, no option (a runtime whose parent the kernel cannot know: Node.js) */
+	OBI_PROP_ROOT = 1,   /* a fresh trace per client request (Go, event loops: user space links none either) */
+	OBI_PROP_THREAD = 2, /* the server request open on the thread (one at a time), inherited by new threads */
+	OBI_PROP_EVENT = 3,  /* the server request read on the thread immediately before (nginx) */
+};
+
 /* indexes of the per-CPU `stats` array; user space sums over CPUs */
 enum obi_stat {
 	OBI_STAT_EVENTS = 0,         /* records submitted to the ring buffer */
@@ -92,7 +114,10 @@ enum obi_stat {
 	OBI_STAT_LARGE_RECORDS = 4,  /* records submitted by the larger HTTP capture (protocols/http1_large.h) */
 	OBI_STAT_LARGE_BYTES = 5,    /* payload bytes it captured past the capture_size prefix */
 	OBI_STAT_LARGE_DROPPED = 6,  /* its records lost: ring buffer full */
-	OBI_STAT__COUNT = 7,
+	OBI_STAT_PROP_WRITTEN = 7,   /* TCP segments that left with the trace-context option (kind 25) */
+	OBI_STAT_PROP_READ = 8,      /* TCP segments that arrived with it (parsed by sockops) */
+	OBI_STAT_PROP_USED = 9,      /* server requests whose parent was taken from a received option */
+	OBI_STAT__COUNT = 10,
 };
 
 /* A TCP connection (or a connected UDP socket) as seen from the traced process. IPv4 is stored IPv4-mapped (::ffff:a.b.c.d). */
@@ -123,13 +148,18 @@ struct obi_data_event {
 	__u8 direction; /* enum obi_direction */
 	__u8 role;      /* enum obi_role */
 	__u8 flags;     /* enum obi_data_flags */
-	__u8 _pad[5];
+	__u8 ctx_flags; /* enum obi_ctx_flags */
+	__u8 _pad[4];
 	struct obi_conn_tuple tuple;
 	/* OBI_DATA_TLS: the library's session handle (SSL*, gnutls_session_t), 0 otherwise. A TLS
 	 * record whose socket is not known yet has sock_id 0 and fd ~0; user space pairs it with
 	 * the connection by (pid, ssl_id) when a later record of the same session names the socket */
 	__u64 ssl_id;
-	/* __u8 data[captured] follows */
+	/* OBI_CTX_SET: the ids of the exchange, as on the wire (trace id, span id in network order) */
+	__u8 trace_id[16];
+	__u8 span_id[8];
+	__u8 parent_id[8]; /* OBI_CTX_REMOTE or OBI_CTX_INHERITED: the parent span id; zero otherwise */
+			   /* __u8 data[captured] follows */
 };
 
 /* OBI_EV_CONN and OBI_EV_CLOSE */
@@ -176,6 +206,41 @@ struct obi_sig_probe {
 	__u64 flags;   /* sa_flags as the kernel holds them */
 	__u32 done;    /* 1 once filled */
 	__u32 _pad;
+};
+
+/* value of the `prop_pids` map: user space sets it for each traced process when propagation `tcp` is on */
+struct obi_prop_pid {
+	__u32 mode; /* enum obi_prop_mode */
+	__u32 _pad;
+};
+
+/* value of the `prop_socks` map: the trace context of a socket's current exchange, keyed by
+ * struct sock address (sock_id) */
+struct obi_prop_sock {
+	__u8 trace_id[16];
+	__u8 span_id[8];
+	__u8 parent_id[8];
+	__u8 rx_trace_id[16]; /* the last option received on this socket */
+	__u8 rx_span_id[8];
+	__u8 last_dir; /* enum obi_direction of the last data syscall, 0xff: none yet */
+	__u8 flags;    /* enum obi_ctx_flags of the current exchange */
+	__u8 rx_fresh; /* 1: an option arrived on this socket (rx_* hold the last one) */
+	__u8 tx;       /* 1: client: the option is written on the socket's segments */
+	__u8 bound;    /* 1: event mode: connect() bound trace_id/parent_id for the first request */
+	__u8 _pad[3];
+};
+
+/* value of the `prop_threads` map (key: pid_tgid): the server request a thread is serving */
+struct obi_prop_thread {
+	__u8 trace_id[16];
+	__u8 span_id[8];
+	__u64 sock_id; /* the server socket of that request */
+	__u32 open;    /* server requests started on the thread and not yet answered */
+	__u8 overlap;  /* thread mode: two were open at once; no inheritance until the thread is idle */
+	__u8 other_io; /* event mode: the thread did I/O on another socket after the request's read */
+	__u8 nowire;   /* the request came over a unix socket (FastCGI): its trace is decided in user space,
+	                * so the thread's client requests carry no ids and no option */
+	__u8 _pad;
 };
 
 /* value of the `pids` filter map: a process user space selected (or a child of one) */

@@ -19,6 +19,8 @@ const volatile __u32 exec_suffix_lens = 0;
 /* larger capture of HTTP/1 connections (`ebpf.buffer_sizes.http`, only when an extractor that reads
  * bodies is on): bytes copied per syscall (<= OBI_LARGE_MAX); 0: off, the verifier drops the path */
 const volatile __u32 large_http = 0;
+/* context propagation `tcp` (probes/propagation.h): 1 when on; 0: the verifier drops the path */
+const volatile __u8 prop_tcp = 0;
 /* HTTP/2 body capture (same condition as large_http): bytes of each stream's body copied per
  * direction, DATA payloads past the capture prefix included (<= OBI_LARGE_MAX); 0: off, the
  * verifier drops the path (protocols/http2.h) */

@@ -34,4 +34,9 @@
  * being attached (docs/devdocs/correlation-node.md), a handful at a time */
 #define OBI_MAX_SIGPROBES 256
 
+/* context propagation `tcp` (probes/propagation.h): the current exchange of each socket of traced
+ * processes (as many as connections), and the server request each of their threads serves; LRU: a
+ * socket or thread that ends unseen must not pin an entry */
+#define OBI_MAX_PROP_SOCKS 65536
+#define OBI_MAX_PROP_THREADS 16384
 #endif

@@ -13,5 +13,6 @@
 #include "ssl.h"
 #include "go_tls.h"
 #include "sigprobe.h"
+#include "propagation.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -13,6 +13,7 @@
 #include "../maps/inflight.h"
 #include "../maps/ssl_fds.h"
 #include "../maps/h2.h"
+#include "propagation.h"
 
 SEC("tracepoint/sched/sched_process_exec")
 int obi_exec(struct trace_event_raw_sched_process_exec *ctx)
@@ -74,8 +75,10 @@ int obi_fork(struct bpf_raw_tracepoint_args *ctx)
 		ev.hdr.pid = ptgid;
 		ev.ppid = BPF_CORE_READ(parent, pid);
 		ev.tid = BPF_CORE_READ(child, pid);
+		prop_thread_fork(((__u64)ptgid << 32) | ev.ppid, ((__u64)ctgid << 32) | ev.tid);
 	} else {
 		pid_trace(ctgid);
+		prop_pid_fork(ptgid, ctgid);
 		ev.hdr.type = OBI_EV_FORK;
 		ev.hdr.pid = ctgid;
 		ev.ppid = ptgid;
@@ -122,10 +125,14 @@ int obi_exit(void *ctx)
 	bpf_map_delete_elem(&inflight, &id);
 	if (!pid_traced(tgid))
 		return 0;
+	if (prop_tcp)
+		bpf_map_delete_elem(&prop_threads, &id); /* this thread's server request, if any */
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0; /* other threads of the group live on */
 	pid_untrace(tgid);
+	if (prop_tcp)
+		bpf_map_delete_elem(&prop_pids, &tgid);
 	struct purge_ctx pc = { .tgid = tgid };
 	bpf_for_each_map_elem(&conns, purge_conn, &pc, 0);
 	bpf_for_each_map_elem(&ssl_fds, purge_ssl, &pc, 0);

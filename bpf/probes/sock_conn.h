@@ -7,6 +7,7 @@
 #include "../common/sock.h"
 #include "../maps/inflight.h"
 #include "../protocols/http1_large.h"
+#include "propagation.h"
 
 #define OBI_EINPROGRESS 115
 
@@ -79,8 +80,10 @@ int obi_exit_connect(struct trace_event_raw_sys_exit *ctx)
 		return 0;
 	__u32 tgid = id >> 32;
 	struct obi_conn_info *ci = conn_register(tgid, fd, OBI_ROLE_CLIENT);
-	if (ci)
+	if (ci) {
+		prop_connect(id, ci->sock_id);
 		emit_conn(OBI_EV_CONN, tgid, id, fd, ci);
+	}
 	return 0;
 }
 
@@ -98,6 +101,7 @@ int obi_enter_close(struct trace_event_raw_sys_enter *ctx)
 	if (ci->sock_id) {
 		emit_conn(OBI_EV_CLOSE, tgid, id, key.fd, ci);
 		large_forget(ci->sock_id, tgid, 0);
+		prop_forget(ci);
 	}
 	bpf_map_delete_elem(&conns, &key);
 	return 0;

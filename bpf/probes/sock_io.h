@@ -20,6 +20,7 @@
 #include "../common/copy.h"
 #include "../maps/scratch.h"
 #include "../protocols/http2.h"
+#include "propagation.h"
 #include "sock_conn.h"
 
 /* FastCGI record header: version 1, type BEGIN_REQUEST (1), content length 8 (big-endian) */
@@ -56,6 +57,8 @@ static __always_inline int io_enter(__u32 fd, __u64 ptr, __u32 count, __u8 kind,
 	if (!pid_traced(tgid))
 		return 0;
 	struct obi_conn_info *ci = conn_lookup(tgid, fd);
+	if (ci && dir == OBI_DIR_EGRESS)
+		prop_egress(id, ci); /* before any byte leaves: the option must carry this request's ids */
 	if (!ci || ssl_sock_io(tgid, fd, ci, dir))
 		return 0; /* not a socket, or a TLS one: its plaintext comes from the uprobes (probes/ssl.h) */
 	struct obi_inflight in = { .ptr = ptr, .fd = fd, .count = count, .kind = kind, .direction = dir };
@@ -158,6 +161,7 @@ static __always_inline int io_exit(long ret, __u8 flags)
 	s->ev.flags = flags | (ci->udp ? OBI_DATA_UDP : 0);
 	s->ev.tuple = ci->tuple;
 	s->ev.ssl_id = 0;
+	s->ev.ctx_flags = 0;
 	if (a.kind == OBI_IO_MMSG) {
 		mmsg_submit(s, a.ptr, ret, ci->udp);
 		return 0;
@@ -184,6 +188,11 @@ static __always_inline int io_exit(long ret, __u8 flags)
 		got = OBI_MAX_CAPTURE;
 	asm volatile("%[got] &= %[mask]" : [got] "+r"(got) : [mask] "i"(2 * OBI_MAX_CAPTURE - 1));
 	s->ev.captured = got;
+	/* after the copy: a server request's start may take its trace from a traceparent in it */
+	if (a.direction == OBI_DIR_INGRESS)
+		prop_ingress(id, ci, got);
+	prop_thread_io(id, ci->sock_id);
+	prop_fill(&s->ev, ci->sock_id);
 	h2_submit(s, ci, ci->sock_id, tgid, a.direction, 0, ret, got, a.kind, a.ptr, a.count);
 	return 0;
 }

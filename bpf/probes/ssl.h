@@ -20,6 +20,7 @@
 #include "../maps/scratch.h"
 #include "../protocols/http2.h"
 #include "../protocols/http1_large.h"
+#include "propagation.h"
 
 static __always_inline int ssl_enter(__u64 ssl, __u64 buf, __u64 size_out, __u8 op)
 {
@@ -85,6 +86,17 @@ static __always_inline void tls_emit(__u64 ssl, __u64 buf, long n, __u8 ingress,
 		got = OBI_MAX_CAPTURE;
 	asm volatile("%[got] &= %[mask]" : [got] "+r"(got) : [mask] "i"(2 * OBI_MAX_CAPTURE - 1));
 	s->ev.captured = got;
+	s->ev.ctx_flags = 0;
+	if (ci) {
+		/* plaintext: a server request starts at its first decrypted read; a client request was
+		 * decided at its first socket write (or here, at Go's Write entry, before the socket write) */
+		__u64 pid_tid = ((__u64)tgid << 32) | tid;
+		if (ingress)
+			prop_ingress(pid_tid, ci, got);
+		else
+			prop_egress(pid_tid, ci);
+		prop_fill(&s->ev, ci->sock_id);
+	}
 	h2_submit(s, ci, ssl, tgid, s->ev.direction, 1, n, got, OBI_IO_BUF, buf, 0);
 }
 

@@ -76,6 +76,8 @@ napi_value obi_load(napi_env env, napi_callback_info info);
 napi_value obi_programs(napi_env env, napi_callback_info info);
 napi_value obi_attach(napi_env env, napi_callback_info info);
 napi_value obi_attach_uprobe(napi_env env, napi_callback_info info);
+napi_value obi_attach_cgroup(napi_env env, napi_callback_info info);
+napi_value obi_set_autoload(napi_env env, napi_callback_info info);
 napi_value obi_probe_prog_type(napi_env env, napi_callback_info info);
 napi_value obi_set_attach_type(napi_env env, napi_callback_info info);
 napi_value obi_attach_uprobe_multi(napi_env env, napi_callback_info info);

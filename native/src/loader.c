@@ -2,6 +2,7 @@
 #include "common.h"
 #include <bpf/btf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -237,6 +238,49 @@ napi_value obi_attach(napi_env env, napi_callback_info info)
 	if (!p)
 		return NULL;
 	return store_link(env, o, bpf_program__attach(p), name);
+}
+
+/* setAutoload(h, prog, on): whether load() loads this program (before load) */
+napi_value obi_set_autoload(napi_env env, napi_callback_info info)
+{
+	ARGS(3);
+	struct obi_object *o = obi_arg_object(env, argv[0]);
+	if (!o)
+		return NULL;
+	char name[256];
+	struct bpf_program *p = find_prog(env, o, argv[1], name, sizeof(name));
+	if (!p)
+		return NULL;
+	bool on;
+	NAPI_CALL(env, napi_get_value_bool(env, argv[2], &on));
+	int err = bpf_program__set_autoload(p, on);
+	if (err)
+		obi_throw_errno(env, "OBI_ERR_BPF_LOAD", -err, "cannot set autoload of %s", name);
+	return NULL;
+}
+
+/* attachCgroup(h, prog, cgroupDir) -> link id: a cgroup program (sockops) on one cgroup v2 directory
+ * (a BPF link: detached when the link is destroyed or the agent exits) */
+napi_value obi_attach_cgroup(napi_env env, napi_callback_info info)
+{
+	ARGS(3);
+	struct obi_object *o = obi_arg_object(env, argv[0]);
+	if (!o)
+		return NULL;
+	char name[256], path[4096];
+	struct bpf_program *p = find_prog(env, o, argv[1], name, sizeof(name));
+	if (!p)
+		return NULL;
+	if (obi_arg_string(env, argv[2], path, sizeof(path)))
+		return NULL;
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		obi_throw_errno(env, "OBI_ERR_BPF_LOAD", errno, "cannot open cgroup %s", path);
+		return NULL;
+	}
+	struct bpf_link *link = bpf_program__attach_cgroup(p, fd);
+	close(fd); /* the link holds its own reference to the cgroup */
+	return store_link(env, o, link, name);
 }
 
 /* attachUprobe(h, prog, retprobe, pid, binaryPath, offset) -> link id */

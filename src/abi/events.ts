@@ -13,6 +13,8 @@ export const OBI_EXEC_SUFFIX = 256;
 export const OBI_LARGE_MAX = 262144;
 export const OBI_UNIX_PATH = 108;
 export const OBI_AF_UNIX = 1;
+export const OBI_TCPOPT_KIND = 25;
+export const OBI_TCPOPT_LEN = 26;
 
 export const ObiEventType = {
   OBI_EV_DATA: 1,
@@ -42,6 +44,20 @@ export const ObiDataFlags = {
   OBI_DATA_UDP: 4,
 } as const;
 
+export const ObiCtxFlags = {
+  OBI_CTX_SET: 1,
+  OBI_CTX_REMOTE: 2,
+  OBI_CTX_INHERITED: 4,
+  OBI_CTX_HEADER: 8,
+} as const;
+
+export const ObiPropMode = {
+  OBI_PROP_OFF: 0,
+  OBI_PROP_ROOT: 1,
+  OBI_PROP_THREAD: 2,
+  OBI_PROP_EVENT: 3,
+} as const;
+
 export const ObiStat = {
   OBI_STAT_EVENTS: 0,
   OBI_STAT_DROPPED: 1,
@@ -50,7 +66,10 @@ export const ObiStat = {
   OBI_STAT_LARGE_RECORDS: 4,
   OBI_STAT_LARGE_BYTES: 5,
   OBI_STAT_LARGE_DROPPED: 6,
-  OBI_STAT__COUNT: 7,
+  OBI_STAT_PROP_WRITTEN: 7,
+  OBI_STAT_PROP_READ: 8,
+  OBI_STAT_PROP_USED: 9,
+  OBI_STAT__COUNT: 10,
 } as const;
 
 export const ObiProcFlags = {
@@ -62,16 +81,20 @@ export const ObiMap = {
   scratch: 'scratch',
   h2_iovs: 'h2_iovs',
   h2_conns: 'h2_conns',
+  prop_socks: 'prop_socks',
   large_conns: 'large_conns',
   conns: 'conns',
   events: 'events',
   inflight: 'inflight',
+  prop_threads: 'prop_threads',
+  prop_pids: 'prop_pids',
   ssl_fds: 'ssl_fds',
   go_tls_calls: 'go_tls_calls',
   pids: 'pids',
   pidmask: 'pidmask',
   stats: 'stats',
   ssl_threads: 'ssl_threads',
+  prop_quiet: 'prop_quiet',
   exec_rules: 'exec_rules',
   sigprobe: 'sigprobe',
 } as const;
@@ -86,6 +109,7 @@ export const ObiGlobal = {
   exec_prefix_lens: 'exec_prefix_lens',
   exec_suffix_lens: 'exec_suffix_lens',
   large_http: 'large_http',
+  prop_tcp: 'prop_tcp',
   h2_body_bytes: 'h2_body_bytes',
 } as const;
 
@@ -139,7 +163,7 @@ export function decodeObiEventHeader(v: DataView, o: number): ObiEventHeader {
   };
 }
 
-export const OBI_DATA_EVENT_SIZE = 96;
+export const OBI_DATA_EVENT_SIZE = 128;
 export const ObiDataEventOffsets = {
   hdrType: 0,
   hdrPid: 4,
@@ -152,12 +176,16 @@ export const ObiDataEventOffsets = {
   direction: 40,
   role: 41,
   flags: 42,
+  ctxFlags: 43,
   tupleLocalAddr: 48,
   tupleRemoteAddr: 64,
   tupleLocalPort: 80,
   tupleRemotePort: 82,
   tupleFamily: 84,
   sslId: 88,
+  traceId: 96,
+  spanId: 112,
+  parentId: 120,
 } as const;
 
 export interface ObiDataEvent {
@@ -172,12 +200,16 @@ export interface ObiDataEvent {
   direction: number;
   role: number;
   flags: number;
+  ctxFlags: number;
   tupleLocalAddr: Uint8Array;
   tupleRemoteAddr: Uint8Array;
   tupleLocalPort: number;
   tupleRemotePort: number;
   tupleFamily: number;
   sslId: bigint;
+  traceId: Uint8Array;
+  spanId: Uint8Array;
+  parentId: Uint8Array;
 }
 
 /** Decodes one obi_data_event at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies. */
@@ -194,12 +226,16 @@ export function decodeObiDataEvent(v: DataView, o: number): ObiDataEvent {
     direction: v.getUint8(o + 40),
     role: v.getUint8(o + 41),
     flags: v.getUint8(o + 42),
+    ctxFlags: v.getUint8(o + 43),
     tupleLocalAddr: new Uint8Array(v.buffer, v.byteOffset + o + 48, 16),
     tupleRemoteAddr: new Uint8Array(v.buffer, v.byteOffset + o + 64, 16),
     tupleLocalPort: v.getUint16(o + 80, true),
     tupleRemotePort: v.getUint16(o + 82, true),
     tupleFamily: v.getUint16(o + 84, true),
     sslId: v.getBigUint64(o + 88, true),
+    traceId: new Uint8Array(v.buffer, v.byteOffset + o + 96, 16),
+    spanId: new Uint8Array(v.buffer, v.byteOffset + o + 112, 8),
+    parentId: new Uint8Array(v.buffer, v.byteOffset + o + 120, 8),
   };
 }
 
@@ -317,6 +353,99 @@ export function decodeObiSigProbe(v: DataView, o: number): ObiSigProbe {
     handler: v.getBigUint64(o + 0, true),
     flags: v.getBigUint64(o + 8, true),
     done: v.getUint32(o + 16, true),
+  };
+}
+
+export const OBI_PROP_PID_SIZE = 8;
+export const ObiPropPidOffsets = {
+  mode: 0,
+} as const;
+
+export interface ObiPropPid {
+  mode: number;
+}
+
+/** Decodes one obi_prop_pid at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies. */
+export function decodeObiPropPid(v: DataView, o: number): ObiPropPid {
+  return {
+    mode: v.getUint32(o + 0, true),
+  };
+}
+
+export const OBI_PROP_SOCK_SIZE = 64;
+export const ObiPropSockOffsets = {
+  traceId: 0,
+  spanId: 16,
+  parentId: 24,
+  rxTraceId: 32,
+  rxSpanId: 48,
+  lastDir: 56,
+  flags: 57,
+  rxFresh: 58,
+  tx: 59,
+  bound: 60,
+} as const;
+
+export interface ObiPropSock {
+  traceId: Uint8Array;
+  spanId: Uint8Array;
+  parentId: Uint8Array;
+  rxTraceId: Uint8Array;
+  rxSpanId: Uint8Array;
+  lastDir: number;
+  flags: number;
+  rxFresh: number;
+  tx: number;
+  bound: number;
+}
+
+/** Decodes one obi_prop_sock at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies. */
+export function decodeObiPropSock(v: DataView, o: number): ObiPropSock {
+  return {
+    traceId: new Uint8Array(v.buffer, v.byteOffset + o + 0, 16),
+    spanId: new Uint8Array(v.buffer, v.byteOffset + o + 16, 8),
+    parentId: new Uint8Array(v.buffer, v.byteOffset + o + 24, 8),
+    rxTraceId: new Uint8Array(v.buffer, v.byteOffset + o + 32, 16),
+    rxSpanId: new Uint8Array(v.buffer, v.byteOffset + o + 48, 8),
+    lastDir: v.getUint8(o + 56),
+    flags: v.getUint8(o + 57),
+    rxFresh: v.getUint8(o + 58),
+    tx: v.getUint8(o + 59),
+    bound: v.getUint8(o + 60),
+  };
+}
+
+export const OBI_PROP_THREAD_SIZE = 40;
+export const ObiPropThreadOffsets = {
+  traceId: 0,
+  spanId: 16,
+  sockId: 24,
+  open: 32,
+  overlap: 36,
+  otherIo: 37,
+  nowire: 38,
+} as const;
+
+export interface ObiPropThread {
+  traceId: Uint8Array;
+  spanId: Uint8Array;
+  sockId: bigint;
+  open: number;
+  overlap: number;
+  otherIo: number;
+  nowire: number;
+}
+
+/** Decodes one obi_prop_thread at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies. */
+export function decodeObiPropThread(v: DataView, o: number): ObiPropThread {
+  return {
+    traceId: new Uint8Array(v.buffer, v.byteOffset + o + 0, 16),
+    spanId: new Uint8Array(v.buffer, v.byteOffset + o + 16, 8),
+    sockId: v.getBigUint64(o + 24, true),
+    open: v.getUint32(o + 32, true),
+    overlap: v.getUint8(o + 36),
+    otherIo: v.getUint8(o + 37),
+    nowire: v.getUint8(o + 38),
   };
 }
 

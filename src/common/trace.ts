@@ -18,6 +18,22 @@ export interface TraceIds {
   spanId(): string;
 }
 
+/**
+ * The ids the kernel decided at a request's start when context propagation `tcp` is on
+ * (bpf/probes/propagation.h, docs/devdocs/propagation.md): what the client sent in its TCP option,
+ * or what the server received (or drew). Hex, as exported.
+ */
+export interface WireCtx {
+  readonly traceId: string;
+  readonly spanId: string;
+  /** the parent span id the kernel knows: the option's span (server, `remote`) or the thread's server span (client, `inherited`) */
+  readonly parentId: string | undefined;
+  /** server: trace id and parent came from a received TCP option */
+  readonly remote: boolean;
+  /** client: trace id and parent came from the server request the thread serves */
+  readonly inherited: boolean;
+}
+
 /** The ids of one span, decided at the start of its request. */
 export class SpanCtx {
   readonly spanId: string;
@@ -36,9 +52,9 @@ export class SpanCtx {
   private _flags: number;
   private readonly _ids: TraceIds;
 
-  constructor(ids: TraceIds, parent?: SpanCtx) {
+  constructor(ids: TraceIds, parent?: SpanCtx, spanId?: string) {
     this._ids = ids;
-    this.spanId = ids.spanId();
+    this.spanId = spanId ?? ids.spanId();
     this.parent = parent;
     this._flags = 1;
   }
@@ -67,6 +83,11 @@ export class SpanCtx {
     this._traceId = traceId;
     this.remoteParentId = parentId;
     this._flags = flags;
+  }
+
+  /** the trace id this span has while it has no local parent (the kernel's, from the wire) */
+  setOwnTrace(traceId: string): void {
+    this._traceId = traceId;
   }
 
   /** true when no ctx on the way to the root waits for a provider: the trace id read now is final */
@@ -109,9 +130,10 @@ export interface RequestCorrelator {
   /**
    * The first bytes of a new request on `conn` (request direction, first segment after a
    * response or at the start of the connection), on thread `tid`; `head` is the captured prefix.
+   * `wire`: the ids the kernel decided for this request (propagation `tcp`), which the span must carry.
    * Returns the span's ids, or undefined when the protocol is not correlated (multiplexed).
    */
-  requestStart(conn: CorrelatedConn, tid: number, tsNs: number, head: Buffer): SpanCtx | undefined;
+  requestStart(conn: CorrelatedConn, tid: number, tsNs: number, head: Buffer, wire?: WireCtx): SpanCtx | undefined;
   /** The first bytes of the response to the request(s) in flight on `conn`, on thread `tid`. */
   responseStart(conn: CorrelatedConn, tid: number, tsNs: number): void;
   /** Any other segment on `conn` (the rest of a request or response), on thread `tid`. */

@@ -39,6 +39,7 @@ function ev(o: { egress: boolean; ts: number; payload: Buffer; tls?: boolean; so
       tupleRemotePort: paired ? 5432 : 0,
       tupleFamily: paired ? 2 : 0,
       sslId: o.tls ? SSL : 0n,
+      ctxFlags: 0, traceId: new Uint8Array(16), spanId: new Uint8Array(8), parentId: new Uint8Array(8),
     },
     o.payload,
   ];

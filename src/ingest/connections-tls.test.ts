@@ -33,6 +33,7 @@ function ev(o: { ingress: boolean; ts: number; payload: Buffer; tls?: boolean; s
       tupleRemotePort: paired ? 51000 : 0,
       tupleFamily: paired ? 2 : 0,
       sslId: o.tls ? (o.ssl ?? SSL) : 0n,
+      ctxFlags: 0, traceId: new Uint8Array(16), spanId: new Uint8Array(8), parentId: new Uint8Array(8),
     },
     o.payload,
   ];

@@ -5,7 +5,7 @@
  * the agent, and flushes sessions on close, process exit and idle expiry.
  * Bounded: a cap on tracked connections (oldest evicted, counted).
  */
-import { OBI_AF_UNIX, ObiDataFlags, ObiDirection, ObiRole, type ObiConnEvent, type ObiDataEvent } from '../abi/events.ts';
+import { OBI_AF_UNIX, ObiCtxFlags, ObiDataFlags, ObiDirection, ObiRole, type ObiConnEvent, type ObiDataEvent } from '../abi/events.ts';
 import type { ConnInfo } from '../common/conn.ts';
 import type { ServiceIdentity } from '../common/service.ts';
 import type { RequestCorrelator, SpanCtx } from '../common/trace.ts';
@@ -14,7 +14,7 @@ import type { ProtocolConn } from '../protocols/common/descriptor.ts';
 import type { ProtocolRecord } from '../protocols/common/records.ts';
 import { addSessionCounters as addCounters, ProtocolSession, type SessionCounters } from '../protocols/common/session.ts';
 import { bindProtocols, type BoundProtocol } from '../protocols/registry.ts';
-import { contextOf, correlateSegment, correlateStreams, correlationState, enableStreams, type CorrelationState } from './correlation.ts';
+import { contextOf, correlateSegment, correlateStreams, correlationState, enableStreams, type CorrelationState, type RecordIds } from './correlation.ts';
 import { formatAddress } from './decode.ts';
 import { HeldPlaintext, Lingering } from './tls-pairing.ts';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -65,6 +65,9 @@ interface Conn {
   /** the TLS session (SSL*) whose plaintext this connection carries */
   sslId?: bigint;
   corr?: CorrelationState; // ingest/correlation.ts
+  /** the kernel's ids carried by the last socket-level (ciphertext) record: the ids of a TLS plaintext
+   * record that reached user space without its socket (paired late) */
+  rawIds?: RecordIds;
 }
 
 export interface ConnectionCounters {
@@ -223,16 +226,22 @@ export class ConnectionTracker {
       // a TLS connection: its socket bytes are ciphertext, the plaintext comes from the library uprobes
       if (!tls) {
         this.counters.tlsRawSegments++;
+        keepRawIds(c, ev);
         return;
       }
       this._becomeTls(c);
     }
     if (tls) c.sslId = ev.sslId;
     if (tls && this._held.sessions > 0) this._replay(c, ev.hdrPid, ev.sslId);
-    this._feed(c, ev.direction === ObiDirection.OBI_DIR_INGRESS, payload, ev.len, ev.flags, ev.hdrTsNs);
+    this._feed(c, ev.direction === ObiDirection.OBI_DIR_INGRESS, payload, ev.len, ev.flags, ev.hdrTsNs, ev);
   }
 
-  private _feed(c: Conn, ingress: boolean, payload: Buffer, len: number, flags: number, tsNs: number): void {
+  /** `ids`: the record, when it may carry the kernel's ids of its exchange (propagation `tcp`) */
+  private _feed(c: Conn, ingress: boolean, payload: Buffer, len: number, flags: number, tsNs: number, ids?: RecordIds): void {
+    if ((flags & ObiDataFlags.OBI_DATA_TLS) !== 0) {
+      // TLS plaintext whose socket the kernel did not know yet carries no ids: the ciphertext before it did
+      if (ids === undefined || (ids.ctxFlags & ObiCtxFlags.OBI_CTX_SET) === 0) ids = c.rawIds;
+    } else if (c.state !== 'parsing' && ids !== undefined) keepRawIds(c, ids);
     if (c.state === 'ignored') {
       this.counters.ignoredSegments++;
       return;
@@ -242,7 +251,7 @@ export class ConnectionTracker {
       if (this._corr !== undefined) enableStreams(c, c.session!.state);
     }
     const type: MessageType = (c.role === 'server') === ingress ? 'request' : 'response';
-    if (this._corr !== undefined) correlateSegment(this._corr, c, type === 'request', payload, tsNs);
+    if (this._corr !== undefined) correlateSegment(this._corr, c, type === 'request', payload, tsNs, ids);
     const records = c.session!.feed(type, payload, Math.max(len, payload.length), tsNs);
     if (this._corr !== undefined) correlateStreams(this._corr, c, c.session!.state);
     this._emit(c, records, tsNs);
@@ -373,7 +382,7 @@ export class ConnectionTracker {
         if (c.sslId !== ev.sslId || !c.tls) continue;
         this.counters.tlsLate++;
         c.lastNs = ev.hdrTsNs;
-        this._feed(c, true, payload, ev.len, ev.flags, ev.hdrTsNs);
+        this._feed(c, true, payload, ev.len, ev.flags, ev.hdrTsNs, ev);
         return true;
       }
     }
@@ -381,7 +390,7 @@ export class ConnectionTracker {
     const l = this._lingering.get(ev.hdrPid, ev.sslId);
     if (!l) return false;
     this.counters.tlsLate++;
-    this._feed(l, true, payload, ev.len, ev.flags, ev.hdrTsNs);
+    this._feed(l, true, payload, ev.len, ev.flags, ev.hdrTsNs, ev);
     if (l.session === undefined || l.session.pendingRequests === 0) this._lingering.end(ev.hdrPid, ev.sslId, ev.hdrTsNs);
     return true;
   }
@@ -429,3 +438,8 @@ export class ConnectionTracker {
   }
 }
 
+/** remember the kernel's ids of a socket-level record (copied: the record's arrays are views into the batch) */
+function keepRawIds(c: Conn, r: RecordIds): void {
+  if ((r.ctxFlags & ObiCtxFlags.OBI_CTX_SET) === 0) return;
+  c.rawIds = { ctxFlags: r.ctxFlags, traceId: Uint8Array.from(r.traceId), spanId: Uint8Array.from(r.spanId), parentId: Uint8Array.from(r.parentId) };
+}

@@ -13,7 +13,7 @@ function ev(ingress: boolean, ts: number, tid = 7): ObiDataEvent {
   return {
     hdrType: ObiEventType.OBI_EV_DATA, hdrPid: 1, hdrTsNs: ts, sockId: 5n, tid, fd: 3, len: 0, captured: 0,
     direction: ingress ? ObiDirection.OBI_DIR_INGRESS : ObiDirection.OBI_DIR_EGRESS, role: ObiRole.OBI_ROLE_SERVER, flags: 0,
-    tupleLocalAddr: new Uint8Array(16), tupleRemoteAddr: new Uint8Array(16), tupleLocalPort: 80, tupleRemotePort: 4000, tupleFamily: 10, sslId: 0n,
+    tupleLocalAddr: new Uint8Array(16), tupleRemoteAddr: new Uint8Array(16), tupleLocalPort: 80, tupleRemotePort: 4000, tupleFamily: 10, sslId: 0n, ctxFlags: 0, traceId: new Uint8Array(16), spanId: new Uint8Array(8), parentId: new Uint8Array(8),
   };
 }
 
@@ -85,7 +85,7 @@ test('a unix-socket FastCGI connection: both ends (nginx client, PHP-FPM server)
   });
   const data = (e: ReturnType<typeof end>, ingress: boolean, ts: number, b: Buffer): void => {
     const { unixPath: _p, ...rest } = e;
-    t.onData({ ...rest, hdrType: ObiEventType.OBI_EV_DATA, hdrTsNs: ts, len: b.length, captured: b.length, direction: ingress ? ObiDirection.OBI_DIR_INGRESS : ObiDirection.OBI_DIR_EGRESS, flags: 0, sslId: 0n }, b);
+    t.onData({ ...rest, hdrType: ObiEventType.OBI_EV_DATA, hdrTsNs: ts, len: b.length, captured: b.length, direction: ingress ? ObiDirection.OBI_DIR_INGRESS : ObiDirection.OBI_DIR_EGRESS, flags: 0, sslId: 0n, ctxFlags: 0, traceId: new Uint8Array(16), spanId: new Uint8Array(8), parentId: new Uint8Array(8) }, b);
   };
   const rec = (type: number, c: Buffer): Buffer => Buffer.concat([Buffer.from([1, type, 0, 1, c.length >> 8, c.length & 255, 0, 0]), c]);
   const params = Buffer.concat([Buffer.from([14, 3]), Buffer.from('REQUEST_METHODGET'), Buffer.from([11, 4]), Buffer.from('REQUEST_URI/x/1')]);

@@ -4,7 +4,8 @@
  * start until its record completes, and hands it out with that record (matched by the request's
  * start timestamp, which is the timestamp of the segment holding its first byte).
  */
-import type { CorrelatedConn, RequestCorrelator, SpanCtx } from '../common/trace.ts';
+import type { CorrelatedConn, RequestCorrelator, SpanCtx, WireCtx } from '../common/trace.ts';
+import { ObiCtxFlags } from '../abi/events.ts';
 import { isMultiplexedState } from '../protocols/common/contract.ts';
 import type { ProtocolDescriptor } from '../protocols/common/descriptor.ts';
 import type { ProtocolRecord } from '../protocols/common/records.ts';
@@ -52,8 +53,27 @@ export function correlationState(c: CorrelatableConn): CorrelationState {
   return c.corr;
 }
 
+/** the kernel's ids carried by a data record (`ctx_flags`, `trace_id`, ...: bpf/abi/events.h) */
+export interface RecordIds {
+  readonly ctxFlags: number;
+  readonly traceId: Uint8Array;
+  readonly spanId: Uint8Array;
+  readonly parentId: Uint8Array;
+}
+
+const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+
+/** the wire context of a record, when the kernel decided one */
+export function wireOf(r: RecordIds | undefined): WireCtx | undefined {
+  if (r === undefined || (r.ctxFlags & ObiCtxFlags.OBI_CTX_SET) === 0) return undefined;
+  const remote = (r.ctxFlags & ObiCtxFlags.OBI_CTX_REMOTE) !== 0;
+  const inherited = (r.ctxFlags & ObiCtxFlags.OBI_CTX_INHERITED) !== 0;
+  const header = (r.ctxFlags & ObiCtxFlags.OBI_CTX_HEADER) !== 0; // the same traceparent user space reads (peekTraceparent)
+  return { traceId: hex(r.traceId), spanId: hex(r.spanId), parentId: remote || inherited || header ? hex(r.parentId) : undefined, remote, inherited };
+}
+
 /** one segment of a connection whose protocol is known, before it is fed to its session */
-export function correlateSegment(corr: RequestCorrelator, c: CorrelatableConn, isReq: boolean, payload: Buffer, tsNs: number): void {
+export function correlateSegment(corr: RequestCorrelator, c: CorrelatableConn, isReq: boolean, payload: Buffer, tsNs: number, ids?: RecordIds): void {
   const st = correlationState(c);
   const cc = st.conn;
   if (cc.wire === undefined) cc.wire = c.bound?.descriptor.wire;
@@ -67,7 +87,7 @@ export function correlateSegment(corr: RequestCorrelator, c: CorrelatableConn, i
     corr.responseStart(cc, c.tid, tsNs);
     return;
   }
-  const ctx = corr.requestStart(cc, c.tid, tsNs, payload);
+  const ctx = corr.requestStart(cc, c.tid, tsNs, payload, wireOf(ids));
   if (ctx === undefined) return;
   const starts = st.starts;
   if (starts.length >= MAX_STARTS) starts.shift();

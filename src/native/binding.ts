@@ -20,6 +20,8 @@ interface NativeAddon {
   programs(h: Handle): { name: string; section: string }[];
   attach(h: Handle, prog: string): number;
   attachUprobe(h: Handle, prog: string, retprobe: boolean, pid: number, path: string, offset: number): number;
+  attachCgroup(h: Handle, prog: string, cgroupDir: string): number;
+  setAutoload(h: Handle, prog: string, on: boolean): void;
   detach(h: Handle, link: number): void;
   close(h: Handle): void;
   mapUpdate(h: Handle, map: string, key: Buffer, value: Buffer, flags: number): void;
@@ -200,6 +202,16 @@ export class BpfObject {
       'OBI_ERR_BPF_LOAD',
       `attach uprobe ${prog} to ${opts.path}+0x${opts.offset.toString(16)}`,
     );
+  }
+
+  /** before load: whether load() loads `prog` (a sockops program needs CAP_NET_ADMIN to load) */
+  setAutoload(prog: string, on: boolean): void {
+    this._call(() => this._addon.setAutoload(this._handle, prog, on), 'OBI_ERR_BPF_LOAD', `set autoload of ${prog}`);
+  }
+
+  /** attach a cgroup program (sockops) to one cgroup v2 directory; returns a link id */
+  attachCgroup(prog: string, cgroupDir: string): number {
+    return this._call(() => this._addon.attachCgroup(this._handle, prog, cgroupDir), 'OBI_ERR_BPF_LOAD', `attach ${prog} to cgroup ${cgroupDir}`);
   }
 
   detach(link: number): void {

@@ -43,6 +43,8 @@ import type { Logger } from './log.ts';
 import { cachedIngestSnapshot } from './ingest-stats.ts';
 import { bindAgentProtocols, httpExtractorsFor, rpcRecorders } from './protocol-hooks.ts';
 import { Kernel } from './kernel.ts';
+import { Propagation, planPropagation, propagationBlocker, registerPropagationMetrics } from './propagation.ts';
+import { capabilityStates } from './capabilities.ts';
 import { TlsInstrumenter, type TlsLibraryStatus } from './tls.ts';
 import { preflight, type KernelReport } from './preflight.ts';
 import { metadataSourcesOn, startMetadata, type MetadataSources } from './metadata.ts';
@@ -81,6 +83,7 @@ export class Agent {
   private _kernel?: Kernel;
   private _lifecycle?: ProcessLifecycle;
   private _tls?: TlsInstrumenter;
+  private _prop?: Propagation;
   private _tracker?: ConnectionTracker;
   private _corr?: AgentCorrelation;
   private _prom?: PrometheusServer;
@@ -274,7 +277,10 @@ export class Agent {
 
     // kernel side
     const admission = prepareExecAdmission(cfg.selectors, log); // exe/language selectors admitted at exec
+    const propPlan = planPropagation(cfg.ebpf.context_propagation);
+    const propBlocker = propPlan.tcp ? propagationBlocker(capabilityStates().some((c) => c.name === 'CAP_NET_ADMIN' && c.present)) : undefined;
     const kernel = Kernel.load({
+      propagationTcp: propPlan.tcp && propBlocker === undefined,
       captureSize: cfg.ebpf.capture_size,
       captureUdp: dnsEnabled,
       captureUnix: true, // FastCGI over unix sockets (nginx -> PHP-FPM); other unix sockets are gated out in the kernel
@@ -290,6 +296,9 @@ export class Agent {
     admission.install(bpf);
     this._internal.setKernelDropsSource(() => Number(kernel.eventsDropped));
     if (largeHttpBytes(cfg) > 0) registerLargeCaptureMetrics(this._internalStore ?? this.store, () => kernel.largeCapture);
+    // context propagation (pipeline/propagation.ts): the sockops program on the selected processes' cgroups
+    const prop = (this._prop = new Propagation({ plan: propPlan, kernel, log, unavailable: propBlocker }));
+    registerPropagationMetrics(this._internalStore ?? this.store, propBlocker === undefined ? propPlan.active : 'disabled', () => kernel.propagation);
 
     this._corr = createCorrelation(this._ids, this._internalStore!, (pid) => this._lifecycle?.tracked.get(pid));
     this._tracker = new ConnectionTracker({
@@ -337,10 +346,12 @@ export class Agent {
         });
         tls.instrument(p.pid, p.service.name);
         nodeCtx?.selected(p.pid, p.info.language, p.info.exePath);
+        prop.selected(p);
       },
       onRemoved: (p) => {
         tls.release(p.pid);
         nodeCtx?.removed(p.pid);
+        prop.removed(p.pid);
         meta.forget(p.pid);
         this._internal!.uninstrumentProcess(p.service.name);
         this._processor!.removeService(p.service);
@@ -354,6 +365,7 @@ export class Agent {
     bpf.ringbufStart(ObiMap.events, Math.max(1, durationMs(cfg.ebpf.drain_interval)), (batch) => this._onBatch(batch));
     this._lifecycle.scan(true);
     log.info('selection', { selected: this._lifecycle.tracked.size, selectors: cfg.selectors.length });
+    prop.report();
 
     const poll = Math.max(100, durationMs(cfg.discovery.poll_interval) || 5000);
     this._timers.push(setInterval(() => this._safe(() => this._lifecycle!.scan(false)), poll));
@@ -475,6 +487,7 @@ export class Agent {
     if (kernel) {
       const bpf = kernel.bpf;
       this._tls?.close();
+      this._prop?.close();
       kernel.detach();
       try {
         this._onBatch(bpf.ringbufDrain());

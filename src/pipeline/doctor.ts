@@ -73,6 +73,7 @@ function tryObject(path: string): { tracepoints: ProbeResult; uprobes: ProbeResu
   try {
     bpf = new BpfObject(path);
     bpf.setGlobal('self_pid', process.pid);
+    bpf.setAutoload('obi_sockops', false); // probed on its own (probeProgType): it needs CAP_NET_ADMIN
     if (uprobeMultiSupported()) bpf.useUprobeMulti();
     bpf.load();
     const link = bpf.attach('obi_exec');

@@ -13,13 +13,14 @@ import type { Logger } from './log.ts';
 /**
  * The per-process maps and where their keys hold the process id: `conns` (struct obi_conn_key),
  * `ssl_fds` (struct obi_ssl_key, bpf/maps/ssl_fds.h: pid first) and `h2_conns` (struct
- * obi_h2_key, bpf/maps/h2.h: pid after the 8-byte id). The kernel purges the same at exit
- * (bpf/probes/proc.h).
+ * obi_h2_key, bpf/maps/h2.h: pid after the 8-byte id) and `prop_pids` (the propagation rule,
+ * keyed by pid). The kernel purges the same at exit (bpf/probes/proc.h).
  */
 export const PER_PROCESS_MAPS: readonly { readonly map: string; readonly pidOffset: number }[] = [
   { map: 'conns', pidOffset: ObiConnKeyOffsets.pid },
   { map: 'ssl_fds', pidOffset: 0 },
   { map: 'h2_conns', pidOffset: 8 },
+  { map: 'prop_pids', pidOffset: 0 },
 ];
 
 /** Deletes the entries of `pid` in the per-process maps; returns how many. */

@@ -8,6 +8,8 @@ import {
   OBI_DATA_EVENT_SIZE,
   OBI_PID_MASK_BITS,
   OBI_PID_MASK_WORDS,
+  OBI_PROP_PID_SIZE,
+  ObiPropPidOffsets,
   ObiGlobal,
   ObiMap,
   ObiStat,
@@ -30,6 +32,8 @@ export interface KernelOptions {
   readonly wakeupLen: number;
   readonly objectPath?: string;
   readonly log: Logger;
+  /** context propagation `tcp` (pipeline/propagation.ts): the kernel decides request ids and the sockops program may be attached */
+  readonly propagationTcp?: boolean;
   /** more load-time settings (exec admission globals, uprobe_multi), on each fresh object before load */
   readonly beforeLoad?: (bpf: BpfObject) => void;
 }
@@ -65,6 +69,9 @@ export class Kernel {
       bpf.setGlobal(ObiGlobal.capture_udp, Buffer.from([o.captureUdp === true ? 1 : 0]));
       bpf.setGlobal(ObiGlobal.capture_unix, Buffer.from([o.captureUnix === true ? 1 : 0]));
       bpf.setGlobal(ObiGlobal.large_http, o.largeHttp ?? 0);
+      bpf.setGlobal(ObiGlobal.prop_tcp, Buffer.from([o.propagationTcp === true ? 1 : 0]));
+      // the sockops program loads only for propagation (loading it needs CAP_NET_ADMIN)
+      if (o.propagationTcp !== true) bpf.setAutoload('obi_sockops', false);
       // the same budget for HTTP/2 streams' bodies (bpf/protocols/http2.h body capture)
       bpf.setGlobal(ObiGlobal.h2_body_bytes, o.largeHttp ?? 0);
       bpf.setMapMaxEntries(ObiMap.events, o.ringBufferSize);
@@ -82,7 +89,7 @@ export class Kernel {
     const tLoad = performance.now();
     const attached: string[] = [];
     for (const p of bpf.programs()) {
-      if (/^u(ret)?probe/.test(p.section)) continue;
+      if (/^u(ret)?probe/.test(p.section) || p.section === 'sockops') continue; // sockops: per cgroup (pipeline/propagation.ts), when loaded
       k._links.push(bpf.attach(p.name));
       attached.push(p.section.replace(/^(raw_)?tracepoint\//, ''));
     }
@@ -138,6 +145,25 @@ export class Kernel {
   get largeCapture(): { records: number; bytes: number; dropped: number } {
     const sum = (i: number): number => Number(this.bpf.percpuSum(ObiMap.stats, i));
     return { records: sum(ObiStat.OBI_STAT_LARGE_RECORDS), bytes: sum(ObiStat.OBI_STAT_LARGE_BYTES), dropped: sum(ObiStat.OBI_STAT_LARGE_DROPPED) };
+  }
+
+  /** context propagation counters: TCP options written, options read, server requests given a remote parent by one */
+  get propagation(): { written: number; read: number; used: number } {
+    const sum = (i: number): number => Number(this.bpf.percpuSum(ObiMap.stats, i));
+    return { written: sum(ObiStat.OBI_STAT_PROP_WRITTEN), read: sum(ObiStat.OBI_STAT_PROP_READ), used: sum(ObiStat.OBI_STAT_PROP_USED) };
+  }
+
+  /** how the kernel decides the client request ids of `pid` (enum obi_prop_mode), or undefined to forget it */
+  setPropMode(pid: number, mode: number | undefined): void {
+    const key = Buffer.alloc(4);
+    key.writeUInt32LE(pid);
+    if (mode === undefined) {
+      this.bpf.mapDelete(ObiMap.prop_pids, key);
+      return;
+    }
+    const val = Buffer.alloc(OBI_PROP_PID_SIZE);
+    val.writeUInt32LE(mode, ObiPropPidOffsets.mode);
+    this.bpf.mapUpdate(ObiMap.prop_pids, key, val, BPF_ANY);
   }
 
   /** Detach the tracepoints (each costs an RCU grace period), leaving maps readable for a last drain. */

@@ -333,3 +333,81 @@ test('HTTP/2 under the event policy (nginx): the upstream of the one stream open
   assert.equal(c.requestStart(up3, 11, 10, NO_HEAD)!.parentSpanId, st7.spanId); // keep-alive upstream, first write
   assert.equal(c.counters.linkedClients, 2);
 });
+
+// propagation `tcp` (docs/devdocs/propagation.md): the kernel's ids, as on the wire
+const T1 = '11111111111111111111111111111111';
+const T2 = '22222222222222222222222222222222';
+const wire = (traceId: string, spanId: string, o: { parentId?: string; remote?: boolean; inherited?: boolean } = {}) => ({
+  traceId,
+  spanId,
+  parentId: o.parentId,
+  remote: o.remote ?? false,
+  inherited: o.inherited ?? false,
+});
+
+test('wire ids: server and client spans adopt the kernel span id and trace id; a parent in the same trace is kept', () => {
+  const c = correlator();
+  const s = inbound(1);
+  const srv = c.requestStart(s, 11, 1, NO_HEAD, wire(T1, 'aaaaaaaaaaaaaaaa'))!;
+  assert.equal(srv.spanId, 'aaaaaaaaaaaaaaaa');
+  assert.equal(srv.traceId, T1);
+  assert.equal(srv.parentSpanId, undefined);
+  const cli = c.requestStart(out(1), 11, 2, NO_HEAD, wire(T1, 'bbbbbbbbbbbbbbbb', { parentId: 'aaaaaaaaaaaaaaaa', inherited: true }))!;
+  assert.equal(cli.spanId, 'bbbbbbbbbbbbbbbb');
+  assert.equal(cli.traceId, T1);
+  assert.equal(cli.parentSpanId, srv.spanId);
+  assert.equal(c.counters.linkedClients, 1);
+});
+
+test('wire ids: a user-space parent in another trace than the one sent is dropped and counted wire_mismatch', () => {
+  const c = correlator();
+  c.requestStart(inbound(1), 11, 1, NO_HEAD, wire(T1, 'aaaaaaaaaaaaaaaa'));
+  const cli = c.requestStart(out(1), 11, 2, NO_HEAD, wire(T2, 'bbbbbbbbbbbbbbbb'))!;
+  assert.equal(cli.traceId, T2, 'the trace that went on the wire');
+  assert.equal(cli.parentSpanId, undefined);
+  assert.equal(c.unlinked.get('wire_mismatch'), 1);
+  assert.equal(c.counters.linkedClients, 0);
+});
+
+test('wire ids: where user space finds no parent, the parent the kernel inherited is kept (wire_parent)', () => {
+  const c = correlator({ 1: { kind: 'unlinked', reason: 'go_runtime' } });
+  const cli = c.requestStart(out(1), 11, 2, NO_HEAD, wire(T1, 'bbbbbbbbbbbbbbbb', { parentId: 'aaaaaaaaaaaaaaaa', inherited: true }))!;
+  assert.equal(cli.traceId, T1);
+  assert.equal(cli.parentSpanId, 'aaaaaaaaaaaaaaaa');
+  assert.equal(c.counters.wireParents, 1);
+});
+
+test('wire ids: a received TCP option wins over an incoming traceparent header and over a join with another client', () => {
+  const c = correlator();
+  const { server, client } = pair(1, 2);
+  c.requestStart(client, 21, 1, NO_HEAD, wire(T2, 'cccccccccccccccc')); // a same-host client whose span is not the option's
+  const head = Buffer.from(`GET / HTTP/1.1\r\ntraceparent: 00-${'3'.repeat(32)}-${'4'.repeat(16)}-01\r\n\r\n`);
+  const srv = c.requestStart(server, 11, 2, head, wire(T1, 'aaaaaaaaaaaaaaaa', { parentId: 'dddddddddddddddd', remote: true }))!;
+  assert.equal(srv.traceId, T1);
+  assert.equal(srv.parentSpanId, 'dddddddddddddddd');
+  assert.equal(c.counters.optionParents, 1);
+  assert.equal(c.counters.remoteParents, 0);
+  assert.equal(c.counters.joinedServers, 0);
+});
+
+test('wire ids: the option from the client end on this host joins (service graph), in either order of arrival', () => {
+  for (const serverFirst of [false, true]) {
+    const c = correlator();
+    const { server, client } = pair(1, 2);
+    const cw = wire(T1, 'cccccccccccccccc');
+    const sw = wire(T1, 'aaaaaaaaaaaaaaaa', { parentId: 'cccccccccccccccc', remote: true });
+    let srv;
+    let cli;
+    if (serverFirst) {
+      srv = c.requestStart(server, 11, 1, NO_HEAD, sw)!;
+      cli = c.requestStart(client, 21, 2, NO_HEAD, cw)!;
+    } else {
+      cli = c.requestStart(client, 21, 1, NO_HEAD, cw)!;
+      srv = c.requestStart(server, 11, 2, NO_HEAD, sw)!;
+    }
+    assert.equal(srv.parentSpanId, cli.spanId);
+    assert.equal(srv.parent, cli, `joined (server first: ${serverFirst})`);
+    assert.equal(srv.traceId, T1);
+    assert.equal(c.counters.joinedServers, 1);
+  }
+});

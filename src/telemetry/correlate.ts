@@ -24,7 +24,7 @@
  * evicted, counted), per-connection queues, join index entries removed at close.
  */
 import type { ServiceIdentity } from '../common/service.ts';
-import { SpanCtx, type CorrelatedConn, type RequestCorrelator, type TraceIds } from '../common/trace.ts';
+import { SpanCtx, type CorrelatedConn, type RequestCorrelator, type TraceIds, type WireCtx } from '../common/trace.ts';
 import { CounterVec } from './counter.ts';
 import { SeriesIndex } from './histogram.ts';
 import type { MetricStore } from './store.ts';
@@ -45,6 +45,8 @@ export type UnlinkedReason =
    * I/O threads that are not the handlers' (gRPC C core, grpc-java, Jetty): no sound link
    */
   | 'multiplexed_server'
+  /** propagation `tcp`: the parent user space found is in another trace than the one the request carried on the wire */
+  | 'wire_mismatch'
   | (string & {});
 
 /** How the client calls of one process are correlated with its server requests. */
@@ -100,6 +102,10 @@ export interface CorrelationCounters {
   contextsExpired: number;
   /** threads that inherited a context at creation */
   threadsInherited: number;
+  /** server spans whose parent came from a received TCP option (propagation `tcp`) */
+  optionParents: number;
+  /** client spans given the parent the kernel chose (the thread's server span) where user space found none */
+  wireParents: number;
 }
 
 /** Request/response protocols with one exchange at a time per connection (HTTP/2, Kafka are multiplexed). */
@@ -150,7 +156,7 @@ interface ConnState {
 const THREAD: CorrelationPolicy = { kind: 'thread' };
 
 export class Correlator implements RequestCorrelator {
-  readonly counters: CorrelationCounters = { linkedClients: 0, joinedServers: 0, remoteParents: 0, threadsEvicted: 0, contextsExpired: 0, threadsInherited: 0 };
+  readonly counters: CorrelationCounters = { linkedClients: 0, joinedServers: 0, remoteParents: 0, threadsEvicted: 0, contextsExpired: 0, threadsInherited: 0, optionParents: 0, wireParents: 0 };
   /** client spans not linked, by reason */
   readonly unlinked = new Map<UnlinkedReason, number>();
   private readonly _ids: TraceIds;
@@ -202,11 +208,13 @@ export class Correlator implements RequestCorrelator {
     else this._policies.set(pid, policy);
   }
 
-  requestStart(conn: CorrelatedConn, tid: number, tsNs: number, head: Buffer): SpanCtx | undefined {
+  requestStart(conn: CorrelatedConn, tid: number, tsNs: number, head: Buffer, wire?: WireCtx): SpanCtx | undefined {
     if (conn.wire === undefined || !this._wires.has(conn.wire)) return undefined;
     const cs = this._conn(conn);
-    const ctx = new SpanCtx(this._ids);
-    const paired = conn.role === 'server' ? this._serverStart(conn, cs, ctx, tid, tsNs, head) : this._clientStart(conn, cs, ctx, tid, tsNs);
+    // propagation `tcp`: the kernel decided the ids at the request's start and (client) sent them: adopt them
+    const ctx = new SpanCtx(this._ids, undefined, wire?.spanId);
+    if (wire !== undefined) ctx.setOwnTrace(wire.traceId);
+    const paired = conn.role === 'server' ? this._serverStart(conn, cs, ctx, tid, tsNs, head, wire) : this._clientStart(conn, cs, ctx, tid, tsNs, wire);
     if (!paired) {
       // wait for the other end of the connection (if it is on this host) while the request is in flight
       if (cs.unjoined.length >= MAX_QUEUE) cs.unjoined.shift();
@@ -442,17 +450,26 @@ export class Correlator implements RequestCorrelator {
   }
 
   /** true when paired with the client end of the connection */
-  private _serverStart(conn: CorrelatedConn, cs: ConnState, ctx: SpanCtx, tid: number, tsNs: number, head: Buffer): boolean {
-    // an incoming traceparent wins; else the client end of this connection, if on this host
-    const tp = conn.wire === 'http1' ? peekTraceparent(head) : undefined;
-    if (tp !== undefined) {
-      ctx.continueRemote(tp.traceId, tp.parentId, tp.flags);
-      this.counters.remoteParents++;
-    }
+  private _serverStart(conn: CorrelatedConn, cs: ConnState, ctx: SpanCtx, tid: number, tsNs: number, head: Buffer, wire: WireCtx | undefined): boolean {
+    // precedence (docs/devdocs/propagation.md): a received TCP option (the kernel already gave its
+    // trace to this request's children on the wire), then an incoming traceparent, then the client
+    // end of this connection if on this host
     const client = this._clients.get(cs.joinKey!);
     const ccs = client === undefined ? undefined : this._state.get(client);
     const parent = ccs?.unjoined.shift();
-    if (parent !== undefined && tp === undefined) this._join(ctx, parent, client!);
+    if (wire?.remote === true && wire.parentId !== undefined) {
+      if (parent !== undefined && parent.spanId === wire.parentId) this._join(ctx, parent, client!); // the option came from that client
+      else {
+        ctx.continueRemote(wire.traceId, wire.parentId, 1);
+        this.counters.optionParents++;
+      }
+    } else {
+      const tp = conn.wire === 'http1' ? peekTraceparent(head) : undefined;
+      if (tp !== undefined) {
+        ctx.continueRemote(tp.traceId, tp.parentId, tp.flags);
+        this.counters.remoteParents++;
+      } else if (parent !== undefined) this._join(ctx, parent, client!);
+    }
     const policy = this.policy(conn.pid);
     const t = this._thread(conn.pid, tid, tsNs);
     this._touch(conn, tid);
@@ -504,11 +521,18 @@ export class Correlator implements RequestCorrelator {
   }
 
   /** true when paired with the server end of the connection */
-  private _clientStart(conn: CorrelatedConn, cs: ConnState, ctx: SpanCtx, tid: number, tsNs: number): boolean {
+  private _clientStart(conn: CorrelatedConn, cs: ConnState, ctx: SpanCtx, tid: number, tsNs: number, wire: WireCtx | undefined): boolean {
     const parent = this._parentOf(conn, cs, tid, tsNs);
-    if (parent !== undefined) {
+    if (parent !== undefined && wire !== undefined && parent.traceId !== wire.traceId) {
+      // the wire wins: the request already left carrying the kernel's trace id
+      this._count('wire_mismatch');
+    } else if (parent !== undefined) {
       ctx.parent = parent;
       this.counters.linkedClients++;
+    } else if (wire?.inherited === true) {
+      // user space found no parent but the kernel gave the request its thread's server request (same trace on the wire)
+      ctx.remoteParentId = wire.parentId;
+      this.counters.wireParents++;
     } else {
       const policy = this.policy(conn.pid);
       if (policy.kind === 'custom' && policy.provider.defers === true) ctx.pending = true;
@@ -518,7 +542,8 @@ export class Correlator implements RequestCorrelator {
     const scs = server === undefined ? undefined : this._state.get(server);
     const s = scs?.unjoined.shift();
     if (s === undefined) return false;
-    if (s.isRoot) this._join(s, ctx, conn); // else it continued an incoming traceparent: paired, not linked
+    // else it continued an incoming traceparent or another sender's option: paired, not linked
+    if (s.isRoot || (s.remoteParentId === ctx.spanId && s.parent === undefined)) this._join(s, ctx, conn);
     return true;
   }
 
@@ -603,13 +628,13 @@ export class CorrelationMetrics {
   constructor(store: MetricStore, prefix = 'obi') {
     this._unlinked = new CounterVec({
       name: `${prefix}.unlinked.client.spans`,
-      help: 'Client spans not linked to a server span of their process because no sound link exists, by reason (go_runtime: every client span of a Go process; event_loop; overlap; ambiguous)',
+      help: 'Client spans not linked to a server span of their process because no sound link exists, by reason (go_runtime: every client span of a Go process; event_loop; overlap; ambiguous; wire_mismatch)',
       labelNames: ['reason'],
       index: new SeriesIndex(1),
     }).registerIn(store);
     this._linked = new CounterVec({
       name: `${prefix}.correlated.spans`,
-      help: 'Spans given a parent on this host at their start, by link (thread_parent, connection_join, remote_parent)',
+      help: 'Spans given a parent at their start, by link (thread_parent, connection_join, remote_parent: an incoming traceparent, tcp_option: a received TCP option, wire_parent: the thread parent the kernel chose)',
       labelNames: ['link'],
       index: new SeriesIndex(1),
     }).registerIn(store);
@@ -621,6 +646,8 @@ export class CorrelationMetrics {
     this._add(this._linked, 'thread_parent', c.counters.linkedClients);
     this._add(this._linked, 'connection_join', c.counters.joinedServers);
     this._add(this._linked, 'remote_parent', c.counters.remoteParents);
+    this._add(this._linked, 'tcp_option', c.counters.optionParents);
+    this._add(this._linked, 'wire_parent', c.counters.wireParents);
   }
 
   private _add(vec: CounterVec, label: string, total: number): void {

@@ -183,6 +183,21 @@ ebpf:
     assert.match(p.output(), /CAP_DAC_READ_SEARCH missing: no all capture: reading the tracepoint ids in tracefs/);
   });
 
+  test('without CAP_NET_ADMIN the agent starts: context propagation (default tcp) is reported off, with its code', async () => {
+    const p = asNobody(
+      ALL.filter((c) => c !== 'cap_net_admin'),
+      [OBI, '--config', join(dir, 'obi.yaml')],
+      { OTEL_EBPF_OPEN_PORT: String(httpPort + 1), OTEL_EBPF_TRACE_PRINTER: 'counter' },
+    );
+    try {
+      await waitFor('the agent running', () => p.output().includes('obi-ts running') || p.child.exitCode !== null, 20_000);
+      assert.equal(p.child.exitCode, null, p.output());
+      assert.match(p.output(), /context propagation: tcp is not available.*OBI_ERR_PROPAGATION_UNAVAILABLE.*CAP_NET_ADMIN is missing/);
+    } finally {
+      await p.kill();
+    }
+  });
+
   test('doctor as nobody: everything works with the five; without CAP_NET_ADMIN propagation will not', async () => {
     const ok = asNobody(ALL, [OBI, 'doctor', '--json', '--config', join(dir, 'obi.yaml')]);
     assert.equal(await exitOf(ok), 0, ok.output());

@@ -596,8 +596,8 @@ export interface DiscoveryRouteHarvesterAdvancedConfig {
  */
 export interface EbpfConfig {
   /**
-   * Trace-context propagation into outgoing traffic: disabled, all, or a comma list of headers (alias http) and tcp. "ip" is accepted as a deprecated no-op.
-   * default "disabled"; env OTEL_EBPF_BPF_CONTEXT_PROPAGATION
+   * Trace-context propagation into outgoing traffic: disabled, all, or a comma list of headers (alias http) and tcp. "ip" is accepted as a deprecated no-op. obi-ts defaults to tcp (OBI: disabled): a TCP option read by the agent on the receiving host, no application byte changes. Header injection (headers, all) is not implemented yet: tcp runs instead, with a start-up warning.
+   * default "tcp"; env OTEL_EBPF_BPF_CONTEXT_PROPAGATION
    */
   readonly context_propagation: string;
   /**
