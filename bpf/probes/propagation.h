@@ -1,3 +1,4 @@
+/* Over 400 lines: one propagation path (request ids decided in the kernel for both roles, the sockops option written and parsed) whose parts share per-socket state. */
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * Context propagation `tcp` (docs/devdocs/propagation.md): the kernel decides the ids of each

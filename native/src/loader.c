@@ -1,4 +1,4 @@
-/* Open, set load-time constants, load, attach/detach, close. Errors carry errno. */
+/* Over 400 lines: one libbpf loader (open, load-time constants, load, attach/detach of every program kind incl. cgroups, close); errors carry errno. */
 #include "common.h"
 #include <bpf/btf.h>
 #include <errno.h>

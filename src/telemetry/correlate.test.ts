@@ -1,3 +1,4 @@
+// Over 400 lines: one case per correlator rule (policies, both ends, HTTP/2 streams, the kernel's wire ids), sharing one set of fixtures.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CorrelatedConn } from '../common/trace.ts';
