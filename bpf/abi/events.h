@@ -227,7 +227,8 @@ struct obi_prop_sock {
 	__u8 rx_fresh; /* 1: an option arrived on this socket (rx_* hold the last one) */
 	__u8 tx;       /* 1: client: the option is written on the socket's segments */
 	__u8 bound;    /* 1: event mode: connect() bound trace_id/parent_id for the first request */
-	__u8 _pad[3];
+	__u8 h2;       /* 1: an HTTP/2 connection: stream ids are decided in user space (no ids, no option) */
+	__u8 _pad[2];
 };
 
 /* value of the `prop_threads` map (key: pid_tgid): the server request a thread is serving */
@@ -238,7 +239,7 @@ struct obi_prop_thread {
 	__u32 open;    /* server requests started on the thread and not yet answered */
 	__u8 overlap;  /* thread mode: two were open at once; no inheritance until the thread is idle */
 	__u8 other_io; /* event mode: the thread did I/O on another socket after the request's read */
-	__u8 nowire;   /* the request came over a unix socket (FastCGI): its trace is decided in user space,
+	__u8 nowire;   /* the request came over a unix socket (FastCGI) or HTTP/2: its trace is decided in user space,
 	                * so the thread's client requests carry no ids and no option */
 	__u8 _pad;
 };

@@ -122,6 +122,14 @@ static __always_inline int prop_fastcgi(__u32 got)
 	return s && got >= 8 && s->data[0] == 1 && s->data[1] >= 1 && s->data[1] <= 11;
 }
 
+/* the first captured bytes are the HTTP/2 client connection preface ("PRI * HTTP/2.0") */
+static __always_inline int prop_h2_preface(__u32 got)
+{
+	__u32 zero = 0;
+	struct obi_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	return s && got >= 4 && s->data[0] == 'P' && s->data[1] == 'R' && s->data[2] == 'I' && s->data[3] == ' ';
+}
+
 /* sys_enter of a write on a traced socket: a client request's first write decides its ids */
 static __always_inline void prop_egress(__u64 id, struct obi_conn_info *ci)
 {
@@ -137,6 +145,14 @@ static __always_inline void prop_egress(__u64 id, struct obi_conn_info *ci)
 	struct obi_prop_sock *ps = prop_sock(ci->sock_id);
 	if (!ps || ps->last_dir == OBI_DIR_EGRESS)
 		return; /* the exchange's write side goes on */
+	if (ci->role == OBI_ROLE_CLIENT && (ci->h2 || ps->h2)) {
+		/* an HTTP/2 client: its streams' ids are decided in user space; no option */
+		ps->h2 = 1;
+		ps->last_dir = OBI_DIR_EGRESS;
+		ps->flags = 0;
+		ps->tx = 0;
+		return;
+	}
 	ps->last_dir = OBI_DIR_EGRESS;
 	__u32 mode = prop_mode(id >> 32);
 	if (ci->role == OBI_ROLE_SERVER) {
@@ -287,6 +303,15 @@ static __always_inline void prop_ingress(__u64 id, struct obi_conn_info *ci, __u
 		return;
 	}
 	__u8 flags = OBI_CTX_SET;
+	if (ps->h2 || ci->h2 || prop_h2_preface(got)) {
+		/* HTTP/2: the streams' ids are decided in user space (one per stream, joined per stream id);
+		 * an option is not any one stream's, and the thread's client calls go without ids while
+		 * it handles what it read (grpcio runs handlers on threads that also read the connection) */
+		ps->h2 = 1;
+		ps->flags = 0;
+		prop_nowire(id, ci->sock_id);
+		return;
+	}
 	if (prop_fastcgi(got) || (!ps->rx_fresh && prop_quiet_peer(ci))) {
 		ps->flags = 0;
 		prop_nowire(id, ci->sock_id);

@@ -384,6 +384,7 @@ export const ObiPropSockOffsets = {
   rxFresh: 58,
   tx: 59,
   bound: 60,
+  h2: 61,
 } as const;
 
 export interface ObiPropSock {
@@ -397,6 +398,7 @@ export interface ObiPropSock {
   rxFresh: number;
   tx: number;
   bound: number;
+  h2: number;
 }
 
 /** Decodes one obi_prop_sock at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies. */
@@ -412,6 +414,7 @@ export function decodeObiPropSock(v: DataView, o: number): ObiPropSock {
     rxFresh: v.getUint8(o + 58),
     tx: v.getUint8(o + 59),
     bound: v.getUint8(o + 60),
+    h2: v.getUint8(o + 61),
   };
 }
 
