@@ -5,36 +5,9 @@
  * from what the clients and servers were asked to do, not from the parser's output.
  */
 import { writeFileSync } from 'node:fs';
-import { createServer, connect, type Socket } from 'node:net';
+import { relay, type Seg } from './tcp-relay.ts';
 import http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
-
-interface Seg {
-  dir: 'request' | 'response';
-  data: Buffer;
-}
-
-async function relay(targetPort: number): Promise<{ port: number; segs: Seg[]; close(): void }> {
-  const segs: Seg[] = [];
-  const sockets: Socket[] = [];
-  const srv = createServer((c) => {
-    const up = connect(targetPort, '127.0.0.1');
-    sockets.push(c, up);
-    c.on('data', (d) => {
-      segs.push({ dir: 'request', data: Buffer.from(d) });
-      up.write(d);
-    });
-    up.on('data', (d) => {
-      segs.push({ dir: 'response', data: Buffer.from(d) });
-      c.write(d);
-    });
-    c.on('close', () => up.destroy());
-    up.on('close', () => c.destroy());
-  });
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  return { port, segs, close: () => { for (const s of sockets) s.destroy(); srv.close(); } };
-}
 
 function md(title: string, intro: string, segs: Seg[], expect: unknown[], counters?: unknown): string {
   let out = `## case: ${title}\n${intro}\n`;

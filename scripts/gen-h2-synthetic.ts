@@ -4,17 +4,12 @@
  * records the bytes must yield. Run by hand: `.tools/node/bin/node scripts/gen-h2-synthetic.ts`.
  */
 import { writeFileSync } from 'node:fs';
+import { encodeFrame } from '../src/protocols/http2/build.ts';
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
 function frame(type: number, flags: number, sid: number, payload: Buffer | string = Buffer.alloc(0)): Buffer {
-  const p = typeof payload === 'string' ? Buffer.from(payload, 'latin1') : payload;
-  const h = Buffer.alloc(9);
-  h.writeUIntBE(p.length, 0, 3);
-  h[3] = type;
-  h[4] = flags;
-  h.writeUInt32BE(sid, 5);
-  return Buffer.concat([h, p]);
+  return encodeFrame(type, flags, sid, typeof payload === 'string' ? Buffer.from(payload, 'latin1') : payload);
 }
 const int = (v: number, prefix: number, first: number): number[] => {
   const max = (1 << prefix) - 1;

@@ -16,6 +16,7 @@ import { ConnectionTracker } from '../../src/ingest/connections.ts';
 import { Correlator } from '../../src/telemetry/correlate.ts';
 import { RandomIdSource } from '../../src/telemetry/ids.ts';
 import { recordToSpan, type SpanContext } from '../../src/telemetry/record.ts';
+import { encodeFrame, literalBlock } from '../../src/protocols/http2/build.ts';
 
 const service: ServiceIdentity = { name: 'svc', namespace: '', instanceId: 'i' } as ServiceIdentity;
 const ids = new RandomIdSource();
@@ -92,18 +93,8 @@ function bench(name: string, n: number, fn: (i: number) => unknown): number {
   return ns;
 }
 
-/** an HTTP/2 frame; header blocks as HPACK literals without indexing */
-function h2frame(type: number, flags: number, sid: number, p: Buffer): Buffer {
-  const h = Buffer.alloc(9);
-  h.writeUIntBE(p.length, 0, 3);
-  h[3] = type;
-  h[4] = flags;
-  h.writeUInt32BE(sid, 5);
-  return Buffer.concat([h, p]);
-}
-function hpack(fields: [string, string][]): Buffer {
-  return Buffer.concat(fields.map(([k, v]) => Buffer.concat([Buffer.from([0x00, k.length]), Buffer.from(k, 'latin1'), Buffer.from([v.length]), Buffer.from(v, 'latin1')])));
-}
+const h2frame = encodeFrame;
+const hpack = literalBlock;
 const H2_PREFACE = Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1'), h2frame(4, 0, 0, Buffer.alloc(0))]);
 const h2ReqBlock = hpack([[':method', 'POST'], [':scheme', 'http'], [':path', '/test.Svc/Unary'], [':authority', 'svc:8443'], ['content-type', 'application/grpc'], ['te', 'trailers']]);
 const h2RespBlock = hpack([[':status', '200'], ['content-type', 'application/grpc']]);

@@ -4,6 +4,7 @@ import { OBI_AF_UNIX, ObiDirection, ObiEventType, ObiRole, type ObiDataEvent } f
 import type { ServiceIdentity } from '../common/service.ts';
 import { SpanCtx, type CorrelatedConn, type RequestCorrelator } from '../common/trace.ts';
 import { ConnectionTracker } from './connections.ts';
+import { encodeFrame, literalBlock } from '../protocols/http2/build.ts';
 
 let n = 0;
 const ids = { traceId: () => 'a'.repeat(31) + 'b', spanId: () => (++n).toString(16).padStart(16, '0') };
@@ -110,18 +111,8 @@ test('a unix-socket FastCGI connection: both ends (nginx client, PHP-FPM server)
   assert.ok(got.every((g) => g.span !== undefined), 'each record carries the context decided at its start');
 });
 
-/** an HTTP/2 frame; header blocks as HPACK literals without indexing (no table needed) */
-function h2frame(type: number, flags: number, sid: number, p: Buffer): Buffer {
-  const h = Buffer.alloc(9);
-  h.writeUIntBE(p.length, 0, 3);
-  h[3] = type;
-  h[4] = flags;
-  h.writeUInt32BE(sid, 5);
-  return Buffer.concat([h, p]);
-}
-function hpack(fields: [string, string][]): Buffer {
-  return Buffer.concat(fields.map(([n, v]) => Buffer.concat([Buffer.from([0x00, n.length]), Buffer.from(n, 'latin1'), Buffer.from([v.length]), Buffer.from(v, 'latin1')])));
-}
+const h2frame = encodeFrame;
+const hpack = literalBlock;
 const HEADERS = 1;
 const END_STREAM = 1;
 const END_HEADERS = 4;

@@ -10,6 +10,7 @@ import { FUZZ_LIMITS, cutAt, fuzzParams, fuzzPropertyMs, mutate, mutationsArb, p
 import type { HttpRecord, RpcRecord } from '../common/records.ts';
 import { MAX_KEPT_PER_CONNECTION, MAX_STREAMS, Http2Parser } from './parse.ts';
 import type { Http2Record, Http2State } from './types.ts';
+import { encodeFrame } from './build.ts';
 
 const PER_PROPERTY_MS = fuzzPropertyMs(1 / 2, 3, 50);
 const params = (): fc.Parameters<unknown> => fuzzParams(PER_PROPERTY_MS);
@@ -27,14 +28,7 @@ function play(segs: readonly FuzzSegment[], opts = FUZZ_LIMITS): Http2Record[] {
   }) as unknown as Http2Record[];
 }
 
-function frame(type: number, flags: number, sid: number, p: Buffer): Buffer {
-  const h = Buffer.alloc(9);
-  h.writeUIntBE(p.length, 0, 3);
-  h[3] = type;
-  h[4] = flags;
-  h.writeUInt32BE(sid, 5);
-  return Buffer.concat([h, p]);
-}
+const frame = encodeFrame;
 
 /** a tiny HPACK encoder with a dynamic table (literal with incremental indexing, then indexed) */
 class Encoder {

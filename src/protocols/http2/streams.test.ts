@@ -4,19 +4,10 @@ import { MAX_STREAM_EVENTS, isMultiplexedState } from '../common/contract.ts';
 import { ProtocolSession } from '../common/session.ts';
 import { Http2Parser } from './parse.ts';
 import type { Http2Record, Http2State } from './types.ts';
+import { encodeFrame, literalBlock } from './build.ts';
 
-function frame(type: number, flags: number, sid: number, p: Buffer): Buffer {
-  const h = Buffer.alloc(9);
-  h.writeUIntBE(p.length, 0, 3);
-  h[3] = type;
-  h[4] = flags;
-  h.writeUInt32BE(sid, 5);
-  return Buffer.concat([h, p]);
-}
-/** HPACK literals without indexing */
-function block(fields: [string, string][]): Buffer {
-  return Buffer.concat(fields.map(([n, v]) => Buffer.concat([Buffer.from([0x00, n.length]), Buffer.from(n, 'latin1'), Buffer.from([v.length]), Buffer.from(v, 'latin1')])));
-}
+const frame = encodeFrame;
+const block = literalBlock;
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 const req = (sid: number, extra: [string, string][] = []): Buffer => frame(1, 5, sid, block([[':method', 'GET'], [':scheme', 'http'], [':path', `/s${sid}`], ...extra]));
 const resp = (sid: number, flags: number): Buffer => frame(1, flags, sid, block([[':status', '200']]));
