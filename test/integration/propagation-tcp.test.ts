@@ -34,7 +34,7 @@ const addr6 = { a: `fd00:231:${net}::1`, b: `fd00:231:${net}::2` };
 
 const path = (s: ReceivedSpan): string => String(s.attributes['url.path'] ?? new URL(String(s.attributes['url.full'] ?? 'http://x/')).pathname);
 
-describe('propagation tcp: a trace crosses a veth hop between two network namespaces, two agents', () => {
+describe("propagation tcp: a trace crosses a veth hop between two network namespaces (two agents; then one, joining both ends)", () => {
   const cg = cgroup2Mount();
   const cgroups = { a: '', b: '' };
   let rx: OtlpReceiver;
@@ -221,6 +221,37 @@ describe('propagation tcp: a trace crosses a veth hop between two network namesp
     assert.equal(await metric(agentB!, 'obi_context_propagation_tcp_options_read_total'), 0);
     assert.match(await agentA!.metrics(), /obi_context_propagation_mode\{mode="disabled"\} 1/);
     assert.ok(agentA!.logs.some((l) => l.includes('msg="context propagation"') && l.includes('mode=disabled')));
+  });
+
+  test('one agent for both namespaces, propagation disabled: the same-host join links the two ends across the namespaces', async () => {
+    // issue 11 item 2 (docs/devdocs/correlation.md): no option, nothing on the wire; one agent sees
+    // A's client socket (10.231.x.1:p -> 10.231.x.2:port) and B's server socket (the same tuple
+    // from the other end, in another network namespace) and pairs them
+    await stopAgents();
+    agentA = await TestAgent.start({
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${rx.httpPort}`,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+      OTEL_EBPF_OTLP_TRACES_BATCH_TIMEOUT: '50ms',
+      OTEL_EBPF_TRACE_PRINTER: 'disabled',
+      OTEL_EBPF_BPF_CONTEXT_PROPAGATION: 'disabled',
+      OTEL_EBPF_TARGET_PID: `${a!.pid},${b!.pid}`,
+    });
+    await agentA.waitTracked(a!.pid);
+    await agentA.waitTracked(b!.pid);
+    const label = 'join';
+    await inA(`http://${addr4.a}:${ports.a}/call?n=5&tag=${label}&to=${addr4.b}:${ports.b}`);
+    await waitFor('5 + 5 spans', () => spansOf('b', SERVER, `/leaf/${label}/`).length >= 5 && spansOf('a', CLIENT, `/leaf/${label}/`).length >= 5, 15_000);
+    await new Promise((r) => setTimeout(r, 300));
+    const bSrv = spansOf('b', SERVER, `/leaf/${label}/`);
+    const aCli = new Map(spansOf('a', CLIENT, `/leaf/${label}/`).map((c) => [path(c), c]));
+    assert.equal(bSrv.length, 5);
+    assert.equal(aCli.size, 5);
+    for (const s of bSrv) {
+      const c = aCli.get(path(s))!;
+      assert.equal(s.parentSpanId, c.spanId, `B's ${path(s)}: child of A's client span (joined)`);
+      assert.equal(s.traceId, c.traceId);
+    }
+    assert.equal(await metric(agentA, 'obi_context_propagation_tcp_options_written_total'), 0);
   });
 });
 
