@@ -95,7 +95,7 @@ describe('MongoDB: the mongodb driver and pymongo against a wire-protocol peer',
       const r = await runGated(agent, gate, '/usr/bin/python3', [pyClient, String(server.port), wire === 5 ? 'none' : 'zlib'], { env: { OTEL_SERVICE_NAME: service } });
       assert.equal(r.code, 0, r.output);
       assert.deepEqual(JSON.parse(r.output.trim().split('\n').pop()!), { streamed: 4, dup: 11000, unknown: 59 });
-      await agent.waitSpans(PY_NAMES.length, of(r.pid));
+      await agent.waitSpans(PY_NAMES.length, of(r.pid), 20_000);
       await new Promise((res) => setTimeout(res, 300));
       const spans = agent.spans(of(r.pid));
       assert.deepEqual(spans.map((s) => s.name), PY_NAMES);
