@@ -156,7 +156,10 @@ static __always_inline void prop_egress(__u64 id, struct obi_conn_info *ci)
 	ps->last_dir = OBI_DIR_EGRESS;
 	__u32 mode = prop_mode(id >> 32);
 	if (ci->role == OBI_ROLE_SERVER) {
-		prop_thread_end(id, ci->sock_id, mode);
+		/* an HTTP/2 server's writes (SETTINGS, other streams' frames) answer no one request: the
+		 * thread stays nowire until it starts another server request (prop_ingress) */
+		if (!ps->h2)
+			prop_thread_end(id, ci->sock_id, mode);
 		return;
 	}
 	if (mode == OBI_PROP_OFF) {
