@@ -277,12 +277,14 @@ ebpf:
       assert.equal(input.find((p) => p.attributes['gen_ai.request.model'] === 'claude-sonnet-4')?.sum, 111);
 
       // the same calls again: what was lost is now captured, but for the handshakes (their ECDSA
-      // signatures vary by a few bytes from run to run)
+      // signatures vary by a few bytes from run to run, and a client may open one TLS connection
+      // more in one run than in the other: CI once saw 1,181 bytes more lost in the `off` run, the
+      // size of one handshake's certificate flight; the tolerance is two such flights)
       const lostOn = (await agent.metricValue('obi_ingest_bytes_lost_total', {}))!;
       const large = (await agent.metricValue('obi_ebpf_large_capture_bytes_total', {}))!;
       assert.ok(lostOn < 8192, `bytes lost ${lostOn}`);
       assert.ok(large > 38000, `large-capture bytes ${large}`);
-      assert.ok(Math.abs(lostOff - large - lostOn) <= 16, `lost off ${lostOff} = captured past the prefix ${large} + lost on ${lostOn}`);
+      assert.ok(Math.abs(lostOff - large - lostOn) <= 2560, `lost off ${lostOff} = captured past the prefix ${large} + lost on ${lostOn}`);
       assert.ok((await agent.metricValue('obi_ebpf_large_capture_records_total', {}))! > 0);
       assert.equal(await agent.metricValue('obi_ebpf_large_capture_dropped_total', {}), 0);
     } finally {
