@@ -91,28 +91,33 @@ test('thread states expire by age and are bounded (oldest evicted, counted)', ()
   assert.equal(c.threadCount, 0);
 });
 
-test('a thread-per-request server leaves no thread state behind: an idle thread is forgotten at its response', () => {
+test('a thread-per-request server leaves no thread state behind: an idle thread is forgotten at the next sweep past idleThreadNs', () => {
   const c = correlator();
   for (let tid = 100; tid < 1100; tid++) {
     const s = inbound(1);
     const srv = c.requestStart(s, tid, tid, NO_HEAD)!;
     assert.equal(c.requestStart(out(1, 'redis'), tid, tid + 0.5, NO_HEAD)!.parentSpanId, srv.spanId);
-    assert.equal(c.threadCount, 1); // the one thread serving
     c.responseStart(s, tid, tid + 0.7);
-    assert.equal(c.threadCount, 0);
   }
   assert.equal(c.counters.linkedClients, 1000);
   assert.equal(c.counters.threadsEvicted, 0);
+  assert.equal(c.threadCount, 1000);
+  c.expire(1100 + 5e9); // idle for less than 10 s: kept (a busy thread reuses its state)
+  assert.equal(c.threadCount, 1000);
+  c.expire(1100 + 10e9 + 1);
+  assert.equal(c.threadCount, 0);
   // a thread still serving another connection keeps its state (and the overlap rule)
   const a = inbound(1);
   const b = inbound(1);
   c.requestStart(a, 7, 1, NO_HEAD);
   c.requestStart(b, 7, 2, NO_HEAD);
   c.responseStart(a, 7, 3);
+  c.expire(3 + 10e9 + 1); // still serving b: kept however long
   assert.equal(c.threadCount, 1);
   assert.equal(c.requestStart(out(1), 7, 4, NO_HEAD)!.parentSpanId, undefined);
   assert.equal(c.unlinked.get('overlap'), 1);
   c.responseStart(b, 7, 5);
+  c.expire(5 + 20e9 + 1);
   assert.equal(c.threadCount, 0);
   // a thread that inherited a context keeps it while the parent works for that request
   const p = inbound(1);
