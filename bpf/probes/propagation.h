@@ -309,7 +309,7 @@ static __always_inline void prop_ingress(__u64 id, struct obi_conn_info *ci, __u
 	if (ps->h2 || ci->h2 || prop_h2_preface(got)) {
 		/* HTTP/2: the streams' ids are decided in user space (one per stream, joined per stream id);
 		 * an option is not any one stream's, and the thread's client calls go without ids while
-		 * it handles what it read (grpcio runs handlers on threads that also read the connection) */
+		 * it handles what it read (the kernel cannot tell which stream a call serves) */
 		ps->h2 = 1;
 		ps->flags = 0;
 		prop_nowire(id, ci->sock_id);
