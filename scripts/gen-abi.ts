@@ -100,28 +100,44 @@ export function generate(btfJson: string, headerText: string): string {
     lines.push(`export interface ${P} {`);
     for (const f of fields) {
       const ts = f.kind === 'bytes' ? 'Uint8Array' : f.kind === 'string' ? 'string' : f.kind === 'u64' && !f.name.endsWith('_ns') ? 'bigint' : 'number';
-      lines.push(`  ${camel(f.name)}: ${ts};`);
+      lines.push(`  ${f.kind === 'bytes' || f.kind === 'string' ? 'readonly ' : ''}${camel(f.name)}: ${ts};`);
     }
     lines.push('}', '');
-    lines.push(`/** Decodes one ${sn} at byte \`o\` of \`v\` (little-endian, as the kernel wrote it). Arrays are views, not copies. */`);
-    lines.push(`export function decode${P}(v: DataView, o: number): ${P} {`);
-    lines.push('  return {');
-    for (const f of fields) {
+    // Scalars are read at once; arrays and strings are getters that make their view (or string)
+    // when read: most records never read them (a connection's addresses are read at its first
+    // record, a request's ids at its start), and a view per field per record was most of the
+    // decoder's cost under load.
+    const lazy = fields.filter((f) => f.kind === 'bytes' || f.kind === 'string');
+    const eager = fields.filter((f) => f.kind !== 'bytes' && f.kind !== 'string');
+    lines.push(`class ${P}Record implements ${P} {`);
+    for (const f of eager) lines.push(`  ${camel(f.name)}: ${f.kind === 'u64' && !f.name.endsWith('_ns') ? 'bigint' : 'number'};`);
+    if (lazy.length > 0) lines.push('  readonly #v: DataView;', '  readonly #o: number;');
+    lines.push('  constructor(v: DataView, o: number) {');
+    if (lazy.length > 0) lines.push('    this.#v = v;', '    this.#o = o;');
+    for (const f of eager) {
       const at = `o + ${f.offset}`;
       let expr: string;
       switch (f.kind) {
         case 'u8': expr = `v.getUint8(${at})`; break;
         case 'u16': expr = `v.getUint16(${at}, true)`; break;
         case 'u32': expr = `v.getUint32(${at}, true)`; break;
-        case 'u64': expr = f.name.endsWith('_ns')
+        default: expr = f.name.endsWith('_ns')
           ? `v.getUint32(${at} + 4, true) * 4294967296 + v.getUint32(${at}, true)`
-          : `v.getBigUint64(${at}, true)`; break;
-        case 'bytes': expr = `new Uint8Array(v.buffer, v.byteOffset + ${at}, ${f.length})`; break;
-        case 'string': expr = `cString(v, ${at}, ${f.length})`; break;
+          : `v.getBigUint64(${at}, true)`;
       }
-      lines.push(`    ${camel(f.name)}: ${expr},`);
+      lines.push(`    this.${camel(f.name)} = ${expr};`);
     }
-    lines.push('  };', '}', '');
+    lines.push('  }');
+    for (const f of lazy) {
+      const at = `this.#o + ${f.offset}`;
+      if (f.kind === 'bytes') lines.push(`  get ${camel(f.name)}(): Uint8Array {`, `    return new Uint8Array(this.#v.buffer, this.#v.byteOffset + ${at}, ${f.length});`, '  }');
+      else lines.push(`  get ${camel(f.name)}(): string {`, `    return cString(this.#v, ${at}, ${f.length});`, '  }');
+    }
+    lines.push('}', '');
+    lines.push(`/** Decodes one ${sn} at byte \`o\` of \`v\` (little-endian, as the kernel wrote it). Arrays are views, not copies, made when read (they keep the drain's buffer alive: copy what must outlive the call). */`);
+    lines.push(`export function decode${P}(v: DataView, o: number): ${P} {`);
+    lines.push(`  return new ${P}Record(v, o);`);
+    lines.push('}', '');
   }
   lines.push('function cString(v: DataView, o: number, max: number): string {');
   lines.push('  const bytes = new Uint8Array(v.buffer, v.byteOffset + o, max);');

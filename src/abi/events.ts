@@ -123,22 +123,37 @@ export const ObiConnTupleOffsets = {
 } as const;
 
 export interface ObiConnTuple {
-  localAddr: Uint8Array;
-  remoteAddr: Uint8Array;
+  readonly localAddr: Uint8Array;
+  readonly remoteAddr: Uint8Array;
   localPort: number;
   remotePort: number;
   family: number;
 }
 
-/** Decodes one obi_conn_tuple at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies. */
+class ObiConnTupleRecord implements ObiConnTuple {
+  localPort: number;
+  remotePort: number;
+  family: number;
+  readonly #v: DataView;
+  readonly #o: number;
+  constructor(v: DataView, o: number) {
+    this.#v = v;
+    this.#o = o;
+    this.localPort = v.getUint16(o + 32, true);
+    this.remotePort = v.getUint16(o + 34, true);
+    this.family = v.getUint16(o + 36, true);
+  }
+  get localAddr(): Uint8Array {
+    return new Uint8Array(this.#v.buffer, this.#v.byteOffset + this.#o + 0, 16);
+  }
+  get remoteAddr(): Uint8Array {
+    return new Uint8Array(this.#v.buffer, this.#v.byteOffset + this.#o + 16, 16);
+  }
+}
+
+/** Decodes one obi_conn_tuple at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies, made when read (they keep the drain's buffer alive: copy what must outlive the call). */
 export function decodeObiConnTuple(v: DataView, o: number): ObiConnTuple {
-  return {
-    localAddr: new Uint8Array(v.buffer, v.byteOffset + o + 0, 16),
-    remoteAddr: new Uint8Array(v.buffer, v.byteOffset + o + 16, 16),
-    localPort: v.getUint16(o + 32, true),
-    remotePort: v.getUint16(o + 34, true),
-    family: v.getUint16(o + 36, true),
-  };
+  return new ObiConnTupleRecord(v, o);
 }
 
 export const OBI_EVENT_HEADER_SIZE = 16;
@@ -154,13 +169,20 @@ export interface ObiEventHeader {
   tsNs: number;
 }
 
-/** Decodes one obi_event_header at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies. */
+class ObiEventHeaderRecord implements ObiEventHeader {
+  type: number;
+  pid: number;
+  tsNs: number;
+  constructor(v: DataView, o: number) {
+    this.type = v.getUint8(o + 0);
+    this.pid = v.getUint32(o + 4, true);
+    this.tsNs = v.getUint32(o + 8 + 4, true) * 4294967296 + v.getUint32(o + 8, true);
+  }
+}
+
+/** Decodes one obi_event_header at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies, made when read (they keep the drain's buffer alive: copy what must outlive the call). */
 export function decodeObiEventHeader(v: DataView, o: number): ObiEventHeader {
-  return {
-    type: v.getUint8(o + 0),
-    pid: v.getUint32(o + 4, true),
-    tsNs: v.getUint32(o + 8 + 4, true) * 4294967296 + v.getUint32(o + 8, true),
-  };
+  return new ObiEventHeaderRecord(v, o);
 }
 
 export const OBI_DATA_EVENT_SIZE = 128;
@@ -201,42 +223,76 @@ export interface ObiDataEvent {
   role: number;
   flags: number;
   ctxFlags: number;
-  tupleLocalAddr: Uint8Array;
-  tupleRemoteAddr: Uint8Array;
+  readonly tupleLocalAddr: Uint8Array;
+  readonly tupleRemoteAddr: Uint8Array;
   tupleLocalPort: number;
   tupleRemotePort: number;
   tupleFamily: number;
   sslId: bigint;
-  traceId: Uint8Array;
-  spanId: Uint8Array;
-  parentId: Uint8Array;
+  readonly traceId: Uint8Array;
+  readonly spanId: Uint8Array;
+  readonly parentId: Uint8Array;
 }
 
-/** Decodes one obi_data_event at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies. */
+class ObiDataEventRecord implements ObiDataEvent {
+  hdrType: number;
+  hdrPid: number;
+  hdrTsNs: number;
+  sockId: bigint;
+  tid: number;
+  fd: number;
+  len: number;
+  captured: number;
+  direction: number;
+  role: number;
+  flags: number;
+  ctxFlags: number;
+  tupleLocalPort: number;
+  tupleRemotePort: number;
+  tupleFamily: number;
+  sslId: bigint;
+  readonly #v: DataView;
+  readonly #o: number;
+  constructor(v: DataView, o: number) {
+    this.#v = v;
+    this.#o = o;
+    this.hdrType = v.getUint8(o + 0);
+    this.hdrPid = v.getUint32(o + 4, true);
+    this.hdrTsNs = v.getUint32(o + 8 + 4, true) * 4294967296 + v.getUint32(o + 8, true);
+    this.sockId = v.getBigUint64(o + 16, true);
+    this.tid = v.getUint32(o + 24, true);
+    this.fd = v.getUint32(o + 28, true);
+    this.len = v.getUint32(o + 32, true);
+    this.captured = v.getUint32(o + 36, true);
+    this.direction = v.getUint8(o + 40);
+    this.role = v.getUint8(o + 41);
+    this.flags = v.getUint8(o + 42);
+    this.ctxFlags = v.getUint8(o + 43);
+    this.tupleLocalPort = v.getUint16(o + 80, true);
+    this.tupleRemotePort = v.getUint16(o + 82, true);
+    this.tupleFamily = v.getUint16(o + 84, true);
+    this.sslId = v.getBigUint64(o + 88, true);
+  }
+  get tupleLocalAddr(): Uint8Array {
+    return new Uint8Array(this.#v.buffer, this.#v.byteOffset + this.#o + 48, 16);
+  }
+  get tupleRemoteAddr(): Uint8Array {
+    return new Uint8Array(this.#v.buffer, this.#v.byteOffset + this.#o + 64, 16);
+  }
+  get traceId(): Uint8Array {
+    return new Uint8Array(this.#v.buffer, this.#v.byteOffset + this.#o + 96, 16);
+  }
+  get spanId(): Uint8Array {
+    return new Uint8Array(this.#v.buffer, this.#v.byteOffset + this.#o + 112, 8);
+  }
+  get parentId(): Uint8Array {
+    return new Uint8Array(this.#v.buffer, this.#v.byteOffset + this.#o + 120, 8);
+  }
+}
+
+/** Decodes one obi_data_event at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies, made when read (they keep the drain's buffer alive: copy what must outlive the call). */
 export function decodeObiDataEvent(v: DataView, o: number): ObiDataEvent {
-  return {
-    hdrType: v.getUint8(o + 0),
-    hdrPid: v.getUint32(o + 4, true),
-    hdrTsNs: v.getUint32(o + 8 + 4, true) * 4294967296 + v.getUint32(o + 8, true),
-    sockId: v.getBigUint64(o + 16, true),
-    tid: v.getUint32(o + 24, true),
-    fd: v.getUint32(o + 28, true),
-    len: v.getUint32(o + 32, true),
-    captured: v.getUint32(o + 36, true),
-    direction: v.getUint8(o + 40),
-    role: v.getUint8(o + 41),
-    flags: v.getUint8(o + 42),
-    ctxFlags: v.getUint8(o + 43),
-    tupleLocalAddr: new Uint8Array(v.buffer, v.byteOffset + o + 48, 16),
-    tupleRemoteAddr: new Uint8Array(v.buffer, v.byteOffset + o + 64, 16),
-    tupleLocalPort: v.getUint16(o + 80, true),
-    tupleRemotePort: v.getUint16(o + 82, true),
-    tupleFamily: v.getUint16(o + 84, true),
-    sslId: v.getBigUint64(o + 88, true),
-    traceId: new Uint8Array(v.buffer, v.byteOffset + o + 96, 16),
-    spanId: new Uint8Array(v.buffer, v.byteOffset + o + 112, 8),
-    parentId: new Uint8Array(v.buffer, v.byteOffset + o + 120, 8),
-  };
+  return new ObiDataEventRecord(v, o);
 }
 
 export const OBI_CONN_EVENT_SIZE = 192;
@@ -264,31 +320,55 @@ export interface ObiConnEvent {
   tid: number;
   fd: number;
   role: number;
-  tupleLocalAddr: Uint8Array;
-  tupleRemoteAddr: Uint8Array;
+  readonly tupleLocalAddr: Uint8Array;
+  readonly tupleRemoteAddr: Uint8Array;
   tupleLocalPort: number;
   tupleRemotePort: number;
   tupleFamily: number;
-  unixPath: string;
+  readonly unixPath: string;
 }
 
-/** Decodes one obi_conn_event at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies. */
+class ObiConnEventRecord implements ObiConnEvent {
+  hdrType: number;
+  hdrPid: number;
+  hdrTsNs: number;
+  sockId: bigint;
+  tid: number;
+  fd: number;
+  role: number;
+  tupleLocalPort: number;
+  tupleRemotePort: number;
+  tupleFamily: number;
+  readonly #v: DataView;
+  readonly #o: number;
+  constructor(v: DataView, o: number) {
+    this.#v = v;
+    this.#o = o;
+    this.hdrType = v.getUint8(o + 0);
+    this.hdrPid = v.getUint32(o + 4, true);
+    this.hdrTsNs = v.getUint32(o + 8 + 4, true) * 4294967296 + v.getUint32(o + 8, true);
+    this.sockId = v.getBigUint64(o + 16, true);
+    this.tid = v.getUint32(o + 24, true);
+    this.fd = v.getUint32(o + 28, true);
+    this.role = v.getUint8(o + 32);
+    this.tupleLocalPort = v.getUint16(o + 72, true);
+    this.tupleRemotePort = v.getUint16(o + 74, true);
+    this.tupleFamily = v.getUint16(o + 76, true);
+  }
+  get tupleLocalAddr(): Uint8Array {
+    return new Uint8Array(this.#v.buffer, this.#v.byteOffset + this.#o + 40, 16);
+  }
+  get tupleRemoteAddr(): Uint8Array {
+    return new Uint8Array(this.#v.buffer, this.#v.byteOffset + this.#o + 56, 16);
+  }
+  get unixPath(): string {
+    return cString(this.#v, this.#o + 80, 108);
+  }
+}
+
+/** Decodes one obi_conn_event at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies, made when read (they keep the drain's buffer alive: copy what must outlive the call). */
 export function decodeObiConnEvent(v: DataView, o: number): ObiConnEvent {
-  return {
-    hdrType: v.getUint8(o + 0),
-    hdrPid: v.getUint32(o + 4, true),
-    hdrTsNs: v.getUint32(o + 8 + 4, true) * 4294967296 + v.getUint32(o + 8, true),
-    sockId: v.getBigUint64(o + 16, true),
-    tid: v.getUint32(o + 24, true),
-    fd: v.getUint32(o + 28, true),
-    role: v.getUint8(o + 32),
-    tupleLocalAddr: new Uint8Array(v.buffer, v.byteOffset + o + 40, 16),
-    tupleRemoteAddr: new Uint8Array(v.buffer, v.byteOffset + o + 56, 16),
-    tupleLocalPort: v.getUint16(o + 72, true),
-    tupleRemotePort: v.getUint16(o + 74, true),
-    tupleFamily: v.getUint16(o + 76, true),
-    unixPath: cString(v, o + 80, 108),
-  };
+  return new ObiConnEventRecord(v, o);
 }
 
 export const OBI_PROC_EVENT_SIZE = 424;
@@ -313,25 +393,45 @@ export interface ObiProcEvent {
   port: number;
   flags: number;
   tid: number;
-  path: string;
+  readonly path: string;
   argsLen: number;
-  args: Uint8Array;
+  readonly args: Uint8Array;
 }
 
-/** Decodes one obi_proc_event at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies. */
+class ObiProcEventRecord implements ObiProcEvent {
+  hdrType: number;
+  hdrPid: number;
+  hdrTsNs: number;
+  ppid: number;
+  port: number;
+  flags: number;
+  tid: number;
+  argsLen: number;
+  readonly #v: DataView;
+  readonly #o: number;
+  constructor(v: DataView, o: number) {
+    this.#v = v;
+    this.#o = o;
+    this.hdrType = v.getUint8(o + 0);
+    this.hdrPid = v.getUint32(o + 4, true);
+    this.hdrTsNs = v.getUint32(o + 8 + 4, true) * 4294967296 + v.getUint32(o + 8, true);
+    this.ppid = v.getUint32(o + 16, true);
+    this.port = v.getUint32(o + 20, true);
+    this.flags = v.getUint32(o + 24, true);
+    this.tid = v.getUint32(o + 28, true);
+    this.argsLen = v.getUint32(o + 288, true);
+  }
+  get path(): string {
+    return cString(this.#v, this.#o + 32, 256);
+  }
+  get args(): Uint8Array {
+    return new Uint8Array(this.#v.buffer, this.#v.byteOffset + this.#o + 296, 128);
+  }
+}
+
+/** Decodes one obi_proc_event at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies, made when read (they keep the drain's buffer alive: copy what must outlive the call). */
 export function decodeObiProcEvent(v: DataView, o: number): ObiProcEvent {
-  return {
-    hdrType: v.getUint8(o + 0),
-    hdrPid: v.getUint32(o + 4, true),
-    hdrTsNs: v.getUint32(o + 8 + 4, true) * 4294967296 + v.getUint32(o + 8, true),
-    ppid: v.getUint32(o + 16, true),
-    port: v.getUint32(o + 20, true),
-    flags: v.getUint32(o + 24, true),
-    tid: v.getUint32(o + 28, true),
-    path: cString(v, o + 32, 256),
-    argsLen: v.getUint32(o + 288, true),
-    args: new Uint8Array(v.buffer, v.byteOffset + o + 296, 128),
-  };
+  return new ObiProcEventRecord(v, o);
 }
 
 export const OBI_SIG_PROBE_SIZE = 24;
@@ -347,13 +447,20 @@ export interface ObiSigProbe {
   done: number;
 }
 
-/** Decodes one obi_sig_probe at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies. */
+class ObiSigProbeRecord implements ObiSigProbe {
+  handler: bigint;
+  flags: bigint;
+  done: number;
+  constructor(v: DataView, o: number) {
+    this.handler = v.getBigUint64(o + 0, true);
+    this.flags = v.getBigUint64(o + 8, true);
+    this.done = v.getUint32(o + 16, true);
+  }
+}
+
+/** Decodes one obi_sig_probe at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies, made when read (they keep the drain's buffer alive: copy what must outlive the call). */
 export function decodeObiSigProbe(v: DataView, o: number): ObiSigProbe {
-  return {
-    handler: v.getBigUint64(o + 0, true),
-    flags: v.getBigUint64(o + 8, true),
-    done: v.getUint32(o + 16, true),
-  };
+  return new ObiSigProbeRecord(v, o);
 }
 
 export const OBI_PROP_PID_SIZE = 8;
@@ -365,11 +472,16 @@ export interface ObiPropPid {
   mode: number;
 }
 
-/** Decodes one obi_prop_pid at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies. */
+class ObiPropPidRecord implements ObiPropPid {
+  mode: number;
+  constructor(v: DataView, o: number) {
+    this.mode = v.getUint32(o + 0, true);
+  }
+}
+
+/** Decodes one obi_prop_pid at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies, made when read (they keep the drain's buffer alive: copy what must outlive the call). */
 export function decodeObiPropPid(v: DataView, o: number): ObiPropPid {
-  return {
-    mode: v.getUint32(o + 0, true),
-  };
+  return new ObiPropPidRecord(v, o);
 }
 
 export const OBI_PROP_SOCK_SIZE = 64;
@@ -388,11 +500,11 @@ export const ObiPropSockOffsets = {
 } as const;
 
 export interface ObiPropSock {
-  traceId: Uint8Array;
-  spanId: Uint8Array;
-  parentId: Uint8Array;
-  rxTraceId: Uint8Array;
-  rxSpanId: Uint8Array;
+  readonly traceId: Uint8Array;
+  readonly spanId: Uint8Array;
+  readonly parentId: Uint8Array;
+  readonly rxTraceId: Uint8Array;
+  readonly rxSpanId: Uint8Array;
   lastDir: number;
   flags: number;
   rxFresh: number;
@@ -401,21 +513,45 @@ export interface ObiPropSock {
   h2: number;
 }
 
-/** Decodes one obi_prop_sock at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies. */
+class ObiPropSockRecord implements ObiPropSock {
+  lastDir: number;
+  flags: number;
+  rxFresh: number;
+  tx: number;
+  bound: number;
+  h2: number;
+  readonly #v: DataView;
+  readonly #o: number;
+  constructor(v: DataView, o: number) {
+    this.#v = v;
+    this.#o = o;
+    this.lastDir = v.getUint8(o + 56);
+    this.flags = v.getUint8(o + 57);
+    this.rxFresh = v.getUint8(o + 58);
+    this.tx = v.getUint8(o + 59);
+    this.bound = v.getUint8(o + 60);
+    this.h2 = v.getUint8(o + 61);
+  }
+  get traceId(): Uint8Array {
+    return new Uint8Array(this.#v.buffer, this.#v.byteOffset + this.#o + 0, 16);
+  }
+  get spanId(): Uint8Array {
+    return new Uint8Array(this.#v.buffer, this.#v.byteOffset + this.#o + 16, 8);
+  }
+  get parentId(): Uint8Array {
+    return new Uint8Array(this.#v.buffer, this.#v.byteOffset + this.#o + 24, 8);
+  }
+  get rxTraceId(): Uint8Array {
+    return new Uint8Array(this.#v.buffer, this.#v.byteOffset + this.#o + 32, 16);
+  }
+  get rxSpanId(): Uint8Array {
+    return new Uint8Array(this.#v.buffer, this.#v.byteOffset + this.#o + 48, 8);
+  }
+}
+
+/** Decodes one obi_prop_sock at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies, made when read (they keep the drain's buffer alive: copy what must outlive the call). */
 export function decodeObiPropSock(v: DataView, o: number): ObiPropSock {
-  return {
-    traceId: new Uint8Array(v.buffer, v.byteOffset + o + 0, 16),
-    spanId: new Uint8Array(v.buffer, v.byteOffset + o + 16, 8),
-    parentId: new Uint8Array(v.buffer, v.byteOffset + o + 24, 8),
-    rxTraceId: new Uint8Array(v.buffer, v.byteOffset + o + 32, 16),
-    rxSpanId: new Uint8Array(v.buffer, v.byteOffset + o + 48, 8),
-    lastDir: v.getUint8(o + 56),
-    flags: v.getUint8(o + 57),
-    rxFresh: v.getUint8(o + 58),
-    tx: v.getUint8(o + 59),
-    bound: v.getUint8(o + 60),
-    h2: v.getUint8(o + 61),
-  };
+  return new ObiPropSockRecord(v, o);
 }
 
 export const OBI_PROP_THREAD_SIZE = 40;
@@ -430,8 +566,8 @@ export const ObiPropThreadOffsets = {
 } as const;
 
 export interface ObiPropThread {
-  traceId: Uint8Array;
-  spanId: Uint8Array;
+  readonly traceId: Uint8Array;
+  readonly spanId: Uint8Array;
   sockId: bigint;
   open: number;
   overlap: number;
@@ -439,17 +575,34 @@ export interface ObiPropThread {
   nowire: number;
 }
 
-/** Decodes one obi_prop_thread at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies. */
+class ObiPropThreadRecord implements ObiPropThread {
+  sockId: bigint;
+  open: number;
+  overlap: number;
+  otherIo: number;
+  nowire: number;
+  readonly #v: DataView;
+  readonly #o: number;
+  constructor(v: DataView, o: number) {
+    this.#v = v;
+    this.#o = o;
+    this.sockId = v.getBigUint64(o + 24, true);
+    this.open = v.getUint32(o + 32, true);
+    this.overlap = v.getUint8(o + 36);
+    this.otherIo = v.getUint8(o + 37);
+    this.nowire = v.getUint8(o + 38);
+  }
+  get traceId(): Uint8Array {
+    return new Uint8Array(this.#v.buffer, this.#v.byteOffset + this.#o + 0, 16);
+  }
+  get spanId(): Uint8Array {
+    return new Uint8Array(this.#v.buffer, this.#v.byteOffset + this.#o + 16, 8);
+  }
+}
+
+/** Decodes one obi_prop_thread at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies, made when read (they keep the drain's buffer alive: copy what must outlive the call). */
 export function decodeObiPropThread(v: DataView, o: number): ObiPropThread {
-  return {
-    traceId: new Uint8Array(v.buffer, v.byteOffset + o + 0, 16),
-    spanId: new Uint8Array(v.buffer, v.byteOffset + o + 16, 8),
-    sockId: v.getBigUint64(o + 24, true),
-    open: v.getUint32(o + 32, true),
-    overlap: v.getUint8(o + 36),
-    otherIo: v.getUint8(o + 37),
-    nowire: v.getUint8(o + 38),
-  };
+  return new ObiPropThreadRecord(v, o);
 }
 
 export const OBI_PID_INFO_SIZE = 8;
@@ -461,11 +614,16 @@ export interface ObiPidInfo {
   flags: number;
 }
 
-/** Decodes one obi_pid_info at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies. */
+class ObiPidInfoRecord implements ObiPidInfo {
+  flags: number;
+  constructor(v: DataView, o: number) {
+    this.flags = v.getUint32(o + 0, true);
+  }
+}
+
+/** Decodes one obi_pid_info at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies, made when read (they keep the drain's buffer alive: copy what must outlive the call). */
 export function decodeObiPidInfo(v: DataView, o: number): ObiPidInfo {
-  return {
-    flags: v.getUint32(o + 0, true),
-  };
+  return new ObiPidInfoRecord(v, o);
 }
 
 export const OBI_EXEC_RULE_KEY_SIZE = 36;
@@ -476,15 +634,26 @@ export const ObiExecRuleKeyOffsets = {
 
 export interface ObiExecRuleKey {
   prefixLen: number;
-  name: string;
+  readonly name: string;
 }
 
-/** Decodes one obi_exec_rule_key at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies. */
+class ObiExecRuleKeyRecord implements ObiExecRuleKey {
+  prefixLen: number;
+  readonly #v: DataView;
+  readonly #o: number;
+  constructor(v: DataView, o: number) {
+    this.#v = v;
+    this.#o = o;
+    this.prefixLen = v.getUint32(o + 0, true);
+  }
+  get name(): string {
+    return cString(this.#v, this.#o + 4, 32);
+  }
+}
+
+/** Decodes one obi_exec_rule_key at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies, made when read (they keep the drain's buffer alive: copy what must outlive the call). */
 export function decodeObiExecRuleKey(v: DataView, o: number): ObiExecRuleKey {
-  return {
-    prefixLen: v.getUint32(o + 0, true),
-    name: cString(v, o + 4, 32),
-  };
+  return new ObiExecRuleKeyRecord(v, o);
 }
 
 export const OBI_LARGE_KEY_SIZE = 16;
@@ -500,13 +669,20 @@ export interface ObiLargeKey {
   tls: number;
 }
 
-/** Decodes one obi_large_key at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies. */
+class ObiLargeKeyRecord implements ObiLargeKey {
+  id: bigint;
+  pid: number;
+  tls: number;
+  constructor(v: DataView, o: number) {
+    this.id = v.getBigUint64(o + 0, true);
+    this.pid = v.getUint32(o + 8, true);
+    this.tls = v.getUint8(o + 12);
+  }
+}
+
+/** Decodes one obi_large_key at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies, made when read (they keep the drain's buffer alive: copy what must outlive the call). */
 export function decodeObiLargeKey(v: DataView, o: number): ObiLargeKey {
-  return {
-    id: v.getBigUint64(o + 0, true),
-    pid: v.getUint32(o + 8, true),
-    tls: v.getUint8(o + 12),
-  };
+  return new ObiLargeKeyRecord(v, o);
 }
 
 export const OBI_CONN_KEY_SIZE = 8;
@@ -520,12 +696,18 @@ export interface ObiConnKey {
   fd: number;
 }
 
-/** Decodes one obi_conn_key at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies. */
+class ObiConnKeyRecord implements ObiConnKey {
+  pid: number;
+  fd: number;
+  constructor(v: DataView, o: number) {
+    this.pid = v.getUint32(o + 0, true);
+    this.fd = v.getUint32(o + 4, true);
+  }
+}
+
+/** Decodes one obi_conn_key at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies, made when read (they keep the drain's buffer alive: copy what must outlive the call). */
 export function decodeObiConnKey(v: DataView, o: number): ObiConnKey {
-  return {
-    pid: v.getUint32(o + 0, true),
-    fd: v.getUint32(o + 4, true),
-  };
+  return new ObiConnKeyRecord(v, o);
 }
 
 function cString(v: DataView, o: number, max: number): string {

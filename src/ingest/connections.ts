@@ -441,5 +441,10 @@ export class ConnectionTracker {
 /** remember the kernel's ids of a socket-level record (copied: the record's arrays are views into the batch) */
 function keepRawIds(c: Conn, r: RecordIds): void {
   if ((r.ctxFlags & ObiCtxFlags.OBI_CTX_SET) === 0) return;
-  c.rawIds = { ctxFlags: r.ctxFlags, traceId: Uint8Array.from(r.traceId), spanId: Uint8Array.from(r.spanId), parentId: Uint8Array.from(r.parentId) };
+  // one 32-byte copy laid out as in the record (trace, span, parent): wireOf converts it in one go
+  const ids = new Uint8Array(32);
+  ids.set(r.traceId, 0);
+  ids.set(r.spanId, 16);
+  ids.set(r.parentId, 24);
+  c.rawIds = { ctxFlags: r.ctxFlags, traceId: ids.subarray(0, 16), spanId: ids.subarray(16, 24), parentId: ids.subarray(24, 32) };
 }

@@ -61,7 +61,14 @@ export interface RecordIds {
   readonly parentId: Uint8Array;
 }
 
-const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+const hex = (b: Uint8Array, len = b.byteLength): string => Buffer.from(b.buffer, b.byteOffset, len).toString('hex');
+
+/** the three ids in hex, trace (32 digits), span (16), parent (16): one conversion when they lie as in the record */
+function idsHex(r: RecordIds): string {
+  const t = r.traceId;
+  if (r.spanId.buffer === t.buffer && r.parentId.buffer === t.buffer && r.spanId.byteOffset === t.byteOffset + 16 && r.parentId.byteOffset === t.byteOffset + 24) return hex(t, 32);
+  return hex(t) + hex(r.spanId) + hex(r.parentId);
+}
 
 /** the wire context of a record, when the kernel decided one */
 export function wireOf(r: RecordIds | undefined): WireCtx | undefined {
@@ -69,7 +76,8 @@ export function wireOf(r: RecordIds | undefined): WireCtx | undefined {
   const remote = (r.ctxFlags & ObiCtxFlags.OBI_CTX_REMOTE) !== 0;
   const inherited = (r.ctxFlags & ObiCtxFlags.OBI_CTX_INHERITED) !== 0;
   const header = (r.ctxFlags & ObiCtxFlags.OBI_CTX_HEADER) !== 0; // the same traceparent user space reads (peekTraceparent)
-  return { traceId: hex(r.traceId), spanId: hex(r.spanId), parentId: remote || inherited || header ? hex(r.parentId) : undefined, remote, inherited };
+  const h = idsHex(r);
+  return { traceId: h.slice(0, 32), spanId: h.slice(32, 48), parentId: remote || inherited || header ? h.slice(48, 64) : undefined, remote, inherited };
 }
 
 /** one segment of a connection whose protocol is known, before it is fed to its session */

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeBatch, formatAddress, type EventHandlers } from './decode.ts';
-import { OBI_DATA_EVENT_SIZE, ObiDataEventOffsets, ObiEventType } from '../abi/events.ts';
+import { OBI_DATA_EVENT_SIZE, ObiCtxFlags, ObiDataEventOffsets, ObiEventType } from '../abi/events.ts';
+import { wireOf } from './correlation.ts';
 
 function frame(records: Buffer[]): Buffer {
   const parts: Buffer[] = [];
@@ -63,4 +64,28 @@ test('formatAddress renders IPv4-mapped, IPv6 and loopback', () => {
   assert.equal(formatAddress(any), '::');
   const g = Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1]);
   assert.equal(formatAddress(g), '2001:db8::1:0:0:1');
+});
+
+test('decoded arrays are read when asked, from the record; the kernel ids give the same wire context laid out as in the record or apart', () => {
+  const r = dataRecord(9, 'x', 1);
+  for (let i = 0; i < 32; i++) r[ObiDataEventOffsets.traceId + i] = 0xa0 + i;
+  r.writeUInt8(ObiCtxFlags.OBI_CTX_SET | ObiCtxFlags.OBI_CTX_REMOTE, ObiDataEventOffsets.ctxFlags);
+  r.set([127, 0, 0, 1], ObiDataEventOffsets.tupleLocalAddr + 12);
+  let got: ReturnType<typeof wireOf>;
+  let apart: ReturnType<typeof wireOf>;
+  let local = '';
+  decodeBatch(frame([r]), {
+    data(ev) {
+      got = wireOf(ev);
+      apart = wireOf({ ctxFlags: ev.ctxFlags, traceId: Uint8Array.from(ev.traceId), spanId: Uint8Array.from(ev.spanId), parentId: Uint8Array.from(ev.parentId) });
+      local = Buffer.from(ev.tupleLocalAddr).toString('hex');
+    },
+    conn() {},
+    close() {},
+    proc() {},
+  }, { records: 0, malformed: 0, bytesLost: 0 });
+  const hexOf = (from: number, n: number): string => Buffer.from(Array.from({ length: n }, (_, i) => 0xa0 + from + i)).toString('hex');
+  assert.deepEqual(got, { traceId: hexOf(0, 16), spanId: hexOf(16, 8), parentId: hexOf(24, 8), remote: true, inherited: false });
+  assert.deepEqual(apart, got);
+  assert.equal(local, '0'.repeat(24) + '7f000001');
 });

@@ -52,6 +52,11 @@ export class InspectorMemory {
     return ws;
   }
 
+  /** one Chrome DevTools Protocol command; resolves with the whole reply */
+  async command(method: string, params: object = {}): Promise<{ result?: Record<string, unknown> }> {
+    return (await this._send(method, params)) as { result?: Record<string, unknown> };
+  }
+
   private async _send(method: string, params: object = {}): Promise<{ result?: { result?: { value?: unknown } } }> {
     const ws = await this._connect();
     const id = ++this._id;
