@@ -1,18 +1,23 @@
 /**
- * CPU profile of the agent under the nginx-http load of `make bench`: nginx (1 worker, static
- * file), the agent selecting it, wrk for --duration seconds; the profile is taken through the
+ * CPU profile of the agent under a load of `make bench`: `--group nginx` (default: nginx, 1 worker,
+ * static file, wrk) or `--group grpc` (the grpc-js unary server and load client), the agent
+ * selecting the server, load for --duration seconds; the profile is taken through the
  * agent's inspector after it has loaded its BPF programs (--cpu-prof from the start would have
  * the profiler's signals interrupt the verifier: EAGAIN). Prints the functions with the most
  * self time and writes the .cpuprofile for Chrome DevTools.
  *
- *   node bench/profile.ts [--duration 10] [--top 40] [--out /tmp/agent.cpuprofile] [--env K=V ...]
+ *   node bench/profile.ts [--group nginx|grpc] [--duration 10] [--top 40] [--out /tmp/agent.cpuprofile] [--env K=V ...]
  */
 import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { InspectorMemory } from '../test/helpers/inspector.ts';
 import { AgentProcess } from './lib/agent.ts';
 import { wrk } from './lib/load.ts';
 import { freePort } from './lib/proc.ts';
-import { startNginx } from './lib/servers.ts';
+import { runCommand } from './lib/proc.ts';
+import { startGrpcServer, startNginx } from './lib/servers.ts';
+
+const BENCH_DIR = import.meta.dirname;
 
 interface ProfileNode {
   id: number;
@@ -38,11 +43,17 @@ async function main(): Promise<void> {
   });
   const port = await freePort();
   const inspectPort = await freePort();
-  const app = await startNginx(port);
-  const agent = await AgentProcess.start({ openPort: String(port), expectInstrumented: 2, env: { NODE_OPTIONS: InspectorMemory.nodeOptions(inspectPort, ''), ...extraEnv } });
+  const grpc = arg('--group', 'nginx') === 'grpc';
+  const app = grpc ? await startGrpcServer(port, join(BENCH_DIR, 'apps', 'grpc-server.mjs')) : await startNginx(port);
+  const load = async (seconds: number): Promise<number> => {
+    if (!grpc) return (await wrk({ url: `http://127.0.0.1:${port}/`, durationS: seconds, threads: 1, connections: 32 })).rps;
+    const out = await runCommand(process.execPath, [join(BENCH_DIR, 'apps', 'grpc-load.mjs'), String(port), String(seconds), '32']);
+    return (JSON.parse(out.trim().split('\n').pop()!) as { rps: number }).rps;
+  };
+  const agent = await AgentProcess.start({ openPort: String(port), expectInstrumented: grpc ? 1 : 2, env: { NODE_OPTIONS: InspectorMemory.nodeOptions(inspectPort, ''), ...extraEnv } });
   const insp = new InspectorMemory(inspectPort);
   try {
-    await wrk({ url: `http://127.0.0.1:${port}/`, durationS: 2, threads: 1, connections: 32 });
+    await load(2);
     await insp.command('Profiler.enable');
     await insp.command('Profiler.setSamplingInterval', { interval: 200 });
     await insp.command('Profiler.start');
@@ -50,7 +61,7 @@ async function main(): Promise<void> {
     const sampler = setInterval(() => {
       peakKiB = Math.max(peakKiB, agent.mem()?.rssKiB ?? 0);
     }, 250);
-    const r = await wrk({ url: `http://127.0.0.1:${port}/`, durationS, threads: 1, connections: 32 });
+    const rps = await load(durationS);
     clearInterval(sampler);
     const stopped = await insp.command('Profiler.stop');
     const profile = stopped.result?.profile as { nodes: ProfileNode[]; samples: number[] };
@@ -65,7 +76,7 @@ async function main(): Promise<void> {
     }
     const c = await agent.settle();
     const m = await insp.sample();
-    console.log(`wrk: ${Math.round(r.rps)} req/s; agent spans ${c.spansMetrics}; samples ${total}; profile ${out}`);
+    console.log(`wrk: ${Math.round(rps)} req/s; agent spans ${c.spansMetrics}; samples ${total}; profile ${out}`);
     console.log(`agent RSS peak under load ${(peakKiB / 1024).toFixed(1)} MiB; after a full GC: RSS ${m.rss.toFixed(1)} heap used ${m.heapUsed.toFixed(1)} external ${m.external.toFixed(1)} MiB`);
     for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`);
   } finally {

@@ -45,6 +45,12 @@ test('maps parsing: one entry per file, the executable, map_files names without 
   // no executable path: libraries only
   assert.deepEqual(parseTlsMappings(maps, undefined, '/x').map((m) => m.candidate), ['openssl', 'gnutls']);
   assert.deepEqual(parseTlsMappings('', '/a', '/x'), []);
+  // runs of anonymous mappings (a Node.js heap) between and after the files; no trailing newline
+  const anon = (n: number): string[] => Array.from({ length: n }, (_, i) => `7e${i.toString(16).padStart(10, '0')}-7e${(i + 1).toString(16).padStart(10, '0')} rw-p 00000000 00:00 0 `);
+  const lines = maps.split('\n').filter(Boolean);
+  const mixed = [...anon(5000), lines[0], ...anon(3), lines[3], ...anon(5000), lines[6], ...anon(2)].join('\n');
+  assert.deepEqual(parseTlsMappings(mixed, '/opt/node/bin/node', '/proc/7/map_files'), got);
+  assert.deepEqual(parseTlsMappings([...anon(3), lines[3]].join('\n'), undefined, '/x').map((m) => m.path), ['/usr/lib/x86_64-linux-gnu/libssl.so.3']);
 });
 
 test('probe plans: entry and shared return probes; a stripped library plans nothing', () => {

@@ -109,10 +109,16 @@ export function parseTlsMappings(maps: string, exePath: string | undefined, mapF
   const seen = new Set<string>();
   const exe = exePath?.endsWith(DELETED) ? exePath.slice(0, -DELETED.length) : exePath;
   let lineStart = 0;
+  // the next ' /' at or after lineStart: found once and kept while the lines before it have no path
+  // (a Node.js process maps thousands of anonymous regions in a row: a search per line was quadratic)
+  let slash = -1;
   while (lineStart < maps.length) {
     let lineEnd = maps.indexOf('\n', lineStart);
     if (lineEnd < 0) lineEnd = maps.length;
-    const slash = maps.indexOf(' /', lineStart);
+    if (slash < lineStart && slash !== -2) {
+      slash = maps.indexOf(' /', lineStart);
+      if (slash < 0) slash = -2; // none left
+    }
     if (slash >= 0 && slash < lineEnd) {
       let path = maps.slice(slash + 1, lineEnd);
       if (path.endsWith(DELETED)) path = path.slice(0, -DELETED.length);

@@ -201,3 +201,15 @@ test('a span of another process joined under a pending client call waits for the
   assert.equal(out2.find((x) => x.kind === 'client')!.traceId, c2Ctx.traceId);
   assert.equal(l.counts.downstream_unsettled, 2);
 });
+
+test('spans on HTTP/2 connections (HTTP/2, gRPC) of an attached process pass at once, unlinked, counted multiplexed', () => {
+  const l = new NodeContextLinker();
+  l.track(7);
+  const h2 = { ...span('server', 8080, 50000, 900, 4000), attributes: { 'network.protocol.version': '2' } };
+  const rpc = { ...span('client', 40000, 9000, 1000, 2000), category: 'rpc' as const, protocol: 'grpc' };
+  const h1 = span('server', 8080, 50001, 900, 4000);
+  const out = l.link([h2, rpc, h1], 10 * MS);
+  assert.deepEqual(out.map((s) => s.spanId), [h2.spanId, rpc.spanId]); // the HTTP/1 one waits for its report
+  assert.equal(l.counts.multiplexed, 2);
+  assert.equal(l.held, 1);
+});

@@ -67,7 +67,9 @@ export type NodeLinkOutcome =
   /** its context's server span never arrived in time (or the hold cap was reached) */
   | 'server_missing'
   /** a span of another process joined under a client call still pending past the bounds (the call is left unlinked) */
-  | 'downstream_unsettled';
+  | 'downstream_unsettled'
+  /** a span on an HTTP/2 connection (HTTP/2, gRPC): the hook reports no context per stream, so it passes at once, unlinked */
+  | 'multiplexed';
 
 export interface NodeLinkerOptions {
   /** how long a span waits for reports still in flight (default 500 ms) */
@@ -96,7 +98,16 @@ interface Waiting {
   readonly arrivedNs: number;
 }
 
-const OUTCOMES: readonly NodeLinkOutcome[] = ['linked', 'server_matched', 'no_context', 'ambiguous', 'no_report', 'server_missing', 'downstream_unsettled'];
+const OUTCOMES: readonly NodeLinkOutcome[] = ['linked', 'server_matched', 'no_context', 'ambiguous', 'no_report', 'server_missing', 'downstream_unsettled', 'multiplexed'];
+
+/**
+ * A span of a stream multiplexed on an HTTP/2 connection. The hook reports `http` servers and
+ * writes through `net.Socket#write`; `http2` sessions write below it and have no per-stream report,
+ * so such a span would only wait `reportWaitNs` for nothing (and under load hold thousands of spans).
+ */
+function multiplexed(s: Span): boolean {
+  return s.category === 'rpc' || s.attributes['network.protocol.version'] === '2';
+}
 
 export class NodeContextLinker {
   private readonly _reportWaitNs: number;
@@ -115,7 +126,7 @@ export class NodeContextLinker {
   /** spans of other processes whose way to the root passes a pending client ctx, in arrival order */
   private _unsettled: Waiting[] = [];
   private _held = 0;
-  readonly counts: Record<NodeLinkOutcome, number> = { linked: 0, server_matched: 0, no_context: 0, ambiguous: 0, no_report: 0, server_missing: 0, downstream_unsettled: 0 };
+  readonly counts: Record<NodeLinkOutcome, number> = { linked: 0, server_matched: 0, no_context: 0, ambiguous: 0, no_report: 0, server_missing: 0, downstream_unsettled: 0, multiplexed: 0 };
   /** reports dropped: malformed, or past the per-connection cap */
   reportsDropped = 0;
 
@@ -169,8 +180,10 @@ export class NodeContextLinker {
   link(spans: readonly Span[], nowNs: number): Span[] {
     const out: Span[] = [];
     for (const s of spans) {
-      if (s.conn !== undefined && this._pids.has(s.conn.pid) && (s.kind === 'server' || s.kind === 'client')) this._pending.push({ span: s, arrivedNs: nowNs });
-      else if (s.ctx !== undefined && !s.ctx.settled) this._unsettled.push({ span: s, arrivedNs: nowNs });
+      if (s.conn !== undefined && this._pids.has(s.conn.pid) && (s.kind === 'server' || s.kind === 'client')) {
+        if (multiplexed(s)) this._emit('multiplexed', s, out);
+        else this._pending.push({ span: s, arrivedNs: nowNs });
+      } else if (s.ctx !== undefined && !s.ctx.settled) this._unsettled.push({ span: s, arrivedNs: nowNs });
       else out.push(s);
     }
     // servers first: a client span in the same batch then finds its server span
@@ -206,7 +219,7 @@ export class NodeContextLinker {
   registerMetrics(store: FamilyTarget, prefix = 'obi'): void {
     const c: CounterVec = new CounterVec({
       name: `${prefix}.nodejs.context.links`,
-      help: 'Spans of Node.js processes attached for context correlation, by what became of them: linked (client span made the child of its request), server_matched, no_context (a call outside any request), ambiguous, no_report, server_missing (left unlinked), downstream_unsettled (a span of another process joined under a call still pending past the bounds)',
+      help: 'Spans of Node.js processes attached for context correlation, by what became of them: linked (client span made the child of its request), server_matched, no_context (a call outside any request), ambiguous, no_report, server_missing (left unlinked), downstream_unsettled (a span of another process joined under a call still pending past the bounds), multiplexed (a span on an HTTP/2 connection: no per-stream report, passed at once unlinked)',
       labelNames: ['outcome'],
       index: new SeriesIndex(1),
       collect: () => {
