@@ -1,12 +1,13 @@
 /**
  * CPU profile of the agent under a load of `make bench`: `--group nginx` (default: nginx, 1 worker,
- * static file, wrk) or `--group grpc` (the grpc-js unary server and load client), the agent
+ * static file, wrk), `--group grpc` (the grpc-js unary server and load client) or `--group node`
+ * (the Node.js http server, wrk), the agent
  * selecting the server, load for --duration seconds; the profile is taken through the
  * agent's inspector after it has loaded its BPF programs (--cpu-prof from the start would have
  * the profiler's signals interrupt the verifier: EAGAIN). Prints the functions with the most
  * self time and writes the .cpuprofile for Chrome DevTools.
  *
- *   node bench/profile.ts [--group nginx|grpc] [--duration 10] [--top 40] [--out /tmp/agent.cpuprofile] [--env K=V ...]
+ *   node bench/profile.ts [--group nginx|grpc|node] [--node-options '--max-semi-space-size=16'] [--duration 10] [--top 40] [--out /tmp/agent.cpuprofile] [--env K=V ...]
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,8 +15,8 @@ import { InspectorMemory } from '../test/helpers/inspector.ts';
 import { AgentProcess } from './lib/agent.ts';
 import { wrk } from './lib/load.ts';
 import { freePort } from './lib/proc.ts';
-import { runCommand } from './lib/proc.ts';
-import { startGrpcServer, startNginx } from './lib/servers.ts';
+import { cleanEnv, runCommand } from './lib/proc.ts';
+import { startGrpcServer, startNginx, startNodeApp } from './lib/servers.ts';
 
 const BENCH_DIR = import.meta.dirname;
 
@@ -43,14 +44,17 @@ async function main(): Promise<void> {
   });
   const port = await freePort();
   const inspectPort = await freePort();
-  const grpc = arg('--group', 'nginx') === 'grpc';
-  const app = grpc ? await startGrpcServer(port, join(BENCH_DIR, 'apps', 'grpc-server.mjs')) : await startNginx(port);
+  const group = arg('--group', 'nginx');
+  if (!['nginx', 'grpc', 'node'].includes(group)) throw new Error(`--group: nginx, grpc or node, not ${group}`);
+  const grpc = group === 'grpc';
+  const app =
+    group === 'grpc' ? await startGrpcServer(port, join(BENCH_DIR, 'apps', 'grpc-server.mjs')) : group === 'node' ? await startNodeApp(port, join(BENCH_DIR, 'apps', 'node-server.cjs'), { env: cleanEnv({}) }) : await startNginx(port);
   const load = async (seconds: number): Promise<number> => {
     if (!grpc) return (await wrk({ url: `http://127.0.0.1:${port}/`, durationS: seconds, threads: 1, connections: 32 })).rps;
     const out = await runCommand(process.execPath, [join(BENCH_DIR, 'apps', 'grpc-load.mjs'), String(port), String(seconds), '32']);
     return (JSON.parse(out.trim().split('\n').pop()!) as { rps: number }).rps;
   };
-  const agent = await AgentProcess.start({ openPort: String(port), expectInstrumented: grpc ? 1 : 2, env: { NODE_OPTIONS: InspectorMemory.nodeOptions(inspectPort, ''), ...extraEnv } });
+  const agent = await AgentProcess.start({ openPort: String(port), expectInstrumented: group === 'nginx' ? 2 : 1, env: { NODE_OPTIONS: InspectorMemory.nodeOptions(inspectPort, arg('--node-options', '')), ...extraEnv } });
   const insp = new InspectorMemory(inspectPort);
   try {
     await load(2);
@@ -61,7 +65,14 @@ async function main(): Promise<void> {
     const sampler = setInterval(() => {
       peakKiB = Math.max(peakKiB, agent.mem()?.rssKiB ?? 0);
     }, 250);
+    const mid = new Promise<string>((resolve) =>
+      setTimeout(() => {
+        const expression = `JSON.stringify({ rss: process.memoryUsage().rss >> 20, spaces: process.getBuiltinModule('v8').getHeapSpaceStatistics().map((s) => [s.space_name, s.space_size >> 20, s.space_used_size >> 20]) })`;
+        insp.command('Runtime.evaluate', { expression, returnByValue: true }).then((r) => resolve(String((r.result?.result as { value?: unknown } | undefined)?.value)), (e: Error) => resolve(e.message));
+      }, (durationS * 1000) / 2),
+    );
     const rps = await load(durationS);
+    console.log(`agent memory mid-load (MiB; V8 spaces: name, size, used): ${await mid}`);
     clearInterval(sampler);
     const stopped = await insp.command('Profiler.stop');
     const profile = stopped.result?.profile as { nodes: ProfileNode[]; samples: number[] };
@@ -76,6 +87,7 @@ async function main(): Promise<void> {
     }
     const c = await agent.settle();
     const m = await insp.sample();
+    for (const x of await agent.metrics()) if (x.name.startsWith('obi_nodejs')) console.log(`${x.name}{${x.labels}} ${x.value}`);
     console.log(`wrk: ${Math.round(rps)} req/s; agent spans ${c.spansMetrics}; samples ${total}; profile ${out}`);
     console.log(`agent RSS peak under load ${(peakKiB / 1024).toFixed(1)} MiB; after a full GC: RSS ${m.rss.toFixed(1)} heap used ${m.heapUsed.toFixed(1)} external ${m.external.toFixed(1)} MiB`);
     for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`);

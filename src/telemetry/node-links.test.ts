@@ -213,3 +213,68 @@ test('spans on HTTP/2 connections (HTTP/2, gRPC) of an attached process pass at 
   assert.equal(l.counts.multiplexed, 2);
   assert.equal(l.held, 1);
 });
+
+test('contexts are remembered for late client calls within their ttl and their cap, the oldest forgotten first', () => {
+  const l = new NodeContextLinker({ contextTtlNs: 100 * MS, maxContexts: 2 });
+  l.track(7);
+  for (const [id, rp] of [[1, 50001], [2, 50002], [3, 50003]] as const) l.report(7, `s,${id},8080,${rp},${1000 * id + 10}`);
+  const servers = [1, 2, 3].map((id) => span('server', 8080, 50000 + id, 1000 * id, 1000 * id + 500));
+  assert.equal(l.link(servers, 1 * MS).length, 3);
+  assert.equal(l.contextsEvicted, 1); // context 1 went: over the cap of 2
+  // fire-and-forget calls after the responses: context 3 and 2 are remembered, 1 is not
+  l.report(7, 'c,3,40003,9000,5000');
+  l.report(7, 'c,2,40002,9000,5000');
+  l.report(7, 'c,1,40001,9000,5000');
+  const [c3, c2, c1] = [40003, 40002, 40001].map((p) => span('client', p, 9000, 5010, 6000));
+  const out = l.link([c3, c2, c1], 2 * MS);
+  assert.deepEqual(out.map((s) => [s.spanId, s.parentSpanId]), [[c3.spanId, servers[2]!.spanId], [c2.spanId, servers[1]!.spanId]]);
+  assert.equal(l.held, 1); // c1 waits for a server span that will not come
+  // past the ttl: context 2 and 3 are forgotten, a later call of theirs is not linked
+  l.report(7, 'c,2,40012,9000,7000');
+  const c2late = span('client', 40012, 9000, 7010, 8000);
+  assert.deepEqual(l.link([c2late], 200 * MS), []);
+  assert.equal(l.held, 2);
+  assert.equal(l.counts.linked, 2);
+});
+
+test('spans waiting for reports are joined in their order when the reports come late, and at their deadline released unlinked', () => {
+  const l = new NodeContextLinker({ reportWaitNs: 100 * MS });
+  l.track(7);
+  const a = span('server', 8080, 50000, 1000, 2000);
+  const b = span('server', 8080, 50000, 3000, 4000);
+  assert.deepEqual(l.link([a], 1 * MS), []);
+  assert.equal(l.held, 1);
+  l.report(7, 's,1,8080,50000,1500');
+  l.report(7, 's,2,8080,50000,3500');
+  // b arrives with both reports: a takes its own first
+  assert.deepEqual(l.link([b], 2 * MS).map((s) => s.spanId), [a.spanId, b.spanId]);
+  assert.equal(l.counts.server_matched, 2);
+  // a span whose report never comes waits its 100 ms, then goes unlinked; one behind it on the same connection is joined at once
+  const c = span('server', 8080, 50001, 5000, 6000);
+  const d = span('server', 8080, 50001, 7000, 8000);
+  assert.deepEqual(l.link([c], 3 * MS), []);
+  l.report(7, 's,4,8080,50001,7500');
+  assert.deepEqual(l.link([d], 4 * MS).map((s) => s.spanId), [d.spanId]);
+  assert.equal(l.held, 1);
+  assert.deepEqual(l.link([], 50 * MS), []);
+  assert.deepEqual(l.link([], 104 * MS).map((s) => s.spanId), [c.spanId]);
+  assert.equal(l.counts.no_report, 1);
+  assert.equal(l.held, 0);
+  // a detached process's waiting spans go at the next batch
+  const e = span('server', 8080, 50002, 9000, 9500);
+  assert.deepEqual(l.link([e], 105 * MS), []);
+  l.report(7, 's,5,8080,50009,9100'); // another connection: e stays
+  l.untrack(7);
+  assert.deepEqual(l.link([], 106 * MS).map((s) => s.spanId), [e.spanId]);
+  assert.equal(l.counts.no_report, 2);
+});
+
+test('a payload of several report lines is taken line by line; a malformed line is dropped alone', () => {
+  const l = new NodeContextLinker();
+  l.track(7);
+  l.report(7, 's,1,8080,50000,1500\nnonsense\ns,2,8080,50001,2500');
+  assert.equal(l.reportsDropped, 1);
+  const out = l.link([span('server', 8080, 50000, 1000, 2000), span('server', 8080, 50001, 2000, 3000)], 1 * MS);
+  assert.equal(out.length, 2);
+  assert.equal(l.counts.server_matched, 2);
+});

@@ -1,3 +1,4 @@
+// Over 400 lines: one join (reports, spans waiting for them, contexts, spans held downstream) whose parts share the hold bounds and the outcome counts.
 /**
  * Parent links for Node.js processes (docs/devdocs/correlation-node.md): joins the reports of the
  * hook running inside an attached process (which server request each request started and each
@@ -27,6 +28,7 @@ import type { SpanCtx } from '../common/trace.ts';
 import type { Span } from './span.ts';
 import { CounterVec } from './counter.ts';
 import { SeriesIndex } from './series.ts';
+import { AgedMap } from './aged-map.ts';
 import type { FamilyTarget } from './family.ts';
 
 /** One report line from the hook (src/pipeline/node-ctx/hook-source.ts). */
@@ -82,21 +84,34 @@ export interface NodeLinkerOptions {
   readonly maxReportsPerConn?: number;
   /** contexts remembered after their server span, for late client calls (default 30 s) */
   readonly contextTtlNs?: number;
+  /** contexts remembered after their server span at most (default 10000); the oldest go first */
+  readonly maxContexts?: number;
   /** told when a process starts (`true`) and stops (`false`) being joined here */
   readonly onTracked?: (pid: number, tracked: boolean) => void;
 }
 
+/** what a client span takes from its server span */
+type ServerIds = Pick<Span, 'traceId' | 'spanId' | 'traceFlags' | 'ctx'>;
+
 interface Ctx {
-  server?: Span;
+  /** the server span's ids (not the span: contexts outlive their export) */
+  server?: ServerIds;
   waiting: Span[];
-  /** when the server span arrived (for expiry) or when the context was first seen */
-  touchedNs: number;
 }
 
 interface Waiting {
   readonly span: Span;
   readonly arrivedNs: number;
 }
+
+/** a span of an attached process waiting for its report */
+interface ReportWait extends Waiting {
+  /** its connection's report queue (`pid|kind|lport|rport`) */
+  readonly key: string;
+  done: boolean;
+}
+
+const reportKey = (s: Span): string => `${s.conn!.pid}|${s.kind === 'server' ? 's' : 'c'}|${s.conn!.localPort}|${s.conn!.remotePort}`;
 
 const OUTCOMES: readonly NodeLinkOutcome[] = ['linked', 'server_matched', 'no_context', 'ambiguous', 'no_report', 'server_missing', 'downstream_unsettled', 'multiplexed'];
 
@@ -115,14 +130,29 @@ export class NodeContextLinker {
   private readonly _maxHeld: number;
   private readonly _maxReports: number;
   private readonly _ctxTtlNs: number;
+  private readonly _maxCtxs: number;
   private readonly _onTracked: ((pid: number, tracked: boolean) => void) | undefined;
   private readonly _pids = new Set<number>();
   /** `pid|s|lport|rport` / `pid|c|lport|rport` → reports in arrival (= time) order */
   private readonly _reports = new Map<string, NodeCtxReport[]>();
-  /** `pid:id` → context */
-  private readonly _ctxs = new Map<string, Ctx>();
-  /** spans of attached processes waiting for their reports */
-  private _pending: Waiting[] = [];
+  /** `pid:id` → context whose server span has not arrived, aged from its creation */
+  private readonly _open = new AgedMap<Ctx>();
+  /** `pid:id` → context whose server span arrived, aged from that arrival */
+  private readonly _done = new AgedMap<Ctx>();
+  /** contexts with a server span forgotten before their ttl (over `maxContexts`) */
+  contextsEvicted = 0;
+  /**
+   * Spans of attached processes waiting for their reports, by report queue; a queue's spans are
+   * tried again only when a report arrived on it (reports lag spans under load: trying every
+   * waiting span at every batch was most of the agent's time), and at their deadline.
+   */
+  private readonly _waiting = new Map<string, ReportWait[]>();
+  /** the same spans in arrival order (deadlines), from `_waitHead` */
+  private _waitOrder: ReportWait[] = [];
+  private _waitHead = 0;
+  private _waitCount = 0;
+  /** report queues that got a report (or lost their process) since the last batch */
+  private readonly _dirty = new Set<string>();
   /** spans of other processes whose way to the root passes a pending client ctx, in arrival order */
   private _unsettled: Waiting[] = [];
   private _held = 0;
@@ -136,6 +166,7 @@ export class NodeContextLinker {
     this._maxHeld = o.maxHeld ?? 10_000;
     this._maxReports = o.maxReportsPerConn ?? 1024;
     this._ctxTtlNs = o.contextTtlNs ?? 30e9;
+    this._maxCtxs = o.maxContexts ?? 10_000;
     this._onTracked = o.onTracked;
   }
 
@@ -150,14 +181,24 @@ export class NodeContextLinker {
     if (this._pids.delete(pid)) this._onTracked?.(pid, false);
     const prefix = `${pid}|`;
     for (const k of this._reports.keys()) if (k.startsWith(prefix)) this._reports.delete(k);
+    for (const k of this._waiting.keys()) if (k.startsWith(prefix)) this._dirty.add(k); // released at the next batch
   }
 
   tracks(pid: number): boolean {
     return this._pids.has(pid);
   }
 
-  /** One report line of `pid`'s hook. */
-  report(pid: number, line: string): void {
+  /** One payload of `pid`'s hook: report lines joined by '\n'. */
+  report(pid: number, payload: string): void {
+    let from = 0;
+    for (let nl = payload.indexOf('\n'); nl >= 0; nl = payload.indexOf('\n', from)) {
+      this._report(pid, payload.slice(from, nl));
+      from = nl + 1;
+    }
+    this._report(pid, from === 0 ? payload : payload.slice(from));
+  }
+
+  private _report(pid: number, line: string): void {
     const r = parseNodeCtxReport(line);
     if (r === undefined || !this._pids.has(pid)) {
       this.reportsDropped++;
@@ -167,6 +208,7 @@ export class NodeContextLinker {
     let q = this._reports.get(key);
     if (q === undefined) this._reports.set(key, (q = []));
     q.push(r);
+    if (this._waiting.has(key)) this._dirty.add(key);
     if (q.length > this._maxReports) {
       q.shift();
       this.reportsDropped++;
@@ -179,38 +221,106 @@ export class NodeContextLinker {
    */
   link(spans: readonly Span[], nowNs: number): Span[] {
     const out: Span[] = [];
+    const fresh: ReportWait[] = [];
     for (const s of spans) {
       if (s.conn !== undefined && this._pids.has(s.conn.pid) && (s.kind === 'server' || s.kind === 'client')) {
         if (multiplexed(s)) this._emit('multiplexed', s, out);
-        else this._pending.push({ span: s, arrivedNs: nowNs });
+        else fresh.push({ span: s, arrivedNs: nowNs, key: reportKey(s), done: false });
       } else if (s.ctx !== undefined && !s.ctx.settled) this._unsettled.push({ span: s, arrivedNs: nowNs });
       else out.push(s);
     }
-    // servers first: a client span in the same batch then finds its server span
-    const pending = this._pending;
-    this._pending = [];
-    for (const w of pending) if (w.span.kind === 'server') this._joinServer(w, nowNs, out);
-    for (const w of pending) if (w.span.kind === 'client') this._joinClient(w, nowNs, out);
     this._expire(nowNs, out);
+    // servers first: a client span in the same batch then finds its server span
+    for (const w of fresh) if (w.span.kind === 'server') this._try(w, nowNs, out);
+    for (const k of this._dirty) if (k.includes('|s|')) this._retry(k, nowNs, out);
+    for (const w of fresh) if (w.span.kind === 'client') this._try(w, nowNs, out);
+    for (const k of this._dirty) if (!k.includes('|s|')) this._retry(k, nowNs, out);
+    this._dirty.clear();
+    this._expireWaits(nowNs, out);
     this._releaseSettled(nowNs, out);
     return out;
   }
 
+  /** joins `w` now, or keeps it waiting for its report; behind spans of its connection already waiting (their reports come first) */
+  private _try(w: ReportWait, nowNs: number, out: Span[]): void {
+    let list = this._waiting.get(w.key);
+    if (list !== undefined) this._dirty.add(w.key); // tried in order with them, in this batch
+    else if (this._join(w, nowNs, out)) return;
+    else this._waiting.set(w.key, (list = []));
+    list.push(w);
+    this._waitOrder.push(w);
+    this._waitCount++;
+  }
+
+  private _join(w: ReportWait, nowNs: number, out: Span[], final = false): boolean {
+    return w.span.kind === 'server' ? this._joinServer(w, nowNs, out, final) : this._joinClient(w, nowNs, out, final);
+  }
+
+  /** a report arrived on `key`: its waiting spans, in order, try again */
+  private _retry(key: string, nowNs: number, out: Span[]): void {
+    const list = this._waiting.get(key);
+    if (list === undefined) return;
+    const keep: ReportWait[] = [];
+    for (const w of list) {
+      if (w.done) continue;
+      if (this._join(w, nowNs, out)) this._settled(w);
+      else keep.push(w);
+    }
+    if (keep.length > 0) this._waiting.set(key, keep);
+    else this._waiting.delete(key);
+  }
+
+  private _settled(w: ReportWait): void {
+    w.done = true;
+    this._waitCount--;
+  }
+
+  /** spans past their wait: a last try, then released unlinked (`no_report`) */
+  private _expireWaits(nowNs: number, out: Span[]): void {
+    const order = this._waitOrder;
+    while (this._waitHead < order.length) {
+      const w = order[this._waitHead]!;
+      if (!w.done) {
+        if (nowNs - w.arrivedNs < this._reportWaitNs) break;
+        this._join(w, nowNs, out, true); // a last try; no report: released unlinked
+        this._settled(w);
+        const list = this._waiting.get(w.key);
+        if (list !== undefined) {
+          const i = list.indexOf(w);
+          if (i >= 0) list.splice(i, 1);
+          if (list.length === 0) this._waiting.delete(w.key);
+        }
+      }
+      this._waitHead++;
+    }
+    if (this._waitHead > 1024 && this._waitHead * 2 > order.length) {
+      this._waitOrder = order.slice(this._waitHead);
+      this._waitHead = 0;
+    }
+  }
+
   /** Spans held here (waiting for reports, their server span, or a pending client upstream). */
   get held(): number {
-    return this._held + this._pending.length + this._unsettled.length;
+    return this._held + this._waitCount + this._unsettled.length;
   }
 
   /** Releases everything held, unlinked where not joined (agent shutdown). */
   flush(): Span[] {
     const out: Span[] = [];
-    for (const w of this._pending) {
+    for (let i = this._waitHead; i < this._waitOrder.length; i++) {
+      const w = this._waitOrder[i]!;
+      if (w.done) continue;
       w.span.ctx?.settle();
       out.push(w.span);
     }
-    this._pending = [];
-    for (const c of this._ctxs.values()) this._releaseUnlinked(c, out);
-    this._ctxs.clear();
+    this._waitOrder = [];
+    this._waitHead = 0;
+    this._waitCount = 0;
+    this._waiting.clear();
+    this._dirty.clear();
+    for (const c of this._open.values()) this._releaseUnlinked(c, out);
+    this._open.clear();
+    this._done.clear();
     this._releaseSettled(Infinity, out);
     return out;
   }
@@ -228,7 +338,8 @@ export class NodeContextLinker {
     }).registerIn(store);
   }
 
-  private _joinServer(w: Waiting, nowNs: number, out: Span[]): void {
+  /** true: decided (emitted or held for its server span); false: keeps waiting for its report (never when `final`) */
+  private _joinServer(w: Waiting, nowNs: number, out: Span[], final = false): boolean {
     const s = w.span;
     const conn = s.conn!;
     const q = this._reports.get(`${conn.pid}|s|${conn.localPort}|${conn.remotePort}`);
@@ -236,57 +347,72 @@ export class NodeContextLinker {
     while (q !== undefined && q.length > 0 && q[0]!.t < s.startNs) q.shift();
     const r = q !== undefined && q.length > 0 && q[0]!.t <= s.endNs ? q.shift() : undefined;
     if (r === undefined) {
-      if (nowNs - w.arrivedNs < this._reportWaitNs && this._pids.has(conn.pid)) this._pending.push(w);
-      else this._emit('no_report', s, out);
-      return;
+      if (!final && nowNs - w.arrivedNs < this._reportWaitNs && this._pids.has(conn.pid)) return false;
+      this._emit('no_report', s, out);
+      return true;
     }
-    const ctx = this._ctx(conn.pid, r.id, nowNs);
-    ctx.server = s;
-    ctx.touchedNs = nowNs;
+    const key = `${conn.pid}:${r.id}`;
+    const ctx = this._ctx(key, nowNs);
+    ctx.server = { traceId: s.traceId, spanId: s.spanId, traceFlags: s.traceFlags, ctx: s.ctx };
+    this._open.delete(key);
+    this._done.set(key, ctx, nowNs);
+    if (this._done.size > this._maxCtxs) {
+      this._done.shift();
+      this.contextsEvicted++;
+    }
     this._emit('server_matched', s, out);
     for (const c of ctx.waiting) this._emit('linked', childOf(c, s), out);
     this._held -= ctx.waiting.length;
     ctx.waiting = [];
+    return true;
   }
 
-  private _joinClient(w: Waiting, nowNs: number, out: Span[]): void {
+  private _joinClient(w: Waiting, nowNs: number, out: Span[], final = false): boolean {
     const s = w.span;
     const conn = s.conn!;
     const q = this._reports.get(`${conn.pid}|c|${conn.localPort}|${conn.remotePort}`);
     let n = 0;
     while (q !== undefined && n < q.length && q[n]!.t <= s.startNs) n++;
     if (n === 0) {
-      if (nowNs - w.arrivedNs < this._reportWaitNs && this._pids.has(conn.pid)) this._pending.push(w);
-      else this._emit('no_report', s, out);
-      return;
+      if (!final && nowNs - w.arrivedNs < this._reportWaitNs && this._pids.has(conn.pid)) return false;
+      this._emit('no_report', s, out);
+      return true;
     }
     const taken = q!.splice(0, n);
     const id = taken[0]!.id;
-    if (taken.some((r) => r.id !== id)) return this._emit('ambiguous', s, out);
-    if (id === 0) return this._emit('no_context', s, out);
-    const ctx = this._ctx(conn.pid, id, nowNs);
-    if (s.ctx !== undefined && !s.ctx.pending) return this._emit('downstream_unsettled', s, out); // settled unlinked meanwhile
-    if (ctx.server !== undefined) return this._emit('linked', childOf(s, ctx.server), out);
-    if (this._held >= this._maxHeld) return this._emit('server_missing', s, out);
-    ctx.waiting.push(s);
-    this._held++;
+    let outcome: NodeLinkOutcome | undefined;
+    if (taken.some((r) => r.id !== id)) outcome = 'ambiguous';
+    else if (id === 0) outcome = 'no_context';
+    else {
+      const ctx = this._ctx(`${conn.pid}:${id}`, nowNs);
+      if (s.ctx !== undefined && !s.ctx.pending) outcome = 'downstream_unsettled'; // settled unlinked meanwhile
+      else if (ctx.server !== undefined) {
+        this._emit('linked', childOf(s, ctx.server), out);
+        return true;
+      } else if (this._held >= this._maxHeld) outcome = 'server_missing';
+      else {
+        ctx.waiting.push(s);
+        this._held++;
+        return true;
+      }
+    }
+    this._emit(outcome, s, out);
+    return true;
   }
 
-  private _ctx(pid: number, id: number, nowNs: number): Ctx {
-    const key = `${pid}:${id}`;
-    let c = this._ctxs.get(key);
-    if (c === undefined) this._ctxs.set(key, (c = { waiting: [], touchedNs: nowNs }));
+  private _ctx(key: string, nowNs: number): Ctx {
+    let c = this._done.get(key) ?? this._open.get(key);
+    if (c === undefined) this._open.set(key, (c = { waiting: [] }), nowNs);
     return c;
   }
 
+  /** only the expired oldest contexts are visited (a walk of all per batch was most of the agent's time under load) */
   private _expire(nowNs: number, out: Span[]): void {
-    for (const [k, c] of this._ctxs) {
-      const age = nowNs - c.touchedNs;
-      if (c.server === undefined ? age > this._holdNs : age > this._ctxTtlNs) {
-        this._releaseUnlinked(c, out);
-        this._ctxs.delete(k);
-      }
+    for (let o = this._open.oldest(); o !== undefined && nowNs - o.atNs > this._holdNs; o = this._open.oldest()) {
+      this._releaseUnlinked(o.value, out);
+      this._open.shift();
     }
+    for (let o = this._done.oldest(); o !== undefined && nowNs - o.atNs > this._ctxTtlNs; o = this._done.oldest()) this._done.shift();
   }
 
   private _releaseUnlinked(c: Ctx, out: Span[]): void {
@@ -326,7 +452,7 @@ export class NodeContextLinker {
 }
 
 /** `child` re-parented under `parent`: its trace id, flags and parent span id (and its request ctx settled so). */
-function childOf(child: Span, parent: Span): Span {
+function childOf(child: Span, parent: ServerIds): Span {
   child.ctx?.settle(parent.ctx);
   return { ...child, traceId: parent.traceId, parentSpanId: parent.spanId, traceFlags: parent.traceFlags };
 }
