@@ -198,33 +198,51 @@ static __always_inline void prop_egress(__u64 id, struct obi_conn_info *ci)
 	ps->tx = 1;
 }
 
-/* "\ntraceparent:" (case-insensitive) in the captured prefix of a server request's first read */
+/* "\ntraceparent:" (case-insensitive) in the captured prefix of a server request's first read.
+ * Eight bytes per step: a word without '\n' costs one load and four ALU operations (a step per
+ * byte, each looking up scratch, was most of a request read's cost in the kernel). */
 #define OBI_TP_NAME_LEN 13
+#define OBI_TP_LINE (OBI_TP_NAME_LEN + 55)
 struct prop_tp_scan {
+	struct obi_scratch *s;
 	__u32 len; /* bytes captured */
 	__u32 at;  /* offset of the value (past the colon), 0: not found */
 };
 
-static long prop_tp_step(__u32 i, struct prop_tp_scan *c)
+static long prop_tp_step(__u32 w, struct prop_tp_scan *c)
 {
-	__u32 zero = 0;
-	struct obi_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
-	if (!s || i + OBI_TP_NAME_LEN + 55 > c->len)
+	struct obi_scratch *s = c->s;
+	__u32 i = w * 8;
+	if (!s || i + OBI_TP_LINE > c->len)
 		return 1; /* no room left for a whole header line */
 	__u32 j = i & (OBI_MAX_CAPTURE - 1);
-	if (s->data[j] != '\n')
+	__u64 v;
+	__builtin_memcpy(&v, &s->data[j], 8);
+	__u64 x = v ^ 0x0a0a0a0a0a0a0a0aULL; /* a zero byte where v has '\n' */
+	if (((x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL) == 0)
 		return 0;
 	const char name[] = "traceparent:";
 #pragma clang loop unroll(full)
-	for (int k = 0; k < 12; k++) {
-		__u8 ch = s->data[j + 1 + k];
-		if (ch >= 'A' && ch <= 'Z')
-			ch += 'a' - 'A';
-		if (ch != (__u8)name[k])
-			return 0;
+	for (int b = 0; b < 8; b++) {
+		if (s->data[j + b] != '\n')
+			continue;
+		if (i + b + OBI_TP_LINE > c->len)
+			return 1;
+		int ok = 1;
+#pragma clang loop unroll(full)
+		for (int k = 0; k < 12; k++) {
+			__u8 ch = s->data[j + b + 1 + k];
+			if (ch >= 'A' && ch <= 'Z')
+				ch += 'a' - 'A';
+			if (ch != (__u8)name[k])
+				ok = 0;
+		}
+		if (ok) {
+			c->at = j + b + OBI_TP_NAME_LEN;
+			return 1;
+		}
 	}
-	c->at = j + OBI_TP_NAME_LEN;
-	return 1;
+	return 0;
 }
 
 static __always_inline int prop_hex(__u8 ch)
@@ -262,8 +280,9 @@ static __always_inline int prop_traceparent(__u32 got, __u8 *trace, __u8 *parent
 	struct obi_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
 	if (!s || got < 16)
 		return 0;
-	struct prop_tp_scan c = { .len = got };
-	bpf_loop(got < OBI_MAX_CAPTURE ? got : OBI_MAX_CAPTURE, prop_tp_step, &c, 0);
+	struct prop_tp_scan c = { .s = s, .len = got };
+	__u32 n = got < OBI_MAX_CAPTURE ? got : OBI_MAX_CAPTURE;
+	bpf_loop((n + 7) / 8, prop_tp_step, &c, 0);
 	if (!c.at)
 		return 0;
 	__u32 at = c.at & (OBI_MAX_CAPTURE - 1);
