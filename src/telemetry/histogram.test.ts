@@ -27,6 +27,18 @@ test('SeriesIndex: width 0 has a single series; lone surrogates are made well-fo
   idx.id(['a\uD800b']);
   assert.deepEqual(idx.valuesOf(0), ['a\uFFFDb']);
   assert.throws(() => new SeriesIndex(-1), RangeError);
+  // found again under either form, and removed (the trie is keyed by the stored form)
+  const two = new SeriesIndex(2);
+  const id = two.id(['x\uDC00', 'y']);
+  assert.equal(two.id(['x\uFFFD', 'y']), id);
+  two.now = 10;
+  two.id(['kept', 'y']);
+  assert.equal(two.expire(5), 1);
+  assert.equal(two.live, 1);
+  two.id(['x\uD800', 'z']);
+  assert.equal(two.live, 2);
+  assert.equal(two.removeWhere(0, 'x\uDBFF'), 1);
+  assert.equal(two.live, 1);
 });
 
 test('HistogramVec: validation', () => {

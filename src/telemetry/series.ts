@@ -23,6 +23,16 @@ interface WellFormed {
  * trie, tells the `onRemove` listeners (the histograms and counters sharing the index zero
  * that series) and hands the id out again later. Memory stays bounded by the live series.
  */
+/**
+ * The trie key and stored value of a label value: its string form, well-formed (Prometheus label
+ * values must be valid UTF-8: lone surrogates become U+FFFD). The trie is keyed by the same form
+ * that is stored, so a series is found again when it is removed.
+ */
+function keyOf(v: LabelValue): string {
+  const s = (typeof v === 'string' ? v : String(v)) as unknown as WellFormed;
+  return s.isWellFormed() ? (s as unknown as string) : s.toWellFormed();
+}
+
 export class SeriesIndex {
   /** number of labels in a tuple */
   readonly width: number;
@@ -81,8 +91,7 @@ export class SeriesIndex {
     }
     let node = this._root;
     for (let i = 0; i < w - 1; i++) {
-      const v = vals[i];
-      const k = typeof v === 'string' ? v : String(v);
+      const k = keyOf(vals[i]);
       let next = node.get(k) as Trie | undefined;
       if (next === undefined) {
         next = new Map();
@@ -90,8 +99,7 @@ export class SeriesIndex {
       }
       node = next;
     }
-    const v = vals[w - 1];
-    const k = typeof v === 'string' ? v : String(v);
+    const k = keyOf(vals[w - 1]);
     id = node.get(k) as number | undefined;
     if (id === undefined) {
       id = this._add(vals);
@@ -139,7 +147,7 @@ export class SeriesIndex {
     };
     const walk = (node: Trie, depth: number): void => {
       if (depth === position) {
-        const hit = node.get(value);
+        const hit = node.get(keyOf(value));
         if (hit !== undefined) collect(hit, depth + 1);
         return;
       }
@@ -171,11 +179,7 @@ export class SeriesIndex {
 
   private _add(vals: readonly LabelValue[]): number {
     const strs: string[] = new Array(this.width);
-    for (let i = 0; i < this.width; i++) {
-      // Prometheus label values must be valid UTF-8: lone surrogates become U+FFFD
-      const s = String(vals[i]) as unknown as WellFormed;
-      strs[i] = s.isWellFormed() ? (s as unknown as string) : s.toWellFormed();
-    }
+    for (let i = 0; i < this.width; i++) strs[i] = keyOf(vals[i]);
     const reused = this._free.pop();
     if (reused !== undefined) {
       this._values[reused] = strs;
