@@ -446,9 +446,9 @@ static __always_inline void prop_pid_fork(__u32 ptgid, __u32 ctgid)
 
 /*
  * The sockops program, attached per cgroup v2 directory (the cgroups of the selected processes,
- * src/pipeline/propagation.ts). It turns on option writing and parsing for every established TCP
- * connection of the cgroup; an option is written only on sockets whose current exchange is a
- * client request of a traced process (prop_socks tx), and read on any.
+ * src/pipeline/propagation.ts). It turns on option writing for every TCP connection the cgroup
+ * makes and parsing for every one it accepts; an option is written only on sockets whose current
+ * exchange is a client request of a traced process (prop_socks tx), and read on any accepted one.
  */
 SEC("sockops")
 int obi_sockops(struct bpf_sock_ops *skops)
@@ -462,9 +462,14 @@ int obi_sockops(struct bpf_sock_ops *skops)
 			bpf_map_delete_elem(&prop_socks, &nkey);
 		}
 	}
-	if (op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB || op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB) {
-		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_WRITE_HDR_OPT_CB_FLAG |
-		                                         BPF_SOCK_OPS_PARSE_UNKNOWN_HDR_OPT_CB_FLAG);
+	/* options go from clients to servers only: a connection made here writes them (a callback per
+	 * segment sent), one accepted here reads them (a callback only when an unknown option came) */
+	if (op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB) {
+		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_WRITE_HDR_OPT_CB_FLAG);
+		return 1;
+	}
+	if (op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB) {
+		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_PARSE_UNKNOWN_HDR_OPT_CB_FLAG);
 		return 1;
 	}
 	if (op != BPF_SOCK_OPS_HDR_OPT_LEN_CB && op != BPF_SOCK_OPS_WRITE_HDR_OPT_CB &&
