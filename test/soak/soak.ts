@@ -230,10 +230,12 @@ trace_printer: disabled
     while (Date.now() - t0 < opts.seconds * 1000) {
       const t = (Date.now() - t0) / 1000;
       if (!down && opts.outageSeconds > 0 && t >= outageFrom && t < outageFrom + opts.outageSeconds) {
-        // what this receiver got before the outage counts too (the next one starts empty)
+        // what this receiver got before the outage counts too (the next one starts empty); counted
+        // once it is closed: an export answered while it closed is in (a 10-min soak had counted
+        // 60 client spans fewer than clients, with no drop, before)
+        await rx.close();
         before.spans += rx.spans.length;
         before.client += rx.spans.filter(isClient).length;
-        await rx.close();
         down = true;
         log(`# ${t.toFixed(0)} s: collector down`);
       } else if (down && t >= outageFrom + opts.outageSeconds) {
