@@ -13,7 +13,7 @@ UNITDIR=${UNITDIR:-/etc/systemd/system}
 NODE=${NODE:-$("$here/scripts/provision-node.sh")}
 root="$DESTDIR$PREFIX"
 
-for f in build/js/.stamp build/bpf/obi.bpf.o build/native/obi_native.node; do
+for f in build/js/.stamp build/bpf/obi.bpf.o build/native/obi_native.node build/native/obi-selftest; do
   [ -e "$here/$f" ] || { echo "obi-ts install: $f is missing; run 'make build' first" >&2; exit 1; }
 done
 rm -rf "$root"
@@ -22,6 +22,7 @@ install -m 0755 "$here/bin/obi-ts" "$root/bin/obi-ts"
 cp -a "$here/build/js" "$root/build/js"
 install -m 0644 "$here/build/bpf/obi.bpf.o" "$root/build/bpf/obi.bpf.o"
 install -m 0755 "$here/build/native/obi_native.node" "$root/build/native/obi_native.node"
+install -m 0755 "$here/build/native/obi-selftest" "$root/build/native/obi-selftest"
 install -m 0644 "$here/package.json" "$here/package-lock.json" "$root/"
 install -m 0755 "$(readlink -f "$NODE")" "$root/.tools/node/bin/node"
 # production dependencies: a copy of node_modules pruned offline (no registry access)

@@ -15,6 +15,7 @@ export const ErrorCodes = {
   OBI_ERR_MOUNT: 'tracefs or bpffs is missing and cannot be mounted',
   OBI_ERR_PORT_IN_USE: 'a listening port the agent needs is taken',
   OBI_ERR_USAGE: 'the command line is invalid',
+  OBI_ERR_PROPAGATION_SELFTEST: 'header injection failed its start-up self-test: the TCP option carries the context instead (a warning: the agent starts)',
   OBI_ERR_PROPAGATION_UNAVAILABLE: 'a context propagation mode the configuration asks for does not run (a warning: the agent starts)',
 } as const;
 

@@ -22,6 +22,7 @@ const struct obi_large_key *obi_unused_large_key __attribute__((unused));
 const struct obi_sig_probe *obi_unused_sig_probe __attribute__((unused));
 const enum obi_ctx_flags *obi_unused_ctx_flags __attribute__((unused));
 const enum obi_prop_mode *obi_unused_prop_mode __attribute__((unused));
+const enum obi_prop_ctl *obi_unused_prop_ctl __attribute__((unused));
 const struct obi_prop_pid *obi_unused_prop_pid __attribute__((unused));
 const struct obi_prop_sock *obi_unused_prop_sock __attribute__((unused));
 const struct obi_prop_thread *obi_unused_prop_thread __attribute__((unused));

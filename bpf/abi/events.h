@@ -103,6 +103,14 @@ enum obi_prop_mode {
 	OBI_PROP_ROOT = 1,   /* a fresh trace per client request (Go, event loops: user space links none either) */
 	OBI_PROP_THREAD = 2, /* the server request open on the thread (one at a time), inherited by new threads */
 	OBI_PROP_EVENT = 3,  /* the server request read on the thread immediately before (nginx) */
+	OBI_PROP_IDLE = 4,   /* `headers` and a runtime whose parent the kernel cannot know (Node.js): a fresh
+	                      * trace per client request made while the thread serves no request, else none */
+};
+
+/* bits of `prop_ctl[0]`, set by user space at run time (probes/inject.h, propagation.h) */
+enum obi_prop_ctl {
+	OBI_CTL_INJECT = 1, /* `headers`: new connections of selected processes get header injection */
+	OBI_CTL_OPTION = 2, /* the TCP option is written and read (`tcp`, or the fallback of `headers`) */
 };
 
 /* indexes of the per-CPU `stats` array; user space sums over CPUs */
@@ -117,7 +125,14 @@ enum obi_stat {
 	OBI_STAT_PROP_WRITTEN = 7,   /* TCP segments that left with the trace-context option (kind 25) */
 	OBI_STAT_PROP_READ = 8,      /* TCP segments that arrived with it (parsed by sockops) */
 	OBI_STAT_PROP_USED = 9,      /* server requests whose parent was taken from a received option */
-	OBI_STAT__COUNT = 10,
+	OBI_STAT_HDR_INJECTED = 10,  /* HTTP/1 requests given a traceparent header (probes/inject.h) */
+	OBI_STAT_HDR_PRESENT = 11,   /* request starts that already carried one: left as they are */
+	OBI_STAT_HDR_BOUNDARY =
+		12,              /* writes after a response that were not a request start (a body still being sent) */
+	OBI_STAT_HDR_TLS = 13,   /* request starts that were TLS records (the header would be inside the encryption) */
+	OBI_STAT_HDR_OTHER = 14, /* request starts not injected otherwise: not HTTP/1, a head over 1 KiB or split */
+	OBI_STAT_HDR_EVICTED = 15, /* sockets taken out of the sockhash (a send that can wait for buffer space) */
+	OBI_STAT__COUNT = 16,
 };
 
 /* A TCP connection (or a connected UDP socket) as seen from the traced process. IPv4 is stored IPv4-mapped (::ffff:a.b.c.d). */
@@ -222,13 +237,17 @@ struct obi_prop_sock {
 	__u8 parent_id[8];
 	__u8 rx_trace_id[16]; /* the last option received on this socket */
 	__u8 rx_span_id[8];
-	__u8 last_dir; /* enum obi_direction of the last data syscall, 0xff: none yet */
-	__u8 flags;    /* enum obi_ctx_flags of the current exchange */
-	__u8 rx_fresh; /* 1: an option arrived on this socket (rx_* hold the last one) */
-	__u8 tx;       /* 1: client: the option is written on the socket's segments */
-	__u8 bound;    /* 1: event mode: connect() bound trace_id/parent_id for the first request */
-	__u8 h2;       /* 1: an HTTP/2 connection: stream ids are decided in user space (no ids, no option) */
-	__u8 _pad[2];
+	__u8 last_dir;  /* enum obi_direction of the last data syscall, 0xff: none yet */
+	__u8 flags;     /* enum obi_ctx_flags of the current exchange */
+	__u8 rx_fresh;  /* 1: an option arrived on this socket (rx_* hold the last one) */
+	__u8 tx;        /* 1: client: the option is written on the socket's segments */
+	__u8 bound;     /* 1: event mode: connect() bound trace_id/parent_id for the first request */
+	__u8 h2;        /* 1: an HTTP/2 connection: stream ids are decided in user space (no ids, no option) */
+	__u8 inj;       /* 1: `headers`: the next sk_msg of this socket is a request start (ids decided) */
+	__u8 evict;     /* 1: `headers`: take the socket out of the sockhash at its next segment */
+	__u32 body_end; /* TCP sequence past the last request's body (Content-Length), when body_open */
+	__u8 body_open; /* 1: body_end is set: writes before it are body bytes, not a request start */
+	__u8 _pad2[3];
 };
 
 /* value of the `prop_threads` map (key: pid_tgid): the server request a thread is serving */

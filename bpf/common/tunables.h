@@ -19,8 +19,15 @@ const volatile __u32 exec_suffix_lens = 0;
 /* larger capture of HTTP/1 connections (`ebpf.buffer_sizes.http`, only when an extractor that reads
  * bodies is on): bytes copied per syscall (<= OBI_LARGE_MAX); 0: off, the verifier drops the path */
 const volatile __u32 large_http = 0;
-/* context propagation `tcp` (probes/propagation.h): 1 when on; 0: the verifier drops the path */
-const volatile __u8 prop_tcp = 0;
+/* context propagation (probes/propagation.h): 1 when the kernel decides each request's ids (`tcp`,
+ * `headers` or both); 0: the verifier drops the path */
+const volatile __u8 prop_ids = 0;
+/* `tcp`: the sockops program writes the client's ids into a TCP option and reads it on servers */
+const volatile __u8 prop_opt = 0;
+/* `headers`: client sockets of selected processes go into `prop_sockmap`, whose sk_msg program
+ * inserts a traceparent header into outgoing HTTP/1 requests (probes/inject.h) while `prop_ctl`
+ * allows it (the start-up self-test passed) */
+const volatile __u8 prop_hdr = 0;
 /* HTTP/2 body capture (same condition as large_http): bytes of each stream's body copied per
  * direction, DATA payloads past the capture prefix included (<= OBI_LARGE_MAX); 0: off, the
  * verifier drops the path (protocols/http2.h) */

@@ -125,13 +125,13 @@ int obi_exit(void *ctx)
 	bpf_map_delete_elem(&inflight, &id);
 	if (!pid_traced(tgid))
 		return 0;
-	if (prop_tcp)
+	if (prop_ids)
 		bpf_map_delete_elem(&prop_threads, &id); /* this thread's server request, if any */
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0; /* other threads of the group live on */
 	pid_untrace(tgid);
-	if (prop_tcp)
+	if (prop_ids)
 		bpf_map_delete_elem(&prop_pids, &tgid);
 	struct purge_ctx pc = { .tgid = tgid };
 	bpf_for_each_map_elem(&conns, purge_conn, &pc, 0);

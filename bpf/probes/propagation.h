@@ -20,6 +20,7 @@
 #include "../maps/conns.h"
 #include "../maps/prop.h"
 #include "../maps/scratch.h"
+#include "inject.h"
 
 static __always_inline void prop_rand(__u8 *dst, int words)
 {
@@ -84,6 +85,14 @@ static __always_inline void prop_thread_end(__u64 id, __u64 sock_id, __u32 mode)
 	bpf_map_delete_elem(&prop_threads, &id);
 }
 
+/* idle mode: the thread serves a request (its client requests then go without ids: the parent is
+ * user space's to find) */
+static __always_inline int prop_busy(__u64 id)
+{
+	struct obi_prop_thread *th = bpf_map_lookup_elem(&prop_threads, &id);
+	return th && th->open > 0;
+}
+
 static __always_inline void prop_quiet_mark(struct obi_conn_info *ci)
 {
 	__u8 one = 1;
@@ -133,7 +142,7 @@ static __always_inline int prop_h2_preface(__u32 got)
 /* sys_enter of a write on a traced socket: a client request's first write decides its ids */
 static __always_inline void prop_egress(__u64 id, struct obi_conn_info *ci)
 {
-	if (!prop_tcp || ci->udp || ci->role == OBI_ROLE_UNKNOWN)
+	if (!prop_ids || ci->udp || ci->role == OBI_ROLE_UNKNOWN)
 		return;
 	if (ci->unix_gate != OBI_UNIX_NONE) {
 		/* unix sockets (FastCGI): no ids, no option (user space joins both ends); a server's answer
@@ -162,7 +171,7 @@ static __always_inline void prop_egress(__u64 id, struct obi_conn_info *ci)
 			prop_thread_end(id, ci->sock_id, mode);
 		return;
 	}
-	if (mode == OBI_PROP_OFF) {
+	if (mode == OBI_PROP_OFF || (mode == OBI_PROP_IDLE && prop_busy(id))) {
 		prop_quiet_mark(ci);
 		ps->flags = 0;
 		ps->tx = 0;
@@ -196,6 +205,7 @@ static __always_inline void prop_egress(__u64 id, struct obi_conn_info *ci)
 	prop_rand(ps->span_id, 2);
 	ps->flags = flags;
 	ps->tx = 1;
+	ps->inj = prop_hdr; /* its first sk_msg is this request's start (probes/inject.h) */
 }
 
 /* "\ntraceparent:" (case-insensitive) in the captured prefix of a server request's first read.
@@ -306,22 +316,25 @@ static __always_inline int prop_traceparent(__u32 got, __u8 *trace, __u8 *parent
  * request's first read decides its ids */
 static __always_inline void prop_ingress(__u64 id, struct obi_conn_info *ci, __u32 got)
 {
-	if (prop_tcp && ci->unix_gate != OBI_UNIX_NONE) {
+	if (prop_ids && ci->unix_gate != OBI_UNIX_NONE) {
 		/* a server request over a unix socket (FastCGI): user space decides its trace (the join of
 		 * both ends); its thread's client requests go without ids until it is answered */
 		if (ci->role == OBI_ROLE_SERVER)
 			prop_nowire(id, ci->sock_id);
 		return;
 	}
-	if (!prop_tcp || ci->udp || ci->role != OBI_ROLE_SERVER)
+	if (!prop_ids || ci->udp || ci->role != OBI_ROLE_SERVER)
 		goto client;
 	struct obi_prop_sock *ps = prop_sock(ci->sock_id);
 	if (!ps || ps->last_dir == OBI_DIR_INGRESS)
 		return;
 	ps->last_dir = OBI_DIR_INGRESS;
 	__u32 mode = prop_mode(id >> 32);
-	if (mode == OBI_PROP_OFF) {
-		ps->flags = 0;
+	if (mode == OBI_PROP_OFF || mode == OBI_PROP_IDLE) {
+		ps->flags = 0; /* user space decides (Node.js's inspector linker) */
+		if (mode == OBI_PROP_IDLE)
+			prop_thread_start(id, ci->sock_id, ps,
+			                  OBI_PROP_THREAD); /* counted open: its calls go without ids */
 		return;
 	}
 	__u8 flags = OBI_CTX_SET;
@@ -359,7 +372,7 @@ static __always_inline void prop_ingress(__u64 id, struct obi_conn_info *ci, __u
 		prop_thread_start(id, ci->sock_id, ps, mode);
 	return;
 client:
-	if (!prop_tcp || ci->udp || ci->role != OBI_ROLE_CLIENT)
+	if (!prop_ids || ci->udp || ci->role != OBI_ROLE_CLIENT)
 		return;
 	struct obi_prop_sock *pc = bpf_map_lookup_elem(&prop_socks, &ci->sock_id);
 	if (pc)
@@ -369,7 +382,7 @@ client:
 /* sys_exit of any data syscall of the thread: event mode forgets a request read before other I/O */
 static __always_inline void prop_thread_io(__u64 id, __u64 sock_id)
 {
-	if (!prop_tcp)
+	if (!prop_ids)
 		return;
 	struct obi_prop_thread *th = bpf_map_lookup_elem(&prop_threads, &id);
 	if (th && th->sock_id != sock_id)
@@ -380,7 +393,7 @@ static __always_inline void prop_thread_io(__u64 id, __u64 sock_id)
  * event mode (nginx) the request read on the thread immediately before is bound to its first request */
 static __always_inline void prop_connect(__u64 id, __u64 sock_id)
 {
-	if (!prop_tcp)
+	if (!prop_ids)
 		return;
 	struct obi_prop_sock fresh = {};
 	fresh.last_dir = 0xff;
@@ -399,7 +412,7 @@ static __always_inline void prop_connect(__u64 id, __u64 sock_id)
 /* close() of a traced socket: its state goes (the address may be a new socket's soon) */
 static __always_inline void prop_forget(struct obi_conn_info *ci)
 {
-	if (!prop_tcp)
+	if (!prop_ids)
 		return;
 	bpf_map_delete_elem(&prop_socks, &ci->sock_id);
 	bpf_map_delete_elem(&prop_quiet, &ci->tuple); /* the tuple may be a new connection's soon */
@@ -409,7 +422,7 @@ static __always_inline void prop_forget(struct obi_conn_info *ci)
 static __always_inline void prop_fill(struct obi_data_event *ev, __u64 sock_id)
 {
 	ev->ctx_flags = 0;
-	if (!prop_tcp)
+	if (!prop_ids)
 		return;
 	struct obi_prop_sock *ps = bpf_map_lookup_elem(&prop_socks, &sock_id);
 	if (!ps || !(ps->flags & OBI_CTX_SET))
@@ -423,7 +436,7 @@ static __always_inline void prop_fill(struct obi_data_event *ev, __u64 sock_id)
 /* a traced thread created a thread: it inherits the server request its creator serves */
 static __always_inline void prop_thread_fork(__u64 parent_id, __u64 child_id)
 {
-	if (!prop_tcp)
+	if (!prop_ids)
 		return;
 	struct obi_prop_thread *th = bpf_map_lookup_elem(&prop_threads, &parent_id);
 	if (!th || th->open != 1 || th->overlap)
@@ -435,7 +448,7 @@ static __always_inline void prop_thread_fork(__u64 parent_id, __u64 child_id)
 /* a traced process forked a child (traced at once): it propagates as its parent does */
 static __always_inline void prop_pid_fork(__u32 ptgid, __u32 ctgid)
 {
-	if (!prop_tcp)
+	if (!prop_ids)
 		return;
 	struct obi_prop_pid *pp = bpf_map_lookup_elem(&prop_pids, &ptgid);
 	if (!pp)
@@ -454,6 +467,20 @@ SEC("sockops")
 int obi_sockops(struct bpf_sock_ops *skops)
 {
 	__u32 op = skops->op;
+	if (op == BPF_SOCK_OPS_TCP_CONNECT_CB) {
+		/* `headers`: connect() of a selected process (its own context: the only callback that
+		 * knows the process); the socket goes into the sockhash once established */
+		struct bpf_sock *csk = skops->sk;
+		if (!prop_hdr || !csk || !inj_allowed())
+			return 1;
+		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+		if (!bpf_map_lookup_elem(&prop_pids, &tgid))
+			return 1;
+		__u64 ckey = (__u64)csk;
+		__u8 one = 1;
+		bpf_map_update_elem(&prop_want, &ckey, &one, BPF_ANY);
+		return 1;
+	}
 	if (op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB) {
 		/* a new server socket: nothing of a socket that had its address before (no data arrived yet) */
 		struct bpf_sock *nsk = skops->sk;
@@ -465,12 +492,25 @@ int obi_sockops(struct bpf_sock_ops *skops)
 	/* options go from clients to servers only: a connection made here writes them (a callback per
 	 * segment sent), one accepted here reads them (a callback only when an unknown option came) */
 	if (op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB) {
-		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_WRITE_HDR_OPT_CB_FLAG);
+		int write_cb = opt_on();
+		struct bpf_sock *ask = skops->sk;
+		if (prop_hdr && ask) {
+			__u64 akey = (__u64)ask;
+			if (bpf_map_lookup_elem(&prop_want, &akey)) {
+				bpf_map_delete_elem(&prop_want, &akey);
+				if (bpf_sock_hash_update(skops, &prop_sockmap, &akey, BPF_NOEXIST) == 0)
+					write_cb = 1; /* the segment callback also takes it out when a send can wait */
+			}
+		}
+		if (write_cb)
+			bpf_sock_ops_cb_flags_set(skops,
+			                          skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_WRITE_HDR_OPT_CB_FLAG);
 		return 1;
 	}
 	if (op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB) {
-		bpf_sock_ops_cb_flags_set(skops,
-		                          skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_PARSE_UNKNOWN_HDR_OPT_CB_FLAG);
+		if (opt_on())
+			bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags |
+			                                         BPF_SOCK_OPS_PARSE_UNKNOWN_HDR_OPT_CB_FLAG);
 		return 1;
 	}
 	if (op != BPF_SOCK_OPS_HDR_OPT_LEN_CB && op != BPF_SOCK_OPS_WRITE_HDR_OPT_CB &&
@@ -481,6 +521,8 @@ int obi_sockops(struct bpf_sock_ops *skops)
 		return 1;
 	__u64 key = (__u64)sk;
 	if (op == BPF_SOCK_OPS_PARSE_HDR_OPT_CB) {
+		if (!opt_on())
+			return 1;
 		__u8 opt[OBI_TCPOPT_LEN] = { OBI_TCPOPT_KIND, 0 };
 		if (bpf_load_hdr_opt(skops, opt, sizeof(opt), 0) != OBI_TCPOPT_LEN || opt[1] != OBI_TCPOPT_LEN)
 			return 1;
@@ -494,7 +536,20 @@ int obi_sockops(struct bpf_sock_ops *skops)
 		return 1;
 	}
 	struct obi_prop_sock *ps = bpf_map_lookup_elem(&prop_socks, &key);
-	if (!ps || !ps->tx)
+	if (!ps)
+		return 1;
+	if (op == BPF_SOCK_OPS_HDR_OPT_LEN_CB && prop_hdr && ps->evict) {
+		/* a send of this socket can wait for buffer space: out of the sockhash before it returns
+		 * (a blocking recv() on a sockhash socket takes the wake-up for freed space as EAGAIN) */
+		ps->evict = 0;
+		ps->inj = 0;
+		if (bpf_map_delete_elem(&prop_sockmap, &key) == 0)
+			stat_inc(OBI_STAT_HDR_EVICTED);
+		if (!opt_on())
+			bpf_sock_ops_cb_flags_set(skops,
+			                          skops->bpf_sock_ops_cb_flags & ~BPF_SOCK_OPS_WRITE_HDR_OPT_CB_FLAG);
+	}
+	if (!ps->tx || !opt_on())
 		return 1;
 	if (op == BPF_SOCK_OPS_HDR_OPT_LEN_CB) {
 		bpf_reserve_hdr_opt(skops, OBI_TCPOPT_LEN, 0);

@@ -435,3 +435,31 @@ napi_value obi_attach_uprobe_multi(napi_env env, napi_callback_info info)
 	obi_throw_errno(env, "OBI_ERR_BPF_LOAD", ENOSPC, "too many links");
 	return NULL;
 }
+
+/* attachMap(h, prog, map, attachType): an sk_msg / sk_skb program on a sockmap or sockhash
+ * (bpf_prog_attach; the attachment lives as long as the map, that is, the object) */
+napi_value obi_attach_map(napi_env env, napi_callback_info info)
+{
+	ARGS(4);
+	struct obi_object *o = obi_arg_object(env, argv[0]);
+	if (!o)
+		return NULL;
+	char name[256], mname[256];
+	struct bpf_program *p = find_prog(env, o, argv[1], name, sizeof(name));
+	if (!p)
+		return NULL;
+	if (obi_arg_string(env, argv[2], mname, sizeof(mname)))
+		return NULL;
+	struct bpf_map *m = bpf_object__find_map_by_name(o->obj, mname);
+	if (!m) {
+		obi_throw_errno(env, "OBI_ERR_BPF_LOAD", ENOENT, "no map %s", mname);
+		return NULL;
+	}
+	int32_t type;
+	NAPI_CALL(env, napi_get_value_int32(env, argv[3], &type));
+	if (bpf_prog_attach(bpf_program__fd(p), bpf_map__fd(m), (enum bpf_attach_type)type, 0)) {
+		obi_throw_errno(env, "OBI_ERR_BPF_LOAD", errno, "cannot attach %s to map %s", name, mname);
+		return NULL;
+	}
+	return NULL;
+}

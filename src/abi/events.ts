@@ -56,6 +56,12 @@ export const ObiPropMode = {
   OBI_PROP_ROOT: 1,
   OBI_PROP_THREAD: 2,
   OBI_PROP_EVENT: 3,
+  OBI_PROP_IDLE: 4,
+} as const;
+
+export const ObiPropCtl = {
+  OBI_CTL_INJECT: 1,
+  OBI_CTL_OPTION: 2,
 } as const;
 
 export const ObiStat = {
@@ -69,7 +75,13 @@ export const ObiStat = {
   OBI_STAT_PROP_WRITTEN: 7,
   OBI_STAT_PROP_READ: 8,
   OBI_STAT_PROP_USED: 9,
-  OBI_STAT__COUNT: 10,
+  OBI_STAT_HDR_INJECTED: 10,
+  OBI_STAT_HDR_PRESENT: 11,
+  OBI_STAT_HDR_BOUNDARY: 12,
+  OBI_STAT_HDR_TLS: 13,
+  OBI_STAT_HDR_OTHER: 14,
+  OBI_STAT_HDR_EVICTED: 15,
+  OBI_STAT__COUNT: 16,
 } as const;
 
 export const ObiProcFlags = {
@@ -82,12 +94,14 @@ export const ObiMap = {
   h2_iovs: 'h2_iovs',
   h2_conns: 'h2_conns',
   prop_socks: 'prop_socks',
+  prop_pids: 'prop_pids',
+  prop_want: 'prop_want',
+  prop_sockmap: 'prop_sockmap',
   large_conns: 'large_conns',
   conns: 'conns',
   events: 'events',
   inflight: 'inflight',
   prop_threads: 'prop_threads',
-  prop_pids: 'prop_pids',
   ssl_fds: 'ssl_fds',
   go_tls_calls: 'go_tls_calls',
   pids: 'pids',
@@ -95,6 +109,8 @@ export const ObiMap = {
   stats: 'stats',
   ssl_threads: 'ssl_threads',
   prop_quiet: 'prop_quiet',
+  prop_ctl: 'prop_ctl',
+  inj_scratch: 'inj_scratch',
   exec_rules: 'exec_rules',
   sigprobe: 'sigprobe',
 } as const;
@@ -109,7 +125,9 @@ export const ObiGlobal = {
   exec_prefix_lens: 'exec_prefix_lens',
   exec_suffix_lens: 'exec_suffix_lens',
   large_http: 'large_http',
-  prop_tcp: 'prop_tcp',
+  prop_ids: 'prop_ids',
+  prop_opt: 'prop_opt',
+  prop_hdr: 'prop_hdr',
   h2_body_bytes: 'h2_body_bytes',
 } as const;
 
@@ -484,7 +502,7 @@ export function decodeObiPropPid(v: DataView, o: number): ObiPropPid {
   return new ObiPropPidRecord(v, o);
 }
 
-export const OBI_PROP_SOCK_SIZE = 64;
+export const OBI_PROP_SOCK_SIZE = 72;
 export const ObiPropSockOffsets = {
   traceId: 0,
   spanId: 16,
@@ -497,6 +515,10 @@ export const ObiPropSockOffsets = {
   tx: 59,
   bound: 60,
   h2: 61,
+  inj: 62,
+  evict: 63,
+  bodyEnd: 64,
+  bodyOpen: 68,
 } as const;
 
 export interface ObiPropSock {
@@ -511,6 +533,10 @@ export interface ObiPropSock {
   tx: number;
   bound: number;
   h2: number;
+  inj: number;
+  evict: number;
+  bodyEnd: number;
+  bodyOpen: number;
 }
 
 class ObiPropSockRecord implements ObiPropSock {
@@ -520,6 +546,10 @@ class ObiPropSockRecord implements ObiPropSock {
   tx: number;
   bound: number;
   h2: number;
+  inj: number;
+  evict: number;
+  bodyEnd: number;
+  bodyOpen: number;
   readonly #v: DataView;
   readonly #o: number;
   constructor(v: DataView, o: number) {
@@ -531,6 +561,10 @@ class ObiPropSockRecord implements ObiPropSock {
     this.tx = v.getUint8(o + 59);
     this.bound = v.getUint8(o + 60);
     this.h2 = v.getUint8(o + 61);
+    this.inj = v.getUint8(o + 62);
+    this.evict = v.getUint8(o + 63);
+    this.bodyEnd = v.getUint32(o + 64, true);
+    this.bodyOpen = v.getUint8(o + 68);
   }
   get traceId(): Uint8Array {
     return new Uint8Array(this.#v.buffer, this.#v.byteOffset + this.#o + 0, 16);

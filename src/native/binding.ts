@@ -21,6 +21,7 @@ interface NativeAddon {
   attach(h: Handle, prog: string): number;
   attachUprobe(h: Handle, prog: string, retprobe: boolean, pid: number, path: string, offset: number): number;
   attachCgroup(h: Handle, prog: string, cgroupDir: string): number;
+  attachMap(h: Handle, prog: string, map: string, attachType: number): void;
   setAutoload(h: Handle, prog: string, on: boolean): void;
   detach(h: Handle, link: number): void;
   close(h: Handle): void;
@@ -212,6 +213,11 @@ export class BpfObject {
   /** attach a cgroup program (sockops) to one cgroup v2 directory; returns a link id */
   attachCgroup(prog: string, cgroupDir: string): number {
     return this._call(() => this._addon.attachCgroup(this._handle, prog, cgroupDir), 'OBI_ERR_BPF_LOAD', `attach ${prog} to cgroup ${cgroupDir}`);
+  }
+
+  /** attach an sk_msg / sk_skb program to a sockhash (for the object's life) */
+  attachMap(prog: string, map: string, attachType: number): void {
+    this._call(() => this._addon.attachMap(this._handle, prog, map, attachType), 'OBI_ERR_BPF_LOAD', `attach ${prog} to map ${map}`);
   }
 
   detach(link: number): void {

@@ -278,9 +278,11 @@ export class Agent {
     // kernel side
     const admission = prepareExecAdmission(cfg.selectors, log); // exe/language selectors admitted at exec
     const propPlan = planPropagation(cfg.ebpf.context_propagation);
-    const propBlocker = propPlan.tcp ? propagationBlocker(capabilityStates().some((c) => c.name === 'CAP_NET_ADMIN' && c.present)) : undefined;
+    const propBlocker = propPlan.tcp || propPlan.headers ? propagationBlocker(capabilityStates().some((c) => c.name === 'CAP_NET_ADMIN' && c.present)) : undefined;
     const kernel = Kernel.load({
-      propagationTcp: propPlan.tcp && propBlocker === undefined,
+      // `headers` loads the TCP option too: its fallback when the self-test fails
+      propagation: propBlocker === undefined ? { tcp: propPlan.tcp || propPlan.headers, headers: propPlan.headers } : undefined,
+      headersWithoutSkb: process.env.OBI_TS_TEST_HEADERS_WITHOUT_SKB === '1',
       captureSize: cfg.ebpf.capture_size,
       captureUdp: dnsEnabled,
       captureUnix: true, // FastCGI over unix sockets (nginx -> PHP-FPM); other unix sockets are gated out in the kernel
@@ -298,7 +300,8 @@ export class Agent {
     if (largeHttpBytes(cfg) > 0) registerLargeCaptureMetrics(this._internalStore ?? this.store, () => kernel.largeCapture);
     // context propagation (pipeline/propagation.ts): the sockops program on the selected processes' cgroups
     const prop = (this._prop = new Propagation({ plan: propPlan, kernel, log, unavailable: propBlocker }));
-    registerPropagationMetrics(this._internalStore ?? this.store, propBlocker === undefined ? propPlan.active : 'disabled', () => kernel.propagation);
+    await prop.start(); // `headers`: the self-test, before any application socket can be in the sockhash
+    registerPropagationMetrics(this._internalStore ?? this.store, prop, () => ({ ...kernel.propagation, ...kernel.injection }));
 
     this._corr = createCorrelation(this._ids, this._internalStore!, (pid) => this._lifecycle?.tracked.get(pid));
     this._tracker = new ConnectionTracker({
@@ -306,7 +309,7 @@ export class Agent {
       correlator: this._corr.correlator,
       identify: (pid) => this._lifecycle?.identify(pid),
       // a provisional exec admission user space revoked: records of a process never selected
-      onUnidentified: (pid, n) => this._internal!.spansDropped(this._lifecycle?.wasRevoked(pid) ? 'not_selected' : 'unknown_process', n),
+      onUnidentified: (pid, n) => prop.selfTestPids.has(pid) || this._internal!.spansDropped(this._lifecycle?.wasRevoked(pid) ? 'not_selected' : 'unknown_process', n),
       idleTimeoutNs: durationMs(cfg.ebpf.max_transaction_time ?? '5m') * 1e6,
       protocols: bindAgentProtocols(agentProtocolSettings(cfg), dnsEnabled, this._internal),
     });

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { BPF_PROG_TYPE, BpfObject, defaultBpfObjectPath, probeProgType, projectRoot, uprobeMultiSupported } from '../native/binding.ts';
 import { capabilityStates, type CapabilityState } from './capabilities.ts';
 import { lockdownMode } from './preflight.ts';
+import { planPropagation } from './propagation.ts';
 
 /** what `doctor` checks against without --config: the embedded default of `make run` */
 export const DOCTOR_DEFAULT_CONFIG = join(projectRoot, 'deploy', 'default.yaml');
@@ -114,13 +115,6 @@ function tryProgType(type: number, name: string): ProbeResult {
   return { ok: false, detail: `loading a ${name} program was refused (errno ${-r}${r === -1 ? ', EPERM: CAP_NET_ADMIN is needed' : ''})` };
 }
 
-/** Which propagation modes `ebpf.context_propagation` asks for. */
-export function propagationModes(value: string | undefined): { headers: boolean; tcp: boolean } {
-  const parts = new Set((value ?? 'disabled').split(',').map((s) => s.trim()));
-  const all = parts.has('all');
-  return { headers: all || parts.has('headers') || parts.has('http'), tcp: all || parts.has('tcp') };
-}
-
 export function runDoctor(config: EffectiveConfig, opts: DoctorOptions = {}): DoctorReport {
   const procRoot = opts.procRoot ?? '/proc';
   const mounts = readFileSync(`${procRoot}/mounts`, 'utf8');
@@ -175,7 +169,7 @@ export function runDoctor(config: EffectiveConfig, opts: DoctorOptions = {}): Do
       why: works ? (m.length > 0 ? `${uprobes.detail}; ${capWhy(m)}: only for processes of the agent's own user` : uprobes.detail) : why.join('; '),
     });
   }
-  const modes = propagationModes(config.ebpf.context_propagation);
+  const modes = planPropagation(config.ebpf.context_propagation);
   const propWhy = (needMsg: boolean): string[] => {
     const why: string[] = [];
     const m = missing('CAP_NET_ADMIN');

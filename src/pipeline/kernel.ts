@@ -32,10 +32,28 @@ export interface KernelOptions {
   readonly wakeupLen: number;
   readonly objectPath?: string;
   readonly log: Logger;
-  /** context propagation `tcp` (pipeline/propagation.ts): the kernel decides request ids and the sockops program may be attached */
-  readonly propagationTcp?: boolean;
+  /** context propagation (pipeline/propagation.ts): what can run, `tcp` (the TCP option) and `headers`
+   * (HTTP header injection, sk_msg); either makes the kernel decide request ids and loads the sockops
+   * program. What runs is switched at run time (setPropControl) */
+  readonly propagation?: { readonly tcp: boolean; readonly headers: boolean };
+  /** `headers` without the no-op sk_skb verdict program (a test provokes the self-test's FIONREAD failure with it) */
+  readonly headersWithoutSkb?: boolean;
   /** more load-time settings (exec admission globals, uprobe_multi), on each fresh object before load */
   readonly beforeLoad?: (bpf: BpfObject) => void;
+}
+
+/** bpf_attach_type: an sk_msg program and a (parser-less) sk_skb verdict program on a sockhash */
+const BPF_SK_MSG_VERDICT = 7;
+const BPF_SK_SKB_STREAM_VERDICT = 5;
+
+/** the header injection counters (bpf/probes/inject.h) */
+export interface HeaderInjectionCounts {
+  readonly injected: number;
+  readonly present: number;
+  readonly boundary: number;
+  readonly tls: number;
+  readonly other: number;
+  readonly evicted: number;
 }
 
 /** EAGAIN: the verifier gave up because a signal arrived mid-verification */
@@ -69,9 +87,16 @@ export class Kernel {
       bpf.setGlobal(ObiGlobal.capture_udp, Buffer.from([o.captureUdp === true ? 1 : 0]));
       bpf.setGlobal(ObiGlobal.capture_unix, Buffer.from([o.captureUnix === true ? 1 : 0]));
       bpf.setGlobal(ObiGlobal.large_http, o.largeHttp ?? 0);
-      bpf.setGlobal(ObiGlobal.prop_tcp, Buffer.from([o.propagationTcp === true ? 1 : 0]));
-      // the sockops program loads only for propagation (loading it needs CAP_NET_ADMIN)
-      if (o.propagationTcp !== true) bpf.setAutoload('obi_sockops', false);
+      const prop = o.propagation ?? { tcp: false, headers: false };
+      bpf.setGlobal(ObiGlobal.prop_ids, Buffer.from([prop.tcp || prop.headers ? 1 : 0]));
+      bpf.setGlobal(ObiGlobal.prop_opt, Buffer.from([prop.tcp ? 1 : 0]));
+      bpf.setGlobal(ObiGlobal.prop_hdr, Buffer.from([prop.headers ? 1 : 0]));
+      // the sockops program loads only for propagation (loading it needs CAP_NET_ADMIN), sk_msg/sk_skb only for headers
+      if (!prop.tcp && !prop.headers) bpf.setAutoload('obi_sockops', false);
+      if (!prop.headers) {
+        bpf.setAutoload('obi_sk_msg', false);
+        bpf.setAutoload('obi_sk_skb', false);
+      }
       // the same budget for HTTP/2 streams' bodies (bpf/protocols/http2.h body capture)
       bpf.setGlobal(ObiGlobal.h2_body_bytes, o.largeHttp ?? 0);
       bpf.setMapMaxEntries(ObiMap.events, o.ringBufferSize);
@@ -89,9 +114,15 @@ export class Kernel {
     const tLoad = performance.now();
     const attached: string[] = [];
     for (const p of bpf.programs()) {
-      if (/^u(ret)?probe/.test(p.section) || p.section === 'sockops') continue; // sockops: per cgroup (pipeline/propagation.ts), when loaded
+      // sockops: per cgroup (pipeline/propagation.ts), when loaded; sk_msg/sk_skb: on the sockhash, below
+      if (/^u(ret)?probe/.test(p.section) || p.section === 'sockops' || p.section === 'sk_msg' || p.section === 'sk_skb') continue;
       k._links.push(bpf.attach(p.name));
       attached.push(p.section.replace(/^(raw_)?tracepoint\//, ''));
+    }
+    if (o.propagation?.headers === true) {
+      bpf.attachMap('obi_sk_msg', ObiMap.prop_sockmap, BPF_SK_MSG_VERDICT);
+      if (o.headersWithoutSkb !== true) bpf.attachMap('obi_sk_skb', ObiMap.prop_sockmap, BPF_SK_SKB_STREAM_VERDICT);
+      attached.push('sk_msg', ...(o.headersWithoutSkb === true ? [] : ['sk_skb']));
     }
     o.log.info('BPF programs attached', {
       programs: attached.length,
@@ -151,6 +182,26 @@ export class Kernel {
   get propagation(): { written: number; read: number; used: number } {
     const sum = (i: number): number => Number(this.bpf.percpuSum(ObiMap.stats, i));
     return { written: sum(ObiStat.OBI_STAT_PROP_WRITTEN), read: sum(ObiStat.OBI_STAT_PROP_READ), used: sum(ObiStat.OBI_STAT_PROP_USED) };
+  }
+
+  /** `headers`: the sk_msg program's counters (probes/inject.h) */
+  get injection(): HeaderInjectionCounts {
+    const sum = (i: number): number => Number(this.bpf.percpuSum(ObiMap.stats, i));
+    return {
+      injected: sum(ObiStat.OBI_STAT_HDR_INJECTED),
+      present: sum(ObiStat.OBI_STAT_HDR_PRESENT),
+      boundary: sum(ObiStat.OBI_STAT_HDR_BOUNDARY),
+      tls: sum(ObiStat.OBI_STAT_HDR_TLS),
+      other: sum(ObiStat.OBI_STAT_HDR_OTHER),
+      evicted: sum(ObiStat.OBI_STAT_HDR_EVICTED),
+    };
+  }
+
+  /** what runs now (enum obi_prop_ctl bits): header injection on new connections, the TCP option */
+  setPropControl(bits: number): void {
+    const val = Buffer.alloc(4);
+    val.writeUInt32LE(bits);
+    this.bpf.mapUpdate(ObiMap.prop_ctl, Buffer.alloc(4), val, BPF_ANY);
   }
 
   /** how the kernel decides the client request ids of `pid` (enum obi_prop_mode), or undefined to forget it */

@@ -1,43 +1,50 @@
 /**
  * Context propagation (`ebpf.context_propagation`, docs/devdocs/propagation.md): which modes run,
  * the sockops program attached to the cgroups of the selected processes, the kernel's per-process
- * id rule (`prop_pids`), the start-up report and the `obi_context_propagation_*` self-metrics.
+ * id rule (`prop_pids`), the header-injection self-test, the start-up report and the
+ * `obi_context_propagation_*` self-metrics.
  *
  * `tcp` (the default): the kernel decides each request's ids at its start and writes the client's
  * into a TCP option (kind 25) that the agent on the receiving host reads (bpf/probes/propagation.h).
- * `headers` (HTTP header injection) is not implemented yet: asked for, it is reported with
- * OBI_ERR_PROPAGATION_UNAVAILABLE at start-up and `tcp` runs where it was asked for too.
+ * `headers`: the kernel inserts a `traceparent` header into outgoing HTTP/1 requests of selected
+ * processes (bpf/probes/inject.h), once the start-up self-test passed (propagation-selftest.ts);
+ * where it fails, the TCP option runs instead, reported with OBI_ERR_PROPAGATION_SELFTEST.
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { ObiPropMode } from '../abi/events.ts';
+import { ObiPropCtl, ObiPropMode } from '../abi/events.ts';
 import type { TrackedProcess } from '../discovery/lifecycle.ts';
 import { CounterVec } from '../telemetry/counter.ts';
 import type { FamilyTarget } from '../telemetry/family.ts';
 import { GaugeVec } from '../telemetry/gauge.ts';
 import { SeriesIndex } from '../telemetry/series.ts';
 import { policyFor } from './correlation.ts';
+import type { HeaderInjectionCounts } from './kernel.ts';
 import type { Logger } from './log.ts';
+import { runHeaderSelfTest, type SelfTestOutcome } from './propagation-selftest.ts';
 
-/** what `ebpf.context_propagation` asks for, and what runs */
+/** what `ebpf.context_propagation` asks for */
 export interface PropagationPlan {
   /** the configured value, as given */
   readonly requested: string;
+  /** the TCP option (`tcp`, `all`) */
   readonly tcp: boolean;
-  /** header injection was asked for (`headers`, `http`, `all`): not available yet */
-  readonly headersAsked: boolean;
-  /** the mode label of `obi_context_propagation_mode` */
-  readonly active: 'tcp' | 'disabled';
+  /** header injection (`headers`, `http`, `all`) */
+  readonly headers: boolean;
 }
 
 export function planPropagation(value: string | undefined): PropagationPlan {
   const requested = (value ?? '').trim() || 'tcp';
   const parts = new Set(requested.split(',').map((s) => s.trim()));
   const all = parts.has('all');
-  const headersAsked = all || parts.has('headers') || parts.has('http');
-  // `headers` alone asks for propagation: until injection exists, `tcp` carries it ("never silently": reported)
-  const tcp = all || parts.has('tcp') || headersAsked;
-  return { requested, tcp, headersAsked, active: tcp ? 'tcp' : 'disabled' };
+  return { requested, tcp: all || parts.has('tcp'), headers: all || parts.has('headers') || parts.has('http') };
+}
+
+/** the label of `obi_context_propagation_mode`: what runs */
+export function modeLabel(tcp: boolean, headers: boolean): string {
+  if (tcp && headers) return 'headers,tcp';
+  if (headers) return 'headers';
+  return tcp ? 'tcp' : 'disabled';
 }
 
 /**
@@ -47,8 +54,9 @@ export function planPropagation(value: string | undefined): PropagationPlan {
  * client spans are re-parented after the fact by the inspector linker (node-ctx/), which the kernel
  * cannot know at the write, so no id of it goes on the wire.
  */
-export function propModeFor(p: Pick<TrackedProcess, 'info'>): number {
-  if (p.info.language === 'nodejs') return ObiPropMode.OBI_PROP_OFF;
+export function propModeFor(p: Pick<TrackedProcess, 'info'>, headers = false): number {
+  // with header injection, a Node.js request made while the process serves none is a root the kernel can decide
+  if (p.info.language === 'nodejs') return headers ? ObiPropMode.OBI_PROP_IDLE : ObiPropMode.OBI_PROP_OFF;
   const policy = policyFor(p);
   if (policy.kind === 'thread') return ObiPropMode.OBI_PROP_THREAD;
   if (policy.kind === 'event') return ObiPropMode.OBI_PROP_EVENT;
@@ -60,6 +68,7 @@ const MODE_NAMES: Record<number, string> = {
   [ObiPropMode.OBI_PROP_ROOT]: 'root',
   [ObiPropMode.OBI_PROP_THREAD]: 'thread',
   [ObiPropMode.OBI_PROP_EVENT]: 'event',
+  [ObiPropMode.OBI_PROP_IDLE]: 'idle',
 };
 
 /** the cgroup v2 directory of `pid` (`0::/path` in /proc/PID/cgroup under the cgroup2 mount) */
@@ -105,7 +114,10 @@ function within(dir: string, ancestor: string): boolean {
 /** what the agent needs of the kernel here (pipeline/kernel.ts) */
 export interface PropagationKernel {
   setPropMode(pid: number, mode: number | undefined): void;
+  setPropControl(bits: number): void;
+  tracePid(pid: number, on: boolean): void;
   readonly propagation: { written: number; read: number; used: number };
+  readonly injection: HeaderInjectionCounts;
   readonly bpf: { attachCgroup(prog: string, dir: string): number; detach(link: number): void };
 }
 
@@ -116,8 +128,10 @@ export interface PropagationOptions {
   /** cgroup v2 mount (default: from /proc/mounts) */
   readonly cgroupRoot?: string;
   readonly procRoot?: string;
-  /** why `tcp` cannot run although asked for (e.g. CAP_NET_ADMIN missing: the sockops program was not loaded) */
+  /** why propagation cannot run although asked for (e.g. CAP_NET_ADMIN missing: the sockops program was not loaded) */
   readonly unavailable?: string;
+  /** the self-test (tests give their own) */
+  readonly selfTest?: typeof runHeaderSelfTest;
 }
 
 export const SOCKOPS_PROGRAM = 'obi_sockops';
@@ -131,13 +145,35 @@ export class Propagation {
   private readonly _links = new Map<string, number>();
   /** why propagation does not run although asked for (no cgroup v2, sockops refused) */
   private _unavailable: string | undefined;
+  /** header injection runs (the self-test passed) */
+  private _headers = false;
+  /** the TCP option runs (`tcp`, or the fallback of `headers`) */
+  private _tcp: boolean;
+  private _selfTest: SelfTestOutcome | undefined;
+  /** pids of the self-test's peer: their records are not an application's */
+  readonly selfTestPids = new Set<number>();
+  /** the header counters when the self-test ended (the metrics count from there) */
+  selfTestCounts: HeaderInjectionCounts = { injected: 0, present: 0, boundary: 0, tls: 0, other: 0, evicted: 0 };
 
   constructor(o: PropagationOptions) {
     this._o = o;
     this.plan = o.plan;
     this._root = o.cgroupRoot ?? cgroup2Mount(o.procRoot);
-    if (o.plan.tcp && o.unavailable !== undefined) this._unavailable = o.unavailable;
-    else if (o.plan.tcp && this._root === undefined) this._unavailable = 'no cgroup v2 hierarchy is mounted';
+    const asked = o.plan.tcp || o.plan.headers;
+    if (asked && o.unavailable !== undefined) this._unavailable = o.unavailable;
+    else if (asked && this._root === undefined) this._unavailable = 'no cgroup v2 hierarchy is mounted';
+    this._tcp = o.plan.tcp && this._unavailable === undefined;
+    if (this._tcp) o.kernel.setPropControl(ObiPropCtl.OBI_CTL_OPTION); // header injection waits for start()'s self-test
+  }
+
+  /** what runs: the label of `obi_context_propagation_mode` */
+  get active(): string {
+    return modeLabel(this._tcp, this._headers);
+  }
+
+  /** whether the kernel decides ids (either mode runs) */
+  private get _on(): boolean {
+    return this._unavailable === undefined && (this._tcp || this._headers);
   }
 
   /** the cgroup directories the sockops program runs on */
@@ -145,39 +181,64 @@ export class Propagation {
     return [...this._links.keys()].sort();
   }
 
-  /** the start-up report: what runs, where and why; header injection asked for is never silent */
+  get selfTest(): SelfTestOutcome | undefined {
+    return this._selfTest;
+  }
+
+  /**
+   * `headers`: the self-test, before any process is selected; injection runs where it passed, the
+   * TCP option where it failed (and where `tcp` was asked for too).
+   */
+  async start(): Promise<void> {
+    if (!this.plan.headers || this._unavailable !== undefined) return;
+    const run = this._o.selfTest ?? runHeaderSelfTest;
+    const k = this._o.kernel;
+    k.setPropControl(ObiPropCtl.OBI_CTL_INJECT | (this.plan.tcp ? ObiPropCtl.OBI_CTL_OPTION : 0));
+    this._selfTest = await run({ kernel: k, cgroupRoot: this._root!, sockopsProgram: SOCKOPS_PROGRAM, onPeer: (pid) => this.selfTestPids.add(pid) });
+    this.selfTestCounts = k.injection; // the self-test's own injections are not an application's
+    this._headers = this._selfTest.ok;
+    this._tcp = this.plan.tcp || !this._selfTest.ok;
+    k.setPropControl((this._headers ? ObiPropCtl.OBI_CTL_INJECT : 0) | (this._tcp ? ObiPropCtl.OBI_CTL_OPTION : 0));
+  }
+
+  /** the start-up report: what runs, where and why; header injection that does not run is never silent */
   report(): void {
     const p = this.plan;
     const log = this._o.log;
-    if (p.headersAsked) {
-      log.warn('context propagation: header injection is not available yet; the TCP option carries the context instead', {
-        code: 'OBI_ERR_PROPAGATION_UNAVAILABLE',
-        requested: p.requested,
-        running: this._unavailable === undefined && p.tcp ? 'tcp' : 'disabled',
-      });
-    }
-    if (!p.tcp) {
+    if (!p.tcp && !p.headers) {
       log.info('context propagation', { mode: 'disabled', requested: p.requested, why: 'ebpf.context_propagation is disabled: no sockops program is attached, no id goes on the wire' });
       return;
     }
     if (this._unavailable !== undefined) {
-      log.warn('context propagation: tcp is not available', { code: 'OBI_ERR_PROPAGATION_UNAVAILABLE', requested: p.requested, why: this._unavailable });
+      log.warn(`context propagation: ${modeLabel(p.tcp, p.headers)} is not available`, { code: 'OBI_ERR_PROPAGATION_UNAVAILABLE', requested: p.requested, why: this._unavailable });
       return;
     }
+    const st = this._selfTest;
+    if (p.headers && st && !st.ok) {
+      log.warn('context propagation: header injection failed its self-test; the TCP option carries the context instead', {
+        code: 'OBI_ERR_PROPAGATION_SELFTEST',
+        requested: p.requested,
+        failed: st.failed.join('; '),
+      });
+    }
+    const why: string[] = [];
+    if (this._headers)
+      why.push(
+        'traceparent header inserted by sk_msg into outgoing plaintext HTTP/1 requests of selected processes that carry none (self-test passed: FIONREAD, keep-alive, blocking recv after a 4 MiB send)',
+      );
+    if (this._tcp) why.push('TCP option kind 25 (trace id + span id) on client segments of selected processes, read on their server sockets; no application byte changes');
     log.info('context propagation', {
-      mode: 'tcp',
+      mode: this.active,
       requested: p.requested,
-      why:
-        'TCP option kind 25 (trace id + span id) on client segments of selected processes, read on their server sockets; no application byte changes. ' +
-        'Scope: the cgroup v2 directories of the selected processes (attached as they are selected), all their ports',
+      why: `${why.join('. ')}. Scope: the cgroup v2 directories of the selected processes (attached as they are selected), their connections made after selection`,
       cgroups: this.cgroups.join(',') || '(none yet)',
     });
   }
 
   /** a process was selected: its id rule, and the sockops program on its cgroup */
   selected(p: Pick<TrackedProcess, 'pid' | 'info'>): void {
-    if (!this.plan.tcp || this._unavailable !== undefined) return;
-    const mode = propModeFor(p);
+    if (!this._on) return;
+    const mode = propModeFor(p, this._headers);
     this._o.kernel.setPropMode(p.pid, mode);
     const dir = cgroupDirOf(p.pid, this._root!, this._o.procRoot);
     if (dir === undefined) return;
@@ -201,7 +262,7 @@ export class Propagation {
   }
 
   removed(pid: number): void {
-    if (!this.plan.tcp || this._unavailable !== undefined) return;
+    if (!this._on) return;
     try {
       this._o.kernel.setPropMode(pid, undefined);
     } catch {
@@ -221,41 +282,85 @@ export class Propagation {
   }
 }
 
+type PropCounts = { written: number; read: number; used: number } & HeaderInjectionCounts;
+
 /**
- * `obi_context_propagation_mode{mode}` (1 for the mode that runs) and the kernel counters:
- * `obi_context_propagation_tcp_options_written_total`, `..._options_read_total`,
- * `..._parents_total` (server requests given their parent by a received option).
+ * `obi_context_propagation_mode{mode}` (1 for the mode that runs), the TCP option's counters
+ * (`..._tcp_options_written_total`, `..._options_read_total`, `..._parents_total`) and header
+ * injection's (`..._header_injections_total`, `..._header_skipped_total{reason}`,
+ * `..._fallbacks_total{reason}`).
  */
-export function registerPropagationMetrics(store: FamilyTarget, active: string, source: () => { written: number; read: number; used: number }, prefix = 'obi'): void {
+export function registerPropagationMetrics(
+  store: FamilyTarget,
+  prop: { readonly active: string; readonly selfTest?: SelfTestOutcome; readonly selfTestCounts?: HeaderInjectionCounts },
+  source: () => PropCounts,
+  prefix = 'obi',
+): void {
   const none = new SeriesIndex(0);
   const modes = new SeriesIndex(1);
+  let shown: number | undefined;
   const mode: GaugeVec = new GaugeVec({
     name: `${prefix}.context_propagation.mode`,
-    help: 'Context propagation mode that runs (ebpf.context_propagation): 1 for the active mode (tcp or disabled)',
+    help: 'Context propagation mode that runs (ebpf.context_propagation): 1 for the active mode (headers, tcp, headers,tcp or disabled)',
     labelNames: ['mode'],
     index: modes,
+    collect: () => {
+      const id = modes.id([prop.active]);
+      if (shown !== undefined && shown !== id) mode.set(shown, 0);
+      mode.set(id, 1);
+      shown = id;
+    },
   }).registerIn(store);
-  mode.set(modes.id([active]), 1);
-  let last: { written: number; read: number; used: number } | undefined;
+  let last: PropCounts | undefined;
   let lastAt = 0;
-  const read = (): { written: number; read: number; used: number } => {
+  const read = (): PropCounts => {
     const now = performance.now();
     if (last === undefined || now - lastAt > 50) {
-      last = source();
+      const c = source();
+      const b = prop.selfTestCounts;
+      last = b
+        ? { ...c, injected: c.injected - b.injected, present: c.present - b.present, boundary: c.boundary - b.boundary, tls: c.tls - b.tls, other: c.other - b.other, evicted: c.evicted - b.evicted }
+        : c;
       lastAt = now;
     }
     return last;
   };
-  const family = (name: string, help: string, pick: (c: { written: number; read: number; used: number }) => number): void => {
+  const family = (name: string, help: string, pick: (c: PropCounts) => number): void => {
     const c: CounterVec = new CounterVec({
-      name: `${prefix}.context_propagation.tcp.${name}`,
+      name: `${prefix}.context_propagation.${name}`,
       help,
       labelNames: [],
       index: none,
       collect: () => c.setTotal(0, pick(read())),
     }).registerIn(store);
   };
-  family('options_written', 'TCP segments sent with the trace-context option (kind 25) by client sockets of selected processes', (c) => c.written);
-  family('options_read', 'TCP segments received with the trace-context option on sockets in the attached cgroups', (c) => c.read);
-  family('parents', 'Server requests whose parent span (and trace) came from a received TCP option', (c) => c.used);
+  family('tcp.options_written', 'TCP segments sent with the trace-context option (kind 25) by client sockets of selected processes', (c) => c.written);
+  family('tcp.options_read', 'TCP segments received with the trace-context option on sockets in the attached cgroups', (c) => c.read);
+  family('tcp.parents', 'Server requests whose parent span (and trace) came from a received TCP option', (c) => c.used);
+  family('header.injections', 'Outgoing HTTP/1 requests given a traceparent header by the kernel', (c) => c.injected);
+  const reasons = new SeriesIndex(1);
+  const skipped: CounterVec = new CounterVec({
+    name: `${prefix}.context_propagation.header.skipped`,
+    help: 'Request starts not given a traceparent header, by reason: present (one was there), boundary (a body still being sent), tls (encrypted), other (not HTTP/1, a head over 1 KiB or split)',
+    labelNames: ['reason'],
+    index: reasons,
+    collect: () => {
+      const c = read();
+      skipped.setTotal(reasons.id(['present']), c.present);
+      skipped.setTotal(reasons.id(['boundary']), c.boundary);
+      skipped.setTotal(reasons.id(['tls']), c.tls);
+      skipped.setTotal(reasons.id(['other']), c.other);
+    },
+  }).registerIn(store);
+  const fbReasons = new SeriesIndex(1);
+  const fallbacks: CounterVec = new CounterVec({
+    name: `${prefix}.context_propagation.fallbacks`,
+    help: 'Header injection given up for the TCP option: self_test (the start-up self-test failed: the whole agent), large_send (a socket whose send can wait for buffer space)',
+    labelNames: ['reason'],
+    index: fbReasons,
+    collect: () => {
+      fallbacks.setTotal(fbReasons.id(['self_test']), prop.selfTest !== undefined && !prop.selfTest.ok ? 1 : 0);
+      fallbacks.setTotal(fbReasons.id(['large_send']), read().evicted);
+    },
+  }).registerIn(store);
 }
