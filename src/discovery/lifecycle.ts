@@ -74,6 +74,8 @@ export interface LifecycleOptions {
   onForgotten?(p: TrackedProcess): void;
   /** a tracked process got a new identity from metadata learned after its selection (defaults: removed + selected) */
   onReidentified?(before: TrackedProcess, after: TrackedProcess): void;
+  /** a tracked process replaced its image (exec): still traced, with what is known of the new one */
+  onExecTracked?(p: TrackedProcess): void;
 }
 
 export class ProcessLifecycle {
@@ -229,7 +231,11 @@ export class ProcessLifecycle {
     if (t) {
       // a traced process (or child) replaced its image: keep tracing, refresh what we know
       const info = readProcess(pid, this._opts.procRoot);
-      if (info) this.tracked.set(pid, { ...t, info });
+      if (info) {
+        const next = { ...t, info };
+        this.tracked.set(pid, next);
+        this._opts.onExecTracked?.(next);
+      }
       return;
     }
     this._revoked.delete(pid);

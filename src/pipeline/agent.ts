@@ -361,6 +361,12 @@ export class Agent {
         this._internal!.removeAvoidedService(p.service.instanceId);
         log.info('process gone', { pid: p.pid, service: p.service.name });
       },
+      // what depends on the image follows the new one (a shell that execs Node.js): the kernel id rule, the inspector linker
+      onExecTracked: (p) => {
+        nodeCtx?.removed(p.pid);
+        nodeCtx?.selected(p.pid, p.info.language, p.info.exePath);
+        prop.selected(p);
+      },
       // a late span of an exited process registered its service again (metrics.ts): not for ever
       onForgotten: (p) => this._processor!.forgetService(p.service),
     });

@@ -12,6 +12,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestAgent, freePort, run, startProcess, waitFor, type Proc } from '../helpers/harness.ts';
@@ -120,6 +121,31 @@ describe('propagation headers: traceparent injected into HTTP/1 requests of trac
       assert.notEqual(spans[0].spanId, spans[1].spanId, 'each request carries its own context');
     });
   }
+
+  test('Node.js (rule idle): a request made while serving none carries the header; one made while serving a request does not', async () => {
+    const listen = await freePort();
+    const child = spawn(gate.exe, ['-c', 'read _ ; exec "$@"', 'obi-dbclient', process.execPath, join(APPS, 'propagation/node_idle.mjs'), String(port), String(listen)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      await agent.waitTracked(child.pid!);
+      child.stdin.end('go\n');
+      await waitFor('node listening', () => out.includes('listening'), 10_000);
+      await waitFor('the inspector linker attached (after the exec)', () => agent.agent.nodeContextAttached().has(child.pid!), 10_000);
+      assert.equal((await run('curl', ['-sf', `http://127.0.0.1:${listen}/call`])).length > 0, true);
+      await waitFor('both recorded', () => receivedAt('/node-idle').length === 1 && receivedAt('/node-busy').length === 1, 10_000);
+      const idle = await waitFor("the idle request's client span", () => rx.spans.find((x) => x.kind === CLIENT && spanPath(x) === '/node-idle'), 15_000);
+      assert.equal(receivedAt('/node-idle')[0].traceparent, `00-${idle.traceId}-${idle.spanId}-01`);
+      assert.equal(receivedAt('/node-busy')[0].traceparent, null, 'no header while a request is served');
+      const busy = await waitFor("the busy request's client span", () => rx.spans.find((x) => x.kind === CLIENT && spanPath(x) === '/node-busy'), 15_000);
+      const call = rx.spans.find((x) => x.kind === 2 && spanPath(x) === '/call');
+      assert.ok(call, 'the server span of /call');
+      assert.equal(busy.parentSpanId, call.spanId, 'the linker still parents the busy request to the request it serves');
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
 
   test('byte-exact: keep-alive, a present traceparent, 100-continue, pipelining, 4 MiB uploads (plain, chunked, non-blocking)', async () => {
     const r = await runGated(agent, gate, '/usr/bin/python3', [join(APPS, 'propagation/hdr_client.py'), '127.0.0.1', String(port)], { timeoutMs: 60_000 });
