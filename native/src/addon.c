@@ -138,6 +138,7 @@ static napi_value init(napi_env env, napi_value exports)
 		EXPORT_FN("attachUprobe", obi_attach_uprobe),
 		EXPORT_FN("attachCgroup", obi_attach_cgroup),
 		EXPORT_FN("attachMap", obi_attach_map),
+		EXPORT_FN("setMapAutocreate", obi_set_map_autocreate),
 		EXPORT_FN("setAutoload", obi_set_autoload),
 		EXPORT_FN("detach", obi_detach),
 		EXPORT_FN("close", obi_close),

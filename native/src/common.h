@@ -81,6 +81,7 @@ napi_value obi_set_autoload(napi_env env, napi_callback_info info);
 napi_value obi_probe_prog_type(napi_env env, napi_callback_info info);
 napi_value obi_set_attach_type(napi_env env, napi_callback_info info);
 napi_value obi_attach_map(napi_env env, napi_callback_info info);
+napi_value obi_set_map_autocreate(napi_env env, napi_callback_info info);
 napi_value obi_attach_uprobe_multi(napi_env env, napi_callback_info info);
 napi_value obi_detach(napi_env env, napi_callback_info info);
 napi_value obi_close(napi_env env, napi_callback_info info);

@@ -463,3 +463,26 @@ napi_value obi_attach_map(napi_env env, napi_callback_info info)
 	}
 	return NULL;
 }
+
+/* setMapAutocreate(h, map, on): before load, whether libbpf creates `map` (a sockhash needs CAP_NET_ADMIN) */
+napi_value obi_set_map_autocreate(napi_env env, napi_callback_info info)
+{
+	ARGS(3);
+	struct obi_object *o = obi_arg_object(env, argv[0]);
+	if (!o)
+		return NULL;
+	char name[256];
+	if (obi_arg_string(env, argv[1], name, sizeof(name)))
+		return NULL;
+	bool on;
+	NAPI_CALL(env, napi_get_value_bool(env, argv[2], &on));
+	struct bpf_map *map = bpf_object__find_map_by_name(o->obj, name);
+	if (!map) {
+		obi_throw_errno(env, "OBI_ERR_BPF_MAP", ENOENT, "no map %s", name);
+		return NULL;
+	}
+	int err = bpf_map__set_autocreate(map, on);
+	if (err)
+		obi_throw_errno(env, "OBI_ERR_BPF_MAP", -err, "cannot set autocreate of map %s", name);
+	return NULL;
+}

@@ -22,6 +22,7 @@ interface NativeAddon {
   attachUprobe(h: Handle, prog: string, retprobe: boolean, pid: number, path: string, offset: number): number;
   attachCgroup(h: Handle, prog: string, cgroupDir: string): number;
   attachMap(h: Handle, prog: string, map: string, attachType: number): void;
+  setMapAutocreate(h: Handle, map: string, on: boolean): void;
   setAutoload(h: Handle, prog: string, on: boolean): void;
   detach(h: Handle, link: number): void;
   close(h: Handle): void;
@@ -213,6 +214,11 @@ export class BpfObject {
   /** attach a cgroup program (sockops) to one cgroup v2 directory; returns a link id */
   attachCgroup(prog: string, cgroupDir: string): number {
     return this._call(() => this._addon.attachCgroup(this._handle, prog, cgroupDir), 'OBI_ERR_BPF_LOAD', `attach ${prog} to cgroup ${cgroupDir}`);
+  }
+
+  /** before load: whether load() creates `map` (a sockhash needs CAP_NET_ADMIN) */
+  setMapAutocreate(map: string, on: boolean): void {
+    this._call(() => this._addon.setMapAutocreate(this._handle, map, on), 'OBI_ERR_BPF_MAP', `set autocreate of ${map}`);
   }
 
   /** attach an sk_msg / sk_skb program to a sockhash (for the object's life) */

@@ -74,7 +74,9 @@ function tryObject(path: string): { tracepoints: ProbeResult; uprobes: ProbeResu
   try {
     bpf = new BpfObject(path);
     bpf.setGlobal('self_pid', process.pid);
-    bpf.setAutoload('obi_sockops', false); // probed on its own (probeProgType): it needs CAP_NET_ADMIN
+    // probed on their own (probeProgType): they (and the sockhash) need CAP_NET_ADMIN
+    for (const prog of ['obi_sockops', 'obi_sk_msg', 'obi_sk_skb']) bpf.setAutoload(prog, false);
+    bpf.setMapAutocreate('prop_sockmap', false);
     if (uprobeMultiSupported()) bpf.useUprobeMulti();
     bpf.load();
     const link = bpf.attach('obi_exec');

@@ -92,7 +92,10 @@ export class Kernel {
       bpf.setGlobal(ObiGlobal.prop_opt, Buffer.from([prop.tcp ? 1 : 0]));
       bpf.setGlobal(ObiGlobal.prop_hdr, Buffer.from([prop.headers ? 1 : 0]));
       // the sockops program loads only for propagation (loading it needs CAP_NET_ADMIN), sk_msg/sk_skb only for headers
-      if (!prop.tcp && !prop.headers) bpf.setAutoload('obi_sockops', false);
+      if (!prop.tcp && !prop.headers) {
+        bpf.setAutoload('obi_sockops', false);
+        bpf.setMapAutocreate(ObiMap.prop_sockmap, false); // creating a sockhash needs CAP_NET_ADMIN too
+      }
       if (!prop.headers) {
         bpf.setAutoload('obi_sk_msg', false);
         bpf.setAutoload('obi_sk_skb', false);
