@@ -9,6 +9,7 @@ const struct obi_event_header *obi_unused_event_header __attribute__((unused));
 const struct obi_data_event *obi_unused_data_event __attribute__((unused));
 const struct obi_conn_event *obi_unused_conn_event __attribute__((unused));
 const struct obi_proc_event *obi_unused_proc_event __attribute__((unused));
+const struct obi_stream_event *obi_unused_stream_event __attribute__((unused));
 const struct obi_conn_key *obi_unused_conn_key __attribute__((unused));
 const struct obi_pid_info *obi_unused_pid_info __attribute__((unused));
 const enum obi_event_type *obi_unused_event_type __attribute__((unused));

@@ -64,6 +64,7 @@ enum obi_event_type {
 	OBI_EV_LISTEN = 7, /* any process started listening on a TCP port (host-wide; rare) */
 	OBI_EV_THREAD =
 		8, /* a thread of a traced process created a thread (correlation: the child inherits its context) */
+	OBI_EV_STREAM = 9, /* `headers`: the ids the kernel gave an HTTP/2 client stream, sent in its HEADERS */
 };
 
 enum obi_direction {
@@ -132,7 +133,10 @@ enum obi_stat {
 	OBI_STAT_HDR_TLS = 13,   /* request starts that were TLS records (the header would be inside the encryption) */
 	OBI_STAT_HDR_OTHER = 14, /* request starts not injected otherwise: not HTTP/1, a head over 1 KiB or split */
 	OBI_STAT_HDR_EVICTED = 15, /* sockets taken out of the sockhash (a send that can wait for buffer space) */
-	OBI_STAT__COUNT = 16,
+	OBI_STAT_HDR_H2 = 16,      /* HTTP/2 HEADERS frames given a traceparent field (probes/inject.h) */
+	OBI_STAT_HDR_H2_LOST =
+		17, /* HTTP/2 connections whose frames sk_msg stopped following (a frame header split across writes) */
+	OBI_STAT__COUNT = 18,
 };
 
 /* A TCP connection (or a connected UDP socket) as seen from the traced process. IPv4 is stored IPv4-mapped (::ffff:a.b.c.d). */
@@ -193,6 +197,19 @@ struct obi_conn_event {
 	__u8 _pad2[4];
 };
 
+/* OBI_EV_STREAM: submitted from sk_msg before the write's data record (probes/inject.h) */
+struct obi_stream_event {
+	struct obi_event_header hdr;
+	__u64 sock_id;
+	__u32 tid;
+	__u32 stream_id;
+	__u8 ctx_flags; /* enum obi_ctx_flags */
+	__u8 _pad[7];
+	__u8 trace_id[16];
+	__u8 span_id[8];
+	__u8 parent_id[8];
+};
+
 enum obi_proc_flags {
 	OBI_PROC_ADMITTED = 1, /* EXEC: an exec admission rule matched; the kernel traces the process already */
 };
@@ -247,7 +264,10 @@ struct obi_prop_sock {
 	__u8 evict;     /* 1: `headers`: take the socket out of the sockhash at its next segment */
 	__u32 body_end; /* TCP sequence past the last request's body (Content-Length), when body_open */
 	__u8 body_open; /* 1: body_end is set: writes before it are body bytes, not a request start */
-	__u8 _pad2[3];
+	__u8 h2w;       /* 1: `headers` on an HTTP/2 client connection: sk_msg follows its frames */
+	__u8 _pad2[2];
+	__u32 h2_left; /* bytes of the frame (or preface) under way before the next frame header */
+	__u32 _pad3;
 };
 
 /* value of the `prop_threads` map (key: pid_tgid): the server request a thread is serving */

@@ -6,7 +6,7 @@
  * write (probes/propagation.h), unless the request carries one. write() still returns the
  * application's byte count; only the wire carries the 70 bytes more.
  *
- * The pitfalls measured on this kernel (kernel-notes.md), and what is done about each:
+ * The pitfalls measured on this kernel (docs/devdocs/propagation.md), and what is done about each:
  * - the insert splits the head in three scatterlist parts, and a client without TCP_NODELAY then
  *   waits for the delayed ACK (~40 ms): the head is pulled back into one part after the push;
  * - a write after a response is not always a request start (the body of an `Expect: 100-continue`
@@ -19,9 +19,11 @@
  *   half its send buffer is taken out of the sockhash at its next segment (sockops), before its
  *   send returns, and goes on with the TCP option only.
  * The start-up self-test (src/pipeline/propagation-selftest.ts) checks all of it on loopback.
+ * HTTP/2 and gRPC requests get a header field in their HEADERS frames (inject_h2.h).
  */
 #ifndef OBI_PROBES_INJECT_H
 #define OBI_PROBES_INJECT_H
+#include "../common/ringbuf.h"
 #include "../common/stats.h"
 #include "../common/tunables.h"
 #include "../maps/prop.h"
@@ -191,47 +193,55 @@ static __always_inline void inj_hex(__u8 *dst, const __u8 *src, int n)
 	}
 }
 
-/* the request start of a socket whose ids were decided (ps->inj): insert the header or count why not */
-static __always_inline void inj_request(struct sk_msg_md *msg, struct obi_prop_sock *ps, __u32 seq)
+#include "inject_h2.h"
+
+/* the request start of a socket whose ids were decided (ps->inj): insert the header or count why not;
+ * 2 when it is an HTTP/2 connection preface (its frames are followed from there) */
+static __always_inline int inj_request(struct sk_msg_md *msg, struct obi_prop_sock *ps, __u32 seq)
 {
 	__u32 zero = 0;
 	struct obi_inj_scratch *s = bpf_map_lookup_elem(&inj_scratch, &zero);
 	if (!s)
-		return;
+		return 0;
 	if (ps->body_open && (__s32)(seq - ps->body_end) < 0) {
 		stat_inc(OBI_STAT_HDR_BOUNDARY); /* the rest of the last request's body */
-		return;
+		return 0;
 	}
 	ps->body_open = 0;
 	__u32 size = msg->size;
 	__u32 n = size < OBI_INJ_WINDOW ? size : OBI_INJ_WINDOW;
 	if (n < 16) {
 		stat_inc(OBI_STAT_HDR_OTHER);
-		return;
+		return 0;
 	}
 	if (bpf_msg_pull_data(msg, 0, n, 0))
-		return;
+		return 0;
 	void *data = (void *)(long)msg->data;
 	void *end = (void *)(long)msg->data_end;
 	if (data + 2 > end)
-		return;
+		return 0;
 	__u8 b0 = *(__u8 *)data;
 	if ((b0 >= 0x14 && b0 <= 0x17) && *(__u8 *)(data + 1) == 3) {
 		stat_inc(OBI_STAT_HDR_TLS);
-		return;
+		return 0;
 	}
 	n &= 2 * OBI_INJ_WINDOW - 1;
 	if (bpf_probe_read_kernel(s->data, n, data))
-		return;
+		return 0;
+	if (n >= OBI_H2_PREFACE && inj_is_preface(s)) {
+		ps->h2w = 1;
+		ps->h2_left = OBI_H2_PREFACE;
+		return 2;
+	}
 	struct inj_scan c = { .s = s, .len = n };
 	bpf_loop(n, inj_step, &c, 0);
 	if (!inj_request_line(s, c.line_end) || !c.head_end || c.bad) {
 		stat_inc(OBI_STAT_HDR_OTHER);
-		return;
+		return 0;
 	}
 	if (c.present) {
 		stat_inc(OBI_STAT_HDR_PRESENT);
-		return;
+		return 0;
 	}
 	/* the line: "traceparent: 00-<trace>-<span>-01\r\n" */
 	__builtin_memcpy(s->line, "traceparent: 00-", 16);
@@ -242,18 +252,18 @@ static __always_inline void inj_request(struct sk_msg_md *msg, struct obi_prop_s
 	__u32 at = c.line_end & (OBI_INJ_WINDOW - 1);
 	__u32 head = c.head_end & (OBI_INJ_WINDOW - 1);
 	if (bpf_msg_push_data(msg, at, OBI_TP_HDR_LEN, 0))
-		return;
+		return 0;
 	/* the head back in one piece (else three segments, and Nagle waits for an ACK) */
 	if (bpf_msg_pull_data(msg, 0, head + OBI_TP_HDR_LEN, 0)) {
 		bpf_msg_pop_data(msg, at, OBI_TP_HDR_LEN, 0);
-		return;
+		return 0;
 	}
 	data = (void *)(long)msg->data;
 	end = (void *)(long)msg->data_end;
 	__u8 *dst = data + at;
 	if ((void *)(dst + OBI_TP_HDR_LEN) > end) {
 		bpf_msg_pop_data(msg, at, OBI_TP_HDR_LEN, 0);
-		return;
+		return 0;
 	}
 	__builtin_memcpy(dst, s->line, OBI_TP_HDR_LEN);
 	stat_inc(OBI_STAT_HDR_INJECTED);
@@ -261,6 +271,7 @@ static __always_inline void inj_request(struct sk_msg_md *msg, struct obi_prop_s
 		ps->body_end = seq + head + OBI_TP_HDR_LEN + c.clen;
 		ps->body_open = 1;
 	}
+	return 1;
 }
 
 SEC("sk_msg")
@@ -282,12 +293,18 @@ int obi_sk_msg(struct sk_msg_md *msg)
 	__u32 sndbuf = tp->inet_conn.icsk_inet.sk.sk_sndbuf;
 	if (queued * 2 >= sndbuf)
 		ps->evict = 1; /* this send can wait for buffer space: out at the next segment (sockops) */
+	if (ps->h2w) {
+		if (inj_allowed())
+			inj_h2_walk(msg, ps, key);
+		return SK_PASS;
+	}
 	if (!ps->inj)
 		return SK_PASS;
 	ps->inj = 0;
 	if (!inj_allowed())
 		return SK_PASS;
-	inj_request(msg, ps, tp->write_seq);
+	if (inj_request(msg, ps, tp->write_seq) == 2)
+		inj_h2_walk(msg, ps, key);
 	return SK_PASS;
 }
 

@@ -20,7 +20,6 @@
 #include "../maps/conns.h"
 #include "../maps/prop.h"
 #include "../maps/scratch.h"
-#include "inject.h"
 
 static __always_inline void prop_rand(__u8 *dst, int words)
 {
@@ -139,6 +138,37 @@ static __always_inline int prop_h2_preface(__u32 got)
 	return s && got >= 4 && s->data[0] == 'P' && s->data[1] == 'R' && s->data[2] == 'I' && s->data[3] == ' ';
 }
 
+/*
+ * The ids of a client request of thread `id` (enum obi_prop_mode `mode`) into trace/span/parent:
+ * the server request the thread serves, else a fresh trace. `bound`: event mode's connect() bound
+ * trace/parent already. Returns its ctx_flags, 0 when the thread serves a request whose trace
+ * user space decides (no ids: FastCGI, a quiet local client, HTTP/2).
+ */
+static __always_inline __u8 prop_decide(__u64 id, __u32 mode, __u8 bound, __u8 *trace, __u8 *span, __u8 *parent)
+{
+	__u8 flags = OBI_CTX_SET;
+	struct obi_prop_thread *th = 0;
+	if (mode == OBI_PROP_THREAD || mode == OBI_PROP_EVENT)
+		th = bpf_map_lookup_elem(&prop_threads, &id);
+	if (th && th->nowire)
+		return 0;
+	if (bound) {
+		/* event mode: the connect() right after the downstream read bound this first request */
+		flags |= OBI_CTX_INHERITED;
+	} else if (th && th->open == 1 && !th->overlap && !(mode == OBI_PROP_EVENT && th->other_io)) {
+		__builtin_memcpy(trace, th->trace_id, 16);
+		__builtin_memcpy(parent, th->span_id, 8);
+		flags |= OBI_CTX_INHERITED;
+		if (mode == OBI_PROP_EVENT)
+			th->other_io = 1; /* taken: the next upstream request of the thread is not its child */
+	} else {
+		prop_rand(trace, 4);
+		__builtin_memset(parent, 0, 8);
+	}
+	prop_rand(span, 2);
+	return flags;
+}
+
 /* sys_enter of a write on a traced socket: a client request's first write decides its ids */
 static __always_inline void prop_egress(__u64 id, struct obi_conn_info *ci)
 {
@@ -177,32 +207,15 @@ static __always_inline void prop_egress(__u64 id, struct obi_conn_info *ci)
 		ps->tx = 0;
 		return;
 	}
-	__u8 flags = OBI_CTX_SET;
-	struct obi_prop_thread *th = 0;
-	if (mode == OBI_PROP_THREAD || mode == OBI_PROP_EVENT)
-		th = bpf_map_lookup_elem(&prop_threads, &id);
-	if (th && th->nowire) {
+	__u8 flags = prop_decide(id, mode, ps->bound, ps->trace_id, ps->span_id, ps->parent_id);
+	ps->bound = 0;
+	if (!flags) {
 		/* serving a request whose trace user space decides (FastCGI, a quiet local client) */
 		prop_quiet_mark(ci);
 		ps->flags = 0;
 		ps->tx = 0;
 		return;
 	}
-	if (ps->bound) {
-		/* event mode: the connect() right after the downstream read bound this first request */
-		ps->bound = 0;
-		flags |= OBI_CTX_INHERITED;
-	} else if (th && th->open == 1 && !th->overlap && !(mode == OBI_PROP_EVENT && th->other_io)) {
-		__builtin_memcpy(ps->trace_id, th->trace_id, 16);
-		__builtin_memcpy(ps->parent_id, th->span_id, 8);
-		flags |= OBI_CTX_INHERITED;
-		if (mode == OBI_PROP_EVENT)
-			th->other_io = 1; /* taken: the next upstream request of the thread is not its child */
-	} else {
-		prop_rand(ps->trace_id, 4);
-		__builtin_memset(ps->parent_id, 0, 8);
-	}
-	prop_rand(ps->span_id, 2);
 	ps->flags = flags;
 	ps->tx = 1;
 	ps->inj = prop_hdr; /* its first sk_msg is this request's start (probes/inject.h) */
@@ -456,6 +469,9 @@ static __always_inline void prop_pid_fork(__u32 ptgid, __u32 ctgid)
 	struct obi_prop_pid c = *pp;
 	bpf_map_update_elem(&prop_pids, &ctgid, &c, BPF_ANY);
 }
+
+/* `headers`: the sk_msg program (after the id rules it applies to HTTP/2 streams) */
+#include "inject.h"
 
 /*
  * The sockops program, attached per cgroup v2 directory (the cgroups of the selected processes,

@@ -2,7 +2,8 @@
  * The header-injection self-test's loopback peer (src/pipeline/propagation-selftest.ts). It moves
  * itself into the cgroup named on its command line (where the agent attached its sockops program),
  * says "ready", waits for "go" (the agent traces it meanwhile), then runs, over loopback, with
- * blocking sockets, what kernel-notes.md found can break an application whose socket is in a sockhash:
+ * blocking sockets, what was found to break an application whose socket is in a sockhash
+ * (docs/devdocs/propagation.md):
  *   fionread:  FIONREAD after 100 bytes arrived (0 on sockhash sockets without the sk_skb program);
  *   keepalive: three HTTP/1.1 requests on one connection: each must arrive as sent plus one
  *              traceparent line after the request line, each answered within the round-trip limit

@@ -25,6 +25,7 @@ export const ObiEventType = {
   OBI_EV_FORK: 6,
   OBI_EV_LISTEN: 7,
   OBI_EV_THREAD: 8,
+  OBI_EV_STREAM: 9,
 } as const;
 
 export const ObiDirection = {
@@ -81,7 +82,9 @@ export const ObiStat = {
   OBI_STAT_HDR_TLS: 13,
   OBI_STAT_HDR_OTHER: 14,
   OBI_STAT_HDR_EVICTED: 15,
-  OBI_STAT__COUNT: 16,
+  OBI_STAT_HDR_H2: 16,
+  OBI_STAT_HDR_H2_LOST: 17,
+  OBI_STAT__COUNT: 18,
 } as const;
 
 export const ObiProcFlags = {
@@ -389,6 +392,70 @@ export function decodeObiConnEvent(v: DataView, o: number): ObiConnEvent {
   return new ObiConnEventRecord(v, o);
 }
 
+export const OBI_STREAM_EVENT_SIZE = 72;
+export const ObiStreamEventOffsets = {
+  hdrType: 0,
+  hdrPid: 4,
+  hdrTsNs: 8,
+  sockId: 16,
+  tid: 24,
+  streamId: 28,
+  ctxFlags: 32,
+  traceId: 40,
+  spanId: 56,
+  parentId: 64,
+} as const;
+
+export interface ObiStreamEvent {
+  hdrType: number;
+  hdrPid: number;
+  hdrTsNs: number;
+  sockId: bigint;
+  tid: number;
+  streamId: number;
+  ctxFlags: number;
+  readonly traceId: Uint8Array;
+  readonly spanId: Uint8Array;
+  readonly parentId: Uint8Array;
+}
+
+class ObiStreamEventRecord implements ObiStreamEvent {
+  hdrType: number;
+  hdrPid: number;
+  hdrTsNs: number;
+  sockId: bigint;
+  tid: number;
+  streamId: number;
+  ctxFlags: number;
+  readonly #v: DataView;
+  readonly #o: number;
+  constructor(v: DataView, o: number) {
+    this.#v = v;
+    this.#o = o;
+    this.hdrType = v.getUint8(o + 0);
+    this.hdrPid = v.getUint32(o + 4, true);
+    this.hdrTsNs = v.getUint32(o + 8 + 4, true) * 4294967296 + v.getUint32(o + 8, true);
+    this.sockId = v.getBigUint64(o + 16, true);
+    this.tid = v.getUint32(o + 24, true);
+    this.streamId = v.getUint32(o + 28, true);
+    this.ctxFlags = v.getUint8(o + 32);
+  }
+  get traceId(): Uint8Array {
+    return new Uint8Array(this.#v.buffer, this.#v.byteOffset + this.#o + 40, 16);
+  }
+  get spanId(): Uint8Array {
+    return new Uint8Array(this.#v.buffer, this.#v.byteOffset + this.#o + 56, 8);
+  }
+  get parentId(): Uint8Array {
+    return new Uint8Array(this.#v.buffer, this.#v.byteOffset + this.#o + 64, 8);
+  }
+}
+
+/** Decodes one obi_stream_event at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies, made when read (they keep the drain's buffer alive: copy what must outlive the call). */
+export function decodeObiStreamEvent(v: DataView, o: number): ObiStreamEvent {
+  return new ObiStreamEventRecord(v, o);
+}
+
 export const OBI_PROC_EVENT_SIZE = 424;
 export const ObiProcEventOffsets = {
   hdrType: 0,
@@ -502,7 +569,7 @@ export function decodeObiPropPid(v: DataView, o: number): ObiPropPid {
   return new ObiPropPidRecord(v, o);
 }
 
-export const OBI_PROP_SOCK_SIZE = 72;
+export const OBI_PROP_SOCK_SIZE = 80;
 export const ObiPropSockOffsets = {
   traceId: 0,
   spanId: 16,
@@ -519,6 +586,8 @@ export const ObiPropSockOffsets = {
   evict: 63,
   bodyEnd: 64,
   bodyOpen: 68,
+  h2w: 69,
+  h2Left: 72,
 } as const;
 
 export interface ObiPropSock {
@@ -537,6 +606,8 @@ export interface ObiPropSock {
   evict: number;
   bodyEnd: number;
   bodyOpen: number;
+  h2w: number;
+  h2Left: number;
 }
 
 class ObiPropSockRecord implements ObiPropSock {
@@ -550,6 +621,8 @@ class ObiPropSockRecord implements ObiPropSock {
   evict: number;
   bodyEnd: number;
   bodyOpen: number;
+  h2w: number;
+  h2Left: number;
   readonly #v: DataView;
   readonly #o: number;
   constructor(v: DataView, o: number) {
@@ -565,6 +638,8 @@ class ObiPropSockRecord implements ObiPropSock {
     this.evict = v.getUint8(o + 63);
     this.bodyEnd = v.getUint32(o + 64, true);
     this.bodyOpen = v.getUint8(o + 68);
+    this.h2w = v.getUint8(o + 69);
+    this.h2Left = v.getUint32(o + 72, true);
   }
   get traceId(): Uint8Array {
     return new Uint8Array(this.#v.buffer, this.#v.byteOffset + this.#o + 0, 16);

@@ -147,7 +147,7 @@ export interface RequestCorrelator {
    * read or written on thread `tid`), with the request's `traceparent` if any. Returns the span's
    * ids, or undefined when the protocol is not correlated.
    */
-  streamStart?(conn: CorrelatedConn, streamId: number, tid: number, tsNs: number, traceparent: string | undefined): SpanCtx | undefined;
+  streamStart?(conn: CorrelatedConn, streamId: number, tid: number, tsNs: number, traceparent: string | undefined, wire?: WireCtx): SpanCtx | undefined;
   /** The first response headers of stream `streamId` of `conn`, on thread `tid`. */
   streamResponse?(conn: CorrelatedConn, streamId: number, tid: number, tsNs: number): void;
   /** The record of stream `streamId` of `conn` was handed on (its span is built). */

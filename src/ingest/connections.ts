@@ -5,7 +5,7 @@
  * the agent, and flushes sessions on close, process exit and idle expiry.
  * Bounded: a cap on tracked connections (oldest evicted, counted).
  */
-import { OBI_AF_UNIX, ObiCtxFlags, ObiDataFlags, ObiDirection, ObiRole, type ObiConnEvent, type ObiDataEvent } from '../abi/events.ts';
+import { OBI_AF_UNIX, ObiCtxFlags, ObiDataFlags, ObiDirection, ObiRole, type ObiConnEvent, type ObiDataEvent, type ObiStreamEvent } from '../abi/events.ts';
 import type { ConnInfo } from '../common/conn.ts';
 import type { ServiceIdentity } from '../common/service.ts';
 import type { RequestCorrelator, SpanCtx } from '../common/trace.ts';
@@ -14,7 +14,7 @@ import type { ProtocolConn } from '../protocols/common/descriptor.ts';
 import type { ProtocolRecord } from '../protocols/common/records.ts';
 import { addSessionCounters as addCounters, ProtocolSession, type SessionCounters } from '../protocols/common/session.ts';
 import { bindProtocols, type BoundProtocol } from '../protocols/registry.ts';
-import { contextOf, correlateSegment, correlateStreams, correlationState, enableStreams, type CorrelationState, type RecordIds } from './correlation.ts';
+import { contextOf, correlateSegment, correlateStreams, correlateWireStream, correlationState, enableStreams, type CorrelationState, type RecordIds } from './correlation.ts';
 import { formatAddress } from './decode.ts';
 import { HeldPlaintext, Lingering } from './tls-pairing.ts';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -203,6 +203,13 @@ export class ConnectionTracker {
     c.role = ev.role === ObiRole.OBI_ROLE_SERVER ? 'server' : ev.role === ObiRole.OBI_ROLE_CLIENT ? 'client' : 'unknown';
     c.tid = ev.tid;
     if (this._corr !== undefined && c.role === 'client') this._corr.connected(correlationState(c).conn, ev.tid, ev.hdrTsNs);
+  }
+
+  /** `headers`: the ids the kernel gave an HTTP/2 client stream of a connection (its HEADERS not parsed yet) */
+  onStream(ev: ObiStreamEvent): void {
+    const c = this._get(ev.hdrPid, ev.sockId, false);
+    if (c === undefined || this._corr === undefined) return;
+    correlateWireStream(c, ev.streamId, ev);
   }
 
   onData(ev: ObiDataEvent, payload: Buffer): void {

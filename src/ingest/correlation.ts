@@ -23,6 +23,8 @@ export interface CorrelationState {
   starts: { ns: number; ctx: SpanCtx }[];
   /** multiplexed connections (HTTP/2): span contexts decided at stream starts, by stream id, until their record completes */
   streams: Map<number, SpanCtx> | undefined;
+  /** `headers`: ids the kernel gave client streams (OBI_EV_STREAM), by stream id, until the stream starts */
+  wireStreams: Map<number, WireCtx> | undefined;
 }
 
 /** what of an ingest connection correlation reads */
@@ -49,6 +51,7 @@ export function correlationState(c: CorrelatableConn): CorrelationState {
     inRequest: false,
     starts: [],
     streams: undefined,
+    wireStreams: undefined,
   };
   return c.corr;
 }
@@ -143,7 +146,9 @@ export function correlateStreams(corr: RequestCorrelator, c: CorrelatableConn, s
       corr.streamResponse?.(cc, ev.streamId, c.tid, ev.ns);
       continue;
     }
-    const ctx = corr.streamStart?.(cc, ev.streamId, c.tid, ev.ns, ev.traceparent);
+    const wire = st.wireStreams?.get(ev.streamId);
+    if (wire !== undefined) st.wireStreams!.delete(ev.streamId);
+    const ctx = corr.streamStart?.(cc, ev.streamId, c.tid, ev.ns, ev.traceparent, wire);
     if (ctx === undefined) continue;
     const streams = st.streams;
     if (streams.size >= MAX_STREAMS) {
@@ -153,6 +158,19 @@ export function correlateStreams(corr: RequestCorrelator, c: CorrelatableConn, s
     streams.set(ev.streamId, ctx);
   }
   evs.length = 0;
+}
+
+/** `headers`: the kernel gave client stream `streamId` of `c` these ids and sent them in its HEADERS */
+export function correlateWireStream(c: CorrelatableConn, streamId: number, ids: RecordIds): void {
+  const wire = wireOf(ids);
+  if (wire === undefined) return;
+  const st = correlationState(c);
+  const m = (st.wireStreams ??= new Map());
+  if (m.size >= MAX_STREAMS) {
+    const oldest = m.keys().next().value;
+    if (oldest !== undefined) m.delete(oldest);
+  }
+  m.set(streamId, wire);
 }
 
 /** the context decided at the start of the request (or stream) of `rec`, taken once */

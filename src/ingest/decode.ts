@@ -8,13 +8,16 @@ import {
   OBI_BATCH_LEN_BYTES,
   OBI_DATA_EVENT_SIZE,
   OBI_EVENT_HEADER_SIZE,
+  OBI_STREAM_EVENT_SIZE,
   ObiEventType,
   decodeObiConnEvent,
   decodeObiDataEvent,
   decodeObiProcEvent,
+  decodeObiStreamEvent,
   type ObiConnEvent,
   type ObiDataEvent,
   type ObiProcEvent,
+  type ObiStreamEvent,
 } from '../abi/events.ts';
 
 export interface EventHandlers {
@@ -23,6 +26,8 @@ export interface EventHandlers {
   conn(ev: ObiConnEvent): void;
   close(ev: ObiConnEvent): void;
   proc(ev: ObiProcEvent): void;
+  /** `headers`: the ids the kernel gave an HTTP/2 client stream (before its write's data record) */
+  stream?(ev: ObiStreamEvent): void;
 }
 
 export interface DecodeStats {
@@ -66,6 +71,10 @@ export function decodeBatch(batch: Buffer, h: EventHandlers, stats: DecodeStats)
         break;
       case ObiEventType.OBI_EV_CLOSE:
         h.close(decodeObiConnEvent(v, rec));
+        break;
+      case ObiEventType.OBI_EV_STREAM:
+        if (len < OBI_STREAM_EVENT_SIZE) stats.malformed++;
+        else h.stream?.(decodeObiStreamEvent(v, rec));
         break;
       case ObiEventType.OBI_EV_EXEC:
       case ObiEventType.OBI_EV_EXIT:

@@ -361,12 +361,9 @@ export class Agent {
         this._internal!.removeAvoidedService(p.service.instanceId);
         log.info('process gone', { pid: p.pid, service: p.service.name });
       },
-      // what depends on the image follows the new one (a shell that execs Node.js): the kernel id rule, the inspector linker
-      onExecTracked: (p) => {
-        nodeCtx?.removed(p.pid);
-        nodeCtx?.selected(p.pid, p.info.language, p.info.exePath);
-        prop.selected(p);
-      },
+      // the kernel id rule follows the new image (a shell that execs Node.js). Not the inspector linker: a
+      // SIGUSR1 right after exec can reach Node before its inspector is ready and abort it (seen in a test)
+      onExecTracked: (p) => prop.selected(p),
       // a late span of an exited process registered its service again (metrics.ts): not for ever
       onForgotten: (p) => this._processor!.forgetService(p.service),
     });
@@ -410,6 +407,7 @@ export class Agent {
         data: (ev, payload) => tracker.onData(ev, payload),
         conn: (ev) => tracker.onConn(ev),
         close: (ev) => tracker.onClose(ev),
+        stream: (ev) => tracker.onStream(ev),
         proc: (ev) => this._onProc(ev),
       },
       this._decodeStats,

@@ -54,6 +54,10 @@ export interface HeaderInjectionCounts {
   readonly tls: number;
   readonly other: number;
   readonly evicted: number;
+  /** HTTP/2 HEADERS frames given the field */
+  readonly h2: number;
+  /** HTTP/2 connections no longer followed (a frame header split across writes) */
+  readonly h2Lost: number;
 }
 
 /** EAGAIN: the verifier gave up because a signal arrived mid-verification */
@@ -197,6 +201,8 @@ export class Kernel {
       tls: sum(ObiStat.OBI_STAT_HDR_TLS),
       other: sum(ObiStat.OBI_STAT_HDR_OTHER),
       evicted: sum(ObiStat.OBI_STAT_HDR_EVICTED),
+      h2: sum(ObiStat.OBI_STAT_HDR_H2),
+      h2Lost: sum(ObiStat.OBI_STAT_HDR_H2_LOST),
     };
   }
 

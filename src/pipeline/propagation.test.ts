@@ -54,7 +54,7 @@ test('cgroups: one attachment per directory, none under an attached ancestor, an
       setPropControl: () => {},
       tracePid: () => {},
       propagation: { written: 0, read: 0, used: 0 },
-      injection: { injected: 0, present: 0, boundary: 0, tls: 0, other: 0, evicted: 0 },
+      injection: { injected: 0, present: 0, boundary: 0, tls: 0, other: 0, evicted: 0, h2: 0, h2Lost: 0 },
       bpf: { attachCgroup: (_p, dir) => attached.push(dir) - 1, detach: (l) => void detached.push(l) },
     },
   });
@@ -88,7 +88,7 @@ function headersProp(outcome: SelfTestOutcome, requested = 'headers') {
       setPropControl: (b) => void ctl.push(b),
       tracePid: () => {},
       propagation: { written: 0, read: 0, used: 0 },
-      injection: { injected: 0, present: 0, boundary: 0, tls: 0, other: 0, evicted: 0 },
+      injection: { injected: 0, present: 0, boundary: 0, tls: 0, other: 0, evicted: 0, h2: 0, h2Lost: 0 },
       bpf: { attachCgroup: () => 0, detach: () => {} },
     },
     selfTest: async () => outcome,

@@ -153,7 +153,7 @@ export class Propagation {
   /** pids of the self-test's peer: their records are not an application's */
   readonly selfTestPids = new Set<number>();
   /** the header counters when the self-test ended (the metrics count from there) */
-  selfTestCounts: HeaderInjectionCounts = { injected: 0, present: 0, boundary: 0, tls: 0, other: 0, evicted: 0 };
+  selfTestCounts: HeaderInjectionCounts = { injected: 0, present: 0, boundary: 0, tls: 0, other: 0, evicted: 0, h2: 0, h2Lost: 0 };
 
   constructor(o: PropagationOptions) {
     this._o = o;
@@ -319,7 +319,17 @@ export function registerPropagationMetrics(
       const c = source();
       const b = prop.selfTestCounts;
       last = b
-        ? { ...c, injected: c.injected - b.injected, present: c.present - b.present, boundary: c.boundary - b.boundary, tls: c.tls - b.tls, other: c.other - b.other, evicted: c.evicted - b.evicted }
+        ? {
+            ...c,
+            injected: c.injected - b.injected,
+            present: c.present - b.present,
+            boundary: c.boundary - b.boundary,
+            tls: c.tls - b.tls,
+            other: c.other - b.other,
+            evicted: c.evicted - b.evicted,
+            h2: c.h2 - b.h2,
+            h2Lost: c.h2Lost - b.h2Lost,
+          }
         : c;
       lastAt = now;
     }
@@ -338,10 +348,11 @@ export function registerPropagationMetrics(
   family('tcp.options_read', 'TCP segments received with the trace-context option on sockets in the attached cgroups', (c) => c.read);
   family('tcp.parents', 'Server requests whose parent span (and trace) came from a received TCP option', (c) => c.used);
   family('header.injections', 'Outgoing HTTP/1 requests given a traceparent header by the kernel', (c) => c.injected);
+  family('header.h2_injections', 'Outgoing HTTP/2 and gRPC requests (HEADERS frames) given a traceparent field by the kernel', (c) => c.h2);
   const reasons = new SeriesIndex(1);
   const skipped: CounterVec = new CounterVec({
     name: `${prefix}.context_propagation.header.skipped`,
-    help: 'Request starts not given a traceparent header, by reason: present (one was there), boundary (a body still being sent), tls (encrypted), other (not HTTP/1, a head over 1 KiB or split)',
+    help: 'Request starts not given a traceparent header, by reason: present (one was there), boundary (a body still being sent), tls (encrypted), other (not HTTP/1, a head over 1 KiB or split), h2_lost (HTTP/2 connections no longer followed: a frame header split across writes)',
     labelNames: ['reason'],
     index: reasons,
     collect: () => {
@@ -350,6 +361,7 @@ export function registerPropagationMetrics(
       skipped.setTotal(reasons.id(['boundary']), c.boundary);
       skipped.setTotal(reasons.id(['tls']), c.tls);
       skipped.setTotal(reasons.id(['other']), c.other);
+      skipped.setTotal(reasons.id(['h2_lost']), c.h2Lost);
     },
   }).registerIn(store);
   const fbReasons = new SeriesIndex(1);

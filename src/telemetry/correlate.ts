@@ -272,10 +272,12 @@ export class Correlator implements RequestCorrelator {
    * stream is joined to the client stream with the same id on the same connection (4-tuple),
    * whichever end is seen first, unless its request carries a `traceparent`, which wins.
    */
-  streamStart(conn: CorrelatedConn, sid: number, tid: number, tsNs: number, traceparent: string | undefined): SpanCtx | undefined {
+  streamStart(conn: CorrelatedConn, sid: number, tid: number, tsNs: number, traceparent: string | undefined, wire?: WireCtx): SpanCtx | undefined {
     if (conn.wire === undefined || !this._streamWires.has(conn.wire)) return undefined;
     const cs = this._conn(conn);
-    const ctx = new SpanCtx(this._ids);
+    // propagation `headers`: the kernel decided a client stream's ids and sent them in its HEADERS: adopt them
+    const ctx = new SpanCtx(this._ids, undefined, wire?.spanId);
+    if (wire !== undefined) ctx.setOwnTrace(wire.traceId);
     const peer = (conn.role === 'server' ? this._clients : this._servers).get(cs.joinKey!);
     const pcs = peer === undefined ? undefined : this._state.get(peer);
     const other = pcs?.streams?.get(sid);
@@ -288,14 +290,7 @@ export class Correlator implements RequestCorrelator {
       } else if (other !== undefined) this._join(ctx, other, peer!);
       this._serverStream(conn, cs, sid, ctx, tid, tsNs);
     } else {
-      const parent = this._parentOf(conn, cs, tid, tsNs);
-      if (parent !== undefined) {
-        ctx.parent = parent;
-        this.counters.linkedClients++;
-      } else {
-        const policy = this.policy(conn.pid);
-        if (policy.kind === 'custom' && policy.provider.defers === true) ctx.pending = true;
-      }
+      this._clientParent(conn, cs, ctx, tid, tsNs, wire);
       if (other !== undefined && other.isRoot) this._join(other, ctx, conn); // else it continued a traceparent: paired, not linked
     }
     if (other === undefined) {
@@ -529,6 +524,19 @@ export class Correlator implements RequestCorrelator {
 
   /** true when paired with the server end of the connection */
   private _clientStart(conn: CorrelatedConn, cs: ConnState, ctx: SpanCtx, tid: number, tsNs: number, wire: WireCtx | undefined): boolean {
+    this._clientParent(conn, cs, ctx, tid, tsNs, wire);
+    // the server end of this connection may have started first (its read seen before our write)
+    const server = this._servers.get(cs.joinKey!);
+    const scs = server === undefined ? undefined : this._state.get(server);
+    const s = scs?.unjoined.shift();
+    if (s === undefined) return false;
+    // else it continued an incoming traceparent or another sender's option: paired, not linked
+    if (s.isRoot || (s.remoteParentId === ctx.spanId && s.parent === undefined)) this._join(s, ctx, conn);
+    return true;
+  }
+
+  /** a client request's (or stream's) parent, by the process's policy, unless the ids it sent say otherwise */
+  private _clientParent(conn: CorrelatedConn, cs: ConnState, ctx: SpanCtx, tid: number, tsNs: number, wire: WireCtx | undefined): void {
     const parent = this._parentOf(conn, cs, tid, tsNs);
     if (parent !== undefined && wire !== undefined && parent.traceId !== wire.traceId) {
       // the wire wins: the request already left carrying the kernel's trace id
@@ -544,14 +552,6 @@ export class Correlator implements RequestCorrelator {
       const policy = this.policy(conn.pid);
       if (policy.kind === 'custom' && policy.provider.defers === true) ctx.pending = true;
     }
-    // the server end of this connection may have started first (its read seen before our write)
-    const server = this._servers.get(cs.joinKey!);
-    const scs = server === undefined ? undefined : this._state.get(server);
-    const s = scs?.unjoined.shift();
-    if (s === undefined) return false;
-    // else it continued an incoming traceparent or another sender's option: paired, not linked
-    if (s.isRoot || (s.remoteParentId === ctx.spanId && s.parent === undefined)) this._join(s, ctx, conn);
-    return true;
   }
 
   private _join(server: SpanCtx, client: SpanCtx, clientConn: CorrelatedConn): void {

@@ -596,7 +596,7 @@ export interface DiscoveryRouteHarvesterAdvancedConfig {
  */
 export interface EbpfConfig {
   /**
-   * Trace-context propagation into outgoing traffic: disabled, all (headers and tcp), or a comma list of headers (alias http) and tcp. "ip" is accepted as a deprecated no-op. obi-ts defaults to tcp (OBI: disabled): a TCP option read by the agent on the receiving host, no application byte changes. headers: the kernel inserts a traceparent header into outgoing plaintext HTTP/1 requests of selected processes (sk_msg), after a start-up self-test; where the self-test fails, tcp runs instead, with a warning (OBI_ERR_PROPAGATION_SELFTEST).
+   * Trace-context propagation into outgoing traffic: disabled, all (headers and tcp), or a comma list of headers (alias http) and tcp. "ip" is accepted as a deprecated no-op. obi-ts defaults to tcp (OBI: disabled): a TCP option read by the agent on the receiving host, no application byte changes. headers: the kernel inserts a traceparent header into outgoing plaintext HTTP/1, HTTP/2 and gRPC requests of selected processes (sk_msg), after a start-up self-test; where the self-test fails, tcp runs instead, with a warning (OBI_ERR_PROPAGATION_SELFTEST).
    * default "tcp"; env OTEL_EBPF_BPF_CONTEXT_PROPAGATION
    */
   readonly context_propagation: string;

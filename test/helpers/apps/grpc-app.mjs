@@ -22,7 +22,13 @@ const [mode, where, arg3, arg4] = process.argv.slice(2);
 if (mode === 'server') {
   const server = new grpc.Server();
   server.addService(SERVICE, {
-    unary: (call, cb) => (call.request.toString() === 'missing' ? cb({ code: grpc.status.NOT_FOUND, details: 'no such key' }) : cb(null, Buffer.concat([Buffer.from('echo:'), call.request]))),
+    unary: (call, cb) => {
+      const req = call.request.toString();
+      if (req === 'missing') return cb({ code: grpc.status.NOT_FOUND, details: 'no such key' });
+      // propagation-headers.test.ts: the traceparent the call's metadata carried
+      if (req === 'traceparent') return cb(null, Buffer.from(String(call.metadata.get('traceparent')[0] ?? 'none')));
+      cb(null, Buffer.concat([Buffer.from('echo:'), call.request]));
+    },
     serverStream: (call) => {
       const n = Number(call.request.toString());
       for (let i = 0; i < n; i++) call.write(Buffer.from(`item-${i}`));
