@@ -16,6 +16,7 @@ import {
 } from '../abi/events.ts';
 import { BPF_ANY, BpfObject, defaultBpfObjectPath } from '../native/binding.ts';
 import type { Logger } from './log.ts';
+import { SIGPROBE_PROGRAMS } from './node-ctx/attach.ts';
 
 export interface KernelOptions {
   /** bytes of payload copied per syscall (`ebpf.capture_size`) */
@@ -123,6 +124,8 @@ export class Kernel {
     for (const p of bpf.programs()) {
       // sockops: per cgroup (pipeline/propagation.ts), when loaded; sk_msg/sk_skb: on the sockhash, below
       if (/^u(ret)?probe/.test(p.section) || p.section === 'sockops' || p.section === 'sk_msg' || p.section === 'sk_skb') continue;
+      // the SIGUSR1 probe: attached by the Node.js attacher only while it waits for an answer (pipeline/node-ctx/attach.ts)
+      if ((SIGPROBE_PROGRAMS as readonly string[]).includes(p.name)) continue;
       k._links.push(bpf.attach(p.name));
       attached.push(p.section.replace(/^(raw_)?tracepoint\//, ''));
     }

@@ -34,7 +34,13 @@ export interface SigProbeMaps {
   mapUpdate(map: string, key: Buffer, value: Buffer, flags?: number): void;
   mapLookup(map: string, key: Buffer): Buffer | null;
   mapDelete(map: string, key: Buffer): boolean;
+  /** the probe's programs are attached only while a probe waits (every epoll_wait of the host pays them) */
+  attach(prog: string): number;
+  detach(link: number): void;
 }
+
+/** bpf/probes/sigprobe.h */
+export const SIGPROBE_PROGRAMS = ['obi_sigprobe_epoll_wait', 'obi_sigprobe_epoll_pwait'] as const;
 
 /** `obi_nodejs_context_attach_total{result}` values. */
 export type NodeAttachResult =
@@ -218,7 +224,9 @@ export class NodeCtxAttacher {
     const bpf = this._o.bpf;
     bpf.mapDelete(ObiMap.sigprobe, key);
     bpf.mapUpdate(ObiMap.sigprobe, key, Buffer.alloc(SIG_PROBE_SIZE), BPF_NOEXIST);
+    const links: number[] = [];
     try {
+      for (const prog of SIGPROBE_PROGRAMS) links.push(bpf.attach(prog));
       const start = Date.now();
       let nudged = 0;
       while (Date.now() - start < this._waitMs) {
@@ -234,6 +242,7 @@ export class NodeCtxAttacher {
       }
       return undefined;
     } finally {
+      for (const l of links) bpf.detach(l);
       bpf.mapDelete(ObiMap.sigprobe, key);
     }
   }
