@@ -87,7 +87,7 @@ describe('bin/obi-ts', () => {
       const exited = new Promise<number | null>((r) => agent.on('exit', (c) => r(c)));
       await waitFor('agent ready', () => err.includes('obi-ts running'), 15_000);
       assert.match(err, /msg="kernel features" kernel=\S+ btf=true/);
-      assert.match(err, /msg="BPF programs attached" programs=34 /);
+      assert.match(err, /msg="BPF programs attached" programs=27 /);
       assert.match(err, new RegExp(`msg="instrumenting process" pid=${srv.pid} service=python3`));
       for (let i = 0; i < 3; i++) await run('curl', ['-sf', '-o', '/dev/null', `http://127.0.0.1:${port}/`]);
       await run('curl', ['-s', '-o', '/dev/null', `http://127.0.0.1:${port}/no/such/file`]);
