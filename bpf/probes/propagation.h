@@ -15,6 +15,7 @@
  */
 #ifndef OBI_PROBES_PROPAGATION_H
 #define OBI_PROBES_PROPAGATION_H
+#include "../common/pidfilter.h"
 #include "../common/stats.h"
 #include "../common/tunables.h"
 #include "../maps/conns.h"
@@ -489,8 +490,10 @@ int obi_sockops(struct bpf_sock_ops *skops)
 		struct bpf_sock *csk = skops->sk;
 		if (!prop_hdr || !csk || !inj_allowed())
 			return 1;
+		/* traced in the kernel (a selected process, or one admitted at exec): a client that
+		 * connects before user space has set its id rule still gets its later requests injected */
 		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-		if (!bpf_map_lookup_elem(&prop_pids, &tgid))
+		if (!pid_traced(tgid))
 			return 1;
 		__u64 ckey = (__u64)csk;
 		__u8 one = 1;
