@@ -21,11 +21,12 @@ import { commandVersion, loadAvg, sleep, startChild } from './lib/proc.ts';
 import { buildRows, buildTargets, renderMarkdown, renderSvg } from './lib/report.ts';
 import { makeCert, type TlsFiles } from './lib/servers.ts';
 import { rotate } from './lib/stats.ts';
-import type { BenchOptions, BenchResult, ConfigId, GroupId, MachineInfo, MicroResult, RunError, Sample } from './lib/types.ts';
+import type { BenchOptions, BenchResult, ConfigId, GroupId, MachineInfo, MicroResult, PropGroupId, RunError, Sample } from './lib/types.ts';
 import { ensureSdk, runOne, type Ctx } from './lib/scenarios.ts';
 
 const BENCH_DIR = import.meta.dirname;
-const ALL_GROUPS: readonly GroupId[] = ['nginx-http', 'nginx-http-noprop', 'nginx-https', 'node', 'redis', 'grpc', 'genai-https', 'genai-https-large', 'genai-h2', 'genai-h2-large'];
+const PROP_GROUPS: readonly PropGroupId[] = ['nginx-prop-off', 'nginx-prop-tcp', 'nginx-prop-headers', 'node-prop-off', 'node-prop-tcp', 'node-prop-headers'];
+const ALL_GROUPS: readonly GroupId[] = ['nginx-http', 'nginx-http-noprop', 'nginx-https', 'node', 'redis', 'grpc', 'genai-https', 'genai-https-large', 'genai-h2', 'genai-h2-large', ...PROP_GROUPS];
 const GROUP_CONFIGS: Readonly<Record<GroupId, readonly ConfigId[]>> = {
   'nginx-http': ['none', 'idle', 'obi'],
   // the same with context propagation disabled: nginx-http runs the default, tcp (docs/devdocs/propagation.md)
@@ -38,6 +39,14 @@ const GROUP_CONFIGS: Readonly<Record<GroupId, readonly ConfigId[]>> = {
   'genai-https-large': ['none', 'obi'],
   'genai-h2': ['none', 'obi'],
   'genai-h2-large': ['none', 'obi'],
+  // the cost of each context-propagation mode, the client (wrk) traced too: each mode against its own
+  // same-repetition baseline, and the modes against each other (bench/lib/report.ts)
+  'nginx-prop-off': ['none', 'obi'],
+  'nginx-prop-tcp': ['none', 'obi'],
+  'nginx-prop-headers': ['none', 'obi'],
+  'node-prop-off': ['none', 'obi'],
+  'node-prop-tcp': ['none', 'obi'],
+  'node-prop-headers': ['none', 'obi'],
 };
 /** processes the agent must select for each group (nginx: master + worker) */
 
@@ -154,11 +163,13 @@ const METHOD_NOTES = (o: BenchOptions): string[] => [
   'Application CPU per request: utime+stime deltas of the application processes (/proc/PID/stat; nginx master + worker) over the load window, divided by requests completed. Agent CPU: the agent process\'s utime+stime from the start of the window until it has drained the tail (events read unchanged for 400 ms, then the printer caught up), over the window length, in millicores per 10k req/s of the application\'s measured throughput (conservative: includes the idle tail).',
   'Agent RSS steady: median VmRSS sampled every 250 ms over the second half of the load window; peak: VmHWM at the end of the run (includes start-up: Node, TypeScript loading, BPF load). MB = 10^6 bytes.',
   'Events dropped: delta of `obi_ebpf_events_dropped_total` (ring-buffer reserve failures counted in the kernel) over the window, read from the agent\'s /metrics. Spans: delta of the `counter` trace printer\'s total over the window (every protocol), compared with the requests the load generator completed; wrk stops with up to one request per connection in flight, so the bound is ± connections (redis-benchmark completes every request, plus a couple of CONFIG GETs of its own). For HTTP the delta of the agent\'s `*_duration_seconds_count` RED histograms is recorded too (`spansMetrics` in the JSON) and must agree.',
+  'Context propagation (`<app>-prop-<mode>` rows): the same nginx and Node.js servers with wrk traced as well (bench/apps/trace-wrk.yaml selects it at its exec), so every request yields a client and a server span (spans = 2 × requests) and the client\'s ids leave the process: in the TCP option (`tcp`, the default), in a traceparent header inserted by the kernel (`headers`), or not at all (`off`, ebpf.context_propagation disabled). Each mode has its own same-repetition baseline without the agent; the cost of a mode is its ratio over the `off` ratio. wrk\'s CPU per request is reported because a traced client pays its share (the id decision at each request\'s first write, the option, the sk_msg insertion) in its own syscalls.',
   'Machine: 2 vCPUs shared by the load generator, the application and the agent; other sessions may have been running tests at the same time (see the load averages). Treat differences of a few percent as noise; min–max show the spread.',
 ];
 
 const USAGE = `Usage: node bench/run.ts [--smoke] [--reps N] [--duration S] [--warmup S] [--redis-requests N]
-                         [--only nginx-http,nginx-http-noprop,nginx-https,node,redis,grpc,genai-https,genai-https-large,genai-h2,genai-h2-large] [--configs none,idle,obi,sdk]
+                         [--only nginx-http,nginx-http-noprop,nginx-https,node,redis,grpc,genai-https,genai-https-large,genai-h2,genai-h2-large,
+                                 nginx-prop-off,nginx-prop-tcp,nginx-prop-headers,node-prop-off,node-prop-tcp,node-prop-headers] [--configs none,idle,obi,sdk]
                          [--https auto|on|off] [--no-micro] [--out DIR] [--rate R]
        node bench/run.ts --render bench/results/<date>.json   (rewrite its .md, .svg and latest.md)
 Overhead of obi-ts vs no instrumentation (and the OTel Node SDK); see bench/README.md.

@@ -22,6 +22,19 @@ export interface AgentCounters {
   readonly instrumented: number;
   /** spans counted by the `counter` trace printer (every protocol), as of its last line */
   readonly spansPrinted: number;
+  /** `obi_context_propagation_*` counters */
+  readonly prop: {
+    readonly optionsWritten: number;
+    readonly optionsRead: number;
+    readonly parents: number;
+    readonly injections: number;
+    readonly skipped: number;
+    readonly fallbacks: number;
+    /** `obi_correlated_spans_total{link}`: spans given a parent at their start, by how */
+    readonly links: Readonly<Record<string, number>>;
+    /** the mode that runs (`obi_context_propagation_mode{mode}` = 1): headers falls to tcp when its self-test fails */
+    readonly mode: string;
+  };
 }
 
 export function countersOf(samples: readonly PromSample[], printed: number): AgentCounters {
@@ -34,6 +47,16 @@ export function countersOf(samples: readonly PromSample[], printed: number): Age
     spansMetrics: spansFromMetrics(samples),
     instrumented: sumMetric(samples, 'obi_instrumented_processes'),
     spansPrinted: printed,
+    prop: {
+      optionsWritten: sumMetric(samples, 'obi_context_propagation_tcp_options_written_total'),
+      optionsRead: sumMetric(samples, 'obi_context_propagation_tcp_options_read_total'),
+      parents: sumMetric(samples, 'obi_context_propagation_tcp_parents_total'),
+      injections: sumMetric(samples, 'obi_context_propagation_header_injections_total') + sumMetric(samples, 'obi_context_propagation_header_h2_injections_total'),
+      skipped: sumMetric(samples, 'obi_context_propagation_header_skipped_total'),
+      fallbacks: sumMetric(samples, 'obi_context_propagation_fallbacks_total'),
+      links: Object.fromEntries(samples.filter((s) => s.name === 'obi_correlated_spans_total').map((s) => [/link="([^"]*)"/.exec(s.labels)?.[1] ?? '', s.value])),
+      mode: /mode="([^"]*)"/.exec(samples.find((s) => s.name === 'obi_context_propagation_mode' && s.value === 1)?.labels ?? '')?.[1] ?? '',
+    },
   };
 }
 

@@ -11,13 +11,20 @@ import type { OtlpReceiver } from './otlp.ts';
 import { cleanEnv, cpuSeconds, freePort, machineCpu, reapedChildrenCpuSeconds, runCommand } from './proc.ts';
 import { startGenaiServer, startGrpcServer, startNginx, startNodeApp, startRedis, type App, type TlsFiles } from './servers.ts';
 import { median } from './stats.ts';
-import type { AgentMeasure, BenchOptions, ConfigId, GroupId, Sample } from './types.ts';
+import type { AgentMeasure, BenchOptions, ConfigId, GroupId, PropGroupId, PropMode, Sample } from './types.ts';
 
 const BENCH_DIR = join(import.meta.dirname, '..');
 const SDK_DIR = join(BENCH_DIR, 'sdk');
 const NODE_APP = join(BENCH_DIR, 'apps', 'node-server.cjs');
 /** selected processes per group with obi-ts: nginx master and worker, the others one */
-const EXPECTED_INSTRUMENTED: Readonly<Record<GroupId, number>> = { 'nginx-http': 2, 'nginx-http-noprop': 2, 'nginx-https': 2, node: 1, redis: 1, grpc: 1, 'genai-https': 1, 'genai-https-large': 1, 'genai-h2': 1, 'genai-h2-large': 1 };
+const EXPECTED_INSTRUMENTED: Readonly<Record<GroupId, number>> = {
+  'nginx-http': 2, 'nginx-http-noprop': 2, 'nginx-https': 2, node: 1, redis: 1, grpc: 1, 'genai-https': 1, 'genai-https-large': 1, 'genai-h2': 1, 'genai-h2-large': 1,
+  // wrk is selected at its exec, after the agent is up
+  'nginx-prop-off': 2, 'nginx-prop-tcp': 2, 'nginx-prop-headers': 2, 'node-prop-off': 1, 'node-prop-tcp': 1, 'node-prop-headers': 1,
+};
+/** the agent configuration that adds wrk to the selection (the prop groups) */
+const TRACE_WRK = join(BENCH_DIR, 'apps', 'trace-wrk.yaml');
+const PROP_SETTING: Readonly<Record<PropMode, string>> = { off: 'disabled', tcp: 'tcp', headers: 'headers' };
 const GENAI_SERVER = join(BENCH_DIR, '..', 'test', 'helpers', 'apps', 'genai-server.mjs');
 const GENAI_POST = join(BENCH_DIR, 'apps', 'genai-post.lua');
 /** the agent's GenAI settings in the genai groups (environment, as OBI names them) */
@@ -70,6 +77,8 @@ interface GroupSpec {
   start(config: ConfigId, port: number, ctx: Ctx): Promise<App>;
   /** more agent environment for this group */
   readonly agentEnv?: Readonly<Record<string, string>>;
+  /** spans each request yields with obi-ts: 2 where the client is traced too */
+  readonly spansPerRequest?: number;
   /** warm-up load; returns requests completed */
   warm(port: number, ctx: Ctx): Promise<number>;
   phases: readonly { scenario: string; run(port: number, ctx: Ctx): Promise<PhaseResult> }[];
@@ -139,6 +148,25 @@ const h2GenaiPhase = (scenario: string) => ({
     return { scenario, durationS: r.wallS, requests: r.requests, rps: r.rps, p50Us: r.p50Us, p99Us: r.p99Us, errors: r.errors, inFlightBound: ctx.opts.connections };
   },
 });
+
+/**
+ * nginx or the Node server with wrk traced as well, in one propagation mode: the client span's
+ * ids leave in a TCP option (`tcp`) or a traceparent header (`headers`), or not at all (`off`).
+ */
+function propGroup(app: 'nginx' | 'node', mode: PropMode): GroupSpec {
+  const path = app === 'nginx' ? '/index.html' : '/api/users/12345';
+  return {
+    start: (_c, port) => (app === 'nginx' ? startNginx(port) : startNodeApp(port, NODE_APP, { env: cleanEnv({}) })),
+    agentEnv: { OTEL_EBPF_CONFIG_PATH: TRACE_WRK, OTEL_EBPF_BPF_CONTEXT_PROPAGATION: PROP_SETTING[mode] },
+    spansPerRequest: 2,
+    warm: wrkWarm('http', path),
+    phases: [wrkPhase(`${app}-prop-${mode}`, 'http', path)],
+  };
+}
+
+const PROP_GROUPS = Object.fromEntries(
+  (['nginx', 'node'] as const).flatMap((app) => (['off', 'tcp', 'headers'] as const).map((mode) => [`${app}-prop-${mode}`, propGroup(app, mode)])),
+) as Record<PropGroupId, GroupSpec>;
 
 const GROUPS: Readonly<Record<GroupId, GroupSpec>> = {
   'nginx-http': { start: (_c, port) => startNginx(port), warm: wrkWarm('http', '/index.html'), phases: [wrkPhase('nginx-http', 'http', '/index.html'), pacedPhase('nginx-http-paced', 'http', '/index.html')] },
@@ -212,9 +240,24 @@ const GROUPS: Readonly<Record<GroupId, GroupSpec>> = {
     warm: async (port, ctx) => (await grpcLoad(port, ctx.opts.warmupS, ctx.opts.connections)).requests,
     phases: [grpcPhase],
   },
+  ...PROP_GROUPS,
 };
 
 const MB = (kib: number): number => (kib * 1024) / 1e6;
+
+function propagationOf(before: AgentCounters, after: AgentCounters, requests: number): AgentMeasure['propagation'] {
+  const per = (k: Exclude<keyof AgentCounters['prop'], 'mode' | 'links'>): number => (after.prop[k] - before.prop[k]) / requests;
+  return {
+    optionsWrittenPerRequest: per('optionsWritten'),
+    optionsReadPerRequest: per('optionsRead'),
+    parentsPerRequest: per('parents'),
+    injectionsPerRequest: per('injections'),
+    skippedPerRequest: per('skipped'),
+    fallbacks: after.prop.fallbacks - before.prop.fallbacks,
+    mode: after.prop.mode,
+    linksPerRequest: Object.fromEntries(Object.entries(after.prop.links).map(([k, v]) => [k, (v - (before.prop.links[k] ?? 0)) / requests])),
+  };
+}
 
 export async function runOne(group: GroupId, config: ConfigId, rep: number, ctx: Ctx): Promise<Sample[]> {
   const spec = GROUPS[group];
@@ -241,6 +284,7 @@ export async function runOne(group: GroupId, config: ConfigId, rep: number, ctx:
       rss: number[];
       startedAt: string;
       loadGenCores: number;
+      loadGenCpuS: number;
       busyCores: number;
       otherCores: number;
     }[] = [];
@@ -274,13 +318,14 @@ export async function runOne(group: GroupId, config: ConfigId, rep: number, ctx:
       const busyCores = ((mc1.busy - mc0.busy) / (mc1.total - mc0.total)) * cpus;
       const loadGenCores = (gen1 - gen0) / wallS;
       const ownCores = (app1 - app0 + (agWindow - ag0)) / wallS + loadGenCores;
-      measured.push({ phase: r, appCpuS: app1 - app0, agentCpuS: ag1 - ag0, before, after, rss: rssSamples, startedAt, loadGenCores, busyCores, otherCores: Math.max(0, busyCores - ownCores) });
+      measured.push({ phase: r, appCpuS: app1 - app0, agentCpuS: ag1 - ag0, before, after, rss: rssSamples, startedAt, loadGenCores, loadGenCpuS: gen1 - gen0, busyCores, otherCores: Math.max(0, busyCores - ownCores) });
     }
     const hwmKiB = agent?.mem()?.hwmKiB ?? 0;
     const droppedExported = agent ? (await agent.metrics()).some((s) => s.name === 'obi_ebpf_events_dropped_total') : false;
     const stopped = agent ? await agent.stop() : undefined;
     await app.stop();
     const sdkCounts = config === 'sdk' && ctx.receiver ? { ...ctx.receiver.counts } : undefined;
+    const perRequest = spec.spansPerRequest ?? 1;
     for (const m of measured) {
       const r = m.phase;
       let agentM: AgentMeasure | undefined;
@@ -305,7 +350,9 @@ export async function runOne(group: GroupId, config: ConfigId, rep: number, ctx:
           droppedExported,
           spans,
           spansMetrics: m.after.spansMetrics - m.before.spansMetrics,
-          spanDiff: spans - r.requests,
+          spanDiff: spans - perRequest * r.requests,
+          spansPerRequestExpected: perRequest,
+          propagation: propagationOf(m.before, m.after, r.requests),
           spansTotalSettled: measured[measured.length - 1].after!.spansPrinted,
           spansTotalPrinted: stopped?.printed ?? 0,
         };
@@ -327,6 +374,7 @@ export async function runOne(group: GroupId, config: ConfigId, rep: number, ctx:
         appCpuS: m.appCpuS,
         appCpuUsPerRequest: (m.appCpuS * 1e6) / r.requests,
         loadGenCores: m.loadGenCores,
+        loadGenCpuUsPerRequest: (m.loadGenCpuS * 1e6) / r.requests,
         machineBusyCores: m.busyCores,
         otherCores: m.otherCores,
         agent: agentM,

@@ -14,7 +14,31 @@ export const CONFIG_LABEL: Readonly<Record<ConfigId, string>> = {
 /** groups of runs sharing one application: `redis` yields the `redis-set` and `redis-get` scenarios */
 /** `genai-https` / `genai-https-large` (and `genai-h2` / `genai-h2-large`, HTTP/2 over TLS): the GenAI test server, 20 KB chat answers, GenAI on; `-large` with
  * the larger HTTP capture (`ebpf.buffer_sizes.http` 65536) */
-export type GroupId = 'nginx-http' | 'nginx-http-noprop' | 'nginx-https' | 'node' | 'redis' | 'grpc' | 'genai-https' | 'genai-https-large' | 'genai-h2' | 'genai-h2-large';
+/** `<app>-prop-<mode>`: the client (wrk) traced as well, context propagation `disabled`, `tcp` or `headers` (the cost of each mode) */
+export type GroupId = 'nginx-http' | 'nginx-http-noprop' | 'nginx-https' | 'node' | 'redis' | 'grpc' | 'genai-https' | 'genai-https-large' | 'genai-h2' | 'genai-h2-large' | PropGroupId;
+
+export type PropMode = 'off' | 'tcp' | 'headers';
+export type PropGroupId = `${'nginx' | 'node'}-prop-${PropMode}`;
+
+/** context-propagation counters over the load window, per request (`obi_context_propagation_*` deltas) */
+export interface PropagationMeasure {
+  /** TCP segments sent with the trace-context option */
+  readonly optionsWrittenPerRequest: number;
+  /** segments received with it */
+  readonly optionsReadPerRequest: number;
+  /** server requests whose parent came from a received option */
+  readonly parentsPerRequest: number;
+  /** requests given a traceparent header by the kernel */
+  readonly injectionsPerRequest: number;
+  /** request starts not given one (every reason) */
+  readonly skippedPerRequest: number;
+  /** sockets or the agent fallen back to the option */
+  readonly fallbacks: number;
+  /** the mode that ran (`obi_context_propagation_mode`) */
+  readonly mode: string;
+  /** spans given a parent at their start, by link (`obi_correlated_spans_total{link}`: tcp_option, remote_parent, connection_join, …) */
+  readonly linksPerRequest: Readonly<Record<string, number>>;
+}
 
 export interface AgentMeasure {
   /** agent CPU over the load window plus the drain of its tail, seconds */
@@ -46,8 +70,10 @@ export interface AgentMeasure {
   readonly spans: number;
   /** spans recorded in the RED duration histograms during the window (protocols with RED metrics only: HTTP) */
   readonly spansMetrics: number;
-  /** spans − requests completed */
+  /** spans − requests completed × spans expected per request (2 where the client is traced too) */
   readonly spanDiff: number;
+  readonly spansPerRequestExpected?: number;
+  readonly propagation?: PropagationMeasure;
   /** the printer's count before shutdown (all phases, warm-up included) */
   readonly spansTotalSettled: number;
   /** the printer's last `Processed N requests` after shutdown (same, plus anything flushed at shutdown) */
@@ -85,6 +111,8 @@ export interface Sample {
   readonly appCpuUsPerRequest: number;
   /** CPU of the load generator (wrk / redis-benchmark) over the window, in cores */
   readonly loadGenCores: number;
+  /** the same per request, µs (where the client is traced, its share of the capture lands here) */
+  readonly loadGenCpuUsPerRequest?: number;
   /** whole machine over the window: busy CPU in cores (of `cpus`) */
   readonly machineBusyCores: number;
   /** busy cores not accounted to the application, the agent or the load generator: other work on the machine, softirq */
@@ -125,8 +153,18 @@ export interface Row {
   readonly p50Ratio?: Spread;
   readonly p99Ratio?: Spread;
   readonly dropped?: number;
-  /** spans − requests, per repetition */
+  /** spans − requests × spans expected per request, per repetition */
   readonly spanDiffs?: readonly number[];
+  readonly loadGenCpuUsPerRequest?: Spread;
+  /** spans expected per request (the bound on spanDiffs is inFlightBound × this) */
+  readonly spansPerRequest?: number;
+  readonly optionsWrittenPerRequest?: Spread;
+  readonly parentsPerRequest?: Spread;
+  readonly injectionsPerRequest?: Spread;
+  /** median per request of each parent link seen (prop rows) */
+  readonly linksPerRequest?: Readonly<Record<string, number>>;
+  /** the propagation mode(s) that ran */
+  readonly propModes?: readonly string[];
   readonly inFlightBound?: number;
   readonly sdkSpansVsRequests?: readonly string[];
 }

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { countOtlpJsonSpans, countOtlpSpans, lastPrinterCount, parsePrometheus, parseRedisCsv, parseWrk, parseWrkTime, spansFromMetrics, sumMetric } from '../../bench/lib/parse.ts';
-import { buildRows, buildTargets, renderMarkdown, renderSvg } from '../../bench/lib/report.ts';
+import { buildRows, buildTargets, propagationTable, renderMarkdown, renderSvg } from '../../bench/lib/report.ts';
 import { median, rotate, spread } from '../../bench/lib/stats.ts';
 import { parseOptions } from '../../bench/run.ts';
 import type { BenchResult, ConfigId, Sample } from '../../bench/lib/types.ts';
@@ -234,6 +234,38 @@ describe('bench harness: parsers and report (pure)', () => {
     assert.match(md, /SDK spans received \/ requests: 120032\/120000/);
     assert.match(md, /Per request with obi-ts \(medians\): 3\.00 ring records, 1,500 bytes read from the ring; agent 4\.00 µs CPU, of which ingest 2\.00 µs and process 0\.50 µs \(wall time in those stages\), the rest 1\.50 µs/);
   });
+});
+
+test('propagation rows: 2 spans per request bound the span check; each mode against its baseline and against off; kept out of the targets', () => {
+  const samples: Sample[] = [];
+  const prop = (mode: string, opt: number, inj: number, links: Record<string, number>) => ({ optionsWrittenPerRequest: opt, optionsReadPerRequest: opt, parentsPerRequest: opt, injectionsPerRequest: inj, skippedPerRequest: 0, fallbacks: 0, mode, linksPerRequest: links });
+  const modes = [
+    { id: 'off', ratio: 0.5, p: prop('disabled', 0, 0, { connection_join: 1 }) },
+    { id: 'tcp', ratio: 0.45, p: prop('tcp', 1, 0, { connection_join: 1 }) },
+    { id: 'headers', ratio: 0.4, p: prop('headers', 0, 1, { remote_parent: 1, connection_join: 0.001 }) },
+  ];
+  for (let rep = 0; rep < 3; rep++) {
+    for (const m of modes) {
+      const scenario = `nginx-prop-${m.id}`;
+      samples.push(sample(scenario, 'none', rep, 60_000, { group: scenario as Sample['group'], loadGenCpuUsPerRequest: 10 }));
+      samples.push(sample(scenario, 'obi', rep, 60_000 * m.ratio, { group: scenario as Sample['group'], loadGenCpuUsPerRequest: 14, agent: agentOf(30_000, { spanDiff: rep === 0 ? 63 : 2, spansPerRequestExpected: 2, propagation: m.p }) }));
+    }
+  }
+  const rows = buildRows(samples);
+  const hdr = rows.find((r) => r.scenario === 'nginx-prop-headers' && r.config === 'obi')!;
+  assert.equal(hdr.spansPerRequest, 2);
+  assert.deepEqual(hdr.injectionsPerRequest, { median: 1, min: 1, max: 1, n: 3 });
+  assert.deepEqual(hdr.propModes, ['headers']);
+  const t = buildTargets(rows, samples, []);
+  // +63 is within 32 connections × 2 spans; no throughput, p99 or agent-CPU target for these rows
+  assert.equal(t.find((x) => x.measure === 'spans vs requests completed')!.status, 'PASS');
+  assert.match(t.find((x) => x.measure === 'spans vs requests completed')!.note, /nginx-prop-headers: \+63, \+2, \+2 \(bound ±64, 2 spans per request\)/);
+  assert.equal(t.filter((x) => x.measure.includes('propagation')).length, 0);
+  const table = propagationTable(rows).join('\n');
+  assert.match(table, /\| off \(disabled\) \| 30,000 \(30,000–30,000\) \| 0\.500 \(0\.500–0\.500\) \| 1 \|/);
+  assert.match(table, /\| tcp \(tcp\) \| 27,000 \(27,000–27,000\) \| 0\.450 \(0\.450–0\.450\) \| 0\.900 \|.*\| 14\.00 µs \(14\.00–14\.00\) \(none 10\.00\) \|.*\| 1\.00 \(1\.00–1\.00\) \| 1\.00 \(1\.00–1\.00\) \| 0\.00 \(0\.00–0\.00\) \| connection_join 1\.00 \|$/m);
+  assert.match(table, /\| headers \(headers\) \| 24,000 \(24,000–24,000\) \| 0\.400 \(0\.400–0\.400\) \| 0\.800 \|.*\| remote_parent 1\.00 \|$/m);
+  assert.equal(propagationTable(buildRows(samples.filter((s) => !s.scenario.includes('prop')))).length, 0);
 });
 
 describe('bench/run.ts --smoke on the real kernel', () => {
