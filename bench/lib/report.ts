@@ -2,6 +2,8 @@
  * Turns samples into the summary rows, the pass/fail table against the issue's
  * targets, the Markdown report and the SVG chart of throughput ratios. Pure.
  */
+import { f0, f1, f2, f3, fmtSpread, fmtUs } from './format.ts';
+import { propagationTable } from './propagation.ts';
 import { spread, type Spread } from './stats.ts';
 import { CONFIG_LABEL, type BenchResult, type ConfigId, type Row, type Sample, type TargetResult, type TargetStatus } from './types.ts';
 
@@ -29,8 +31,8 @@ export const SCENARIOS: readonly { id: string; title: string; paced?: true; prop
   { id: 'node-prop-tcp', title: 'the same, propagation tcp (the TCP option)', prop: true },
   { id: 'node-prop-headers', title: 'the same, propagation headers (traceparent inserted by sk_msg)', prop: true },
 ];
-const isProp = (id: string): boolean => SCENARIOS.find((s) => s.id === id)?.prop === true;
-const isPaced = (id: string): boolean => SCENARIOS.find((s) => s.id === id)?.paced === true;
+export const isProp = (id: string): boolean => SCENARIOS.find((s) => s.id === id)?.prop === true;
+export const isPaced = (id: string): boolean => SCENARIOS.find((s) => s.id === id)?.paced === true;
 const CONFIG_ORDER: readonly ConfigId[] = ['none', 'idle', 'obi', 'sdk'];
 
 export const TARGETS = {
@@ -120,22 +122,6 @@ function linkMedians(runs: readonly Readonly<Record<string, number>>[]): Record<
   return Object.fromEntries(keys.map((k) => [k, spread(runs.map((r) => r[k] ?? 0))!.median]));
 }
 
-const f2 = (x: number): string => x.toFixed(2);
-const f3 = (x: number): string => x.toFixed(3);
-const f1 = (x: number): string => x.toFixed(1);
-const f0 = (x: number): string => Math.round(x).toLocaleString('en-US');
-
-/** `median (min–max)` */
-export function fmtSpread(s: Spread | undefined, fmt: (x: number) => string, unit = ''): string {
-  if (!s) return '–';
-  if (s.n === 1) return `${fmt(s.median)}${unit}`;
-  return `${fmt(s.median)}${unit} (${fmt(s.min)}–${fmt(s.max)})`;
-}
-
-export function fmtUs(us: number): string {
-  return us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${Math.round(us)} µs`;
-}
-
 function row(rows: readonly Row[], scenario: string, config: ConfigId): Row | undefined {
   return rows.find((r) => r.scenario === scenario && r.config === config);
 }
@@ -181,12 +167,22 @@ export function buildTargets(rows: readonly Row[], samples: readonly Sample[], p
     if (!r?.p99Ratio || sc.prop) continue;
     const max = sc.paced ? TARGETS.p99RatioPaced : TARGETS.p99RatioSaturated;
     const none = row(rows, sc.id, 'none')!;
+    const ok = r.p99Ratio.median <= max;
+    let why = '';
+    if (!ok && !sc.paced && r.ratio) {
+      // a closed loop: wrk (or the client) keeps the same requests in flight, so mean latency = in flight / throughput
+      const predicted = 1 / r.ratio.median;
+      why = `; why: the load generator keeps ${r.inFlightBound} requests in flight whatever the rate, so latency scales with 1 / throughput (Little's law): the throughput ratio ${f3(r.ratio.median)} alone predicts ${f2(predicted)} for every percentile; the measured p50 ratio is ${f2(r.p50Ratio?.median ?? 0)}, and the p99's excess over the prediction (×${f2(r.p99Ratio.median / predicted)}) is the tail: requests that waited while the agent's drains held a core. At saturation this target needs the throughput target first`;
+    } else if (!ok && sc.paced) {
+      const agentCores = r.agentMcPer10k ? (r.agentMcPer10k.median * (r.rps.median / 1e4)) / 1000 : 0;
+      why = `; why: at a fixed rate the extra latency is the extra work per request (application CPU +${f2(r.appCpuUsPerRequest.median - none.appCpuUsPerRequest.median)} µs, in its syscalls) and waiting for a core: the agent used ${f2(agentCores)} cores in bursts (drains every 10 ms) on the 2 cores the application and the pacer share`;
+    }
     out.push({
       measure: `p99 latency with obi-ts / without, ${sc.title}${sc.paced ? '' : ' (at saturation)'}`,
       target: `≤ ${max}`,
       measured: fmtSpread(r.p99Ratio, f2),
-      status: status(r.p99Ratio.median <= max),
-      note: `p99 ${fmtUs(none.p99Us.median)} → ${fmtUs(r.p99Us.median)}; p50 ratio ${fmtSpread(r.p50Ratio, f2)} (${fmtUs(none.p50Us.median)} → ${fmtUs(r.p50Us.median)})${sc.paced ? `; application CPU per request ${f2(none.appCpuUsPerRequest.median)} → ${f2(r.appCpuUsPerRequest.median)} µs` : ''}`,
+      status: status(ok),
+      note: `p99 ${fmtUs(none.p99Us.median)} → ${fmtUs(r.p99Us.median)}; p50 ratio ${fmtSpread(r.p50Ratio, f2)} (${fmtUs(none.p50Us.median)} → ${fmtUs(r.p50Us.median)})${sc.paced ? `; application CPU per request ${f2(none.appCpuUsPerRequest.median)} → ${f2(r.appCpuUsPerRequest.median)} µs` : ''}${why}`,
     });
   }
 
@@ -204,8 +200,9 @@ export function buildTargets(rows: readonly Row[], samples: readonly Sample[], p
     });
   }
 
-  const obiRows = rows.filter((r) => r.config === 'obi' && r.agentRssSteadyMB);
-  const agentRows = rows.filter((r) => r.agentHwmMB);
+  // the propagation rows trace the client too (twice the spans): shown in their own table, not judged here
+  const obiRows = rows.filter((r) => r.config === 'obi' && r.agentRssSteadyMB && !isProp(r.scenario));
+  const agentRows = rows.filter((r) => r.agentHwmMB && !isProp(r.scenario));
   const idleRows = rows.filter((r) => r.config === 'idle' && r.agentRssSteadyMB);
   const idleRss = idleRows.length ? Math.max(...idleRows.map((r) => r.agentRssSteadyMB!.median)) : undefined;
   if (obiRows.length > 0) {
@@ -294,6 +291,8 @@ function breakdown(x: Row | undefined): string | undefined {
 
 const esc = (s: string): string => s.replace(/\|/g, '\\|');
 
+export { fmtSpread, fmtUs, propagationTable };
+
 export function renderMarkdown(r: BenchResult, svgName: string): string {
   const m = r.machine;
   const L: string[] = [];
@@ -363,94 +362,4 @@ export function renderMarkdown(r: BenchResult, svgName: string): string {
   }
   L.push('');
   return L.join('\n');
-}
-
-/**
- * The cost of each context-propagation mode, per application: throughput over the same
- * repetition's baseline and over the `off` mode's, and where the cost lands (server CPU,
- * client CPU, agent CPU), with what each mode put on the wire.
- */
-export function propagationTable(rows: readonly Row[]): string[] {
-  const L: string[] = [];
-  for (const app of ['nginx', 'node'] as const) {
-    const of = (mode: string): Row | undefined => row(rows, `${app}-prop-${mode}`, 'obi');
-    const off = of('off');
-    const modes = (['off', 'tcp', 'headers'] as const).filter((m) => of(m));
-    if (modes.length === 0) continue;
-    if (L.length === 0) {
-      L.push('## Context propagation: the cost of each mode');
-      L.push('');
-      L.push('wrk traced as well as the server (2 spans per request); ratio vs none: over the same repetition\'s run without the agent; vs off: that ratio over the `off` mode\'s. Per request: options written (TCP segments with the option), server requests whose ids the kernel took from a received option (nginx; Node.js servers are decided in user space and count under the `tcp_option` link), traceparent headers inserted, and how spans got their parent (`obi_correlated_spans_total{link}`: on one host `off` still joins both ends by connection).');
-    }
-    L.push('');
-    L.push(`### ${app === 'nginx' ? 'nginx static file' : 'Node.js http server'}`);
-    L.push('');
-    L.push('| mode (ran) | req/s | ratio vs none | vs off | p99 ratio | server CPU per request | wrk CPU per request | agent CPU per request | options written | server parents from an option in the kernel | headers inserted | spans given a parent, by link |');
-    L.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
-    for (const mode of modes) {
-      const x = of(mode)!;
-      const none = row(rows, `${app}-prop-${mode}`, 'none');
-      const withNone = (v: Spread | undefined, n: Spread | undefined): string => `${fmtSpread(v, f2, ' µs')}${n ? ` (none ${f2(n.median)})` : ''}`;
-      const vsOff = x.ratio && off?.ratio && mode !== 'off' ? f3(x.ratio.median / off.ratio.median) : '1';
-      const links = Object.entries(x.linksPerRequest ?? {}).filter(([, v]) => v >= 0.005).map(([k, v]) => `${k} ${f2(v)}`).join(', ') || '–';
-      L.push(`| ${mode}${x.propModes ? ` (${x.propModes.join('; ')})` : ''} | ${fmtSpread(x.rps, f0)} | ${fmtSpread(x.ratio, f3)} | ${vsOff} | ${fmtSpread(x.p99Ratio, f2)} | ${withNone(x.appCpuUsPerRequest, none?.appCpuUsPerRequest)} | ${withNone(x.loadGenCpuUsPerRequest, none?.loadGenCpuUsPerRequest)} | ${fmtSpread(x.agentUsPerRequest, f2, ' µs')} | ${fmtSpread(x.optionsWrittenPerRequest, f2)} | ${fmtSpread(x.parentsPerRequest, f2)} | ${fmtSpread(x.injectionsPerRequest, f2)} | ${links} |`);
-    }
-  }
-  return L;
-}
-
-const xmlEsc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-
-const SHORT_LABEL: Readonly<Record<ConfigId, string>> = { none: 'no instrumentation', idle: 'obi-ts attached, idle', obi: 'obi-ts', sdk: 'OTel Node SDK' };
-
-const CONFIG_COLOR: Readonly<Record<ConfigId, string>> = { none: '#999999', idle: '#9bb7d4', obi: '#1f7a6d', sdk: '#d9822b' };
-
-/** Horizontal bars: throughput ratio (median, min–max whiskers) per scenario and configuration, with each scenario's target. */
-export function renderSvg(rows: readonly Row[], title: string): string {
-  const bars = rows.filter((r) => r.ratio && !isPaced(r.scenario) && !isProp(r.scenario));
-  const targetOf = (sc: string): number | undefined => (sc.startsWith('nginx') ? TARGETS.nginxRatio : sc === 'node' ? TARGETS.nodeRatio : undefined);
-  const left = 250;
-  const plotW = 420;
-  const rowH = 26;
-  const top = 48;
-  const width = left + plotW + 70;
-  const height = top + Math.max(1, bars.length) * rowH + 56;
-  const xMax = Math.max(1.1, ...bars.map((b) => b.ratio!.max + 0.05));
-  const x = (v: number): number => left + (Math.max(0, v) / xMax) * plotW;
-  const o: string[] = [];
-  o.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`);
-  o.push(`<rect width="100%" height="100%" fill="#ffffff"/>`);
-  o.push(`<text x="${width / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">${xmlEsc(title)}</text>`);
-  o.push(`<text x="${width / 2}" y="36" text-anchor="middle" fill="#555">throughput / throughput without instrumentation (median; whiskers min–max; red tick = target)</text>`);
-  for (let v = 0; v <= xMax + 1e-9; v += 0.25) {
-    const gx = x(v).toFixed(1);
-    o.push(`<line x1="${gx}" y1="${top - 4}" x2="${gx}" y2="${top + bars.length * rowH}" stroke="${Math.abs(v - 1) < 1e-9 ? '#333' : '#ddd'}" stroke-width="1"/>`);
-    o.push(`<text x="${gx}" y="${top + bars.length * rowH + 16}" text-anchor="middle" fill="#333">${v.toFixed(2)}</text>`);
-  }
-  bars.forEach((b, i) => {
-    const y = top + i * rowH;
-    const r = b.ratio!;
-    const label = `${b.scenario} · ${SHORT_LABEL[b.config]}`;
-    o.push(`<text x="${left - 8}" y="${y + rowH / 2 + 4}" text-anchor="end">${xmlEsc(label)}</text>`);
-    o.push(`<rect x="${left}" y="${y + 5}" width="${(x(r.median) - left).toFixed(1)}" height="${rowH - 10}" fill="${CONFIG_COLOR[b.config]}"/>`);
-    const cy = y + rowH / 2;
-    o.push(`<line x1="${x(r.min).toFixed(1)}" y1="${cy}" x2="${x(r.max).toFixed(1)}" y2="${cy}" stroke="#000" stroke-width="1"/>`);
-    for (const v of [r.min, r.max]) o.push(`<line x1="${x(v).toFixed(1)}" y1="${cy - 4}" x2="${x(v).toFixed(1)}" y2="${cy + 4}" stroke="#000" stroke-width="1"/>`);
-    const t = b.config === 'obi' ? targetOf(b.scenario) : undefined;
-    const tx = Math.max(x(r.max), t !== undefined ? x(t) : 0) + 6;
-    o.push(`<text x="${tx.toFixed(1)}" y="${cy + 4}" fill="#000">${r.median.toFixed(3)}</text>`);
-    if (t !== undefined) o.push(`<line x1="${x(t).toFixed(1)}" y1="${y + 2}" x2="${x(t).toFixed(1)}" y2="${y + rowH - 2}" stroke="#d62728" stroke-width="2"/>`);
-  });
-  if (bars.length === 0) o.push(`<text x="${width / 2}" y="${top + 16}" text-anchor="middle" fill="#555">no configuration with a baseline in this run</text>`);
-  const ly = top + bars.length * rowH + 36;
-  let lx = left;
-  for (const c of ['idle', 'obi', 'sdk'] as const) {
-    o.push(`<rect x="${lx}" y="${ly - 10}" width="12" height="12" fill="${CONFIG_COLOR[c]}"/>`);
-    o.push(`<text x="${lx + 16}" y="${ly}">${xmlEsc(c === 'idle' ? 'obi-ts idle' : c === 'obi' ? 'obi-ts' : 'OTel Node SDK')}</text>`);
-    lx += 130;
-  }
-  o.push(`<line x1="${lx + 6}" y1="${ly - 11}" x2="${lx + 6}" y2="${ly + 2}" stroke="#d62728" stroke-width="2"/>`);
-  o.push(`<text x="${lx + 16}" y="${ly}">target</text>`);
-  o.push('</svg>');
-  return o.join('\n') + '\n';
 }

@@ -133,23 +133,28 @@ napi_value obi_set_global(napi_env env, napi_callback_info info)
 	return NULL;
 }
 
+/* the map named by argv[1] in the object argv[0] (before load), or NULL with an exception pending */
+static struct bpf_map *obi_arg_unloaded_map(napi_env env, napi_value *argv, char *name, size_t name_len)
+{
+	struct obi_object *o = obi_arg_object(env, argv[0]);
+	if (!o || obi_arg_string(env, argv[1], name, name_len))
+		return NULL;
+	struct bpf_map *map = bpf_object__find_map_by_name(o->obj, name);
+	if (!map)
+		obi_throw_errno(env, "OBI_ERR_BPF_MAP", ENOENT, "no map %s", name);
+	return map;
+}
+
 /* setMapMaxEntries(h, map, n) (before load) */
 napi_value obi_set_map_max_entries(napi_env env, napi_callback_info info)
 {
 	ARGS(3);
-	struct obi_object *o = obi_arg_object(env, argv[0]);
-	if (!o)
-		return NULL;
 	char name[256];
-	if (obi_arg_string(env, argv[1], name, sizeof(name)))
+	struct bpf_map *map = obi_arg_unloaded_map(env, argv, name, sizeof(name));
+	if (!map)
 		return NULL;
 	uint32_t n;
 	NAPI_CALL(env, napi_get_value_uint32(env, argv[2], &n));
-	struct bpf_map *map = bpf_object__find_map_by_name(o->obj, name);
-	if (!map) {
-		obi_throw_errno(env, "OBI_ERR_BPF_MAP", ENOENT, "no map %s", name);
-		return NULL;
-	}
 	int err = bpf_map__set_max_entries(map, n);
 	if (err)
 		obi_throw_errno(env, "OBI_ERR_BPF_MAP", -err, "cannot size map %s to %u", name, n);
@@ -468,19 +473,12 @@ napi_value obi_attach_map(napi_env env, napi_callback_info info)
 napi_value obi_set_map_autocreate(napi_env env, napi_callback_info info)
 {
 	ARGS(3);
-	struct obi_object *o = obi_arg_object(env, argv[0]);
-	if (!o)
-		return NULL;
 	char name[256];
-	if (obi_arg_string(env, argv[1], name, sizeof(name)))
+	struct bpf_map *map = obi_arg_unloaded_map(env, argv, name, sizeof(name));
+	if (!map)
 		return NULL;
 	bool on;
 	NAPI_CALL(env, napi_get_value_bool(env, argv[2], &on));
-	struct bpf_map *map = bpf_object__find_map_by_name(o->obj, name);
-	if (!map) {
-		obi_throw_errno(env, "OBI_ERR_BPF_MAP", ENOENT, "no map %s", name);
-		return NULL;
-	}
 	int err = bpf_map__set_autocreate(map, on);
 	if (err)
 		obi_throw_errno(env, "OBI_ERR_BPF_MAP", -err, "cannot set autocreate of map %s", name);

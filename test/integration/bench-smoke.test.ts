@@ -9,7 +9,8 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { countOtlpJsonSpans, countOtlpSpans, lastPrinterCount, parsePrometheus, parseRedisCsv, parseWrk, parseWrkTime, spansFromMetrics, sumMetric } from '../../bench/lib/parse.ts';
-import { buildRows, buildTargets, propagationTable, renderMarkdown, renderSvg } from '../../bench/lib/report.ts';
+import { renderSvg } from '../../bench/lib/chart.ts';
+import { buildRows, buildTargets, propagationTable, renderMarkdown } from '../../bench/lib/report.ts';
 import { median, rotate, spread } from '../../bench/lib/stats.ts';
 import { parseOptions } from '../../bench/run.ts';
 import type { BenchResult, ConfigId, Sample } from '../../bench/lib/types.ts';
@@ -236,6 +237,23 @@ describe('bench harness: parsers and report (pure)', () => {
   });
 });
 
+test('a missed p99 target says why: at saturation Little\'s law from the throughput ratio; at a fixed rate the added CPU and the agent\'s cores', () => {
+  const samples: Sample[] = [];
+  for (let rep = 0; rep < 3; rep++) {
+    samples.push(sample('nginx-http', 'none', rep, 100_000, { p50Us: 300, p99Us: 1000 }));
+    samples.push(sample('nginx-http', 'obi', rep, 50_000, { p50Us: 600, p99Us: 4000, agent: agentOf(50_000) }));
+    samples.push(sample('nginx-http-paced', 'none', rep, 5000, { p50Us: 200, p99Us: 400, appCpuUsPerRequest: 10 }));
+    samples.push(sample('nginx-http-paced', 'obi', rep, 5000, { p50Us: 250, p99Us: 800, appCpuUsPerRequest: 14, agent: agentOf(5000, { mcPer10k: 40 }) }));
+  }
+  const t = buildTargets(buildRows(samples), samples, []);
+  const sat = t.find((x) => x.measure.startsWith('p99 latency with obi-ts / without, nginx static file, HTTP (1 worker'))!;
+  assert.equal(sat.status, 'FAIL');
+  assert.match(sat.note, /keeps 32 requests in flight .* the throughput ratio 0\.500 alone predicts 2\.00 for every percentile; the measured p50 ratio is 2\.00, and the p99's excess over the prediction \(×2\.00\)/);
+  const paced = t.find((x) => x.measure.startsWith('p99 latency with obi-ts / without, nginx static file, HTTP, at a fixed rate'))!;
+  assert.equal(paced.status, 'FAIL');
+  assert.match(paced.note, /application CPU \+4\.00 µs, in its syscalls\) and waiting for a core: the agent used 0\.02 cores/);
+});
+
 test('propagation rows: 2 spans per request bound the span check; each mode against its baseline and against off; kept out of the targets', () => {
   const samples: Sample[] = [];
   const prop = (mode: string, opt: number, inj: number, links: Record<string, number>) => ({ optionsWrittenPerRequest: opt, optionsReadPerRequest: opt, parentsPerRequest: opt, injectionsPerRequest: inj, skippedPerRequest: 0, fallbacks: 0, mode, linksPerRequest: links });
@@ -261,6 +279,7 @@ test('propagation rows: 2 spans per request bound the span check; each mode agai
   assert.equal(t.find((x) => x.measure === 'spans vs requests completed')!.status, 'PASS');
   assert.match(t.find((x) => x.measure === 'spans vs requests completed')!.note, /nginx-prop-headers: \+63, \+2, \+2 \(bound ±64, 2 spans per request\)/);
   assert.equal(t.filter((x) => x.measure.includes('propagation')).length, 0);
+  assert.deepEqual(t.map((x) => x.measure), ['lost events at ≥ 50,000 req/s sustained', 'spans vs requests completed']); // no ratio, p99, agent CPU or memory target
   const table = propagationTable(rows).join('\n');
   assert.match(table, /\| off \(disabled\) \| 30,000 \(30,000–30,000\) \| 0\.500 \(0\.500–0\.500\) \| 1 \|/);
   assert.match(table, /\| tcp \(tcp\) \| 27,000 \(27,000–27,000\) \| 0\.450 \(0\.450–0\.450\) \| 0\.900 \|.*\| 14\.00 µs \(14\.00–14\.00\) \(none 10\.00\) \|.*\| 1\.00 \(1\.00–1\.00\) \| 1\.00 \(1\.00–1\.00\) \| 0\.00 \(0\.00–0\.00\) \| connection_join 1\.00 \|$/m);
