@@ -58,6 +58,10 @@ export class AgedMap<V> {
     return slot;
   }
 
+  keys(): IterableIterator<string> {
+    return this._map.keys();
+  }
+
   *values(): IterableIterator<V> {
     for (const s of this._map.values()) yield s.value;
   }

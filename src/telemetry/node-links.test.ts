@@ -209,9 +209,10 @@ test('spans on HTTP/2 connections (HTTP/2, gRPC) of an attached process pass at 
   const rpc = { ...span('client', 40000, 9000, 1000, 2000), category: 'rpc' as const, protocol: 'grpc' };
   const h1 = span('server', 8080, 50001, 900, 4000);
   const out = l.link([h2, rpc, h1], 10 * MS);
-  assert.deepEqual(out.map((s) => s.spanId), [h2.spanId, rpc.spanId]); // the HTTP/1 one waits for its report
+  assert.deepEqual(out.map((s) => s.spanId), [h2.spanId, rpc.spanId, h1.spanId]); // the HTTP/1 server passes too, without a report
   assert.equal(l.counts.multiplexed, 2);
-  assert.equal(l.held, 1);
+  assert.equal(l.counts.server_passed, 1);
+  assert.equal(l.held, 0);
 });
 
 test('contexts are remembered for late client calls within their ttl and their cap, the oldest forgotten first', () => {
@@ -237,36 +238,44 @@ test('contexts are remembered for late client calls within their ttl and their c
   assert.equal(l.counts.linked, 2);
 });
 
-test('spans waiting for reports are joined in their order when the reports come late, and at their deadline released unlinked', () => {
-  const l = new NodeContextLinker({ reportWaitNs: 100 * MS });
+test('server spans pass at once; a report that comes later (a request\'s first client call) finds its span\'s ids on the connection', () => {
+  const l = new NodeContextLinker({ holdNs: 50 * MS, maxServersPerConn: 2 });
   l.track(7);
   const a = span('server', 8080, 50000, 1000, 2000);
   const b = span('server', 8080, 50000, 3000, 4000);
-  assert.deepEqual(l.link([a], 1 * MS), []);
-  assert.equal(l.held, 1);
-  l.report(7, 's,1,8080,50000,1500');
-  l.report(7, 's,2,8080,50000,3500');
-  // b arrives with both reports: a takes its own first
-  assert.deepEqual(l.link([b], 2 * MS).map((s) => s.spanId), [a.spanId, b.spanId]);
-  assert.equal(l.counts.server_matched, 2);
-  // a span whose report never comes waits its 100 ms, then goes unlinked; one behind it on the same connection is joined at once
-  const c = span('server', 8080, 50001, 5000, 6000);
-  const d = span('server', 8080, 50001, 7000, 8000);
-  assert.deepEqual(l.link([c], 3 * MS), []);
-  l.report(7, 's,4,8080,50001,7500');
-  assert.deepEqual(l.link([d], 4 * MS).map((s) => s.spanId), [d.spanId]);
-  assert.equal(l.held, 1);
-  assert.deepEqual(l.link([], 50 * MS), []);
-  assert.deepEqual(l.link([], 104 * MS).map((s) => s.spanId), [c.spanId]);
-  assert.equal(l.counts.no_report, 1);
+  const c = span('server', 8080, 50000, 5000, 6000);
+  assert.deepEqual(l.link([a, b, c], 1 * MS).map((s) => s.spanId), [a.spanId, b.spanId, c.spanId]);
+  assert.equal(l.counts.server_passed, 3);
   assert.equal(l.held, 0);
-  // a detached process's waiting spans go at the next batch
-  const e = span('server', 8080, 50002, 9000, 9500);
-  assert.deepEqual(l.link([e], 105 * MS), []);
-  l.report(7, 's,5,8080,50009,9100'); // another connection: e stays
+  // fire-and-forget calls of b's and c's requests, made after their responses: their server reports come first
+  l.report(7, 's,2,8080,50000,3500\ns,3,8080,50000,5500\nc,2,40000,9000,7000\nc,3,40001,9000,7100');
+  const cb = span('client', 40000, 9000, 7010, 7500);
+  const cc = span('client', 40001, 9000, 7110, 7600);
+  const out = l.link([cb, cc], 2 * MS);
+  assert.deepEqual(out.map((s) => [s.spanId, s.parentSpanId, s.traceId]), [[cb.spanId, b.spanId, b.traceId], [cc.spanId, c.spanId, c.traceId]]);
+  // a's ids went past the per-connection cap (2): its late call is held, then released unlinked
+  l.report(7, 's,1,8080,50000,1500\nc,1,40002,9000,8000');
+  const ca = span('client', 40002, 9000, 8010, 8500);
+  assert.deepEqual(l.link([ca], 3 * MS), []);
+  assert.equal(l.held, 1);
+  assert.deepEqual(l.link([], 60 * MS).map((s) => [s.spanId, s.parentSpanId]), [[ca.spanId, undefined]]);
+  assert.equal(l.counts.server_missing, 1);
+  assert.equal(l.counts.linked, 2);
+  // a report that arrives with a later server span of its connection in the same batch is still its own
+  const d = span('server', 8080, 50001, 10_000, 11_000);
+  assert.deepEqual(l.link([d], 61 * MS).map((s) => s.spanId), [d.spanId]);
+  l.report(7, 's,4,8080,50001,10500\nc,4,40003,9000,10600');
+  const e = span('server', 8080, 50001, 12_000, 13_000);
+  const cd = span('client', 40003, 9000, 10_610, 10_700);
+  const out2 = l.link([e, cd], 62 * MS);
+  assert.deepEqual(out2.map((s) => s.spanId), [e.spanId, cd.spanId]);
+  assert.equal(out2[1]!.parentSpanId, d.spanId);
+  // a detached process's passed servers go with it
   l.untrack(7);
-  assert.deepEqual(l.link([], 106 * MS).map((s) => s.spanId), [e.spanId]);
-  assert.equal(l.counts.no_report, 2);
+  l.track(7);
+  l.report(7, 's,5,8080,50001,12500\nc,5,40004,9000,12600');
+  assert.deepEqual(l.link([span('client', 40004, 9000, 12_610, 12_700)], 63 * MS), []);
+  assert.equal(l.held, 1);
 });
 
 test('a payload of several report lines is taken line by line; a malformed line is dropped alone', () => {

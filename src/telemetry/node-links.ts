@@ -8,15 +8,19 @@
  * The join is per connection (pid, local port, remote port) and by time on one clock (the hook's
  * process.hrtime and bpf_ktime_get_ns are both CLOCK_MONOTONIC):
  * - a server span takes the first server report on its connection made while it ran
- *   (startNs ≤ t ≤ endNs): the hook reports when the request's headers were parsed;
+ *   (startNs ≤ t ≤ endNs): the time the request's headers were parsed. The hook reports a request
+ *   only once it makes a client call (most requests make none: a report per request cost the
+ *   application more than the capture), so a server span never waits: it passes at once, and its
+ *   ids stay on its connection (the last `maxServersPerConn`, for `contextTtlNs`) for a report
+ *   that comes later;
  * - a client span takes every client report on its connection made before its first byte went out
  *   (t ≤ startNs) and not taken by an earlier span: the hook reports just before the write. If those
  *   reports name one context, the span is its child; if they name several (writes of different
  *   requests coalesced into one syscall, or a request the capture missed), it is left unlinked and
  *   counted `ambiguous`: never a guess.
  * Client spans finish before their server span: a linked client span is held until its server span
- * arrives (bounded in number and time; released unlinked and counted past either bound). Spans of
- * attached processes also wait up to `reportWaitNs` for reports still in flight.
+ * arrives (bounded in number and time; released unlinked and counted past either bound). Client
+ * spans of attached processes also wait up to `reportWaitNs` for reports still in flight.
  * The client's request ctx (SpanCtx, `pending` from its start: the correlator's `defers` provider)
  * is settled with the decision, so that spans of other processes joined under it (the server at
  * the other end of the connection, and their children) take the same trace: while a ctx on their
@@ -58,8 +62,10 @@ export function parseNodeCtxReport(line: string): NodeCtxReport | undefined {
 export type NodeLinkOutcome =
   /** a client span made the child of its request's server span */
   | 'linked'
-  /** a server span matched to its request context */
+  /** a server span matched to its request context when it arrived (its request had made a client call) */
   | 'server_matched'
+  /** a server span passed before any report named it: its request made no client call (yet; a later report still finds its ids) */
+  | 'server_passed'
   /** a client call made outside any server request (a root span, correctly) */
   | 'no_context'
   /** the reports before a client span name several contexts: left unlinked */
@@ -86,12 +92,21 @@ export interface NodeLinkerOptions {
   readonly contextTtlNs?: number;
   /** contexts remembered after their server span at most (default 10000); the oldest go first */
   readonly maxContexts?: number;
+  /** server spans without a report kept per connection for a later report (default 64) */
+  readonly maxServersPerConn?: number;
   /** told when a process starts (`true`) and stops (`false`) being joined here */
   readonly onTracked?: (pid: number, tracked: boolean) => void;
 }
 
 /** what a client span takes from its server span */
 type ServerIds = Pick<Span, 'traceId' | 'spanId' | 'traceFlags' | 'ctx'>;
+
+/** a server span passed without a report: what a later report of its request needs */
+interface PassedServer {
+  readonly startNs: number;
+  readonly endNs: number;
+  readonly ids: ServerIds;
+}
 
 interface Ctx {
   /** the server span's ids (not the span: contexts outlive their export) */
@@ -104,16 +119,18 @@ interface Waiting {
   readonly arrivedNs: number;
 }
 
-/** a span of an attached process waiting for its report */
+/** a client span of an attached process waiting for its report */
 interface ReportWait extends Waiting {
-  /** its connection's report queue (`pid|kind|lport|rport`) */
+  /** its connection's report queue (`pid|c|lport|rport`) */
   readonly key: string;
   done: boolean;
 }
 
 const reportKey = (s: Span): string => `${s.conn!.pid}|${s.kind === 'server' ? 's' : 'c'}|${s.conn!.localPort}|${s.conn!.remotePort}`;
 
-const OUTCOMES: readonly NodeLinkOutcome[] = ['linked', 'server_matched', 'no_context', 'ambiguous', 'no_report', 'server_missing', 'downstream_unsettled', 'multiplexed'];
+const serverKey = (pid: number, lport: number, rport: number): string => `${pid}|s|${lport}|${rport}`;
+
+const OUTCOMES: readonly NodeLinkOutcome[] = ['linked', 'server_matched', 'server_passed', 'no_context', 'ambiguous', 'no_report', 'server_missing', 'downstream_unsettled', 'multiplexed'];
 
 /**
  * A span of a stream multiplexed on an HTTP/2 connection. The hook reports `http` servers and
@@ -131,6 +148,7 @@ export class NodeContextLinker {
   private readonly _maxReports: number;
   private readonly _ctxTtlNs: number;
   private readonly _maxCtxs: number;
+  private readonly _maxServers: number;
   private readonly _onTracked: ((pid: number, tracked: boolean) => void) | undefined;
   private readonly _pids = new Set<number>();
   /** `pid|s|lport|rport` / `pid|c|lport|rport` → reports in arrival (= time) order */
@@ -139,10 +157,12 @@ export class NodeContextLinker {
   private readonly _open = new AgedMap<Ctx>();
   /** `pid:id` → context whose server span arrived, aged from that arrival */
   private readonly _done = new AgedMap<Ctx>();
+  /** `pid|s|lport|rport` → server spans passed without a report, oldest first, aged from the last one */
+  private readonly _passed = new AgedMap<PassedServer[]>();
   /** contexts with a server span forgotten before their ttl (over `maxContexts`) */
   contextsEvicted = 0;
   /**
-   * Spans of attached processes waiting for their reports, by report queue; a queue's spans are
+   * Client spans of attached processes waiting for their reports, by report queue; a queue's spans are
    * tried again only when a report arrived on it (reports lag spans under load: trying every
    * waiting span at every batch was most of the agent's time), and at their deadline.
    */
@@ -156,7 +176,7 @@ export class NodeContextLinker {
   /** spans of other processes whose way to the root passes a pending client ctx, in arrival order */
   private _unsettled: Waiting[] = [];
   private _held = 0;
-  readonly counts: Record<NodeLinkOutcome, number> = { linked: 0, server_matched: 0, no_context: 0, ambiguous: 0, no_report: 0, server_missing: 0, downstream_unsettled: 0, multiplexed: 0 };
+  readonly counts: Record<NodeLinkOutcome, number> = { linked: 0, server_matched: 0, server_passed: 0, no_context: 0, ambiguous: 0, no_report: 0, server_missing: 0, downstream_unsettled: 0, multiplexed: 0 };
   /** reports dropped: malformed, or past the per-connection cap */
   reportsDropped = 0;
 
@@ -167,6 +187,7 @@ export class NodeContextLinker {
     this._maxReports = o.maxReportsPerConn ?? 1024;
     this._ctxTtlNs = o.contextTtlNs ?? 30e9;
     this._maxCtxs = o.maxContexts ?? 10_000;
+    this._maxServers = o.maxServersPerConn ?? 64;
     this._onTracked = o.onTracked;
   }
 
@@ -181,6 +202,7 @@ export class NodeContextLinker {
     if (this._pids.delete(pid)) this._onTracked?.(pid, false);
     const prefix = `${pid}|`;
     for (const k of this._reports.keys()) if (k.startsWith(prefix)) this._reports.delete(k);
+    for (const k of [...this._passed.keys()]) if (k.startsWith(prefix)) this._passed.delete(k);
     for (const k of this._waiting.keys()) if (k.startsWith(prefix)) this._dirty.add(k); // released at the next batch
   }
 
@@ -208,7 +230,7 @@ export class NodeContextLinker {
     let q = this._reports.get(key);
     if (q === undefined) this._reports.set(key, (q = []));
     q.push(r);
-    if (this._waiting.has(key)) this._dirty.add(key);
+    if (r.kind === 's' ? this._passed.get(key) !== undefined : this._waiting.has(key)) this._dirty.add(key);
     if (q.length > this._maxReports) {
       q.shift();
       this.reportsDropped++;
@@ -230,9 +252,9 @@ export class NodeContextLinker {
       else out.push(s);
     }
     this._expire(nowNs, out);
-    // servers first: a client span in the same batch then finds its server span
-    for (const w of fresh) if (w.span.kind === 'server') this._try(w, nowNs, out);
-    for (const k of this._dirty) if (k.includes('|s|')) this._retry(k, nowNs, out);
+    // reports for servers passed earlier, then servers: a client span in the same batch then finds its server span
+    for (const k of this._dirty) if (k.includes('|s|')) this._matchPassed(k, nowNs, out);
+    for (const w of fresh) if (w.span.kind === 'server') this._passServer(w.span, nowNs, out);
     for (const w of fresh) if (w.span.kind === 'client') this._try(w, nowNs, out);
     for (const k of this._dirty) if (!k.includes('|s|')) this._retry(k, nowNs, out);
     this._dirty.clear();
@@ -253,7 +275,7 @@ export class NodeContextLinker {
   }
 
   private _join(w: ReportWait, nowNs: number, out: Span[], final = false): boolean {
-    return w.span.kind === 'server' ? this._joinServer(w, nowNs, out, final) : this._joinClient(w, nowNs, out, final);
+    return this._joinClient(w, nowNs, out, final);
   }
 
   /** a report arrived on `key`: its waiting spans, in order, try again */
@@ -329,7 +351,7 @@ export class NodeContextLinker {
   registerMetrics(store: FamilyTarget, prefix = 'obi'): void {
     const c: CounterVec = new CounterVec({
       name: `${prefix}.nodejs.context.links`,
-      help: 'Spans of Node.js processes attached for context correlation, by what became of them: linked (client span made the child of its request), server_matched, no_context (a call outside any request), ambiguous, no_report, server_missing (left unlinked), downstream_unsettled (a span of another process joined under a call still pending past the bounds), multiplexed (a span on an HTTP/2 connection: no per-stream report, passed at once unlinked)',
+      help: 'Spans of Node.js processes attached for context correlation, by what became of them: linked (client span made the child of its request), server_matched (its request had made a client call), server_passed (none yet: passed at once, its ids kept for a later call), no_context (a call outside any request), ambiguous, no_report, server_missing (left unlinked), downstream_unsettled (a span of another process joined under a call still pending past the bounds), multiplexed (a span on an HTTP/2 connection: no per-stream report, passed at once unlinked)',
       labelNames: ['outcome'],
       index: new SeriesIndex(1),
       collect: () => {
@@ -338,33 +360,66 @@ export class NodeContextLinker {
     }).registerIn(store);
   }
 
-  /** true: decided (emitted or held for its server span); false: keeps waiting for its report (never when `final`) */
-  private _joinServer(w: Waiting, nowNs: number, out: Span[], final = false): boolean {
-    const s = w.span;
+  /**
+   * A server span passes at once: matched to its request's report if that came already, else kept
+   * (its ids) on its connection for a report still to come.
+   */
+  private _passServer(s: Span, nowNs: number, out: Span[]): void {
     const conn = s.conn!;
-    const q = this._reports.get(`${conn.pid}|s|${conn.localPort}|${conn.remotePort}`);
-    // reports before this span belong to requests the capture missed
-    while (q !== undefined && q.length > 0 && q[0]!.t < s.startNs) q.shift();
-    const r = q !== undefined && q.length > 0 && q[0]!.t <= s.endNs ? q.shift() : undefined;
-    if (r === undefined) {
-      if (!final && nowNs - w.arrivedNs < this._reportWaitNs && this._pids.has(conn.pid)) return false;
-      this._emit('no_report', s, out);
-      return true;
+    const key = serverKey(conn.pid, conn.localPort, conn.remotePort);
+    const q = this._reports.get(key);
+    // reports before this span: of a span passed earlier, or of a request the capture missed
+    const passed = this._passed.get(key);
+    while (q !== undefined && q.length > 0 && q[0]!.t < s.startNs) {
+      const r = q.shift()!;
+      const i = passed === undefined ? -1 : passed.findIndex((p) => p.startNs <= r.t && r.t <= p.endNs);
+      if (i >= 0) this._matched(conn.pid, r.id, passed!.splice(i, 1)[0]!.ids, nowNs, out);
     }
-    const key = `${conn.pid}:${r.id}`;
+    const ids: ServerIds = { traceId: s.traceId, spanId: s.spanId, traceFlags: s.traceFlags, ctx: s.ctx };
+    if (q !== undefined && q.length > 0 && q[0]!.t <= s.endNs) {
+      this._emit('server_matched', s, out);
+      this._matched(conn.pid, q.shift()!.id, ids, nowNs, out);
+      return;
+    }
+    const list = passed ?? [];
+    list.push({ startNs: s.startNs, endNs: s.endNs, ids });
+    if (list.length > this._maxServers) list.shift();
+    this._passed.set(key, list, nowNs);
+    this._emit('server_passed', s, out);
+  }
+
+  /** reports came on `key` (a connection with passed server spans): each takes the span that ran at its time */
+  private _matchPassed(key: string, nowNs: number, out: Span[]): void {
+    const q = this._reports.get(key);
+    const list = this._passed.get(key);
+    if (q === undefined || list === undefined) return;
+    const pid = Number(key.slice(0, key.indexOf('|')));
+    const keep: NodeCtxReport[] = [];
+    for (const r of q) {
+      const i = list.findIndex((p) => p.startNs <= r.t && r.t <= p.endNs);
+      if (i >= 0) this._matched(pid, r.id, list.splice(i, 1)[0]!.ids, nowNs, out);
+      else if (!list.some((p) => p.startNs > r.t)) keep.push(r); // its span has not come yet
+      // else its request was missed by the capture (a later one on the connection came): dropped
+    }
+    if (keep.length > 0) this._reports.set(key, keep);
+    else this._reports.delete(key);
+    if (list.length === 0) this._passed.delete(key);
+  }
+
+  /** context `id` of `pid` has its server span: its waiting client spans are linked */
+  private _matched(pid: number, id: number, ids: ServerIds, nowNs: number, out: Span[]): void {
+    const key = `${pid}:${id}`;
     const ctx = this._ctx(key, nowNs);
-    ctx.server = { traceId: s.traceId, spanId: s.spanId, traceFlags: s.traceFlags, ctx: s.ctx };
+    ctx.server = ids;
     this._open.delete(key);
     this._done.set(key, ctx, nowNs);
     if (this._done.size > this._maxCtxs) {
       this._done.shift();
       this.contextsEvicted++;
     }
-    this._emit('server_matched', s, out);
-    for (const c of ctx.waiting) this._emit('linked', childOf(c, s), out);
+    for (const c of ctx.waiting) this._emit('linked', childOf(c, ids), out);
     this._held -= ctx.waiting.length;
     ctx.waiting = [];
-    return true;
   }
 
   private _joinClient(w: Waiting, nowNs: number, out: Span[], final = false): boolean {
@@ -413,6 +468,7 @@ export class NodeContextLinker {
       this._open.shift();
     }
     for (let o = this._done.oldest(); o !== undefined && nowNs - o.atNs > this._ctxTtlNs; o = this._done.oldest()) this._done.shift();
+    for (let o = this._passed.oldest(); o !== undefined && nowNs - o.atNs > this._ctxTtlNs; o = this._passed.oldest()) this._passed.shift();
   }
 
   private _releaseUnlinked(c: Ctx, out: Span[]): void {

@@ -148,6 +148,16 @@ for (const [label, bin] of binaries) {
       assert.equal(rx.spans.filter((s) => s.kind === SERVER).length, N * 4);
     });
 
+    test(`${N} concurrent requests answered at once, each calling fetch 30 ms after its response: the late call is still its request's child`, async () => {
+      const outcome = async (o: string): Promise<number> => (await agent!.metricValue('obi_nodejs_context_links_total', { outcome: o })) ?? 0;
+      const before = { linked: await outcome('linked'), matched: await outcome('server_matched'), passed: await outcome('server_passed') };
+      await burst(port, Array.from({ length: N }, (_, i) => `/late/${i}`));
+      await check('late', 1);
+      assert.equal((await outcome('linked')) - before.linked, N);
+      // the server spans passed before their request's report (made with the call, after the response), or met it in one drain
+      assert.equal((await outcome('server_matched')) - before.matched + (await outcome('server_passed')) - before.passed, N);
+    });
+
     test('after the agent stops: no inspector port, hooks gone, the process serves on', async () => {
       const inspectorPort = agent!.agent.nodeContextAttached().get(svc.pid)!;
       assert.ok(listeningSockets(svc.pid).some((s) => s.port === inspectorPort), 'the inspector listens while attached');

@@ -4,9 +4,12 @@
  * JavaScript for Node 18+, kept as a string here; the agent never evaluates it itself.
  *
  * What it does in the target:
- * - `http.server.request.start` (diagnostics_channel): a new context id for the request, entered
- *   into an AsyncLocalStorage so that timers, promises and callbacks of the handler carry it;
- *   reports `s,<id>,<localPort>,<remotePort>,<hrtime ns>`.
+ * - `http.server.request.start` (diagnostics_channel): a new context for the request (an id, its
+ *   connection's ports, the time), entered into an AsyncLocalStorage so that timers, promises and callbacks of
+ *   the handler carry it. Nothing is reported yet: at the context's first client call (below), the
+ *   call is preceded by `s,<id>,<localPort>,<remotePort>,<hrtime ns at the request's start>`. Most
+ *   requests make no call, and a report per request (its socket's ports, a string, the batch and
+ *   the inspector message) cost the bench's Node.js server ~15 µs of its ~30 µs per request.
  * - `undici:request:create` (fetch) and `http.client.request.start` (http.request): remembers the
  *   context of the caller; `undici:client:sendHeaders` and the first `socket.write` of a
  *   ClientRequest report `c,<id>,<localPort>,<remotePort>,<hrtime ns>` just before the bytes go out.
@@ -33,6 +36,9 @@ const HOOK = String.raw`
   var req = typeof require === 'function' ? require : process.getBuiltinModule;
   var dc = req('diagnostics_channel'), ah = req('async_hooks'), net = req('net'), http = req('http');
   var als = new ah.AsyncLocalStorage();
+  // a server request: its id, its connection's ports (Node caches them per socket) and when it
+  // started; reported ('s') at its first client call. The socket itself is not kept.
+  function Ctx(id, s, t) { this.id = id; this.lp = s ? s.localPort : 0; this.rp = s ? s.remotePort : 0; this.t = t; this.r = false; }
   var next = 0, active = true, last = Date.now();
   var reqCtx = new WeakMap(), undiciSockets = new WeakSet(), reported = new WeakSet();
   // reports are sent in batches, one binding call per 5 ms (or per 256 reports): a call per request
@@ -45,33 +51,38 @@ const HOOK = String.raw`
     queue = [];
     try { send(payload); } catch (e) { /* binding gone */ }
   }
-  function out(kind, id, s) {
-    if (!active || !s) return;
-    // a write to a connecting socket goes out in a 'connect' listener registered by that write: report just before it
-    if (s.connecting) { s.once('connect', function () { out(kind, id, s); }); return; }
-    var lp = s.localPort, rp = s.remotePort;
+  function line(kind, id, lp, rp, t) {
     if (!lp || !rp) return;
-    queue.push(kind + ',' + id + ',' + lp + ',' + rp + ',' + process.hrtime.bigint());
+    queue.push(kind + ',' + id + ',' + lp + ',' + rp + ',' + t);
     if (queue.length >= 256) flush();
     else if (!flushing) {
       flushing = true;
-      var t = setTimeout(flush, 5);
-      if (t.unref) t.unref();
+      var ft = setTimeout(flush, 5);
+      if (ft.unref) ft.unref();
     }
   }
-  function cur() { var c = als.getStore(); return typeof c === 'number' ? c : 0; }
+  // a client call in context c (null: outside any request) about to write on socket s
+  function out(c, s) {
+    if (!active || !s) return;
+    // a write to a connecting socket goes out in a 'connect' listener registered by that write: report just before it
+    if (s.connecting) { s.once('connect', function () { out(c, s); }); return; }
+    if (c && !c.r) {
+      c.r = true;
+      line('s', c.id, c.lp, c.rp, c.t);
+    }
+    line('c', c ? c.id : 0, s.localPort, s.remotePort, process.hrtime.bigint());
+  }
+  function cur() { var c = als.getStore(); return c instanceof Ctx ? c : null; }
   var subs = {
     'http.server.request.start': function (m) {
-      var id = ++next;
-      als.enterWith(id);
-      out('s', id, m.socket || (m.request && m.request.socket));
+      als.enterWith(new Ctx(++next, m.socket || (m.request && m.request.socket), process.hrtime.bigint()));
     },
     'undici:request:create': function (m) { reqCtx.set(m.request, cur()); },
     'undici:client:connected': function (m) { if (m.socket) undiciSockets.add(m.socket); },
     'undici:client:sendHeaders': function (m) {
       if (m.socket) undiciSockets.add(m.socket);
-      var id = reqCtx.get(m.request);
-      out('c', id === undefined ? 0 : id, m.socket);
+      var c = reqCtx.get(m.request);
+      out(c === undefined ? null : c, m.socket);
     },
     'http.client.request.start': function (m) { if (!reqCtx.has(m.request)) reqCtx.set(m.request, cur()); }
   };
@@ -85,10 +96,10 @@ const HOOK = String.raw`
           if (msg) {
             if (msg instanceof http.ClientRequest && !reported.has(msg)) {
               reported.add(msg);
-              var id = reqCtx.get(msg);
-              out('c', id === undefined ? cur() : id, this);
+              var c = reqCtx.get(msg);
+              out(c === undefined ? cur() : c, this);
             }
-          } else if (!this.server) out('c', cur(), this);
+          } else if (!this.server) out(cur(), this);
         }
       } catch (e) { /* never disturb the application */ }
     }

@@ -5,6 +5,7 @@
 //   /sync/<id>   http.get() called synchronously in the handler
 //   /redis/<id>  awaits a Redis GET (ioredis), then fetch()
 //   /all/<id>    Promise.all of three fetch() calls
+//   /late/<id>   answers at once, then calls fetch() 30 ms after its response (fire and forget)
 //   /state       what the process looks like: its SIGUSR1 handler count, whether net.Socket#write,
 //                globals and diagnostics channels are as the app left them
 // argv: port downstreamPort redisPort(0 = none) [--own-sigusr1]
@@ -51,6 +52,11 @@ const server = http.createServer(async (req, res) => {
       await get(`/down/redis-${id}`);
     } else if (kind === 'all') {
       await Promise.all([0, 1, 2].map((k) => get(`/down/all-${id}-${k}`)));
+    } else if (kind === 'late') {
+      res.end(`ok ${kind} ${id}\n`);
+      await sleep(30);
+      await get(`/down/late-${id}`).catch(() => {});
+      return;
     } else if (kind === 'state') {
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({
