@@ -39,3 +39,13 @@ test('a long run of sets and deletes stays in order and compacts its queue', () 
   assert.equal(m.size, live.size);
   assert.ok((m as unknown as { _order: unknown[] })._order.length < 10_000);
 });
+
+test('keys set again and again, only looked at (never shifted): the queue is compacted too', () => {
+  const m = new AgedMap<number>();
+  for (let i = 0; i < 100_000; i++) {
+    m.set(`k${i % 32}`, i, i);
+    assert.equal(m.oldest()!.key, i < 31 ? 'k0' : `k${(i + 1) % 32}`);
+  }
+  assert.equal(m.size, 32);
+  assert.ok((m as unknown as { _order: unknown[] })._order.length < 5_000);
+});

@@ -39,13 +39,17 @@ export class AgedMap<V> {
   /** the oldest entry, if any */
   oldest(): { key: string; value: V; atNs: number } | undefined {
     const order = this._order;
+    let found: Slot<V> | undefined;
     while (this._head < order.length) {
       const slot = order[this._head]!;
-      if (this._map.get(slot.key) === slot) return slot;
+      if (this._map.get(slot.key) === slot) {
+        found = slot;
+        break;
+      }
       this._head++; // stale: set again later, or deleted
     }
     this._compact();
-    return undefined;
+    return found;
   }
 
   /** removes the oldest entry and returns it */

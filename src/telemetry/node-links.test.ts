@@ -278,6 +278,22 @@ test('server spans pass at once; a report that comes later (a request\'s first c
   assert.equal(l.held, 1);
 });
 
+test('passed server ids last contextTtlNs each: a connection that keeps passing spans keeps the recent ones', () => {
+  const l = new NodeContextLinker({ contextTtlNs: 100 * MS });
+  l.track(7);
+  const a = span('server', 8080, 50000, 1000, 2000);
+  const b = span('server', 8080, 50000, 3000, 4000);
+  l.link([a], 1 * MS);
+  l.link([b], 150 * MS);
+  l.link([], 160 * MS); // a's ids expired, b's kept
+  l.report(7, 's,1,8080,50000,1500\nc,1,40000,9000,5000\ns,2,8080,50000,3500\nc,2,40001,9000,5000');
+  const ca = span('client', 40000, 9000, 5010, 5100);
+  const cb = span('client', 40001, 9000, 5010, 5100);
+  const out = l.link([ca, cb], 170 * MS);
+  assert.deepEqual(out.map((s) => [s.spanId, s.parentSpanId]), [[cb.spanId, b.spanId]]);
+  assert.equal(l.held, 1); // ca waits for a server span that is gone
+});
+
 test('a payload of several report lines is taken line by line; a malformed line is dropped alone', () => {
   const l = new NodeContextLinker();
   l.track(7);

@@ -103,6 +103,8 @@ type ServerIds = Pick<Span, 'traceId' | 'spanId' | 'traceFlags' | 'ctx'>;
 
 /** a server span passed without a report: what a later report of its request needs */
 interface PassedServer {
+  /** when it passed (agent clock) */
+  readonly atNs: number;
   readonly startNs: number;
   readonly endNs: number;
   readonly ids: ServerIds;
@@ -157,7 +159,11 @@ export class NodeContextLinker {
   private readonly _open = new AgedMap<Ctx>();
   /** `pid:id` → context whose server span arrived, aged from that arrival */
   private readonly _done = new AgedMap<Ctx>();
-  /** `pid|s|lport|rport` → server spans passed without a report, oldest first, aged from the last one */
+  /**
+   * `pid|s|lport|rport` → server spans passed without a report, oldest first; the entry is aged
+   * from its creation and renewed at expiry while its connection still passes spans (an entry set
+   * again at every span would leave a slot per span in the aged map's queue)
+   */
   private readonly _passed = new AgedMap<PassedServer[]>();
   /** contexts with a server span forgotten before their ttl (over `maxContexts`) */
   contextsEvicted = 0;
@@ -381,10 +387,10 @@ export class NodeContextLinker {
       this._matched(conn.pid, q.shift()!.id, ids, nowNs, out);
       return;
     }
-    const list = passed ?? [];
-    list.push({ startNs: s.startNs, endNs: s.endNs, ids });
+    let list = passed;
+    if (list === undefined) this._passed.set(key, (list = []), nowNs);
+    list.push({ atNs: nowNs, startNs: s.startNs, endNs: s.endNs, ids });
     if (list.length > this._maxServers) list.shift();
-    this._passed.set(key, list, nowNs);
     this._emit('server_passed', s, out);
   }
 
@@ -468,7 +474,11 @@ export class NodeContextLinker {
       this._open.shift();
     }
     for (let o = this._done.oldest(); o !== undefined && nowNs - o.atNs > this._ctxTtlNs; o = this._done.oldest()) this._done.shift();
-    for (let o = this._passed.oldest(); o !== undefined && nowNs - o.atNs > this._ctxTtlNs; o = this._passed.oldest()) this._passed.shift();
+    for (let o = this._passed.oldest(); o !== undefined && nowNs - o.atNs > this._ctxTtlNs; o = this._passed.oldest()) {
+      this._passed.shift();
+      const live = o.value.filter((p) => nowNs - p.atNs <= this._ctxTtlNs);
+      if (live.length > 0) this._passed.set(o.key, live, nowNs);
+    }
   }
 
   private _releaseUnlinked(c: Ctx, out: Span[]): void {
