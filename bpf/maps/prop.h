@@ -47,8 +47,9 @@ struct {
 	__type(value, __u64);
 } prop_sockmap SEC(".maps");
 
-/* sockets a selected process connect()ed (sockops TCP_CONNECT_CB, its context), put into
- * prop_sockmap once established (the only callback where sockops may add a socket) */
+/* sockets a traced process connect()ed (sockops TCP_CONNECT_CB, its context): once established
+ * they get the per-segment option callbacks and (`headers`) join prop_sockmap (the only callback
+ * where sockops may add a socket) */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, OBI_MAX_PROP_THREADS);
