@@ -65,6 +65,9 @@ export interface HeaderInjectionCounts {
 const EAGAIN = 11;
 const LOAD_ATTEMPTS = 5;
 
+/** the sys_enter programs of the write syscalls: context propagation's id decision only */
+export const WRITE_ENTER_PROGRAMS = ['obi_enter_write', 'obi_enter_sendto', 'obi_enter_writev', 'obi_enter_sendmsg', 'obi_enter_sendmmsg', 'obi_enter_sendfile64'] as const;
+
 export class Kernel {
   readonly bpf: BpfObject;
   private _links: number[] = [];
@@ -98,6 +101,9 @@ export class Kernel {
       bpf.setGlobal(ObiGlobal.prop_hdr, Buffer.from([prop.headers ? 1 : 0]));
       // the sockops program loads only for propagation (loading it needs CAP_NET_ADMIN), sk_msg/sk_skb only for headers
       if (!prop.tcp && !prop.headers) {
+        // a write's sys_enter only decides propagation (bpf/probes/sock_io.h): without it every
+        // write on the host would pay a tracepoint hit for nothing
+        for (const name of WRITE_ENTER_PROGRAMS) bpf.setAutoload(name, false);
         bpf.setAutoload('obi_sockops', false);
         bpf.setMapAutocreate(ObiMap.prop_sockmap, false); // creating a sockhash needs CAP_NET_ADMIN too
       }
@@ -119,6 +125,7 @@ export class Kernel {
       }
     }
     const k = new Kernel(bpf);
+    const propagating = o.propagation?.tcp === true || o.propagation?.headers === true;
     const tLoad = performance.now();
     const attached: string[] = [];
     for (const p of bpf.programs()) {
@@ -126,6 +133,7 @@ export class Kernel {
       if (/^u(ret)?probe/.test(p.section) || p.section === 'sockops' || p.section === 'sk_msg' || p.section === 'sk_skb') continue;
       // the SIGUSR1 probe: attached by the Node.js attacher only while it waits for an answer (pipeline/node-ctx/attach.ts)
       if ((SIGPROBE_PROGRAMS as readonly string[]).includes(p.name)) continue;
+      if (!propagating && (WRITE_ENTER_PROGRAMS as readonly string[]).includes(p.name)) continue; // not loaded
       k._links.push(bpf.attach(p.name));
       attached.push(p.section.replace(/^(raw_)?tracepoint\//, ''));
     }
