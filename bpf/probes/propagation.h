@@ -49,6 +49,20 @@ static __always_inline __u32 prop_mode(__u32 tgid)
 	return pp ? pp->mode : OBI_PROP_OFF;
 }
 
+/*
+ * A thread's entry in prop_threads is written in place once it exists, and cleared (all zero:
+ * nothing open) rather than deleted when its request is answered: an update and a delete of the
+ * LRU hash per request were ~0.3 us of a request read's sys_exit in nginx. The entry goes when
+ * the thread exits (probes/proc.h).
+ */
+static __always_inline void prop_thread_set(__u64 id, struct obi_prop_thread *th, struct obi_prop_thread *t)
+{
+	if (th)
+		*th = *t;
+	else
+		bpf_map_update_elem(&prop_threads, &id, t, BPF_ANY);
+}
+
 /* a server request starts on the thread (its first read returned) */
 static __always_inline void prop_thread_start(__u64 id, __u64 sock_id, struct obi_prop_sock *ps, __u32 mode)
 {
@@ -63,7 +77,7 @@ static __always_inline void prop_thread_start(__u64 id, __u64 sock_id, struct ob
 	__builtin_memcpy(t.span_id, ps->span_id, 8);
 	t.sock_id = sock_id;
 	t.open = 1;
-	bpf_map_update_elem(&prop_threads, &id, &t, BPF_ANY);
+	prop_thread_set(id, th, &t);
 }
 
 /* a server response starts on the thread: the request it answers is done */
@@ -75,14 +89,14 @@ static __always_inline void prop_thread_end(__u64 id, __u64 sock_id, __u32 mode)
 	if (mode == OBI_PROP_EVENT) {
 		if (th->sock_id ==
 		    sock_id) /* the request read last is answered; another one's answer changes nothing */
-			bpf_map_delete_elem(&prop_threads, &id);
+			__builtin_memset(th, 0, sizeof(*th));
 		return;
 	}
 	if (th->open > 1) {
 		th->open -= 1;
 		return;
 	}
-	bpf_map_delete_elem(&prop_threads, &id);
+	__builtin_memset(th, 0, sizeof(*th));
 }
 
 /* idle mode: the thread serves a request (its client requests then go without ids: the parent is
@@ -107,7 +121,7 @@ static __always_inline void prop_nowire(__u64 id, __u64 sock_id)
 	t.sock_id = sock_id;
 	t.open = 1;
 	t.nowire = 1;
-	bpf_map_update_elem(&prop_threads, &id, &t, BPF_ANY);
+	prop_thread_set(id, bpf_map_lookup_elem(&prop_threads, &id), &t);
 }
 
 /* is the client end of this server connection a quiet client on this host (prop_quiet)? */
@@ -399,7 +413,7 @@ static __always_inline void prop_thread_io(__u64 id, __u64 sock_id)
 	if (!prop_ids)
 		return;
 	struct obi_prop_thread *th = bpf_map_lookup_elem(&prop_threads, &id);
-	if (th && th->sock_id != sock_id)
+	if (th && th->open && th->sock_id != sock_id)
 		th->other_io = 1;
 }
 
@@ -413,7 +427,7 @@ static __always_inline void prop_connect(__u64 id, __u64 sock_id)
 	fresh.last_dir = 0xff;
 	if (prop_mode(id >> 32) == OBI_PROP_EVENT) {
 		struct obi_prop_thread *th = bpf_map_lookup_elem(&prop_threads, &id);
-		if (th && !th->other_io) {
+		if (th && th->open && !th->other_io) {
 			__builtin_memcpy(fresh.trace_id, th->trace_id, 16);
 			__builtin_memcpy(fresh.parent_id, th->span_id, 8);
 			fresh.bound = 1;
