@@ -273,15 +273,11 @@ export class NodeContextLinker {
   private _try(w: ReportWait, nowNs: number, out: Span[]): void {
     let list = this._waiting.get(w.key);
     if (list !== undefined) this._dirty.add(w.key); // tried in order with them, in this batch
-    else if (this._join(w, nowNs, out)) return;
+    else if (this._joinClient(w, nowNs, out)) return;
     else this._waiting.set(w.key, (list = []));
     list.push(w);
     this._waitOrder.push(w);
     this._waitCount++;
-  }
-
-  private _join(w: ReportWait, nowNs: number, out: Span[], final = false): boolean {
-    return this._joinClient(w, nowNs, out, final);
   }
 
   /** a report arrived on `key`: its waiting spans, in order, try again */
@@ -291,7 +287,7 @@ export class NodeContextLinker {
     const keep: ReportWait[] = [];
     for (const w of list) {
       if (w.done) continue;
-      if (this._join(w, nowNs, out)) this._settled(w);
+      if (this._joinClient(w, nowNs, out)) this._settled(w);
       else keep.push(w);
     }
     if (keep.length > 0) this._waiting.set(key, keep);
@@ -310,7 +306,7 @@ export class NodeContextLinker {
       const w = order[this._waitHead]!;
       if (!w.done) {
         if (nowNs - w.arrivedNs < this._reportWaitNs) break;
-        this._join(w, nowNs, out, true); // a last try; no report: released unlinked
+        this._joinClient(w, nowNs, out, true); // a last try; no report: released unlinked
         this._settled(w);
         const list = this._waiting.get(w.key);
         if (list !== undefined) {
