@@ -101,3 +101,20 @@ test('held plaintext is bounded and dropped with its process', () => {
   t.onData(...ev({ ingress: true, ts: 101, payload: RESP, tls: true, role: ObiRole.OBI_ROLE_CLIENT }));
   assert.equal(t.counters.tlsPairedLate, 0);
 });
+
+test('a TLS server connection closed with a request unanswered lingers, then is flushed by the timer at its close time', () => {
+  const { t, out } = tracker();
+  const closeEv = (ts: number) => ({ hdrType: ObiEventType.OBI_EV_CLOSE, hdrPid: 42, hdrTsNs: ts, sockId: SOCK }) as unknown as Parameters<ConnectionTracker['onClose']>[0];
+  t.onData(...ev({ ingress: true, ts: 1_000, payload: REQ, tls: true }));
+  t.onClose(closeEv(5_000));
+  assert.equal(t.lingering, 1, 'waiting for plaintext decrypted after the close');
+  t.expireLingering(5_000 + 0.5e9);
+  assert.equal(out.length, 0, 'still within the wait');
+  // no event comes (the host went quiet): the timer ends the wait
+  t.expireLingering(5_000 + 1.5e9);
+  assert.equal(t.lingering, 0);
+  assert.equal(out.length, 1);
+  assert.equal(out[0].rec.path, '/secret');
+  assert.equal(out[0].rec.status, 0, 'no response');
+  assert.equal(out[0].rec.endNs, 5_000, 'ended when the connection closed, not when the wait ended');
+});

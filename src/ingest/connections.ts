@@ -404,12 +404,25 @@ export class ConnectionTracker {
 
   /** the process is gone: flush and forget its connections */
   dropPid(pid: number, tsNs: number): void {
-    this._lingering.endAll(pid, tsNs);
+    this._lingering.endAll(pid);
     this._held.dropPid(pid);
     this.counters.tlsUnpairedDropped = this._held.dropped;
     const m = this._byPid.get(pid);
     if (!m) return;
     for (const c of [...m.values()]) this._finish(c, tsNs);
+  }
+
+  /** TLS connections closed with requests unanswered, waiting for late plaintext */
+  get lingering(): number {
+    return this._lingering.size;
+  }
+
+  /**
+   * Flush the lingering TLS connections whose wait is over (the agent's timer: without it they
+   * would wait for the next event, or the idle sweep, when the host goes quiet).
+   */
+  expireLingering(nowNs: number): void {
+    this._lingering.expire(nowNs);
   }
 
   /** flush connections idle since before now - idleTimeout */
@@ -428,7 +441,7 @@ export class ConnectionTracker {
 
   /** flush everything (shutdown) */
   closeAll(nowNs: number): void {
-    this._lingering.endAll(undefined, nowNs);
+    this._lingering.endAll(undefined);
     for (const m of [...this._byPid.values()]) for (const c of [...m.values()]) this._finish(c, nowNs);
   }
 

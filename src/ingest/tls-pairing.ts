@@ -99,9 +99,13 @@ export class HeldPlaintext {
   }
 }
 
-/** Closed TLS connections (keyed by pid and SSL*) waiting a moment for late plaintext, oldest first. */
+/**
+ * Closed TLS connections (keyed by pid and SSL*) waiting a moment for late plaintext, oldest first.
+ * A connection that stops lingering without late plaintext is flushed at its close time: its
+ * unanswered requests end when the connection did, not when the agent next looked.
+ */
 export class Lingering<C extends { readonly pid: number }> {
-  private readonly _byKey = new Map<string, { readonly conn: C; readonly untilNs: number }>();
+  private readonly _byKey = new Map<string, { readonly conn: C; readonly closeNs: number }>();
   private readonly _finish: (conn: C, tsNs: number) => void;
 
   /** `finish` flushes a connection that stops lingering */
@@ -113,45 +117,45 @@ export class Lingering<C extends { readonly pid: number }> {
     return this._byKey.size;
   }
 
-  /** linger `conn` of session (pid, sslId) until `tsNs + TLS_LINGER_NS` */
-  add(pid: number, sslId: bigint, conn: C, tsNs: number): void {
-    if (this._byKey.size >= MAX_LINGERING) this._end(this._byKey.keys().next().value as string, tsNs);
+  /** linger `conn` of session (pid, sslId), closed at `closeNs`, until `closeNs + TLS_LINGER_NS` */
+  add(pid: number, sslId: bigint, conn: C, closeNs: number): void {
+    if (this._byKey.size >= MAX_LINGERING) this._end(this._byKey.keys().next().value as string);
     const key = `${pid}:${sslId}`;
-    this._end(key, tsNs);
-    this._byKey.set(key, { conn, untilNs: tsNs + TLS_LINGER_NS });
+    this._end(key);
+    this._byKey.set(key, { conn, closeNs });
   }
 
   get(pid: number, sslId: bigint): C | undefined {
     return this._byKey.get(`${pid}:${sslId}`)?.conn;
   }
 
-  /** stop lingering (session, pid): the connection is flushed */
+  /** stop lingering (session, pid): the connection is flushed at `tsNs` (its late plaintext's time) */
   end(pid: number, sslId: bigint, tsNs: number): void {
     this._end(`${pid}:${sslId}`, tsNs);
   }
 
-  /** flush those whose time is up */
+  /** flush those whose time is up (a clock reading or an event's time, in the kernel's monotonic ns) */
   expire(nowNs: number): void {
     for (const [key, l] of this._byKey) {
-      if (l.untilNs >= nowNs) return;
-      this._end(key, nowNs);
+      if (l.closeNs + TLS_LINGER_NS >= nowNs) return;
+      this._end(key);
     }
   }
 
   /** flush those of `pid` (every one when undefined) */
-  endAll(pid: number | undefined, tsNs: number): void {
+  endAll(pid: number | undefined): void {
     if (this._byKey.size === 0) return;
-    for (const [key, l] of [...this._byKey]) if (pid === undefined || l.conn.pid === pid) this._end(key, tsNs);
+    for (const [key, l] of [...this._byKey]) if (pid === undefined || l.conn.pid === pid) this._end(key);
   }
 
   conns(): IterableIterator<C> {
     return [...this._byKey.values()].map((l) => l.conn)[Symbol.iterator]();
   }
 
-  private _end(key: string, tsNs: number): void {
+  private _end(key: string, tsNs?: number): void {
     const l = this._byKey.get(key);
     if (!l) return;
     this._byKey.delete(key);
-    this._finish(l.conn, tsNs);
+    this._finish(l.conn, tsNs ?? l.closeNs);
   }
 }

@@ -375,7 +375,14 @@ export class Agent {
 
     const poll = Math.max(100, durationMs(cfg.discovery.poll_interval) || 5000);
     this._timers.push(setInterval(() => this._safe(() => this._lifecycle!.scan(false)), poll));
-    this._timers.push(setInterval(() => this._safe(() => (this._tracker!.sweep(this._nowNs()), this._corr!.correlator.expire(this._nowNs()))), 10_000));
+    this._timers.push(
+      setInterval(() => this._safe(() => (this._tracker!.sweep(this._nowNs()), this._corr!.correlator.expire(this._nowNs()), this._flushSpans())), 10_000),
+    );
+    // closed TLS connections with requests unanswered end their wait for late plaintext on time,
+    // also when no further event comes (their spans would otherwise wait for unrelated traffic)
+    this._timers.push(
+      setInterval(() => this._safe(() => this._tracker!.lingering > 0 && (this._tracker!.expireLingering(this._nowNs()), this._flushSpans())), 250),
+    );
     const ttlMs = this._processor.ttlMs;
     if (ttlMs > 0) this._timers.push(setInterval(() => this._safe(() => this._processor!.expire(performance.now())), Math.max(100, Math.min(ttlMs / 2, 30_000))));
     // spans the Node.js linker holds are released even when no batch arrives
