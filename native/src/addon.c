@@ -141,6 +141,7 @@ static napi_value init(napi_env env, napi_value exports)
 		EXPORT_FN("setMapAutocreate", obi_set_map_autocreate),
 		EXPORT_FN("setAutoload", obi_set_autoload),
 		EXPORT_FN("detach", obi_detach),
+		EXPORT_FN("detachAsync", obi_detach_async),
 		EXPORT_FN("close", obi_close),
 		EXPORT_FN("mapUpdate", obi_map_update),
 		EXPORT_FN("mapLookup", obi_map_lookup),

@@ -84,6 +84,7 @@ napi_value obi_attach_map(napi_env env, napi_callback_info info);
 napi_value obi_set_map_autocreate(napi_env env, napi_callback_info info);
 napi_value obi_attach_uprobe_multi(napi_env env, napi_callback_info info);
 napi_value obi_detach(napi_env env, napi_callback_info info);
+napi_value obi_detach_async(napi_env env, napi_callback_info info);
 napi_value obi_close(napi_env env, napi_callback_info info);
 
 /* caps.c */

@@ -1,4 +1,4 @@
-/* Over 400 lines: one libbpf loader (open, load-time constants, load, attach/detach of every program kind incl. cgroups, close); errors carry errno. */
+/* Over 400 lines: one libbpf loader (open, load-time constants, load, attach/detach of every program kind incl. cgroups, detach on a worker, close); errors carry errno. */
 #include "common.h"
 #include <bpf/btf.h>
 #include <errno.h>
@@ -331,6 +331,87 @@ napi_value obi_detach(napi_env env, napi_callback_info info)
 	bpf_link__destroy(o->links[id]);
 	o->links[id] = NULL;
 	return NULL;
+}
+
+/*
+ * detachAsync(h, linkId) -> Promise: the link leaves the table at once, and is destroyed on a
+ * libuv worker. Tearing down a tracepoint or probe link waits for RCU grace periods (~70 ms
+ * each on this kernel); the agent's thread must not wait with the ring filling.
+ */
+struct detach_work {
+	napi_async_work work;
+	napi_deferred deferred;
+	struct bpf_link *link;
+	int raw_fd;
+};
+
+static void detach_execute(napi_env env, void *data)
+{
+	(void)env;
+	struct detach_work *w = data;
+	if (w->link)
+		bpf_link__destroy(w->link);
+	if (w->raw_fd >= 0)
+		close(w->raw_fd);
+}
+
+static void detach_complete(napi_env env, napi_status status, void *data)
+{
+	(void)status;
+	struct detach_work *w = data;
+	napi_value undef;
+	napi_get_undefined(env, &undef);
+	napi_resolve_deferred(env, w->deferred, undef);
+	napi_delete_async_work(env, w->work);
+	free(w);
+}
+
+napi_value obi_detach_async(napi_env env, napi_callback_info info)
+{
+	ARGS(2);
+	struct obi_object *o = obi_arg_object(env, argv[0]);
+	if (!o)
+		return NULL;
+	int32_t id;
+	NAPI_CALL(env, napi_get_value_int32(env, argv[1], &id));
+	struct bpf_link *link = NULL;
+	int raw_fd = -1;
+	if (id >= OBI_MAX_LINKS && id < 2 * OBI_MAX_LINKS && o->raw_links[id - OBI_MAX_LINKS]) {
+		raw_fd = o->raw_links[id - OBI_MAX_LINKS] - 1;
+	} else if (id < 0 || id >= OBI_MAX_LINKS || !o->links[id]) {
+		napi_throw_range_error(env, "OBI_ERR_NATIVE", "no such link");
+		return NULL;
+	} else {
+		link = o->links[id];
+	}
+	struct detach_work *w = calloc(1, sizeof(*w));
+	if (!w) {
+		napi_throw_error(env, "OBI_ERR_NATIVE", "out of memory");
+		return NULL;
+	}
+	w->link = link;
+	w->raw_fd = raw_fd;
+	napi_value promise, name;
+	NAPI_CALL(env, napi_create_promise(env, &w->deferred, &promise));
+	NAPI_CALL(env, napi_create_string_utf8(env, "obi:detach", NAPI_AUTO_LENGTH, &name));
+	/* the table forgets it: from here the work (or this thread, if it cannot be queued) owns it */
+	if (link)
+		o->links[id] = NULL;
+	else
+		o->raw_links[id - OBI_MAX_LINKS] = 0;
+	bool queued = napi_create_async_work(env, NULL, name, detach_execute, detach_complete, w, &w->work) == napi_ok;
+	if (queued && napi_queue_async_work(env, w->work) != napi_ok) {
+		napi_delete_async_work(env, w->work);
+		queued = false;
+	}
+	if (!queued) {
+		detach_execute(env, w);
+		napi_value undef;
+		napi_get_undefined(env, &undef);
+		napi_resolve_deferred(env, w->deferred, undef);
+		free(w);
+	}
+	return promise;
 }
 
 /* close(h): detach everything, free the object (idempotent) */

@@ -25,6 +25,7 @@ interface NativeAddon {
   setMapAutocreate(h: Handle, map: string, on: boolean): void;
   setAutoload(h: Handle, prog: string, on: boolean): void;
   detach(h: Handle, link: number): void;
+  detachAsync(h: Handle, link: number): Promise<void>;
   close(h: Handle): void;
   mapUpdate(h: Handle, map: string, key: Buffer, value: Buffer, flags: number): void;
   mapLookup(h: Handle, map: string, key: Buffer): Buffer | null;
@@ -228,6 +229,14 @@ export class BpfObject {
 
   detach(link: number): void {
     this._call(() => this._addon.detach(this._handle, link), 'OBI_ERR_BPF_LOAD', `detach link ${link}`);
+  }
+
+  /**
+   * Detach on a libuv worker: the link is gone from this object at once, the kernel teardown
+   * (RCU grace periods, ~70 ms per tracepoint or probe link) does not block the event loop.
+   */
+  detachAsync(link: number): Promise<void> {
+    return this._call(() => this._addon.detachAsync(this._handle, link), 'OBI_ERR_BPF_LOAD', `detach link ${link}`);
   }
 
   mapUpdate(map: string, key: Buffer, value: Buffer, flags = BPF_ANY): void {

@@ -29,7 +29,8 @@ import type { Logger } from './log.ts';
 /** The part of BpfObject this module uses. */
 export interface UprobeAttacher {
   attachUprobe(prog: string, opts: { retprobe: boolean; pid: number; path: string; offset: number }): number;
-  detach(link: number): void;
+  /** the link is gone at once; the kernel's teardown (RCU grace periods) runs off the event loop */
+  detachAsync(link: number): Promise<void>;
 }
 
 export interface TlsInstrumenterOptions {
@@ -305,7 +306,7 @@ export class TlsInstrumenter {
 
   private _detach(link: number): void {
     try {
-      this._opts.bpf.detach(link);
+      this._opts.bpf.detachAsync(link).catch(() => undefined);
     } catch {
       /* the object is closed already */
     }

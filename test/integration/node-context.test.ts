@@ -65,7 +65,7 @@ for (const [label, bin] of binaries) {
       port = await freePort();
       svc = startProcess(bin, [app, String(port), String(down.port), String(redis.port)]);
       await waitForPort(port);
-      listenersBefore = listeningSockets(svc.pid).map((s) => s.port).sort();
+      listenersBefore = (await listeningSockets(svc.pid)).map((s) => s.port).sort();
       agent = await TestAgent.start({
         OTEL_EBPF_OPEN_PORT: String(port),
         OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${rx.httpPort}`,
@@ -160,10 +160,10 @@ for (const [label, bin] of binaries) {
 
     test('after the agent stops: no inspector port, hooks gone, the process serves on', async () => {
       const inspectorPort = agent!.agent.nodeContextAttached().get(svc.pid)!;
-      assert.ok(listeningSockets(svc.pid).some((s) => s.port === inspectorPort), 'the inspector listens while attached');
+      assert.ok((await listeningSockets(svc.pid)).some((s) => s.port === inspectorPort), 'the inspector listens while attached');
       await agent!.stop();
       agent = undefined;
-      assert.deepEqual(listeningSockets(svc.pid).map((s) => s.port).sort(), listenersBefore);
+      assert.deepEqual((await listeningSockets(svc.pid)).map((s) => s.port).sort(), listenersBefore);
       const state = await getJson(port, '/state');
       assert.deepEqual(state, { sigusr1: 0, writeUnchanged: true, globalsAdded: 0, serverStartSubscribers: false, undiciSubscribers: false });
       assert.match(await (await fetch(`http://127.0.0.1:${port}/timer/x`)).text(), /^ok timer x/);
@@ -218,7 +218,7 @@ describe('Node.js context correlation: processes that SIGUSR1 would disturb are 
     await agent.waitSpans(4, (s) => s.kind === 'client' && String(s.attributes['url.full']).includes('/down/timer-'));
     assert.ok(agent.spans((s) => s.kind === 'client').every((s) => s.parentSpanId === undefined));
     await waitFor('event_loop count', async () => (await agent.metricValue('obi_unlinked_client_spans_total', { reason: 'event_loop' })) === 4);
-    assert.deepEqual(listeningSockets(own.pid).map((s) => s.port), [ownPort]);
-    assert.deepEqual(listeningSockets(disabled.pid).map((s) => s.port), [disabledPort]);
+    assert.deepEqual((await listeningSockets(own.pid)).map((s) => s.port), [ownPort]);
+    assert.deepEqual((await listeningSockets(disabled.pid)).map((s) => s.port), [disabledPort]);
   });
 });

@@ -34,9 +34,10 @@ export interface SigProbeMaps {
   mapUpdate(map: string, key: Buffer, value: Buffer, flags?: number): void;
   mapLookup(map: string, key: Buffer): Buffer | null;
   mapDelete(map: string, key: Buffer): boolean;
-  /** the probe's programs are attached only while a probe waits (every epoll_wait of the host pays them) */
+  /** the probe's programs are attached only while probes wait (every epoll_wait of the host pays them) */
   attach(prog: string): number;
-  detach(link: number): void;
+  /** the link is gone at once; the kernel's teardown (~70 ms of RCU grace periods per tracepoint) runs off the event loop */
+  detachAsync(link: number): Promise<void>;
 }
 
 /** bpf/probes/sigprobe.h */
@@ -89,6 +90,10 @@ export class NodeCtxAttacher {
   /** `pid:port` of every inspector port we opened: the agent's own exchanges there are not the app's */
   private readonly _inspectorPorts = new Set<string>();
   private _running?: Promise<void>;
+  /** the SIGUSR1 probe's links, attached while the queue drains */
+  private _probeLinks?: number[];
+  /** their teardown (on a libuv worker): the kernel refuses a program twice on one tracepoint (EEXIST) */
+  private _unprobing: Promise<unknown> = Promise.resolve();
   private _closing = false;
   private readonly _ping: NodeJS.Timeout;
   readonly results: Record<NodeAttachResult, number> = Object.fromEntries(RESULTS.map((r) => [r, 0])) as Record<NodeAttachResult, number>;
@@ -143,6 +148,7 @@ export class NodeCtxAttacher {
     clearInterval(this._ping);
     this._queue.length = 0;
     await this.idle();
+    await this._unprobing;
     await Promise.all([...this._attached.values()].map((a) => this._detach(a)));
     this._attached.clear();
   }
@@ -153,17 +159,43 @@ export class NodeCtxAttacher {
   }
 
   private async _drain(): Promise<void> {
-    for (let pid = this._queue.shift(); pid !== undefined; pid = this._queue.shift()) {
-      let result: NodeAttachResult;
-      try {
-        result = await this._attachOne(pid);
-      } catch (err) {
-        this._o.log.warn('Node.js context: attach failed', { pid, error: (err as Error).message });
-        result = 'inspector_failed';
+    try {
+      for (let pid = this._queue.shift(); pid !== undefined; pid = this._queue.shift()) {
+        let result: NodeAttachResult;
+        try {
+          result = await this._attachOne(pid);
+        } catch (err) {
+          this._o.log.warn('Node.js context: attach failed', { pid, error: (err as Error).message });
+          result = 'inspector_failed';
+        }
+        this.results[result]++;
+        this._o.log.info('Node.js context correlation', { pid, result });
       }
-      this.results[result]++;
-      this._o.log.info('Node.js context correlation', { pid, result });
+    } finally {
+      this._disarmProbe();
     }
+  }
+
+  /** The SIGUSR1 probe's programs attached (once per drain of the queue: every epoll_wait of the host pays them). */
+  private async _armProbe(): Promise<void> {
+    if (this._probeLinks !== undefined) return;
+    await this._unprobing;
+    const links: number[] = [];
+    try {
+      for (const prog of SIGPROBE_PROGRAMS) links.push(this._o.bpf.attach(prog));
+    } catch (err) {
+      this._probeLinks = links;
+      this._disarmProbe();
+      throw err;
+    }
+    this._probeLinks = links;
+  }
+
+  private _disarmProbe(): void {
+    const links = this._probeLinks;
+    if (links === undefined) return;
+    this._probeLinks = undefined;
+    this._unprobing = Promise.all(links.map((l) => this._o.bpf.detachAsync(l).catch(() => undefined)));
   }
 
   private async _attachOne(pid: number): Promise<NodeAttachResult> {
@@ -172,12 +204,11 @@ export class NodeCtxAttacher {
     if (disp === undefined) return 'probe_timeout';
     if (disp.handler === 0n || disp.handler === 1n) return 'no_inspector';
     if ((disp.flags & SA_RESTART) !== 0n) return 'app_sigusr1_handler';
-    const m = mappingOf(pid, disp.handler);
-    const exe = exePath(pid);
+    const [m, exe] = await Promise.all([mappingOf(pid, disp.handler), exePath(pid)]);
     if (m === undefined || !m.exec || !(m.path === exe || /\/libnode\.so[.\d]*$/.test(m.path))) return 'unknown_handler';
     if (this._closing) return 'inspector_failed';
 
-    const before = new Set(listeningSockets(pid).map((s) => s.inode));
+    const before = new Set((await listeningSockets(pid)).map((s) => s.inode));
     process.kill(pid, 'SIGUSR1');
     const port = await this._waitListener(pid, before);
     if (port === undefined) return 'inspector_not_listening';
@@ -224,9 +255,8 @@ export class NodeCtxAttacher {
     const bpf = this._o.bpf;
     bpf.mapDelete(ObiMap.sigprobe, key);
     bpf.mapUpdate(ObiMap.sigprobe, key, Buffer.alloc(SIG_PROBE_SIZE), BPF_NOEXIST);
-    const links: number[] = [];
     try {
-      for (const prog of SIGPROBE_PROGRAMS) links.push(bpf.attach(prog));
+      await this._armProbe();
       const start = Date.now();
       let nudged = 0;
       while (Date.now() - start < this._waitMs) {
@@ -236,13 +266,12 @@ export class NodeCtxAttacher {
         // listening ports (opened and closed at once) wakes it, no signal needed
         if (Date.now() - start >= 100 * (nudged + 1) ** 2) {
           nudged++;
-          wake(pid);
+          void wake(pid).catch(() => undefined);
         }
         await sleep(20);
       }
       return undefined;
     } finally {
-      for (const l of links) bpf.detach(l);
       bpf.mapDelete(ObiMap.sigprobe, key);
     }
   }
@@ -250,7 +279,7 @@ export class NodeCtxAttacher {
   private async _waitListener(pid: number, before: Set<string>): Promise<number | undefined> {
     const end = Date.now() + this._waitMs;
     while (Date.now() < end) {
-      const fresh = listeningSockets(pid).filter((s) => !before.has(s.inode) && !s.v6 && s.addrHex === '0100007F');
+      const fresh = (await listeningSockets(pid)).filter((s) => !before.has(s.inode) && !s.v6 && s.addrHex === '0100007F');
       if (fresh.length === 1) return fresh[0]!.port;
       await sleep(25);
     }
@@ -274,8 +303,8 @@ export class NodeCtxAttacher {
 }
 
 /** Connects to one listening port of `pid` and closes at once: its event loop wakes up. */
-function wake(pid: number): void {
-  const l = listeningSockets(pid)[0];
+async function wake(pid: number): Promise<void> {
+  const l = (await listeningSockets(pid))[0];
   if (l === undefined) return;
   let host = '::1';
   if (!l.v6) {

@@ -3,25 +3,23 @@
  * TCP sockets a process owns (to find the inspector port it opened and to check that it closed)
  * and the file an address of its memory belongs to (to place its SIGUSR1 handler).
  */
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdir, readFile, readlink } from 'node:fs/promises';
 
-/** Socket inodes of the fds of `pid`. */
-export function socketInodes(pid: number): Set<string> {
+/**
+ * Socket inodes of the fds of `pid`. Asynchronous, as is every /proc read of the attacher's loop:
+ * reading /proc/PID/net/tcp walks the kernel's whole connection hash (~3 ms per table on a 24 GB
+ * host, whatever the number of sockets), and the agent's thread must keep draining meanwhile.
+ */
+export async function socketInodes(pid: number): Promise<Set<string>> {
   const out = new Set<string>();
   let fds: string[];
   try {
-    fds = readdirSync(`/proc/${pid}/fd`);
+    fds = await readdir(`/proc/${pid}/fd`);
   } catch {
     return out;
   }
-  for (const fd of fds) {
-    try {
-      const l = readlinkSync(`/proc/${pid}/fd/${fd}`);
-      if (l.startsWith('socket:[')) out.add(l.slice(8, -1));
-    } catch {
-      // closed meanwhile
-    }
-  }
+  const links = await Promise.all(fds.map((fd) => readlink(`/proc/${pid}/fd/${fd}`).catch(() => ''))); // '' = closed meanwhile
+  for (const l of links) if (l.startsWith('socket:[')) out.add(l.slice(8, -1));
   return out;
 }
 
@@ -34,31 +32,29 @@ export interface ListenSocket {
 }
 
 /** TCP sockets in LISTEN state in `pid`'s network namespace that `pid` holds. */
-export function listeningSockets(pid: number): ListenSocket[] {
-  const inodes = socketInodes(pid);
+export async function listeningSockets(pid: number): Promise<ListenSocket[]> {
+  const [inodes, tables] = await Promise.all([
+    socketInodes(pid),
+    Promise.all((['tcp', 'tcp6'] as const).map((f) => readFile(`/proc/${pid}/net/${f}`, 'latin1').catch(() => undefined))),
+  ]);
   const out: ListenSocket[] = [];
-  for (const [file, v6] of [['tcp', false], ['tcp6', true]] as const) {
-    let text: string;
-    try {
-      text = readFileSync(`/proc/${pid}/net/${file}`, 'latin1');
-    } catch {
-      continue;
-    }
+  tables.forEach((text, i) => {
+    if (text === undefined) return;
     for (const line of text.split('\n').slice(1)) {
       const f = line.trim().split(/\s+/);
       if (f.length < 10 || f[3] !== '0A') continue; // 0A = TCP_LISTEN
       const [addrHex, portHex] = f[1]!.split(':');
-      if (inodes.has(f[9]!)) out.push({ inode: f[9]!, addrHex: addrHex!, port: parseInt(portHex!, 16), v6 });
+      if (inodes.has(f[9]!)) out.push({ inode: f[9]!, addrHex: addrHex!, port: parseInt(portHex!, 16), v6: i === 1 });
     }
-  }
+  });
   return out;
 }
 
 /** The file mapped at `addr` in `pid` (from /proc/PID/maps) and whether that mapping is executable. */
-export function mappingOf(pid: number, addr: bigint): { path: string; exec: boolean } | undefined {
+export async function mappingOf(pid: number, addr: bigint): Promise<{ path: string; exec: boolean } | undefined> {
   let text: string;
   try {
-    text = readFileSync(`/proc/${pid}/maps`, 'latin1');
+    text = await readFile(`/proc/${pid}/maps`, 'latin1');
   } catch {
     return undefined;
   }
@@ -74,9 +70,9 @@ export function mappingOf(pid: number, addr: bigint): { path: string; exec: bool
 }
 
 /** The executable of `pid`, or undefined. */
-export function exePath(pid: number): string | undefined {
+export async function exePath(pid: number): Promise<string | undefined> {
   try {
-    return readlinkSync(`/proc/${pid}/exe`);
+    return await readlink(`/proc/${pid}/exe`);
   } catch {
     return undefined;
   }
