@@ -273,6 +273,7 @@ export async function runOne(group: GroupId, config: ConfigId, rep: number, ctx:
       const unused = await freePort();
       agent = await AgentProcess.start({ openPort: String(config === 'obi' ? port : unused), expectInstrumented: config === 'obi' ? EXPECTED_INSTRUMENTED[group] : 0, env: spec.agentEnv });
     }
+    const atStart = agent ? await agent.counters() : undefined;
     let requestsTotal = await spec.warm(port, ctx);
     const pids = app.pids();
     const measured: {
@@ -326,8 +327,9 @@ export async function runOne(group: GroupId, config: ConfigId, rep: number, ctx:
     await app.stop();
     const sdkCounts = config === 'sdk' && ctx.receiver ? { ...ctx.receiver.counts } : undefined;
     const perRequest = spec.spansPerRequest ?? 1;
-    for (const m of measured) {
+    for (const [i, m] of measured.entries()) {
       const r = m.phase;
+      const sinceDropped = (i === 0 ? atStart : measured[i - 1].after)?.dropped ?? 0;
       let agentM: AgentMeasure | undefined;
       if (agent && m.before && m.after) {
         const steady = m.rss.slice(Math.floor(m.rss.length / 2));
@@ -347,6 +349,7 @@ export async function runOne(group: GroupId, config: ConfigId, rep: number, ctx:
           ingestUsPerRequest: ((m.after.ingestS - m.before.ingestS) * 1e6) / r.requests,
           processUsPerRequest: ((m.after.processS - m.before.processS) * 1e6) / r.requests,
           dropped: m.after.dropped - m.before.dropped,
+          droppedWarmup: m.before.dropped - sinceDropped,
           droppedExported,
           spans,
           spansMetrics: m.after.spansMetrics - m.before.spansMetrics,

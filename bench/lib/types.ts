@@ -64,6 +64,8 @@ export interface AgentMeasure {
   readonly processUsPerRequest: number;
   /** kernel ring-buffer reserve failures during the load window (`obi_ebpf_events_dropped_total` delta) */
   readonly dropped: number;
+  /** the same from the agent's start (or the previous window) to this window: the warm-up's losses */
+  readonly droppedWarmup: number;
   /** whether `obi_ebpf_events_dropped_total` is on /metrics at all */
   readonly droppedExported: boolean;
   /** spans produced during the window (the `counter` trace printer's count, every protocol) */
@@ -153,6 +155,8 @@ export interface Row {
   readonly p50Ratio?: Spread;
   readonly p99Ratio?: Spread;
   readonly dropped?: number;
+  /** events lost in the warm-ups before the windows (summed over repetitions) */
+  readonly droppedWarmup?: number;
   /** spans − requests × spans expected per request, per repetition */
   readonly spanDiffs?: readonly number[];
   readonly loadGenCpuUsPerRequest?: Spread;

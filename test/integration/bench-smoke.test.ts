@@ -95,6 +95,7 @@ function agentOf(rps: number, over: Partial<NonNullable<Sample['agent']>> = {}):
     ingestUsPerRequest: 2,
     processUsPerRequest: 0.5,
     dropped: 0,
+    droppedWarmup: 0,
     droppedExported: true,
     spans: rps * 10 + 5,
     spansMetrics: rps * 10 + 5,
@@ -235,6 +236,25 @@ describe('bench harness: parsers and report (pure)', () => {
     assert.match(md, /SDK spans received \/ requests: 120032\/120000/);
     assert.match(md, /Per request with obi-ts \(medians\): 3\.00 ring records, 1,500 bytes read from the ring; agent 4\.00 µs CPU, of which ingest 2\.00 µs and process 0\.50 µs \(wall time in those stages\), the rest 1\.50 µs/);
   });
+});
+
+test('events lost in a warm-up fail the lost-events target and show in the row, though the windows lost none', () => {
+  const samples: Sample[] = [];
+  for (const rep of [0, 1, 2]) {
+    samples.push(sample('nginx-http', 'none', rep, 100_000));
+    samples.push(sample('nginx-http', 'obi', rep, 60_000, { agent: agentOf(60_000, { droppedWarmup: rep === 1 ? 587 : 0 }) }));
+  }
+  const rows = buildRows(samples);
+  assert.equal(rows[1].dropped, 0);
+  assert.equal(rows[1].droppedWarmup, 587);
+  const lost = buildTargets(rows, samples, []).find((x) => x.measure.startsWith('lost events'))!;
+  assert.equal(lost.status, 'FAIL');
+  assert.equal(lost.measured, '0 dropped in 3 instrumented runs');
+  assert.match(lost.note, /587 more lost in the warm-ups \(nginx-http\)/);
+  const clean = buildRows(samples.map((s) => (s.agent ? { ...s, agent: { ...s.agent, droppedWarmup: 0 } } : s)));
+  const ok = buildTargets(clean, samples.map((s) => (s.agent ? { ...s, agent: { ...s.agent, droppedWarmup: 0 } } : s)), []).find((x) => x.measure.startsWith('lost events'))!;
+  assert.equal(ok.status, 'PASS');
+  assert.match(ok.note, /0 lost in the warm-ups/);
 });
 
 test('a missed p99 target says why: at saturation Little\'s law from the throughput ratio; at a fixed rate the added CPU and the agent\'s cores', () => {
