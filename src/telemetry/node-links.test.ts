@@ -4,6 +4,7 @@ import type { ServiceIdentity } from '../common/service.ts';
 import { SpanCtx, type TraceIds } from '../common/trace.ts';
 import { NodeContextLinker, parseNodeCtxReport } from './node-links.ts';
 import type { Span } from './span.ts';
+import type { CounterVec } from './counter.ts';
 import { MetricStore } from './store.ts';
 
 const service: ServiceIdentity = { name: 'api', namespace: '', instanceId: 'h:7', pid: 7, exePath: '/usr/bin/node', language: 'nodejs' };
@@ -222,6 +223,10 @@ test('contexts are remembered for late client calls within their ttl and their c
   const servers = [1, 2, 3].map((id) => span('server', 8080, 50000 + id, 1000 * id, 1000 * id + 500));
   assert.equal(l.link(servers, 1 * MS).length, 3);
   assert.equal(l.contextsEvicted, 1); // context 1 went: over the cap of 2
+  const store = new MetricStore();
+  l.registerMetrics(store);
+  store.collect();
+  assert.equal((store.getByPromName('obi_nodejs_context_evicted_total') as CounterVec).value(0), 1);
   // fire-and-forget calls after the responses: context 3 and 2 are remembered, 1 is not
   l.report(7, 'c,3,40003,9000,5000');
   l.report(7, 'c,2,40002,9000,5000');

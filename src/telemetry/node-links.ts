@@ -349,7 +349,7 @@ export class NodeContextLinker {
     return out;
   }
 
-  /** `obi_nodejs_context_links_total{outcome}`, read from `counts` at collection. */
+  /** `obi_nodejs_context_links_total{outcome}` and `obi_nodejs_context_evicted_total`, read at collection. */
   registerMetrics(store: FamilyTarget, prefix = 'obi'): void {
     const c: CounterVec = new CounterVec({
       name: `${prefix}.nodejs.context.links`,
@@ -359,6 +359,13 @@ export class NodeContextLinker {
       collect: () => {
         for (const o of OUTCOMES) c.setTotal(c.index.id([o]), this.counts[o]);
       },
+    }).registerIn(store);
+    const evicted: CounterVec = new CounterVec({
+      name: `${prefix}.nodejs.context.evicted`,
+      help: `Request contexts of attached Node.js processes forgotten before their ttl because more than ${this._maxCtxs} were remembered (oldest first); a client call one of them makes later is left unlinked`,
+      labelNames: [],
+      index: new SeriesIndex(0),
+      collect: () => evicted.setTotal(0, this.contextsEvicted),
     }).registerIn(store);
   }
 
