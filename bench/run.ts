@@ -2,7 +2,7 @@
  * obi-ts overhead benchmark: application throughput, latency and CPU with
  * and without instrumentation, and the agent's own CPU, memory, losses and span
  * counts, measured side by side on loopback, each configuration alternated and
- * repeated. Writes bench/results/<date>.{json,md,svg} and bench/results/latest.md.
+ * repeated. Writes bench/results/<date>.{json,md,svg} (<date>-2… for a later run that day) and bench/results/latest.md.
  *
  *   node bench/run.ts [--smoke] [--reps N] [--duration S] [--warmup S] [--only nginx-http,node,redis]
  *                     [--configs none,idle,obi,sdk] [--https auto|on|off] [--no-micro] [--out DIR]
@@ -14,7 +14,7 @@
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { cpus, release, tmpdir, totalmem } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { REPO_ROOT } from './lib/agent.ts';
 import { OtlpReceiver } from './lib/otlp.ts';
 import { commandVersion, loadAvg, sleep, startChild } from './lib/proc.ts';
@@ -172,7 +172,7 @@ const USAGE = `Usage: node bench/run.ts [--smoke] [--reps N] [--duration S] [--w
                          [--only nginx-http,nginx-http-noprop,nginx-https,node,redis,grpc,genai-https,genai-https-large,genai-h2,genai-h2-large,
                                  nginx-prop-off,nginx-prop-tcp,nginx-prop-headers,node-prop-off,node-prop-tcp,node-prop-headers] [--configs none,idle,obi,sdk]
                          [--https auto|on|off] [--no-micro] [--out DIR] [--rate R]
-       node bench/run.ts --render bench/results/<date>.json   (rewrite its .md, .svg and latest.md)
+       node bench/run.ts --render bench/results/<name>.json   (rewrite its .md, .svg and latest.md)
 Overhead of obi-ts vs no instrumentation (and the OTel Node SDK); see bench/README.md.
 `;
 
@@ -284,13 +284,21 @@ async function main(argv: readonly string[]): Promise<number> {
   return errors.length ? 1 : 0;
 }
 
-function writeResult(result: BenchResult, outDir: string): void {
+/** the run's file name: its date, then `<date>-2`, `-3`… when that day has results already */
+function freshName(outDir: string, date: string): string {
+  for (let i = 1; ; i++) {
+    const name = i === 1 ? date : `${date}-${i}`;
+    if (!existsSync(join(outDir, `${name}.json`))) return name;
+  }
+}
+
+function writeResult(result: BenchResult, outDir: string, name = freshName(outDir, result.date)): void {
   const date = result.date;
   mkdirSync(outDir, { recursive: true });
-  const base = join(outDir, date);
+  const base = join(outDir, name);
   writeFileSync(`${base}.json`, `${JSON.stringify(result, null, 1)}\n`);
   writeFileSync(`${base}.svg`, renderSvg(result.rows, `obi-ts overhead, ${date}`));
-  writeFileSync(`${base}.md`, renderMarkdown(result, `${date}.svg`));
+  writeFileSync(`${base}.md`, renderMarkdown(result, `${name}.svg`));
   copyFileSync(`${base}.md`, join(outDir, 'latest.md'));
   log(`wrote ${relative(process.cwd(), base)}.{json,md,svg} and latest.md`);
   for (const t of result.targets) log(`${t.status.padEnd(8)} ${t.measure}: ${t.measured} (target ${t.target})`);
@@ -301,7 +309,7 @@ function rerender(file: string): number {
   const old = JSON.parse(readFileSync(file, 'utf8')) as BenchResult;
   const rows = buildRows(old.samples);
   const result: BenchResult = { ...old, rows, targets: buildTargets(rows, old.samples, old.pending), notes: METHOD_NOTES(old.options) };
-  writeResult(result, dirname(file));
+  writeResult(result, dirname(file), basename(file, '.json'));
   return 0;
 }
 

@@ -255,6 +255,12 @@ test('events lost in a warm-up fail the lost-events target and show in the row, 
   const ok = buildTargets(clean, samples.map((s) => (s.agent ? { ...s, agent: { ...s.agent, droppedWarmup: 0 } } : s)), []).find((x) => x.measure.startsWith('lost events'))!;
   assert.equal(ok.status, 'PASS');
   assert.match(ok.note, /0 lost in the warm-ups/);
+  // a window's loss below the sustained rate fails it too, and says where
+  const slow = samples.map((s) => (s.agent ? { ...s, agent: { ...s.agent, droppedWarmup: 0 } } : s));
+  slow.push(sample('genai-https-large', 'obi', 0, 6000, { agent: agentOf(6000, { dropped: 78 }) }));
+  const slowLost = buildTargets(buildRows(slow), slow, []).find((x) => x.measure.startsWith('lost events'))!;
+  assert.equal(slowLost.status, 'FAIL');
+  assert.match(slowLost.note, /0 events lost; 78 lost below that rate \(genai-https-large rep 0: 78 at 6,000 req\/s\)/);
 });
 
 test('a missed p99 target says why: at saturation Little\'s law from the throughput ratio; at a fixed rate the added CPU and the agent\'s cores', () => {
