@@ -310,26 +310,58 @@ napi_value obi_attach_uprobe(napi_env env, napi_callback_info info)
 	return store_link(env, o, bpf_program__attach_uprobe(p, ret, pid, path, (size_t)off), name);
 }
 
-/* detach(h, linkId) */
-napi_value obi_detach(napi_env env, napi_callback_info info)
+/*
+ * Parses (h, linkId) and takes the link out of the object's table: *link for a libbpf link,
+ * *raw_fd for a raw one. 0, or -1 with a JS exception pending.
+ */
+static int take_link(napi_env env, napi_callback_info info, struct bpf_link **link, int *raw_fd)
 {
-	ARGS(2);
+	size_t argc = 2;
+	napi_value argv[2];
+	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2) {
+		napi_throw_type_error(env, "OBI_ERR_NATIVE", "expected (handle, linkId)");
+		return -1;
+	}
 	struct obi_object *o = obi_arg_object(env, argv[0]);
 	if (!o)
-		return NULL;
+		return -1;
 	int32_t id;
-	NAPI_CALL(env, napi_get_value_int32(env, argv[1], &id));
+	if (napi_get_value_int32(env, argv[1], &id) != napi_ok) {
+		napi_throw_type_error(env, "OBI_ERR_NATIVE", "link id: expected a number");
+		return -1;
+	}
+	*link = NULL;
+	*raw_fd = -1;
 	if (id >= OBI_MAX_LINKS && id < 2 * OBI_MAX_LINKS && o->raw_links[id - OBI_MAX_LINKS]) {
-		close(o->raw_links[id - OBI_MAX_LINKS] - 1);
+		*raw_fd = o->raw_links[id - OBI_MAX_LINKS] - 1;
 		o->raw_links[id - OBI_MAX_LINKS] = 0;
-		return NULL;
+		return 0;
 	}
 	if (id < 0 || id >= OBI_MAX_LINKS || !o->links[id]) {
 		napi_throw_range_error(env, "OBI_ERR_NATIVE", "no such link");
-		return NULL;
+		return -1;
 	}
-	bpf_link__destroy(o->links[id]);
+	*link = o->links[id];
 	o->links[id] = NULL;
+	return 0;
+}
+
+static void destroy_link(struct bpf_link *link, int raw_fd)
+{
+	if (link)
+		bpf_link__destroy(link);
+	if (raw_fd >= 0)
+		close(raw_fd);
+}
+
+/* detach(h, linkId) */
+napi_value obi_detach(napi_env env, napi_callback_info info)
+{
+	struct bpf_link *link;
+	int raw_fd;
+	if (take_link(env, info, &link, &raw_fd))
+		return NULL;
+	destroy_link(link, raw_fd);
 	return NULL;
 }
 
@@ -349,10 +381,7 @@ static void detach_execute(napi_env env, void *data)
 {
 	(void)env;
 	struct detach_work *w = data;
-	if (w->link)
-		bpf_link__destroy(w->link);
-	if (w->raw_fd >= 0)
-		close(w->raw_fd);
+	destroy_link(w->link, w->raw_fd);
 }
 
 static void detach_complete(napi_env env, napi_status status, void *data)
@@ -368,38 +397,25 @@ static void detach_complete(napi_env env, napi_status status, void *data)
 
 napi_value obi_detach_async(napi_env env, napi_callback_info info)
 {
-	ARGS(2);
-	struct obi_object *o = obi_arg_object(env, argv[0]);
-	if (!o)
-		return NULL;
-	int32_t id;
-	NAPI_CALL(env, napi_get_value_int32(env, argv[1], &id));
-	struct bpf_link *link = NULL;
-	int raw_fd = -1;
-	if (id >= OBI_MAX_LINKS && id < 2 * OBI_MAX_LINKS && o->raw_links[id - OBI_MAX_LINKS]) {
-		raw_fd = o->raw_links[id - OBI_MAX_LINKS] - 1;
-	} else if (id < 0 || id >= OBI_MAX_LINKS || !o->links[id]) {
-		napi_throw_range_error(env, "OBI_ERR_NATIVE", "no such link");
-		return NULL;
-	} else {
-		link = o->links[id];
-	}
 	struct detach_work *w = calloc(1, sizeof(*w));
 	if (!w) {
 		napi_throw_error(env, "OBI_ERR_NATIVE", "out of memory");
 		return NULL;
 	}
-	w->link = link;
-	w->raw_fd = raw_fd;
+	if (take_link(env, info, &w->link, &w->raw_fd)) {
+		free(w);
+		return NULL;
+	}
+	/* from here the work (or this thread, if it cannot be queued) owns the link */
 	napi_value promise, name;
-	NAPI_CALL(env, napi_create_promise(env, &w->deferred, &promise));
-	NAPI_CALL(env, napi_create_string_utf8(env, "obi:detach", NAPI_AUTO_LENGTH, &name));
-	/* the table forgets it: from here the work (or this thread, if it cannot be queued) owns it */
-	if (link)
-		o->links[id] = NULL;
-	else
-		o->raw_links[id - OBI_MAX_LINKS] = 0;
-	bool queued = napi_create_async_work(env, NULL, name, detach_execute, detach_complete, w, &w->work) == napi_ok;
+	if (napi_create_promise(env, &w->deferred, &promise) != napi_ok) {
+		destroy_link(w->link, w->raw_fd);
+		free(w);
+		napi_throw_error(env, "OBI_ERR_NATIVE", "cannot create a promise");
+		return NULL;
+	}
+	bool queued = napi_create_string_utf8(env, "obi:detach", NAPI_AUTO_LENGTH, &name) == napi_ok &&
+	              napi_create_async_work(env, NULL, name, detach_execute, detach_complete, w, &w->work) == napi_ok;
 	if (queued && napi_queue_async_work(env, w->work) != napi_ok) {
 		napi_delete_async_work(env, w->work);
 		queued = false;
