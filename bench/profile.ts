@@ -7,7 +7,10 @@
  * the profiler's signals interrupt the verifier: EAGAIN). Prints the functions with the most
  * self time and writes the .cpuprofile for Chrome DevTools.
  *
- *   node bench/profile.ts [--group nginx|grpc|node] [--node-options '--max-semi-space-size=16'] [--duration 10] [--top 40] [--out /tmp/agent.cpuprofile] [--env K=V ...]
+ * With --alloc, a sampling allocation profile instead (every allocation, the short-lived ones too:
+ * they are what the young generation's scavenges cost): bytes allocated per request, by function.
+ *
+ *   node bench/profile.ts [--group nginx|grpc|node] [--alloc] [--node-options '--max-semi-space-size=16'] [--duration 10] [--top 40] [--out /tmp/agent.cpuprofile] [--env K=V ...]
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +22,12 @@ import { cleanEnv, runCommand } from './lib/proc.ts';
 import { startGrpcServer, startNginx, startNodeApp } from './lib/servers.ts';
 
 const BENCH_DIR = import.meta.dirname;
+
+interface AllocNode {
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  selfSize: number;
+  children: AllocNode[];
+}
 
 interface ProfileNode {
   id: number;
@@ -58,6 +67,28 @@ async function main(): Promise<void> {
   const insp = new InspectorMemory(inspectPort);
   try {
     await load(2);
+    if (process.argv.includes('--alloc')) {
+      await insp.command('HeapProfiler.enable');
+      await insp.command('HeapProfiler.startSampling', { samplingInterval: 512, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+      const rps = await load(durationS);
+      const c = await agent.settle();
+      const stopped = await insp.command('HeapProfiler.stopSampling');
+      const head = (stopped.result?.profile as { head: AllocNode }).head;
+      const self = new Map<string, number>();
+      let total = 0;
+      const walk = (n: AllocNode): void => {
+        const f = n.callFrame;
+        const key = `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*\/(src|node_modules)\//, '$1/')}:${f.lineNumber + 1}`;
+        self.set(key, (self.get(key) ?? 0) + n.selfSize);
+        total += n.selfSize;
+        for (const ch of n.children) walk(ch);
+      };
+      walk(head);
+      const requests = rps * durationS;
+      console.log(`load: ${Math.round(rps)} req/s; agent spans ${c.spansMetrics}; allocated ${(total / 2 ** 20).toFixed(1)} MiB, ${Math.round(total / requests)} bytes per request`);
+      for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${String(Math.round(v / requests)).padStart(6)} B/req  ${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`);
+      return;
+    }
     await insp.command('Profiler.enable');
     await insp.command('Profiler.setSamplingInterval', { interval: 200 });
     await insp.command('Profiler.start');

@@ -16,6 +16,8 @@ export interface AgentCounters {
   /** wall seconds in the agent's pipeline stages */
   readonly ingestS: number;
   readonly processS: number;
+  /** `obi_agent_cpu_yields_total`: the agent gave its CPU away mid-drain (src/pipeline/yield.ts) */
+  readonly cpuYields: number;
   readonly dropped: number;
   /** spans recorded in the RED duration histograms (`_count`); protocols without RED metrics are not in it */
   readonly spansMetrics: number;
@@ -43,6 +45,7 @@ export function countersOf(samples: readonly PromSample[], printed: number): Age
     bytesRead: sumMetric(samples, 'obi_ebpf_bytes_read_total'),
     ingestS: stageSeconds(samples, 'ingest'),
     processS: stageSeconds(samples, 'process'),
+    cpuYields: sumMetric(samples, 'obi_agent_cpu_yields_total'),
     dropped: sumMetric(samples, 'obi_ebpf_events_dropped_total'),
     spansMetrics: spansFromMetrics(samples),
     instrumented: sumMetric(samples, 'obi_instrumented_processes'),

@@ -98,6 +98,7 @@ export function buildRows(samples: readonly Sample[]): Row[] {
         agentUsPerRequest: withAgent ? spread(ag.map((a) => a.cpuUsPerRequest)) : undefined,
         ingestUsPerRequest: withAgent ? spread(ag.map((a) => a.ingestUsPerRequest)) : undefined,
         processUsPerRequest: withAgent ? spread(ag.map((a) => a.processUsPerRequest)) : undefined,
+        yieldsPerKRequest: withAgent ? spread(ag.map((a) => a.yieldsPerKRequest)) : undefined,
         p50Ratio: config !== 'none' && base.length > 0 ? pairedRatio(ss, base, (s) => s.p50Us) : undefined,
         p99Ratio: config !== 'none' && base.length > 0 ? pairedRatio(ss, base, (s) => s.p99Us) : undefined,
         dropped: withAgent ? ag.reduce((t, a) => t + a.dropped, 0) : undefined,
@@ -296,7 +297,7 @@ function breakdown(x: Row | undefined): string | undefined {
   const ingest = x.ingestUsPerRequest?.median ?? 0;
   const processUs = x.processUsPerRequest?.median ?? 0;
   const total = x.agentUsPerRequest.median;
-  return `Per request with obi-ts (medians): ${f2(x.eventsPerRequest?.median ?? 0)} ring records, ${f0(x.bytesPerRequest.median)} bytes read from the ring; agent ${f2(total)} µs CPU, of which ingest ${f2(ingest)} µs and process ${f2(processUs)} µs (wall time in those stages), the rest ${f2(Math.max(0, total - ingest - processUs))} µs (native drain, timers, GC, scrapes).`;
+  return `Per request with obi-ts (medians): ${f2(x.eventsPerRequest?.median ?? 0)} ring records, ${f0(x.bytesPerRequest.median)} bytes read from the ring; agent ${f2(total)} µs CPU, of which ingest ${f2(ingest)} µs and process ${f2(processUs)} µs (wall time in those stages), the rest ${f2(Math.max(0, total - ingest - processUs))} µs (native drain, timers, GC, scrapes)${x.yieldsPerKRequest ? `; the CPU given away mid-drain ${f1(x.yieldsPerKRequest.median)} times per 1,000 requests` : ''}.`;
 }
 
 const esc = (s: string): string => s.replace(/\|/g, '\\|');

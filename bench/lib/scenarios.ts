@@ -348,6 +348,7 @@ export async function runOne(group: GroupId, config: ConfigId, rep: number, ctx:
           cpuUsPerRequest: (m.agentCpuS * 1e6) / r.requests,
           ingestUsPerRequest: ((m.after.ingestS - m.before.ingestS) * 1e6) / r.requests,
           processUsPerRequest: ((m.after.processS - m.before.processS) * 1e6) / r.requests,
+          yieldsPerKRequest: ((m.after.cpuYields - m.before.cpuYields) * 1000) / r.requests,
           dropped: m.after.dropped - m.before.dropped,
           droppedWarmup: m.before.dropped - sinceDropped,
           droppedExported,

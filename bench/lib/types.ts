@@ -62,6 +62,8 @@ export interface AgentMeasure {
   /** wall time per request in the agent's stages (`obi_agent_stage_seconds_total`), µs */
   readonly ingestUsPerRequest: number;
   readonly processUsPerRequest: number;
+  /** times the agent gave its CPU away mid-drain, per 1,000 requests (absent in runs before it did) */
+  readonly yieldsPerKRequest?: number;
   /** kernel ring-buffer reserve failures during the load window (`obi_ebpf_events_dropped_total` delta) */
   readonly dropped: number;
   /** the same from the agent's start (or the previous window) to this window: the warm-up's losses */
@@ -151,6 +153,7 @@ export interface Row {
   readonly agentUsPerRequest?: Spread;
   readonly ingestUsPerRequest?: Spread;
   readonly processUsPerRequest?: Spread;
+  readonly yieldsPerKRequest?: Spread;
   /** p50 / p99 latency over the same repetition's uninstrumented run */
   readonly p50Ratio?: Spread;
   readonly p99Ratio?: Spread;

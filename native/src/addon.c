@@ -156,6 +156,7 @@ static napi_value init(napi_env env, napi_value exports)
 		EXPORT_FN("probeProgType", obi_probe_prog_type),
 		EXPORT_FN("setAttachType", obi_set_attach_type),
 		EXPORT_FN("attachUprobeMulti", obi_attach_uprobe_multi),
+		EXPORT_FN("schedYield", obi_sched_yield),
 	};
 	NAPI_CALL(env, napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));
 	return exports;

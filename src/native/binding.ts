@@ -41,6 +41,8 @@ interface NativeAddon {
   probeProgType(type: number): number;
   setAttachType(h: Handle, prog: string, type: number): void;
   attachUprobeMulti(h: Handle, prog: string, retprobe: boolean, path: string, offset: number): number;
+  /** sched_yield(2) */
+  schedYield(): void;
 }
 
 /**
@@ -81,6 +83,11 @@ export const BPF_PROG_TYPE = { KPROBE: 2, TRACEPOINT: 5, SOCK_OPS: 13, SK_SKB: 1
  */
 export function probeProgType(type: number, addon = loadBinding()): number {
   return addon.probeProgType(type);
+}
+
+/** sched_yield(2): the threads queued on this CPU run before the caller goes on */
+export function schedYield(addon = loadBinding()): void {
+  addon.schedYield();
 }
 
 /** enum bpf_attach_type BPF_TRACE_UPROBE_MULTI (Linux >= 6.6) */

@@ -23,6 +23,8 @@ test('families, help texts and types', async () => {
     '# TYPE obi_ebpf_bytes_read_total counter',
     '# HELP obi_agent_stage_seconds_total Wall time the agent spent per pipeline stage, timed per ring-buffer drain: ingest (decode, per-connection streams, protocol parsers, record to span), process (span filters, metrics, printers, export queueing)',
     '# TYPE obi_agent_stage_seconds_total counter',
+    '# HELP obi_agent_cpu_yields_total Times the agent gave its CPU to other threads in the middle of a drain (sched_yield every 0.25 ms of work), so that the application never waits long behind it',
+    '# TYPE obi_agent_cpu_yields_total counter',
     '# HELP obi_ingest_bytes_lost_total Payload bytes that crossed a socket but were not captured (gaps past the captured prefix)',
     '# TYPE obi_ingest_bytes_lost_total counter',
     '# HELP obi_ingest_malformed_records_total Ring-buffer records whose type or length made no sense (skipped)',
@@ -95,6 +97,10 @@ test('event counters and tracer flushes', async () => {
   im.setExitedSeriesSource(() => evicted);
   evicted = 7;
   assert.deepEqual(await lines(reg, 'obi_metrics_exited_series_evicted_total'), ['obi_metrics_exited_series_evicted_total 7']);
+  im.cpuYields(0);
+  im.cpuYields(3);
+  im.cpuYields(2);
+  assert.deepEqual(await lines(reg, 'obi_agent_cpu_yields_total'), ['obi_agent_cpu_yields_total 5']);
   assert.deepEqual(await lines(reg, 'obi_agent_stage_seconds_total'), ['obi_agent_stage_seconds_total{stage="ingest"} 0.75', 'obi_agent_stage_seconds_total{stage="process"} 0.125']);
   assert.deepEqual(await lines(reg, 'obi_ebpf_tracer_flushes'), [
     'obi_ebpf_tracer_flushes_bucket{le="0"} 1',

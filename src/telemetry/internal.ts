@@ -93,6 +93,7 @@ export class InternalMetrics {
   private _kernelDropsSeen = 0;
   private readonly _bytesRead: CounterVec;
   private readonly _stageSeconds: CounterVec;
+  private readonly _cpuYields: CounterVec;
   private _kernelDropsSource: (() => number) | undefined;
   /** read once per family per collection: a source shared by several families should be cheap or cache */
   private _ingestSource: (() => IngestSnapshot) | undefined;
@@ -142,6 +143,14 @@ export class InternalMetrics {
       help: 'Wall time the agent spent per pipeline stage, timed per ring-buffer drain: ingest (decode, per-connection streams, protocol parsers, record to span), process (span filters, metrics, printers, export queueing)',
       labelNames: ['stage'],
       index: new SeriesIndex(1),
+    }).registerIn(store);
+    this._cpuYields = new CounterVec({
+      name: `${p}.agent.cpu.yields`,
+      unit: '{yield}',
+      promName: `${p}_agent_cpu_yields_total`,
+      help: 'Times the agent gave its CPU to other threads in the middle of a drain (sched_yield every 0.25 ms of work), so that the application never waits long behind it',
+      labelNames: [],
+      index: none,
     }).registerIn(store);
     this._bytesLost = new CounterVec({
       name: `${p}.ingest.bytes.lost`,
@@ -278,6 +287,11 @@ export class InternalMetrics {
   /** `seconds` spent in one pipeline `stage` during one drain (`obi_agent_stage_seconds_total{stage}`). */
   stageTime(stage: AgentStage, seconds: number): void {
     if (seconds > 0) this._stageSeconds.inc(this._stageSeconds.index.id([stage]), seconds);
+  }
+
+  /** The agent yielded its CPU `n` more times (`obi_agent_cpu_yields_total`). */
+  cpuYields(n: number): void {
+    if (n > 0) this._cpuYields.inc(0, n);
   }
 
   /** One ring-buffer drain delivered `events` events (`obi_ebpf_tracer_flushes`). */

@@ -61,6 +61,7 @@ test('OBI names: every family the telemetry stages make keeps its Prometheus nam
     ['obi.metrics.exited.series.evicted', '', 'obi_metrics_exited_series_evicted_total'],
     ['obi.ebpf.bytes.read', 'By', 'obi_ebpf_bytes_read_total'],
     ['obi.agent.stage.time', 's', 'obi_agent_stage_seconds_total'],
+    ['obi.agent.cpu.yields', '{yield}', 'obi_agent_cpu_yields_total'],
     ['obi.ingest.bytes.lost', 'By', 'obi_ingest_bytes_lost_total'],
     ['obi.ingest.malformed.records', '', 'obi_ingest_malformed_records_total'],
     ['obi.ingest.connections.opened', '', 'obi_ingest_connections_opened_total'],
