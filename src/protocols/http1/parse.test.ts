@@ -97,6 +97,20 @@ test('a long Content-Length body in many captured segments stays under the captu
   assert.equal(s.droppedBytes, 0);
 });
 
+test('a message waiting for its body keeps none of its head: the headers live on in the cursor, not in the buffer', () => {
+  // nginx: the headers in one write, the file in a sendfile the capture sees as a length only
+  const s = new ProtocolSession(http1Parser);
+  s.feed('request', B('GET /f HTTP/1.1\r\nHost: h\r\n\r\n'), 0, 1);
+  const head = B('HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 612\r\n\r\n');
+  assert.deepEqual(s.feed('response', head, 0, 2), []);
+  assert.equal(s.responseBuffer.capturedLength, 0);
+  assert.equal(s.responseBuffer.length, head.length);
+  const out = s.feed('response', Buffer.alloc(0), 612, 3);
+  assert.deepEqual(out.map((e) => [e.status, e.responseBodySize, e.startNs, e.endNs]), [[200, 612, 1, 3]]);
+  assert.equal(s.responseBuffer.length, 0);
+  assert.equal(s.droppedBytes, 0);
+});
+
 test('a long chunked stream in many segments stays bounded and sums the chunks', () => {
   const s = new ProtocolSession(http1Parser, { maxCapturedBytes: 4 * 1024, maxSegments: 64 });
   s.feed('request', B('GET /sse HTTP/1.1\r\n\r\n'), 0, 1);

@@ -341,8 +341,16 @@ function waitOrEnd(isReq: boolean, buf: StreamBuffer, c: Http1Cursor, state: Htt
   return NEEDS_MORE;
 }
 
-/** release the captured body bytes before `upto` that will never be read again */
+/**
+ * Release the captured bytes before `upto` that will never be read again: the head (start line
+ * and headers, parsed into the cursor) the first time, so a message waiting for its body does
+ * not keep them (the buffer would copy them at every compaction), then the body bytes.
+ */
 function release(buf: StreamBuffer, c: Http1Cursor, upto: number): void {
+  if (!c.headReleased) {
+    c.headReleased = true;
+    buf.forget(0, c.bodyStart);
+  }
   if (upto > c.released) {
     if (c.raw !== undefined) keepRaw(buf, c, c.released, upto);
     buf.forget(c.released, upto);

@@ -49,6 +49,8 @@ export interface Http1Cursor {
   trailerStart: number;
   /** captured bytes before this offset have been released with forget() */
   released: number;
+  /** the start line and header bytes (before `bodyStart`) have been released: the cursor holds what they said */
+  headReleased: boolean;
   /** body bytes kept per message for the HTTP payload extractors (0: keep none); survives resets */
   readonly capture: number;
   /** headers as sent (lower-case names), only when `capture` > 0 */
@@ -97,6 +99,7 @@ export function newCursor(capture = 0): Http1Cursor {
     bodySize: 0,
     trailerStart: 0,
     released: 0,
+    headReleased: false,
     capture,
     headers: capture > 0 ? [] : undefined,
     raw: capture > 0 ? [] : undefined,
@@ -129,6 +132,7 @@ export function resetCursor(c: Http1Cursor, bufId: number, pos: number): void {
   c.bodySize = 0;
   c.trailerStart = 0;
   c.released = 0;
+  c.headReleased = false;
   if (c.capture > 0) {
     c.headers = [];
     c.raw = [];
