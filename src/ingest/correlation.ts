@@ -64,13 +64,26 @@ export interface RecordIds {
   readonly parentId: Uint8Array;
 }
 
-const hex = (b: Uint8Array, len = b.byteLength): string => Buffer.from(b.buffer, b.byteOffset, len).toString('hex');
+/** a Buffer over the memory of the last ids converted (a drain's batch): one per batch, not one per record */
+let hexMem: ArrayBufferLike | undefined;
+let hexBuf: Buffer = Buffer.alloc(0);
+
+function hex(b: Uint8Array, len = b.byteLength): string {
+  if (b.buffer !== hexMem) {
+    hexMem = b.buffer;
+    hexBuf = Buffer.from(b.buffer);
+  }
+  return hexBuf.toString('hex', b.byteOffset, b.byteOffset + len);
+}
 
 /** the three ids in hex, trace (32 digits), span (16), parent (16): one conversion when they lie as in the record */
 function idsHex(r: RecordIds): string {
+  // each field read once: a record's arrays are views made when read
   const t = r.traceId;
-  if (r.spanId.buffer === t.buffer && r.parentId.buffer === t.buffer && r.spanId.byteOffset === t.byteOffset + 16 && r.parentId.byteOffset === t.byteOffset + 24) return hex(t, 32);
-  return hex(t) + hex(r.spanId) + hex(r.parentId);
+  const s = r.spanId;
+  const p = r.parentId;
+  if (s.buffer === t.buffer && p.buffer === t.buffer && s.byteOffset === t.byteOffset + 16 && p.byteOffset === t.byteOffset + 24) return hex(t, 32);
+  return hex(t) + hex(s) + hex(p);
 }
 
 /** the wire context of a record, when the kernel decided one */
