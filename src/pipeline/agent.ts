@@ -106,6 +106,8 @@ export class Agent {
   private _batchSpans: Span[] = [];
   /** short stretches of work: the drain gives the CPU away every 0.25 ms (yield.ts) */
   private readonly _cpu = new CpuYield(() => schedYield());
+  /** a drain this large means the agent is behind the ring (set from ebpf.ring_buffer_size at start) */
+  private _behindBytes = Number.POSITIVE_INFINITY;
   private readonly _decodeStats: DecodeStats = { records: 0, malformed: 0, bytesLost: 0 };
   private _spanCount = 0;
   private _kernelReport?: KernelReport;
@@ -372,6 +374,7 @@ export class Agent {
       onForgotten: (p) => this._processor!.forgetService(p.service),
     });
 
+    this._behindBytes = cfg.ebpf.ring_buffer_size / 8;
     bpf.ringbufStart(ObiMap.events, Math.max(1, durationMs(cfg.ebpf.drain_interval)), (batch) => this._onBatch(batch));
     this._lifecycle.scan(true);
     log.info('selection', { selected: this._lifecycle.tracked.size, selectors: cfg.selectors.length });
@@ -413,7 +416,8 @@ export class Agent {
     const lostBefore = this._decodeStats.bytesLost;
     const tracker = this._tracker!;
     const cpu = this._cpu;
-    cpu.begin();
+    // a drain of an eighth of the ring or more: the agent is behind, and works through without yielding
+    cpu.begin(batch.byteLength >= this._behindBytes);
     const yieldedBefore = cpu.yieldedMs;
     const yieldsBefore = cpu.count;
     let flushMs = 0;

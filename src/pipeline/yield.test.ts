@@ -47,3 +47,14 @@ test('begin() starts the slice at the wake-up: time asleep is not work', () => {
   cpu.begin();
   assert.equal(cpu.due(), false);
 });
+
+test('a stretch begun behind (a large backlog) never yields; the next one begun on time does', () => {
+  const clock = fakeClock();
+  const cpu = new CpuYield(() => undefined, 0.25, 1, clock.now);
+  cpu.begin(true);
+  clock.t += 5;
+  for (let i = 0; i < 100; i++) assert.equal(cpu.due(), false);
+  cpu.begin();
+  clock.t += 0.25;
+  assert.equal(cpu.due(), true);
+});
