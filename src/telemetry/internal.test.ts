@@ -23,7 +23,7 @@ test('families, help texts and types', async () => {
     '# TYPE obi_ebpf_bytes_read_total counter',
     '# HELP obi_agent_stage_seconds_total Wall time the agent spent per pipeline stage, timed per ring-buffer drain: ingest (decode, per-connection streams, protocol parsers, record to span), process (span filters, metrics, printers, export queueing)',
     '# TYPE obi_agent_stage_seconds_total counter',
-    '# HELP obi_agent_cpu_yields_total Times the agent gave its CPU to other threads in the middle of a drain (sched_yield every 0.25 ms of work), so that the application never waits long behind it',
+    '# HELP obi_agent_cpu_yields_total Times the agent gave its CPU to other threads in the middle of a drain (sched_yield every 0.25 ms of work, not when the drain is behind the ring), so that the application never waits long behind it',
     '# TYPE obi_agent_cpu_yields_total counter',
     '# HELP obi_ingest_bytes_lost_total Payload bytes that crossed a socket but were not captured (gaps past the captured prefix)',
     '# TYPE obi_ingest_bytes_lost_total counter',

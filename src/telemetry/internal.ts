@@ -148,7 +148,7 @@ export class InternalMetrics {
       name: `${p}.agent.cpu.yields`,
       unit: '{yield}',
       promName: `${p}_agent_cpu_yields_total`,
-      help: 'Times the agent gave its CPU to other threads in the middle of a drain (sched_yield every 0.25 ms of work), so that the application never waits long behind it',
+      help: 'Times the agent gave its CPU to other threads in the middle of a drain (sched_yield every 0.25 ms of work, not when the drain is behind the ring), so that the application never waits long behind it',
       labelNames: [],
       index: none,
     }).registerIn(store);
