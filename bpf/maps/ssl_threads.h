@@ -25,7 +25,8 @@ struct obi_ssl_thread {
 	__u32 rd_fd;   /* last socket this thread read: a memory-BIO SSL_read decrypts what it read */
 	__u8 op;       /* enum obi_ssl_op of the call in progress */
 	__u8 rd_valid; /* rd_fd is set */
-	__u8 _pad[2];
+	__u8 skip;     /* GnuTLS internal receives of other record types in progress: their returns are not data */
+	__u8 _pad;
 };
 
 struct {

@@ -104,7 +104,14 @@ SEC("uretprobe")
 int BPF_KRETPROBE(obi_tls_ret, long rc)
 {
 	struct obi_ssl_thread *st = bpf_task_storage_get(&ssl_threads, bpf_get_current_task_btf(), 0, 0);
-	if (!st || !st->ssl)
+	if (!st)
+		return 0;
+	if (st->skip) {
+		/* the return of a GnuTLS receive of another record type (obi_gnutls_recv_int) */
+		st->skip--;
+		return 0;
+	}
+	if (!st->ssl)
 		return 0;
 	__u64 ssl = st->ssl, buf = st->buf;
 	__u8 op = st->op;
@@ -187,6 +194,29 @@ SEC("uprobe")
 int BPF_KPROBE(obi_gnutls_send, void *session, void *data)
 {
 	return ssl_enter((__u64)session, (__u64)data, 0, OBI_SSL_OP_GNUTLS_SEND);
+}
+
+/*
+ * _gnutls_recv_int(session, type, data, size, seq, ms), GnuTLS's internal receive: probed in
+ * place of gnutls_record_recv (whose first instruction, `sub $8,%rsp`, is single-stepped) where
+ * src/discovery/tls-callee.ts finds it. gnutls_record_recv and gnutls_record_recv_seq tail-call it
+ * with type 23 (application data) and return what it returns. Other callers read alerts,
+ * ChangeCipherSpec or heartbeats through it: no plaintext, and their return probe is skipped (a
+ * count, so such a call inside a data receive leaves the data receive's state alone).
+ */
+#define OBI_TLS_APPLICATION_DATA 23
+SEC("uprobe")
+int BPF_KPROBE(obi_gnutls_recv_int, void *session, int type, void *data)
+{
+	if (type == OBI_TLS_APPLICATION_DATA)
+		return ssl_enter((__u64)session, (__u64)data, 0, OBI_SSL_OP_GNUTLS_RECV);
+	if (!pid_traced(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	struct obi_ssl_thread *st =
+		bpf_task_storage_get(&ssl_threads, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (st)
+		st->skip++;
+	return 0;
 }
 
 /* the session is over: forget its socket and its HTTP/2 frame following (a new session at the same address starts afresh) */

@@ -300,6 +300,53 @@ export function findFunctionSymbols(fd: number, info: ElfInfo, names: readonly s
   return found;
 }
 
+const SHT_RELA = 4;
+const R_X86_64_JUMP_SLOT = 7;
+/** .rela.plt sections larger than this are not read (a large library has ~1,000 entries: 24 KB) */
+const MAX_RELA_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The function an x86-64 PLT stub at `vaddr` jumps to, by name: the stub is `jmp *slot(%rip)`
+ * (`ff 25`, optionally after `endbr64` and a `bnd` prefix, as in `.plt.sec`), and the slot's
+ * R_X86_64_JUMP_SLOT relocation names the symbol the dynamic linker puts there. Undefined for
+ * anything else. 64-bit little-endian files only.
+ */
+export function pltSymbol(fd: number, info: ElfInfo, vaddr: number): string | undefined {
+  if (!info.is64 || !info.littleEndian) return undefined;
+  const at = fileOffsetOf(info, vaddr);
+  if (at === undefined) return undefined;
+  const code = readAt(fd, at, 11);
+  if (!code) return undefined;
+  let i = 0;
+  if (code[0] === 0xf3 && code[1] === 0x0f && code[2] === 0x1e && code[3] === 0xfa) i = 4;
+  if (code[i] === 0xf2) i++;
+  if (i + 6 > code.length || code[i] !== 0xff || code[i + 1] !== 0x25) return undefined;
+  const slot = vaddr + i + 6 + code.readInt32LE(i + 2);
+  for (const rela of info.sections) {
+    if (rela.type !== SHT_RELA || rela.size === 0 || rela.size > MAX_RELA_BYTES) continue;
+    const syms = info.sections[rela.link];
+    const strs = syms ? info.sections[syms.link] : undefined;
+    if (!syms || !strs || syms.type !== SHT_DYNSYM) continue;
+    const buf = readAt(fd, rela.offset, rela.size);
+    if (!buf) continue;
+    for (let o = 0; o + 24 <= buf.length; o += 24) {
+      if (Number(buf.readBigUInt64LE(o)) !== slot) continue;
+      const infoLo = buf.readUInt32LE(o + 8);
+      const symIndex = buf.readUInt32LE(o + 12);
+      if (infoLo !== R_X86_64_JUMP_SLOT || symIndex === 0) return undefined;
+      const sym = readAt(fd, syms.offset + symIndex * (syms.entsize || 24), 4);
+      if (!sym) return undefined;
+      const stName = sym.readUInt32LE(0);
+      if (stName >= strs.size) return undefined;
+      const name = readAt(fd, strs.offset + stName, Math.min(256, strs.size - stName));
+      if (!name) return undefined;
+      const end = name.indexOf(0);
+      return end > 0 ? name.toString('latin1', 0, end) : undefined;
+    }
+  }
+  return undefined;
+}
+
 /** Opens `path`, runs `fn` on the descriptor, closes it; undefined if it cannot be opened. */
 export function withFile<T>(path: string, fn: (fd: number) => T): T | undefined {
   let fd: number;

@@ -19,23 +19,33 @@
  * first bytes), it lies in the same section, and its first instruction is a register `push`.
  * Anything else (another build's layout, a tail call, a clone with other arguments, a 32-bit
  * or non-x86 file) keeps the entry probes.
+ *
+ * GnuTLS (3.7 in Debian 12) the same way: `gnutls_record_recv` begins with `sub $8,%rsp` and
+ * tail-calls (`jmp`) the internal `_gnutls_recv_int(session, type, data, size, seq, ms)` with
+ * type 23 (application data), as `gnutls_record_recv_seq` does; `_gnutls_recv_int` begins with
+ * `push %r15`. Its other callers read alerts, ChangeCipherSpec and heartbeats (other types), which
+ * the probe's program tells apart (bpf/probes/ssl.h). `gnutls_record_send` is `xor %r8d,%r8d;
+ * xor %ecx,%ecx; jmp gnutls_record_send2` (through the PLT: pad 0, flags 0), which is exported and
+ * begins with `push %r15`, so the data-sending probe goes on `gnutls_record_send2`. Both are
+ * accepted only when the code is exactly that shape (see findGnutlsCallees).
  */
 import { readSync } from 'node:fs';
-import { fileOffsetOf, type ElfInfo, type ElfSymbol } from './elf.ts';
+import { fileOffsetOf, pltSymbol, type ElfInfo, type ElfSymbol } from './elf.ts';
 
 /** How far into an entry point its call to the internal function may be (SSL_read: 0x1e in Debian's 3.0) */
 const SCAN_BYTES = 96;
 
-/** One relocated pair: the internal function's file offset, and what it replaces. */
+/** One relocated probe: the internal function's file offset, and what it replaces. */
 export interface InternalCallee {
-  /** `SSL_read`+`SSL_read_ex` → read, `SSL_write`+`SSL_write_ex` → write */
+  readonly library: 'openssl' | 'gnutls';
+  /** `SSL_read`+`SSL_read_ex`, `gnutls_record_recv` → read; `SSL_write`+`SSL_write_ex`, `gnutls_record_send` → write */
   readonly op: 'read' | 'write';
   /** file offset of the internal function (where the probe goes) */
   readonly fileOffset: number;
   /** virtual address, for logs */
   readonly vaddr: number;
   /** the public symbols whose probes it replaces */
-  readonly replaces: readonly [string, string];
+  readonly replaces: readonly string[];
 }
 
 function readBytes(fd: number, offset: number, length: number): Buffer | undefined {
@@ -107,7 +117,7 @@ function findCallee(fd: number, info: ElfInfo, a: ElfSymbol | undefined, b: ElfS
   if (fileOffset === undefined) return undefined;
   const head = readBytes(fd, fileOffset, 2);
   if (!head || !startsWithPush(head)) return undefined;
-  return { op, fileOffset, vaddr, replaces: [a.name, b.name] };
+  return { library: 'openssl', op, fileOffset, vaddr, replaces: [a.name, b.name] };
 }
 
 /**
@@ -121,6 +131,89 @@ export function findOpensslCallees(fd: number, info: ElfInfo, syms: ReadonlyMap<
   if (read) out.push(read);
   const write = findCallee(fd, info, syms.get('SSL_write'), syms.get('SSL_write_ex'), 'write');
   if (write) out.push(write);
+  return out;
+}
+
+function bytesAt(code: Buffer, i: number, want: readonly number[]): boolean {
+  if (i + want.length > code.length) return false;
+  for (let k = 0; k < want.length; k++) if (code[i + k] !== want[k]) return false;
+  return true;
+}
+
+/** `mov %rsi,%rdx`: the caller's buffer becomes the callee's third argument */
+const MOV_RSI_RDX = [0x48, 0x89, 0xf2];
+/** `mov $0x17,%esi`: the record type, application data (23) */
+const MOV_ESI_APPDATA = [0xbe, 0x17, 0x00, 0x00, 0x00];
+
+/**
+ * The target of the tail call (`jmp rel32` or `rel8`) in `sym`'s first bytes that comes after both a
+ * `mov %rsi,%rdx` and a `mov $0x17,%esi`: `_gnutls_recv_int(session, 23, data, ...)`.
+ */
+function recvTailCall(fd: number, sym: ElfSymbol | undefined): number | undefined {
+  if (sym?.fileOffset === undefined) return undefined;
+  const code = readBytes(fd, sym.fileOffset, Math.min(SCAN_BYTES * 2, sym.size > 0 ? sym.size : SCAN_BYTES * 2));
+  if (!code) return undefined;
+  let data = false;
+  let type = false;
+  for (let i = 0; i + 2 <= code.length; i++) {
+    if (bytesAt(code, i, MOV_RSI_RDX)) data = true;
+    else if (bytesAt(code, i, MOV_ESI_APPDATA)) type = true;
+    else if (!data || !type) continue;
+    else if (code[i] === 0xe9 && i + 5 <= code.length) return sym.value + i + 5 + code.readInt32LE(i + 1);
+    else if (code[i] === 0xeb) return sym.value + i + 2 + code.readInt8(i + 1);
+  }
+  return undefined;
+}
+
+/** a function that starts with a register push, in the section that holds `near` */
+function pushCallee(fd: number, info: ElfInfo, vaddr: number, near: number): number | undefined {
+  const home = sectionOf(info, near);
+  if (!home || vaddr < home[0] || vaddr >= home[1]) return undefined;
+  const fileOffset = fileOffsetOf(info, vaddr);
+  if (fileOffset === undefined) return undefined;
+  const head = readBytes(fd, fileOffset, 2);
+  return head && startsWithPush(head) ? fileOffset : undefined;
+}
+
+/**
+ * `gnutls_record_send` as `[endbr64] xor %r8d,%r8d; xor %ecx,%ecx; jmp X` (either order of the
+ * two), where X is `gnutls_record_send2` or its PLT stub: the address of `gnutls_record_send2`.
+ */
+function sendForwardsToSend2(fd: number, info: ElfInfo, send: ElfSymbol, send2: ElfSymbol): boolean {
+  if (send.fileOffset === undefined) return false;
+  const code = readBytes(fd, send.fileOffset, 16);
+  if (!code) return false;
+  let i = bytesAt(code, 0, [0xf3, 0x0f, 0x1e, 0xfa]) ? 4 : 0;
+  const r8 = [0x45, 0x31, 0xc0];
+  const ecx = [0x31, 0xc9];
+  if (bytesAt(code, i, r8) && bytesAt(code, i + 3, ecx)) i += 5;
+  else if (bytesAt(code, i, ecx) && bytesAt(code, i + 2, r8)) i += 5;
+  else return false;
+  if (code[i] !== 0xe9 || i + 5 > code.length) return false;
+  const target = send.value + i + 5 + code.readInt32LE(i + 1);
+  return target === send2.value || pltSymbol(fd, info, target) === send2.name;
+}
+
+/**
+ * GnuTLS's internal receive and `gnutls_record_send2`, each only where found and verified as
+ * the module comment says. x86-64 only.
+ */
+export function findGnutlsCallees(fd: number, info: ElfInfo, syms: ReadonlyMap<string, ElfSymbol>): InternalCallee[] {
+  if (!info.is64 || !info.littleEndian || info.machine !== EM_X86_64) return [];
+  const out: InternalCallee[] = [];
+  const recv = syms.get('gnutls_record_recv');
+  const recvSeq = syms.get('gnutls_record_recv_seq');
+  const target = recvTailCall(fd, recv);
+  if (recv && target !== undefined && recvTailCall(fd, recvSeq) === target) {
+    const fileOffset = pushCallee(fd, info, target, recv.value);
+    if (fileOffset !== undefined) out.push({ library: 'gnutls', op: 'read', fileOffset, vaddr: target, replaces: [recv.name] });
+  }
+  const send = syms.get('gnutls_record_send');
+  const send2 = syms.get('gnutls_record_send2');
+  if (send && send2 && sendForwardsToSend2(fd, info, send, send2)) {
+    const fileOffset = pushCallee(fd, info, send2.value, send.value);
+    if (fileOffset !== undefined) out.push({ library: 'gnutls', op: 'write', fileOffset, vaddr: send2.value, replaces: [send.name] });
+  }
   return out;
 }
 

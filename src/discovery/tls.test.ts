@@ -243,3 +243,77 @@ test('internal callees: a build where the public functions call nothing in commo
     assert.deepEqual([...new Set(got.probes.map((p) => p.symbol))], ['SSL_read', 'SSL_write', 'SSL_read_ex'], name);
   }
 });
+
+test("Debian's libgnutls.so.30: gnutls_record_recv is probed at the internal receive it tail-calls, gnutls_record_send at gnutls_record_send2 (through the PLT)", (t) => {
+  const path = '/usr/lib/x86_64-linux-gnu/libgnutls.so.30';
+  if (!existsSync(path)) {
+    t.diagnostic(`${path} not installed`);
+    return;
+  }
+  const r = resolveTlsProbes({ openPath: path, candidate: 'gnutls' })!;
+  assert.deepEqual(r.missing, []);
+  assert.deepEqual(r.probes.map((p) => `${p.symbol}:${p.program}`).sort(), [
+    '_gnutls_recv_int:obi_gnutls_recv_int',
+    `_gnutls_recv_int:${TLS_RETURN_PROGRAM}`,
+    'gnutls_bye:obi_tls_release',
+    'gnutls_deinit:obi_tls_release',
+    'gnutls_record_send2:obi_gnutls_send',
+    `gnutls_record_send2:${TLS_RETURN_PROGRAM}`,
+  ]);
+  // cross-check with binutils: gnutls_record_recv_seq's jmp goes where the probe is, and
+  // gnutls_record_send jumps to the PLT stub of gnutls_record_send2, whose address is the probe's
+  const ref = nmOffsets(path, ['gnutls_record_recv_seq', 'gnutls_record_send', 'gnutls_record_send2']);
+  assert.ok(ref);
+  const dis = (start: number, len: number): string => execFileSync('objdump', ['-d', `--start-address=${start}`, `--stop-address=${start + len}`, path], { encoding: 'utf8' });
+  const seq = /\tjmp\s+([0-9a-f]+)\s/.exec(dis(ref.get('gnutls_record_recv_seq')!, 32));
+  assert.ok(seq);
+  assert.equal(r.probes.find((p) => p.symbol === '_gnutls_recv_int')!.offset, parseInt(seq[1], 16));
+  assert.match(dis(parseInt(seq[1], 16), 2), /\tpush\s+%r1[0-5]/);
+  assert.match(dis(ref.get('gnutls_record_send')!, 16), /\tjmp\s+[0-9a-f]+ <gnutls_record_send2@plt>/);
+  assert.equal(r.probes.find((p) => p.symbol === 'gnutls_record_send2')!.offset, ref.get('gnutls_record_send2'));
+  assert.deepEqual(resolveTlsProbes({ openPath: path, candidate: 'gnutls' }, { internalCallees: false })!.probes.map((p) => p.symbol).filter((s) => s.startsWith('gnutls_record')), [
+    'gnutls_record_recv',
+    'gnutls_record_recv',
+    'gnutls_record_send',
+    'gnutls_record_send',
+  ]);
+});
+
+test('GnuTLS internal callees: the layout Debian has is found in a build of our own; other layouts keep the entry probes', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'obi-gnutls-callee-'));
+  // non-leaf functions keep values in callee-saved registers: they begin with a push
+  const pushing = 'void note(long);\n';
+  const recvInt = (body: string) => `${pushing}static __attribute__((noipa)) long recv_int(void *s, int type, void *d, unsigned long n, void *seq, unsigned ms) { ${body} }`;
+  const tailRecv = 'long gnutls_record_recv(void *s, void *d, unsigned long n) { return recv_int(s, 23, d, n, 0, 0); }\nlong gnutls_record_recv_seq(void *s, void *d, unsigned long n, unsigned char *q) { return recv_int(s, 23, d, n, q, 0); }';
+  const send2 = '__attribute__((noipa)) long gnutls_record_send2(void *s, const void *d, unsigned long n, unsigned long pad, unsigned flags) { note(n); note((long)d); return (long)(n + pad + flags); }';
+  const variants: Record<string, { code: string; shape: RegExp; probed: string[] }> = {
+    // what Debian's 3.7.9 has: a tail jump with type 23 to a function that begins with a push;
+    // gnutls_record_send jumps to gnutls_record_send2 with pad 0 and flags 0
+    debian: {
+      code: [recvInt('if (type != 23) return -1; note(n); note((long)d); return (long)n;'), tailRecv, send2, 'long gnutls_record_send(void *s, const void *d, unsigned long n) { return gnutls_record_send2(s, d, n, 0, 0); }'].join('\n'),
+      shape: /<recv_int>:\s+\S+:\s+push\s[\s\S]*<gnutls_record_recv>:[\s\S]*?\tjmp\s[\s\S]*<gnutls_record_send>:[\s\S]*?\tjmp\s/,
+      probed: ['_gnutls_recv_int', 'gnutls_record_send2'],
+    },
+    // the internal receive begins with no push (a leaf); gnutls_record_send passes pad 1
+    nopush: {
+      code: [recvInt('return type == 23 ? (long)n : -1;'), tailRecv, send2, 'long gnutls_record_send(void *s, const void *d, unsigned long n) { return gnutls_record_send2(s, d, n, 1, 0); }'].join('\n'),
+      shape: /<recv_int>:\s+\S+:\s+cmp\s[\s\S]*<gnutls_record_recv>:[\s\S]*?\tjmp\s/,
+      probed: ['gnutls_record_recv', 'gnutls_record_send'],
+    },
+    // a call, not a tail jump: the public function may change what the internal one returns
+    call: {
+      code: [`int seen;\n${recvInt('if (type != 23) return -1; note(n); note((long)d); return (long)n;')}`, 'long gnutls_record_recv(void *s, void *d, unsigned long n) { long r = recv_int(s, 23, d, n, 0, 0); if (r > 0) seen++; return r; }\nlong gnutls_record_recv_seq(void *s, void *d, unsigned long n, unsigned char *q) { long r = recv_int(s, 23, d, n, q, 0); if (r > 0) seen++; return r; }', send2, 'long gnutls_record_send(void *s, const void *d, unsigned long n) { return gnutls_record_send2(s, d, n, 0, 0) + 1; }'].join('\n'),
+      shape: /<gnutls_record_recv>:[\s\S]*?\tcall\s/,
+      probed: ['gnutls_record_recv', 'gnutls_record_send'],
+    },
+  };
+  for (const [name, v] of Object.entries(variants)) {
+    const lib = join(dir, `libgnutls.so.${name}`);
+    writeFileSync(join(dir, `${name}.c`), `${v.code}\n`);
+    execFileSync('gcc', ['-O2', '-fno-stack-protector', '-shared', '-fPIC', '-o', lib, join(dir, `${name}.c`)]);
+    const dis = execFileSync('objdump', ['-d', '--no-show-raw-insn', lib], { encoding: 'utf8' });
+    assert.match(dis, v.shape, `${name}: the compiler made what the case needs`);
+    const got = resolveTlsProbes({ openPath: lib, candidate: 'gnutls' })!;
+    assert.deepEqual([...new Set(got.probes.map((p) => p.symbol))].sort(), v.probed, name);
+  }
+});

@@ -17,7 +17,7 @@
  */
 import { closeSync, fstatSync, openSync, readFileSync, readlinkSync } from 'node:fs';
 import { findFunctionSymbols, readElfInfo, withFile } from './elf.ts';
-import { findOpensslCallees, type InternalCallee } from './tls-callee.ts';
+import { findGnutlsCallees, findOpensslCallees, type InternalCallee } from './tls-callee.ts';
 import { resolveGoTls } from './gotls.ts';
 
 /** a TLS library family, or Go's crypto/tls linked into a Go executable (discovery/gotls.ts) */
@@ -219,10 +219,24 @@ export function planProbes(kind: TlsLibrary, offsets: ReadonlyMap<string, number
   return missing.length > 0 ? { kind, probes: [], missing } : { kind, probes, missing };
 }
 
+/** symbols not probed themselves that tls-callee.ts decodes to find the internal callees */
+const CALLEE_DECODED: Readonly<Record<TlsLibrary, readonly string[]>> = {
+  openssl: [],
+  gnutls: ['gnutls_record_recv_seq', 'gnutls_record_send2'],
+};
+
+const FIND_CALLEES: Readonly<Record<TlsLibrary, typeof findOpensslCallees>> = {
+  openssl: findOpensslCallees,
+  gnutls: findGnutlsCallees,
+};
+
 /** where the internal callees' probes go, and under which program (their arguments are the `_ex` ones) */
-const CALLEE_PROGRAM: Readonly<Record<InternalCallee['op'], { symbol: string; entry: string }>> = {
-  read: { symbol: 'ssl_read_internal', entry: 'obi_ssl_read_ex' },
-  write: { symbol: 'ssl_write_internal', entry: 'obi_ssl_write_ex' },
+const CALLEE_PROGRAM: Readonly<Record<`${InternalCallee['library']}:${InternalCallee['op']}`, { symbol: string; entry: string }>> = {
+  'openssl:read': { symbol: 'ssl_read_internal', entry: 'obi_ssl_read_ex' },
+  'openssl:write': { symbol: 'ssl_write_internal', entry: 'obi_ssl_write_ex' },
+  // _gnutls_recv_int(session, type, data, ...): the program keeps type 23 (application data)
+  'gnutls:read': { symbol: '_gnutls_recv_int', entry: 'obi_gnutls_recv_int' },
+  'gnutls:write': { symbol: 'gnutls_record_send2', entry: 'obi_gnutls_send' },
 };
 
 /** `plan` with the probes of each callee's public entry points replaced by one probe pair on the callee (see tls-callee.ts) */
@@ -231,14 +245,14 @@ export function withInternalCallees(plan: TlsResolution, callees: readonly Inter
   const replaced = new Set(callees.flatMap((c) => c.replaces));
   const probes = plan.probes.filter((p) => !replaced.has(p.symbol));
   for (const c of callees) {
-    const { symbol, entry } = CALLEE_PROGRAM[c.op];
+    const { symbol, entry } = CALLEE_PROGRAM[`${c.library}:${c.op}`];
     probes.push({ symbol, program: entry, retprobe: false, offset: c.fileOffset }, { symbol, program: TLS_RETURN_PROGRAM, retprobe: true, offset: c.fileOffset });
   }
   return { ...plan, probes };
 }
 
 export interface ResolveOptions {
-  /** probe OpenSSL's internal read/write functions where verified (default true; see tls-callee.ts) */
+  /** probe OpenSSL's and GnuTLS's internal read/write functions where verified (default true; see tls-callee.ts) */
   readonly internalCallees?: boolean;
   /** look into Go executables for crypto/tls (default true; false: discovery.skip_go_specific_tracers) */
   readonly go?: boolean;
@@ -265,7 +279,7 @@ export function resolveTlsProbesFd(fd: number, candidate: TlsMapping['candidate'
       if (go) return { kind: 'go', probes: [], missing: go.missing };
     }
     if (!info) return m.candidate === 'executable' ? { kind: undefined, probes: [], missing: [] } : { kind: m.candidate, probes: [], missing: ['ELF'] };
-    const names = kinds.flatMap((k) => TLS_PROBES[k].map((s) => s.symbol));
+    const names = kinds.flatMap((k) => [...TLS_PROBES[k].map((s) => s.symbol), ...CALLEE_DECODED[k]]);
     const syms = findFunctionSymbols(fd, info, names);
     for (const kind of kinds) {
       const offsets = new Map<string, number>();
@@ -274,7 +288,7 @@ export function resolveTlsProbesFd(fd: number, candidate: TlsMapping['candidate'
         if (sym?.fileOffset !== undefined) offsets.set(s.symbol, sym.fileOffset);
       }
       const planned = planProbes(kind, offsets);
-      const plan = kind === 'openssl' && planned.missing.length === 0 && o.internalCallees !== false ? withInternalCallees(planned, findOpensslCallees(fd, info, syms)) : planned;
+      const plan = planned.missing.length === 0 && o.internalCallees !== false ? withInternalCallees(planned, FIND_CALLEES[kind](fd, info, syms)) : planned;
       if (m.candidate !== 'executable' || plan.missing.length === 0) return plan;
     }
     return { kind: undefined, probes: [], missing: [] };
