@@ -28,15 +28,29 @@ export interface SpanJSON {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** ports freePort handed out in this process */
+const givenPorts = new Set<number>();
+
+/**
+ * A port nothing listens on now, and one this process was not given before: the kernel may give
+ * the same ephemeral port to two binds in a row once the first is closed (two servers of one test
+ * were given the same port: nginx merged their listen directives and refused the configuration).
+ */
 export async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
+  for (let attempt = 0; ; attempt++) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const s = createServer();
+      s.once('error', reject);
+      s.listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
     });
-  });
+    if (!givenPorts.has(port) || attempt >= 50) {
+      givenPorts.add(port);
+      return port;
+    }
+  }
 }
 
 export async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000, everyMs = 20): Promise<T> {
