@@ -10,7 +10,10 @@
  * With --alloc, a sampling allocation profile instead (every allocation, the short-lived ones too:
  * they are what the young generation's scavenges cost): bytes allocated per request, by function.
  *
- *   node bench/profile.ts [--group nginx|grpc|node] [--alloc] [--node-options '--max-semi-space-size=16'] [--duration 10] [--top 40] [--out /tmp/agent.cpuprofile] [--env K=V ...]
+ * With --rate R (nginx, node), the load is the fixed-rate pacer of `make bench` at R requests/s
+ * instead of wrk at saturation.
+ *
+ *   node bench/profile.ts [--group nginx|grpc|node] [--rate R] [--alloc] [--node-options '--max-semi-space-size=16'] [--duration 10] [--top 40] [--out /tmp/agent.cpuprofile] [--env K=V ...]
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -58,7 +61,13 @@ async function main(): Promise<void> {
   const grpc = group === 'grpc';
   const app =
     group === 'grpc' ? await startGrpcServer(port, join(BENCH_DIR, 'apps', 'grpc-server.mjs')) : group === 'node' ? await startNodeApp(port, join(BENCH_DIR, 'apps', 'node-server.cjs'), { env: cleanEnv({}) }) : await startNginx(port);
+  const rate = Number(arg('--rate', '0'));
   const load = async (seconds: number): Promise<number> => {
+    if (!grpc && rate > 0) {
+      // the fixed-rate phase's pacer (bench/lib/scenarios.ts)
+      const out = await runCommand(process.execPath, [join(BENCH_DIR, 'apps', 'pace.mjs'), `http://127.0.0.1:${port}/`, String(rate), String(seconds), '32']);
+      return (JSON.parse(out.trim().split('\n').pop()!) as { rps: number }).rps;
+    }
     if (!grpc) return (await wrk({ url: `http://127.0.0.1:${port}/`, durationS: seconds, threads: 1, connections: 32 })).rps;
     const out = await runCommand(process.execPath, [join(BENCH_DIR, 'apps', 'grpc-load.mjs'), String(port), String(seconds), '32']);
     return (JSON.parse(out.trim().split('\n').pop()!) as { rps: number }).rps;
@@ -119,7 +128,7 @@ async function main(): Promise<void> {
     const c = await agent.settle();
     const m = await insp.sample();
     for (const x of await agent.metrics()) if (x.name.startsWith('obi_nodejs')) console.log(`${x.name}{${x.labels}} ${x.value}`);
-    console.log(`wrk: ${Math.round(rps)} req/s; agent spans ${c.spansMetrics}; samples ${total}; profile ${out}`);
+    console.log(`load: ${Math.round(rps)} req/s; agent spans ${c.spansMetrics}; samples ${total}; profile ${out}`);
     console.log(`agent RSS peak under load ${(peakKiB / 1024).toFixed(1)} MiB; after a full GC: RSS ${m.rss.toFixed(1)} heap used ${m.heapUsed.toFixed(1)} external ${m.external.toFixed(1)} MiB`);
     for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`);
   } finally {

@@ -56,13 +56,19 @@ static int on_sample(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-/* consume the ring into the batch; returns a Buffer (possibly empty) or NULL on error */
-static napi_value drain_to_buffer(napi_env env, struct obi_ringbuf *r)
+/* consume the ring into the batch; 0, or the negative errno of a consume that read nothing */
+static int drain_batch(struct obi_ringbuf *r)
 {
 	r->len = 0;
 	int n = ring_buffer__consume(r->rb);
-	if (n < 0 && n != -E2BIG && r->len == 0) {
-		obi_throw_errno(env, "OBI_ERR_BPF_MAP", -n, "ring buffer consume failed");
+	return n < 0 && n != -E2BIG && r->len == 0 ? n : 0;
+}
+
+/* the batch as a Buffer, or NULL with an exception pending */
+static napi_value batch_buffer(napi_env env, struct obi_ringbuf *r, int err)
+{
+	if (err) {
+		obi_throw_errno(env, "OBI_ERR_BPF_MAP", -err, "ring buffer consume failed");
 		return NULL;
 	}
 	napi_value buf;
@@ -71,16 +77,25 @@ static napi_value drain_to_buffer(napi_env env, struct obi_ringbuf *r)
 	return buf;
 }
 
+/* consume the ring into the batch; returns a Buffer (possibly empty) or NULL on error */
+static napi_value drain_to_buffer(napi_env env, struct obi_ringbuf *r)
+{
+	return batch_buffer(env, r, drain_batch(r));
+}
+
 static void deliver(struct obi_ringbuf *r)
 {
 	if (r->dead)
 		return;
+	int err = drain_batch(r);
+	if (!err && r->len == 0)
+		return; /* nothing came: no handle scope, no Buffer, no JavaScript (an idle agent wakes 100 times a second) */
 	napi_env env = r->env;
 	napi_handle_scope scope;
 	if (napi_open_handle_scope(env, &scope) != napi_ok)
 		return;
-	napi_value buf = drain_to_buffer(env, r);
-	if (buf && r->len > 0) {
+	napi_value buf = batch_buffer(env, r, err);
+	if (buf) {
 		napi_value cb, recv, result;
 		napi_get_reference_value(env, r->callback, &cb);
 		napi_get_global(env, &recv);
@@ -90,13 +105,13 @@ static void deliver(struct obi_ringbuf *r)
 			napi_get_and_clear_last_exception(env, &err);
 			napi_fatal_exception(env, err);
 		}
-	} else if (!buf) {
-		napi_value err;
+	} else {
+		napi_value e;
 		bool pending = false;
 		napi_is_exception_pending(env, &pending);
 		if (pending) {
-			napi_get_and_clear_last_exception(env, &err);
-			napi_fatal_exception(env, err);
+			napi_get_and_clear_last_exception(env, &e);
+			napi_fatal_exception(env, e);
 		}
 	}
 	napi_close_handle_scope(env, scope);
