@@ -157,6 +157,7 @@ static napi_value init(napi_env env, napi_value exports)
 		EXPORT_FN("setAttachType", obi_set_attach_type),
 		EXPORT_FN("attachUprobeMulti", obi_attach_uprobe_multi),
 		EXPORT_FN("schedYield", obi_sched_yield),
+		EXPORT_FN("setSchedSlice", obi_set_sched_slice),
 	};
 	NAPI_CALL(env, napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));
 	return exports;

@@ -90,5 +90,6 @@ napi_value obi_close(napi_env env, napi_callback_info info);
 /* caps.c */
 napi_value obi_raise_capabilities(napi_env env, napi_callback_info info);
 napi_value obi_sched_yield(napi_env env, napi_callback_info info);
+napi_value obi_set_sched_slice(napi_env env, napi_callback_info info);
 void obi_object_close(struct obi_object *o);
 #endif

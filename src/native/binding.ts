@@ -43,6 +43,8 @@ interface NativeAddon {
   attachUprobeMulti(h: Handle, prog: string, retprobe: boolean, path: string, offset: number): number;
   /** sched_yield(2) */
   schedYield(): void;
+  /** the calling thread's fair-scheduler time slice (sched_setattr's sched_runtime); 0 or an errno */
+  setSchedSlice(ns: number): number;
 }
 
 /**
@@ -88,6 +90,14 @@ export function probeProgType(type: number, addon = loadBinding()): number {
 /** sched_yield(2): the threads queued on this CPU run before the caller goes on */
 export function schedYield(addon = loadBinding()): void {
   addon.schedYield();
+}
+
+/**
+ * The calling thread's time slice under the fair scheduler (Linux >= 6.12: sched_attr's
+ * sched_runtime for SCHED_OTHER, clamped by the kernel to 100 µs..100 ms); 0, or the errno (EINVAL on older kernels).
+ */
+export function setSchedSlice(ns: number, addon = loadBinding()): number {
+  return addon.setSchedSlice(ns);
 }
 
 /** enum bpf_attach_type BPF_TRACE_UPROBE_MULTI (Linux >= 6.6) */

@@ -52,8 +52,8 @@ import { metadataMetricAttributes } from '../telemetry/meta-attrs.ts';
 import { createCorrelation, type AgentCorrelation } from './correlation.ts';
 import type { SpanCtx } from '../common/trace.ts';
 import { NodeContext } from './node-ctx/index.ts';
-import { CpuYield } from './yield.ts';
-import { schedYield } from '../native/binding.ts';
+import { AGENT_SLICE_NS, CpuYield } from './yield.ts';
+import { schedYield, setSchedSlice } from '../native/binding.ts';
 
 export interface AgentOptions {
   readonly log: Logger;
@@ -375,6 +375,9 @@ export class Agent {
     });
 
     this._behindBytes = cfg.ebpf.ring_buffer_size / 8;
+    // a short time slice for the draining thread (pipeline/yield.ts, AGENT_SLICE_NS); older kernels keep theirs
+    const sliceErr = setSchedSlice(AGENT_SLICE_NS);
+    log.debug('agent time slice', { ns: AGENT_SLICE_NS, set: sliceErr === 0, errno: sliceErr });
     bpf.ringbufStart(ObiMap.events, Math.max(1, durationMs(cfg.ebpf.drain_interval)), (batch) => this._onBatch(batch));
     this._lifecycle.scan(true);
     log.info('selection', { selected: this._lifecycle.tracked.size, selectors: cfg.selectors.length });
