@@ -6,7 +6,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, run, startProcess, waitFor, waitForPort } from '../helpers/harness.ts';
@@ -24,6 +24,11 @@ function cli(args: string[], env: Record<string, string>, prefix: string[] = [])
     p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     p.on('exit', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** the arguments of the process `pid` runs (bin/obi-ts execs node in place: same pid) */
+function v8Args(pid: number): string[] {
+  return readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').filter(Boolean);
 }
 
 describe('bin/obi-ts', () => {
@@ -86,6 +91,8 @@ describe('bin/obi-ts', () => {
       agent.stderr.on('data', (d: Buffer) => (err += d.toString()));
       const exited = new Promise<number | null>((r) => agent.on('exit', (c) => r(c)));
       await waitFor('agent ready', () => err.includes('obi-ts running'), 15_000);
+      // the launcher caps V8's young generation (bin/obi-ts; docs/devdocs/architecture.md, "Memory")
+      assert.ok(v8Args(agent.pid!).includes('--max-semi-space-size=8'), v8Args(agent.pid!).join(' '));
       assert.match(err, /msg="kernel features" kernel=\S+ btf=true/);
       assert.match(err, /msg="BPF programs attached" programs=27 /);
       assert.match(err, new RegExp(`msg="instrumenting process" pid=${srv.pid} service=python3`));
@@ -105,5 +112,27 @@ describe('bin/obi-ts', () => {
     } finally {
       await srv.kill();
     }
+  });
+
+  test('a semi-space size in NODE_OPTIONS replaces the launcher\'s', async () => {
+    const port = await freePort();
+    const prom = await freePort();
+    const agent = spawn(bin, [], {
+      env: { PATH: process.env.PATH!, NODE_OPTIONS: '--max-semi-space-size=4', OTEL_EBPF_OPEN_PORT: String(port), OTEL_EBPF_TRACE_PRINTER: 'counter', OTEL_EBPF_PROMETHEUS_PORT: String(prom) },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    agent.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | null>((resolve) => agent.on('exit', resolve));
+    try {
+      await waitFor('agent ready', () => err.includes('obi-ts running'), 15_000);
+      const args = v8Args(agent.pid!);
+      assert.ok(args[0].endsWith('/node'), args.join(' '));
+      assert.equal(args.filter((a) => a.startsWith('--max-semi-space-size')).length, 0, args.join(' '));
+      assert.match(readFileSync(`/proc/${agent.pid}/environ`, 'latin1'), /(^|\0)NODE_OPTIONS=--max-semi-space-size=4\0/);
+    } finally {
+      agent.kill('SIGINT');
+    }
+    assert.equal(await exited, 0);
   });
 });
