@@ -34,6 +34,7 @@ interface NativeAddon {
   mapBits(h: Handle, map: string, index: number, mask: bigint, set: boolean): void;
   ringbufStart(h: Handle, map: string, intervalMs: number, cb: (batch: Buffer) => void): void;
   ringbufDrain(h: Handle): Buffer;
+  ringbufPeriod(h: Handle): number;
   ringbufStop(h: Handle): void;
   libbpfLog(): string;
   /** effective := permitted capabilities (main thread); returns CapEff as hex */
@@ -293,13 +294,22 @@ export class BpfObject {
     return sum;
   }
 
-  /** Drain `map` every `intervalMs` (and on forced wake-ups); one callback per drain. */
+  /**
+   * Drain `map` every `intervalMs` (and on forced wake-ups); one callback per drain, none for an
+   * empty one. While the ring stays empty the period doubles after every 10 empty drains, up to
+   * 100 ms; a drain that finds records, or a forced wake-up, restores `intervalMs`.
+   */
   ringbufStart(map: string, intervalMs: number, onBatch: (batch: Buffer) => void): void {
     this._call(() => this._addon.ringbufStart(this._handle, map, intervalMs, onBatch), 'OBI_ERR_BPF_MAP', `start ring buffer ${map}`);
   }
 
   ringbufDrain(): Buffer {
     return this._call(() => this._addon.ringbufDrain(this._handle), 'OBI_ERR_BPF_MAP', 'drain ring buffer');
+  }
+
+  /** the drain timer's period now, in ms: `intervalMs`, or longer while the ring is idle */
+  ringbufPeriod(): number {
+    return this._call(() => this._addon.ringbufPeriod(this._handle), 'OBI_ERR_BPF_MAP', 'ring buffer period');
   }
 
   ringbufStop(): void {

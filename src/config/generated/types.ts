@@ -756,7 +756,7 @@ export interface EbpfConfig {
    */
   readonly ring_buffer_size: number;
   /**
-   * Period of the user-space ring-buffer drain timer (events are submitted without wake-ups).
+   * Period of the user-space ring-buffer drain timer (events are submitted without wake-ups). While the ring stays empty the period doubles after every 10 empty drains, up to 100 ms; the first drain that finds events restores it.
    * default "10ms"; env OTEL_EBPF_BPF_DRAIN_INTERVAL; obi-ts extension
    */
   readonly drain_interval: string;
