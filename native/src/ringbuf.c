@@ -256,33 +256,34 @@ napi_value obi_ringbuf_start(napi_env env, napi_callback_info info)
 	return NULL;
 }
 
+/* the started ring buffer of object handle `h`, or NULL with an exception pending */
+static struct obi_ringbuf *started_ring(napi_env env, napi_value h)
+{
+	struct obi_object *o = obi_arg_object(env, h);
+	if (!o)
+		return NULL;
+	if (!o->rb)
+		napi_throw_error(env, "OBI_ERR_NATIVE", "ring buffer not started");
+	return o->rb;
+}
+
 /* ringbufDrain(h) -> Buffer: synchronous drain (shutdown: detach, then drain once more) */
 napi_value obi_ringbuf_drain(napi_env env, napi_callback_info info)
 {
 	ARGS(1);
-	struct obi_object *o = obi_arg_object(env, argv[0]);
-	if (!o)
-		return NULL;
-	if (!o->rb) {
-		napi_throw_error(env, "OBI_ERR_NATIVE", "ring buffer not started");
-		return NULL;
-	}
-	return drain_to_buffer(env, o->rb);
+	struct obi_ringbuf *r = started_ring(env, argv[0]);
+	return r ? drain_to_buffer(env, r) : NULL;
 }
 
 /* ringbufPeriod(h) -> number: the drain timer's period now, in ms (backed off while the ring is idle) */
 napi_value obi_ringbuf_period(napi_env env, napi_callback_info info)
 {
 	ARGS(1);
-	struct obi_object *o = obi_arg_object(env, argv[0]);
-	if (!o)
+	struct obi_ringbuf *r = started_ring(env, argv[0]);
+	if (!r)
 		return NULL;
-	if (!o->rb) {
-		napi_throw_error(env, "OBI_ERR_NATIVE", "ring buffer not started");
-		return NULL;
-	}
 	napi_value v;
-	NAPI_CALL(env, napi_create_uint32(env, o->rb->cur_ms, &v));
+	NAPI_CALL(env, napi_create_uint32(env, r->cur_ms, &v));
 	return v;
 }
 
