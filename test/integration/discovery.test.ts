@@ -66,7 +66,7 @@ let spawnedAt = 0;
 const nodeScript = (port: number): string => `require('node:http').createServer((q, s) => s.end('ok')).listen(${port}, '127.0.0.1')`;
 
 before(async () => {
-  if (!pyExe) return;
+  assert.ok(pyExe, 'python3 (installed by scripts/install-deps.sh --test)');
   pyPort = await freePort();
   nodePort = await freePort();
   const baseEnv = { ...process.env };
@@ -86,7 +86,7 @@ after(() => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
 });
 
-test('scanAll finds the python and node servers with exact facts', { skip: pyExe ? false : 'python3 not installed' }, () => {
+test('scanAll finds the python and node servers with exact facts', () => {
   const all = scanAll({ languageDetector: new LanguageDetector() });
   const byPid = new Map(all.map((p) => [p.pid, p]));
   const pyInfo = byPid.get(py.pid!);
@@ -117,7 +117,7 @@ test('scanAll finds the python and node servers with exact facts', { skip: pyExe
   assert.deepEqual(readProcess(py.pid!), pyInfo);
 });
 
-test('open_port selection and service identity', { skip: pyExe ? false : 'python3 not installed' }, () => {
+test('open_port selection and service identity', () => {
   const sel: Selector = { openPorts: [{ start: pyPort, end: pyPort }, { start: nodePort, end: nodePort }] };
   const m = new Matcher({ include: [sel], selfPid: process.pid });
   const selected = scanAll().filter((p) => m.match(p) === sel);
@@ -149,7 +149,7 @@ test('open_port selection and service identity', { skip: pyExe ? false : 'python
   assert.equal(new Matcher({ include: [{ exePath: '*/node' }] }).match(ndInfo)?.exePath, '*/node');
 });
 
-test('scanAll timing', { skip: pyExe ? false : 'python3 not installed' }, (t) => {
+test('scanAll timing', (t) => {
   const cold: number[] = [];
   const warm: number[] = [];
   let n = 0;

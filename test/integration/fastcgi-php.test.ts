@@ -30,7 +30,7 @@ const FPM_SERVICE = 'php-fpm8.2';
 const SERVER = 2;
 const CLIENT = 3;
 
-describe('FastCGI: nginx -> PHP-FPM (unix socket and TCP) -> MariaDB, one trace per request', { skip: existsSync(FPM) ? false : `${FPM} not installed (scripts/install-deps.sh --test)` }, () => {
+describe('FastCGI: nginx -> PHP-FPM (unix socket and TCP) -> MariaDB, one trace per request', () => {
   let rx: OtlpReceiver | undefined;
   let agent: TestAgent | undefined;
   let fpm: Proc | undefined;
@@ -40,6 +40,7 @@ describe('FastCGI: nginx -> PHP-FPM (unix socket and TCP) -> MariaDB, one trace 
   const ports = { front: 0, fpm: 0 };
 
   before(async () => {
+    assert.ok(existsSync(FPM), `${FPM} (installed by scripts/install-deps.sh --test)`);
     dir = mkdtempSync(join(tmpdir(), 'obi-fpm-'));
     chmodSync(dir, 0o755); // workers run as nobody
     copyFileSync(join(import.meta.dirname, '../helpers/apps/fastcgi/app.php'), join(dir, 'app.php'));
