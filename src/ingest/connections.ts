@@ -254,7 +254,7 @@ export class ConnectionTracker {
       return;
     }
     if (c.state === 'detecting') {
-      if (!this._detect(c, ingress, payload, flags)) return;
+      if (!this._detect(c, ingress, payload, len, flags)) return;
       if (this._corr !== undefined) enableStreams(c, c.session!.state);
     }
     const type: MessageType = (c.role === 'server') === ingress ? 'request' : 'response';
@@ -285,13 +285,14 @@ export class ConnectionTracker {
     }
   }
 
-  private _detect(c: Conn, ingress: boolean, payload: Buffer, flags: number): boolean {
+  private _detect(c: Conn, ingress: boolean, payload: Buffer, len: number, flags: number): boolean {
     if ((flags & ObiDataFlags.OBI_DATA_SENDFILE) === 0 && payload.length > 0) {
       const datagram = (flags & ObiDataFlags.OBI_DATA_UDP) !== 0;
+      const length = Math.max(len, payload.length);
       for (const b of this._protocols) {
         if ((b.descriptor.datagram === true) !== datagram) continue;
-        const isReq = b.descriptor.detect(payload, 'request');
-        const isResp = !isReq && b.descriptor.detect(payload, 'response');
+        const isReq = b.descriptor.detect(payload, 'request', length);
+        const isResp = !isReq && b.descriptor.detect(payload, 'response', length);
         if (!isReq && !isResp) continue;
         // a request read by us means we serve it; a request written means we are the client
         const role = c.role === 'unknown' ? (isReq === ingress ? 'server' : 'client') : c.role;

@@ -74,3 +74,28 @@ test('a parser per descriptor, configured from the settings; query text only whe
   const pg = PROTOCOLS.find((p) => p.wire === 'postgresql')!;
   assert.equal(pg.queryText!({ category: 'db', system: 'postgresql', query: "SELECT * FROM t WHERE a = 'x'", truncated: false, startNs: 0, endNs: 0 } as never), 'SELECT * FROM t WHERE a = ?');
 });
+
+test('a MongoDB OP_QUERY handshake is MongoDB whatever its random requestID (a MySQL command by its first 5 bytes)', () => {
+  // pymongo 3 opens each connection with isMaster as an OP_QUERY to admin.$cmd and a random
+  // requestID. Its header read as MySQL: a 3-byte length 4 less than the segment, sequence 0,
+  // then the requestID's low byte, a command byte (COM_QUERY 0x03, COM_STMT_PREPARE 0x16) for
+  // 2 ids in 256. The CI run that found it: 1 span of 8, named from the requestID's bytes.
+  const doc = Buffer.from('1d0000001069736d617374657200010000000868656c6c6f4f6b000100', 'hex');
+  const ns = Buffer.from('admin.$cmd\0', 'latin1');
+  const msg = Buffer.alloc(16 + 4 + ns.length + 8 + doc.length);
+  msg.writeInt32LE(msg.length, 0);
+  msg.writeInt32LE(2004, 12);
+  ns.copy(msg, 20);
+  msg.writeInt32LE(-1, 20 + ns.length + 4);
+  doc.copy(msg, 20 + ns.length + 8);
+  const claimed = new Map<string, number>();
+  for (let low = 0; low < 256; low++) {
+    for (const high of [0x00, 0x41, 0x53, 0x7f]) {
+      msg.writeUInt32LE((high << 24) | (0x45 << 16) | (0x4c << 8) | low, 4); // bytes after the command: "LE", a word
+      const wire = PROTOCOLS.find((p) => !p.datagram && p.detect(msg, 'request', msg.length))?.wire ?? 'none';
+      claimed.set(wire, (claimed.get(wire) ?? 0) + 1);
+    }
+  }
+  assert.deepEqual([...claimed], [['mongodb', 1024]]);
+});
+

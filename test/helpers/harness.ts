@@ -127,8 +127,10 @@ export class TestAgent {
         return s.length >= count ? s : undefined;
       }, timeoutMs);
     } catch (err) {
-      // say how far it got: a slow agent and a lost span fail differently
-      throw new Error(`${(err as Error).message} (${this.spans(filter).length} arrived)`, { cause: err });
+      // say how far it got, and what: a slow agent, a lost span and a misread connection fail differently
+      const got = this.spans(filter);
+      const names = got.slice(0, 20).map((s) => `${s.protocol}:${JSON.stringify(s.name)}`);
+      throw new Error(`${(err as Error).message} (${got.length} arrived${got.length > 0 ? `: ${names.join(', ')}` : ''})`, { cause: err });
     }
   }
 

@@ -49,8 +49,12 @@ export interface ProtocolDescriptor<R extends ProtocolRecord = ProtocolRecord> {
   /**
    * Do these first bytes of one direction of a new connection start a `type` message of this
    * protocol? Few false positives: the registry tries descriptors in order and the first yes wins.
+   * `length` is how many bytes the segment had (the syscall's count): more than `head.length`
+   * when the capture cut it, and `head.length` when `head` is all of it (the default), so a
+   * message header that declares more bytes than a whole segment holds can be told from one the
+   * capture cut.
    */
-  readonly detect: (head: Buffer, type: MessageType) => boolean;
+  readonly detect: (head: Buffer, type: MessageType, length?: number) => boolean;
   /** the protocol runs over datagrams (UDP): tried only on UDP sockets, which only datagram protocols are tried on */
   readonly datagram?: boolean;
   /**

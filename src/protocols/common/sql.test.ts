@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { looksLikeSql, maskSql, sqlOperation, sqlSummary } from './sql.ts';
+import { maskSql, sqlOperation, sqlSummary } from './sql.ts';
+import { looksLikeSql } from './sql-detect.ts';
 
 test('operation and table of common statements', () => {
   const cases: [string, string | undefined, string | undefined][] = [
@@ -67,6 +68,12 @@ test('looksLikeSql', () => {
   assert.equal(looksLikeSql('  (select 1)'), true);
   assert.equal(looksLikeSql('\x00\x01'), false);
   assert.equal(looksLikeSql(''), false);
+  assert.equal(looksLikeSql('with recent as (select 1) select * from recent'), true);
+  assert.equal(looksLikeSql('/* app */ INSERT INTO t VALUES (1)', 'mysql'), true);
+  assert.equal(looksLikeSql('XA START \'x\'', 'mysql'), true);
+  assert.equal(looksLikeSql('D\u0000U\u0000'), false, 'a word, but no statement starts with it');
+  assert.equal(looksLikeSql('SELECTED 1'), false);
+  assert.equal(looksLikeSql('selectx'), false);
 });
 
 test('total on arbitrary input', () => {

@@ -388,11 +388,3 @@ export function maskSql(text: string, dialect: SqlDialect = 'postgresql'): strin
   }
   return copied === 0 ? text : out + text.slice(copied);
 }
-
-/** Does `text` start (after blanks and comments) with a word, as an SQL statement does? */
-export function looksLikeSql(text: string, dialect: SqlDialect = 'postgresql'): boolean {
-  const lx = new SqlLexer(text, dialect, 256);
-  let k = lx.next();
-  while (k === T_PUNCT && lx.isPunct(0x28)) k = lx.next();
-  return k === T_WORD;
-}

@@ -33,6 +33,22 @@ test('commands are detected: COM_QUERY / COM_STMT_PREPARE with SQL, COM_STMT_EXE
   assert.equal(detectMysql(pkt(0, '\x0e'), 'request'), false, 'a PING alone is too weak');
   assert.equal(detectMysql(Buffer.from('GET / HTTP/1.1\r\n\r\n'), 'request'), false);
   assert.equal(detectMysql(Buffer.concat([pkt(0, '\x03SELECT 1'), Buffer.from([1])]), 'request'), false, 'trailing garbage');
+  assert.equal(detectMysql(pkt(0, '\x03Data 1'), 'request'), false, 'text that starts with a word that starts no statement');
+});
+
+test('a packet longer than its segment is a command only where the capture cut the segment', () => {
+  const query = pkt(0, '\x03SELECT ' + 'x, '.repeat(40) + '1');
+  const head = query.subarray(0, 64);
+  assert.equal(detectMysql(head, 'request', query.length), true, 'cut by the capture: the syscall moved the whole packet');
+  assert.equal(detectMysql(head, 'request'), false, 'the whole segment: 64 bytes of a packet that declares 127');
+  assert.equal(detectMysql(head, 'request', 100), false, 'the segment ends before the packet does');
+  // a MongoDB header read as MySQL: the message's length, requestID 0x..45 4c 03 -> COM_QUERY "LE..."
+  const mongo = Buffer.alloc(80);
+  mongo.writeInt32LE(80, 0);
+  mongo.writeUInt32LE(0x00454c03, 4);
+  mongo.write('SELECT', 5, 'latin1');
+  mongo.writeInt32LE(2004, 12);
+  assert.equal(detectMysql(mongo, 'request', 80), false, 'declares 84 bytes, the segment had 80');
 });
 
 test('a handshake response is detected (TLS plaintext starts with it, sequence 2)', () => {

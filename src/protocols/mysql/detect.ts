@@ -9,17 +9,22 @@
  */
 import type { MessageType } from '../common/contract.ts';
 import type { StreamBuffer } from '../common/stream.ts';
-import { looksLikeSql } from '../common/sql.ts';
+import { looksLikeSql } from '../common/sql-detect.ts';
 
 function packetLength(b: Buffer): number {
   return b[0] | (b[1] << 8) | (b[2] << 16);
 }
 
-/** the payload fits the head exactly, or runs past it (a long packet cut by the capture), or another packet follows */
-function lengthFits(b: Buffer, len: number): boolean {
+/**
+ * The payload fits the head exactly, or runs past it where the capture cut the segment
+ * (`segment` > the head), or another packet follows. A whole segment shorter than the packet it
+ * declares is something else: the first 3 bytes of a MongoDB header (its length, little-endian,
+ * then a requestID byte) read as a MySQL packet of exactly 4 bytes more than the message.
+ */
+function lengthFits(b: Buffer, len: number, segment: number): boolean {
   const end = 4 + len;
   if (end === b.length) return true;
-  if (end > b.length) return b.length >= 64;
+  if (end > b.length) return segment > b.length && end <= segment;
   return b.length - end >= 4 && b[end + 3] === 0; // a pipelined command (sequence 0)
 }
 
@@ -33,10 +38,10 @@ function isGreeting(b: Buffer): boolean {
   return b[5] >= 0x30 && b[5] <= 0x39; // versions start with a digit (5.5.5-10.11..., 8.0...)
 }
 
-function isCommand(b: Buffer): boolean {
+function isCommand(b: Buffer, segment: number): boolean {
   if (b.length < 5 || b[3] !== 0) return false;
   const len = packetLength(b);
-  if (len < 1 || !lengthFits(b, len)) return false;
+  if (len < 1 || !lengthFits(b, len, segment)) return false;
   const cmd = b[4];
   if (cmd === 0x03 || cmd === 0x16) {
     if (len < 2) return false;
@@ -49,27 +54,27 @@ function isCommand(b: Buffer): boolean {
   return false;
 }
 
-function isAnswer(b: Buffer): boolean {
+function isAnswer(b: Buffer, segment: number): boolean {
   if (b.length < 5 || b[3] !== 1) return false;
   const len = packetLength(b);
-  if (4 + len > b.length + 0 && b.length < 64) return false;
+  if (4 + len > b.length && !(segment > b.length && 4 + len <= segment)) return false;
   if (b[4] === 0xff) return len >= 9 && b.length >= 13 && b[7] === 0x23 && /^[0-9A-Z]{5}$/.test(b.toString('latin1', 8, 13));
   if (b[4] === 0x00) return len >= 7 && len <= 64 && 4 + len === b.length;
   return false;
 }
 
 /** a HandshakeResponse41 (sequence 1, or 2 when it follows an SSL request over TLS) */
-function isLogin(b: Buffer): boolean {
+function isLogin(b: Buffer, segment: number): boolean {
   if (b.length < 38 || (b[3] !== 1 && b[3] !== 2)) return false;
   const len = packetLength(b);
-  if (len < 33 || len > 4096 || !lengthFits(b, len)) return false;
+  if (len < 33 || len > 4096 || !lengthFits(b, len, segment)) return false;
   if ((b.readUInt32LE(4) & 0x200) === 0) return false;
   for (let i = 13; i < 36; i++) if (b[i] !== 0) return false;
   return b[36] >= 0x20 && b[36] < 0x7f;
 }
 
-export function detectMysql(head: Buffer, type: MessageType): boolean {
-  return type === 'request' ? isCommand(head) || isLogin(head) : isGreeting(head) || isAnswer(head);
+export function detectMysql(head: Buffer, type: MessageType, length = head.length): boolean {
+  return type === 'request' ? isCommand(head, length) || isLogin(head, length) : isGreeting(head) || isAnswer(head, length);
 }
 
 /** next offset >= from where a packet may start: a header whose length fits and whose sequence is small (a weak guess) */

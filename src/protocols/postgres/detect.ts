@@ -9,7 +9,7 @@
  */
 import type { MessageType } from '../common/contract.ts';
 import type { StreamBuffer } from '../common/stream.ts';
-import { looksLikeSql } from '../common/sql.ts';
+import { looksLikeSql } from '../common/sql-detect.ts';
 import { PG_GSSENC_REQUEST, PG_PROTOCOL_3, PG_SSL_REQUEST } from './parse.ts';
 
 function be32(b: Buffer, off: number): number {
