@@ -79,12 +79,14 @@ describe('bin/obi-ts', () => {
     const port = await freePort();
     const prom = await freePort();
     const srv = startProcess('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1']);
+    let running: ReturnType<typeof spawn> | undefined;
     try {
       await waitForPort(port);
       const agent = spawn(bin, [], {
         env: { PATH: process.env.PATH!, OTEL_EBPF_OPEN_PORT: String(port), OTEL_EBPF_TRACE_PRINTER: 'text', OTEL_EBPF_PROMETHEUS_PORT: String(prom) },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
+      running = agent;
       let out = '';
       let err = '';
       agent.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -93,6 +95,9 @@ describe('bin/obi-ts', () => {
       await waitFor('agent ready', () => err.includes('obi-ts running'), 15_000);
       // the launcher caps V8's young generation (bin/obi-ts; docs/devdocs/architecture.md, "Memory")
       assert.ok(v8Args(agent.pid!).includes('--max-semi-space-size=8'), v8Args(agent.pid!).join(' '));
+      // and fixes glibc malloc's mmap threshold and arena count (bin/obi-ts); glibc's parser cuts the
+      // value at each ':' in place, which shows it was read
+      assert.match(readFileSync(`/proc/${agent.pid}/environ`, 'latin1'), /(^|\0)GLIBC_TUNABLES=glibc\.malloc\.mmap_threshold=131072[:\0]glibc\.malloc\.arena_max=2\0/);
       assert.match(err, /msg="kernel features" kernel=\S+ btf=true/);
       assert.match(err, /msg="BPF programs attached" programs=27 /);
       assert.match(err, new RegExp(`msg="instrumenting process" pid=${srv.pid} service=python3`));
@@ -110,15 +115,16 @@ describe('bin/obi-ts', () => {
       assert.equal(await exited, 0);
       assert.match(err, /msg=stopped events=\d+ spans=4 kernel_dropped=0/);
     } finally {
+      if (running !== undefined && running.exitCode === null) running.kill('SIGKILL'); // a failed assertion leaves it running
       await srv.kill();
     }
   });
 
-  test('a semi-space size in NODE_OPTIONS replaces the launcher\'s', async () => {
+  test('a semi-space size in NODE_OPTIONS, and GLIBC_TUNABLES, replace the launcher\'s', async () => {
     const port = await freePort();
     const prom = await freePort();
     const agent = spawn(bin, [], {
-      env: { PATH: process.env.PATH!, NODE_OPTIONS: '--max-semi-space-size=4', OTEL_EBPF_OPEN_PORT: String(port), OTEL_EBPF_TRACE_PRINTER: 'counter', OTEL_EBPF_PROMETHEUS_PORT: String(prom) },
+      env: { PATH: process.env.PATH!, NODE_OPTIONS: '--max-semi-space-size=4', GLIBC_TUNABLES: 'glibc.malloc.arena_max=4', OTEL_EBPF_OPEN_PORT: String(port), OTEL_EBPF_TRACE_PRINTER: 'counter', OTEL_EBPF_PROMETHEUS_PORT: String(prom) },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let err = '';
@@ -129,7 +135,9 @@ describe('bin/obi-ts', () => {
       const args = v8Args(agent.pid!);
       assert.ok(args[0].endsWith('/node'), args.join(' '));
       assert.equal(args.filter((a) => a.startsWith('--max-semi-space-size')).length, 0, args.join(' '));
-      assert.match(readFileSync(`/proc/${agent.pid}/environ`, 'latin1'), /(^|\0)NODE_OPTIONS=--max-semi-space-size=4\0/);
+      const environ = readFileSync(`/proc/${agent.pid}/environ`, 'latin1');
+      assert.match(environ, /(^|\0)NODE_OPTIONS=--max-semi-space-size=4\0/);
+      assert.match(environ, /(^|\0)GLIBC_TUNABLES=glibc\.malloc\.arena_max=4\0/);
     } finally {
       agent.kill('SIGINT');
     }
