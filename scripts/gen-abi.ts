@@ -134,7 +134,7 @@ export function generate(btfJson: string, headerText: string): string {
       else lines.push(`  get ${camel(f.name)}(): string {`, `    return cString(this.#v, ${at}, ${f.length});`, '  }');
     }
     lines.push('}', '');
-    lines.push(`/** Decodes one ${sn} at byte \`o\` of \`v\` (little-endian, as the kernel wrote it). Arrays are views, not copies, made when read (they keep the drain's buffer alive: copy what must outlive the call). */`);
+    lines.push(`/** Decodes one ${sn} at byte \`o\` of \`v\` (little-endian, as the kernel wrote it). Arrays are views, not copies, made when read (the next drain writes over them: copy what must outlive the call). */`);
     lines.push(`export function decode${P}(v: DataView, o: number): ${P} {`);
     lines.push(`  return new ${P}Record(v, o);`);
     lines.push('}', '');

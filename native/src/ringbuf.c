@@ -5,6 +5,15 @@
  * ([u32 length][record][pad to 8]) and handed to JavaScript as ONE Buffer in
  * ONE call. Never one JS call per event.
  *
+ * The batch is one JavaScript Buffer the ring keeps for its life: records are
+ * copied from the ring straight into its memory, and the callback gets that
+ * Buffer and the drain's length. No Buffer is allocated per drain (at 100 drains
+ * a second of up to megabytes each, those were V8's ArrayBuffer churn), and the
+ * batch is valid only during the call: the next drain writes over it. Records
+ * past the Buffer's end go to a malloc'd spill; after the consume, the Buffer
+ * is replaced by one large enough for both (doubling), the spill freed. The
+ * Buffer never shrinks.
+ *
  * While the ring stays empty the timer backs off: after OBI_IDLE_DRAINS empty
  * drains in a row its period doubles, up to OBI_IDLE_MAX_MS; the first drain that
  * finds a record, and every forced wake-up, bring it back to `intervalMs`. Each
@@ -19,6 +28,8 @@
 #include <string.h>
 
 #define OBI_BATCH_MAX (256u * 1024 * 1024)
+/* the batch Buffer's first size; it doubles when a drain does not fit */
+#define OBI_BATCH_INITIAL (1u << 20)
 /* empty drains in a row before the timer's period doubles */
 #define OBI_IDLE_DRAINS 10
 /* the longest period the timer backs off to (a longer `intervalMs` is kept as it is) */
@@ -33,8 +44,11 @@ struct obi_ringbuf {
 	uv_poll_t poll;
 	int poll_started;
 	int handles_open;
+	napi_ref batch_ref; /* the Buffer whose memory `batch` is */
 	char *batch;
 	size_t len, cap;
+	char *spill; /* the records of one drain past `cap` (malloc), until the Buffer has grown */
+	size_t spill_len, spill_cap;
 	uint64_t records;
 	uint32_t base_ms; /* the period asked for */
 	uint32_t cur_ms;  /* the timer's period now: base_ms, or backed off while idle */
@@ -47,53 +61,87 @@ static int on_sample(void *ctx, void *data, size_t size)
 	struct obi_ringbuf *r = ctx;
 	/* [u32 length][record][zero pad]: the frame as bpf/abi/events.h defines it */
 	size_t frame = (OBI_BATCH_LEN_BYTES + size + OBI_BATCH_ALIGN - 1) & ~(size_t)(OBI_BATCH_ALIGN - 1);
-	size_t need = r->len + frame;
-	if (need > r->cap) {
-		size_t cap = r->cap ? r->cap : 1 << 20;
-		while (cap < need)
-			cap *= 2;
-		if (cap > OBI_BATCH_MAX)
-			return -E2BIG; /* stop this drain; the rest stays in the ring for the next */
-		char *nb = realloc(r->batch, cap);
-		if (!nb)
-			return -ENOMEM;
-		r->batch = nb;
-		r->cap = cap;
+	char *dst;
+	if (r->spill_len == 0 && r->len + frame <= r->cap) {
+		dst = r->batch + r->len;
+		r->len += frame;
+	} else {
+		/* past the batch Buffer: to the spill, appended to a larger Buffer after the consume.
+		 * libbpf has consumed the record before this call: returning an error would lose it */
+		size_t need = r->spill_len + frame;
+		if (need > r->spill_cap) {
+			size_t cap = r->spill_cap ? r->spill_cap : 1 << 20;
+			while (cap < need)
+				cap *= 2;
+			char *nb = realloc(r->spill, cap);
+			if (!nb)
+				return -ENOMEM; /* this record is lost (counted by nothing: malloc failed) */
+			r->spill = nb;
+			r->spill_cap = cap;
+		}
+		dst = r->spill + r->spill_len;
+		r->spill_len += frame;
 	}
 	uint32_t l = (uint32_t)size;
-	memcpy(r->batch + r->len, &l, OBI_BATCH_LEN_BYTES);
-	memcpy(r->batch + r->len + OBI_BATCH_LEN_BYTES, data, size);
-	memset(r->batch + r->len + OBI_BATCH_LEN_BYTES + size, 0, frame - OBI_BATCH_LEN_BYTES - size);
-	r->len += frame;
+	memcpy(dst, &l, OBI_BATCH_LEN_BYTES);
+	memcpy(dst + OBI_BATCH_LEN_BYTES, data, size);
+	memset(dst + OBI_BATCH_LEN_BYTES + size, 0, frame - OBI_BATCH_LEN_BYTES - size);
 	r->records++;
-	return 0;
+	/* stop this drain with the record kept; the rest stays in the ring for the next */
+	return r->len + r->spill_len >= OBI_BATCH_MAX ? -E2BIG : 0;
 }
 
-/* consume the ring into the batch; 0, or the negative errno of a consume that read nothing */
-static int drain_batch(struct obi_ringbuf *r)
+/* a new batch Buffer of `cap` bytes holding the current batch's first `keep`; NULL with an exception pending */
+static napi_value new_batch(napi_env env, struct obi_ringbuf *r, size_t cap, size_t keep)
 {
-	r->len = 0;
-	int n = ring_buffer__consume(r->rb);
-	return n < 0 && n != -E2BIG && r->len == 0 ? n : 0;
-}
-
-/* the batch as a Buffer, or NULL with an exception pending */
-static napi_value batch_buffer(napi_env env, struct obi_ringbuf *r, int err)
-{
-	if (err) {
-		obi_throw_errno(env, "OBI_ERR_BPF_MAP", -err, "ring buffer consume failed");
-		return NULL;
-	}
 	napi_value buf;
-	void *out;
-	NAPI_CALL(env, napi_create_buffer_copy(env, r->len, r->batch ? r->batch : "", &out, &buf));
+	void *data;
+	napi_ref ref;
+	NAPI_CALL(env, napi_create_buffer(env, cap, &data, &buf));
+	NAPI_CALL(env, napi_create_reference(env, buf, 1, &ref));
+	if (keep)
+		memcpy(data, r->batch, keep);
+	if (r->batch_ref)
+		napi_delete_reference(env, r->batch_ref);
+	r->batch_ref = ref;
+	r->batch = data;
+	r->cap = cap;
 	return buf;
 }
 
-/* consume the ring into the batch; returns a Buffer (possibly empty) or NULL on error */
-static napi_value drain_to_buffer(napi_env env, struct obi_ringbuf *r)
+/* the batch Buffer; NULL with an exception pending */
+static napi_value batch_value(napi_env env, struct obi_ringbuf *r)
 {
-	return batch_buffer(env, r, drain_batch(r));
+	napi_value buf;
+	NAPI_CALL(env, napi_get_reference_value(env, r->batch_ref, &buf));
+	return buf;
+}
+
+/* consume the ring into the batch (and the spill); 0, or the negative errno of a consume that read nothing */
+static int consume(struct obi_ringbuf *r)
+{
+	r->len = 0;
+	int n = ring_buffer__consume(r->rb);
+	return n < 0 && n != -E2BIG && r->len == 0 && r->spill_len == 0 ? n : 0;
+}
+
+/* the spill appended to the batch, in a Buffer grown to hold both; 0, or -1 with an exception pending */
+static int merge_spill(napi_env env, struct obi_ringbuf *r)
+{
+	if (r->spill_len == 0)
+		return 0;
+	size_t total = r->len + r->spill_len, cap = r->cap;
+	while (cap < total)
+		cap *= 2;
+	int ok = new_batch(env, r, cap, r->len) != NULL;
+	if (ok) {
+		memcpy(r->batch + r->len, r->spill, r->spill_len);
+		r->len = total;
+	}
+	free(r->spill);
+	r->spill = NULL;
+	r->spill_len = r->spill_cap = 0;
+	return ok ? 0 : -1;
 }
 
 /* drain and hand the batch to JavaScript; 0 when the ring was empty (nothing called) */
@@ -101,23 +149,27 @@ static int deliver(struct obi_ringbuf *r)
 {
 	if (r->dead)
 		return 0;
-	int err = drain_batch(r);
-	if (!err && r->len == 0)
-		return 0; /* nothing came: no handle scope, no Buffer, no JavaScript */
+	int err = consume(r);
+	if (!err && r->len == 0 && r->spill_len == 0)
+		return 0; /* nothing came: no handle scope, no JavaScript */
 	napi_env env = r->env;
 	napi_handle_scope scope;
 	if (napi_open_handle_scope(env, &scope) != napi_ok)
 		return 1;
-	napi_value buf = batch_buffer(env, r, err);
-	if (buf) {
+	napi_value argv[2] = { NULL, NULL };
+	if (err)
+		obi_throw_errno(env, "OBI_ERR_BPF_MAP", -err, "ring buffer consume failed");
+	else if (merge_spill(env, r) == 0 && (argv[0] = batch_value(env, r)) != NULL)
+		napi_create_double(env, (double)r->len, &argv[1]);
+	if (argv[0] && argv[1]) {
 		napi_value cb, recv, result;
 		napi_get_reference_value(env, r->callback, &cb);
 		napi_get_global(env, &recv);
-		napi_status st = napi_make_callback(env, r->async, recv, cb, 1, &buf, &result);
+		napi_status st = napi_make_callback(env, r->async, recv, cb, 2, argv, &result);
 		if (st == napi_pending_exception) {
-			napi_value err;
-			napi_get_and_clear_last_exception(env, &err);
-			napi_fatal_exception(env, err);
+			napi_value e;
+			napi_get_and_clear_last_exception(env, &e);
+			napi_fatal_exception(env, e);
 		}
 	} else {
 		napi_value e;
@@ -177,7 +229,7 @@ static void on_handle_closed(uv_handle_t *h)
 {
 	struct obi_ringbuf *r = h->data;
 	if (--r->handles_open == 0) {
-		free(r->batch);
+		free(r->spill);
 		free(r);
 	}
 }
@@ -191,6 +243,10 @@ void obi_ringbuf_free(struct obi_ringbuf *r)
 	r->rb = NULL;
 	if (r->callback)
 		napi_delete_reference(r->env, r->callback);
+	if (r->batch_ref)
+		napi_delete_reference(r->env, r->batch_ref);
+	r->batch_ref = NULL;
+	r->batch = NULL;
 	if (r->async)
 		napi_async_destroy(r->env, r->async);
 	uv_timer_stop(&r->timer);
@@ -201,7 +257,7 @@ void obi_ringbuf_free(struct obi_ringbuf *r)
 	}
 }
 
-/* ringbufStart(h, map, intervalMs, callback(batch: Buffer)) */
+/* ringbufStart(h, map, intervalMs, callback(batch: Buffer, length: number)): batch[0, length) is the drain, valid during the call */
 napi_value obi_ringbuf_start(napi_env env, napi_callback_info info)
 {
 	ARGS(4);
@@ -233,6 +289,11 @@ napi_value obi_ringbuf_start(napi_env env, napi_callback_info info)
 		int err = errno;
 		free(r);
 		obi_throw_errno(env, "OBI_ERR_BPF_MAP", err, "cannot open ring buffer %s", name);
+		return NULL;
+	}
+	if (!new_batch(env, r, OBI_BATCH_INITIAL, 0)) {
+		ring_buffer__free(r->rb);
+		free(r);
 		return NULL;
 	}
 	NAPI_CALL(env, napi_create_reference(env, argv[3], 1, &r->callback));
@@ -267,12 +328,24 @@ static struct obi_ringbuf *started_ring(napi_env env, napi_value h)
 	return o->rb;
 }
 
-/* ringbufDrain(h) -> Buffer: synchronous drain (shutdown: detach, then drain once more) */
+/* ringbufDrain(h) -> Buffer: synchronous drain (shutdown: detach, then drain once more), a copy of its own */
 napi_value obi_ringbuf_drain(napi_env env, napi_callback_info info)
 {
 	ARGS(1);
 	struct obi_ringbuf *r = started_ring(env, argv[0]);
-	return r ? drain_to_buffer(env, r) : NULL;
+	if (!r)
+		return NULL;
+	int err = consume(r);
+	if (err) {
+		obi_throw_errno(env, "OBI_ERR_BPF_MAP", -err, "ring buffer consume failed");
+		return NULL;
+	}
+	if (merge_spill(env, r))
+		return NULL;
+	napi_value buf;
+	void *out;
+	NAPI_CALL(env, napi_create_buffer_copy(env, r->len, r->batch, &out, &buf));
+	return buf;
 }
 
 /* ringbufPeriod(h) -> number: the drain timer's period now, in ms (backed off while the ring is idle) */

@@ -172,7 +172,7 @@ class ObiConnTupleRecord implements ObiConnTuple {
   }
 }
 
-/** Decodes one obi_conn_tuple at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies, made when read (they keep the drain's buffer alive: copy what must outlive the call). */
+/** Decodes one obi_conn_tuple at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies, made when read (the next drain writes over them: copy what must outlive the call). */
 export function decodeObiConnTuple(v: DataView, o: number): ObiConnTuple {
   return new ObiConnTupleRecord(v, o);
 }
@@ -201,7 +201,7 @@ class ObiEventHeaderRecord implements ObiEventHeader {
   }
 }
 
-/** Decodes one obi_event_header at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies, made when read (they keep the drain's buffer alive: copy what must outlive the call). */
+/** Decodes one obi_event_header at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies, made when read (the next drain writes over them: copy what must outlive the call). */
 export function decodeObiEventHeader(v: DataView, o: number): ObiEventHeader {
   return new ObiEventHeaderRecord(v, o);
 }
@@ -311,7 +311,7 @@ class ObiDataEventRecord implements ObiDataEvent {
   }
 }
 
-/** Decodes one obi_data_event at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies, made when read (they keep the drain's buffer alive: copy what must outlive the call). */
+/** Decodes one obi_data_event at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies, made when read (the next drain writes over them: copy what must outlive the call). */
 export function decodeObiDataEvent(v: DataView, o: number): ObiDataEvent {
   return new ObiDataEventRecord(v, o);
 }
@@ -387,7 +387,7 @@ class ObiConnEventRecord implements ObiConnEvent {
   }
 }
 
-/** Decodes one obi_conn_event at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies, made when read (they keep the drain's buffer alive: copy what must outlive the call). */
+/** Decodes one obi_conn_event at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies, made when read (the next drain writes over them: copy what must outlive the call). */
 export function decodeObiConnEvent(v: DataView, o: number): ObiConnEvent {
   return new ObiConnEventRecord(v, o);
 }
@@ -451,7 +451,7 @@ class ObiStreamEventRecord implements ObiStreamEvent {
   }
 }
 
-/** Decodes one obi_stream_event at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies, made when read (they keep the drain's buffer alive: copy what must outlive the call). */
+/** Decodes one obi_stream_event at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies, made when read (the next drain writes over them: copy what must outlive the call). */
 export function decodeObiStreamEvent(v: DataView, o: number): ObiStreamEvent {
   return new ObiStreamEventRecord(v, o);
 }
@@ -514,7 +514,7 @@ class ObiProcEventRecord implements ObiProcEvent {
   }
 }
 
-/** Decodes one obi_proc_event at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies, made when read (they keep the drain's buffer alive: copy what must outlive the call). */
+/** Decodes one obi_proc_event at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies, made when read (the next drain writes over them: copy what must outlive the call). */
 export function decodeObiProcEvent(v: DataView, o: number): ObiProcEvent {
   return new ObiProcEventRecord(v, o);
 }
@@ -543,7 +543,7 @@ class ObiSigProbeRecord implements ObiSigProbe {
   }
 }
 
-/** Decodes one obi_sig_probe at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies, made when read (they keep the drain's buffer alive: copy what must outlive the call). */
+/** Decodes one obi_sig_probe at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies, made when read (the next drain writes over them: copy what must outlive the call). */
 export function decodeObiSigProbe(v: DataView, o: number): ObiSigProbe {
   return new ObiSigProbeRecord(v, o);
 }
@@ -564,7 +564,7 @@ class ObiPropPidRecord implements ObiPropPid {
   }
 }
 
-/** Decodes one obi_prop_pid at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies, made when read (they keep the drain's buffer alive: copy what must outlive the call). */
+/** Decodes one obi_prop_pid at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies, made when read (the next drain writes over them: copy what must outlive the call). */
 export function decodeObiPropPid(v: DataView, o: number): ObiPropPid {
   return new ObiPropPidRecord(v, o);
 }
@@ -658,7 +658,7 @@ class ObiPropSockRecord implements ObiPropSock {
   }
 }
 
-/** Decodes one obi_prop_sock at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies, made when read (they keep the drain's buffer alive: copy what must outlive the call). */
+/** Decodes one obi_prop_sock at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies, made when read (the next drain writes over them: copy what must outlive the call). */
 export function decodeObiPropSock(v: DataView, o: number): ObiPropSock {
   return new ObiPropSockRecord(v, o);
 }
@@ -709,7 +709,7 @@ class ObiPropThreadRecord implements ObiPropThread {
   }
 }
 
-/** Decodes one obi_prop_thread at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies, made when read (they keep the drain's buffer alive: copy what must outlive the call). */
+/** Decodes one obi_prop_thread at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies, made when read (the next drain writes over them: copy what must outlive the call). */
 export function decodeObiPropThread(v: DataView, o: number): ObiPropThread {
   return new ObiPropThreadRecord(v, o);
 }
@@ -730,7 +730,7 @@ class ObiPidInfoRecord implements ObiPidInfo {
   }
 }
 
-/** Decodes one obi_pid_info at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies, made when read (they keep the drain's buffer alive: copy what must outlive the call). */
+/** Decodes one obi_pid_info at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies, made when read (the next drain writes over them: copy what must outlive the call). */
 export function decodeObiPidInfo(v: DataView, o: number): ObiPidInfo {
   return new ObiPidInfoRecord(v, o);
 }
@@ -760,7 +760,7 @@ class ObiExecRuleKeyRecord implements ObiExecRuleKey {
   }
 }
 
-/** Decodes one obi_exec_rule_key at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies, made when read (they keep the drain's buffer alive: copy what must outlive the call). */
+/** Decodes one obi_exec_rule_key at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies, made when read (the next drain writes over them: copy what must outlive the call). */
 export function decodeObiExecRuleKey(v: DataView, o: number): ObiExecRuleKey {
   return new ObiExecRuleKeyRecord(v, o);
 }
@@ -789,7 +789,7 @@ class ObiLargeKeyRecord implements ObiLargeKey {
   }
 }
 
-/** Decodes one obi_large_key at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies, made when read (they keep the drain's buffer alive: copy what must outlive the call). */
+/** Decodes one obi_large_key at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies, made when read (the next drain writes over them: copy what must outlive the call). */
 export function decodeObiLargeKey(v: DataView, o: number): ObiLargeKey {
   return new ObiLargeKeyRecord(v, o);
 }
@@ -814,7 +814,7 @@ class ObiConnKeyRecord implements ObiConnKey {
   }
 }
 
-/** Decodes one obi_conn_key at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies, made when read (they keep the drain's buffer alive: copy what must outlive the call). */
+/** Decodes one obi_conn_key at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies, made when read (the next drain writes over them: copy what must outlive the call). */
 export function decodeObiConnKey(v: DataView, o: number): ObiConnKey {
   return new ObiConnKeyRecord(v, o);
 }

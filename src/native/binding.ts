@@ -32,7 +32,7 @@ interface NativeAddon {
   mapDelete(h: Handle, map: string, key: Buffer): boolean;
   mapKeys(h: Handle, map: string): Buffer[];
   mapBits(h: Handle, map: string, index: number, mask: bigint, set: boolean): void;
-  ringbufStart(h: Handle, map: string, intervalMs: number, cb: (batch: Buffer) => void): void;
+  ringbufStart(h: Handle, map: string, intervalMs: number, cb: (batch: Buffer, length: number) => void): void;
   ringbufDrain(h: Handle): Buffer;
   ringbufPeriod(h: Handle): number;
   ringbufStop(h: Handle): void;
@@ -298,11 +298,15 @@ export class BpfObject {
    * Drain `map` every `intervalMs` (and on forced wake-ups); one callback per drain, none for an
    * empty one. While the ring stays empty the period doubles after every 10 empty drains, up to
    * 100 ms; a drain that finds records, or a forced wake-up, restores `intervalMs`.
+   * `batch` is a view of the one Buffer the ring keeps and writes every drain into: it, and every
+   * view of it, is valid during the call only. Copy what must outlive it.
    */
   ringbufStart(map: string, intervalMs: number, onBatch: (batch: Buffer) => void): void {
-    this._call(() => this._addon.ringbufStart(this._handle, map, intervalMs, onBatch), 'OBI_ERR_BPF_MAP', `start ring buffer ${map}`);
+    const cb = (batch: Buffer, length: number): void => onBatch(batch.subarray(0, length));
+    this._call(() => this._addon.ringbufStart(this._handle, map, intervalMs, cb), 'OBI_ERR_BPF_MAP', `start ring buffer ${map}`);
   }
 
+  /** one synchronous drain (shutdown), into a Buffer of its own */
   ringbufDrain(): Buffer {
     return this._call(() => this._addon.ringbufDrain(this._handle), 'OBI_ERR_BPF_MAP', 'drain ring buffer');
   }

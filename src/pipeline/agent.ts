@@ -62,6 +62,12 @@ export interface AgentOptions {
   readonly bpfObjectPath?: string;
   /** skip privilege/BTF/mount checks (tests that run the preflight themselves) */
   readonly skipPreflight?: boolean;
+  /**
+   * tests: fill each drain with 0xA5 once it has been walked. The ring writes every drain into one
+   * Buffer, so a view of a record kept past its call would read the next drain's bytes; poisoned,
+   * it reads garbage at once, and the test that kept it fails.
+   */
+  readonly poisonDrains?: boolean;
 }
 
 export interface AgentStatus {
@@ -455,6 +461,7 @@ export class Agent {
     this._internal!.cpuYields(cpu.count - yieldsBefore);
     this._internal!.stageTime('ingest', (t1 - t0 - flushMs - yielded) / 1000);
     this._internal!.stageTime('process', (performance.now() - t1 + flushMs) / 1000);
+    if (this._opts.poisonDrains) batch.fill(0xa5);
   }
 
   private _onProc(ev: ObiProcEvent): void {

@@ -100,7 +100,8 @@ export class TestAgent {
       },
     };
     const logs: string[] = [];
-    const agent = new Agent(config, { log: createLogger('DEBUG', 'text', (l) => void logs.push(l)), out });
+    // every drain poisoned once walked: a record's view kept past its call fails the test (AgentOptions)
+    const agent = new Agent(config, { log: createLogger('DEBUG', 'text', (l) => void logs.push(l)), out, poisonDrains: true });
     const t = new TestAgent(agent, promPort);
     holder.t = t;
     (t as { logs: string[] }).logs = logs;
