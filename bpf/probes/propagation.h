@@ -237,10 +237,19 @@ static __always_inline void prop_egress(__u64 id, struct obi_conn_info *ci)
 }
 
 /* "\ntraceparent:" (case-insensitive) in the captured prefix of a server request's first read.
- * Eight bytes per step: a word without '\n' costs one load and four ALU operations (a step per
- * byte, each looking up scratch, was most of a request read's cost in the kernel). */
+ * Eight bytes per step: a word without '\n' costs one load and a few ALU operations (a step per
+ * byte, each looking up scratch, was most of a request read's cost in the kernel). At a '\n' the
+ * twelve bytes after it are two words compared at once, letters folded to lower case by OR 0x20
+ * (which maps exactly 'A'-'Z' onto 'a'-'z' and leaves ':' to an exact compare). A byte-by-byte
+ * compare there, each byte a branch, grew past the verifier's 1M-instruction budget on 6.18 builds
+ * that verify a bpf_loop callback once per distinct state. */
 #define OBI_TP_NAME_LEN 13
 #define OBI_TP_LINE (OBI_TP_NAME_LEN + 55)
+/* "tracepar" and "ent:" as little-endian words, and what OR-ing 0x20 into a byte may change */
+#define OBI_TP_WORD0 0x7261706563617274ULL
+#define OBI_TP_WORD1 0x3a746e65U
+#define OBI_TP_FOLD0 0x2020202020202020ULL
+#define OBI_TP_FOLD1 0x00202020U
 struct prop_tp_scan {
 	struct obi_scratch *s;
 	__u32 len; /* bytes captured */
@@ -254,28 +263,25 @@ static long prop_tp_step(__u32 w, struct prop_tp_scan *c)
 	if (!s || i + OBI_TP_LINE > c->len)
 		return 1; /* no room left for a whole header line */
 	__u32 j = i & (OBI_MAX_CAPTURE - 1);
-	__u64 v;
+	__u64 v, v1, v2;
 	__builtin_memcpy(&v, &s->data[j], 8);
 	__u64 x = v ^ 0x0a0a0a0a0a0a0a0aULL; /* a zero byte where v has '\n' */
-	if (((x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL) == 0)
+	/* exact: the high bit of each zero byte of x, and no other */
+	__u64 nl = ~(((x & 0x7f7f7f7f7f7f7f7fULL) + 0x7f7f7f7f7f7f7f7fULL) | x | 0x7f7f7f7f7f7f7f7fULL);
+	if (!nl)
 		return 0;
-	const char name[] = "traceparent:";
+	/* the name after a '\n' at byte b lies in bytes b+1..b+12 < 24 of v, v1, v2 */
+	__builtin_memcpy(&v1, &s->data[j + 8], 8);
+	__builtin_memcpy(&v2, &s->data[j + 16], 8);
 #pragma clang loop unroll(full)
 	for (int b = 0; b < 8; b++) {
-		if (s->data[j + b] != '\n')
+		if (!(nl & (0x80ULL << (8 * b))))
 			continue;
 		if (i + b + OBI_TP_LINE > c->len)
 			return 1;
-		int ok = 1;
-#pragma clang loop unroll(full)
-		for (int k = 0; k < 12; k++) {
-			__u8 ch = s->data[j + b + 1 + k];
-			if (ch >= 'A' && ch <= 'Z')
-				ch += 'a' - 'A';
-			if (ch != (__u8)name[k])
-				ok = 0;
-		}
-		if (ok) {
+		__u64 w0 = (v >> (8 * b) >> 8) | (v1 << (56 - 8 * b));
+		__u32 w1 = (__u32)((v1 >> (8 * b) >> 8) | (v2 << (56 - 8 * b)));
+		if ((w0 | OBI_TP_FOLD0) == OBI_TP_WORD0 && (w1 | OBI_TP_FOLD1) == OBI_TP_WORD1) {
 			c->at = j + b + OBI_TP_NAME_LEN;
 			return 1;
 		}

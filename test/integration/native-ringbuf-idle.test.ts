@@ -10,11 +10,13 @@ import { ObiDirection, ObiMap } from '../../src/abi/events.ts';
 import { decodeBatch } from '../../src/ingest/decode.ts';
 import { createLogger } from '../../src/pipeline/log.ts';
 import { Kernel } from '../../src/pipeline/kernel.ts';
+import { preflight } from '../../src/pipeline/preflight.ts';
 import { freePort, run, startProcess, waitFor, waitForPort } from '../helpers/harness.ts';
 
 const BASE_MS = 5;
 
 test('ring drain: the timer backs off 5 -> 100 ms on an empty ring and returns to 5 ms with the first records', async () => {
+  preflight(); // mounts tracefs and bpffs where missing (a fresh boot has neither)
   const kernel = Kernel.load({ captureSize: 1024, ringBufferSize: 1 << 22, wakeupLen: 64, log: createLogger('error', 'text', () => {}) });
   const port = await freePort();
   const srv = startProcess('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1']);

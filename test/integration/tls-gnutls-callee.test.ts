@@ -19,6 +19,7 @@ import { resolveTlsProbes } from '../../src/discovery/tls.ts';
 import { decodeBatch } from '../../src/ingest/decode.ts';
 import { createLogger } from '../../src/pipeline/log.ts';
 import { Kernel } from '../../src/pipeline/kernel.ts';
+import { preflight } from '../../src/pipeline/preflight.ts';
 import { freePort, run, sleep, startProcess, waitFor, waitForPort } from '../helpers/harness.ts';
 
 const LIBGNUTLS = '/usr/lib/x86_64-linux-gnu/libgnutls.so.30';
@@ -34,6 +35,7 @@ interface Captured {
 }
 
 async function session(placement: 'entry' | 'callee', certDir: string): Promise<{ captured: Captured; symbols: string[] }> {
+  preflight(); // mounts tracefs and bpffs where missing (a fresh boot has neither)
   const kernel = Kernel.load({ captureSize: 8192, ringBufferSize: 1 << 22, wakeupLen: 64, log: createLogger('error', 'text', () => {}) });
   const captured: Captured = { records: new Map(), cut: 0 };
   const pids = new Map<number, string>();
