@@ -5,14 +5,11 @@
  * ([u32 length][record][pad to 8]) and handed to JavaScript as ONE Buffer in
  * ONE call. Never one JS call per event.
  *
- * The batch is one JavaScript Buffer the ring keeps for its life: records are
- * copied from the ring straight into its memory, and the callback gets that
- * Buffer and the drain's length. No Buffer is allocated per drain (at 100 drains
- * a second of up to megabytes each, those were V8's ArrayBuffer churn), and the
- * batch is valid only during the call: the next drain writes over it. Records
- * past the Buffer's end go to a malloc'd spill; after the consume, the Buffer
- * is replaced by one large enough for both (doubling), the spill freed. The
- * Buffer never shrinks.
+ * The batch is one JavaScript Buffer the ring keeps for its life (batch.c): records are
+ * copied from the ring straight into its memory, and the callback gets that Buffer and
+ * the drain's length. No Buffer is allocated per drain (at 100 drains a second of up to
+ * megabytes each, those were V8's ArrayBuffer churn), and the batch is valid only during
+ * the call: the next drain writes over it.
  *
  * While the ring stays empty the timer backs off: after OBI_IDLE_DRAINS empty
  * drains in a row its period doubles, up to OBI_IDLE_MAX_MS; the first drain that
@@ -21,15 +18,12 @@
  * at 10 ms; the first record after a quiet spell waits at most OBI_IDLE_MAX_MS.
  */
 #include "common.h"
-#include <linux/types.h>
-#include "../../bpf/abi/events.h"
+#include "batch.h"
 #include <errno.h>
 #include <stdlib.h>
-#include <string.h>
 
+/* a drain stops once it holds this much; the rest waits in the ring for the next */
 #define OBI_BATCH_MAX (256u * 1024 * 1024)
-/* the batch Buffer's first size; it doubles when a drain does not fit */
-#define OBI_BATCH_INITIAL (1u << 20)
 /* empty drains in a row before the timer's period doubles */
 #define OBI_IDLE_DRAINS 10
 /* the longest period the timer backs off to (a longer `intervalMs` is kept as it is) */
@@ -44,11 +38,7 @@ struct obi_ringbuf {
 	uv_poll_t poll;
 	int poll_started;
 	int handles_open;
-	napi_ref batch_ref; /* the Buffer whose memory `batch` is */
-	char *batch;
-	size_t len, cap;
-	char *spill; /* the records of one drain past `cap` (malloc), until the Buffer has grown */
-	size_t spill_len, spill_cap;
+	struct obi_batch batch;
 	uint64_t records;
 	uint32_t base_ms; /* the period asked for */
 	uint32_t cur_ms;  /* the timer's period now: base_ms, or backed off while idle */
@@ -59,89 +49,19 @@ struct obi_ringbuf {
 static int on_sample(void *ctx, void *data, size_t size)
 {
 	struct obi_ringbuf *r = ctx;
-	/* [u32 length][record][zero pad]: the frame as bpf/abi/events.h defines it */
-	size_t frame = (OBI_BATCH_LEN_BYTES + size + OBI_BATCH_ALIGN - 1) & ~(size_t)(OBI_BATCH_ALIGN - 1);
-	char *dst;
-	if (r->spill_len == 0 && r->len + frame <= r->cap) {
-		dst = r->batch + r->len;
-		r->len += frame;
-	} else {
-		/* past the batch Buffer: to the spill, appended to a larger Buffer after the consume.
-		 * libbpf has consumed the record before this call: returning an error would lose it */
-		size_t need = r->spill_len + frame;
-		if (need > r->spill_cap) {
-			size_t cap = r->spill_cap ? r->spill_cap : 1 << 20;
-			while (cap < need)
-				cap *= 2;
-			char *nb = realloc(r->spill, cap);
-			if (!nb)
-				return -ENOMEM; /* this record is lost (counted by nothing: malloc failed) */
-			r->spill = nb;
-			r->spill_cap = cap;
-		}
-		dst = r->spill + r->spill_len;
-		r->spill_len += frame;
-	}
-	uint32_t l = (uint32_t)size;
-	memcpy(dst, &l, OBI_BATCH_LEN_BYTES);
-	memcpy(dst + OBI_BATCH_LEN_BYTES, data, size);
-	memset(dst + OBI_BATCH_LEN_BYTES + size, 0, frame - OBI_BATCH_LEN_BYTES - size);
+	if (obi_batch_append(&r->batch, data, size))
+		return -ENOMEM; /* this record is lost (counted by nothing: malloc failed) */
 	r->records++;
 	/* stop this drain with the record kept; the rest stays in the ring for the next */
-	return r->len + r->spill_len >= OBI_BATCH_MAX ? -E2BIG : 0;
+	return obi_batch_size(&r->batch) >= OBI_BATCH_MAX ? -E2BIG : 0;
 }
 
-/* a new batch Buffer of `cap` bytes holding the current batch's first `keep`; NULL with an exception pending */
-static napi_value new_batch(napi_env env, struct obi_ringbuf *r, size_t cap, size_t keep)
-{
-	napi_value buf;
-	void *data;
-	napi_ref ref;
-	NAPI_CALL(env, napi_create_buffer(env, cap, &data, &buf));
-	NAPI_CALL(env, napi_create_reference(env, buf, 1, &ref));
-	if (keep)
-		memcpy(data, r->batch, keep);
-	if (r->batch_ref)
-		napi_delete_reference(env, r->batch_ref);
-	r->batch_ref = ref;
-	r->batch = data;
-	r->cap = cap;
-	return buf;
-}
-
-/* the batch Buffer; NULL with an exception pending */
-static napi_value batch_value(napi_env env, struct obi_ringbuf *r)
-{
-	napi_value buf;
-	NAPI_CALL(env, napi_get_reference_value(env, r->batch_ref, &buf));
-	return buf;
-}
-
-/* consume the ring into the batch (and the spill); 0, or the negative errno of a consume that read nothing */
+/* consume the ring into the batch; 0, or the negative errno of a consume that read nothing */
 static int consume(struct obi_ringbuf *r)
 {
-	r->len = 0;
+	r->batch.len = 0;
 	int n = ring_buffer__consume(r->rb);
-	return n < 0 && n != -E2BIG && r->len == 0 && r->spill_len == 0 ? n : 0;
-}
-
-/* the spill appended to the batch, in a Buffer grown to hold both; 0, or -1 with an exception pending */
-static int merge_spill(napi_env env, struct obi_ringbuf *r)
-{
-	if (r->spill_len == 0)
-		return 0;
-	size_t total = r->len + r->spill_len, cap = r->cap;
-	while (cap < total)
-		cap *= 2;
-	int ok = new_batch(env, r, cap, r->len) != NULL;
-	if (ok) {
-		memcpy(r->batch + r->len, r->spill, r->spill_len);
-		r->len = total;
-	}
-	free(r->spill);
-	r->spill = NULL;
-	r->spill_len = r->spill_cap = 0;
-	return ok ? 0 : -1;
+	return n < 0 && n != -E2BIG && obi_batch_size(&r->batch) == 0 ? n : 0;
 }
 
 /* drain and hand the batch to JavaScript; 0 when the ring was empty (nothing called) */
@@ -150,7 +70,7 @@ static int deliver(struct obi_ringbuf *r)
 	if (r->dead)
 		return 0;
 	int err = consume(r);
-	if (!err && r->len == 0 && r->spill_len == 0)
+	if (!err && obi_batch_size(&r->batch) == 0)
 		return 0; /* nothing came: no handle scope, no JavaScript */
 	napi_env env = r->env;
 	napi_handle_scope scope;
@@ -159,8 +79,8 @@ static int deliver(struct obi_ringbuf *r)
 	napi_value argv[2] = { NULL, NULL };
 	if (err)
 		obi_throw_errno(env, "OBI_ERR_BPF_MAP", -err, "ring buffer consume failed");
-	else if (merge_spill(env, r) == 0 && (argv[0] = batch_value(env, r)) != NULL)
-		napi_create_double(env, (double)r->len, &argv[1]);
+	else if ((argv[0] = obi_batch_finish(env, &r->batch)) != NULL)
+		napi_create_double(env, (double)r->batch.len, &argv[1]);
 	if (argv[0] && argv[1]) {
 		napi_value cb, recv, result;
 		napi_get_reference_value(env, r->callback, &cb);
@@ -205,7 +125,10 @@ static void busy(struct obi_ringbuf *r)
 static void on_timer(uv_timer_t *t)
 {
 	struct obi_ringbuf *r = t->data;
-	if (deliver(r)) {
+	int delivered = deliver(r);
+	if (!r->dead)
+		obi_batch_trim(&r->batch, uv_now(t->loop));
+	if (delivered) {
 		busy(r);
 		return;
 	}
@@ -228,10 +151,8 @@ static void on_poll(uv_poll_t *p, int status, int events)
 static void on_handle_closed(uv_handle_t *h)
 {
 	struct obi_ringbuf *r = h->data;
-	if (--r->handles_open == 0) {
-		free(r->spill);
+	if (--r->handles_open == 0)
 		free(r);
-	}
 }
 
 void obi_ringbuf_free(struct obi_ringbuf *r)
@@ -243,10 +164,7 @@ void obi_ringbuf_free(struct obi_ringbuf *r)
 	r->rb = NULL;
 	if (r->callback)
 		napi_delete_reference(r->env, r->callback);
-	if (r->batch_ref)
-		napi_delete_reference(r->env, r->batch_ref);
-	r->batch_ref = NULL;
-	r->batch = NULL;
+	obi_batch_free(r->env, &r->batch); /* no consume after ring_buffer__free */
 	if (r->async)
 		napi_async_destroy(r->env, r->async);
 	uv_timer_stop(&r->timer);
@@ -291,7 +209,7 @@ napi_value obi_ringbuf_start(napi_env env, napi_callback_info info)
 		obi_throw_errno(env, "OBI_ERR_BPF_MAP", err, "cannot open ring buffer %s", name);
 		return NULL;
 	}
-	if (!new_batch(env, r, OBI_BATCH_INITIAL, 0)) {
+	if (obi_batch_init(env, &r->batch)) {
 		ring_buffer__free(r->rb);
 		free(r);
 		return NULL;
@@ -340,11 +258,11 @@ napi_value obi_ringbuf_drain(napi_env env, napi_callback_info info)
 		obi_throw_errno(env, "OBI_ERR_BPF_MAP", -err, "ring buffer consume failed");
 		return NULL;
 	}
-	if (merge_spill(env, r))
+	if (!obi_batch_finish(env, &r->batch))
 		return NULL;
 	napi_value buf;
 	void *out;
-	NAPI_CALL(env, napi_create_buffer_copy(env, r->len, r->batch, &out, &buf));
+	NAPI_CALL(env, napi_create_buffer_copy(env, r->batch.len, r->batch.data, &out, &buf));
 	return buf;
 }
 

@@ -3,7 +3,8 @@
  * drain is written into it, and a drain that does not fit grows it (the records read so far kept,
  * in order) and goes on in the same drain. Checked with the real BPF programs and a real Python
  * process that ping-pongs 1000-byte messages between two of its own TCP sockets on loopback:
- * every byte each socket sent and received arrives, once, in order.
+ * every byte each socket sent and received arrives, once, in order. Once the traffic stops, the
+ * pages a burst grew the Buffer into go back to the kernel (they read as zeros again).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +12,10 @@ import { ObiDirection, ObiMap } from '../../src/abi/events.ts';
 import { decodeBatch } from '../../src/ingest/decode.ts';
 import { createLogger } from '../../src/pipeline/log.ts';
 import { Kernel } from '../../src/pipeline/kernel.ts';
+import { preflight } from '../../src/pipeline/preflight.ts';
 import { startProcess, waitFor } from '../helpers/harness.ts';
+
+const PAGE = 4096;
 
 const MSG = 1000;
 const CAPTURE = 1024;
@@ -79,6 +83,7 @@ async function pingpong(kernel: Kernel, seen: Seen, n: number, pauseMs: number):
 }
 
 test('ring drain batch: one Buffer for every drain; a drain past its size grows it and keeps every record in order', async () => {
+  preflight(); // mounts tracefs and bpffs where missing (a fresh boot has neither)
   const kernel = Kernel.load({ captureSize: CAPTURE, ringBufferSize: RING, wakeupLen: WAKEUP_LEN, log: createLogger('error', 'text', () => {}) });
   try {
     // paced: many small drains every 5 ms, all written into the one Buffer of its first size
@@ -125,6 +130,31 @@ test('ring drain batch: one Buffer for every drain; a drain past its size grows 
       assert.ok(big >= 0, `no drain of the 8 MiB waiting at the wake-up; drains (length/capacity): ${shown}`);
       assert.equal(drains[big].capacity, 16 * INITIAL_BATCH, shown);
       assert.ok(drains.slice(0, big).every((d) => d.capacity === INITIAL_BATCH), shown);
+    }
+    // a burst with the timer running, then quiet: within a trim period or two (1 s each) the
+    // Buffer's pages past its first 1 MiB are released; they held records, and now read as zeros
+    {
+      const seen: Seen = { pid: 0, egress: [], ingress: [] };
+      const collect = collector(seen);
+      let kept: ArrayBufferLike | undefined;
+      let longest = 0;
+      kernel.bpf.ringbufStart(ObiMap.events, 250, (batch) => {
+        if (batch.buffer !== kept) longest = 0;
+        kept = batch.buffer;
+        longest = Math.max(longest, batch.byteLength);
+        collect(batch);
+      });
+      await pingpong(kernel, seen, 4500, 0);
+      const want = expected(4500);
+      await waitFor('every burst message read back', () => seen.ingress.join('').length >= want.length, 5_000);
+      assert.equal(seen.ingress.join(''), want);
+      assert.ok(kept && longest > 2 * INITIAL_BATCH, `the longest drain into the last Buffer was ${longest} bytes`);
+      // the longest drain's records filled these bytes (every one decoded above); unreleased, they stay
+      const tail = new Uint8Array(kept, INITIAL_BATCH + PAGE, longest - INITIAL_BATCH - PAGE);
+      await waitFor('the pages past 1 MiB released', () => tail.every((b) => b === 0), 5_000);
+      // the first MiB is kept: the last drain before the quiet is still there
+      assert.ok(new Uint8Array(kept, 0, PAGE).some((b) => b !== 0));
+      kernel.bpf.ringbufStop();
     }
   } finally {
     kernel.close();
