@@ -1,6 +1,6 @@
 /* The drain batch of a ring buffer: one JavaScript Buffer kept for the ring's life, records
  * framed into it as bpf/abi/events.h defines, a malloc'd spill for the records of a drain past
- * its end, and the release of pages a burst left resident. It knows no ring and no record. */
+ * its end, and the release of pages a burst left resident. It knows no ring and no record field. */
 #ifndef OBI_NATIVE_BATCH_H
 #define OBI_NATIVE_BATCH_H
 #include "common.h"
