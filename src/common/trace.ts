@@ -59,6 +59,17 @@ export class SpanCtx {
     this._flags = 1;
   }
 
+  /**
+   * A ctx standing for a span already exported, by its ids alone (a client linked to it late:
+   * telemetry/passed-servers.ts); spans joined under it take its trace id and flags.
+   */
+  static passed(traceId: string, spanId: string, flags: number): SpanCtx {
+    const c = new SpanCtx({ traceId: () => traceId, spanId: () => spanId }, undefined, spanId);
+    c._traceId = traceId;
+    c._flags = flags;
+    return c;
+  }
+
   /** the trace id: the root's (drawn once, lazily) */
   get traceId(): string {
     // iterative: joined chains on one host may be a few hops long

@@ -34,6 +34,7 @@ import { CounterVec } from './counter.ts';
 import { SeriesIndex } from './series.ts';
 import { AgedMap } from './aged-map.ts';
 import type { FamilyTarget } from './family.ts';
+import { PassedServers } from './passed-servers.ts';
 
 /** One report line from the hook (src/pipeline/node-ctx/hook-source.ts). */
 export interface NodeCtxReport {
@@ -101,15 +102,6 @@ export interface NodeLinkerOptions {
 /** what a client span takes from its server span */
 type ServerIds = Pick<Span, 'traceId' | 'spanId' | 'traceFlags' | 'ctx'>;
 
-/** a server span passed without a report: what a later report of its request needs */
-interface PassedServer {
-  /** when it passed (agent clock) */
-  readonly atNs: number;
-  readonly startNs: number;
-  readonly endNs: number;
-  readonly ids: ServerIds;
-}
-
 interface Ctx {
   /** the server span's ids (not the span: contexts outlive their export) */
   server?: ServerIds;
@@ -164,7 +156,7 @@ export class NodeContextLinker {
    * from its creation and renewed at expiry while its connection still passes spans (an entry set
    * again at every span would leave a slot per span in the aged map's queue)
    */
-  private readonly _passed = new AgedMap<PassedServer[]>();
+  private readonly _passed = new AgedMap<PassedServers>();
   /** contexts with a server span forgotten before their ttl (over `maxContexts`) */
   contextsEvicted = 0;
   /**
@@ -381,19 +373,17 @@ export class NodeContextLinker {
     const passed = this._passed.get(key);
     while (q !== undefined && q.length > 0 && q[0]!.t < s.startNs) {
       const r = q.shift()!;
-      const i = passed === undefined ? -1 : passed.findIndex((p) => p.startNs <= r.t && r.t <= p.endNs);
-      if (i >= 0) this._matched(conn.pid, r.id, passed!.splice(i, 1)[0]!.ids, nowNs, out);
+      const ids = passed?.take(r.t);
+      if (ids !== undefined) this._matched(conn.pid, r.id, ids, nowNs, out);
     }
-    const ids: ServerIds = { traceId: s.traceId, spanId: s.spanId, traceFlags: s.traceFlags, ctx: s.ctx };
     if (q !== undefined && q.length > 0 && q[0]!.t <= s.endNs) {
       this._emit('server_matched', s, out);
-      this._matched(conn.pid, q.shift()!.id, ids, nowNs, out);
+      this._matched(conn.pid, q.shift()!.id, { traceId: s.traceId, spanId: s.spanId, traceFlags: s.traceFlags, ctx: s.ctx }, nowNs, out);
       return;
     }
     let list = passed;
-    if (list === undefined) this._passed.set(key, (list = []), nowNs);
-    list.push({ atNs: nowNs, startNs: s.startNs, endNs: s.endNs, ids });
-    if (list.length > this._maxServers) list.shift();
+    if (list === undefined) this._passed.set(key, (list = new PassedServers(this._maxServers)), nowNs);
+    list.push(nowNs, s.startNs, s.endNs, s.traceId, s.spanId, s.traceFlags);
     this._emit('server_passed', s, out);
   }
 
@@ -405,14 +395,14 @@ export class NodeContextLinker {
     const pid = Number(key.slice(0, key.indexOf('|')));
     const keep: NodeCtxReport[] = [];
     for (const r of q) {
-      const i = list.findIndex((p) => p.startNs <= r.t && r.t <= p.endNs);
-      if (i >= 0) this._matched(pid, r.id, list.splice(i, 1)[0]!.ids, nowNs, out);
-      else if (!list.some((p) => p.startNs > r.t)) keep.push(r); // its span has not come yet
+      const ids = list.take(r.t);
+      if (ids !== undefined) this._matched(pid, r.id, ids, nowNs, out);
+      else if (!list.startsAfter(r.t)) keep.push(r); // its span has not come yet
       // else its request was missed by the capture (a later one on the connection came): dropped
     }
     if (keep.length > 0) this._reports.set(key, keep);
     else this._reports.delete(key);
-    if (list.length === 0) this._passed.delete(key);
+    if (list.size === 0) this._passed.delete(key);
   }
 
   /** context `id` of `pid` has its server span: its waiting client spans are linked */
@@ -479,8 +469,7 @@ export class NodeContextLinker {
     for (let o = this._done.oldest(); o !== undefined && nowNs - o.atNs > this._ctxTtlNs; o = this._done.oldest()) this._done.shift();
     for (let o = this._passed.oldest(); o !== undefined && nowNs - o.atNs > this._ctxTtlNs; o = this._passed.oldest()) {
       this._passed.shift();
-      const live = o.value.filter((p) => nowNs - p.atNs <= this._ctxTtlNs);
-      if (live.length > 0) this._passed.set(o.key, live, nowNs);
+      if (o.value.expire(nowNs - this._ctxTtlNs) > 0) this._passed.set(o.key, o.value, nowNs);
     }
   }
 
