@@ -6,8 +6,8 @@
  * Kept in typed arrays, not as objects: every server span of an attached process leaves an entry
  * that lives for its connection's next `cap` requests, hundreds of milliseconds under load, long
  * enough for V8 to promote an object (and the span's id strings and request ctx it held) to the
- * old generation. At 25k req/s beside the bench's Node.js server that promotion held the agent's
- * RSS at 186 MB against 119 MB with entries that died young, and its GC cost 3 µs per request.
+ * old generation. Beside the bench's Node.js server that promotion held the agent's steady RSS at
+ * 159-179 MB; with these arrays, 122-123 MB (docs/devdocs/architecture.md, "Memory").
  * The ids are stored as bytes and made into strings again only for the rare late report.
  */
 import { SpanCtx } from '../common/trace.ts';
