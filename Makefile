@@ -66,7 +66,7 @@ deps-check: node_modules/.obi-stamp
 run: build
 	@bin/obi-ts --config deploy/default.yaml
 
-test-unit: build
+test-unit: build test-deps
 	FUZZ_MS=$(FUZZ_MS) $(NODE) --test "src/**/*.test.ts" "scripts/**/*.test.ts" "test/unit/**/*.test.ts"
 
 test-integration: build test-deps
