@@ -17,6 +17,7 @@ import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
 import { REPO_ROOT } from './lib/agent.ts';
 import { OtlpReceiver } from './lib/otlp.ts';
+import { describeKernelEntry, measureKernelEntry, type KernelEntryResult } from './lib/kernel-entry.ts';
 import { commandVersion, loadAvg, sleep, startChild } from './lib/proc.ts';
 import { renderSvg } from './lib/chart.ts';
 import { buildRows, buildTargets, renderMarkdown } from './lib/report.ts';
@@ -131,7 +132,7 @@ async function runMicro(): Promise<MicroResult[]> {
   return out;
 }
 
-function machineInfo(loadStart: number[], sdk?: string): MachineInfo {
+function machineInfo(loadStart: number[], kernelEntry: KernelEntryResult, sdk?: string): MachineInfo {
   const git = (...args: string[]): string | undefined => {
     const r = spawnSync('git', ['-C', REPO_ROOT, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
     return r.status === 0 ? r.stdout.trim() : undefined;
@@ -140,6 +141,7 @@ function machineInfo(loadStart: number[], sdk?: string): MachineInfo {
   const commit = head ? `${head}${git('status', '--porcelain', '--untracked-files=no') ? ' + uncommitted changes' : ''}` : undefined;
   return {
     kernel: release(),
+    kernelEntry,
     cpu: cpus()[0]?.model ?? 'unknown CPU',
     cpus: cpus().length,
     memMB: totalmem() / 1e6,
@@ -201,6 +203,8 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const startedAt = new Date().toISOString();
   const loadStart = loadAvg();
+  const kernelEntry = measureKernelEntry(opts.smoke ? 0.1 : 1);
+  log(describeKernelEntry(kernelEntry) ?? '');
   const pending: string[] = [];
   const groups = [...opts.groups];
   const httpsWanted = groups.includes('nginx-https');
@@ -262,7 +266,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const micro = opts.micro ? await runMicro() : [];
   const rows = buildRows(samples);
-  const targets = buildTargets(rows, samples, pending);
+  const targets = buildTargets(rows, samples, pending, kernelEntry);
   const finishedAt = new Date().toISOString();
   const date = startedAt.slice(0, 10);
   const result: BenchResult = {
@@ -270,7 +274,7 @@ async function main(argv: readonly string[]): Promise<number> {
     date,
     startedAt,
     finishedAt,
-    machine: machineInfo(loadStart, sdkVersion),
+    machine: machineInfo(loadStart, kernelEntry, sdkVersion),
     options: opts,
     samples,
     errors,
@@ -308,7 +312,7 @@ function writeResult(result: BenchResult, outDir: string, name = freshName(outDi
 function rerender(file: string): number {
   const old = JSON.parse(readFileSync(file, 'utf8')) as BenchResult;
   const rows = buildRows(old.samples);
-  const result: BenchResult = { ...old, rows, targets: buildTargets(rows, old.samples, old.pending), notes: METHOD_NOTES(old.options) };
+  const result: BenchResult = { ...old, rows, targets: buildTargets(rows, old.samples, old.pending, old.machine.kernelEntry), notes: METHOD_NOTES(old.options) };
   writeResult(result, dirname(file), basename(file, '.json'));
   return 0;
 }

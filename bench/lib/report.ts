@@ -3,6 +3,7 @@
  * targets, the Markdown report and the SVG chart of throughput ratios. Pure.
  */
 import { f0, f1, f2, f3, fmtSpread, fmtUs } from './format.ts';
+import { describeKernelEntry, type KernelEntryResult } from './kernel-entry.ts';
 import { propagationTable } from './propagation.ts';
 import { spread, type Spread } from './stats.ts';
 import { CONFIG_LABEL, type BenchResult, type ConfigId, type Row, type Sample, type TargetResult, type TargetStatus } from './types.ts';
@@ -130,7 +131,7 @@ function row(rows: readonly Row[], scenario: string, config: ConfigId): Row | un
 
 const scenarioTitle = (id: string): string => SCENARIOS.find((s) => s.id === id)?.title ?? id;
 
-export function buildTargets(rows: readonly Row[], samples: readonly Sample[], pending: readonly string[]): TargetResult[] {
+export function buildTargets(rows: readonly Row[], samples: readonly Sample[], pending: readonly string[], kernel?: KernelEntryResult): TargetResult[] {
   const out: TargetResult[] = [];
   const status = (ok: boolean): TargetStatus => (ok ? 'PASS' : 'FAIL');
   const ratioTarget = (scenario: string, min: number, ref: string): void => {
@@ -157,6 +158,10 @@ export function buildTargets(rows: readonly Row[], samples: readonly Sample[], p
         ? `${f2(idle.appCpuUsPerRequest.median - app0)} µs of it already with nothing selected, i.e. the tracepoint tax; the rest is the capture itself`
         : 'the capture in its syscalls';
       parts.push(`why: the application's own CPU per request rose from ${f2(app0)} to ${f2(app1)} µs (+${f0(((app1 - app0) / app0) * 100)}%: ${split}, ${fmtSpread(r.eventsPerRequest, f1)} ring-buffer records per request), and the agent took ${f2(agentCores)} cores of the machine the application and its load generator share; what would close it: a cheaper in-kernel capture per request and a lighter agent (see the agent CPU rows)`);
+      if (scenario === 'nginx-https' && kernel && !('error' in kernel)) {
+        const call = kernel.uprobeEmulatedUs + kernel.uretprobeUs;
+        parts.push(`of the capture, the TLS uprobes: every SSL read or write call of nginx is a uprobe hit and a return probe, ${f2(call)} µs of kernel entry on this machine before any program runs (${f2(kernel.uprobeEmulatedUs)} + ${f2(kernel.uretprobeUs)}, see the kernel entry costs above), and a request takes at least two such calls (its read and its response's write; one more when nginx reads again before the next request has arrived)`);
+      }
     }
     out.push({ measure: `${scenarioTitle(scenario)}: throughput with obi-ts / without`, target: `≥ ${min}`, measured: fmtSpread(r.ratio, f3), status: status(ok), note: parts.join('; ') });
   };
@@ -311,6 +316,8 @@ export function renderMarkdown(r: BenchResult, svgName: string): string {
   L.push('');
   L.push(`Run ${r.startedAt} → ${r.finishedAt} on ${m.cpus} × ${m.cpu}, ${f0(m.memMB)} MB RAM, Linux ${m.kernel}; Node ${m.node}; ${m.nginx ?? 'nginx ?'}; ${m.wrk ?? 'wrk ?'}; ${m.redis ?? 'redis ?'}${m.sdk ? `; ${m.sdk}` : ''}${m.commit ? `; obi-ts ${m.commit}` : ''}.`);
   L.push(`Load average at start ${m.loadAvgStart.join(' ')}, at end ${m.loadAvgEnd.join(' ')} (anything above ~0 means other work shared the machine and the numbers are noisier).`);
+  const entry = describeKernelEntry(m.kernelEntry);
+  if (entry) L.push(entry);
   L.push(`Each configuration ran ${r.options.reps}× (order rotated per repetition), ${r.options.durationS} s of load after ${r.options.warmupS} s of warm-up; values are medians with (min–max).`);
   L.push('');
   L.push(`![throughput with instrumentation / without](${svgName})`);

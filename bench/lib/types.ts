@@ -1,5 +1,6 @@
 /** The benchmark's result model (what bench/results/<date>.json holds). */
 import type { Spread } from './stats.ts';
+import type { KernelEntryResult } from './kernel-entry.ts';
 
 /** `none`: no instrumentation; `idle`: agent attached, selecting nothing; `obi`: agent instrumenting the app; `sdk`: OpenTelemetry Node SDK */
 export type ConfigId = 'none' | 'idle' | 'obi' | 'sdk';
@@ -195,6 +196,8 @@ export interface MicroResult {
 
 export interface MachineInfo {
   readonly kernel: string;
+  /** what a system call and a uprobe hit cost here (bench/lib/kernel-entry.ts); absent in runs before it existed */
+  readonly kernelEntry?: KernelEntryResult;
   readonly cpu: string;
   readonly cpus: number;
   readonly memMB: number;

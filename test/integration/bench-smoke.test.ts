@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { countOtlpJsonSpans, countOtlpSpans, lastPrinterCount, parsePrometheus, parseRedisCsv, parseWrk, parseWrkTime, spansFromMetrics, sumMetric } from '../../bench/lib/parse.ts';
 import { renderSvg } from '../../bench/lib/chart.ts';
 import { buildRows, buildTargets, propagationTable, renderMarkdown } from '../../bench/lib/report.ts';
+import { describeKernelEntry } from '../../bench/lib/kernel-entry.ts';
 import { median, rotate, spread } from '../../bench/lib/stats.ts';
 import { parseOptions } from '../../bench/run.ts';
 import type { BenchResult, ConfigId, Sample } from '../../bench/lib/types.ts';
@@ -281,6 +282,24 @@ test('a missed p99 target says why: at saturation Little\'s law from the through
   assert.match(paced.note, /application CPU \+4\.00 µs, in its syscalls\) and waiting for a core: the agent used 0\.02 cores/);
 });
 
+test('a missed HTTPS throughput target counts the TLS uprobes\' kernel entries when the run measured them', () => {
+  const samples: Sample[] = [];
+  for (let rep = 0; rep < 3; rep++) {
+    samples.push(sample('nginx-https', 'none', rep, 30_000, { appCpuUsPerRequest: 30 }));
+    samples.push(sample('nginx-https', 'obi', rep, 12_000, { appCpuUsPerRequest: 75, agent: agentOf(12_000) }));
+  }
+  const rows = buildRows(samples);
+  const kernel = { syscallUs: 1, uprobeEmulatedUs: 4.5, uprobeSteppedUs: 18, uprobeNop5Us: 1.2, uretprobeUs: 1.25 };
+  const note = (k?: Parameters<typeof buildTargets>[3]) => buildTargets(rows, samples, [], k).find((x) => x.measure.startsWith('nginx static file, HTTPS'))!.note;
+  assert.match(note(kernel), /every SSL read or write call of nginx is a uprobe hit and a return probe, 5\.75 µs of kernel entry on this machine before any program runs \(4\.50 \+ 1\.25,/);
+  assert.doesNotMatch(note(), /uprobe hit/);
+  assert.doesNotMatch(note({ error: 'x86-64 only (this is arm64)' }), /uprobe hit/);
+  const md = describeKernelEntry(kernel)!;
+  assert.match(md, /a system call 1\.00 µs; a uprobe hit 4\.50 µs on an instruction the kernel emulates \(`push`, where the TLS probes sit\), 18\.0 µs on one it single-steps/);
+  assert.equal(describeKernelEntry(undefined), undefined);
+  assert.equal(describeKernelEntry({ error: 'no tracefs' }), 'Kernel entry costs on this machine: not measured (no tracefs).');
+});
+
 test('propagation rows: 2 spans per request bound the span check; each mode against its baseline and against off; kept out of the targets', () => {
   const samples: Sample[] = [];
   const prop = (mode: string, opt: number, inj: number, links: Record<string, number>) => ({ optionsWrittenPerRequest: opt, optionsReadPerRequest: opt, parentsPerRequest: opt, injectionsPerRequest: inj, skippedPerRequest: 0, fallbacks: 0, mode, linksPerRequest: links });
@@ -364,8 +383,14 @@ describe('bench/run.ts --smoke on the real kernel', () => {
     assert.equal(p.errors, 0);
     assert.equal(p.agent!.spanDiff, 0);
     assert.equal(p.agent!.dropped, 0);
+    // kernel entry costs, measured before the load: a single-stepped probe takes two traps where an emulated one takes one
+    const k = r.machine.kernelEntry!;
+    assert.ok(k && !('error' in k), JSON.stringify(k));
+    assert.ok(k.syscallUs > 0 && k.uprobeEmulatedUs > 0 && k.uretprobeUs > 0 && k.uprobeNop5Us > 0, JSON.stringify(k));
+    assert.ok(k.uprobeSteppedUs > k.uprobeEmulatedUs, JSON.stringify(k));
     const md = readFileSync(join(out, `${date}.md`), 'utf8');
     assert.equal(readFileSync(join(out, 'latest.md'), 'utf8'), md);
+    assert.match(md, /^Kernel entry costs on this machine, measured before the runs \(bench\/lib\/kernel-entry\.ts\): a system call [\d.]+ µs; a uprobe hit [\d.]+ µs on an instruction the kernel emulates/m);
     assert.match(md, /\| spans vs requests completed \| equal, ± in-flight at the cut-off \| [^|]+ \| \*\*PASS\*\* \|/);
     assert.match(md, /\| obi-ts instrumenting \| [\d,]+ \|/);
     const svg = readFileSync(join(out, `${date}.svg`), 'utf8');
