@@ -55,6 +55,7 @@ test('minimal OBI file: open_port + trace_printer, everything else defaulted', (
   assert.equal(c.discovery.exclude_otel_instrumented_services, true);
   assert.equal(c.ebpf.capture_size, 1024);
   assert.equal(c.ebpf.ring_buffer_size, 4194304);
+  assert.equal(c.ringBufferSizeSet, false);
   assert.equal(c.ebpf.drain_interval, '10ms');
   assert.equal(c.ebpf.wakeup_len, 500);
   assert.equal(c.ebpf.buffer_sizes.http, 0);
@@ -342,6 +343,7 @@ test('obi-ts eBPF extension keys: bounds and power of two', () => {
   const c = loadConfig({ env: { OTEL_EBPF_OPEN_PORT: '80', ...PRINTER, OTEL_EBPF_BPF_CAPTURE_SIZE: '4096', OTEL_EBPF_BPF_RING_BUFFER_SIZE: '16777216', OTEL_EBPF_BPF_DRAIN_INTERVAL: '1ms' } });
   assert.equal(c.ebpf.capture_size, 4096);
   assert.equal(c.ebpf.ring_buffer_size, 16777216);
+  assert.equal(c.ringBufferSizeSet, true);
   assert.equal(c.ebpf.drain_interval, '1ms');
   invalid(() => loadConfig({ env: { OTEL_EBPF_OPEN_PORT: '80', ...PRINTER, OTEL_EBPF_BPF_CAPTURE_SIZE: '32', OTEL_EBPF_BPF_RING_BUFFER_SIZE: '5000' } }), [
     'invalid configuration (2 problems):',

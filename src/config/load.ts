@@ -47,10 +47,12 @@ export interface EffectiveConfig extends ObiConfig {
   readonly configPath: string | undefined;
   /** non-fatal findings (ignored entries, unset ${VAR} references, unknown OTEL_EBPF_* env vars) */
   readonly loadWarnings: readonly string[];
+  /** whether the file or the environment set `ebpf.ring_buffer_size` (unset, the agent sizes the ring: pipeline/large-capture.ts) */
+  readonly ringBufferSizeSet: boolean;
 }
 
 /** Keys of EffectiveConfig that are not YAML keys (print-config leaves them out). */
-export const DERIVED_KEYS: readonly string[] = ['selectors', 'excludeSelectors', 'metricFeatures', 'internalMetricsExporter', 'configPath', 'loadWarnings'];
+export const DERIVED_KEYS: readonly string[] = ['selectors', 'excludeSelectors', 'metricFeatures', 'internalMetricsExporter', 'configPath', 'loadWarnings', 'ringBufferSizeSet'];
 
 export interface LoadOptions {
   /** from `--config`; OTEL_EBPF_CONFIG_PATH (or BEYLA_CONFIG_PATH) wins when set */
@@ -148,6 +150,7 @@ export function loadConfig(options: LoadOptions): EffectiveConfig {
   overlayEnv(data, env, ctx);
   warnUnknownEnv(env, ctx);
   normalise(data, SCHEMA);
+  const ringBufferSizeSet = isPlainObject(data.ebpf) && data.ebpf.ring_buffer_size !== undefined; // before the defaults fill it in
   if (!validate(data)) reportSchemaErrors(validate.errors ?? [], data, ctx);
   fieldRules(data, ctx);
   checkUnsupported(data, ctx);
@@ -168,6 +171,7 @@ export function loadConfig(options: LoadOptions): EffectiveConfig {
     internalMetricsExporter: cross.internalMetricsExporter,
     configPath,
     loadWarnings: [...ctx.warnings, ...views.warnings],
+    ringBufferSizeSet,
   });
   return deepFreeze(effective);
 }

@@ -5,7 +5,7 @@
  * (printer, Prometheus), with discovery feeding the in-kernel PID filter.
  * Hot path: one JS call per ring-buffer drain; spans recorded and printed per batch.
  */
-import { largeHttpBytes, registerLargeCaptureMetrics } from './large-capture.ts';
+import { largeHttpBytes, registerLargeCaptureMetrics, ringBufferBytes } from './large-capture.ts';
 import { agentHttpExtractors, agentProtocolSettings, genaiRecorders } from './genai-config.ts';
 import { hostname, networkInterfaces } from 'node:os';
 import { ObiEventType, ObiMap, ObiProcFlags, type ObiProcEvent } from '../abi/events.ts';
@@ -112,7 +112,7 @@ export class Agent {
   private _batchSpans: Span[] = [];
   /** short stretches of work: the drain gives the CPU away every 0.25 ms (yield.ts) */
   private readonly _cpu = new CpuYield(() => schedYield());
-  /** a drain this large means the agent is behind the ring (set from ebpf.ring_buffer_size at start) */
+  /** a drain this large means the agent is behind the ring (an eighth of its size, set at start) */
   private _behindBytes = Number.POSITIVE_INFINITY;
   private readonly _decodeStats: DecodeStats = { records: 0, malformed: 0, bytesLost: 0 };
   private _spanCount = 0;
@@ -299,7 +299,7 @@ export class Agent {
       captureUdp: dnsEnabled,
       captureUnix: true, // FastCGI over unix sockets (nginx -> PHP-FPM); other unix sockets are gated out in the kernel
       largeHttp: largeHttpBytes(cfg),
-      ringBufferSize: cfg.ebpf.ring_buffer_size,
+      ringBufferSize: ringBufferBytes(cfg),
       wakeupLen: cfg.ebpf.wakeup_len,
       objectPath: this._opts.bpfObjectPath,
       log,
@@ -380,7 +380,7 @@ export class Agent {
       onForgotten: (p) => this._processor!.forgetService(p.service),
     });
 
-    this._behindBytes = cfg.ebpf.ring_buffer_size / 8;
+    this._behindBytes = ringBufferBytes(cfg) / 8;
     // a short time slice for the draining thread (pipeline/yield.ts, AGENT_SLICE_NS); older kernels keep theirs
     const sliceErr = setSchedSlice(AGENT_SLICE_NS);
     log.debug('agent time slice', { ns: AGENT_SLICE_NS, set: sliceErr === 0, errno: sliceErr });

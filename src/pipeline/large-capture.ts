@@ -4,9 +4,10 @@
  * and its kernel counters as `obi_*` self-metrics. It is on only when `buffer_sizes.http` is set
  * AND a payload extractor that reads bodies is enabled (today the GenAI decoders, listed in
  * `instrumentations` and enabled under `payload_extraction.http.genai`): never for all traffic by
- * default. docs/devdocs/kernel.md describes the kernel side.
+ * default. While it is on, an unset ring buffer size is raised (ringBufferBytes). docs/devdocs/kernel.md
+ * describes the kernel side.
  */
-import type { ObiConfig } from '../config/index.ts';
+import type { EffectiveConfig, ObiConfig } from '../config/index.ts';
 import { OBI_LARGE_MAX } from '../abi/events.ts';
 import { CounterVec } from '../telemetry/counter.ts';
 import { SeriesIndex } from '../telemetry/series.ts';
@@ -23,6 +24,22 @@ export function largeHttpBytes(cfg: ObiConfig): number {
   const want = cfg.ebpf.buffer_sizes.http;
   if (want <= 0 || bodyExtractors(cfg).length === 0) return 0;
   return Math.min(OBI_LARGE_MAX, Math.max(want, cfg.ebpf.capture_size));
+}
+
+/**
+ * The ring buffer's size while the larger capture is on and `ebpf.ring_buffer_size` is unset. The
+ * capture moves whole bodies through the ring: GenAI over HTTPS with 20 KB answers and 64 KiB
+ * capture is ~146 MB/s at 7k req/s, which the default 4 MiB holds for ~28 ms, less than the agent
+ * can be kept off a core on a busy machine (4 runs of 12 s: events lost in 3). 16 MiB holds ~115 ms
+ * (3 runs: none lost) and costs up to 32 MB of RSS once the ring has wrapped (its pages are mapped
+ * twice).
+ */
+export const LARGE_CAPTURE_RING_BYTES = 16 * 1024 * 1024;
+
+/** the ring buffer's size: `ebpf.ring_buffer_size` when set; unset, its default raised to LARGE_CAPTURE_RING_BYTES while the larger capture is on */
+export function ringBufferBytes(cfg: EffectiveConfig): number {
+  const size = cfg.ebpf.ring_buffer_size;
+  return !cfg.ringBufferSizeSet && largeHttpBytes(cfg) > 0 ? Math.max(size, LARGE_CAPTURE_RING_BYTES) : size;
 }
 
 export interface LargeCaptureCounts {

@@ -160,6 +160,8 @@ ebpf:
   test('off by default: request attributes, streamed usage; whole answers past the prefix give no usage, nothing extra captured', async () => {
     const agent = await startAgent(0);
     try {
+      // the ring keeps its default size (pipeline/large-capture.ts, ringBufferBytes)
+      assert.equal(agent.logs.filter((l) => l.includes('msg="BPF programs attached"') && l.includes(' ring_buffer_size=4194304 ')).length, 1, agent.logs.join('\n'));
       const { pid, lines } = await runClient(agent);
       assert.equal(lines.length, CALLS.length);
       const spans = await clientSpans(agent, pid);
@@ -197,6 +199,8 @@ ebpf:
   test('on (buffer_sizes.http 65536): every call read whole, exact token counts, gen_ai metrics', async () => {
     const agent = await startAgent(65536);
     try {
+      // whole bodies go through the ring: its unset size is raised to 16 MiB
+      assert.equal(agent.logs.filter((l) => l.includes('msg="BPF programs attached"') && l.includes(' ring_buffer_size=16777216 ')).length, 1, agent.logs.join('\n'));
       const { pid, lines } = await runClient(agent);
       assert.equal(lines.length, CALLS.length);
       const spans = await clientSpans(agent, pid);

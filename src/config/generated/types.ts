@@ -751,7 +751,7 @@ export interface EbpfConfig {
    */
   readonly capture_size: number;
   /**
-   * Size in bytes of the event ring buffer shared with the kernel (a power of two, 4096 to 1073741824).
+   * Size in bytes of the event ring buffer shared with the kernel (a power of two, 4096 to 1073741824). Unset, it is 4194304, or 16777216 while the larger HTTP capture is on (ebpf.buffer_sizes.http with the GenAI decoders), which moves whole bodies through the ring. Once the ring has wrapped, the agent's RSS holds twice its size (its pages are mapped twice).
    * default 4194304; env OTEL_EBPF_BPF_RING_BUFFER_SIZE; obi-ts extension
    */
   readonly ring_buffer_size: number;
