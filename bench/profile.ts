@@ -1,7 +1,8 @@
 /**
  * CPU profile of the agent under a load of `make bench`: `--group nginx` (default: nginx, 1 worker,
- * static file, wrk), `--group grpc` (the grpc-js unary server and load client) or `--group node`
- * (the Node.js http server, wrk), the agent
+ * static file, wrk), `--group grpc` (the grpc-js unary server and load client), `--group node`
+ * (the Node.js http server, wrk) or `--group genai-h2` (GenAI answers over HTTP/2 through TLS, GenAI
+ * on; add `--env OTEL_EBPF_BPF_BUFFER_SIZE_HTTP=65536` for the body capture), the agent
  * selecting the server, load for --duration seconds; the profile is taken through the
  * agent's inspector after it has loaded its BPF programs (--cpu-prof from the start would have
  * the profiler's signals interrupt the verifier: EAGAIN). Prints the functions with the most
@@ -13,16 +14,17 @@
  * With --rate R (nginx, node), the load is the fixed-rate pacer of `make bench` at R requests/s
  * instead of wrk at saturation.
  *
- *   node bench/profile.ts [--group nginx|grpc|node] [--rate R] [--alloc] [--node-options '--max-semi-space-size=16'] [--duration 10] [--top 40] [--out /tmp/agent.cpuprofile] [--env K=V ...]
+ *   node bench/profile.ts [--group nginx|grpc|node|genai-h2] [--rate R] [--alloc] [--node-options '--max-semi-space-size=16'] [--duration 10] [--top 40] [--out /tmp/agent.cpuprofile] [--env K=V ...]
  */
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InspectorMemory } from '../test/helpers/inspector.ts';
 import { AgentProcess } from './lib/agent.ts';
 import { wrk } from './lib/load.ts';
 import { freePort } from './lib/proc.ts';
 import { cleanEnv, runCommand } from './lib/proc.ts';
-import { startGrpcServer, startNginx, startNodeApp } from './lib/servers.ts';
+import { makeCert, startGenaiServer, startGrpcServer, startNginx, startNodeApp } from './lib/servers.ts';
 
 const BENCH_DIR = import.meta.dirname;
 
@@ -57,12 +59,26 @@ async function main(): Promise<void> {
   const port = await freePort();
   const inspectPort = await freePort();
   const group = arg('--group', 'nginx');
-  if (!['nginx', 'grpc', 'node'].includes(group)) throw new Error(`--group: nginx, grpc or node, not ${group}`);
+  if (!['nginx', 'grpc', 'node', 'genai-h2'].includes(group)) throw new Error(`--group: nginx, grpc, node or genai-h2, not ${group}`);
   const grpc = group === 'grpc';
+  const h2 = group === 'genai-h2';
+  const tlsDir = h2 ? mkdtempSync(join(tmpdir(), 'obi-profile-tls-')) : undefined;
   const app =
-    group === 'grpc' ? await startGrpcServer(port, join(BENCH_DIR, 'apps', 'grpc-server.mjs')) : group === 'node' ? await startNodeApp(port, join(BENCH_DIR, 'apps', 'node-server.cjs'), { env: cleanEnv({}) }) : await startNginx(port);
+    group === 'grpc'
+      ? await startGrpcServer(port, join(BENCH_DIR, 'apps', 'grpc-server.mjs'))
+      : group === 'node'
+        ? await startNodeApp(port, join(BENCH_DIR, 'apps', 'node-server.cjs'), { env: cleanEnv({}) })
+        : h2
+          ? await startGenaiServer(port, join(BENCH_DIR, '..', 'test', 'helpers', 'apps', 'genai-server.mjs'), await makeCert(tlsDir!), true)
+          : await startNginx(port);
+  if (h2) Object.assign(extraEnv, { OTEL_EBPF_TRACES_INSTRUMENTATIONS: 'http,genai', OTEL_EBPF_HTTP_OPENAI_ENABLED: 'true' }, { ...extraEnv });
   const rate = Number(arg('--rate', '0'));
   const load = async (seconds: number): Promise<number> => {
+    if (h2) {
+      // the genai-h2 groups' load client (bench/lib/scenarios.ts)
+      const out = await runCommand(process.execPath, [join(BENCH_DIR, 'apps', 'h2-genai-load.mjs'), String(port), String(seconds), '32']);
+      return (JSON.parse(out.trim().split('\n').pop()!) as { rps: number }).rps;
+    }
     if (!grpc && rate > 0) {
       // the fixed-rate phase's pacer (bench/lib/scenarios.ts)
       const out = await runCommand(process.execPath, [join(BENCH_DIR, 'apps', 'pace.mjs'), `http://127.0.0.1:${port}/`, String(rate), String(seconds), '32']);
@@ -135,6 +151,7 @@ async function main(): Promise<void> {
     insp.close();
     await agent.stop();
     await app.stop();
+    if (tlsDir) rmSync(tlsDir, { recursive: true, force: true });
   }
 }
 

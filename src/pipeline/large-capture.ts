@@ -31,8 +31,8 @@ export function largeHttpBytes(cfg: ObiConfig): number {
  * capture moves whole bodies through the ring: GenAI over HTTPS with 20 KB answers and 64 KiB
  * capture is ~146 MB/s at 7k req/s, which the default 4 MiB holds for ~28 ms, less than the agent
  * can be kept off a core on a busy machine (4 runs of 12 s: events lost in 3). 16 MiB holds ~115 ms
- * (3 runs: none lost) and costs up to 32 MB of RSS once the ring has wrapped (its pages are mapped
- * twice).
+ * (7 runs of 12 s: one lost 2,228 events, the others none; `make bench`: none in its 3 windows) and
+ * costs up to 32 MB of RSS once the ring has wrapped (its pages are mapped twice).
  */
 export const LARGE_CAPTURE_RING_BYTES = 16 * 1024 * 1024;
 
