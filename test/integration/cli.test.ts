@@ -95,6 +95,8 @@ describe('bin/obi-ts', () => {
       await waitFor('agent ready', () => err.includes('obi-ts running'), 15_000);
       // the launcher caps V8's young generation (bin/obi-ts; docs/devdocs/architecture.md, "Memory")
       assert.ok(v8Args(agent.pid!).includes('--max-semi-space-size=8'), v8Args(agent.pid!).join(' '));
+      // and gives the old generation a 64 MB starting limit (the same section)
+      assert.ok(v8Args(agent.pid!).includes('--initial-old-space-size=64'), v8Args(agent.pid!).join(' '));
       // and sets glibc malloc's arena count, nothing else (bin/obi-ts)
       assert.match(readFileSync(`/proc/${agent.pid}/environ`, 'latin1'), /(^|\0)GLIBC_TUNABLES=glibc\.malloc\.arena_max=2\0/);
       assert.match(err, /msg="kernel features" kernel=\S+ btf=true/);
@@ -119,7 +121,7 @@ describe('bin/obi-ts', () => {
     }
   });
 
-  test('a semi-space size in NODE_OPTIONS, and GLIBC_TUNABLES, replace the launcher\'s', async () => {
+  test('a semi-space size in NODE_OPTIONS, and GLIBC_TUNABLES, replace the launcher\'s; the old generation\'s starting limit stays', async () => {
     const port = await freePort();
     const prom = await freePort();
     const agent = spawn(bin, [], {
@@ -134,6 +136,8 @@ describe('bin/obi-ts', () => {
       const args = v8Args(agent.pid!);
       assert.ok(args[0].endsWith('/node'), args.join(' '));
       assert.equal(args.filter((a) => a.startsWith('--max-semi-space-size')).length, 0, args.join(' '));
+      // Node refuses --initial-old-space-size in NODE_OPTIONS: the launcher always passes it
+      assert.equal(args.filter((a) => a === '--initial-old-space-size=64').length, 1, args.join(' '));
       const environ = readFileSync(`/proc/${agent.pid}/environ`, 'latin1');
       assert.match(environ, /(^|\0)NODE_OPTIONS=--max-semi-space-size=4\0/);
       assert.match(environ, /(^|\0)GLIBC_TUNABLES=glibc\.malloc\.arena_max=4\0/);
