@@ -291,6 +291,7 @@ export class Agent {
     const admission = prepareExecAdmission(cfg.selectors, log); // exe/language selectors admitted at exec
     const propPlan = planPropagation(cfg.ebpf.context_propagation);
     const propBlocker = propPlan.tcp || propPlan.headers ? propagationBlocker(capabilityStates().some((c) => c.name === 'CAP_NET_ADMIN' && c.present)) : undefined;
+    const ringBytes = ringBufferBytes(cfg);
     const kernel = Kernel.load({
       // `headers` loads the TCP option too: its fallback when the self-test fails
       propagation: propBlocker === undefined ? { tcp: propPlan.tcp || propPlan.headers, headers: propPlan.headers } : undefined,
@@ -299,7 +300,7 @@ export class Agent {
       captureUdp: dnsEnabled,
       captureUnix: true, // FastCGI over unix sockets (nginx -> PHP-FPM); other unix sockets are gated out in the kernel
       largeHttp: largeHttpBytes(cfg),
-      ringBufferSize: ringBufferBytes(cfg),
+      ringBufferSize: ringBytes,
       wakeupLen: cfg.ebpf.wakeup_len,
       objectPath: this._opts.bpfObjectPath,
       log,
@@ -380,7 +381,7 @@ export class Agent {
       onForgotten: (p) => this._processor!.forgetService(p.service),
     });
 
-    this._behindBytes = ringBufferBytes(cfg) / 8;
+    this._behindBytes = ringBytes / 8;
     // a short time slice for the draining thread (pipeline/yield.ts, AGENT_SLICE_NS); older kernels keep theirs
     const sliceErr = setSchedSlice(AGENT_SLICE_NS);
     log.debug('agent time slice', { ns: AGENT_SLICE_NS, set: sliceErr === 0, errno: sliceErr });
