@@ -151,6 +151,7 @@ static napi_value init(napi_env env, napi_value exports)
 		EXPORT_FN("ringbufStart", obi_ringbuf_start),
 		EXPORT_FN("ringbufDrain", obi_ringbuf_drain),
 		EXPORT_FN("ringbufPeriod", obi_ringbuf_period),
+		EXPORT_FN("ringbufLost", obi_ringbuf_lost),
 		EXPORT_FN("ringbufStop", obi_ringbuf_stop),
 		EXPORT_FN("libbpfLog", libbpf_log),
 		EXPORT_FN("raiseCapabilities", obi_raise_capabilities),

@@ -61,6 +61,7 @@ void obi_libbpf_log_reset(void);
 napi_value obi_ringbuf_start(napi_env env, napi_callback_info info);
 napi_value obi_ringbuf_drain(napi_env env, napi_callback_info info);
 napi_value obi_ringbuf_period(napi_env env, napi_callback_info info);
+napi_value obi_ringbuf_lost(napi_env env, napi_callback_info info);
 napi_value obi_ringbuf_stop(napi_env env, napi_callback_info info);
 void obi_ringbuf_free(struct obi_ringbuf *rb);
 

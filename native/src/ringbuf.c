@@ -40,6 +40,7 @@ struct obi_ringbuf {
 	int handles_open;
 	struct obi_batch batch;
 	uint64_t records;
+	uint64_t lost;    /* records consumed from the ring but not kept: no memory for the spill */
 	uint32_t base_ms; /* the period asked for */
 	uint32_t cur_ms;  /* the timer's period now: base_ms, or backed off while idle */
 	uint32_t empty;   /* empty timer drains in a row */
@@ -49,8 +50,10 @@ struct obi_ringbuf {
 static int on_sample(void *ctx, void *data, size_t size)
 {
 	struct obi_ringbuf *r = ctx;
-	if (obi_batch_append(&r->batch, data, size))
-		return -ENOMEM; /* this record is lost (counted by nothing: malloc failed) */
+	if (obi_batch_append(&r->batch, data, size)) {
+		r->lost++; /* libbpf consumed it already: counted, and the drain stops here */
+		return -ENOMEM;
+	}
 	r->records++;
 	/* stop this drain with the record kept; the rest stays in the ring for the next */
 	return obi_batch_size(&r->batch) >= OBI_BATCH_MAX ? -E2BIG : 0;
@@ -275,6 +278,18 @@ napi_value obi_ringbuf_period(napi_env env, napi_callback_info info)
 		return NULL;
 	napi_value v;
 	NAPI_CALL(env, napi_create_uint32(env, r->cur_ms, &v));
+	return v;
+}
+
+/* ringbufLost(h) -> number: records consumed from the ring that no batch could hold (malloc failed) */
+napi_value obi_ringbuf_lost(napi_env env, napi_callback_info info)
+{
+	ARGS(1);
+	struct obi_ringbuf *r = started_ring(env, argv[0]);
+	if (!r)
+		return NULL;
+	napi_value v;
+	NAPI_CALL(env, napi_create_double(env, (double)r->lost, &v));
 	return v;
 }
 

@@ -35,6 +35,7 @@ interface NativeAddon {
   ringbufStart(h: Handle, map: string, intervalMs: number, cb: (batch: Buffer, length: number) => void): void;
   ringbufDrain(h: Handle): Buffer;
   ringbufPeriod(h: Handle): number;
+  ringbufLost(h: Handle): number;
   ringbufStop(h: Handle): void;
   libbpfLog(): string;
   /** effective := permitted capabilities (main thread); returns CapEff as hex */
@@ -314,6 +315,11 @@ export class BpfObject {
   /** the drain timer's period now, in ms: `intervalMs`, or longer while the ring is idle */
   ringbufPeriod(): number {
     return this._call(() => this._addon.ringbufPeriod(this._handle), 'OBI_ERR_BPF_MAP', 'ring buffer period');
+  }
+
+  /** records the drains consumed from the ring but could not keep (no memory for the batch): lost, and counted here */
+  ringbufLost(): number {
+    return this._call(() => this._addon.ringbufLost(this._handle), 'OBI_ERR_BPF_MAP', 'ring buffer lost records');
   }
 
   ringbufStop(): void {

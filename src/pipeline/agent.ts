@@ -73,6 +73,7 @@ export interface AgentOptions {
 export interface AgentStatus {
   readonly eventsRead: number;
   readonly kernelEvents: bigint;
+  /** events lost before decoding: not submitted by the kernel (ring full), or not kept by a drain (no memory) */
   readonly kernelDropped: bigint;
   readonly spans: number;
   readonly connections: number;
@@ -114,6 +115,10 @@ export class Agent {
   private readonly _cpu = new CpuYield(() => schedYield());
   /** a drain this large means the agent is behind the ring (an eighth of its size, set at start) */
   private _behindBytes = Number.POSITIVE_INFINITY;
+  /** the ring is being drained (started, not yet stopped) */
+  private _ringOn = false;
+  /** records the ring's drains consumed but could not keep (see _eventsLost) */
+  private _ringLost = 0;
   private readonly _decodeStats: DecodeStats = { records: 0, malformed: 0, bytesLost: 0 };
   private _spanCount = 0;
   private _kernelReport?: KernelReport;
@@ -139,7 +144,7 @@ export class Agent {
     return {
       eventsRead: this._decodeStats.records,
       kernelEvents: this._kernel?.eventsSubmitted ?? 0n,
-      kernelDropped: this._kernel?.eventsDropped ?? 0n,
+      kernelDropped: this._eventsLost(),
       spans: this._spanCount,
       connections: this._tracker?.size ?? 0,
       connectionPids: this._tracker?.pids ?? [],
@@ -309,7 +314,7 @@ export class Agent {
     this._kernel = kernel;
     const bpf = kernel.bpf;
     admission.install(bpf);
-    this._internal.setKernelDropsSource(() => Number(kernel.eventsDropped));
+    this._internal.setKernelDropsSource(() => Number(this._eventsLost()));
     if (largeHttpBytes(cfg) > 0) registerLargeCaptureMetrics(this._internalStore ?? this.store, () => kernel.largeCapture);
     // context propagation (pipeline/propagation.ts): the sockops program on the selected processes' cgroups
     const prop = (this._prop = new Propagation({ plan: propPlan, kernel, log, unavailable: propBlocker }));
@@ -386,6 +391,7 @@ export class Agent {
     const sliceErr = setSchedSlice(AGENT_SLICE_NS);
     log.debug('agent time slice', { ns: AGENT_SLICE_NS, set: sliceErr === 0, errno: sliceErr });
     bpf.ringbufStart(ObiMap.events, Math.max(1, durationMs(cfg.ebpf.drain_interval)), (batch) => this._onBatch(batch));
+    this._ringOn = true;
     this._lifecycle.scan(true);
     log.info('selection', { selected: this._lifecycle.tracked.size, selectors: cfg.selectors.length });
     prop.report();
@@ -406,6 +412,18 @@ export class Agent {
     if (nodeCtx) this._timers.push(setInterval(() => this._safe(() => nodeCtx.held > 0 && this._flushSpans()), 250));
     for (const t of this._timers) t.unref();
     if (this._prom) log.info('Prometheus metrics', { url: `http://localhost:${this._prom.port}${cfg.prometheus_export.path}` });
+  }
+
+  /**
+   * Events lost before decoding: those the kernel could not submit (ring full), plus those a drain
+   * consumed from the ring but had no memory to keep (native/src/ringbuf.c; read from the ring while
+   * it runs, kept from its last drain after).
+   */
+  private _eventsLost(): bigint {
+    const kernel = this._kernel;
+    if (kernel === undefined) return 0n;
+    if (this._ringOn) this._ringLost = kernel.bpf.ringbufLost();
+    return kernel.eventsDropped + BigInt(this._ringLost);
   }
 
   private _nowNs(): number {
@@ -539,6 +557,8 @@ export class Agent {
       kernel.detach();
       try {
         this._onBatch(bpf.ringbufDrain());
+        this._ringLost = bpf.ringbufLost();
+        this._ringOn = false;
         bpf.ringbufStop();
       } catch (err) {
         if (!AgentError.is(err)) throw err;

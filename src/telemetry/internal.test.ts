@@ -15,7 +15,7 @@ test('families, help texts and types', async () => {
   assert.deepEqual(meta, [
     '# HELP obi_ebpf_events_read_total Events read from the eBPF ring buffers',
     '# TYPE obi_ebpf_events_read_total counter',
-    '# HELP obi_ebpf_events_dropped_total Events the eBPF programs could not submit (ring buffer full), as counted in the kernel',
+    '# HELP obi_ebpf_events_dropped_total Events lost before the agent read them: the eBPF programs could not submit them (ring buffer full, counted in the kernel), or the agent had no memory to hold them',
     '# TYPE obi_ebpf_events_dropped_total counter',
     '# HELP obi_metrics_exited_series_evicted_total Application metric series of exited processes removed before their ttl because more than 1024 exited processes kept theirs (oldest exit first)',
     '# TYPE obi_metrics_exited_series_evicted_total counter',

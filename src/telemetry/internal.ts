@@ -112,7 +112,7 @@ export class InternalMetrics {
     // the kernel-side counter is read at collection (scrape) time when a source is set
     this._eventsDropped = new CounterVec({
       name: `${p}.ebpf.events.dropped`,
-      help: 'Events the eBPF programs could not submit (ring buffer full), as counted in the kernel',
+      help: 'Events lost before the agent read them: the eBPF programs could not submit them (ring buffer full, counted in the kernel), or the agent had no memory to hold them',
       labelNames: [],
       index: none,
       collect: () => {
