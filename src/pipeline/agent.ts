@@ -50,6 +50,7 @@ import { preflight, type KernelReport } from './preflight.ts';
 import { metadataSourcesOn, startMetadata, type MetadataSources } from './metadata.ts';
 import { metadataMetricAttributes } from '../telemetry/meta-attrs.ts';
 import { createCorrelation, type AgentCorrelation } from './correlation.ts';
+import { warmIngest } from './warmup.ts';
 import type { SpanCtx } from '../common/trace.ts';
 import { NodeContext } from './node-ctx/index.ts';
 import { AGENT_SLICE_NS, CpuYield } from './yield.ts';
@@ -231,13 +232,14 @@ export class Agent {
       },
     });
     this._otlp?.start();
-    const routes = createRouteResolver({
+    const routeConfig = {
       patterns: cfg.routes.patterns ?? [],
       unmatched: cfg.routes.unmatched,
       wildcardChar: cfg.routes.wildcard_char,
       maxPathSegmentCardinality: cfg.routes.max_path_segment_cardinality,
       ignoredPatterns: cfg.routes.ignored_patterns,
-    });
+    };
+    const routes = createRouteResolver(routeConfig);
     // db_client_operation_duration_seconds (DB client spans), with the `application` feature
     // dns_lookup_duration_seconds, when the `dns` instrumentation is on
     this._dnsMetrics = dnsEnabled && cfg.metricFeatures.includes('application') ? new DnsMetrics(this.store, { buckets: buckets.duration_histogram, attributes: selector.select('dns.lookup.duration', DNS_METRIC_ATTRIBUTES) }) : undefined;
@@ -390,6 +392,14 @@ export class Agent {
     // a short time slice for the draining thread (pipeline/yield.ts, AGENT_SLICE_NS); older kernels keep theirs
     const sliceErr = setSchedSlice(AGENT_SLICE_NS);
     log.debug('agent time slice', { ns: AGENT_SLICE_NS, set: sliceErr === 0, errno: sliceErr });
+    // the ingest path compiled and optimized before the first real drain (pipeline/warmup.ts): a cold agent under load lost events
+    const warmRoutes = createRouteResolver(routeConfig);
+    const warm = warmIngest({
+      protocols: bindAgentProtocols(agentProtocolSettings(cfg), dnsEnabled, undefined),
+      spanCtx: { ...this._spanCtx, route: (path, svc) => warmRoutes.resolve(path, svc.instanceId), httpExtractStats: new Map() },
+      ids: this._ids,
+    });
+    log.debug('ingest warmed up', { rounds: warm.rounds, records: warm.records, spans: warm.spans, ms: Math.round(warm.ms) });
     bpf.ringbufStart(ObiMap.events, Math.max(1, durationMs(cfg.ebpf.drain_interval)), (batch) => this._onBatch(batch));
     this._ringOn = true;
     this._lifecycle.scan(true);

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { WARMUP_PID, WARMUP_SERVICE } from '../../src/pipeline/warmup.ts';
 import { TestAgent, freePort, nodeBin, run, startProcess, waitForPort, type Proc, type SpanJSON } from '../helpers/harness.ts';
 
 const app = join(import.meta.dirname, '../helpers/apps/node-server.mjs');
@@ -152,6 +153,13 @@ describe('HTTP/1.x: Node.js and Python servers, curl and fetch clients', () => {
   test('no events were dropped, and the drop counter is on the metrics endpoint', async () => {
     assert.equal(await agent.metricValue('obi_ebpf_events_dropped_total', {}), 0);
     assert.equal(agent.agent.status().kernelDropped, 0n);
+  });
+
+  test('the ingest warm-up at start (pipeline/warmup.ts) left no span, series or connection behind', async () => {
+    assert.ok(agent.spans().length > 0);
+    assert.equal(agent.spans((s) => JSON.stringify(s).includes(WARMUP_SERVICE)).length, 0);
+    assert.ok(!(await agent.metrics()).includes(WARMUP_SERVICE));
+    assert.ok(!agent.agent.status().connectionPids.includes(WARMUP_PID));
   });
 
   test('an exited process leaves no kernel map entries behind', async () => {
