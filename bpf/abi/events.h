@@ -136,7 +136,9 @@ enum obi_stat {
 	OBI_STAT_HDR_H2 = 16,      /* HTTP/2 HEADERS frames given a traceparent field (probes/inject.h) */
 	OBI_STAT_HDR_H2_LOST =
 		17, /* HTTP/2 connections whose frames sk_msg stopped following (a frame header split across writes) */
-	OBI_STAT__COUNT = 18,
+	/* socket reads and writes of muted connections (struct obi_conn_info): nothing copied or submitted */
+	OBI_STAT_MUTED = 18,
+	OBI_STAT__COUNT = 19,
 };
 
 /* A TCP connection (or a connected UDP socket) as seen from the traced process. IPv4 is stored IPv4-mapped (::ffff:a.b.c.d). */
@@ -311,6 +313,24 @@ struct obi_large_key {
 struct obi_conn_key {
 	__u32 pid;
 	__u32 fd;
+};
+
+/* value of the `conns` map: what the kernel knows of one fd of a traced process. The kernel
+ * writes it; user space only sets `muted` (lookup, then update of an existing entry whose
+ * sock_id is still the connection's) */
+struct obi_conn_info {
+	__u64 sock_id; /* 0: the fd is not an inet stream socket (negative cache) */
+	struct obi_conn_tuple tuple;
+	__u8 role;      /* enum obi_role */
+	__u8 tls;       /* a TLS library uprobe owns this socket: its raw (encrypted) bytes are not captured */
+	__u8 udp;       /* a UDP socket (capture_udp): each read or write is one datagram */
+	__u8 h2;        /* began with the HTTP/2 client preface: the kernel follows its frames (protocols/http2.h) */
+	__u8 unix_gate; /* enum obi_unix_gate (maps/conns.h): a unix stream socket waiting for its first payload */
+	/* 1: user space found no protocol it knows on this connection: its socket reads and writes
+	 * are not captured any more (OBI_STAT_MUTED counts them); TLS plaintext of the session, if
+	 * any, still is, and so is its close */
+	__u8 muted;
+	__u8 _pad[2];
 };
 
 #ifdef __clang__

@@ -11,17 +11,7 @@ enum obi_unix_gate {
 	OBI_UNIX_FASTCGI = 2,   /* its first payload was a FastCGI BEGIN_REQUEST: reported */
 };
 
-/* kernel-only value: what we know of one fd of a traced process */
-struct obi_conn_info {
-	__u64 sock_id; /* 0: the fd is not an inet stream socket (negative cache) */
-	struct obi_conn_tuple tuple;
-	__u8 role;      /* enum obi_role */
-	__u8 tls;       /* a TLS library uprobe owns this socket: its raw (encrypted) bytes are not captured */
-	__u8 udp;       /* a UDP socket (capture_udp): each read or write is one datagram */
-	__u8 h2;        /* began with the HTTP/2 client preface: the kernel follows its frames (protocols/http2.h) */
-	__u8 unix_gate; /* enum obi_unix_gate: a unix stream socket waiting for its first payload */
-	__u8 _pad[3];
-};
+/* the value, struct obi_conn_info, is in abi/events.h: user space sets its `muted` */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

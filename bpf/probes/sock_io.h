@@ -6,7 +6,8 @@
  * bounded prefix of what really moved (the return value) and submits one record (one per
  * message for sendmmsg/recvmmsg, at most OBI_MAX_MMSG). A write's sys_enter only decides the
  * context propagation of a client request (its ids, before any byte leaves); without
- * propagation it is not attached.
+ * propagation it is not attached. A connection user space muted (no protocol recognised,
+ * obi_conn_info.muted) is counted and skipped before anything is copied.
  *
  * UDP sockets (only with `capture_udp`, set when the `dns` instrumentation is on):
  * a datagram is submitted only when its first 12 bytes look like a DNS header
@@ -63,7 +64,7 @@ static __always_inline int out_enter(__u32 fd)
 	if (!pid_traced(tgid))
 		return 0;
 	struct obi_conn_info *ci = conn_lookup(tgid, fd);
-	if (ci)
+	if (ci && !ci->muted)
 		prop_egress(id, ci);
 	return 0;
 }
@@ -156,6 +157,11 @@ static __always_inline int io_exit(long ret, __u8 flags, int fdarg, int ptrarg, 
 		return 0; /* not a socket, or a TLS one: its plaintext comes from the uprobes (probes/ssl.h) */
 	if (ret <= 0)
 		return 0;
+	if (ci->muted) {
+		/* after the TLS bookkeeping above: a memory-BIO session still learns its socket here */
+		stat_inc(OBI_STAT_MUTED);
+		return 0;
+	}
 	return io_record(id, ret, flags, a, ci);
 }
 

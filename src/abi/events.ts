@@ -84,7 +84,8 @@ export const ObiStat = {
   OBI_STAT_HDR_EVICTED: 15,
   OBI_STAT_HDR_H2: 16,
   OBI_STAT_HDR_H2_LOST: 17,
-  OBI_STAT__COUNT: 18,
+  OBI_STAT_MUTED: 18,
+  OBI_STAT__COUNT: 19,
 } as const;
 
 export const ObiProcFlags = {
@@ -817,6 +818,77 @@ class ObiConnKeyRecord implements ObiConnKey {
 /** Decodes one obi_conn_key at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies, made when read (the next drain writes over them: copy what must outlive the call). */
 export function decodeObiConnKey(v: DataView, o: number): ObiConnKey {
   return new ObiConnKeyRecord(v, o);
+}
+
+export const OBI_CONN_INFO_SIZE = 56;
+export const ObiConnInfoOffsets = {
+  sockId: 0,
+  tupleLocalAddr: 8,
+  tupleRemoteAddr: 24,
+  tupleLocalPort: 40,
+  tupleRemotePort: 42,
+  tupleFamily: 44,
+  role: 48,
+  tls: 49,
+  udp: 50,
+  h2: 51,
+  unixGate: 52,
+  muted: 53,
+} as const;
+
+export interface ObiConnInfo {
+  sockId: bigint;
+  readonly tupleLocalAddr: Uint8Array;
+  readonly tupleRemoteAddr: Uint8Array;
+  tupleLocalPort: number;
+  tupleRemotePort: number;
+  tupleFamily: number;
+  role: number;
+  tls: number;
+  udp: number;
+  h2: number;
+  unixGate: number;
+  muted: number;
+}
+
+class ObiConnInfoRecord implements ObiConnInfo {
+  sockId: bigint;
+  tupleLocalPort: number;
+  tupleRemotePort: number;
+  tupleFamily: number;
+  role: number;
+  tls: number;
+  udp: number;
+  h2: number;
+  unixGate: number;
+  muted: number;
+  readonly #v: DataView;
+  readonly #o: number;
+  constructor(v: DataView, o: number) {
+    this.#v = v;
+    this.#o = o;
+    this.sockId = v.getBigUint64(o + 0, true);
+    this.tupleLocalPort = v.getUint16(o + 40, true);
+    this.tupleRemotePort = v.getUint16(o + 42, true);
+    this.tupleFamily = v.getUint16(o + 44, true);
+    this.role = v.getUint8(o + 48);
+    this.tls = v.getUint8(o + 49);
+    this.udp = v.getUint8(o + 50);
+    this.h2 = v.getUint8(o + 51);
+    this.unixGate = v.getUint8(o + 52);
+    this.muted = v.getUint8(o + 53);
+  }
+  get tupleLocalAddr(): Uint8Array {
+    return new Uint8Array(this.#v.buffer, this.#v.byteOffset + this.#o + 8, 16);
+  }
+  get tupleRemoteAddr(): Uint8Array {
+    return new Uint8Array(this.#v.buffer, this.#v.byteOffset + this.#o + 24, 16);
+  }
+}
+
+/** Decodes one obi_conn_info at byte `o` of `v` (little-endian, as the kernel wrote it). Arrays are views, not copies, made when read (the next drain writes over them: copy what must outlive the call). */
+export function decodeObiConnInfo(v: DataView, o: number): ObiConnInfo {
+  return new ObiConnInfoRecord(v, o);
 }
 
 function cString(v: DataView, o: number, max: number): string {

@@ -59,6 +59,8 @@ interface Conn {
   /** the connection as records are handed on: set at its first record whose process is known */
   pc?: ProtocolConn;
   tid: number;
+  /** the process's fd of the socket (the kernel's `conns` key, with pid) */
+  fd: number;
   lastNs: number;
   tuple: ConnTuple;
   tls: boolean;
@@ -87,6 +89,8 @@ export interface ConnectionCounters {
   tlsLate: number;
   /** records dropped because their process had no service identity (no longer selected) */
   unidentifiedRecords: number;
+  /** unrecognized connections the kernel was told to stop capturing (`onIgnored` said so) */
+  mutedConnections: number;
 }
 
 export interface ConnectionTrackerOptions {
@@ -98,6 +102,11 @@ export interface ConnectionTrackerOptions {
   identify(pid: number): ServiceIdentity | undefined;
   /** `n` records of `pid` dropped for want of an identity (also counted in `unidentifiedRecords`) */
   onUnidentified?(pid: number, n: number): void;
+  /**
+   * No protocol recognised the connection's first segments: what comes next of it is ignored. True
+   * when the kernel was told to stop capturing its socket I/O (counted in `mutedConnections`).
+   */
+  onIgnored?(pid: number, fd: number, sockId: bigint): boolean;
   /** protocols tried, in order; default the registry's with their default settings */
   protocols?: readonly BoundProtocol[];
   maxConnections?: number;
@@ -117,6 +126,7 @@ export class ConnectionTracker {
     tlsUnpairedDropped: 0,
     tlsLate: 0,
     unidentifiedRecords: 0,
+    mutedConnections: 0,
   };
   /** closed TLS connections with requests unanswered, waiting for plaintext decrypted after the close */
   private readonly _lingering = new Lingering<Conn>((c, ts) => {
@@ -132,6 +142,7 @@ export class ConnectionTracker {
   private readonly _sink: ConnectionTrackerOptions['sink'];
   private readonly _identify: ConnectionTrackerOptions['identify'];
   private readonly _onUnidentified: ConnectionTrackerOptions['onUnidentified'];
+  private readonly _onIgnored: ConnectionTrackerOptions['onIgnored'];
   private readonly _protocols: readonly BoundProtocol[];
   private readonly _max: number;
   private readonly _idleNs: number;
@@ -142,6 +153,7 @@ export class ConnectionTracker {
     this._sink = opts.sink;
     this._identify = opts.identify;
     this._onUnidentified = opts.onUnidentified;
+    this._onIgnored = opts.onIgnored;
     this._protocols = opts.protocols ?? bindProtocols();
     this._max = opts.maxConnections ?? 65536;
     this._idleNs = opts.idleTimeoutNs ?? 5 * 60e9;
@@ -175,6 +187,7 @@ export class ConnectionTracker {
       state: 'detecting',
       detectTries: 0,
       tid: 0,
+      fd: -1,
       lastNs: ts,
       tuple: tuple!,
       tls: false,
@@ -202,6 +215,7 @@ export class ConnectionTracker {
     const c = this._get(ev.hdrPid, ev.sockId, true, tuple, ev.hdrTsNs)!;
     c.role = ev.role === ObiRole.OBI_ROLE_SERVER ? 'server' : ev.role === ObiRole.OBI_ROLE_CLIENT ? 'client' : 'unknown';
     c.tid = ev.tid;
+    c.fd = ev.fd;
     if (this._corr !== undefined && c.role === 'client') this._corr.connected(correlationState(c).conn, ev.tid, ev.hdrTsNs);
   }
 
@@ -229,6 +243,7 @@ export class ConnectionTracker {
     }
     c.lastNs = ev.hdrTsNs;
     c.tid = ev.tid;
+    c.fd = ev.fd;
     if (tls !== c.tls) {
       // a TLS connection: its socket bytes are ciphertext, the plaintext comes from the library uprobes
       if (!tls) {
@@ -309,6 +324,8 @@ export class ConnectionTracker {
     if (++c.detectTries >= DETECT_SEGMENTS) {
       c.state = 'ignored';
       this.counters.ignoredConnections++;
+      // the kernel need not copy what would be ignored here (bpf/abi/events.h, obi_conn_info.muted)
+      if (c.fd >= 0 && this._onIgnored?.(c.pid, c.fd, c.sockId) === true) this.counters.mutedConnections++;
     }
     return false;
   }

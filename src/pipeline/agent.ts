@@ -76,6 +76,8 @@ export interface AgentStatus {
   readonly kernelEvents: bigint;
   /** events lost before decoding: not submitted by the kernel (ring full), or not kept by a drain (no memory) */
   readonly kernelDropped: bigint;
+  /** socket reads and writes of muted connections (no protocol recognised) the kernel skipped */
+  readonly kernelMuted: bigint;
   readonly spans: number;
   readonly connections: number;
   /** the processes holding those connections */
@@ -146,6 +148,7 @@ export class Agent {
       eventsRead: this._decodeStats.records,
       kernelEvents: this._kernel?.eventsSubmitted ?? 0n,
       kernelDropped: this._eventsLost(),
+      kernelMuted: this._kernel?.mutedIo ?? 0n,
       spans: this._spanCount,
       connections: this._tracker?.size ?? 0,
       connectionPids: this._tracker?.pids ?? [],
@@ -329,6 +332,7 @@ export class Agent {
       correlator: this._corr.correlator,
       identify: (pid) => this._lifecycle?.identify(pid),
       // a provisional exec admission user space revoked: records of a process never selected
+      onIgnored: (pid, fd, sockId) => kernel.muteConn(pid, fd, sockId),
       onUnidentified: (pid, n) => prop.selfTestPids.has(pid) || this._internal!.spansDropped(this._lifecycle?.wasRevoked(pid) ? 'not_selected' : 'unknown_process', n),
       idleTimeoutNs: durationMs(cfg.ebpf.max_transaction_time ?? '5m') * 1e6,
       protocols: bindAgentProtocols(agentProtocolSettings(cfg), dnsEnabled, this._internal),

@@ -33,6 +33,7 @@ function dataRecord(s: Seg): Buffer {
   r.writeBigUInt64LE(BigInt(s.ts), ObiDataEventOffsets.hdrTsNs);
   r.writeBigUInt64LE(s.sock, ObiDataEventOffsets.sockId);
   r.writeUInt32LE(42, ObiDataEventOffsets.tid);
+  r.writeUInt32LE(7, ObiDataEventOffsets.fd);
   r.writeUInt32LE(s.wire ?? p.length, ObiDataEventOffsets.len);
   r.writeUInt32LE(p.length, ObiDataEventOffsets.captured);
   r.writeUInt8(s.ingress ? ObiDirection.OBI_DIR_INGRESS : ObiDirection.OBI_DIR_EGRESS, ObiDataEventOffsets.direction);
@@ -61,7 +62,9 @@ const REQ = 'GET /a HTTP/1.1\r\nHost: x\r\n\r\n';
 const RESP_HEAD = 'HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n';
 
 test('obi_ingest_* and obi_parser_* report what ingest counted, each provoked', async () => {
-  const tracker = new ConnectionTracker({ sink: () => {}, identify: () => SERVICE, maxConnections: 4, idleTimeoutNs: 1e9 });
+  // the kernel is told to mute the unrecognized connection (its pid, fd and socket)
+  const muted: [number, number, bigint][] = [];
+  const tracker = new ConnectionTracker({ sink: () => {}, identify: () => SERVICE, maxConnections: 4, idleTimeoutNs: 1e9, onIgnored: (pid, fd, sock) => (muted.push([pid, fd, sock]), true) });
   const stats: DecodeStats = { records: 0, malformed: 0, bytesLost: 0 };
   const feed = (b: Buffer): void =>
     decodeBatch(b, { data: (ev, p) => tracker.onData(ev, p), conn: (ev) => tracker.onConn(ev), close: (ev) => tracker.onClose(ev), proc: () => {} }, stats);
@@ -93,6 +96,8 @@ test('obi_ingest_* and obi_parser_* report what ingest counted, each provoked', 
   assert.equal(value('obi_ingest_connections_evicted_total'), 1);
   assert.equal(value('obi_ingest_connections_expired_total'), 4);
   assert.equal(value('obi_ingest_connections_unrecognized_total'), 1);
+  assert.equal(value('obi_ingest_connections_muted_total'), 1);
+  assert.deepEqual(muted, [[42, 7, 2n]]);
   assert.equal(value('obi_ingest_connections'), 0);
   assert.equal(value('obi_ingest_tls_segments_total{outcome="ciphertext_ignored"}'), 1);
   assert.equal(value('obi_ingest_tls_segments_total{outcome="paired_late"}'), 0);

@@ -5,7 +5,9 @@
  * the PID bitmap.
  */
 import {
+  OBI_CONN_INFO_SIZE,
   OBI_DATA_EVENT_SIZE,
+  ObiConnInfoOffsets,
   OBI_PID_MASK_BITS,
   OBI_PID_MASK_WORDS,
   OBI_PROP_PID_SIZE,
@@ -14,7 +16,8 @@ import {
   ObiMap,
   ObiStat,
 } from '../abi/events.ts';
-import { BPF_ANY, BpfObject, defaultBpfObjectPath } from '../native/binding.ts';
+import { BPF_ANY, BPF_EXIST, BpfObject, defaultBpfObjectPath } from '../native/binding.ts';
+import { AgentError } from '../errors.ts';
 import type { Logger } from './log.ts';
 import { SIGPROBE_PROGRAMS } from './node-ctx/attach.ts';
 
@@ -188,6 +191,34 @@ export class Kernel {
 
   get eventsDropped(): bigint {
     return this.bpf.percpuSum(ObiMap.stats, ObiStat.OBI_STAT_DROPPED);
+  }
+
+  /**
+   * Stop capturing the socket I/O of (pid, fd), a connection user space recognises no protocol on,
+   * if the kernel's entry for it is still the socket `sockId` (an fd closed and reused since is left
+   * alone). The entry goes with the fd's close. False when there is no such entry (closed, evicted).
+   */
+  muteConn(pid: number, fd: number, sockId: bigint): boolean {
+    const key = Buffer.alloc(8);
+    key.writeUInt32LE(pid, 0);
+    key.writeUInt32LE(fd >>> 0, 4);
+    const v = this.bpf.mapLookup(ObiMap.conns, key);
+    if (v === null || v.length < OBI_CONN_INFO_SIZE || v.readBigUInt64LE(ObiConnInfoOffsets.sockId) !== sockId) return false;
+    if (v[ObiConnInfoOffsets.muted] === 1) return true;
+    v[ObiConnInfoOffsets.muted] = 1;
+    try {
+      // BPF_EXIST: a close that deleted it meanwhile is not undone
+      this.bpf.mapUpdate(ObiMap.conns, key, v, BPF_EXIST);
+      return true;
+    } catch (err) {
+      if (!AgentError.is(err)) throw err;
+      return false;
+    }
+  }
+
+  /** socket reads and writes of muted connections the kernel skipped */
+  get mutedIo(): bigint {
+    return this.bpf.percpuSum(ObiMap.stats, ObiStat.OBI_STAT_MUTED);
   }
 
   /** the larger HTTP capture's kernel counters: records submitted, bytes past the prefix, records lost */

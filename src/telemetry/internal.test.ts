@@ -37,6 +37,8 @@ test('families, help texts and types', async () => {
     '# TYPE obi_ingest_connections_expired_total counter',
     '# HELP obi_ingest_connections_unrecognized_total Connections whose first segments no registered protocol recognised (ignored)',
     '# TYPE obi_ingest_connections_unrecognized_total counter',
+    '# HELP obi_ingest_connections_muted_total Unrecognized connections muted in the kernel: their further socket reads and writes are neither copied nor submitted',
+    '# TYPE obi_ingest_connections_muted_total counter',
     '# HELP obi_ingest_connections Connections tracked now',
     '# TYPE obi_ingest_connections gauge',
     '# HELP obi_ingest_tls_segments_total TLS segments by outcome: ciphertext ignored (plaintext comes from the library), held and paired late, dropped unpaired, read after close',

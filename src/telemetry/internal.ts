@@ -52,6 +52,8 @@ export interface IngestSnapshot {
   readonly connectionsExpired: number;
   /** no registered protocol recognised their first segments */
   readonly connectionsUnrecognized: number;
+  /** of those, the ones whose further socket I/O the kernel stopped capturing */
+  readonly connectionsMuted: number;
   /** tracked now */
   readonly connectionsActive: number;
   /** TLS segments by what became of them */
@@ -179,6 +181,7 @@ export class InternalMetrics {
     absolute('connections.evicted', 'Connections forgotten, oldest first, because the tracked-connection cap was reached', (s) => s.connectionsEvicted);
     absolute('connections.expired', 'Connections flushed after ebpf.max_transaction_time without an event', (s) => s.connectionsExpired);
     absolute('connections.unrecognized', 'Connections whose first segments no registered protocol recognised (ignored)', (s) => s.connectionsUnrecognized);
+    absolute('connections.muted', 'Unrecognized connections muted in the kernel: their further socket reads and writes are neither copied nor submitted', (s) => s.connectionsMuted);
     const active: GaugeVec = new GaugeVec({
       name: `${p}.ingest.connections`,
       help: 'Connections tracked now',

@@ -68,6 +68,7 @@ test('OBI names: every family the telemetry stages make keeps its Prometheus nam
     ['obi.ingest.connections.evicted', '', 'obi_ingest_connections_evicted_total'],
     ['obi.ingest.connections.expired', '', 'obi_ingest_connections_expired_total'],
     ['obi.ingest.connections.unrecognized', '', 'obi_ingest_connections_unrecognized_total'],
+    ['obi.ingest.connections.muted', '', 'obi_ingest_connections_muted_total'],
     ['obi.ingest.connections', '', 'obi_ingest_connections'],
     ['obi.ingest.tls.segments', '', 'obi_ingest_tls_segments_total'],
     ['obi.parser.errors', '', 'obi_parser_errors_total'],
