@@ -331,8 +331,9 @@ export class Agent {
       sink: (rec, conn, ids) => this._onRecord(rec, conn, ids),
       correlator: this._corr.correlator,
       identify: (pid) => this._lifecycle?.identify(pid),
-      // a provisional exec admission user space revoked: records of a process never selected
+      // no protocol recognised: the kernel stops copying the connection's socket I/O
       onIgnored: (pid, fd, sockId) => kernel.muteConn(pid, fd, sockId),
+      // a provisional exec admission user space revoked: records of a process never selected
       onUnidentified: (pid, n) => prop.selfTestPids.has(pid) || this._internal!.spansDropped(this._lifecycle?.wasRevoked(pid) ? 'not_selected' : 'unknown_process', n),
       idleTimeoutNs: durationMs(cfg.ebpf.max_transaction_time ?? '5m') * 1e6,
       protocols: bindAgentProtocols(agentProtocolSettings(cfg), dnsEnabled, this._internal),

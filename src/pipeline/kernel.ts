@@ -207,7 +207,9 @@ export class Kernel {
     if (v[ObiConnInfoOffsets.muted] === 1) return true;
     v[ObiConnInfoOffsets.muted] = 1;
     try {
-      // BPF_EXIST: a close that deleted it meanwhile is not undone
+      // BPF_EXIST: a close that deleted it meanwhile is not undone. The update replaces the element,
+      // so a flag the kernel set on it in between (tls, h2) is lost: on a connection no protocol was
+      // recognised on that costs nothing, since its socket I/O is skipped from now on
       this.bpf.mapUpdate(ObiMap.conns, key, v, BPF_EXIST);
       return true;
     } catch (err) {
