@@ -339,6 +339,22 @@ export class Agent {
       protocols: bindAgentProtocols(agentProtocolSettings(cfg), dnsEnabled, this._internal),
     });
     const tracker = this._tracker;
+    // the ingest path compiled and optimized before the first selected process's records come
+    // (pipeline/warmup.ts): a cold agent under load lost events. Once, at the first selection: an
+    // agent that selects nothing keeps the ~17 MB it would cost
+    let warmed = false;
+    const spanCtx = this._spanCtx!;
+    const warmUp = (): void => {
+      if (warmed) return;
+      warmed = true;
+      const warmRoutes = createRouteResolver(routeConfig);
+      const warm = warmIngest({
+        protocols: bindAgentProtocols(agentProtocolSettings(cfg), dnsEnabled, undefined),
+        spanCtx: { ...spanCtx, route: (path, svc) => warmRoutes.resolve(path, svc.instanceId), httpExtractStats: new Map() },
+        ids: this._ids,
+      });
+      log.debug('ingest warmed up', { rounds: warm.rounds, records: warm.records, spans: warm.spans, ms: Math.round(warm.ms) });
+    };
     this._internal.setIngestSource(cachedIngestSnapshot(tracker, this._decodeStats, undefined, this._spanCtx?.httpExtractStats));
 
     // TLS libraries of selected processes get uprobes (bpf/probes/ssl.h, go_tls.h), per file, ref-counted
@@ -356,10 +372,11 @@ export class Agent {
       selfPid: process.pid,
       minProcessAgeMs: durationMs(cfg.discovery.min_process_age),
       filter: {
-        allow: (pid) => kernel.tracePid(pid, true),
+        allow: (pid) => (warmUp(), kernel.tracePid(pid, true)),
         block: (pid) => void (kernel.tracePid(pid, false), purgeKernelState(bpf, pid)), // with what it did while traced
       },
       onSelected: (p) => {
+        warmUp(); // a process the kernel admitted at exec was traced before this
         this._metrics!.registerService(p.service);
         this._processor!.registerService(p.service);
         this._internal!.instrumentProcess(p.service.name);
@@ -397,14 +414,6 @@ export class Agent {
     // a short time slice for the draining thread (pipeline/yield.ts, AGENT_SLICE_NS); older kernels keep theirs
     const sliceErr = setSchedSlice(AGENT_SLICE_NS);
     log.debug('agent time slice', { ns: AGENT_SLICE_NS, set: sliceErr === 0, errno: sliceErr });
-    // the ingest path compiled and optimized before the first real drain (pipeline/warmup.ts): a cold agent under load lost events
-    const warmRoutes = createRouteResolver(routeConfig);
-    const warm = warmIngest({
-      protocols: bindAgentProtocols(agentProtocolSettings(cfg), dnsEnabled, undefined),
-      spanCtx: { ...this._spanCtx, route: (path, svc) => warmRoutes.resolve(path, svc.instanceId), httpExtractStats: new Map() },
-      ids: this._ids,
-    });
-    log.debug('ingest warmed up', { rounds: warm.rounds, records: warm.records, spans: warm.spans, ms: Math.round(warm.ms) });
     bpf.ringbufStart(ObiMap.events, Math.max(1, durationMs(cfg.ebpf.drain_interval)), (batch) => this._onBatch(batch));
     this._ringOn = true;
     this._lifecycle.scan(true);

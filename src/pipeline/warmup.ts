@@ -1,5 +1,6 @@
 /**
- * The ingest path's JIT warm-up: before the ring starts, synthetic HTTP/1.1 exchanges (server and
+ * The ingest path's JIT warm-up: once, when the agent selects its first process (before that pid
+ * enters the kernel's filter; pipeline/agent.ts), synthetic HTTP/1.1 exchanges (server and
  * client connections, as the kernel frames them) go through the decoder, a connection tracker, the
  * protocol parsers, the correlator and the record-to-span step, all private instances: no span,
  * metric or connection of the agent sees them. V8 keeps what it learns per function, not per
@@ -10,7 +11,9 @@
  * by the load itself). Measured with nginx and wrk both traced (`bench/run.ts` nginx-prop-*), wrk
  * starting after the agent: the first ~0.7 s took 13 µs per record on average, the 4 MiB ring
  * filled, and 5 of 26 starts lost 135-8,057 events (the bench's warm-ups: 2 of 12). With this warm-up
- * (~220 ms at start): 0 of 49, and the backlog of the first drains cleared within ~0.2 s.
+ * (~220-260 ms): 0 of 63, and the backlog of the first drains cleared within ~0.2 s. Its price is
+ * memory: ~6-12 MB more RSS under load, ~17 MB on an agent that would stay idle, which is why it
+ * waits for a first selection.
  *
  * Only HTTP/1 is exercised: the most common protocol, and the one whose parser, header walk and
  * span attributes make most of the per-record work. The other protocols stay cold until used.
