@@ -269,28 +269,28 @@ napi_value obi_ringbuf_drain(napi_env env, napi_callback_info info)
 	return buf;
 }
 
-/* ringbufPeriod(h) -> number: the drain timer's period now, in ms (backed off while the ring is idle) */
-napi_value obi_ringbuf_period(napi_env env, napi_callback_info info)
+/* a number read off the started ring of argv[0]: `which` 0 the timer's period (ms), 1 the records lost */
+static napi_value ring_number(napi_env env, napi_callback_info info, int which)
 {
 	ARGS(1);
 	struct obi_ringbuf *r = started_ring(env, argv[0]);
 	if (!r)
 		return NULL;
 	napi_value v;
-	NAPI_CALL(env, napi_create_uint32(env, r->cur_ms, &v));
+	NAPI_CALL(env, napi_create_double(env, which == 0 ? (double)r->cur_ms : (double)r->lost, &v));
 	return v;
+}
+
+/* ringbufPeriod(h) -> number: the drain timer's period now, in ms (backed off while the ring is idle) */
+napi_value obi_ringbuf_period(napi_env env, napi_callback_info info)
+{
+	return ring_number(env, info, 0);
 }
 
 /* ringbufLost(h) -> number: records consumed from the ring that no batch could hold (malloc failed) */
 napi_value obi_ringbuf_lost(napi_env env, napi_callback_info info)
 {
-	ARGS(1);
-	struct obi_ringbuf *r = started_ring(env, argv[0]);
-	if (!r)
-		return NULL;
-	napi_value v;
-	NAPI_CALL(env, napi_create_double(env, (double)r->lost, &v));
-	return v;
+	return ring_number(env, info, 1);
 }
 
 /* ringbufStop(h): stop timers and polling (idempotent) */

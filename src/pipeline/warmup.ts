@@ -88,17 +88,8 @@ function frame(out: Buffer[], rec: Buffer): void {
 const LOOPBACK = Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1]);
 const AF_INET = 2;
 
-function tuple(rec: Buffer, offsets: { tupleLocalAddr: number; tupleRemoteAddr: number; tupleLocalPort: number; tupleRemotePort: number; tupleFamily: number }, local: number, remote: number): void {
-  LOOPBACK.copy(rec, offsets.tupleLocalAddr);
-  LOOPBACK.copy(rec, offsets.tupleRemoteAddr);
-  rec.writeUInt16LE(local, offsets.tupleLocalPort);
-  rec.writeUInt16LE(remote, offsets.tupleRemotePort);
-  rec.writeUInt16LE(AF_INET, offsets.tupleFamily);
-}
-
-function connRecord(type: number, sock: bigint, role: number, local: number, remote: number, ts: number): Buffer {
-  const r = Buffer.alloc(OBI_CONN_EVENT_SIZE);
-  const o = ObiConnEventOffsets;
+/** the fields conn and data records share: header, socket, thread, fd, role, tuple */
+function common(r: Buffer, o: typeof ObiConnEventOffsets | typeof ObiDataEventOffsets, type: number, sock: bigint, role: number, local: number, remote: number, ts: number): void {
   r.writeUInt8(type, o.hdrType);
   r.writeUInt32LE(WARMUP_PID, o.hdrPid);
   r.writeBigUInt64LE(BigInt(ts), o.hdrTsNs);
@@ -106,25 +97,28 @@ function connRecord(type: number, sock: bigint, role: number, local: number, rem
   r.writeUInt32LE(WARMUP_PID, o.tid);
   r.writeUInt32LE(Number(sock & 0xffffn), o.fd);
   r.writeUInt8(role, o.role);
-  tuple(r, o, local, remote);
+  LOOPBACK.copy(r, o.tupleLocalAddr);
+  LOOPBACK.copy(r, o.tupleRemoteAddr);
+  r.writeUInt16LE(local, o.tupleLocalPort);
+  r.writeUInt16LE(remote, o.tupleRemotePort);
+  r.writeUInt16LE(AF_INET, o.tupleFamily);
+}
+
+function connRecord(type: number, sock: bigint, role: number, local: number, remote: number, ts: number): Buffer {
+  const r = Buffer.alloc(OBI_CONN_EVENT_SIZE);
+  const o = ObiConnEventOffsets;
+  common(r, o, type, sock, role, local, remote, ts);
   return r;
 }
 
 function dataRecord(sock: bigint, role: number, ingress: boolean, payload: Buffer, len: number, flags: number, local: number, remote: number, ts: number): Buffer {
   const r = Buffer.alloc(OBI_DATA_EVENT_SIZE + payload.length);
   const o = ObiDataEventOffsets;
-  r.writeUInt8(ObiEventType.OBI_EV_DATA, o.hdrType);
-  r.writeUInt32LE(WARMUP_PID, o.hdrPid);
-  r.writeBigUInt64LE(BigInt(ts), o.hdrTsNs);
-  r.writeBigUInt64LE(sock, o.sockId);
-  r.writeUInt32LE(WARMUP_PID, o.tid);
-  r.writeUInt32LE(Number(sock & 0xffffn), o.fd);
+  common(r, o, ObiEventType.OBI_EV_DATA, sock, role, local, remote, ts);
   r.writeUInt32LE(len, o.len);
   r.writeUInt32LE(payload.length, o.captured);
   r.writeUInt8(ingress ? ObiDirection.OBI_DIR_INGRESS : ObiDirection.OBI_DIR_EGRESS, o.direction);
-  r.writeUInt8(role, o.role);
   r.writeUInt8(flags, o.flags);
-  tuple(r, o, local, remote);
   payload.copy(r, OBI_DATA_EVENT_SIZE);
   return r;
 }
