@@ -12,8 +12,8 @@
  * starting after the agent: the first ~0.7 s took 13 µs per record on average, the 4 MiB ring
  * filled, and 5 of 26 starts lost 135-8,057 events (the bench's warm-ups: 2 of 12). With this warm-up
  * (~220-260 ms): 0 of 63, and the backlog of the first drains cleared within ~0.2 s. Its price is
- * memory: ~6-12 MB more RSS under load, ~17 MB on an agent that would stay idle, which is why it
- * waits for a first selection.
+ * memory: ~17 MB on an agent that would stay idle (the young generation grown to its cap, compiled
+ * code), which is why it waits for a first selection; under load that memory is in use anyway.
  *
  * Only HTTP/1 is exercised: the most common protocol, and the one whose parser, header walk and
  * span attributes make most of the per-record work. The other protocols stay cold until used.
