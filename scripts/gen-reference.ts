@@ -15,6 +15,7 @@ import { readGenaiCall } from '../src/protocols/genai/extract.ts';
 import { loadGenaiCases } from '../test/helpers/genai-fixtures.ts';
 import { registerLargeCaptureMetrics } from '../src/pipeline/large-capture.ts';
 import { registerPropagationMetrics } from '../src/pipeline/propagation.ts';
+import { registerTlsCallMetrics } from '../src/pipeline/tls.ts';
 import { CorrelationMetrics } from '../src/telemetry/correlate.ts';
 import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -262,6 +263,7 @@ function metricGroups(): { title: string; note: string; families: readonly Store
   new CorrelationMetrics(self);
   new OtlpExportMetrics(self);
   registerLargeCaptureMetrics(self, () => ({ records: 0, bytes: 0, dropped: 0 }));
+  registerTlsCallMetrics(self, () => ({ selected: 0, other: 0 }));
   registerPropagationMetrics(self, { active: 'tcp' }, () => ({ written: 0, read: 0, used: 0, injected: 0, present: 0, boundary: 0, tls: 0, other: 0, evicted: 0, h2: 0, h2Lost: 0 }));
   new NodeContextLinker().registerMetrics(self);
   registerNodeAttachMetrics(self, () => ({ attached: 0, app_sigusr1_handler: 0, no_inspector: 0, unknown_handler: 0, probe_timeout: 0, other_netns: 0, inspector_not_listening: 0, inspector_failed: 0 }));

@@ -18,6 +18,8 @@ export interface AgentCounters {
   readonly processS: number;
   /** `obi_agent_cpu_yields_total`: the agent gave its CPU away mid-drain (src/pipeline/yield.ts) */
   readonly cpuYields: number;
+  /** `obi_ebpf_tls_calls_total{process}`: TLS reads and writes the uprobes intercepted, of selected processes and of others running the same library file */
+  readonly tlsCalls: { readonly selected: number; readonly other: number };
   readonly dropped: number;
   /** spans recorded in the RED duration histograms (`_count`); protocols without RED metrics are not in it */
   readonly spansMetrics: number;
@@ -46,6 +48,10 @@ export function countersOf(samples: readonly PromSample[], printed: number): Age
     ingestS: stageSeconds(samples, 'ingest'),
     processS: stageSeconds(samples, 'process'),
     cpuYields: sumMetric(samples, 'obi_agent_cpu_yields_total'),
+    tlsCalls: {
+      selected: sumMetric(samples.filter((s) => s.labels.includes('process="selected"')), 'obi_ebpf_tls_calls_total'),
+      other: sumMetric(samples.filter((s) => s.labels.includes('process="other"')), 'obi_ebpf_tls_calls_total'),
+    },
     dropped: sumMetric(samples, 'obi_ebpf_events_dropped_total'),
     spansMetrics: spansFromMetrics(samples),
     instrumented: sumMetric(samples, 'obi_instrumented_processes'),

@@ -6,6 +6,7 @@ import { f0, f1, f2, f3, fmtSpread, fmtUs } from './format.ts';
 import { describeKernelEntry, type KernelEntryResult } from './kernel-entry.ts';
 import { propagationTable } from './propagation.ts';
 import { spread, type Spread } from './stats.ts';
+import { tlsCallsPerRequest, tlsCaptureNote } from './tls-report.ts';
 import { CONFIG_LABEL, type BenchResult, type ConfigId, type Row, type Sample, type TargetResult, type TargetStatus } from './types.ts';
 
 /** scenario display order and names */
@@ -100,6 +101,8 @@ export function buildRows(samples: readonly Sample[]): Row[] {
         ingestUsPerRequest: withAgent ? spread(ag.map((a) => a.ingestUsPerRequest)) : undefined,
         processUsPerRequest: withAgent ? spread(ag.map((a) => a.processUsPerRequest)) : undefined,
         yieldsPerKRequest: withAgent ? spread(ag.map((a) => a.yieldsPerKRequest)) : undefined,
+        tlsCallsPerRequest: withAgent ? spread(ag.map((a) => a.tlsCallsPerRequest)) : undefined,
+        tlsOtherCallsPerRequest: withAgent ? spread(ag.map((a) => a.tlsOtherCallsPerRequest)) : undefined,
         p50Ratio: config !== 'none' && base.length > 0 ? pairedRatio(ss, base, (s) => s.p50Us) : undefined,
         p99Ratio: config !== 'none' && base.length > 0 ? pairedRatio(ss, base, (s) => s.p99Us) : undefined,
         dropped: withAgent ? ag.reduce((t, a) => t + a.dropped, 0) : undefined,
@@ -158,10 +161,7 @@ export function buildTargets(rows: readonly Row[], samples: readonly Sample[], p
         ? `${f2(idle.appCpuUsPerRequest.median - app0)} µs of it already with nothing selected, i.e. the tracepoint tax; the rest is the capture itself`
         : 'the capture in its syscalls';
       parts.push(`why: the application's own CPU per request rose from ${f2(app0)} to ${f2(app1)} µs (+${f0(((app1 - app0) / app0) * 100)}%: ${split}, ${fmtSpread(r.eventsPerRequest, f1)} ring-buffer records per request), and the agent took ${f2(agentCores)} cores of the machine the application and its load generator share; what would close it: a cheaper in-kernel capture per request and a lighter agent (see the agent CPU rows)`);
-      if (scenario === 'nginx-https' && kernel && !('error' in kernel)) {
-        const call = kernel.uprobeEmulatedUs + kernel.uretprobeUs;
-        parts.push(`of the capture, the TLS uprobes: every SSL read or write call of nginx is a uprobe hit and a return probe, ${f2(call)} µs of kernel entry on this machine before any program runs (${f2(kernel.uprobeEmulatedUs)} + ${f2(kernel.uretprobeUs)}, see the kernel entry costs above), and a request takes at least two such calls (its read and its response's write; one more when nginx reads again before the next request has arrived)`);
-      }
+      if (scenario === 'nginx-https' && kernel && !('error' in kernel)) parts.push(tlsCaptureNote(r, none, kernel));
     }
     out.push({ measure: `${scenarioTitle(scenario)}: throughput with obi-ts / without`, target: `≥ ${min}`, measured: fmtSpread(r.ratio, f3), status: status(ok), note: parts.join('; ') });
   };
@@ -302,7 +302,7 @@ function breakdown(x: Row | undefined): string | undefined {
   const ingest = x.ingestUsPerRequest?.median ?? 0;
   const processUs = x.processUsPerRequest?.median ?? 0;
   const total = x.agentUsPerRequest.median;
-  return `Per request with obi-ts (medians): ${f2(x.eventsPerRequest?.median ?? 0)} ring records, ${f0(x.bytesPerRequest.median)} bytes read from the ring; agent ${f2(total)} µs CPU, of which ingest ${f2(ingest)} µs and process ${f2(processUs)} µs (wall time in those stages), the rest ${f2(Math.max(0, total - ingest - processUs))} µs (native drain, timers, GC, scrapes)${x.yieldsPerKRequest ? `; the CPU given away mid-drain ${f1(x.yieldsPerKRequest.median)} times per 1,000 requests` : ''}.`;
+  return `Per request with obi-ts (medians): ${f2(x.eventsPerRequest?.median ?? 0)} ring records, ${f0(x.bytesPerRequest.median)} bytes read from the ring; agent ${f2(total)} µs CPU, of which ingest ${f2(ingest)} µs and process ${f2(processUs)} µs (wall time in those stages), the rest ${f2(Math.max(0, total - ingest - processUs))} µs (native drain, timers, GC, scrapes)${x.yieldsPerKRequest ? `; the CPU given away mid-drain ${f1(x.yieldsPerKRequest.median)} times per 1,000 requests` : ''}${tlsCallsPerRequest(x)}.`;
 }
 
 const esc = (s: string): string => s.replace(/\|/g, '\\|');

@@ -349,6 +349,8 @@ export async function runOne(group: GroupId, config: ConfigId, rep: number, ctx:
           ingestUsPerRequest: ((m.after.ingestS - m.before.ingestS) * 1e6) / r.requests,
           processUsPerRequest: ((m.after.processS - m.before.processS) * 1e6) / r.requests,
           yieldsPerKRequest: ((m.after.cpuYields - m.before.cpuYields) * 1000) / r.requests,
+          tlsCallsPerRequest: (m.after.tlsCalls.selected - m.before.tlsCalls.selected) / r.requests,
+          tlsOtherCallsPerRequest: (m.after.tlsCalls.other - m.before.tlsCalls.other) / r.requests,
           dropped: m.after.dropped - m.before.dropped,
           droppedWarmup: m.before.dropped - sinceDropped,
           droppedExported,

@@ -65,6 +65,9 @@ export interface AgentMeasure {
   readonly processUsPerRequest: number;
   /** times the agent gave its CPU away mid-drain, per 1,000 requests (absent in runs before it did) */
   readonly yieldsPerKRequest?: number;
+  /** TLS reads and writes the uprobes intercepted per request, of the selected application and of other processes running the same library (absent in runs before they were counted) */
+  readonly tlsCallsPerRequest?: number;
+  readonly tlsOtherCallsPerRequest?: number;
   /** kernel ring-buffer reserve failures during the load window (`obi_ebpf_events_dropped_total` delta) */
   readonly dropped: number;
   /** the same from the agent's start (or the previous window) to this window: the warm-up's losses */
@@ -155,6 +158,8 @@ export interface Row {
   readonly ingestUsPerRequest?: Spread;
   readonly processUsPerRequest?: Spread;
   readonly yieldsPerKRequest?: Spread;
+  readonly tlsCallsPerRequest?: Spread;
+  readonly tlsOtherCallsPerRequest?: Spread;
   /** p50 / p99 latency over the same repetition's uninstrumented run */
   readonly p50Ratio?: Spread;
   readonly p99Ratio?: Spread;

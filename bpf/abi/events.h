@@ -138,7 +138,12 @@ enum obi_stat {
 		17, /* HTTP/2 connections whose frames sk_msg stopped following (a frame header split across writes) */
 	/* socket reads and writes of muted connections (struct obi_conn_info): nothing copied or submitted */
 	OBI_STAT_MUTED = 18,
-	OBI_STAT__COUNT = 19,
+	/* TLS library reads and writes the uprobes intercepted (probes/ssl.h, go_tls.h): of selected
+	 * processes, and of other processes that run the same library file (the probes are attached
+	 * per file; each such call pays the uprobe trap too, and the program returns at once) */
+	OBI_STAT_TLS_CALLS = 19,
+	OBI_STAT_TLS_CALLS_OTHER = 20,
+	OBI_STAT__COUNT = 21,
 };
 
 /* A TCP connection (or a connected UDP socket) as seen from the traced process. IPv4 is stored IPv4-mapped (::ffff:a.b.c.d). */

@@ -31,8 +31,11 @@
 static __always_inline int go_tls_enter(struct pt_regs *ctx, __u8 ingress)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	if (!pid_traced(tgid))
+	if (!pid_traced(tgid)) {
+		stat_inc(OBI_STAT_TLS_CALLS_OTHER);
 		return 0;
+	}
+	stat_inc(OBI_STAT_TLS_CALLS);
 	__u64 conn = ctx->ax;
 	struct obi_go_call c = { .conn = conn, .buf = ctx->bx, .fd = ~0u, .ingress = ingress };
 	__u64 data = 0, netfd = 0;

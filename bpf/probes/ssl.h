@@ -16,6 +16,7 @@
 #define OBI_PROBES_SSL_H
 #include "../common/pidfilter.h"
 #include "../common/ringbuf.h"
+#include "../common/stats.h"
 #include "../common/ssl.h"
 #include "../maps/scratch.h"
 #include "../protocols/http2.h"
@@ -24,8 +25,11 @@
 
 static __always_inline int ssl_enter(__u64 ssl, __u64 buf, __u64 size_out, __u8 op)
 {
-	if (!pid_traced(bpf_get_current_pid_tgid() >> 32))
+	if (!pid_traced(bpf_get_current_pid_tgid() >> 32)) {
+		stat_inc(OBI_STAT_TLS_CALLS_OTHER);
 		return 0;
+	}
+	stat_inc(OBI_STAT_TLS_CALLS);
 	struct obi_ssl_thread *st =
 		bpf_task_storage_get(&ssl_threads, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!st)

@@ -85,7 +85,9 @@ export const ObiStat = {
   OBI_STAT_HDR_H2: 16,
   OBI_STAT_HDR_H2_LOST: 17,
   OBI_STAT_MUTED: 18,
-  OBI_STAT__COUNT: 19,
+  OBI_STAT_TLS_CALLS: 19,
+  OBI_STAT_TLS_CALLS_OTHER: 20,
+  OBI_STAT__COUNT: 21,
 } as const;
 
 export const ObiProcFlags = {

@@ -45,7 +45,7 @@ import { bindAgentProtocols, httpExtractorsFor, rpcRecorders } from './protocol-
 import { Kernel } from './kernel.ts';
 import { Propagation, planPropagation, propagationBlocker, registerPropagationMetrics } from './propagation.ts';
 import { capabilityStates } from './capabilities.ts';
-import { TlsInstrumenter, type TlsLibraryStatus } from './tls.ts';
+import { registerTlsCallMetrics, TlsInstrumenter, type TlsLibraryStatus } from './tls.ts';
 import { preflight, type KernelReport } from './preflight.ts';
 import { metadataSourcesOn, startMetadata, type MetadataSources } from './metadata.ts';
 import { metadataMetricAttributes } from '../telemetry/meta-attrs.ts';
@@ -362,6 +362,7 @@ export class Agent {
     const nodeCtx = (this._nodeCtx = cfg.nodejs.enabled ? new NodeContext({ bpf, log, internalStore: this.internalStore, correlator: this._corr.correlator }) : undefined);
     const tls = new TlsInstrumenter({ bpf, log, skipGo: cfg.discovery.skip_go_specific_tracers, onError: (name, type) => this._internal!.instrumentationError(name, type) });
     this._tls = tls;
+    registerTlsCallMetrics(this._internalStore ?? this.store, () => kernel.tlsCalls);
     // container / Kubernetes metadata, per process (pipeline/metadata.ts)
     const meta = (this._meta = await startMetadata(cfg, log, (id) => this._safe(() => this._lifecycle?.reidentifyContainer(id))));
     this._lifecycle = new ProcessLifecycle({

@@ -20,6 +20,7 @@ import { BPF_ANY, BPF_EXIST, BpfObject, defaultBpfObjectPath } from '../native/b
 import { AgentError } from '../errors.ts';
 import type { Logger } from './log.ts';
 import { SIGPROBE_PROGRAMS } from './node-ctx/attach.ts';
+import type { TlsCallCounts } from './tls.ts';
 
 export interface KernelOptions {
   /** bytes of payload copied per syscall (`ebpf.capture_size`) */
@@ -221,6 +222,16 @@ export class Kernel {
   /** socket reads and writes of muted connections the kernel skipped */
   get mutedIo(): bigint {
     return this.bpf.percpuSum(ObiMap.stats, ObiStat.OBI_STAT_MUTED);
+  }
+
+  /**
+   * TLS library reads and writes the uprobes intercepted: of selected processes, and of other
+   * processes running the same library file (the probes are per file: their calls pay the uprobe trap
+   * too, and the program returns at once)
+   */
+  get tlsCalls(): TlsCallCounts {
+    const sum = (i: number): number => Number(this.bpf.percpuSum(ObiMap.stats, i));
+    return { selected: sum(ObiStat.OBI_STAT_TLS_CALLS), other: sum(ObiStat.OBI_STAT_TLS_CALLS_OTHER) };
   }
 
   /** the larger HTTP capture's kernel counters: records submitted, bytes past the prefix, records lost */

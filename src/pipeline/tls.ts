@@ -5,7 +5,10 @@
  *
  * One attachment per file, identified by (device, inode): a uprobe fires in every
  * process that maps the file, and the BPF programs drop untraced processes at
- * once, so the first selected user attaches and later ones only count. A file is
+ * once, so the first selected user attaches and later ones only count. The
+ * untraced processes still pay the trap on each call (counted:
+ * `obi_ebpf_tls_calls_total{process="other"}`); docs/devdocs/kernel.md has what that
+ * costs and why per-process links are not used. A file is
  * detached when its last selected user exits or unmaps it (exec, dlclose).
  * Libraries loaded after start-up (dlopen, or a process selected at exec whose
  * libraries the dynamic loader maps a moment later) are found by re-reading
@@ -23,7 +26,10 @@
  */
 import { closeSync } from 'node:fs';
 import { findTlsMappings, openTlsFile, resolveTlsProbesFd, type OpenedTlsFile, type TlsLibraryKind, type TlsMapping, type TlsResolution } from '../discovery/tls.ts';
+import { CounterVec } from '../telemetry/counter.ts';
+import type { FamilyTarget } from '../telemetry/family.ts';
 import type { InstrumentationErrorType } from '../telemetry/internal.ts';
+import { SeriesIndex } from '../telemetry/series.ts';
 import type { Logger } from './log.ts';
 
 /** The part of BpfObject this module uses. */
@@ -311,4 +317,38 @@ export class TlsInstrumenter {
       /* the object is closed already */
     }
   }
+}
+
+/** TLS library reads and writes the uprobes intercepted (bpf/abi/events.h OBI_STAT_TLS_CALLS*) */
+export interface TlsCallCounts {
+  /** of selected processes */
+  readonly selected: number;
+  /** of other processes that run a library file attached for a selected one */
+  readonly other: number;
+}
+
+/**
+ * `obi_ebpf_tls_calls_total{process}`: the TLS reads and writes the uprobes intercepted, each one
+ * a trap into the kernel in the calling process. `other` counts the calls of processes that are not
+ * selected but run the same library file: the probes are attached per file, so that forked and newly
+ * started users are captured from their first call, and those processes pay the trap without being
+ * traced.
+ */
+export function registerTlsCallMetrics(store: FamilyTarget, source: () => TlsCallCounts, prefix = 'obi'): void {
+  const index = new SeriesIndex(1);
+  const selected = index.id(['selected']);
+  const other = index.id(['other']);
+  const c: CounterVec = new CounterVec({
+    name: `${prefix}.ebpf.tls.calls`,
+    unit: '{call}',
+    promName: `${prefix}_ebpf_tls_calls_total`,
+    help: 'TLS library reads and writes intercepted by the uprobes, by process: selected, or other (not selected, running a library file the probes are attached to for a selected process; each such call pays the uprobe trap)',
+    labelNames: ['process'],
+    index,
+    collect: () => {
+      const n = source();
+      c.setTotal(selected, n.selected);
+      c.setTotal(other, n.other);
+    },
+  }).registerIn(store);
 }
