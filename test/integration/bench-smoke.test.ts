@@ -11,11 +11,11 @@ import { join } from 'node:path';
 import { countOtlpJsonSpans, countOtlpSpans, lastPrinterCount, parsePrometheus, parseRedisCsv, parseWrk, parseWrkTime, spansFromMetrics, sumMetric } from '../../bench/lib/parse.ts';
 import { renderSvg } from '../../bench/lib/chart.ts';
 import { buildRows, buildTargets, propagationTable, renderMarkdown } from '../../bench/lib/report.ts';
-import { describeKernelEntry } from '../../bench/lib/kernel-entry.ts';
 import { median, rotate, spread } from '../../bench/lib/stats.ts';
 import { parseOptions } from '../../bench/run.ts';
-import type { BenchResult, ConfigId, Sample } from '../../bench/lib/types.ts';
+import type { BenchResult, Sample } from '../../bench/lib/types.ts';
 import { nodeBin, run } from '../helpers/harness.ts';
+import { agentOf, sample } from '../helpers/bench-samples.ts';
 
 const WRK_OUT = `Running 5s test @ http://127.0.0.1:18080/index.html
   1 threads and 32 connections
@@ -55,57 +55,6 @@ function otlpSpan(name: string): Buffer {
     Buffer.concat([Buffer.from([(7 << 3) | 1]), Buffer.alloc(8, 1)]), // start_time_unix_nano (fixed64)
     ld(9, Buffer.concat([ld(1, Buffer.from('http.route')), ld(2, ld(1, Buffer.from('x'.repeat(300))))])), // a long attribute: 2-byte lengths
   ]);
-}
-
-function sample(scenario: string, config: ConfigId, rep: number, rps: number, extra: Partial<Sample> = {}): Sample {
-  return {
-    scenario,
-    group: scenario.startsWith('redis') ? 'redis' : scenario.startsWith('node') ? 'node' : 'nginx-http',
-    config,
-    rep,
-    seq: 0,
-    startedAt: '2026-01-01T00:00:00.000Z',
-    durationS: 10,
-    requests: rps * 10,
-    rps,
-    p50Us: 500,
-    p99Us: 1500,
-    errors: 0,
-    inFlightBound: 32,
-    appCpuS: 1,
-    appCpuUsPerRequest: 10,
-    loadGenCores: 0.9,
-    machineBusyCores: 1.95,
-    otherCores: 0.05,
-    ...extra,
-  };
-}
-
-function agentOf(rps: number, over: Partial<NonNullable<Sample['agent']>> = {}): NonNullable<Sample['agent']> {
-  return {
-    cpuS: 0.5,
-    mcPer10k: 12,
-    rssSteadyMB: 80,
-    rssMaxMB: 85,
-    hwmMB: 120,
-    startMs: 900,
-    eventsRead: rps * 30,
-    eventsPerRequest: 3,
-    bytesPerRequest: 1500,
-    cpuUsPerRequest: 4,
-    ingestUsPerRequest: 2,
-    processUsPerRequest: 0.5,
-    yieldsPerKRequest: 27.5,
-    dropped: 0,
-    droppedWarmup: 0,
-    droppedExported: true,
-    spans: rps * 10 + 5,
-    spansMetrics: rps * 10 + 5,
-    spanDiff: 5,
-    spansTotalSettled: rps * 12,
-    spansTotalPrinted: rps * 12,
-    ...over,
-  };
 }
 
 describe('bench harness: parsers and report (pure)', () => {
@@ -280,45 +229,6 @@ test('a missed p99 target says why: at saturation Little\'s law from the through
   const paced = t.find((x) => x.measure.startsWith('p99 latency with obi-ts / without, nginx static file, HTTP, at a fixed rate'))!;
   assert.equal(paced.status, 'FAIL');
   assert.match(paced.note, /application CPU \+4\.00 µs, in its syscalls\) and waiting for a core: the agent used 0\.02 cores/);
-});
-
-test('a missed HTTPS throughput target counts the TLS uprobes\' kernel entries when the run measured them', () => {
-  const samples: Sample[] = [];
-  for (let rep = 0; rep < 3; rep++) {
-    samples.push(sample('nginx-https', 'none', rep, 30_000, { appCpuUsPerRequest: 30 }));
-    samples.push(sample('nginx-https', 'obi', rep, 12_000, { appCpuUsPerRequest: 75, agent: agentOf(12_000) }));
-  }
-  const rows = buildRows(samples);
-  const kernel = { syscallUs: 1, uprobeEmulatedUs: 4.5, uprobeSteppedUs: 18, uprobeNop5Us: 1.2, uretprobeUs: 1.25 };
-  const note = (k?: Parameters<typeof buildTargets>[3]) => buildTargets(rows, samples, [], k).find((x) => x.measure.startsWith('nginx static file, HTTPS'))!.note;
-  assert.match(note(kernel), /every SSL read or write call of nginx is a uprobe hit and a return probe, 5\.75 µs of kernel entry on this machine before any program runs \(4\.50 \+ 1\.25,/);
-  assert.match(note(kernel), /a request takes at least two such calls/, 'a run without the counts');
-  assert.doesNotMatch(note(), /uprobe hit/);
-  assert.doesNotMatch(note({ error: 'x86-64 only (this is arm64)' }), /uprobe hit/);
-  const md = describeKernelEntry(kernel)!;
-  assert.match(md, /a system call 1\.00 µs; a uprobe hit 4\.50 µs on an instruction the kernel emulates \(`push`, where the TLS probes sit\), 18\.0 µs on one it single-steps/);
-  assert.equal(describeKernelEntry(undefined), undefined);
-  assert.equal(describeKernelEntry({ error: 'no tracefs' }), 'Kernel entry costs on this machine: not measured (no tracefs).');
-});
-
-test('the HTTPS note and the breakdown line count the TLS calls the agent intercepted, of nginx and of the load generator', () => {
-  const samples: Sample[] = [];
-  for (let rep = 0; rep < 3; rep++) {
-    samples.push(sample('nginx-https', 'none', rep, 30_000, { appCpuUsPerRequest: 30, loadGenCpuUsPerRequest: 20 }));
-    samples.push(sample('nginx-https', 'obi', rep, 12_000, {
-      appCpuUsPerRequest: 75,
-      loadGenCpuUsPerRequest: 24 + rep,
-      agent: agentOf(12_000, { tlsCallsPerRequest: [3, 3.5, 2.5][rep], tlsOtherCallsPerRequest: 2 }),
-    }));
-  }
-  const rows = buildRows(samples);
-  const kernel = { syscallUs: 1, uprobeEmulatedUs: 4.5, uprobeSteppedUs: 18, uprobeNop5Us: 1.2, uretprobeUs: 1.25 };
-  const note = buildTargets(rows, samples, [], kernel).find((x) => x.measure.startsWith('nginx static file, HTTPS'))!.note;
-  assert.match(note, /nginx made 3\.00 such calls per request in these runs \(obi_ebpf_tls_calls_total: .*\), 17\.25 µs of kernel entry per request at those costs; /);
-  assert.match(note, /so its own 2\.00 calls per request trap as well, although it is not selected \(its CPU per request 20\.00 → 25\.00 µs\)/);
-  assert.doesNotMatch(note, /at least two such calls/);
-  const md = renderMarkdown({ schema: 1, date: '2026-01-01', startedAt: 'a', finishedAt: 'b', machine: { kernel: 'k', cpu: 'c', cpus: 2, memMB: 1000, node: 'v24', loadAvgStart: [0], loadAvgEnd: [1] }, options: parseOptions([]), samples, errors: [], rows, targets: [], pending: [], notes: [], micro: [] } satisfies BenchResult, 'x.svg');
-  assert.match(md, /; TLS reads and writes intercepted by the uprobes: 3\.00 per request of the application, 2\.00 of other processes running the same library file\./);
 });
 
 test('propagation rows: 2 spans per request bound the span check; each mode against its baseline and against off; kept out of the targets', () => {
