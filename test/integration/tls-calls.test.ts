@@ -11,10 +11,10 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestAgent, freePort, run, startProcess, waitFor, waitForPort, type Proc } from '../helpers/harness.ts';
+import { makeCert } from '../helpers/grpc.ts';
 
 const SERVER = `
 import socket, ssl, sys
@@ -57,11 +57,8 @@ describe('TLS calls intercepted by the uprobes, of selected and of other process
   let cert: string;
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'obi-tls-calls-'));
-    cert = join(dir, 'cert.pem');
-    const key = join(dir, 'key.pem');
-    await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert,
-      '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1']);
+    let key: string;
+    ({ dir, cert, key } = await makeCert('obi-tls-calls-'));
     writeFileSync(join(dir, 'server.py'), SERVER);
     writeFileSync(join(dir, 'client.py'), CLIENT);
     port = await freePort();
