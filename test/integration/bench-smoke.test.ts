@@ -229,6 +229,14 @@ test('a missed p99 target says why: at saturation Little\'s law from the through
   const paced = t.find((x) => x.measure.startsWith('p99 latency with obi-ts / without, nginx static file, HTTP, at a fixed rate'))!;
   assert.equal(paced.status, 'FAIL');
   assert.match(paced.note, /application CPU \+4\.00 µs, in its syscalls\) and waiting for a core: the agent used 0\.02 cores/);
+  // no tail beyond Little's law, and no added application CPU: each note says so instead
+  const flat = samples.map((s) => (s.scenario === 'nginx-http' && s.config === 'obi' ? { ...s, p99Us: 2000 } : s.scenario === 'nginx-http-paced' && s.config === 'obi' ? { ...s, appCpuUsPerRequest: 9.5 } : s));
+  const t2 = buildTargets(buildRows(flat), flat, []);
+  const sat2 = t2.find((x) => x.measure === sat.measure)!;
+  assert.equal(sat2.status, 'FAIL');
+  assert.match(sat2.note, /the p99 is within the prediction \(×1\.00\), so this miss is the throughput's alone\. At saturation/);
+  const paced2 = t2.find((x) => x.measure === paced.measure)!;
+  assert.match(paced2.note, /the application's CPU per request did not rise \(-0\.50 µs\), so at a fixed rate the extra latency is waiting for a core: the agent used 0\.02 cores/);
 });
 
 test('propagation rows: 2 spans per request bound the span check; each mode against its baseline and against off; kept out of the targets', () => {
