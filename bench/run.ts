@@ -18,6 +18,7 @@ import { basename, dirname, join, relative } from 'node:path';
 import { REPO_ROOT } from './lib/agent.ts';
 import { OtlpReceiver } from './lib/otlp.ts';
 import { describeKernelEntry, measureKernelEntry, type KernelEntryResult } from './lib/kernel-entry.ts';
+import { bareNodeRss } from './lib/memory.ts';
 import { commandVersion, loadAvg, sleep, startChild } from './lib/proc.ts';
 import { renderSvg } from './lib/chart.ts';
 import { buildRows, buildTargets, renderMarkdown } from './lib/report.ts';
@@ -164,7 +165,7 @@ const METHOD_NOTES = (o: BenchOptions): string[] => [
   'Breakdown per request (obi-ts rows): ring records and bytes read from the ring buffer (what the kernel copied), agent CPU, and the agent\'s wall time in its two timed stages (`obi_agent_stage_seconds_total`: ingest = decode, streams, parsers, record to span; process = filters, metrics, printer); CPU not in either stage is the native drain, timers, garbage collection and scrapes.',
   'OTel Node SDK row: the same Node.js app with `--require @opentelemetry/auto-instrumentations-node/register` (every default instrumentation), traces and metrics exported as OTLP/HTTP protobuf to a receiver inside the harness that counts requests and decodes spans; resource detectors limited to env,host,os,process (no cloud metadata probes on loopback).',
   'Application CPU per request: utime+stime deltas of the application processes (/proc/PID/stat; nginx master + worker) over the load window, divided by requests completed. Agent CPU: the agent process\'s utime+stime from the start of the window until it has drained the tail (events read unchanged for 400 ms, then the printer caught up), over the window length, in millicores per 10k req/s of the application\'s measured throughput (conservative: includes the idle tail).',
-  'Agent RSS steady: median VmRSS sampled every 250 ms over the second half of the load window; peak: VmHWM at the end of the run (includes start-up: Node, TypeScript loading, BPF load). MB = 10^6 bytes.',
+  'Agent RSS steady: median VmRSS sampled every 250 ms over the second half of the load window; peak: VmHWM at the end of the run (includes start-up: Node, TypeScript loading, BPF load). Where it is: /proc/PID/smaps at the end of each window, summed into the node executable, other mapped files, anonymous memory and BPF maps (bench/lib/memory.ts); a bare node process (an idle timer) measured the same way before the runs. MB = 10^6 bytes.',
   'Events dropped: delta of `obi_ebpf_events_dropped_total` (ring-buffer reserve failures counted in the kernel, plus any record a drain consumed but had no memory to keep) over the window, read from the agent\'s /metrics; the losses from the agent\'s start to the window (its first seconds under the warm-up\'s load) are counted apart and fail the lost-events target too. Spans: delta of the `counter` trace printer\'s total over the window (every protocol), compared with the requests the load generator completed; wrk stops with up to one request per connection in flight, so the bound is ± connections (redis-benchmark completes every request, plus a couple of CONFIG GETs of its own). For HTTP the delta of the agent\'s `*_duration_seconds_count` RED histograms is recorded too (`spansMetrics` in the JSON) and must agree.',
   'Context propagation (`<app>-prop-<mode>` rows): the same nginx and Node.js servers with wrk traced as well (bench/apps/trace-wrk.yaml selects it at its exec), so every request yields a client and a server span (spans = 2 × requests) and the client\'s ids leave the process: in the TCP option (`tcp`, the default), in a traceparent header inserted by the kernel (`headers`), or not at all (`off`, ebpf.context_propagation disabled). Each mode has its own same-repetition baseline without the agent; the cost of a mode is its ratio over the `off` ratio. wrk\'s CPU per request is reported because a traced client pays its share (the id decision at each request\'s first write, the option, the sk_msg insertion) in its own syscalls.',
   'Machine: 2 vCPUs shared by the load generator, the application and the agent; other sessions may have been running tests at the same time (see the load averages). Treat differences of a few percent as noise; min–max show the spread.',
@@ -205,6 +206,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const loadStart = loadAvg();
   const kernelEntry = measureKernelEntry(opts.smoke ? 0.1 : 1);
   log(describeKernelEntry(kernelEntry) ?? '');
+  const bareNode = await bareNodeRss();
   const pending: string[] = [];
   const groups = [...opts.groups];
   const httpsWanted = groups.includes('nginx-https');
@@ -266,7 +268,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const micro = opts.micro ? await runMicro() : [];
   const rows = buildRows(samples);
-  const targets = buildTargets(rows, samples, pending, kernelEntry);
+  const targets = buildTargets(rows, samples, pending, kernelEntry, bareNode);
   const finishedAt = new Date().toISOString();
   const date = startedAt.slice(0, 10);
   const result: BenchResult = {
@@ -274,7 +276,7 @@ async function main(argv: readonly string[]): Promise<number> {
     date,
     startedAt,
     finishedAt,
-    machine: machineInfo(loadStart, kernelEntry, sdkVersion),
+    machine: { ...machineInfo(loadStart, kernelEntry, sdkVersion), bareNodeRss: bareNode },
     options: opts,
     samples,
     errors,
@@ -312,7 +314,7 @@ function writeResult(result: BenchResult, outDir: string, name = freshName(outDi
 function rerender(file: string): number {
   const old = JSON.parse(readFileSync(file, 'utf8')) as BenchResult;
   const rows = buildRows(old.samples);
-  const result: BenchResult = { ...old, rows, targets: buildTargets(rows, old.samples, old.pending, old.machine.kernelEntry), notes: METHOD_NOTES(old.options) };
+  const result: BenchResult = { ...old, rows, targets: buildTargets(rows, old.samples, old.pending, old.machine.kernelEntry, old.machine.bareNodeRss), notes: METHOD_NOTES(old.options) };
   writeResult(result, dirname(file), basename(file, '.json'));
   return 0;
 }

@@ -4,10 +4,11 @@
  */
 import { f0, f1, f2, f3, fmtSpread, fmtUs } from './format.ts';
 import { describeKernelEntry, type KernelEntryResult } from './kernel-entry.ts';
+import { rssKindMedians, rssMissNote } from './memory.ts';
 import { propagationTable } from './propagation.ts';
 import { spread, type Spread } from './stats.ts';
 import { tlsCallsPerRequest, tlsCaptureNote } from './tls-report.ts';
-import { CONFIG_LABEL, type BenchResult, type ConfigId, type Row, type Sample, type TargetResult, type TargetStatus } from './types.ts';
+import { CONFIG_LABEL, type BenchResult, type ConfigId, type Row, type RssByKind, type Sample, type TargetResult, type TargetStatus } from './types.ts';
 
 /** scenario display order and names */
 /** `prop`: a context-propagation cost row (client traced too); judged in its own table, not against the targets */
@@ -94,6 +95,7 @@ export function buildRows(samples: readonly Sample[]): Row[] {
         otherCores: spread(ss.map((s) => s.otherCores))!,
         agentMcPer10k: withAgent ? spread(ag.map((a) => a.mcPer10k)) : undefined,
         agentRssSteadyMB: withAgent ? spread(ag.map((a) => a.rssSteadyMB)) : undefined,
+        agentRssByKind: rssKindMedians(ag),
         agentHwmMB: withAgent ? spread(ag.map((a) => a.hwmMB)) : undefined,
         eventsPerRequest: withAgent ? spread(ag.map((a) => a.eventsPerRequest)) : undefined,
         bytesPerRequest: withAgent ? spread(ag.map((a) => a.bytesPerRequest)) : undefined,
@@ -134,7 +136,7 @@ function row(rows: readonly Row[], scenario: string, config: ConfigId): Row | un
 
 const scenarioTitle = (id: string): string => SCENARIOS.find((s) => s.id === id)?.title ?? id;
 
-export function buildTargets(rows: readonly Row[], samples: readonly Sample[], pending: readonly string[], kernel?: KernelEntryResult): TargetResult[] {
+export function buildTargets(rows: readonly Row[], samples: readonly Sample[], pending: readonly string[], kernel?: KernelEntryResult, bareNode?: RssByKind): TargetResult[] {
   const out: TargetResult[] = [];
   const status = (ok: boolean): TargetStatus => (ok ? 'PASS' : 'FAIL');
   const ratioTarget = (scenario: string, min: number, ref: string): void => {
@@ -232,7 +234,7 @@ export function buildTargets(rows: readonly Row[], samples: readonly Sample[], p
       measured: `${fmtSpread(worst.agentRssSteadyMB, f1, ' MB')} (${worst.scenario})`,
       status: status(ok),
       note: obiRows.map((r) => `${r.scenario} ${f1(r.agentRssSteadyMB!.median)} MB`).join(', ') + (idleRss ? `; with nothing selected ${f1(idleRss)} MB` : '') +
-        (ok ? '' : '; most of it is there before any traffic: the node executable\'s mapped code, V8\'s heap and the modules loaded at start-up, and the ring buffer\'s mapping; closing it needs a smaller start-up footprint (fewer and lazier imports, a V8 heap cap) rather than less data'),
+        (ok ? '' : `${rssMissNote(idleRows, worst, bareNode) ?? '; most of it is there before any traffic: the node executable\'s mapped code, V8\'s heap and the modules loaded at start-up, and the ring buffer\'s mapping'}; closing it needs a smaller start-up footprint (fewer and lazier imports, a V8 heap cap) rather than less data`),
     });
   }
   if (agentRows.length > 0) {

@@ -7,11 +7,12 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { AgentProcess, REPO_ROOT, type AgentCounters } from './agent.ts';
 import { redisBenchmark, wrk } from './load.ts';
+import { rssByKind } from './memory.ts';
 import type { OtlpReceiver } from './otlp.ts';
 import { cleanEnv, cpuSeconds, freePort, machineCpu, reapedChildrenCpuSeconds, runCommand } from './proc.ts';
 import { startGenaiServer, startGrpcServer, startNginx, startNodeApp, startRedis, type App, type TlsFiles } from './servers.ts';
 import { median } from './stats.ts';
-import type { AgentMeasure, BenchOptions, ConfigId, GroupId, PropGroupId, PropMode, Sample } from './types.ts';
+import type { AgentMeasure, BenchOptions, ConfigId, GroupId, PropGroupId, PropMode, RssByKind, Sample } from './types.ts';
 
 const BENCH_DIR = join(import.meta.dirname, '..');
 const SDK_DIR = join(BENCH_DIR, 'sdk');
@@ -283,6 +284,7 @@ export async function runOne(group: GroupId, config: ConfigId, rep: number, ctx:
       before?: AgentCounters;
       after?: AgentCounters;
       rss: number[];
+      rssKinds?: RssByKind;
       startedAt: string;
       loadGenCores: number;
       loadGenCpuS: number;
@@ -307,6 +309,7 @@ export async function runOne(group: GroupId, config: ConfigId, rep: number, ctx:
       const ag0 = agent?.cpuSeconds() ?? 0;
       const r = await phase.run(port, ctx);
       const app1 = cpuSeconds(pids);
+      const rssKinds = agent ? rssByKind(agent.pid) : undefined;
       const agWindow = agent?.cpuSeconds() ?? 0;
       const gen1 = reapedChildrenCpuSeconds();
       const mc1 = machineCpu();
@@ -319,7 +322,7 @@ export async function runOne(group: GroupId, config: ConfigId, rep: number, ctx:
       const busyCores = ((mc1.busy - mc0.busy) / (mc1.total - mc0.total)) * cpus;
       const loadGenCores = (gen1 - gen0) / wallS;
       const ownCores = (app1 - app0 + (agWindow - ag0)) / wallS + loadGenCores;
-      measured.push({ phase: r, appCpuS: app1 - app0, agentCpuS: ag1 - ag0, before, after, rss: rssSamples, startedAt, loadGenCores, loadGenCpuS: gen1 - gen0, busyCores, otherCores: Math.max(0, busyCores - ownCores) });
+      measured.push({ phase: r, appCpuS: app1 - app0, agentCpuS: ag1 - ag0, before, after, rss: rssSamples, rssKinds, startedAt, loadGenCores, loadGenCpuS: gen1 - gen0, busyCores, otherCores: Math.max(0, busyCores - ownCores) });
     }
     const hwmKiB = agent?.mem()?.hwmKiB ?? 0;
     const droppedExported = agent ? (await agent.metrics()).some((s) => s.name === 'obi_ebpf_events_dropped_total') : false;
@@ -340,6 +343,7 @@ export async function runOne(group: GroupId, config: ConfigId, rep: number, ctx:
           mcPer10k: ((m.agentCpuS / r.durationS) * 1000) / (r.rps / 10_000),
           rssSteadyMB: MB(steady.length ? median(steady) : (agent.mem()?.rssKiB ?? 0)),
           rssMaxMB: MB(m.rss.length ? Math.max(...m.rss) : 0),
+          rssByKind: m.rssKinds,
           hwmMB: MB(hwmKiB),
           startMs: Math.round(agent.startMs),
           eventsRead: events,

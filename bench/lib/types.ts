@@ -41,6 +41,18 @@ export interface PropagationMeasure {
   readonly linksPerRequest: Readonly<Record<string, number>>;
 }
 
+/** resident memory by kind, MB (10^6 B) */
+export interface RssByKind {
+  /** the process's own executable (`node`: V8, its builtins and Node's code) */
+  readonly executable: number;
+  /** other mapped files: shared libraries, the native addon */
+  readonly libraries: number;
+  /** anonymous memory: V8's heaps, malloc, thread stacks */
+  readonly anonymous: number;
+  /** BPF maps mapped into the process (the ring buffer) */
+  readonly bpf: number;
+}
+
 export interface AgentMeasure {
   /** agent CPU over the load window plus the drain of its tail, seconds */
   readonly cpuS: number;
@@ -50,6 +62,8 @@ export interface AgentMeasure {
   readonly rssSteadyMB: number;
   /** largest VmRSS sampled during the load phases, MB */
   readonly rssMaxMB: number;
+  /** the resident memory at the end of the load window by kind (/proc/PID/smaps); absent in runs before it was measured */
+  readonly rssByKind?: RssByKind;
   /** VmHWM at the end of the run (peak including start-up), MB */
   readonly hwmMB: number;
   /** spawn → selection done, ms */
@@ -151,6 +165,8 @@ export interface Row {
   readonly otherCores: Spread;
   readonly agentMcPer10k?: Spread;
   readonly agentRssSteadyMB?: Spread;
+  /** medians, by kind, of the resident memory at the end of each window */
+  readonly agentRssByKind?: RssByKind;
   readonly agentHwmMB?: Spread;
   readonly eventsPerRequest?: Spread;
   readonly bytesPerRequest?: Spread;
@@ -203,6 +219,8 @@ export interface MachineInfo {
   readonly kernel: string;
   /** what a system call and a uprobe hit cost here (bench/lib/kernel-entry.ts); absent in runs before it existed */
   readonly kernelEntry?: KernelEntryResult;
+  /** a bare node process's resident memory by kind (bench/lib/memory.ts); absent in runs before it was measured */
+  readonly bareNodeRss?: RssByKind;
   readonly cpu: string;
   readonly cpus: number;
   readonly memMB: number;

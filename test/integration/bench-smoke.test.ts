@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { countOtlpJsonSpans, countOtlpSpans, lastPrinterCount, parsePrometheus, parseRedisCsv, parseWrk, parseWrkTime, spansFromMetrics, sumMetric } from '../../bench/lib/parse.ts';
 import { renderSvg } from '../../bench/lib/chart.ts';
 import { buildRows, buildTargets, propagationTable, renderMarkdown } from '../../bench/lib/report.ts';
+import { rssTotal } from '../../bench/lib/memory.ts';
 import { median, rotate, spread } from '../../bench/lib/stats.ts';
 import { parseOptions } from '../../bench/run.ts';
 import type { BenchResult, Sample } from '../../bench/lib/types.ts';
@@ -311,6 +312,11 @@ describe('bench/run.ts --smoke on the real kernel', () => {
     assert.ok(a.eventsPerRequest >= 2, `${a.eventsPerRequest} events per request`); // at least the request read and the response write
     assert.ok(a.cpuS > 0 && a.mcPer10k > 0);
     assert.ok(a.rssSteadyMB > 10 && a.hwmMB >= a.rssSteadyMB, `RSS ${a.rssSteadyMB} MB, peak ${a.hwmMB} MB`);
+    // where the agent's memory is (bench/lib/memory.ts), read at the window's end: node's executable, the ring buffer's mapping, the rest
+    const kinds = a.rssByKind!;
+    assert.ok(kinds.executable > 10 && kinds.anonymous > 5 && kinds.bpf > 0, JSON.stringify(kinds));
+    assert.ok(Math.abs(rssTotal(kinds) - a.rssSteadyMB) < 0.2 * a.rssSteadyMB, `${JSON.stringify(kinds)} vs steady ${a.rssSteadyMB} MB`);
+    assert.ok(rssTotal(r.machine.bareNodeRss!) < rssTotal(kinds), JSON.stringify(r.machine.bareNodeRss));
     assert.ok(a.bytesPerRequest > 0 && a.ingestUsPerRequest > 0 && a.processUsPerRequest > 0, JSON.stringify(a));
     // a saturated drain is milliseconds of work: the agent gave its CPU away within drains (src/pipeline/yield.ts),
     // flushing the spans decided so far each time, and the span counts above are still exact
