@@ -64,17 +64,27 @@ export function rssKindMedians(runs: readonly AgentMeasure[]): RssByKind | undef
   return { executable: med('executable'), libraries: med('libraries'), anonymous: med('anonymous'), bpf: med('bpf') };
 }
 
+const signed = (mb: number): string => `${mb >= 0 ? '+' : '−'}${f1(Math.abs(mb))} MB`;
+
 /**
- * Why the RSS target is missed, from the breakdowns measured: the agent with nothing selected
- * (the largest of those rows), the worst row, and a bare node process for the floor. Undefined
- * when no run measured them.
+ * Why the RSS target (`targetMB`) is missed, from the breakdowns measured: the agent with nothing
+ * selected (the largest of those rows), the worst row, and a bare node process for the floor; and
+ * what would close it: the start-up footprint when the idle agent is over the target by more than
+ * the load adds, else what the load keeps. Undefined when no run measured them.
  */
-export function rssMissNote(idleRows: readonly Row[], worst: Row, bare: RssByKind | undefined): string | undefined {
+export function rssMissNote(idleRows: readonly Row[], worst: Row, bare: RssByKind | undefined, targetMB: number): string | undefined {
   const w = worst.agentRssByKind;
   if (!w) return undefined;
   const idle = idleRows.filter((r) => r.agentRssByKind).reduce<Row | undefined>((a, b) => (a && rssTotal(a.agentRssByKind!) >= rssTotal(b.agentRssByKind!) ? a : b), undefined);
   const parts = [`in ${worst.scenario} (medians): ${describe(w)}`];
   if (idle?.agentRssByKind) parts.push(`with nothing selected: ${describe(idle.agentRssByKind)}`);
   if (bare) parts.push(`a bare node process (an idle timer) holds ${f1(rssTotal(bare))} MB (${f1(bare.executable)} MB of it its executable), so the agent's code, modules and state add ${f1(rssTotal(idle?.agentRssByKind ?? w) - rssTotal(bare))} MB${idle?.agentRssByKind ? ' before any traffic' : ''}`);
-  return `; where it is, ${parts.join('; ')}`;
+  const startUp = 'a smaller start-up footprint (fewer and lazier imports, a V8 heap cap)';
+  if (!idle?.agentRssByKind) return `; where it is, ${parts.join('; ')}; closing it needs ${startUp}`;
+  const i = idle.agentRssByKind;
+  const added = rssTotal(w) - rssTotal(i);
+  const overIdle = rssTotal(i) - targetMB;
+  parts.push(`the load adds ${signed(added)} (anonymous memory ${signed(w.anonymous - i.anonymous)}, BPF maps ${signed(w.bpf - i.bpf)}, the executable ${signed(w.executable - i.executable)})`);
+  const closing = overIdle >= added ? `mostly ${startUp}: the agent is over the target by ${f1(overIdle)} MB before any traffic` : `mostly less memory held under load (fewer objects and captured bytes in flight, a smaller ring where the capture allows it), then ${startUp}`;
+  return `; where it is, ${parts.join('; ')}; closing it needs ${closing}`;
 }

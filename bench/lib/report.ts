@@ -234,7 +234,7 @@ export function buildTargets(rows: readonly Row[], samples: readonly Sample[], p
       measured: `${fmtSpread(worst.agentRssSteadyMB, f1, ' MB')} (${worst.scenario})`,
       status: status(ok),
       note: obiRows.map((r) => `${r.scenario} ${f1(r.agentRssSteadyMB!.median)} MB`).join(', ') + (idleRss ? `; with nothing selected ${f1(idleRss)} MB` : '') +
-        (ok ? '' : `${rssMissNote(idleRows, worst, bareNode) ?? '; most of it is there before any traffic: the node executable\'s mapped code, V8\'s heap and the modules loaded at start-up, and the ring buffer\'s mapping'}; closing it needs a smaller start-up footprint (fewer and lazier imports, a V8 heap cap) rather than less data`),
+        (ok ? '' : (rssMissNote(idleRows, worst, bareNode, TARGETS.rssSteadyMB) ?? '; most of it is there before any traffic: the node executable\'s mapped code, V8\'s heap and the modules loaded at start-up, and the ring buffer\'s mapping; closing it needs a smaller start-up footprint (fewer and lazier imports, a V8 heap cap) rather than less data')),
     });
   }
   if (agentRows.length > 0) {

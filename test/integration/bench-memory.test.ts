@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { bareNodeRss, rssByKind, rssTotal } from '../../bench/lib/memory.ts';
+import { bareNodeRss, rssByKind, rssMissNote, rssTotal } from '../../bench/lib/memory.ts';
 import { buildRows, buildTargets } from '../../bench/lib/report.ts';
 import type { RssByKind, Sample } from '../../bench/lib/types.ts';
 import { agentOf, sample } from '../helpers/bench-samples.ts';
@@ -45,8 +45,14 @@ test('a missed RSS target says where the memory is: the worst row, the agent wit
     'nginx-http 130.0 MB; with nothing selected 105.0 MB; where it is, in nginx-http (medians): the node executable 49.0 MB, other files 5.0 MB, anonymous memory (V8\'s heaps, malloc) 68.0 MB, BPF maps (the ring buffer) 8.4 MB; ' +
       'with nothing selected: the node executable 49.0 MB, other files 5.0 MB, anonymous memory (V8\'s heaps, malloc) 42.0 MB, BPF maps (the ring buffer) 8.4 MB; ' +
       'a bare node process (an idle timer) holds 42.8 MB (31.0 MB of it its executable), so the agent\'s code, modules and state add 61.6 MB before any traffic; ' +
-      'closing it needs a smaller start-up footprint (fewer and lazier imports, a V8 heap cap) rather than less data',
+      'the load adds +26.0 MB (anonymous memory +26.0 MB, BPF maps +0.0 MB, the executable +0.0 MB); ' +
+      'closing it needs mostly less memory held under load (fewer objects and captured bytes in flight, a smaller ring where the capture allows it), then a smaller start-up footprint (fewer and lazier imports, a V8 heap cap)',
   );
+  // an idle agent further over the target than the load adds: the start-up footprint first
+  const rows = buildRows(samples);
+  const idleRows = rows.filter((r) => r.config === 'idle');
+  const worst = rows.find((r) => r.config === 'obi')!;
+  assert.match(rssMissNote(idleRows, worst, bare, 70)!, /; closing it needs mostly a smaller start-up footprint \(fewer and lazier imports, a V8 heap cap\): the agent is over the target by 34\.4 MB before any traffic$/);
   // runs from before the breakdown existed keep the general explanation
   const old = samples.map((s) => (s.agent ? { ...s, agent: { ...s.agent, rssByKind: undefined } } : s));
   const oldNote = buildTargets(buildRows(old), old, []).find((t) => t.measure === 'agent memory, RSS steady')!.note;
