@@ -10,8 +10,6 @@ import { sleep } from './proc.ts';
 import { spread } from './stats.ts';
 import type { AgentMeasure, Row, RssByKind } from './types.ts';
 
-export const RSS_KINDS = ['executable', 'libraries', 'anonymous', 'bpf'] as const;
-
 /** Resident memory of `pid` by kind, or undefined when the process is gone. */
 export function rssByKind(pid: number): RssByKind | undefined {
   let text: string;
@@ -60,7 +58,7 @@ function describe(m: RssByKind): string {
 /** The median of each kind over a row's runs; undefined when a run did not measure them. */
 export function rssKindMedians(runs: readonly AgentMeasure[]): RssByKind | undefined {
   if (runs.length === 0 || runs.some((a) => !a.rssByKind)) return undefined;
-  const med = (k: (typeof RSS_KINDS)[number]): number => spread(runs.map((a) => a.rssByKind![k]))!.median;
+  const med = (k: keyof RssByKind): number => spread(runs.map((a) => a.rssByKind![k]))!.median;
   return { executable: med('executable'), libraries: med('libraries'), anonymous: med('anonymous'), bpf: med('bpf') };
 }
 
